@@ -1,0 +1,638 @@
+//! The SME profile: what smefin knows about an enterprise, validated.
+//!
+//! [`RawProfile`] is the input as it arrives (JSON on the command line, or
+//! converted from the wire): strings and optional values with the same
+//! snake_case names as `smefin.v1.EnterpriseProfile`. [`Profile::from_raw`]
+//! validates it, collecting **every** problem with its field path, and derives
+//! the size class (划型) inputs. Absent means unknown, never zero.
+
+pub mod credit_code;
+pub mod size;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::money::Yuan;
+pub use credit_code::CreditCode;
+pub use size::{IndustryCode, IndustryError, SizeClass, SizeIndustry, SizeOutcome};
+
+/// One problem with one input field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldViolation {
+    /// Field path, e.g. `annual_revenue` or `certifications[2]`.
+    pub field: String,
+    /// Why it was rejected.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field` for `description`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        FieldViolation { field: field.into(), description: description.into() }
+    }
+}
+
+/// A profile that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid profile: {}", .violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; "))]
+pub struct ProfileError {
+    /// Every problem found.
+    pub violations: Vec<FieldViolation>,
+}
+
+macro_rules! named_enum {
+    ($(#[$m:meta])* $name:ident, $prefix:literal, { $($(#[$vm:meta])* $variant:ident = $code:literal, $zh:literal;)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vm])* $variant,)+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+            /// The snake_case code used in JSON and the catalogue.
+            pub fn code(self) -> &'static str { match self { $($name::$variant => $code,)+ } }
+            /// The Chinese name.
+            pub fn name_zh(self) -> &'static str { match self { $($name::$variant => $zh,)+ } }
+            /// The proto enum value name (e.g. `CERTIFICATION_HIGH_TECH`).
+            pub fn proto_name(self) -> String { format!("{}{}", $prefix, self.code().to_ascii_uppercase()) }
+            /// Parses the snake_case code, the proto name or the Chinese name.
+            pub fn parse(s: &str) -> Option<$name> {
+                let t = s.trim();
+                let lower = t.to_ascii_lowercase();
+                let bare = lower.strip_prefix(&$prefix.to_ascii_lowercase()).unwrap_or(&lower);
+                $name::ALL.iter().copied().find(|v| v.code() == bare || v.name_zh() == t)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> { s.serialize_str(self.code()) }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::parse(&s).ok_or_else(|| serde::de::Error::custom(format!(
+                    "unknown {} `{}` (expected one of: {})", stringify!($name), s,
+                    $name::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", "))))
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// Certifications (资质认定) an enterprise may hold.
+    Certification, "CERTIFICATION_", {
+    /// 创新型中小企业.
+    InnovativeSme = "innovative_sme", "创新型中小企业";
+    /// 江西省专精特新中小企业.
+    ZjtxProvincial = "zjtx_provincial", "江西省专精特新中小企业";
+    /// 南昌市专精特新中小企业.
+    ZjtxNanchang = "zjtx_nanchang", "南昌市专精特新中小企业";
+    /// 江西省专业化"小巨人"企业.
+    LittleGiantProvincial = "little_giant_provincial", "江西省专业化小巨人企业";
+    /// 国家级专精特新"小巨人"企业.
+    LittleGiantNational = "little_giant_national", "国家级专精特新小巨人企业";
+    /// 江西省制造业单项冠军.
+    SingleChampionProvincial = "single_champion_provincial", "江西省制造业单项冠军";
+    /// 国家级制造业单项冠军.
+    SingleChampionNational = "single_champion_national", "国家级制造业单项冠军";
+    /// 高新技术企业.
+    HighTech = "high_tech", "高新技术企业";
+    /// 科技型中小企业.
+    TechSme = "tech_sme", "科技型中小企业";
+});
+
+named_enum!(
+    /// 纳税信用等级, best first.
+    TaxCreditGrade, "TAX_CREDIT_GRADE_", {
+    /// A.
+    A = "a", "A级";
+    /// B.
+    B = "b", "B级";
+    /// M (new taxpayers without a full year of history).
+    M = "m", "M级";
+    /// C.
+    C = "c", "C级";
+    /// D.
+    D = "d", "D级";
+});
+
+named_enum!(
+    /// What a requested loan is for.
+    LoanPurpose, "LOAN_PURPOSE_", {
+    /// 流动资金.
+    WorkingCapital = "working_capital", "流动资金";
+    /// 固定资产 / 设备.
+    FixedAssets = "fixed_assets", "固定资产";
+    /// 技术开发.
+    Technology = "technology", "技术开发";
+    /// 续贷.
+    Renewal = "renewal", "续贷";
+    /// 创业.
+    StartUp = "start_up", "创业";
+    /// Other.
+    Other = "other", "其他";
+});
+
+named_enum!(
+    /// Boolean facts of a profile that rules can test.
+    Flag, "FLAG_", {
+    /// In a provincial industrial park.
+    InIndustrialPark = "in_industrial_park", "位于工业园区";
+    /// Culture or tourism enterprise.
+    IsCulturalTourism = "is_cultural_tourism", "文化旅游企业";
+    /// Has borrowed from a bank before.
+    HasBankLoans = "has_bank_loans", "有银行贷款记录";
+    /// Has wage or social-insurance arrears.
+    WageOrSocialInsuranceArrears = "wage_or_social_insurance_arrears", "存在欠薪欠缴社保等严重失信行为";
+    /// Holds registered IP.
+    HasRegisteredIp = "has_registered_ip", "拥有已登记的专利或商标";
+    /// Has pledgeable receivables.
+    HasReceivables = "has_receivables", "拥有可质押的应收账款";
+});
+
+/// The financing requested, as it arrives.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    /// Amount, a money string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// Term in months.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_months: Option<i64>,
+    /// Purpose (code, proto name or Chinese name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+/// An enterprise profile as it arrives: the JSON shape of
+/// `smefin.v1.EnterpriseProfile`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    /// 统一社会信用代码.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_code: Option<String>,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// GB/T 2260 area code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_code: Option<String>,
+    /// GB/T 4754-2017 code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub industry_code: Option<String>,
+    /// Staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employees: Option<i64>,
+    /// Revenue, money string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annual_revenue: Option<String>,
+    /// Assets, money string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_assets: Option<String>,
+    /// Establishment date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub established: Option<String>,
+    /// Certifications.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certifications: Vec<String>,
+    /// In an industrial park.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_industrial_park: Option<bool>,
+    /// Culture or tourism.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_cultural_tourism: Option<bool>,
+    /// Tax grade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_credit_grade: Option<String>,
+    /// Has bank loans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_bank_loans: Option<bool>,
+    /// New eligible hires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_eligible_hires: Option<i64>,
+    /// Arrears.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wage_or_social_insurance_arrears: Option<bool>,
+    /// Registered IP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_registered_ip: Option<bool>,
+    /// Receivables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_receivables: Option<bool>,
+    /// Financing request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RawRequest>,
+}
+
+/// The financing requested, validated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct FinancingRequest {
+    /// Amount.
+    pub amount: Option<Yuan>,
+    /// Term in months (≥ 1).
+    pub term_months: Option<u32>,
+    /// Purpose.
+    pub purpose: Option<LoanPurpose>,
+}
+
+/// A validated enterprise profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Profile {
+    /// Credit code (format-valid; check-character problems are warnings).
+    pub credit_code: Option<CreditCode>,
+    /// Name.
+    pub name: String,
+    /// GB/T 2260 area code (2, 4 or 6 digits).
+    pub region_code: Option<String>,
+    /// Industry.
+    pub industry: Option<IndustryCode>,
+    /// Staff.
+    pub employees: Option<u32>,
+    /// Revenue.
+    pub annual_revenue: Option<Yuan>,
+    /// Assets.
+    pub total_assets: Option<Yuan>,
+    /// Establishment date.
+    pub established: Option<NaiveDate>,
+    /// Certifications, deduplicated, in enum order.
+    pub certifications: Vec<Certification>,
+    /// In an industrial park.
+    pub in_industrial_park: Option<bool>,
+    /// Culture or tourism (given, or derived from the industry).
+    pub is_cultural_tourism: Option<bool>,
+    /// Tax grade.
+    pub tax_credit_grade: Option<TaxCreditGrade>,
+    /// Has bank loans.
+    pub has_bank_loans: Option<bool>,
+    /// New eligible hires.
+    pub new_eligible_hires: Option<u32>,
+    /// Arrears.
+    pub wage_or_social_insurance_arrears: Option<bool>,
+    /// Registered IP.
+    pub has_registered_ip: Option<bool>,
+    /// Receivables.
+    pub has_receivables: Option<bool>,
+    /// Financing request.
+    pub request: FinancingRequest,
+}
+
+fn count(field: &str, v: Option<i64>, errs: &mut Vec<FieldViolation>) -> Option<u32> {
+    let v = v?;
+    match u32::try_from(v) {
+        Ok(n) => Some(n),
+        Err(_) if v < 0 => {
+            errs.push(FieldViolation::new(field, format!("must not be negative, got {v}")));
+            None
+        }
+        Err(_) => {
+            errs.push(FieldViolation::new(field, format!("{v} is out of range")));
+            None
+        }
+    }
+}
+
+fn money(field: &str, v: &Option<String>, errs: &mut Vec<FieldViolation>) -> Option<Yuan> {
+    let s = v.as_ref()?;
+    match Yuan::parse(s) {
+        Ok(y) => Some(y),
+        Err(e) => {
+            errs.push(FieldViolation::new(field, e.to_string()));
+            None
+        }
+    }
+}
+
+/// Parses an ISO date ("2024-07-22").
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date (expected YYYY-MM-DD)"))
+}
+
+impl Profile {
+    /// Validates a raw profile, reporting every problem at once.
+    pub fn from_raw(raw: RawProfile) -> Result<Profile, ProfileError> {
+        Self::from_raw_at(raw, "")
+    }
+
+    /// As [`Profile::from_raw`], prefixing field paths with `prefix` (e.g.
+    /// `"profile."`).
+    pub fn from_raw_at(raw: RawProfile, prefix: &str) -> Result<Profile, ProfileError> {
+        let RawProfile {
+            credit_code,
+            name,
+            region_code,
+            industry_code,
+            employees,
+            annual_revenue,
+            total_assets,
+            established,
+            certifications,
+            in_industrial_park,
+            is_cultural_tourism,
+            tax_credit_grade,
+            has_bank_loans,
+            new_eligible_hires,
+            wage_or_social_insurance_arrears,
+            has_registered_ip,
+            has_receivables,
+            request,
+        } = raw;
+        let mut errs = Vec::new();
+
+        let credit_code = credit_code.and_then(|c| match credit_code::validate(&c) {
+            Ok(cc) => Some(cc),
+            Err(e) => {
+                errs.push(FieldViolation::new("credit_code", e.to_string()));
+                None
+            }
+        });
+        if name.chars().count() > 200 {
+            errs.push(FieldViolation::new("name", "longer than 200 characters"));
+        }
+        let region_code = region_code.and_then(|r| {
+            let t = r.trim().to_string();
+            if matches!(t.len(), 2 | 4 | 6) && t.bytes().all(|b| b.is_ascii_digit()) {
+                Some(t)
+            } else {
+                errs.push(FieldViolation::new(
+                    "region_code",
+                    format!("`{r}` is not a GB/T 2260 area code (2, 4 or 6 digits, e.g. \"360102\")"),
+                ));
+                None
+            }
+        });
+        let industry = industry_code.and_then(|c| match IndustryCode::parse(&c) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                errs.push(FieldViolation::new("industry_code", e.to_string()));
+                None
+            }
+        });
+        let employees = count("employees", employees, &mut errs);
+        let new_eligible_hires = count("new_eligible_hires", new_eligible_hires, &mut errs);
+        if let (Some(h), Some(n)) = (new_eligible_hires, employees) {
+            if h > n {
+                errs.push(FieldViolation::new(
+                    "new_eligible_hires",
+                    format!("{h} exceeds employees ({n}); new hires are part of the staff"),
+                ));
+            }
+        }
+        let annual_revenue = money("annual_revenue", &annual_revenue, &mut errs);
+        let total_assets = money("total_assets", &total_assets, &mut errs);
+        let established = established.and_then(|d| match parse_date(&d) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                errs.push(FieldViolation::new("established", e));
+                None
+            }
+        });
+        let mut certs = Vec::new();
+        for (i, c) in certifications.iter().enumerate() {
+            match Certification::parse(c) {
+                Some(v) => certs.push(v),
+                None => errs.push(FieldViolation::new(
+                    format!("certifications[{i}]"),
+                    format!(
+                        "unknown certification `{c}` (expected one of: {})",
+                        Certification::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            }
+        }
+        certs.sort();
+        certs.dedup();
+        let tax_credit_grade = tax_credit_grade.and_then(|g| match TaxCreditGrade::parse(&g) {
+            Some(v) => Some(v),
+            None => {
+                errs.push(FieldViolation::new(
+                    "tax_credit_grade",
+                    format!("unknown grade `{g}` (expected A, B, M, C or D)"),
+                ));
+                None
+            }
+        });
+        let is_cultural_tourism =
+            is_cultural_tourism.or_else(|| industry.as_ref().map(IndustryCode::is_cultural_tourism));
+        let mut req = FinancingRequest::default();
+        if let Some(r) = request {
+            req.amount = money("request.amount", &r.amount, &mut errs);
+            if req.amount.is_some_and(|a| a.0.is_zero()) {
+                errs.push(FieldViolation::new("request.amount", "must be greater than zero"));
+            }
+            req.term_months = match r.term_months {
+                None => None,
+                Some(t) if (1..=600).contains(&t) => Some(t as u32),
+                Some(t) => {
+                    errs.push(FieldViolation::new(
+                        "request.term_months",
+                        format!("{t} is out of range (1 to 600 months)"),
+                    ));
+                    None
+                }
+            };
+            req.purpose = r.purpose.and_then(|p| match LoanPurpose::parse(&p) {
+                Some(v) => Some(v),
+                None => {
+                    errs.push(FieldViolation::new(
+                        "request.purpose",
+                        format!(
+                            "unknown purpose `{p}` (expected one of: {})",
+                            LoanPurpose::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                    None
+                }
+            });
+        }
+        if !errs.is_empty() {
+            for e in &mut errs {
+                e.field = format!("{prefix}{}", e.field);
+            }
+            return Err(ProfileError { violations: errs });
+        }
+        Ok(Profile {
+            credit_code,
+            name,
+            region_code,
+            industry,
+            employees,
+            annual_revenue,
+            total_assets,
+            established,
+            certifications: certs,
+            in_industrial_park,
+            is_cultural_tourism,
+            tax_credit_grade,
+            has_bank_loans,
+            new_eligible_hires,
+            wage_or_social_insurance_arrears,
+            has_registered_ip,
+            has_receivables,
+            request: req,
+        })
+    }
+
+    /// Parses and validates a JSON profile.
+    pub fn from_json(s: &str) -> Result<Profile, ProfileError> {
+        let raw: RawProfile = serde_json::from_str(s).map_err(|e| ProfileError {
+            violations: vec![FieldViolation::new("(json)", e.to_string())],
+        })?;
+        Profile::from_raw(raw)
+    }
+
+    /// The value of a boolean flag.
+    pub fn flag(&self, f: Flag) -> Option<bool> {
+        match f {
+            Flag::InIndustrialPark => self.in_industrial_park,
+            Flag::IsCulturalTourism => self.is_cultural_tourism,
+            Flag::HasBankLoans => self.has_bank_loans,
+            Flag::WageOrSocialInsuranceArrears => self.wage_or_social_insurance_arrears,
+            Flag::HasRegisteredIp => self.has_registered_ip,
+            Flag::HasReceivables => self.has_receivables,
+        }
+    }
+
+    /// Size classification (划型). `Err` when the industry is absent or cannot
+    /// be mapped to a row.
+    pub fn classify(&self) -> Classification {
+        let Some(ind) = &self.industry else {
+            return Classification {
+                outcome: None,
+                missing_fields: vec!["industry_code"],
+                explanation: "缺少行业代码（industry_code），无法划型".into(),
+                not_covered: false,
+            };
+        };
+        match ind.size_industry() {
+            Ok(row) => {
+                let o = size::classify(
+                    row,
+                    &size::Metrics {
+                        staff: self.employees,
+                        revenue: self.annual_revenue,
+                        assets: self.total_assets,
+                    },
+                );
+                Classification {
+                    missing_fields: o.missing_fields.clone(),
+                    explanation: o.explanation.clone(),
+                    outcome: Some(o),
+                    not_covered: false,
+                }
+            }
+            Err(IndustryError::NotCovered(_)) => Classification {
+                outcome: None,
+                missing_fields: vec![],
+                explanation: format!("行业 {} 属金融业，不适用工信部联企业〔2011〕300号划型标准", ind.0),
+                not_covered: true,
+            },
+            Err(e) => Classification {
+                outcome: None,
+                missing_fields: vec!["industry_code"],
+                explanation: format!("行业代码不足以划型：{e}"),
+                not_covered: false,
+            },
+        }
+    }
+}
+
+/// The size classification of a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    /// Row and class, when the industry maps to a row.
+    pub outcome: Option<SizeOutcome>,
+    /// Fields needed and absent.
+    pub missing_fields: Vec<&'static str>,
+    /// Chinese explanation.
+    pub explanation: String,
+    /// The industry is outside the standard (金融业).
+    pub not_covered: bool,
+}
+
+impl Classification {
+    /// The size class, when decided.
+    pub fn class(&self) -> Option<SizeClass> {
+        self.outcome.as_ref().and_then(|o| o.class)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_profile() {
+        let p = Profile::from_json(
+            r#"{
+            "credit_code": "91430111MA4L41YT1U", "name": "南昌某材料科技有限公司",
+            "region_code": "360102", "industry_code": "C3562", "employees": 80,
+            "annual_revenue": "3500万", "total_assets": "1.2亿", "established": "2015-06-01",
+            "certifications": ["zjtx_provincial", "CERTIFICATION_HIGH_TECH", "科技型中小企业"],
+            "in_industrial_park": true, "tax_credit_grade": "A", "has_bank_loans": true,
+            "new_eligible_hires": 12, "wage_or_social_insurance_arrears": false,
+            "request": {"amount": "300万", "term_months": 12, "purpose": "working_capital"}
+        }"#,
+        )
+        .unwrap();
+        assert_eq!(p.certifications, vec![Certification::ZjtxProvincial, Certification::HighTech, Certification::TechSme]);
+        assert_eq!(p.annual_revenue, Some(Yuan::wan(3500)));
+        assert_eq!(p.is_cultural_tourism, Some(false));
+        assert_eq!(p.classify().class(), Some(SizeClass::Small));
+        assert_eq!(p.request.amount, Some(Yuan::wan(300)));
+    }
+
+    #[test]
+    fn collects_every_violation() {
+        let err = Profile::from_json(
+            r#"{"credit_code":"123","region_code":"36x","industry_code":"Q9999","employees":-3,
+                "annual_revenue":"lots","certifications":["high_tech","gold_star"],
+                "tax_credit_grade":"E","established":"2020-13-01",
+                "request":{"amount":"-5","term_months":0,"purpose":"yacht"}}"#,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "credit_code", "region_code", "employees", "annual_revenue", "established",
+                "certifications[1]", "tax_credit_grade", "request.amount", "request.term_months",
+                "request.purpose"
+            ]
+        );
+    }
+
+    #[test]
+    fn hires_cannot_exceed_staff() {
+        let err = Profile::from_json(r#"{"employees":10,"new_eligible_hires":11}"#).unwrap_err();
+        assert_eq!(err.violations[0].field, "new_eligible_hires");
+    }
+
+    #[test]
+    fn unknown_json_fields_are_rejected() {
+        let err = Profile::from_json(r#"{"employes":10}"#).unwrap_err();
+        assert!(err.violations[0].description.contains("employes"));
+    }
+
+    #[test]
+    fn enum_names_in_three_forms() {
+        assert_eq!(Certification::parse("little_giant_national"), Some(Certification::LittleGiantNational));
+        assert_eq!(Certification::parse("CERTIFICATION_LITTLE_GIANT_NATIONAL"), Some(Certification::LittleGiantNational));
+        assert_eq!(Certification::parse("国家级专精特新小巨人企业"), Some(Certification::LittleGiantNational));
+        assert_eq!(Certification::HighTech.proto_name(), "CERTIFICATION_HIGH_TECH");
+        assert_eq!(TaxCreditGrade::parse("TAX_CREDIT_GRADE_M"), Some(TaxCreditGrade::M));
+        assert_eq!(TaxCreditGrade::parse("b"), Some(TaxCreditGrade::B));
+        assert_eq!(LoanPurpose::parse("续贷"), Some(LoanPurpose::Renewal));
+        assert_eq!(Certification::parse("CERTIFICATION_UNSPECIFIED"), None);
+    }
+
+    #[test]
+    fn finance_is_not_covered() {
+        let p = Profile::from_json(r#"{"industry_code":"J66","employees":10}"#).unwrap();
+        let c = p.classify();
+        assert!(c.not_covered);
+        assert_eq!(c.class(), None);
+    }
+}

@@ -1,0 +1,387 @@
+//! Matching an SME to the products of the catalogue.
+//!
+//! [`evaluate`] runs every rule of every product in force on the match date
+//! against a profile, allocation-light, and returns an [`Evaluation`] that
+//! borrows from the catalogue and the profile. [`Evaluation::report`] renders
+//! it into the owned [`MatchReport`] (Chinese sentences, suggestions, offers
+//! rounded to the fen) that the CLI prints and the server sends.
+//!
+//! Status of a product: ELIGIBLE when every criterion passes; INELIGIBLE when
+//! any fails; otherwise NEEDS_INFO. Where a regional variant (`variant_of`)
+//! applies to the firm, the product it replaces is left out.
+
+pub mod cost;
+pub mod criteria;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Product, ProductKind, RateRule, Subsidy};
+use crate::enterprise::{Classification, CreditCode, Profile, SizeClass};
+use crate::money::{self, Yuan};
+pub use cost::Offer;
+pub use criteria::{Criterion, Outcome, Suggestion};
+
+/// Why a match could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MatchError {
+    /// The LPR table does not reach back to the match date.
+    #[error("no 1-year LPR is known on {as_of}: the table starts on {first}")]
+    NoLpr {
+        /// Match date.
+        as_of: NaiveDate,
+        /// First date of the table.
+        first: String,
+    },
+    /// A requested product id is not in the catalogue.
+    #[error("unknown product `{0}`")]
+    UnknownProduct(String),
+}
+
+/// Options of one match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchOptions {
+    /// Match date.
+    pub as_of: NaiveDate,
+    /// Restrict to these products; empty = all.
+    pub product_ids: Vec<String>,
+}
+
+impl MatchOptions {
+    /// All products on `as_of`.
+    pub fn on(as_of: NaiveDate) -> Self {
+        MatchOptions { as_of, product_ids: Vec::new() }
+    }
+}
+
+/// Today's date in China Standard Time (UTC+8), the default match date.
+pub fn today_cst() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Status of one product for one firm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Every criterion passes.
+    Eligible,
+    /// A criterion fails.
+    Ineligible,
+    /// Nothing fails but something is unknown.
+    NeedsInfo,
+}
+
+impl Status {
+    /// Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Status::Eligible => "符合",
+            Status::Ineligible => "不符合",
+            Status::NeedsInfo => "需补充信息",
+        }
+    }
+}
+
+/// One product evaluated.
+#[derive(Debug, Clone)]
+pub struct ProductEval<'a> {
+    /// The product.
+    pub product: &'a Product,
+    /// Status.
+    pub status: Status,
+    /// Criteria, in catalogue order (region and term first).
+    pub criteria: Vec<Criterion<'a>>,
+    /// Offer, for eligible products.
+    pub offer: Option<Offer>,
+}
+
+/// A profile evaluated against the catalogue.
+#[derive(Debug, Clone)]
+pub struct Evaluation<'a> {
+    /// The profile.
+    pub profile: &'a Profile,
+    /// Match date.
+    pub as_of: NaiveDate,
+    /// 1-year LPR on the match date.
+    pub lpr: Option<Decimal>,
+    /// Products in force, evaluated, ranked (see [`Evaluation::report`]).
+    pub products: Vec<ProductEval<'a>>,
+}
+
+fn needs_lpr(p: &Product) -> bool {
+    matches!(p.rate, Some(RateRule::LprPlus { .. })) || matches!(p.subsidy, Some(Subsidy::BorrowerPaysLprMinus { .. }))
+}
+
+/// Evaluates a profile (with its precomputed classification) against the
+/// catalogue.
+pub fn evaluate<'a>(
+    catalog: &'a Catalog,
+    profile: &'a Profile,
+    cls: &'a Classification,
+    opts: &MatchOptions,
+) -> Result<Evaluation<'a>, MatchError> {
+    for id in &opts.product_ids {
+        if catalog.product(id).is_none() {
+            return Err(MatchError::UnknownProduct(id.clone()));
+        }
+    }
+    let lpr = catalog.lpr_on(opts.as_of);
+    let selected = |p: &Product| {
+        p.in_force(opts.as_of) && (opts.product_ids.is_empty() || opts.product_ids.iter().any(|id| *id == p.id))
+    };
+    let mut products = Vec::with_capacity(catalog.products.len());
+    for p in catalog.products.iter().filter(|p| selected(p)) {
+        if lpr.is_none() && needs_lpr(p) {
+            return Err(MatchError::NoLpr {
+                as_of: opts.as_of,
+                first: catalog.lpr.first().map_or("(empty)".into(), |r| r.effective.to_string()),
+            });
+        }
+        let mut crit = Vec::with_capacity(p.rules.len() + 2);
+        if !p.regions.is_empty() {
+            crit.push(criteria::region(profile, &p.regions));
+        }
+        for r in &p.rules {
+            crit.push(criteria::evaluate(r, profile, cls, opts.as_of));
+        }
+        if let (Some(t), Some(max)) = (profile.request.term_months, p.max_term_months) {
+            if p.kind.is_credit() {
+                crit.push(criteria::term(t, max));
+            }
+        }
+        let status = if crit.iter().any(|c| c.outcome == Outcome::Fail) {
+            Status::Ineligible
+        } else if crit.iter().any(|c| c.outcome == Outcome::NeedsInfo) {
+            Status::NeedsInfo
+        } else {
+            Status::Eligible
+        };
+        let offer = (status == Status::Eligible).then(|| cost::offer(p, &profile.request, lpr));
+        products.push(ProductEval { product: p, status, criteria: crit, offer });
+    }
+    // A regional variant that applies replaces its base product.
+    let replaced: Vec<&str> = products
+        .iter()
+        .filter(|e| {
+            e.product.variant_of.is_some()
+                && e.criteria.iter().any(|c| c.code == "REGION" && c.outcome == Outcome::Pass)
+        })
+        .filter_map(|e| e.product.variant_of.as_deref())
+        .collect();
+    if !replaced.is_empty() {
+        products.retain(|e| !replaced.contains(&e.product.id.as_str()));
+    }
+    products.sort_by(|a, b| rank_key(a).cmp(&rank_key(b)).then_with(|| a.product.id.cmp(&b.product.id)));
+    Ok(Evaluation { profile, as_of: opts.as_of, lpr, products })
+}
+
+/// Ranking: eligible credit offers by annual cost (or rate when no amount was
+/// asked), then eligible subsidies and awards by benefit (largest first), then
+/// the rest in catalogue order.
+fn rank_key(e: &ProductEval<'_>) -> (u8, Decimal) {
+    match (&e.offer, e.product.kind.is_credit()) {
+        (Some(o), true) => (0, o.cost_key()),
+        (Some(_), false) => (1, -e.product.benefit_amount.map_or(Decimal::ZERO, |b| b.0)),
+        (None, _) => (2, Decimal::ZERO),
+    }
+}
+
+/// Matches a profile: classification, evaluation and report in one call.
+pub fn match_profile(catalog: &Catalog, profile: &Profile, opts: &MatchOptions) -> Result<MatchReport, MatchError> {
+    let cls = profile.classify();
+    let ev = evaluate(catalog, profile, &cls, opts)?;
+    Ok(ev.report(&cls))
+}
+
+// ---------------------------------------------------------------------------
+// Reports: the owned, serialisable shape of `smefin.v1.MatchResult`.
+
+/// Size classification, reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassificationReport {
+    /// 划型 row, Chinese.
+    pub size_industry: String,
+    /// Class, when decided.
+    pub size_class: Option<SizeClass>,
+    /// Explanation.
+    pub explanation: String,
+    /// Fields needed and absent.
+    pub missing_fields: Vec<String>,
+}
+
+impl From<&Classification> for ClassificationReport {
+    fn from(c: &Classification) -> Self {
+        ClassificationReport {
+            size_industry: c.outcome.as_ref().map_or(String::new(), |o| o.industry.name_zh().to_string()),
+            size_class: c.class(),
+            explanation: c.explanation.clone(),
+            missing_fields: c.missing_fields.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// One criterion, reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CriterionReport {
+    /// Code.
+    pub code: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Chinese sentence.
+    pub message: String,
+    /// Missing field, for NEEDS_INFO.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub missing_field: String,
+}
+
+/// An offer, reported: money to the fen, rates as decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfferReport {
+    /// Amount.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Yuan>,
+    /// Term.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term_months: Option<u32>,
+    /// Lending rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// Borrower's rate after subsidy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub borrower_rate: Option<String>,
+    /// Interest, one year.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annual_interest: Option<Yuan>,
+    /// Subsidy, one year.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annual_subsidy: Option<Yuan>,
+    /// Guarantee fee, one year.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annual_guarantee_fee: Option<Yuan>,
+    /// Cost, one year.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annual_cost: Option<Yuan>,
+    /// Cost / amount.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_rate: Option<String>,
+    /// Benefit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benefit: Option<String>,
+    /// Notes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl From<&Offer> for OfferReport {
+    fn from(o: &Offer) -> Self {
+        let r = |x: Option<Decimal>| x.map(money::rate_string);
+        OfferReport {
+            amount: o.amount,
+            term_months: o.term_months,
+            rate: r(o.rate),
+            borrower_rate: r(o.borrower_rate),
+            annual_interest: o.annual_interest,
+            annual_subsidy: o.annual_subsidy,
+            annual_guarantee_fee: o.annual_guarantee_fee,
+            annual_cost: o.annual_cost,
+            effective_rate: r(o.effective_rate),
+            benefit: o.benefit.clone(),
+            notes: o.notes.clone(),
+        }
+    }
+}
+
+/// One product's match, reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductMatchReport {
+    /// Id.
+    pub product_id: String,
+    /// Chinese name.
+    pub product_name: String,
+    /// Kind.
+    pub kind: ProductKind,
+    /// Status.
+    pub status: Status,
+    /// Criteria.
+    pub criteria: Vec<CriterionReport>,
+    /// Offer (eligible only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferReport>,
+    /// Suggestions (ineligible only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<Suggestion>,
+    /// Uncertain parameters of the product.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uncertain_parameters: Vec<String>,
+}
+
+/// Everything smefin says about one enterprise: the JSON shape of
+/// `smefin.v1.MatchResult`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchReport {
+    /// Name.
+    pub name: String,
+    /// Match date.
+    pub as_of: NaiveDate,
+    /// 1-year LPR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lpr_1y: Option<String>,
+    /// Classification.
+    pub classification: ClassificationReport,
+    /// Credit-code check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_code: Option<CreditCode>,
+    /// Eligible, cheapest first.
+    pub eligible: Vec<ProductMatchReport>,
+    /// Needs more information.
+    pub needs_info: Vec<ProductMatchReport>,
+    /// Ineligible, with suggestions.
+    pub ineligible: Vec<ProductMatchReport>,
+}
+
+impl Evaluation<'_> {
+    /// Renders the report.
+    pub fn report(&self, cls: &Classification) -> MatchReport {
+        let mut out = MatchReport {
+            name: self.profile.name.clone(),
+            as_of: self.as_of,
+            lpr_1y: self.lpr.map(money::rate_string),
+            classification: cls.into(),
+            credit_code: self.profile.credit_code.clone(),
+            eligible: Vec::new(),
+            needs_info: Vec::new(),
+            ineligible: Vec::new(),
+        };
+        for e in &self.products {
+            let r = ProductMatchReport {
+                product_id: e.product.id.clone(),
+                product_name: e.product.name.clone(),
+                kind: e.product.kind,
+                status: e.status,
+                criteria: e
+                    .criteria
+                    .iter()
+                    .map(|c| CriterionReport {
+                        code: c.code.to_string(),
+                        outcome: c.outcome,
+                        message: c.message(),
+                        missing_field: c.missing.to_string(),
+                    })
+                    .collect(),
+                offer: e.offer.as_ref().map(OfferReport::from),
+                suggestions: e.criteria.iter().flat_map(|c| c.suggestions()).collect(),
+                uncertain_parameters: e.product.uncertain.clone(),
+            };
+            match e.status {
+                Status::Eligible => out.eligible.push(r),
+                Status::NeedsInfo => out.needs_info.push(r),
+                Status::Ineligible => out.ineligible.push(r),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
