@@ -1,1 +1,246 @@
-//! x
+//! Layered configuration: built-in defaults → TOML file → environment.
+//!
+//! Every key has a default that serves a laptop, so `smefin serve` needs no
+//! file. A file given with `--config` overrides any subset of keys; then
+//! environment variables `SMEFIN__<SECTION>__<KEY>` (double underscores,
+//! case-insensitive) override those, e.g. `SMEFIN__SERVER__LISTEN=0.0.0.0:50051`.
+//! Command-line flags override everything. Unknown keys are errors, so a typo
+//! never silently falls back to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Environment-variable prefix.
+pub const ENV_PREFIX: &str = "SMEFIN__";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// gRPC server.
+    pub server: ServerConfig,
+    /// Product catalogue.
+    pub catalog: CatalogConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// gRPC server settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest request message accepted, bytes.
+    pub max_message_bytes: usize,
+    /// Responses buffered per BatchMatch stream before the server waits for
+    /// the client to read (bounds memory per stream).
+    pub batch_buffer: usize,
+    /// Seconds to wait for calls in flight at shutdown.
+    pub shutdown_grace_seconds: u64,
+}
+
+/// Catalogue settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// A catalogue file replacing the built-in one.
+    pub path: Option<PathBuf>,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `tracing` filter directive (`RUST_LOG` syntax); `RUST_LOG` wins when set.
+    pub filter: String,
+    /// Emit JSON lines instead of text.
+    pub json: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            max_message_bytes: 4 * 1024 * 1024,
+            batch_buffer: 256,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { filter: "info".into(), json: false }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { server: ServerConfig::default(), catalog: CatalogConfig::default(), log: LogConfig::default() }
+    }
+}
+
+/// A configuration that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {reason}")]
+    Io {
+        /// Path.
+        path: String,
+        /// OS error.
+        reason: String,
+    },
+    /// The file is not TOML.
+    #[error("config file {path} is not valid TOML: {reason}")]
+    Syntax {
+        /// Path.
+        path: String,
+        /// Parser message.
+        reason: String,
+    },
+    /// A key has a bad value or is unknown.
+    #[error("config key `{key}` ({source_name}): {reason}")]
+    Invalid {
+        /// Dotted key.
+        key: String,
+        /// Where the value came from.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Parses an environment value as a TOML value when it is one (numbers,
+/// booleans, quoted strings, arrays), otherwise as a plain string.
+fn env_value(raw: &str) -> toml::Value {
+    match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then the given environment
+    /// variables (pass `std::env::vars()`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Invalid {
+            key: String::new(),
+            source_name: "defaults".into(),
+            reason: e.to_string(),
+        })?;
+        let mut source = "defaults".to_string();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let over: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+                path: path.display().to_string(),
+                reason: e.message().to_string(),
+            })?;
+            merge(&mut table, over);
+            source = path.display().to_string();
+        }
+        let mut env_keys = Vec::new();
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix(ENV_PREFIX) else { continue };
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            if path.iter().any(String::is_empty) {
+                return Err(ConfigError::Invalid {
+                    key: k.clone(),
+                    source_name: "environment".into(),
+                    reason: "expected SMEFIN__SECTION__KEY".into(),
+                });
+            }
+            let mut over = toml::Table::new();
+            let mut cur = &mut over;
+            for seg in &path[..path.len() - 1] {
+                cur = cur
+                    .entry(seg.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .expect("just inserted a table");
+            }
+            cur.insert(path[path.len() - 1].clone(), env_value(&v));
+            merge(&mut table, over);
+            env_keys.push(path.join("."));
+        }
+        serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let source_name = if env_keys.iter().any(|k| key.starts_with(k.as_str()) || k.starts_with(&key)) {
+                "environment".to_string()
+            } else {
+                source.clone()
+            };
+            ConfigError::Invalid { key, source_name, reason: e.into_inner().to_string().lines().next().unwrap_or("").to_string() }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn no_env() -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    #[test]
+    fn defaults_parse() {
+        let c = Config::load(None, no_env()).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:50051");
+    }
+
+    #[test]
+    fn file_then_env_override() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[server]\nlisten = \"127.0.0.1:6000\"\nbatch_buffer = 8\n[log]\njson = true").unwrap();
+        let env = vec![
+            ("SMEFIN__SERVER__LISTEN".to_string(), "0.0.0.0:7000".to_string()),
+            ("SMEFIN__CATALOG__PATH".to_string(), "/tmp/c.toml".to_string()),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        let c = Config::load(Some(f.path()), env).unwrap();
+        assert_eq!(c.server.listen.to_string(), "0.0.0.0:7000");
+        assert_eq!(c.server.batch_buffer, 8);
+        assert!(c.log.json);
+        assert_eq!(c.catalog.path.as_deref(), Some(Path::new("/tmp/c.toml")));
+        assert_eq!(c.server.max_message_bytes, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_source() {
+        let env = vec![("SMEFIN__SERVER__LISTEN".to_string(), "nowhere".to_string())];
+        let e = Config::load(None, env).unwrap_err();
+        assert!(e.to_string().starts_with("config key `server.listen` (environment)"), "{e}");
+        let env = vec![("SMEFIN__SERVER__LISTN".to_string(), "1".to_string())];
+        let e = Config::load(None, env).unwrap_err().to_string();
+        assert!(e.contains("listn"), "{e}");
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[server]\nbatch_buffer = \"many\"").unwrap();
+        let e = Config::load(Some(f.path()), no_env()).unwrap_err().to_string();
+        assert!(e.contains("server.batch_buffer"), "{e}");
+        let e = Config::load(Some(Path::new("/nonexistent/smefin.toml")), no_env()).unwrap_err();
+        assert!(matches!(e, ConfigError::Io { .. }));
+    }
+}

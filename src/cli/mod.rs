@@ -1,1 +1,119 @@
-//! x
+//! The `smefin` command line: raw flags (clap derive) → validated run → exit
+//! code. Errors print one line to stderr and exit non-zero; output that goes
+//! to a closed pipe ends quietly.
+
+mod catalog;
+mod matching;
+mod serve;
+mod table;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::catalog::Catalog;
+
+/// smefin — SME financing support for Jiangxi's programmes.
+#[derive(Debug, Parser)]
+#[command(name = "smefin", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC server (default 127.0.0.1:50051).
+    Serve(serve::ServeArgs),
+    /// Match one enterprise (PROFILE.json, or - for stdin) or a whole registry
+    /// (--input firms.jsonl --output results.jsonl) against the catalogue.
+    Match(matching::MatchArgs),
+    /// Size classification (划型) and credit-code check of an enterprise.
+    Classify(matching::ClassifyArgs),
+    /// Inspect or validate a product catalogue.
+    Catalog {
+        /// Catalogue action.
+        #[command(subcommand)]
+        action: catalog::CatalogCommand,
+    },
+}
+
+/// A CLI failure: a one-line message and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// Message (one line).
+    pub message: String,
+    /// Exit code.
+    pub code: u8,
+}
+
+impl CliError {
+    /// A failure with exit code 1.
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError { message: message.into(), code: 1 }
+    }
+}
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        CliError::new(e.to_string())
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => serve::run(a),
+        Command::Match(a) => matching::run_match(a),
+        Command::Classify(a) => matching::run_classify(a),
+        Command::Catalog { action } => catalog::run(action),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.message.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "smefin: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Loads the catalogue from `path`, or the built-in one.
+fn load_catalog(path: Option<&Path>) -> Result<Catalog, CliError> {
+    match path {
+        Some(p) => Catalog::from_file(p).map_err(|e| CliError::new(e.to_string())),
+        None => Ok(Catalog::builtin()),
+    }
+}
+
+/// Reads a whole file, or stdin for `-`.
+fn read_input(path: &PathBuf) -> Result<String, CliError> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        io::Read::read_to_string(&mut io::stdin(), &mut s).map_err(|e| CliError::new(format!("stdin: {e}")))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Writes text to stdout.
+fn print(s: &str) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    out.write_all(s.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Parses `--as-of`, defaulting to today in China Standard Time.
+fn as_of(s: &Option<String>) -> Result<chrono::NaiveDate, CliError> {
+    match s {
+        None => Ok(crate::matching::today_cst()),
+        Some(d) => crate::enterprise::parse_date(d).map_err(|e| CliError::new(format!("--as-of: {e}"))),
+    }
+}

@@ -401,15 +401,12 @@ pub fn classify(industry: SizeIndustry, m: &Metrics) -> SizeOutcome {
     for (class, tier) in tiers {
         match meets(tier, m) {
             Tri::Yes => {
-                let mut explanation = format!(
-                    "{}：满足{}企业标准（{}）",
-                    industry.name_zh(),
+                let because = reasons.last().map(|r| format!("{r}，")).unwrap_or_default();
+                let explanation = format!(
+                    "{because}满足{}企业标准（{}）",
                     class.name_zh(),
                     describe(tier)
                 );
-                if !reasons.is_empty() {
-                    explanation = format!("{}；{}", reasons.join("；"), explanation);
-                }
                 return SizeOutcome { industry, class: Some(class), missing_fields: vec![], explanation };
             }
             Tri::No(metric, v, min) => reasons.push(format!(
@@ -422,8 +419,7 @@ pub fn classify(industry: SizeIndustry, m: &Metrics) -> SizeOutcome {
             Tri::Unknown(ms) => {
                 let missing: Vec<&'static str> = ms.iter().map(|m| m.field()).collect();
                 let explanation = format!(
-                    "{}：缺少{}，无法判断是否达到{}企业标准（{}）",
-                    industry.name_zh(),
+                    "缺少{}，无法判断是否达到{}企业标准（{}）",
                     ms.iter().map(|m| m.name_zh()).collect::<Vec<_>>().join("、"),
                     class.name_zh(),
                     describe(tier)
@@ -436,7 +432,7 @@ pub fn classify(industry: SizeIndustry, m: &Metrics) -> SizeOutcome {
         industry,
         class: Some(SizeClass::Micro),
         missing_fields: vec![],
-        explanation: format!("{}：{}，为微型企业", industry.name_zh(), reasons.last().cloned().unwrap_or_default()),
+        explanation: format!("{}，为微型企业", reasons.last().cloned().unwrap_or_default()),
     }
 }
 

@@ -1,0 +1,365 @@
+//! `smefin match` and `smefin classify`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::table::Table;
+use super::{CliError, as_of, load_catalog, print, read_input};
+use crate::catalog::Catalog;
+use crate::enterprise::{FieldViolation, Profile, RawProfile};
+use crate::matching::{self, MatchOptions, MatchReport, ProductMatchReport};
+use crate::money;
+
+/// Flags of `smefin match`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["profile", "input"]))]
+pub struct MatchArgs {
+    /// Profile JSON file (`-` for stdin).
+    pub profile: Option<PathBuf>,
+    /// A registry: one profile JSON per line.
+    #[arg(long, requires = "output", conflicts_with = "profile")]
+    pub input: Option<PathBuf>,
+    /// Where to write one result per input line (JSON lines).
+    #[arg(long, requires = "input")]
+    pub output: Option<PathBuf>,
+    /// Print the response as JSON (single profile).
+    #[arg(long)]
+    pub json: bool,
+    /// Match date (YYYY-MM-DD); default today (UTC+8).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Only these products (repeatable).
+    #[arg(long = "product")]
+    pub products: Vec<String>,
+    /// Product catalogue replacing the built-in one.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Worker threads for --input (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Flags of `smefin classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Profile JSON file (`-` for stdin).
+    pub profile: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn profile_error(path: &std::path::Path, v: &[FieldViolation]) -> CliError {
+    let list = v.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
+    CliError::new(format!("{}: invalid profile: {list}", path.display()))
+}
+
+/// Runs `smefin match`.
+pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
+    let catalog = load_catalog(a.catalog.as_deref())?;
+    let opts = MatchOptions { as_of: as_of(&a.as_of)?, product_ids: a.products.clone() };
+    if let (Some(input), Some(output)) = (&a.input, &a.output) {
+        return run_batch(&catalog, &opts, input, output, a.threads);
+    }
+    let path = a.profile.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let text = read_input(&path)?;
+    let profile = Profile::from_json(&text).map_err(|e| profile_error(&path, &e.violations))?;
+    let report = matching::match_profile(&catalog, &profile, &opts).map_err(|e| CliError::new(e.to_string()))?;
+    if a.json {
+        let mut s = serde_json::to_string_pretty(&report).map_err(|e| CliError::new(e.to_string()))?;
+        s.push('\n');
+        print(&s)
+    } else {
+        print(&render_report(&report))
+    }
+}
+
+fn rate(r: &Option<String>) -> String {
+    r.as_deref()
+        .and_then(|s| s.parse().ok())
+        .map(money::pct)
+        .unwrap_or_else(|| "—".into())
+}
+
+fn name_with_flag(m: &ProductMatchReport) -> String {
+    if m.uncertain_parameters.is_empty() { m.product_name.clone() } else { format!("{}*", m.product_name) }
+}
+
+/// The readable form of a match.
+pub fn render_report(r: &MatchReport) -> String {
+    let mut out = String::new();
+    let name = if r.name.is_empty() { "（未命名企业）" } else { &r.name };
+    out.push_str(&format!(
+        "{name} · 匹配日期 {} · 1年期LPR {}\n",
+        r.as_of,
+        r.lpr_1y.as_deref().and_then(|s| s.parse().ok()).map(money::pct).unwrap_or_else(|| "未知".into())
+    ));
+    let c = &r.classification;
+    let class = c.size_class.map_or("未能划型", |s| s.name_zh());
+    if c.size_industry.is_empty() {
+        out.push_str(&format!("划型：{class} — {}\n", c.explanation));
+    } else {
+        out.push_str(&format!("划型：{} · {class} — {}\n", c.size_industry, c.explanation));
+    }
+    if let Some(cc) = &r.credit_code {
+        let check = if cc.check_character_valid { "校验通过" } else { "校验码不符（警告）" };
+        out.push_str(&format!("信用代码：{}（{}，地区 {}，{check}）\n", cc.code, cc.entity_type, cc.region_code));
+        for w in &cc.warnings {
+            out.push_str(&format!("  ! {w}\n"));
+        }
+    }
+
+    let (credit, other): (Vec<_>, Vec<_>) = r.eligible.iter().partition(|m| m.kind.is_credit());
+    out.push_str(&format!("\n符合条件 {} 项（贷款按年化成本从低到高）\n", r.eligible.len()));
+    if !credit.is_empty() {
+        let mut t = Table::new(&["#", "产品", "金额", "期限", "利率", "借款人承担", "担保费", "年化成本"], &[0, 2, 3, 4, 5, 6, 7]);
+        for (i, m) in credit.iter().enumerate() {
+            let o = m.offer.as_ref();
+            let amount = o.and_then(|o| o.amount).map_or("—".into(), |a| a.human());
+            let term = o.and_then(|o| o.term_months).map_or("—".into(), |t| format!("{t}个月"));
+            let fee = o.and_then(|o| o.annual_guarantee_fee).map_or("—".into(), |f| f.to_fen_string());
+            let cost = o.and_then(|o| o.annual_cost).map_or("—".into(), |c| c.to_fen_string());
+            t.row(vec![
+                (i + 1).to_string(),
+                name_with_flag(m),
+                amount,
+                term,
+                rate(&o.and_then(|o| o.rate.clone())),
+                rate(&o.and_then(|o| o.borrower_rate.clone())),
+                fee,
+                cost,
+            ]);
+        }
+        out.push_str(&t.render("  "));
+        for m in &credit {
+            for n in m.offer.iter().flat_map(|o| &o.notes) {
+                out.push_str(&format!("  · {}：{n}\n", m.product_name));
+            }
+        }
+    }
+    if !other.is_empty() {
+        let mut t = Table::new(&["奖励与补贴", "内容"], &[]);
+        for m in &other {
+            t.row(vec![name_with_flag(m), m.offer.as_ref().and_then(|o| o.benefit.clone()).unwrap_or_default()]);
+        }
+        out.push_str(&t.render("  "));
+    }
+
+    if !r.needs_info.is_empty() {
+        out.push_str(&format!("\n需补充信息 {} 项\n", r.needs_info.len()));
+        let mut t = Table::new(&["产品", "缺少的信息"], &[]);
+        for m in &r.needs_info {
+            let missing: Vec<String> = m
+                .criteria
+                .iter()
+                .filter(|c| !c.missing_field.is_empty())
+                .map(|c| c.missing_field.clone())
+                .collect();
+            t.row(vec![name_with_flag(m), missing.join(", ")]);
+        }
+        out.push_str(&t.render("  "));
+    }
+
+    if !r.ineligible.is_empty() {
+        out.push_str(&format!("\n不符合 {} 项\n", r.ineligible.len()));
+        for m in &r.ineligible {
+            out.push_str(&format!("  {}\n", name_with_flag(m)));
+            for c in m.criteria.iter().filter(|c| c.outcome == matching::Outcome::Fail) {
+                out.push_str(&format!("    ✗ {}\n", c.message));
+            }
+            for s in &m.suggestions {
+                out.push_str(&format!("    → {}\n", s.message));
+            }
+        }
+    }
+    if r.eligible.iter().chain(&r.needs_info).chain(&r.ineligible).any(|m| !m.uncertain_parameters.is_empty()) {
+        out.push_str("\n* 含依据不确定、取默认值的参数（见 smefin catalog show <产品ID>）\n");
+    }
+    out
+}
+
+/// One line of `--output`.
+#[derive(Serialize)]
+struct BatchLine<'a> {
+    /// 1-based line number in the input.
+    line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a MatchReport>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<FieldViolation>,
+}
+
+enum Item {
+    Ok(Box<MatchReport>),
+    Bad(Vec<FieldViolation>),
+}
+
+fn match_line(catalog: &Catalog, opts: &MatchOptions, line: &str) -> Item {
+    let raw: RawProfile = match serde_json::from_str(line) {
+        Ok(r) => r,
+        Err(e) => return Item::Bad(vec![FieldViolation::new("(json)", e.to_string())]),
+    };
+    match Profile::from_raw(raw) {
+        Ok(p) => match matching::match_profile(catalog, &p, opts) {
+            Ok(r) => Item::Ok(Box::new(r)),
+            Err(e) => Item::Bad(vec![FieldViolation::new("as_of", e.to_string())]),
+        },
+        Err(e) => Item::Bad(e.violations),
+    }
+}
+
+fn count_lines(path: &PathBuf) -> Option<u64> {
+    let f = std::fs::File::open(path).ok()?;
+    let mut n = 0u64;
+    for l in BufReader::new(f).split(b'\n') {
+        l.ok()?;
+        n += 1;
+    }
+    Some(n)
+}
+
+fn run_batch(
+    catalog: &Catalog,
+    opts: &MatchOptions,
+    input: &PathBuf,
+    output: &PathBuf,
+    threads: Option<usize>,
+) -> Result<(), CliError> {
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let total = count_lines(input);
+    let reader = std::fs::File::open(input).map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    let reader = BufReader::new(reader);
+    let file = std::fs::File::create(output).map_err(|e| CliError::new(format!("{}: {e}", output.display())))?;
+    let mut out = BufWriter::new(file);
+    let bar = match total {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 家 {per_sec} 剩余 {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+
+    let mut eligible: HashMap<String, u64> = HashMap::new();
+    let mut needs: HashMap<String, u64> = HashMap::new();
+    let (mut matched, mut invalid) = (0u64, 0u64);
+    let mut lines = reader.lines();
+    let mut line_no = 0u64;
+    const CHUNK: usize = 4096;
+    loop {
+        let mut chunk: Vec<(u64, String)> = Vec::with_capacity(CHUNK);
+        while chunk.len() < CHUNK {
+            match lines.next() {
+                None => break,
+                Some(Err(e)) => return Err(CliError::new(format!("{} line {}: {e}", input.display(), line_no + 1))),
+                Some(Ok(l)) => {
+                    line_no += 1;
+                    if !l.trim().is_empty() {
+                        chunk.push((line_no, l));
+                    }
+                }
+            }
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let per = chunk.len().div_ceil(threads);
+        let results: Vec<Item> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .chunks(per)
+                .map(|part| s.spawn(move || part.iter().map(|(_, l)| match_line(catalog, opts, l)).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        });
+        for ((n, _), item) in chunk.iter().zip(&results) {
+            let rec = match item {
+                Item::Ok(r) => {
+                    matched += 1;
+                    for m in &r.eligible {
+                        *eligible.entry(m.product_id.clone()).or_default() += 1;
+                    }
+                    for m in &r.needs_info {
+                        *needs.entry(m.product_id.clone()).or_default() += 1;
+                    }
+                    BatchLine { line: *n, result: Some(r), problems: vec![] }
+                }
+                Item::Bad(v) => {
+                    invalid += 1;
+                    BatchLine { line: *n, result: None, problems: v.clone() }
+                }
+            };
+            serde_json::to_writer(&mut out, &rec).map_err(|e| CliError::new(e.to_string()))?;
+            out.write_all(b"\n")?;
+        }
+        bar.set_position(line_no);
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+
+    let mut s = format!("已匹配 {matched} 家企业，结果写入 {}", output.display());
+    if invalid > 0 {
+        s.push_str(&format!("；无效记录 {invalid} 条（见输出中的 problems）"));
+    }
+    s.push('\n');
+    let mut t = Table::new(&["产品ID", "产品", "符合", "需补充信息"], &[2, 3]);
+    for p in catalog.products.iter().filter(|p| p.in_force(opts.as_of)) {
+        if !opts.product_ids.is_empty() && !opts.product_ids.contains(&p.id) {
+            continue;
+        }
+        let e = eligible.get(&p.id).copied().unwrap_or(0);
+        let n = needs.get(&p.id).copied().unwrap_or(0);
+        t.row(vec![p.id.clone(), p.name.clone(), e.to_string(), n.to_string()]);
+    }
+    s.push_str(&t.render(""));
+    print(&s)?;
+    if invalid > 0 {
+        return Err(CliError { message: format!("{invalid} of {} records were invalid", matched + invalid), code: 3 });
+    }
+    Ok(())
+}
+
+/// Runs `smefin classify`.
+pub fn run_classify(a: ClassifyArgs) -> Result<(), CliError> {
+    let text = read_input(&a.profile)?;
+    let profile = Profile::from_json(&text).map_err(|e| profile_error(&a.profile, &e.violations))?;
+    let cls = profile.classify();
+    let report = matching::ClassificationReport::from(&cls);
+    if a.json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            classification: &'a matching::ClassificationReport,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            credit_code: Option<&'a crate::enterprise::CreditCode>,
+        }
+        let s = serde_json::to_string_pretty(&Out { classification: &report, credit_code: profile.credit_code.as_ref() })
+            .map_err(|e| CliError::new(e.to_string()))?;
+        return print(&format!("{s}\n"));
+    }
+    let mut s = String::new();
+    let class = report.size_class.map_or("未能划型", |c| c.name_zh());
+    if report.size_industry.is_empty() {
+        s.push_str(&format!("划型：{class}\n"));
+    } else {
+        s.push_str(&format!("划型：{} · {class}\n", report.size_industry));
+    }
+    s.push_str(&format!("依据：{}\n", report.explanation));
+    if !report.missing_fields.is_empty() {
+        s.push_str(&format!("缺少：{}\n", report.missing_fields.join(", ")));
+    }
+    if let Some(cc) = &profile.credit_code {
+        let check = if cc.check_character_valid { "校验通过" } else { "校验码不符（警告）" };
+        s.push_str(&format!("信用代码：{}（{}，地区 {}，{check}）\n", cc.code, cc.entity_type, cc.region_code));
+        for w in &cc.warnings {
+            s.push_str(&format!("  ! {w}\n"));
+        }
+    }
+    print(&s)?;
+    if report.size_class.is_none() {
+        return Err(CliError { message: "size class could not be decided (see above)".into(), code: 4 });
+    }
+    Ok(())
+}

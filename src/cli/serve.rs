@@ -1,0 +1,89 @@
+//! `smefin serve`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{CliError, load_catalog};
+use crate::config::Config;
+
+/// Flags of `smefin serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides config and SMEFIN__SERVER__LISTEN).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// TOML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Product catalogue replacing the built-in one.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+}
+
+fn init_logging(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log.filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if cfg.log.json {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received Ctrl-C"),
+        () = term => tracing::info!("received SIGTERM"),
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub fn run(a: ServeArgs) -> Result<(), CliError> {
+    let mut cfg = Config::load(a.config.as_deref(), std::env::vars()).map_err(|e| CliError::new(e.to_string()))?;
+    if let Some(l) = a.listen {
+        cfg.server.listen = l;
+    }
+    if let Some(c) = a.catalog {
+        cfg.catalog.path = Some(c);
+    }
+    init_logging(&cfg);
+    let catalog = Arc::new(load_catalog(cfg.catalog.path.as_deref())?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(cfg.server.listen)
+            .await
+            .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", cfg.server.listen)))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(
+            %addr,
+            products = catalog.products.len(),
+            catalog = %cfg.catalog.path.as_ref().map_or("built-in".to_string(), |p| p.display().to_string()),
+            "smefin listening"
+        );
+        crate::server::serve(listener, &cfg, catalog, shutdown_signal())
+            .await
+            .map_err(|e| CliError::new(e.to_string()))?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

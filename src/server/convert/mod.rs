@@ -1,0 +1,6 @@
+//! Proto ↔ domain conversions, one module per proto file. Generated structs
+//! are destructured exhaustively, so a new proto field breaks the build until
+//! it is handled here.
+
+pub mod common;
+pub mod matching;

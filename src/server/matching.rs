@@ -1,0 +1,220 @@
+//! `smefin.v1.MatchingService`: convert the request, call the domain, convert
+//! the result, map the error.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::catalog::{Catalog, ProductKind};
+use crate::enterprise::{self, FieldViolation, Profile};
+use crate::matching::{self, MatchError, MatchOptions, MatchReport};
+use crate::server::error::ApiError;
+use crate::server::pb;
+
+/// Default and maximum page sizes of ListProducts.
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+/// The matching service.
+#[derive(Debug, Clone)]
+pub struct MatchingSvc {
+    catalog: Arc<Catalog>,
+    batch_buffer: usize,
+}
+
+impl MatchingSvc {
+    /// A service over `catalog`; BatchMatch buffers at most `batch_buffer`
+    /// responses per stream.
+    pub fn new(catalog: Arc<Catalog>, batch_buffer: usize) -> Self {
+        MatchingSvc { catalog, batch_buffer: batch_buffer.max(1) }
+    }
+}
+
+fn parse_as_of(s: &str, field: &str, errs: &mut Vec<FieldViolation>) -> Option<NaiveDate> {
+    if s.trim().is_empty() {
+        return Some(matching::today_cst());
+    }
+    match enterprise::parse_date(s) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errs.push(FieldViolation::new(field, e));
+            None
+        }
+    }
+}
+
+/// Validates a profile and a date together, so one response names every
+/// problem.
+fn validate(
+    profile: Option<pb::EnterpriseProfile>,
+    as_of: &str,
+) -> Result<(Profile, NaiveDate), Vec<FieldViolation>> {
+    let mut errs = Vec::new();
+    let date = parse_as_of(as_of, "as_of", &mut errs);
+    let profile = match profile {
+        None => {
+            errs.push(FieldViolation::new("profile", "is required"));
+            None
+        }
+        Some(p) => match Profile::from_raw_at(p.into(), "profile.") {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errs.extend(e.violations);
+                None
+            }
+        },
+    };
+    match (profile, date) {
+        (Some(p), Some(d)) if errs.is_empty() => Ok((p, d)),
+        _ => Err(errs),
+    }
+}
+
+fn run_match(catalog: &Catalog, p: &Profile, opts: &MatchOptions) -> Result<MatchReport, MatchError> {
+    matching::match_profile(catalog, p, opts)
+}
+
+fn batch_item(catalog: &Catalog, index: u64, item: pb::BatchMatchRequest) -> pb::BatchMatchResponse {
+    let pb::BatchMatchRequest { reference, profile, as_of } = item;
+    let outcome = validate(profile, &as_of).and_then(|(p, d)| {
+        run_match(catalog, &p, &MatchOptions::on(d)).map_err(|e| vec![FieldViolation::new("as_of", e.to_string())])
+    });
+    match outcome {
+        Ok(r) => pb::BatchMatchResponse { index, reference, result: Some(r.into()), problems: vec![] },
+        Err(v) => pb::BatchMatchResponse {
+            index,
+            reference,
+            result: None,
+            problems: v.into_iter().map(Into::into).collect(),
+        },
+    }
+}
+
+type BatchStream = Pin<Box<dyn Stream<Item = Result<pb::BatchMatchResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::matching_service_server::MatchingService for MatchingSvc {
+    async fn match_enterprise(
+        &self,
+        request: Request<pb::MatchEnterpriseRequest>,
+    ) -> Result<Response<pb::MatchEnterpriseResponse>, Status> {
+        let pb::MatchEnterpriseRequest { profile, as_of, product_ids } = request.into_inner();
+        let (p, as_of) = validate(profile, &as_of)
+            .map_err(|violations| ApiError::InvalidArgument { reason: "INVALID_PROFILE", violations })?;
+        let report = run_match(&self.catalog, &p, &MatchOptions { as_of, product_ids }).map_err(ApiError::from)?;
+        Ok(Response::new(pb::MatchEnterpriseResponse { result: Some(report.into()) }))
+    }
+
+    type BatchMatchStream = BatchStream;
+
+    async fn batch_match(
+        &self,
+        request: Request<Streaming<pb::BatchMatchRequest>>,
+    ) -> Result<Response<Self::BatchMatchStream>, Status> {
+        let mut input = request.into_inner();
+        let (tx, rx) = mpsc::channel(self.batch_buffer);
+        let catalog = self.catalog.clone();
+        tokio::spawn(async move {
+            let mut index = 0u64;
+            loop {
+                match input.message().await {
+                    Ok(Some(item)) => {
+                        let resp = batch_item(&catalog, index, item);
+                        if tx.send(Ok(resp)).await.is_err() {
+                            tracing::debug!(index, "BatchMatch client went away");
+                            break;
+                        }
+                        index += 1;
+                    }
+                    Ok(None) => break,
+                    Err(status) => {
+                        tracing::warn!(index, %status, "BatchMatch input stream failed");
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn classify_enterprise(
+        &self,
+        request: Request<pb::ClassifyEnterpriseRequest>,
+    ) -> Result<Response<pb::ClassifyEnterpriseResponse>, Status> {
+        let pb::ClassifyEnterpriseRequest { profile } = request.into_inner();
+        let (p, _) = validate(profile, "")
+            .map_err(|violations| ApiError::InvalidArgument { reason: "INVALID_PROFILE", violations })?;
+        let cls = p.classify();
+        Ok(Response::new(pb::ClassifyEnterpriseResponse {
+            classification: Some(matching::ClassificationReport::from(&cls).into()),
+            credit_code: p.credit_code.map(Into::into),
+        }))
+    }
+
+    async fn list_products(
+        &self,
+        request: Request<pb::ListProductsRequest>,
+    ) -> Result<Response<pb::ListProductsResponse>, Status> {
+        let pb::ListProductsRequest { page_size, page_token, as_of, kind } = request.into_inner();
+        let mut errs = Vec::new();
+        let date = if as_of.trim().is_empty() { None } else { parse_as_of(&as_of, "as_of", &mut errs) };
+        let kind = match pb::ProductKind::try_from(kind) {
+            Ok(pb::ProductKind::Unspecified) => None,
+            Ok(k) => ProductKind::parse(k.as_str_name()),
+            Err(_) => {
+                errs.push(FieldViolation::new("kind", format!("unknown enum value {kind}")));
+                None
+            }
+        };
+        let offset = if page_token.is_empty() {
+            0
+        } else {
+            match page_token.strip_prefix("o").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) if n <= self.catalog.products.len() => n,
+                _ => {
+                    errs.push(FieldViolation::new("page_token", "is not a token returned by ListProducts"));
+                    0
+                }
+            }
+        };
+        if !errs.is_empty() {
+            return Err(ApiError::InvalidArgument { reason: "INVALID_LIST_REQUEST", violations: errs }.into());
+        }
+        let size = match page_size as usize {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        };
+        let matching: Vec<_> = self
+            .catalog
+            .products
+            .iter()
+            .filter(|p| date.is_none_or(|d| p.in_force(d)) && kind.is_none_or(|k| p.kind == k))
+            .collect();
+        let page: Vec<pb::Product> = matching.iter().skip(offset).take(size).map(|p| (*p).into()).collect();
+        let next = offset + page.len();
+        let next_page_token = if next < matching.len() { format!("o{next}") } else { String::new() };
+        Ok(Response::new(pb::ListProductsResponse { products: page, next_page_token }))
+    }
+
+    async fn get_product(
+        &self,
+        request: Request<pb::GetProductRequest>,
+    ) -> Result<Response<pb::GetProductResponse>, Status> {
+        let pb::GetProductRequest { product_id } = request.into_inner();
+        if product_id.trim().is_empty() {
+            return Err(ApiError::field("MISSING_PRODUCT_ID", "product_id", "is required").into());
+        }
+        let p = self.catalog.product(product_id.trim()).ok_or(ApiError::NotFound {
+            reason: "PRODUCT_NOT_FOUND",
+            kind: "product",
+            name: product_id.clone(),
+        })?;
+        Ok(Response::new(pb::GetProductResponse { product: Some(p.into()) }))
+    }
+}
