@@ -1,0 +1,51 @@
+//! A real smefin server on 127.0.0.1:0 for integration tests.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use smefin::catalog::Catalog;
+use smefin::config::Config;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server; dropping `stop` (or sending on it) shuts it down.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub stop: Option<oneshot::Sender<()>>,
+    pub task: JoinHandle<()>,
+}
+
+impl TestServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await.expect("server task panicked");
+    }
+}
+
+pub async fn start_with(config: Config) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let catalog = Arc::new(Catalog::builtin());
+    let task = tokio::spawn(async move {
+        smefin::server::serve(listener, &config, catalog, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server failed");
+    });
+    TestServer { addr, stop: Some(tx), task }
+}
+
+pub async fn start() -> TestServer {
+    start_with(Config::default()).await
+}
