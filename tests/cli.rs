@@ -1,0 +1,215 @@
+//! The real `smefin` binary, run in a temporary directory.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_smefin"))
+}
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    bin().args(args).current_dir(dir).output().expect("run smefin")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const FIRM: &str = r#"{
+  "name": "南昌某新材料科技有限公司", "credit_code": "91350100M000100Y43",
+  "region_code": "360102", "industry_code": "C3562", "employees": 24,
+  "annual_revenue": "1800万", "total_assets": "2600万", "established": "2016-03-18",
+  "certifications": ["zjtx_provincial", "tech_sme"], "in_industrial_park": true,
+  "tax_credit_grade": "A", "has_bank_loans": true, "new_eligible_hires": 3,
+  "wage_or_social_insurance_arrears": false, "has_registered_ip": true, "has_receivables": false,
+  "request": {"amount": "300万", "term_months": 12, "purpose": "working_capital"}
+}"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn match_prints_a_readable_table() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "firm.json", FIRM);
+    let o = run(&["match", "firm.json", "--as-of", "2024-06-01"], d.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("划型：工业 · 小型"), "{s}");
+    assert!(s.contains("1年期LPR 3.45%"), "{s}");
+    // first eligible row is 工信通 at 103500.00
+    let row = s.lines().find(|l| l.trim_start().starts_with("1  ")).unwrap();
+    assert!(row.contains("工信通") && row.contains("103500.00"), "{row}");
+    assert!(s.contains("新招用重点群体人数占比 12.5%，低于 15% 的要求"), "{s}");
+    assert!(s.contains("再招用 1 名重点群体人员"), "{s}");
+}
+
+#[test]
+fn match_json_and_stdin() {
+    let d = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["match", "-", "--json", "--as-of", "2024-06-01", "--product", "kedaitong"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .current_dir(d.path())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(FIRM.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["eligible"][0]["product_id"], "kedaitong");
+    assert_eq!(v["eligible"][0]["offer"]["annual_cost"], "118500.00");
+    assert_eq!(v["classification"]["size_class"], "small");
+    assert_eq!(v["lpr_1y"], "0.0345");
+}
+
+#[test]
+fn bad_profile_exits_nonzero_with_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "bad.json", r#"{"employees": -4, "annual_revenue": "many"}"#);
+    let o = run(&["match", "bad.json"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("employees: must not be negative") && e.contains("annual_revenue"), "{e}");
+    let o = run(&["match", "missing.json"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with("smefin: missing.json:"), "{}", stderr(&o));
+    let o = run(&["match", "bad.json", "--as-of", "yesterday"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--as-of"));
+    // usage error
+    let o = run(&["match"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn batch_match_writes_every_line_and_counts_per_product() {
+    let d = tempfile::tempdir().unwrap();
+    let compact: String = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(FIRM).unwrap()).unwrap();
+    let mut lines = Vec::new();
+    for i in 0..50 {
+        if i == 10 {
+            lines.push(r#"{"employees": "many"}"#.to_string());
+        } else if i == 20 {
+            lines.push("not json".to_string());
+        } else if i == 30 {
+            lines.push(String::new()); // blank lines are skipped
+        } else {
+            lines.push(compact.clone());
+        }
+    }
+    write(d.path(), "firms.jsonl", &(lines.join("\n") + "\n"));
+    let o = run(&["match", "--input", "firms.jsonl", "--output", "out.jsonl", "--as-of", "2024-06-01"], d.path());
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 of 49 records were invalid"), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("已匹配 47 家企业"), "{s}");
+    let gxt = s.lines().find(|l| l.starts_with("gongxintong")).unwrap();
+    assert!(gxt.split_whitespace().any(|w| w == "47"), "{gxt}");
+    let out = std::fs::read_to_string(d.path().join("out.jsonl")).unwrap();
+    let recs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(recs.len(), 49);
+    assert_eq!(recs[10]["line"], 11);
+    assert_eq!(recs[10]["problems"][0]["field"], "(json)");
+    assert_eq!(recs[20]["line"], 21);
+    assert_eq!(recs[0]["result"]["eligible"][0]["product_id"], "gongxintong");
+    // line numbers skip the blank line 31
+    assert_eq!(recs[30]["line"], 32);
+}
+
+#[test]
+fn classify_and_catalog_commands() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "firm.json", FIRM);
+    let o = run(&["classify", "firm.json"], d.path());
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("划型：工业 · 小型"));
+    assert!(stdout(&o).contains("校验通过"));
+    let o = run(&["classify", "firm.json", "--json"], d.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["classification"]["size_class"], "small");
+
+    let o = run(&["catalog", "list"], d.path());
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("财园信贷通"));
+    let o = run(&["catalog", "list", "--json", "--as-of", "2026-01-01"], d.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.as_array().unwrap().iter().all(|p| !p["id"].as_str().unwrap().starts_with("award_")));
+    let o = run(&["catalog", "show", "chuangye_danbao_xiaowei_jiangxi"], d.path());
+    let s = stdout(&o);
+    assert!(s.contains("仅前300万贴息") && s.contains("不确定参数"), "{s}");
+    let o = run(&["catalog", "show", "nope"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+
+    // validate: the built-in catalogue round-trips; a broken one names the product and path
+    let o = run(&["catalog", "validate", "--print-builtin"], d.path());
+    write(d.path(), "cat.toml", &stdout(&o));
+    let o = run(&["catalog", "validate", "cat.toml"], d.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ok — 21 products"), "{}", stdout(&o));
+    let broken = stdout(&run(&["catalog", "validate", "--print-builtin"], d.path())).replace("ratio = \"0.15\"", "ratio = \"1.15\"");
+    write(d.path(), "broken.toml", &broken);
+    let o = run(&["catalog", "validate", "broken.toml"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("product `chuangye_danbao_xiaowei`: rules[1].ratio"), "{}", stderr(&o));
+    // and the matcher refuses to run on it
+    let o = run(&["match", "firm.json", "--catalog", "broken.toml"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn serve_starts_answers_and_stops_on_sigterm() {
+    let d = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .current_dir(d.path())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    let mut line = String::new();
+    for _ in 0..20 {
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(rest) = line.split("addr=").nth(1) {
+            addr = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let addr = addr.unwrap_or_else(|| panic!("no listening line; last: {line}"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use smefin::server::pb;
+        let mut c = pb::matching_service_client::MatchingServiceClient::connect(format!("http://{addr}")).await.unwrap();
+        let r = c.get_product(pb::GetProductRequest { product_id: "gongxintong".into() }).await.unwrap();
+        assert_eq!(r.into_inner().product.unwrap().name, "工信通");
+    });
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(rest.contains("received SIGTERM") && rest.contains("stopped"), "{rest}");
+}
+
+#[test]
+fn serve_rejects_bad_config() {
+    let d = tempfile::tempdir().unwrap();
+    let o = bin().args(["serve"]).env("SMEFIN__SERVER__LISTEN", "nowhere").current_dir(d.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("server.listen"), "{}", stderr(&o));
+}
