@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const ENV_PREFIX: &str = "SMEFIN__";
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// gRPC server.
@@ -73,13 +73,10 @@ impl Default for ServerConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { filter: "info".into(), json: false }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config { server: ServerConfig::default(), catalog: CatalogConfig::default(), log: LogConfig::default() }
+        LogConfig {
+            filter: "info".into(),
+            json: false,
+        }
     }
 }
 
@@ -129,7 +126,9 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 /// booleans, quoted strings, arrays), otherwise as a plain string.
 fn env_value(raw: &str) -> toml::Value {
     match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
 }
@@ -141,11 +140,12 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut table = toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Invalid {
-            key: String::new(),
-            source_name: "defaults".into(),
-            reason: e.to_string(),
-        })?;
+        let mut table =
+            toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Invalid {
+                key: String::new(),
+                source_name: "defaults".into(),
+                reason: e.to_string(),
+            })?;
         let mut source = "defaults".to_string();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
@@ -161,7 +161,9 @@ impl Config {
         }
         let mut env_keys = Vec::new();
         for (k, v) in env {
-            let Some(rest) = k.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
             if path.iter().any(String::is_empty) {
                 return Err(ConfigError::Invalid {
@@ -185,12 +187,25 @@ impl Config {
         }
         serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
-            let source_name = if env_keys.iter().any(|k| key.starts_with(k.as_str()) || k.starts_with(&key)) {
+            let source_name = if env_keys
+                .iter()
+                .any(|k| key.starts_with(k.as_str()) || k.starts_with(&key))
+            {
                 "environment".to_string()
             } else {
                 source.clone()
             };
-            ConfigError::Invalid { key, source_name, reason: e.into_inner().to_string().lines().next().unwrap_or("").to_string() }
+            ConfigError::Invalid {
+                key,
+                source_name,
+                reason: e
+                    .into_inner()
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            }
         })
     }
 }
@@ -214,10 +229,20 @@ mod tests {
     #[test]
     fn file_then_env_override() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        writeln!(f, "[server]\nlisten = \"127.0.0.1:6000\"\nbatch_buffer = 8\n[log]\njson = true").unwrap();
+        writeln!(
+            f,
+            "[server]\nlisten = \"127.0.0.1:6000\"\nbatch_buffer = 8\n[log]\njson = true"
+        )
+        .unwrap();
         let env = vec![
-            ("SMEFIN__SERVER__LISTEN".to_string(), "0.0.0.0:7000".to_string()),
-            ("SMEFIN__CATALOG__PATH".to_string(), "/tmp/c.toml".to_string()),
+            (
+                "SMEFIN__SERVER__LISTEN".to_string(),
+                "0.0.0.0:7000".to_string(),
+            ),
+            (
+                "SMEFIN__CATALOG__PATH".to_string(),
+                "/tmp/c.toml".to_string(),
+            ),
             ("UNRELATED".to_string(), "x".to_string()),
         ];
         let c = Config::load(Some(f.path()), env).unwrap();
@@ -232,13 +257,19 @@ mod tests {
     fn bad_values_name_the_key_and_source() {
         let env = vec![("SMEFIN__SERVER__LISTEN".to_string(), "nowhere".to_string())];
         let e = Config::load(None, env).unwrap_err();
-        assert!(e.to_string().starts_with("config key `server.listen` (environment)"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("config key `server.listen` (environment)"),
+            "{e}"
+        );
         let env = vec![("SMEFIN__SERVER__LISTN".to_string(), "1".to_string())];
         let e = Config::load(None, env).unwrap_err().to_string();
         assert!(e.contains("listn"), "{e}");
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "[server]\nbatch_buffer = \"many\"").unwrap();
-        let e = Config::load(Some(f.path()), no_env()).unwrap_err().to_string();
+        let e = Config::load(Some(f.path()), no_env())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("server.batch_buffer"), "{e}");
         let e = Config::load(Some(Path::new("/nonexistent/smefin.toml")), no_env()).unwrap_err();
         assert!(matches!(e, ConfigError::Io { .. }));

@@ -232,7 +232,10 @@ mod tests {
         assert_eq!(Yuan::parse(""), Err(MoneyError::Empty));
         assert!(matches!(Yuan::parse("-5"), Err(MoneyError::Negative(_))));
         assert!(matches!(Yuan::parse("abc"), Err(MoneyError::Malformed(_))));
-        assert!(matches!(Yuan::parse("1.2.3"), Err(MoneyError::Malformed(_))));
+        assert!(matches!(
+            Yuan::parse("1.2.3"),
+            Err(MoneyError::Malformed(_))
+        ));
         assert!(matches!(Yuan::parse("NaN"), Err(MoneyError::Malformed(_))));
         assert!(matches!(Yuan::parse("inf"), Err(MoneyError::Malformed(_))));
         assert!(matches!(Yuan::parse("1e5"), Err(MoneyError::Malformed(_))));

@@ -9,7 +9,11 @@ fn bin() -> Command {
 }
 
 fn run(args: &[&str], dir: &Path) -> Output {
-    bin().args(args).current_dir(dir).output().expect("run smefin")
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run smefin")
 }
 
 fn stdout(o: &Output) -> String {
@@ -45,9 +49,15 @@ fn match_prints_a_readable_table() {
     assert!(s.contains("划型：工业 · 小型"), "{s}");
     assert!(s.contains("1年期LPR 3.45%"), "{s}");
     // first eligible row is 工信通 at 103500.00
-    let row = s.lines().find(|l| l.trim_start().starts_with("1  ")).unwrap();
+    let row = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("1  "))
+        .unwrap();
     assert!(row.contains("工信通") && row.contains("103500.00"), "{row}");
-    assert!(s.contains("新招用重点群体人数占比 12.5%，低于 15% 的要求"), "{s}");
+    assert!(
+        s.contains("新招用重点群体人数占比 12.5%，低于 15% 的要求"),
+        "{s}"
+    );
     assert!(s.contains("再招用 1 名重点群体人员"), "{s}");
 }
 
@@ -55,13 +65,26 @@ fn match_prints_a_readable_table() {
 fn match_json_and_stdin() {
     let d = tempfile::tempdir().unwrap();
     let mut child = bin()
-        .args(["match", "-", "--json", "--as-of", "2024-06-01", "--product", "kedaitong"])
+        .args([
+            "match",
+            "-",
+            "--json",
+            "--as-of",
+            "2024-06-01",
+            "--product",
+            "kedaitong",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .current_dir(d.path())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(FIRM.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(FIRM.as_bytes())
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -74,15 +97,26 @@ fn match_json_and_stdin() {
 #[test]
 fn bad_profile_exits_nonzero_with_one_line() {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), "bad.json", r#"{"employees": -4, "annual_revenue": "many"}"#);
+    write(
+        d.path(),
+        "bad.json",
+        r#"{"employees": -4, "annual_revenue": "many"}"#,
+    );
     let o = run(&["match", "bad.json"], d.path());
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.contains("employees: must not be negative") && e.contains("annual_revenue"), "{e}");
+    assert!(
+        e.contains("employees: must not be negative") && e.contains("annual_revenue"),
+        "{e}"
+    );
     let o = run(&["match", "missing.json"], d.path());
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).starts_with("smefin: missing.json:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("smefin: missing.json:"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["match", "bad.json", "--as-of", "yesterday"], d.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--as-of"));
@@ -94,7 +128,8 @@ fn bad_profile_exits_nonzero_with_one_line() {
 #[test]
 fn batch_match_writes_every_line_and_counts_per_product() {
     let d = tempfile::tempdir().unwrap();
-    let compact: String = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(FIRM).unwrap()).unwrap();
+    let compact: String =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(FIRM).unwrap()).unwrap();
     let mut lines = Vec::new();
     for i in 0..50 {
         if i == 10 {
@@ -108,20 +143,41 @@ fn batch_match_writes_every_line_and_counts_per_product() {
         }
     }
     write(d.path(), "firms.jsonl", &(lines.join("\n") + "\n"));
-    let o = run(&["match", "--input", "firms.jsonl", "--output", "out.jsonl", "--as-of", "2024-06-01"], d.path());
+    let o = run(
+        &[
+            "match",
+            "--input",
+            "firms.jsonl",
+            "--output",
+            "out.jsonl",
+            "--as-of",
+            "2024-06-01",
+        ],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("2 of 49 records were invalid"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2 of 49 records were invalid"),
+        "{}",
+        stderr(&o)
+    );
     let s = stdout(&o);
     assert!(s.contains("已匹配 47 家企业"), "{s}");
     let gxt = s.lines().find(|l| l.starts_with("gongxintong")).unwrap();
     assert!(gxt.split_whitespace().any(|w| w == "47"), "{gxt}");
     let out = std::fs::read_to_string(d.path().join("out.jsonl")).unwrap();
-    let recs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(recs.len(), 49);
     assert_eq!(recs[10]["line"], 11);
     assert_eq!(recs[10]["problems"][0]["field"], "(json)");
     assert_eq!(recs[20]["line"], 21);
-    assert_eq!(recs[0]["result"]["eligible"][0]["product_id"], "gongxintong");
+    assert_eq!(
+        recs[0]["result"]["eligible"][0]["product_id"],
+        "gongxintong"
+    );
     // line numbers skip the blank line 31
     assert_eq!(recs[30]["line"], 32);
 }
@@ -141,12 +197,26 @@ fn classify_and_catalog_commands() {
     let o = run(&["catalog", "list"], d.path());
     assert!(o.status.success());
     assert!(stdout(&o).contains("财园信贷通"));
-    let o = run(&["catalog", "list", "--json", "--as-of", "2026-01-01"], d.path());
+    let o = run(
+        &["catalog", "list", "--json", "--as-of", "2026-01-01"],
+        d.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v.as_array().unwrap().iter().all(|p| !p["id"].as_str().unwrap().starts_with("award_")));
-    let o = run(&["catalog", "show", "chuangye_danbao_xiaowei_jiangxi"], d.path());
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p["id"].as_str().unwrap().starts_with("award_"))
+    );
+    let o = run(
+        &["catalog", "show", "chuangye_danbao_xiaowei_jiangxi"],
+        d.path(),
+    );
     let s = stdout(&o);
-    assert!(s.contains("仅前300万贴息") && s.contains("不确定参数"), "{s}");
+    assert!(
+        s.contains("仅前300万贴息") && s.contains("不确定参数"),
+        "{s}"
+    );
     let o = run(&["catalog", "show", "nope"], d.path());
     assert_eq!(o.status.code(), Some(1));
 
@@ -156,13 +226,21 @@ fn classify_and_catalog_commands() {
     let o = run(&["catalog", "validate", "cat.toml"], d.path());
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("ok — 21 products"), "{}", stdout(&o));
-    let broken = stdout(&run(&["catalog", "validate", "--print-builtin"], d.path())).replace("ratio = \"0.15\"", "ratio = \"1.15\"");
+    let broken = stdout(&run(&["catalog", "validate", "--print-builtin"], d.path()))
+        .replace("ratio = \"0.15\"", "ratio = \"1.15\"");
     write(d.path(), "broken.toml", &broken);
     let o = run(&["catalog", "validate", "broken.toml"], d.path());
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("product `chuangye_danbao_xiaowei`: rules[1].ratio"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("product `chuangye_danbao_xiaowei`: rules[1].ratio"),
+        "{}",
+        stderr(&o)
+    );
     // and the matcher refuses to run on it
-    let o = run(&["match", "firm.json", "--catalog", "broken.toml"], d.path());
+    let o = run(
+        &["match", "firm.json", "--catalog", "broken.toml"],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
 }
 
@@ -193,23 +271,45 @@ fn serve_starts_answers_and_stops_on_sigterm() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use smefin::server::pb;
-        let mut c = pb::matching_service_client::MatchingServiceClient::connect(format!("http://{addr}")).await.unwrap();
-        let r = c.get_product(pb::GetProductRequest { product_id: "gongxintong".into() }).await.unwrap();
+        let mut c =
+            pb::matching_service_client::MatchingServiceClient::connect(format!("http://{addr}"))
+                .await
+                .unwrap();
+        let r = c
+            .get_product(pb::GetProductRequest {
+                product_id: "gongxintong".into(),
+            })
+            .await
+            .unwrap();
         assert_eq!(r.into_inner().product.unwrap().name, "工信通");
     });
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
-    assert!(rest.contains("received SIGTERM") && rest.contains("stopped"), "{rest}");
+    assert!(
+        rest.contains("received SIGTERM") && rest.contains("stopped"),
+        "{rest}"
+    );
 }
 
 #[test]
 fn serve_rejects_bad_config() {
     let d = tempfile::tempdir().unwrap();
-    let o = bin().args(["serve"]).env("SMEFIN__SERVER__LISTEN", "nowhere").current_dir(d.path()).output().unwrap();
+    let o = bin()
+        .args(["serve"])
+        .env("SMEFIN__SERVER__LISTEN", "nowhere")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("server.listen"), "{}", stderr(&o));
 }

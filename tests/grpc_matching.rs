@@ -18,7 +18,10 @@ fn profile() -> pb::EnterpriseProfile {
         annual_revenue: Some("1800万".into()),
         total_assets: Some("2600万".into()),
         established: Some("2016-03-18".into()),
-        certifications: vec![pb::Certification::ZjtxProvincial as i32, pb::Certification::TechSme as i32],
+        certifications: vec![
+            pb::Certification::ZjtxProvincial as i32,
+            pb::Certification::TechSme as i32,
+        ],
         in_industrial_park: Some(true),
         tax_credit_grade: Some(pb::TaxCreditGrade::A as i32),
         has_bank_loans: Some(true),
@@ -36,7 +39,9 @@ fn profile() -> pb::EnterpriseProfile {
 }
 
 fn violations(s: &tonic::Status) -> Vec<String> {
-    s.get_error_details().bad_request().map_or(vec![], |b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+    s.get_error_details().bad_request().map_or(vec![], |b| {
+        b.field_violations.iter().map(|v| v.field.clone()).collect()
+    })
 }
 
 #[tokio::test]
@@ -44,7 +49,11 @@ async fn match_enterprise_ranks_offers_and_explains_misses() {
     let srv = common::start().await;
     let mut c = MatchingServiceClient::connect(srv.url()).await.unwrap();
     let r = c
-        .match_enterprise(pb::MatchEnterpriseRequest { profile: Some(profile()), as_of: "2024-06-01".into(), product_ids: vec![] })
+        .match_enterprise(pb::MatchEnterpriseRequest {
+            profile: Some(profile()),
+            as_of: "2024-06-01".into(),
+            product_ids: vec![],
+        })
         .await
         .unwrap()
         .into_inner()
@@ -65,15 +74,28 @@ async fn match_enterprise_ranks_offers_and_explains_misses() {
     let costs: Vec<f64> = r
         .eligible
         .iter()
-        .filter(|m| m.kind == pb::ProductKind::Loan as i32 || m.kind == pb::ProductKind::Guarantee as i32)
+        .filter(|m| {
+            m.kind == pb::ProductKind::Loan as i32 || m.kind == pb::ProductKind::Guarantee as i32
+        })
         .map(|m| m.offer.as_ref().unwrap().annual_cost.parse().unwrap())
         .collect();
     assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
     // the 创业担保 miss carries the hire suggestion
-    let cd = r.ineligible.iter().find(|m| m.product_id == "chuangye_danbao_xiaowei_jiangxi").unwrap();
-    let crit = cd.criteria.iter().find(|c| c.code == "NEW_HIRE_RATIO").unwrap();
+    let cd = r
+        .ineligible
+        .iter()
+        .find(|m| m.product_id == "chuangye_danbao_xiaowei_jiangxi")
+        .unwrap();
+    let crit = cd
+        .criteria
+        .iter()
+        .find(|c| c.code == "NEW_HIRE_RATIO")
+        .unwrap();
     assert_eq!(crit.outcome, pb::CriterionOutcome::Fail as i32);
-    assert_eq!(crit.message, "新招用重点群体人数占比 12.5%，低于 15% 的要求");
+    assert_eq!(
+        crit.message,
+        "新招用重点群体人数占比 12.5%，低于 15% 的要求"
+    );
     assert_eq!(cd.suggestions[0].action, "HIRE_MORE");
     assert_eq!(cd.suggestions[0].target, "4");
     srv.shutdown().await;
@@ -89,7 +111,11 @@ async fn match_enterprise_bad_input_is_invalid_argument_with_every_field() {
     p.certifications = vec![0, 42];
     p.request.as_mut().unwrap().amount = Some("-5万".into());
     let e = c
-        .match_enterprise(pb::MatchEnterpriseRequest { profile: Some(p), as_of: "2024-02-30".into(), product_ids: vec![] })
+        .match_enterprise(pb::MatchEnterpriseRequest {
+            profile: Some(p),
+            as_of: "2024-02-30".into(),
+            product_ids: vec![],
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
@@ -104,25 +130,42 @@ async fn match_enterprise_bad_input_is_invalid_argument_with_every_field() {
             "profile.request.amount"
         ]
     );
-    assert_eq!(e.get_error_details().error_info().unwrap().reason, "INVALID_PROFILE");
+    assert_eq!(
+        e.get_error_details().error_info().unwrap().reason,
+        "INVALID_PROFILE"
+    );
 
     // missing profile
-    let e = c.match_enterprise(pb::MatchEnterpriseRequest::default()).await.unwrap_err();
+    let e = c
+        .match_enterprise(pb::MatchEnterpriseRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(violations(&e), vec!["profile"]);
     // unknown product filter
     let e = c
-        .match_enterprise(pb::MatchEnterpriseRequest { profile: Some(profile()), as_of: String::new(), product_ids: vec!["nope".into()] })
+        .match_enterprise(pb::MatchEnterpriseRequest {
+            profile: Some(profile()),
+            as_of: String::new(),
+            product_ids: vec!["nope".into()],
+        })
         .await
         .unwrap_err();
     assert_eq!(violations(&e), vec!["product_ids"]);
     // a date before the LPR table
     let e = c
-        .match_enterprise(pb::MatchEnterpriseRequest { profile: Some(profile()), as_of: "2019-01-01".into(), product_ids: vec![] })
+        .match_enterprise(pb::MatchEnterpriseRequest {
+            profile: Some(profile()),
+            as_of: "2019-01-01".into(),
+            product_ids: vec![],
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert_eq!(violations(&e), vec!["as_of"]);
-    assert_eq!(e.get_error_details().error_info().unwrap().reason, "LPR_UNKNOWN");
+    assert_eq!(
+        e.get_error_details().error_info().unwrap().reason,
+        "LPR_UNKNOWN"
+    );
     srv.shutdown().await;
 }
 
@@ -139,10 +182,18 @@ async fn batch_match_streams_results_in_order_and_reports_bad_items() {
             if i % 100 == 7 {
                 p.annual_revenue = Some("oops".into());
             }
-            pb::BatchMatchRequest { reference: format!("firm-{i}"), profile: Some(p), as_of: "2024-06-01".into() }
+            pb::BatchMatchRequest {
+                reference: format!("firm-{i}"),
+                profile: Some(p),
+                as_of: "2024-06-01".into(),
+            }
         })
         .collect();
-    let mut stream = c.batch_match(tokio_stream::iter(items)).await.unwrap().into_inner();
+    let mut stream = c
+        .batch_match(tokio_stream::iter(items))
+        .await
+        .unwrap()
+        .into_inner();
     let mut got = 0usize;
     let mut bad = 0usize;
     while let Some(r) = stream.message().await.unwrap() {
@@ -155,8 +206,16 @@ async fn batch_match_streams_results_in_order_and_reports_bad_items() {
         } else {
             let res = r.result.unwrap();
             // 工业: fewer than 20 staff is 微型; revenue 1800万 < 2000万 keeps the rest 小型
-            let expected = if 10 + (got as u32 % 200) < 20 { pb::SizeClass::Micro } else { pb::SizeClass::Small };
-            assert_eq!(res.classification.unwrap().size_class, expected as i32, "item {got}");
+            let expected = if 10 + (got as u32 % 200) < 20 {
+                pb::SizeClass::Micro
+            } else {
+                pb::SizeClass::Small
+            };
+            assert_eq!(
+                res.classification.unwrap().size_class,
+                expected as i32,
+                "item {got}"
+            );
         }
         got += 1;
     }
@@ -171,21 +230,39 @@ async fn classify_enterprise() {
     let mut c = MatchingServiceClient::connect(srv.url()).await.unwrap();
     let mut p = profile();
     p.credit_code = Some("91350203M0001QAY9B".into());
-    let r = c.classify_enterprise(pb::ClassifyEnterpriseRequest { profile: Some(p) }).await.unwrap().into_inner();
+    let r = c
+        .classify_enterprise(pb::ClassifyEnterpriseRequest { profile: Some(p) })
+        .await
+        .unwrap()
+        .into_inner();
     let cls = r.classification.unwrap();
     assert_eq!(cls.size_class, pb::SizeClass::Small as i32);
     let cc = r.credit_code.unwrap();
     assert!(!cc.check_character_valid);
     assert!(cc.warnings[0].contains("应为 9"));
     // missing revenue for a 500-staff industrial firm
-    let p = pb::EnterpriseProfile { industry_code: Some("C".into()), employees: Some(500), ..Default::default() };
-    let r = c.classify_enterprise(pb::ClassifyEnterpriseRequest { profile: Some(p) }).await.unwrap().into_inner();
+    let p = pb::EnterpriseProfile {
+        industry_code: Some("C".into()),
+        employees: Some(500),
+        ..Default::default()
+    };
+    let r = c
+        .classify_enterprise(pb::ClassifyEnterpriseRequest { profile: Some(p) })
+        .await
+        .unwrap()
+        .into_inner();
     let cls = r.classification.unwrap();
     assert_eq!(cls.size_class, pb::SizeClass::Unspecified as i32);
     assert_eq!(cls.missing_fields, vec!["annual_revenue"]);
     // a malformed credit code is rejected
-    let p = pb::EnterpriseProfile { credit_code: Some("ABC".into()), ..Default::default() };
-    let e = c.classify_enterprise(pb::ClassifyEnterpriseRequest { profile: Some(p) }).await.unwrap_err();
+    let p = pb::EnterpriseProfile {
+        credit_code: Some("ABC".into()),
+        ..Default::default()
+    };
+    let e = c
+        .classify_enterprise(pb::ClassifyEnterpriseRequest { profile: Some(p) })
+        .await
+        .unwrap_err();
     assert_eq!(violations(&e), vec!["profile.credit_code"]);
     srv.shutdown().await;
 }
@@ -198,7 +275,11 @@ async fn list_and_get_products() {
     let mut token = String::new();
     loop {
         let r = c
-            .list_products(pb::ListProductsRequest { page_size: 7, page_token: token.clone(), ..Default::default() })
+            .list_products(pb::ListProductsRequest {
+                page_size: 7,
+                page_token: token.clone(),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
@@ -209,34 +290,66 @@ async fn list_and_get_products() {
         }
         token = r.next_page_token;
     }
-    assert_eq!(all.len(), smefin::catalog::Catalog::builtin().products.len());
+    assert_eq!(
+        all.len(),
+        smefin::catalog::Catalog::builtin().products.len()
+    );
     // filters
     let awards = c
-        .list_products(pb::ListProductsRequest { kind: pb::ProductKind::Award as i32, ..Default::default() })
+        .list_products(pb::ListProductsRequest {
+            kind: pb::ProductKind::Award as i32,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(awards.products.len(), 6);
     let in_2026 = c
-        .list_products(pb::ListProductsRequest { as_of: "2026-01-01".into(), ..Default::default() })
+        .list_products(pb::ListProductsRequest {
+            as_of: "2026-01-01".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert!(in_2026.products.iter().all(|p| !p.id.starts_with("award_")));
     // bad page token and kind
     let e = c
-        .list_products(pb::ListProductsRequest { page_token: "zzz".into(), kind: 9, ..Default::default() })
+        .list_products(pb::ListProductsRequest {
+            page_token: "zzz".into(),
+            kind: 9,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(violations(&e), vec!["kind", "page_token"]);
 
-    let p = c.get_product(pb::GetProductRequest { product_id: "zhengfu_rongzi_danbao".into() }).await.unwrap().into_inner().product.unwrap();
+    let p = c
+        .get_product(pb::GetProductRequest {
+            product_id: "zhengfu_rongzi_danbao".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .product
+        .unwrap();
     assert_eq!(p.name, "政府性融资担保贷款");
-    assert_eq!(p.guarantee_fee, "500万及以下年费率 1%，500万以上年费率 1.5%");
+    assert_eq!(
+        p.guarantee_fee,
+        "500万及以下年费率 1%，500万以上年费率 1.5%"
+    );
     assert_eq!(p.max_amount, "10000000.00");
-    let e = c.get_product(pb::GetProductRequest { product_id: "nope".into() }).await.unwrap_err();
+    let e = c
+        .get_product(pb::GetProductRequest {
+            product_id: "nope".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
-    let e = c.get_product(pb::GetProductRequest::default()).await.unwrap_err();
+    let e = c
+        .get_product(pb::GetProductRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(violations(&e), vec!["product_id"]);
     srv.shutdown().await;
 }
@@ -244,40 +357,75 @@ async fn list_and_get_products() {
 #[tokio::test]
 async fn health_and_reflection() {
     use tonic_health::pb::health_client::HealthClient;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
 
     let srv = common::start().await;
-    let channel = tonic::transport::Endpoint::from_shared(srv.url()).unwrap().connect().await.unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(srv.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let mut h = HealthClient::new(channel.clone());
     for service in ["", "smefin.v1.MatchingService"] {
         let r = h
-            .check(tonic_health::pb::HealthCheckRequest { service: service.into() })
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(r.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32, "{service}");
+        assert_eq!(
+            r.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{service}"
+        );
     }
 
     let mut r = ServerReflectionClient::new(channel);
-    let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
-    let mut resp = r.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut resp = r
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
     let msg = resp.message().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else { panic!("unexpected {msg:?}") };
+    let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
+        panic!("unexpected {msg:?}")
+    };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for want in ["smefin.v1.MatchingService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"] {
+    for want in [
+        "smefin.v1.MatchingService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+    ] {
         assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
     }
     // the health descriptor is resolvable too
     let req = ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(MessageRequest::FileContainingSymbol("grpc.health.v1.Health".into())),
+        message_request: Some(MessageRequest::FileContainingSymbol(
+            "grpc.health.v1.Health".into(),
+        )),
     };
-    let mut resp = r.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
+    let mut resp = r
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
     let msg = resp.message().await.unwrap().unwrap();
-    assert!(matches!(msg.message_response, Some(MessageResponse::FileDescriptorResponse(_))), "{msg:?}");
+    assert!(
+        matches!(
+            msg.message_response,
+            Some(MessageResponse::FileDescriptorResponse(_))
+        ),
+        "{msg:?}"
+    );
     srv.shutdown().await;
 }
 
@@ -290,12 +438,22 @@ async fn oversized_message_is_rejected_not_crashed() {
     let mut p = profile();
     p.name = "企".repeat(2000);
     let e = c
-        .match_enterprise(pb::MatchEnterpriseRequest { profile: Some(p), as_of: String::new(), product_ids: vec![] })
+        .match_enterprise(pb::MatchEnterpriseRequest {
+            profile: Some(p),
+            as_of: String::new(),
+            product_ids: vec![],
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::OutOfRange);
     // the server keeps serving
-    let ok = c.match_enterprise(pb::MatchEnterpriseRequest { profile: Some(profile()), as_of: "2024-06-01".into(), product_ids: vec![] }).await;
+    let ok = c
+        .match_enterprise(pb::MatchEnterpriseRequest {
+            profile: Some(profile()),
+            as_of: "2024-06-01".into(),
+            product_ids: vec![],
+        })
+        .await;
     assert!(ok.is_ok());
     srv.shutdown().await;
 }

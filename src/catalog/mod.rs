@@ -47,8 +47,16 @@ pub enum CatalogError {
     },
 }
 
-fn invalid(location: impl Into<String>, path: impl Into<String>, reason: impl Into<String>) -> CatalogError {
-    CatalogError::Invalid { location: location.into(), path: path.into(), reason: reason.into() }
+fn invalid(
+    location: impl Into<String>,
+    path: impl Into<String>,
+    reason: impl Into<String>,
+) -> CatalogError {
+    CatalogError::Invalid {
+        location: location.into(),
+        path: path.into(),
+        reason: reason.into(),
+    }
 }
 
 /// Kind of product.
@@ -156,13 +164,29 @@ pub enum Subsidy {
 impl Subsidy {
     /// Chinese description.
     pub fn describe(self) -> String {
-        let cap = |c: Option<Yuan>| c.map(|y| format!("（仅前{}贴息）", y.human())).unwrap_or_default();
+        let cap = |c: Option<Yuan>| {
+            c.map(|y| format!("（仅前{}贴息）", y.human()))
+                .unwrap_or_default()
+        };
         match self {
-            Subsidy::BorrowerPaysLprMinus { bp, subsidised_up_to } => {
-                format!("借款人承担不超过 LPR−{bp}bp，其余财政贴息{}", cap(subsidised_up_to))
+            Subsidy::BorrowerPaysLprMinus {
+                bp,
+                subsidised_up_to,
+            } => {
+                format!(
+                    "借款人承担不超过 LPR−{bp}bp，其余财政贴息{}",
+                    cap(subsidised_up_to)
+                )
             }
-            Subsidy::ShareOfInterest { share, subsidised_up_to } => {
-                format!("财政贴息实际利息的 {}{}", money::pct(share), cap(subsidised_up_to))
+            Subsidy::ShareOfInterest {
+                share,
+                subsidised_up_to,
+            } => {
+                format!(
+                    "财政贴息实际利息的 {}{}",
+                    money::pct(share),
+                    cap(subsidised_up_to)
+                )
             }
         }
     }
@@ -273,16 +297,27 @@ impl Product {
     fn validate(&self, lpr_known: bool) -> Result<(), CatalogError> {
         let loc = format!("product `{}`", self.id);
         let id_ok = !self.id.is_empty()
-            && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !id_ok {
-            return Err(invalid(loc, "id", "must be non-empty lowercase ASCII letters, digits or `_`"));
+            return Err(invalid(
+                loc,
+                "id",
+                "must be non-empty lowercase ASCII letters, digits or `_`",
+            ));
         }
         if self.name.trim().is_empty() {
             return Err(invalid(loc, "name", "must not be empty"));
         }
         if let Some(t) = self.valid_to {
             if t < self.valid_from {
-                return Err(invalid(loc, "valid_to", format!("{t} is before valid_from {}", self.valid_from)));
+                return Err(invalid(
+                    loc,
+                    "valid_to",
+                    format!("{t} is before valid_from {}", self.valid_from),
+                ));
             }
         }
         if self.max_amount.is_some_and(|a| a.0.is_zero()) {
@@ -292,7 +327,11 @@ impl Product {
             return Err(invalid(loc, "max_term_months", "must be at least 1"));
         }
         if self.kind.is_credit() && self.rate.is_none() {
-            return Err(invalid(loc, "rate", "loans and guarantees need a rate rule"));
+            return Err(invalid(
+                loc,
+                "rate",
+                "loans and guarantees need a rate rule",
+            ));
         }
         if !self.kind.is_credit() {
             for (field, present) in [
@@ -301,17 +340,29 @@ impl Product {
                 ("guarantee_fee", !self.guarantee_fee.is_empty()),
             ] {
                 if present {
-                    return Err(invalid(loc, field, format!("only loans and guarantees have a {field}")));
+                    return Err(invalid(
+                        loc,
+                        field,
+                        format!("only loans and guarantees have a {field}"),
+                    ));
                 }
             }
             if self.benefit.is_none() {
-                return Err(invalid(loc, "benefit", "awards and subsidies must state their benefit"));
+                return Err(invalid(
+                    loc,
+                    "benefit",
+                    "awards and subsidies must state their benefit",
+                ));
             }
         }
         let needs_lpr = matches!(self.rate, Some(RateRule::LprPlus { .. }))
             || matches!(self.subsidy, Some(Subsidy::BorrowerPaysLprMinus { .. }));
         if needs_lpr && !lpr_known {
-            return Err(invalid(loc, "rate", "uses the LPR but the catalogue has no [[lpr]] rows"));
+            return Err(invalid(
+                loc,
+                "rate",
+                "uses the LPR but the catalogue has no [[lpr]] rows",
+            ));
         }
         if let Some(Subsidy::ShareOfInterest { share, .. }) = self.subsidy {
             if share > Decimal::ONE {
@@ -322,22 +373,35 @@ impl Product {
         for (i, t) in self.guarantee_fee.iter().enumerate() {
             match (prev, t.up_to) {
                 (Some(p), Some(u)) if u <= p => {
-                    return Err(invalid(loc, format!("guarantee_fee[{i}].up_to"), "tiers must increase"));
+                    return Err(invalid(
+                        loc,
+                        format!("guarantee_fee[{i}].up_to"),
+                        "tiers must increase",
+                    ));
                 }
                 _ => {}
             }
             if i + 1 < self.guarantee_fee.len() && t.up_to.is_none() {
-                return Err(invalid(loc, format!("guarantee_fee[{i}].up_to"), "only the last tier may be open-ended"));
+                return Err(invalid(
+                    loc,
+                    format!("guarantee_fee[{i}].up_to"),
+                    "only the last tier may be open-ended",
+                ));
             }
             prev = t.up_to;
         }
         for (i, r) in self.regions.iter().enumerate() {
             if r.is_empty() || r.len() > 6 || !r.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid(loc, format!("regions[{i}]"), format!("`{r}` is not a GB/T 2260 prefix")));
+                return Err(invalid(
+                    loc,
+                    format!("regions[{i}]"),
+                    format!("`{r}` is not a GB/T 2260 prefix"),
+                ));
             }
         }
         for (i, r) in self.rules.iter().enumerate() {
-            r.validate().map_err(|(p, reason)| invalid(&loc, format!("rules[{i}]{p}"), reason))?;
+            r.validate()
+                .map_err(|(p, reason)| invalid(&loc, format!("rules[{i}]{p}"), reason))?;
         }
         Ok(())
     }
@@ -368,39 +432,63 @@ impl Catalog {
     pub fn builtin() -> Catalog {
         // The embedded file is validated by a unit test; failing here is a
         // build defect, not an input error.
-        Catalog::from_toml(BUILTIN_TOML).unwrap_or_else(|e| panic!("built-in catalogue is invalid: {e}"))
+        Catalog::from_toml(BUILTIN_TOML)
+            .unwrap_or_else(|e| panic!("built-in catalogue is invalid: {e}"))
     }
 
     /// Loads a catalogue file.
     pub fn from_file(path: &std::path::Path) -> Result<Catalog, CatalogError> {
-        let s = std::fs::read_to_string(path)
-            .map_err(|e| CatalogError::Io { path: path.display().to_string(), reason: e.to_string() })?;
+        let s = std::fs::read_to_string(path).map_err(|e| CatalogError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         Catalog::from_toml(&s)
     }
 
     /// Parses and validates a catalogue.
     pub fn from_toml(s: &str) -> Result<Catalog, CatalogError> {
-        let doc: toml::Table = toml::from_str(s).map_err(|e| CatalogError::Syntax(e.to_string()))?;
+        let doc: toml::Table =
+            toml::from_str(s).map_err(|e| CatalogError::Syntax(e.to_string()))?;
         for key in doc.keys() {
             if key != "product" && key != "lpr" {
-                return Err(invalid("catalogue", key.clone(), "unknown top-level key (expected `product` and `lpr`)"));
+                return Err(invalid(
+                    "catalogue",
+                    key.clone(),
+                    "unknown top-level key (expected `product` and `lpr`)",
+                ));
             }
         }
         let mut lpr = Vec::new();
         if let Some(rows) = doc.get("lpr") {
-            let rows = rows.as_array().ok_or_else(|| invalid("catalogue", "lpr", "must be an array of tables [[lpr]]"))?;
+            let rows = rows
+                .as_array()
+                .ok_or_else(|| invalid("catalogue", "lpr", "must be an array of tables [[lpr]]"))?;
             for (i, v) in rows.iter().enumerate() {
-                let row: LprRow = deserialize(v.clone()).map_err(|(p, r)| invalid(format!("lpr[{i}]"), p, r))?;
+                let row: LprRow =
+                    deserialize(v.clone()).map_err(|(p, r)| invalid(format!("lpr[{i}]"), p, r))?;
                 lpr.push(row);
             }
         }
         for (i, w) in lpr.windows(2).enumerate() {
             if w[1].effective <= w[0].effective {
-                return Err(invalid(format!("lpr[{}]", i + 1), "effective", "rows must be in increasing date order"));
+                return Err(invalid(
+                    format!("lpr[{}]", i + 1),
+                    "effective",
+                    "rows must be in increasing date order",
+                ));
             }
         }
         let items = match doc.get("product") {
-            Some(p) => p.as_array().ok_or_else(|| invalid("catalogue", "product", "must be an array of tables [[product]]"))?.clone(),
+            Some(p) => p
+                .as_array()
+                .ok_or_else(|| {
+                    invalid(
+                        "catalogue",
+                        "product",
+                        "must be an array of tables [[product]]",
+                    )
+                })?
+                .clone(),
             None => Vec::new(),
         };
         let mut products = Vec::with_capacity(items.len());
@@ -411,7 +499,8 @@ impl Catalog {
                 None => format!("product[{i}]"),
             };
             let v = retag_rules(v).map_err(|(path, r)| invalid(&loc, path, r))?;
-            let p: Product = deserialize(v).map_err(|(path, r)| invalid(&loc, strip_variant(&path), r))?;
+            let p: Product =
+                deserialize(v).map_err(|(path, r)| invalid(&loc, strip_variant(&path), r))?;
             p.validate(!lpr.is_empty())?;
             if !ids.insert(p.id.clone()) {
                 return Err(invalid(loc, "id", "duplicate product id"));
@@ -421,7 +510,11 @@ impl Catalog {
         for p in &products {
             if let Some(v) = &p.variant_of {
                 if v == &p.id || !ids.contains(v) {
-                    return Err(invalid(format!("product `{}`", p.id), "variant_of", format!("`{v}` is not another product of the catalogue")));
+                    return Err(invalid(
+                        format!("product `{}`", p.id),
+                        "variant_of",
+                        format!("`{v}` is not another product of the catalogue"),
+                    ));
                 }
             }
         }
@@ -465,7 +558,10 @@ fn retag_rules(mut v: toml::Value) -> Result<toml::Value, (String, String)> {
 /// `rules[0].new_hire_ratio.ratio` → `rules[0].ratio`: the variant name is an
 /// artefact of [`rules::retag`].
 fn strip_variant(path: &str) -> String {
-    match path.strip_prefix("rules[").and_then(|rest| rest.split_once("].")) {
+    match path
+        .strip_prefix("rules[")
+        .and_then(|rest| rest.split_once("]."))
+    {
         Some((idx, rest)) => match rest.split_once('.') {
             Some((_, field)) => format!("rules[{idx}].{field}"),
             None => format!("rules[{idx}]"),
@@ -489,9 +585,20 @@ mod tests {
         assert!(c.products.len() >= 20, "{}", c.products.len());
         assert!(c.products.iter().any(|p| !p.uncertain.is_empty()));
         for id in [
-            "gongxintong", "chuangye_danbao_xiaowei", "chuangye_danbao_xiaowei_jiangxi", "caiyuan_xindaitong",
-            "kedaitong", "wenqidai", "wenlvdai", "puhui_xiaowei_xinyong", "shoudai", "wuhuanben_xudai",
-            "yingshou_zhiya", "zhishichanquan_zhiya", "zhengfu_rongzi_danbao", "award_little_giant_national",
+            "gongxintong",
+            "chuangye_danbao_xiaowei",
+            "chuangye_danbao_xiaowei_jiangxi",
+            "caiyuan_xindaitong",
+            "kedaitong",
+            "wenqidai",
+            "wenlvdai",
+            "puhui_xiaowei_xinyong",
+            "shoudai",
+            "wuhuanben_xudai",
+            "yingshou_zhiya",
+            "zhishichanquan_zhiya",
+            "zhengfu_rongzi_danbao",
+            "award_little_giant_national",
             "shoupici_baoxian",
         ] {
             assert!(c.product(id).is_some(), "{id} missing");
@@ -519,7 +626,10 @@ mod tests {
         let g = c.product("zhengfu_rongzi_danbao").unwrap();
         assert_eq!(g.fee_rate(Yuan::wan(500)), dec!(0.01));
         assert_eq!(g.fee_rate(Yuan(Yuan::wan(500).0 + dec!(0.01))), dec!(0.015));
-        assert_eq!(g.describe_fee(), "500万及以下年费率 1%，500万以上年费率 1.5%");
+        assert_eq!(
+            g.describe_fee(),
+            "500万及以下年费率 1%，500万以上年费率 1.5%"
+        );
     }
 
     const MINIMAL: &str = r#"
@@ -543,7 +653,9 @@ rate = { kind = "lpr_plus", spread_bp = 50 }
     }
 
     fn err(extra: &str) -> String {
-        Catalog::from_toml(&format!("{MINIMAL}{extra}")).unwrap_err().to_string()
+        Catalog::from_toml(&format!("{MINIMAL}{extra}"))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -563,16 +675,41 @@ rate = { kind = "lpr_plus", spread_bp = 50 }
         let dup = "[[product]]\nid = \"p\"\nname = \"n\"\nissuer = \"x\"\nkind = \"loan\"\nvalid_from = \"2024-01-01\"\nrate = { kind = \"fixed\", rate = \"0.05\" }\n";
         assert_eq!(err(dup), "product `p`: id: duplicate product id");
         let bad_rate = "[[product]]\nid = \"q\"\nname = \"n\"\nissuer = \"x\"\nkind = \"loan\"\nvalid_from = \"2024-01-01\"\nrate = { kind = \"fixed\", rate = \"5%%\" }\n";
-        assert!(err(bad_rate).starts_with("product `q`: rate: `5%%` is not a rate"), "{}", err(bad_rate));
+        assert!(
+            err(bad_rate).starts_with("product `q`: rate: `5%%` is not a rate"),
+            "{}",
+            err(bad_rate)
+        );
         let no_rate = "[[product]]\nid = \"q\"\nname = \"n\"\nissuer = \"x\"\nkind = \"loan\"\nvalid_from = \"2024-01-01\"\n";
-        assert_eq!(err(no_rate), "product `q`: rate: loans and guarantees need a rate rule");
+        assert_eq!(
+            err(no_rate),
+            "product `q`: rate: loans and guarantees need a rate rule"
+        );
         let dates = "[[product]]\nid = \"q\"\nname = \"n\"\nissuer = \"x\"\nkind = \"award\"\nbenefit = \"b\"\nvalid_from = \"2024-01-01\"\nvalid_to = \"2023-01-01\"\n";
-        assert!(err(dates).starts_with("product `q`: valid_to"), "{}", err(dates));
+        assert!(
+            err(dates).starts_with("product `q`: valid_to"),
+            "{}",
+            err(dates)
+        );
         let variant = "[[product]]\nid = \"q\"\nname = \"n\"\nissuer = \"x\"\nkind = \"award\"\nbenefit = \"b\"\nvalid_from = \"2024-01-01\"\nvariant_of = \"nope\"\n";
-        assert!(err(variant).starts_with("product `q`: variant_of"), "{}", err(variant));
+        assert!(
+            err(variant).starts_with("product `q`: variant_of"),
+            "{}",
+            err(variant)
+        );
         let no_id = "[[product]]\nname = \"n\"\n";
         assert!(err(no_id).starts_with("product[1]"), "{}", err(no_id));
-        assert!(Catalog::from_toml("[[product]\n").unwrap_err().to_string().contains("not valid TOML"));
-        assert!(Catalog::from_toml("x = 1\n").unwrap_err().to_string().contains("unknown top-level key"));
+        assert!(
+            Catalog::from_toml("[[product]\n")
+                .unwrap_err()
+                .to_string()
+                .contains("not valid TOML")
+        );
+        assert!(
+            Catalog::from_toml("x = 1\n")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown top-level key")
+        );
     }
 }

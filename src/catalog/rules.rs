@@ -103,7 +103,12 @@ pub(crate) fn retag(v: toml::Value, index: usize) -> Result<toml::Value, (String
     let name = match t.remove("rule") {
         Some(toml::Value::String(s)) => s,
         Some(_) => return Err((format!("rules[{index}].rule"), "must be a string".into())),
-        None => return Err((format!("rules[{index}]"), "missing `rule` (the rule's name)".into())),
+        None => {
+            return Err((
+                format!("rules[{index}]"),
+                "missing `rule` (the rule's name)".into(),
+            ));
+        }
     };
     let mut outer = toml::Table::new();
     outer.insert(name, toml::Value::Table(t));
@@ -142,17 +147,30 @@ impl Rule {
         let join = |v: Vec<&str>| v.join("、");
         match self {
             Rule::SizeClassIn { classes } => {
-                format!("企业规模为{}（工信部联企业〔2011〕300号）", join(classes.iter().map(|c| c.name_zh()).collect()))
+                format!(
+                    "企业规模为{}（工信部联企业〔2011〕300号）",
+                    join(classes.iter().map(|c| c.name_zh()).collect())
+                )
             }
             Rule::IndustryIn { label, .. } => format!("所属行业为{label}"),
             Rule::IndustryNotIn { label, .. } => format!("不属于{label}"),
             Rule::CertificationAny { of } => {
-                format!("具备以下资质之一：{}", join(of.iter().map(|c| c.name_zh()).collect()))
+                format!(
+                    "具备以下资质之一：{}",
+                    join(of.iter().map(|c| c.name_zh()).collect())
+                )
             }
             Rule::Flag { flag, equals: true } => flag.name_zh().to_string(),
-            Rule::Flag { flag, equals: false } => format!("不{}", flag.name_zh()),
+            Rule::Flag {
+                flag,
+                equals: false,
+            } => format!("不{}", flag.name_zh()),
             Rule::MinTaxGrade { grade } => format!("纳税信用等级不低于{}", grade.name_zh()),
-            Rule::NewHireRatio { ratio, ratio_above, staff_above } => format!(
+            Rule::NewHireRatio {
+                ratio,
+                ratio_above,
+                staff_above,
+            } => format!(
                 "新招用重点群体人数占在职职工 {} 以上（职工超过 {staff_above} 人的为 {}），且签订1年以上劳动合同",
                 money::pct(*ratio),
                 money::pct(*ratio_above)
@@ -163,7 +181,10 @@ impl Rule {
             Rule::MinYearsEstablished { years } => format!("成立满 {years} 年"),
             Rule::MaxYearsEstablished { years } => format!("成立不超过 {years} 年"),
             Rule::PurposeIn { purposes } => {
-                format!("贷款用途为{}", join(purposes.iter().map(|p| p.name_zh()).collect()))
+                format!(
+                    "贷款用途为{}",
+                    join(purposes.iter().map(|p| p.name_zh()).collect())
+                )
             }
         }
     }
@@ -171,7 +192,11 @@ impl Rule {
     /// Checks parameters; returns (path inside the rule, reason).
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
         let nonempty = |field: &str, n: usize| {
-            if n == 0 { Err((format!(".{field}"), "must not be empty".to_string())) } else { Ok(()) }
+            if n == 0 {
+                Err((format!(".{field}"), "must not be empty".to_string()))
+            } else {
+                Ok(())
+            }
         };
         let prefixes_ok = |ps: &[String]| {
             nonempty("prefixes", ps.len())?;
@@ -182,17 +207,24 @@ impl Rule {
                     && b.len() <= 5
                     && b[1..].iter().all(u8::is_ascii_digit);
                 if !ok {
-                    return Err((format!(".prefixes[{i}]"), format!("`{p}` is not a GB/T 4754 code prefix")));
+                    return Err((
+                        format!(".prefixes[{i}]"),
+                        format!("`{p}` is not a GB/T 4754 code prefix"),
+                    ));
                 }
             }
             Ok(())
         };
         match self {
             Rule::SizeClassIn { classes } => nonempty("classes", classes.len()),
-            Rule::IndustryIn { prefixes, .. } | Rule::IndustryNotIn { prefixes, .. } => prefixes_ok(prefixes),
+            Rule::IndustryIn { prefixes, .. } | Rule::IndustryNotIn { prefixes, .. } => {
+                prefixes_ok(prefixes)
+            }
             Rule::CertificationAny { of } => nonempty("of", of.len()),
             Rule::PurposeIn { purposes } => nonempty("purposes", purposes.len()),
-            Rule::NewHireRatio { ratio, ratio_above, .. } => {
+            Rule::NewHireRatio {
+                ratio, ratio_above, ..
+            } => {
                 for (f, r) in [("ratio", ratio), ("ratio_above", ratio_above)] {
                     if r.is_zero() || *r >= Decimal::ONE {
                         return Err((format!(".{f}"), "must be strictly between 0 and 1".into()));

@@ -60,17 +60,36 @@ fn show(p: &Product) -> String {
     line("类型", p.kind.name_zh().into());
     line("发布/运营", p.issuer.clone());
     line("简介", p.summary.clone());
-    line("额度上限", p.max_amount.map(|a| a.human()).unwrap_or_default());
-    line("期限上限", p.max_term_months.map(|t| format!("{t} 个月")).unwrap_or_default());
+    line(
+        "额度上限",
+        p.max_amount.map(|a| a.human()).unwrap_or_default(),
+    );
+    line(
+        "期限上限",
+        p.max_term_months
+            .map(|t| format!("{t} 个月"))
+            .unwrap_or_default(),
+    );
     line("利率", p.rate.map(|r| r.describe()).unwrap_or_default());
     line("担保费", p.describe_fee());
     line("贴息", p.subsidy.map(|x| x.describe()).unwrap_or_default());
     line("政策内容", p.benefit.clone().unwrap_or_default());
     line(
         "有效期",
-        format!("{} 至 {}", p.valid_from, p.valid_to.map_or("长期".to_string(), |d| d.to_string())),
+        format!(
+            "{} 至 {}",
+            p.valid_from,
+            p.valid_to.map_or("长期".to_string(), |d| d.to_string())
+        ),
     );
-    line("适用地区", if p.regions.is_empty() { "全国".into() } else { p.regions.join("、") });
+    line(
+        "适用地区",
+        if p.regions.is_empty() {
+            "全国".into()
+        } else {
+            p.regions.join("、")
+        },
+    );
     line("替代", p.variant_of.clone().unwrap_or_default());
     s.push_str("  条件：\n");
     for r in &p.rules {
@@ -92,13 +111,21 @@ fn show(p: &Product) -> String {
 /// Runs a catalogue action.
 pub fn run(cmd: CatalogCommand) -> Result<(), CliError> {
     match cmd {
-        CatalogCommand::List { json: as_json, as_of: date, catalog } => {
+        CatalogCommand::List {
+            json: as_json,
+            as_of: date,
+            catalog,
+        } => {
             let c = load_catalog(catalog.as_deref())?;
             let date = match date {
                 Some(_) => Some(as_of(&date)?),
                 None => None,
             };
-            let list: Vec<&Product> = c.products.iter().filter(|p| date.is_none_or(|d| p.in_force(d))).collect();
+            let list: Vec<&Product> = c
+                .products
+                .iter()
+                .filter(|p| date.is_none_or(|d| p.in_force(d)))
+                .collect();
             if as_json {
                 return json(&list);
             }
@@ -108,29 +135,51 @@ pub fn run(cmd: CatalogCommand) -> Result<(), CliError> {
                     p.id.clone(),
                     p.name.clone(),
                     p.kind.name_zh().into(),
-                    p.max_amount.or(p.benefit_amount).map_or("—".into(), |a| a.human()),
-                    format!("{}–{}", p.valid_from, p.valid_to.map_or(String::new(), |d| d.to_string())),
+                    p.max_amount
+                        .or(p.benefit_amount)
+                        .map_or("—".into(), |a| a.human()),
+                    format!(
+                        "{}–{}",
+                        p.valid_from,
+                        p.valid_to.map_or(String::new(), |d| d.to_string())
+                    ),
                 ]);
             }
             print(&t.render(""))
         }
-        CatalogCommand::Show { id, json: as_json, catalog } => {
+        CatalogCommand::Show {
+            id,
+            json: as_json,
+            catalog,
+        } => {
             let c = load_catalog(catalog.as_deref())?;
-            let p = c.product(&id).ok_or_else(|| CliError::new(format!("unknown product `{id}` (see `smefin catalog list`)")))?;
+            let p = c.product(&id).ok_or_else(|| {
+                CliError::new(format!(
+                    "unknown product `{id}` (see `smefin catalog list`)"
+                ))
+            })?;
             if as_json { json(p) } else { print(&show(p)) }
         }
-        CatalogCommand::Validate { file, print_builtin } => {
+        CatalogCommand::Validate {
+            file,
+            print_builtin,
+        } => {
             if print_builtin {
                 return print(crate::catalog::BUILTIN_TOML);
             }
-            let Some(file) = file else { return Err(CliError::new("a catalogue file is required")) };
-            let c = Catalog::from_file(&file).map_err(|e| CliError::new(format!("{}: {e}", file.display())))?;
+            let Some(file) = file else {
+                return Err(CliError::new("a catalogue file is required"));
+            };
+            let c = Catalog::from_file(&file)
+                .map_err(|e| CliError::new(format!("{}: {e}", file.display())))?;
             print(&format!(
                 "{}: ok — {} products, {} LPR rows ({} to {})\n",
                 file.display(),
                 c.products.len(),
                 c.lpr.len(),
-                c.lpr.first().map_or("—".into(), |r| r.effective.to_string()),
+                c.lpr
+                    .first()
+                    .map_or("—".into(), |r| r.effective.to_string()),
                 c.lpr.last().map_or("—".into(), |r| r.effective.to_string()),
             ))
         }

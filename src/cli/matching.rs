@@ -54,23 +54,32 @@ pub struct ClassifyArgs {
 }
 
 fn profile_error(path: &std::path::Path, v: &[FieldViolation]) -> CliError {
-    let list = v.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
+    let list = v
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
     CliError::new(format!("{}: invalid profile: {list}", path.display()))
 }
 
 /// Runs `smefin match`.
 pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
     let catalog = load_catalog(a.catalog.as_deref())?;
-    let opts = MatchOptions { as_of: as_of(&a.as_of)?, product_ids: a.products.clone() };
+    let opts = MatchOptions {
+        as_of: as_of(&a.as_of)?,
+        product_ids: a.products.clone(),
+    };
     if let (Some(input), Some(output)) = (&a.input, &a.output) {
         return run_batch(&catalog, &opts, input, output, a.threads);
     }
     let path = a.profile.clone().unwrap_or_else(|| PathBuf::from("-"));
     let text = read_input(&path)?;
     let profile = Profile::from_json(&text).map_err(|e| profile_error(&path, &e.violations))?;
-    let report = matching::match_profile(&catalog, &profile, &opts).map_err(|e| CliError::new(e.to_string()))?;
+    let report = matching::match_profile(&catalog, &profile, &opts)
+        .map_err(|e| CliError::new(e.to_string()))?;
     if a.json {
-        let mut s = serde_json::to_string_pretty(&report).map_err(|e| CliError::new(e.to_string()))?;
+        let mut s =
+            serde_json::to_string_pretty(&report).map_err(|e| CliError::new(e.to_string()))?;
         s.push('\n');
         print(&s)
     } else {
@@ -86,43 +95,86 @@ fn rate(r: &Option<String>) -> String {
 }
 
 fn name_with_flag(m: &ProductMatchReport) -> String {
-    if m.uncertain_parameters.is_empty() { m.product_name.clone() } else { format!("{}*", m.product_name) }
+    if m.uncertain_parameters.is_empty() {
+        m.product_name.clone()
+    } else {
+        format!("{}*", m.product_name)
+    }
 }
 
 /// The readable form of a match.
 pub fn render_report(r: &MatchReport) -> String {
     let mut out = String::new();
-    let name = if r.name.is_empty() { "（未命名企业）" } else { &r.name };
+    let name = if r.name.is_empty() {
+        "（未命名企业）"
+    } else {
+        &r.name
+    };
     out.push_str(&format!(
         "{name} · 匹配日期 {} · 1年期LPR {}\n",
         r.as_of,
-        r.lpr_1y.as_deref().and_then(|s| s.parse().ok()).map(money::pct).unwrap_or_else(|| "未知".into())
+        r.lpr_1y
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .map(money::pct)
+            .unwrap_or_else(|| "未知".into())
     ));
     let c = &r.classification;
     let class = c.size_class.map_or("未能划型", |s| s.name_zh());
     if c.size_industry.is_empty() {
         out.push_str(&format!("划型：{class} — {}\n", c.explanation));
     } else {
-        out.push_str(&format!("划型：{} · {class} — {}\n", c.size_industry, c.explanation));
+        out.push_str(&format!(
+            "划型：{} · {class} — {}\n",
+            c.size_industry, c.explanation
+        ));
     }
     if let Some(cc) = &r.credit_code {
-        let check = if cc.check_character_valid { "校验通过" } else { "校验码不符（警告）" };
-        out.push_str(&format!("信用代码：{}（{}，地区 {}，{check}）\n", cc.code, cc.entity_type, cc.region_code));
+        let check = if cc.check_character_valid {
+            "校验通过"
+        } else {
+            "校验码不符（警告）"
+        };
+        out.push_str(&format!(
+            "信用代码：{}（{}，地区 {}，{check}）\n",
+            cc.code, cc.entity_type, cc.region_code
+        ));
         for w in &cc.warnings {
             out.push_str(&format!("  ! {w}\n"));
         }
     }
 
     let (credit, other): (Vec<_>, Vec<_>) = r.eligible.iter().partition(|m| m.kind.is_credit());
-    out.push_str(&format!("\n符合条件 {} 项（贷款按年化成本从低到高）\n", r.eligible.len()));
+    out.push_str(&format!(
+        "\n符合条件 {} 项（贷款按年化成本从低到高）\n",
+        r.eligible.len()
+    ));
     if !credit.is_empty() {
-        let mut t = Table::new(&["#", "产品", "金额", "期限", "利率", "借款人承担", "担保费", "年化成本"], &[0, 2, 3, 4, 5, 6, 7]);
+        let mut t = Table::new(
+            &[
+                "#",
+                "产品",
+                "金额",
+                "期限",
+                "利率",
+                "借款人承担",
+                "担保费",
+                "年化成本",
+            ],
+            &[0, 2, 3, 4, 5, 6, 7],
+        );
         for (i, m) in credit.iter().enumerate() {
             let o = m.offer.as_ref();
             let amount = o.and_then(|o| o.amount).map_or("—".into(), |a| a.human());
-            let term = o.and_then(|o| o.term_months).map_or("—".into(), |t| format!("{t}个月"));
-            let fee = o.and_then(|o| o.annual_guarantee_fee).map_or("—".into(), |f| f.to_fen_string());
-            let cost = o.and_then(|o| o.annual_cost).map_or("—".into(), |c| c.to_fen_string());
+            let term = o
+                .and_then(|o| o.term_months)
+                .map_or("—".into(), |t| format!("{t}个月"));
+            let fee = o
+                .and_then(|o| o.annual_guarantee_fee)
+                .map_or("—".into(), |f| f.to_fen_string());
+            let cost = o
+                .and_then(|o| o.annual_cost)
+                .map_or("—".into(), |c| c.to_fen_string());
             t.row(vec![
                 (i + 1).to_string(),
                 name_with_flag(m),
@@ -144,7 +196,13 @@ pub fn render_report(r: &MatchReport) -> String {
     if !other.is_empty() {
         let mut t = Table::new(&["奖励与补贴", "内容"], &[]);
         for m in &other {
-            t.row(vec![name_with_flag(m), m.offer.as_ref().and_then(|o| o.benefit.clone()).unwrap_or_default()]);
+            t.row(vec![
+                name_with_flag(m),
+                m.offer
+                    .as_ref()
+                    .and_then(|o| o.benefit.clone())
+                    .unwrap_or_default(),
+            ]);
         }
         out.push_str(&t.render("  "));
     }
@@ -168,7 +226,11 @@ pub fn render_report(r: &MatchReport) -> String {
         out.push_str(&format!("\n不符合 {} 项\n", r.ineligible.len()));
         for m in &r.ineligible {
             out.push_str(&format!("  {}\n", name_with_flag(m)));
-            for c in m.criteria.iter().filter(|c| c.outcome == matching::Outcome::Fail) {
+            for c in m
+                .criteria
+                .iter()
+                .filter(|c| c.outcome == matching::Outcome::Fail)
+            {
                 out.push_str(&format!("    ✗ {}\n", c.message));
             }
             for s in &m.suggestions {
@@ -176,7 +238,12 @@ pub fn render_report(r: &MatchReport) -> String {
             }
         }
     }
-    if r.eligible.iter().chain(&r.needs_info).chain(&r.ineligible).any(|m| !m.uncertain_parameters.is_empty()) {
+    if r.eligible
+        .iter()
+        .chain(&r.needs_info)
+        .chain(&r.ineligible)
+        .any(|m| !m.uncertain_parameters.is_empty())
+    {
         out.push_str("\n* 含依据不确定、取默认值的参数（见 smefin catalog show <产品ID>）\n");
     }
     out
@@ -229,11 +296,15 @@ fn run_batch(
     output: &PathBuf,
     threads: Option<usize>,
 ) -> Result<(), CliError> {
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let total = count_lines(input);
-    let reader = std::fs::File::open(input).map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    let reader = std::fs::File::open(input)
+        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
     let reader = BufReader::new(reader);
-    let file = std::fs::File::create(output).map_err(|e| CliError::new(format!("{}: {e}", output.display())))?;
+    let file = std::fs::File::create(output)
+        .map_err(|e| CliError::new(format!("{}: {e}", output.display())))?;
     let mut out = BufWriter::new(file);
     let bar = match total {
         Some(n) => indicatif::ProgressBar::new(n),
@@ -255,7 +326,13 @@ fn run_batch(
         while chunk.len() < CHUNK {
             match lines.next() {
                 None => break,
-                Some(Err(e)) => return Err(CliError::new(format!("{} line {}: {e}", input.display(), line_no + 1))),
+                Some(Err(e)) => {
+                    return Err(CliError::new(format!(
+                        "{} line {}: {e}",
+                        input.display(),
+                        line_no + 1
+                    )));
+                }
                 Some(Ok(l)) => {
                     line_no += 1;
                     if !l.trim().is_empty() {
@@ -271,9 +348,18 @@ fn run_batch(
         let results: Vec<Item> = std::thread::scope(|s| {
             let handles: Vec<_> = chunk
                 .chunks(per)
-                .map(|part| s.spawn(move || part.iter().map(|(_, l)| match_line(catalog, opts, l)).collect::<Vec<_>>()))
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(_, l)| match_line(catalog, opts, l))
+                            .collect::<Vec<_>>()
+                    })
+                })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
         });
         for ((n, _), item) in chunk.iter().zip(&results) {
             let rec = match item {
@@ -285,11 +371,19 @@ fn run_batch(
                     for m in &r.needs_info {
                         *needs.entry(m.product_id.clone()).or_default() += 1;
                     }
-                    BatchLine { line: *n, result: Some(r), problems: vec![] }
+                    BatchLine {
+                        line: *n,
+                        result: Some(r),
+                        problems: vec![],
+                    }
                 }
                 Item::Bad(v) => {
                     invalid += 1;
-                    BatchLine { line: *n, result: None, problems: v.clone() }
+                    BatchLine {
+                        line: *n,
+                        result: None,
+                        problems: v.clone(),
+                    }
                 }
             };
             serde_json::to_writer(&mut out, &rec).map_err(|e| CliError::new(e.to_string()))?;
@@ -312,12 +406,20 @@ fn run_batch(
         }
         let e = eligible.get(&p.id).copied().unwrap_or(0);
         let n = needs.get(&p.id).copied().unwrap_or(0);
-        t.row(vec![p.id.clone(), p.name.clone(), e.to_string(), n.to_string()]);
+        t.row(vec![
+            p.id.clone(),
+            p.name.clone(),
+            e.to_string(),
+            n.to_string(),
+        ]);
     }
     s.push_str(&t.render(""));
     print(&s)?;
     if invalid > 0 {
-        return Err(CliError { message: format!("{invalid} of {} records were invalid", matched + invalid), code: 3 });
+        return Err(CliError {
+            message: format!("{invalid} of {} records were invalid", matched + invalid),
+            code: 3,
+        });
     }
     Ok(())
 }
@@ -325,7 +427,8 @@ fn run_batch(
 /// Runs `smefin classify`.
 pub fn run_classify(a: ClassifyArgs) -> Result<(), CliError> {
     let text = read_input(&a.profile)?;
-    let profile = Profile::from_json(&text).map_err(|e| profile_error(&a.profile, &e.violations))?;
+    let profile =
+        Profile::from_json(&text).map_err(|e| profile_error(&a.profile, &e.violations))?;
     let cls = profile.classify();
     let report = matching::ClassificationReport::from(&cls);
     if a.json {
@@ -335,8 +438,11 @@ pub fn run_classify(a: ClassifyArgs) -> Result<(), CliError> {
             #[serde(skip_serializing_if = "Option::is_none")]
             credit_code: Option<&'a crate::enterprise::CreditCode>,
         }
-        let s = serde_json::to_string_pretty(&Out { classification: &report, credit_code: profile.credit_code.as_ref() })
-            .map_err(|e| CliError::new(e.to_string()))?;
+        let s = serde_json::to_string_pretty(&Out {
+            classification: &report,
+            credit_code: profile.credit_code.as_ref(),
+        })
+        .map_err(|e| CliError::new(e.to_string()))?;
         return print(&format!("{s}\n"));
     }
     let mut s = String::new();
@@ -351,15 +457,25 @@ pub fn run_classify(a: ClassifyArgs) -> Result<(), CliError> {
         s.push_str(&format!("缺少：{}\n", report.missing_fields.join(", ")));
     }
     if let Some(cc) = &profile.credit_code {
-        let check = if cc.check_character_valid { "校验通过" } else { "校验码不符（警告）" };
-        s.push_str(&format!("信用代码：{}（{}，地区 {}，{check}）\n", cc.code, cc.entity_type, cc.region_code));
+        let check = if cc.check_character_valid {
+            "校验通过"
+        } else {
+            "校验码不符（警告）"
+        };
+        s.push_str(&format!(
+            "信用代码：{}（{}，地区 {}，{check}）\n",
+            cc.code, cc.entity_type, cc.region_code
+        ));
         for w in &cc.warnings {
             s.push_str(&format!("  ! {w}\n"));
         }
     }
     print(&s)?;
     if report.size_class.is_none() {
-        return Err(CliError { message: "size class could not be decided (see above)".into(), code: 4 });
+        return Err(CliError {
+            message: "size class could not be decided (see above)".into(),
+            code: 4,
+        });
     }
     Ok(())
 }

@@ -54,7 +54,10 @@ pub struct CliError {
 impl CliError {
     /// A failure with exit code 1.
     pub fn new(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), code: 1 }
+        CliError {
+            message: message.into(),
+            code: 1,
+        }
     }
 }
 
@@ -95,7 +98,8 @@ fn load_catalog(path: Option<&Path>) -> Result<Catalog, CliError> {
 fn read_input(path: &PathBuf) -> Result<String, CliError> {
     if path.as_os_str() == "-" {
         let mut s = String::new();
-        io::Read::read_to_string(&mut io::stdin(), &mut s).map_err(|e| CliError::new(format!("stdin: {e}")))?;
+        io::Read::read_to_string(&mut io::stdin(), &mut s)
+            .map_err(|e| CliError::new(format!("stdin: {e}")))?;
         Ok(s)
     } else {
         std::fs::read_to_string(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
@@ -114,6 +118,8 @@ fn print(s: &str) -> Result<(), CliError> {
 fn as_of(s: &Option<String>) -> Result<chrono::NaiveDate, CliError> {
     match s {
         None => Ok(crate::matching::today_cst()),
-        Some(d) => crate::enterprise::parse_date(d).map_err(|e| CliError::new(format!("--as-of: {e}"))),
+        Some(d) => {
+            crate::enterprise::parse_date(d).map_err(|e| CliError::new(format!("--as-of: {e}")))
+        }
     }
 }

@@ -24,7 +24,8 @@ pub struct ServeArgs {
 
 fn init_logging(cfg: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log.filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log.filter));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -60,7 +61,8 @@ async fn shutdown_signal() {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(a: ServeArgs) -> Result<(), CliError> {
-    let mut cfg = Config::load(a.config.as_deref(), std::env::vars()).map_err(|e| CliError::new(e.to_string()))?;
+    let mut cfg = Config::load(a.config.as_deref(), std::env::vars())
+        .map_err(|e| CliError::new(e.to_string()))?;
     if let Some(l) = a.listen {
         cfg.server.listen = l;
     }

@@ -18,7 +18,11 @@ impl Table {
         for &i in right {
             r[i] = true;
         }
-        Table { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new(), right: r }
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+            right: r,
+        }
     }
 
     /// Adds a row.

@@ -17,7 +17,9 @@ use serde::Serialize;
 /// The 31 characters of the code, in value order.
 const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Weights for positions 1–17.
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 /// GB 11714 weights for positions 9–16 (the 组织机构代码 body).
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
@@ -177,7 +179,10 @@ mod tests {
             assert!(r.warnings.is_empty(), "{c}: {:?}", r.warnings);
             assert_eq!(r.entity_type, "企业");
         }
-        assert_eq!(validate("91430111MA4L41YT1U").unwrap().region_code, "430111");
+        assert_eq!(
+            validate("91430111MA4L41YT1U").unwrap().region_code,
+            "430111"
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub struct FieldViolation {
 impl FieldViolation {
     /// A violation of `field` for `description`.
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        FieldViolation { field: field.into(), description: description.into() }
+        FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 }
 
@@ -283,7 +286,10 @@ fn count(field: &str, v: Option<i64>, errs: &mut Vec<FieldViolation>) -> Option<
     match u32::try_from(v) {
         Ok(n) => Some(n),
         Err(_) if v < 0 => {
-            errs.push(FieldViolation::new(field, format!("must not be negative, got {v}")));
+            errs.push(FieldViolation::new(
+                field,
+                format!("must not be negative, got {v}"),
+            ));
             None
         }
         Err(_) => {
@@ -358,7 +364,9 @@ impl Profile {
             } else {
                 errs.push(FieldViolation::new(
                     "region_code",
-                    format!("`{r}` is not a GB/T 2260 area code (2, 4 or 6 digits, e.g. \"360102\")"),
+                    format!(
+                        "`{r}` is not a GB/T 2260 area code (2, 4 or 6 digits, e.g. \"360102\")"
+                    ),
                 ));
                 None
             }
@@ -397,7 +405,11 @@ impl Profile {
                     format!("certifications[{i}]"),
                     format!(
                         "unknown certification `{c}` (expected one of: {})",
-                        Certification::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
+                        Certification::ALL
+                            .iter()
+                            .map(|v| v.code())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 )),
             }
@@ -414,13 +426,16 @@ impl Profile {
                 None
             }
         });
-        let is_cultural_tourism =
-            is_cultural_tourism.or_else(|| industry.as_ref().map(IndustryCode::is_cultural_tourism));
+        let is_cultural_tourism = is_cultural_tourism
+            .or_else(|| industry.as_ref().map(IndustryCode::is_cultural_tourism));
         let mut req = FinancingRequest::default();
         if let Some(r) = request {
             req.amount = money("request.amount", &r.amount, &mut errs);
             if req.amount.is_some_and(|a| a.0.is_zero()) {
-                errs.push(FieldViolation::new("request.amount", "must be greater than zero"));
+                errs.push(FieldViolation::new(
+                    "request.amount",
+                    "must be greater than zero",
+                ));
             }
             req.term_months = match r.term_months {
                 None => None,
@@ -440,7 +455,11 @@ impl Profile {
                         "request.purpose",
                         format!(
                             "unknown purpose `{p}` (expected one of: {})",
-                            LoanPurpose::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
+                            LoanPurpose::ALL
+                                .iter()
+                                .map(|v| v.code())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     ));
                     None
@@ -502,7 +521,7 @@ impl Profile {
             return Classification {
                 outcome: None,
                 missing_fields: vec!["industry_code"],
-                explanation: "缺少行业代码（industry_code），无法划型".into(),
+                note: "缺少行业代码（industry_code），无法划型".into(),
                 not_covered: false,
             };
         };
@@ -518,7 +537,7 @@ impl Profile {
                 );
                 Classification {
                     missing_fields: o.missing_fields.clone(),
-                    explanation: o.explanation.clone(),
+                    note: String::new(),
                     outcome: Some(o),
                     not_covered: false,
                 }
@@ -526,13 +545,16 @@ impl Profile {
             Err(IndustryError::NotCovered(_)) => Classification {
                 outcome: None,
                 missing_fields: vec![],
-                explanation: format!("行业 {} 属金融业，不适用工信部联企业〔2011〕300号划型标准", ind.0),
+                note: format!(
+                    "行业 {} 属金融业，不适用工信部联企业〔2011〕300号划型标准",
+                    ind.0
+                ),
                 not_covered: true,
             },
             Err(e) => Classification {
                 outcome: None,
                 missing_fields: vec!["industry_code"],
-                explanation: format!("行业代码不足以划型：{e}"),
+                note: format!("行业代码不足以划型：{e}"),
                 not_covered: false,
             },
         }
@@ -540,19 +562,27 @@ impl Profile {
 }
 
 /// The size classification of a profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
     /// Row and class, when the industry maps to a row.
     pub outcome: Option<SizeOutcome>,
     /// Fields needed and absent.
     pub missing_fields: Vec<&'static str>,
-    /// Chinese explanation.
-    pub explanation: String,
+    /// Why there is no outcome (empty when there is one).
+    pub note: String,
     /// The industry is outside the standard (金融业).
     pub not_covered: bool,
 }
 
 impl Classification {
+    /// The Chinese explanation of the classification.
+    pub fn explanation(&self) -> String {
+        match &self.outcome {
+            Some(o) => o.explanation(),
+            None => self.note.clone(),
+        }
+    }
+
     /// The size class, when decided.
     pub fn class(&self) -> Option<SizeClass> {
         self.outcome.as_ref().and_then(|o| o.class)
@@ -577,7 +607,14 @@ mod tests {
         }"#,
         )
         .unwrap();
-        assert_eq!(p.certifications, vec![Certification::ZjtxProvincial, Certification::HighTech, Certification::TechSme]);
+        assert_eq!(
+            p.certifications,
+            vec![
+                Certification::ZjtxProvincial,
+                Certification::HighTech,
+                Certification::TechSme
+            ]
+        );
         assert_eq!(p.annual_revenue, Some(Yuan::wan(3500)));
         assert_eq!(p.is_cultural_tourism, Some(false));
         assert_eq!(p.classify().class(), Some(SizeClass::Small));
@@ -597,8 +634,15 @@ mod tests {
         assert_eq!(
             fields,
             vec![
-                "credit_code", "region_code", "employees", "annual_revenue", "established",
-                "certifications[1]", "tax_credit_grade", "request.amount", "request.term_months",
+                "credit_code",
+                "region_code",
+                "employees",
+                "annual_revenue",
+                "established",
+                "certifications[1]",
+                "tax_credit_grade",
+                "request.amount",
+                "request.term_months",
                 "request.purpose"
             ]
         );
@@ -618,11 +662,26 @@ mod tests {
 
     #[test]
     fn enum_names_in_three_forms() {
-        assert_eq!(Certification::parse("little_giant_national"), Some(Certification::LittleGiantNational));
-        assert_eq!(Certification::parse("CERTIFICATION_LITTLE_GIANT_NATIONAL"), Some(Certification::LittleGiantNational));
-        assert_eq!(Certification::parse("国家级专精特新小巨人企业"), Some(Certification::LittleGiantNational));
-        assert_eq!(Certification::HighTech.proto_name(), "CERTIFICATION_HIGH_TECH");
-        assert_eq!(TaxCreditGrade::parse("TAX_CREDIT_GRADE_M"), Some(TaxCreditGrade::M));
+        assert_eq!(
+            Certification::parse("little_giant_national"),
+            Some(Certification::LittleGiantNational)
+        );
+        assert_eq!(
+            Certification::parse("CERTIFICATION_LITTLE_GIANT_NATIONAL"),
+            Some(Certification::LittleGiantNational)
+        );
+        assert_eq!(
+            Certification::parse("国家级专精特新小巨人企业"),
+            Some(Certification::LittleGiantNational)
+        );
+        assert_eq!(
+            Certification::HighTech.proto_name(),
+            "CERTIFICATION_HIGH_TECH"
+        );
+        assert_eq!(
+            TaxCreditGrade::parse("TAX_CREDIT_GRADE_M"),
+            Some(TaxCreditGrade::M)
+        );
         assert_eq!(TaxCreditGrade::parse("b"), Some(TaxCreditGrade::B));
         assert_eq!(LoanPurpose::parse("续贷"), Some(LoanPurpose::Renewal));
         assert_eq!(Certification::parse("CERTIFICATION_UNSPECIFIED"), None);

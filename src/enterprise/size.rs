@@ -108,7 +108,9 @@ impl SizeIndustry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IndustryError {
     /// Not a GB/T 4754 code.
-    #[error("`{0}` is not a GB/T 4754-2017 code (a section letter A-T, optionally followed by 2-4 digits, e.g. \"C3562\")")]
+    #[error(
+        "`{0}` is not a GB/T 4754-2017 code (a section letter A-T, optionally followed by 2-4 digits, e.g. \"C3562\")"
+    )]
     Malformed(String),
     /// The section is outside the 2011 standard.
     #[error("section {0} (金融业) is outside 工信部联企业〔2011〕300号")]
@@ -163,23 +165,43 @@ impl IndustryCode {
             'F' => match div {
                 Some(51) => SizeIndustry::Wholesale,
                 Some(52) => SizeIndustry::Retail,
-                _ => return Err(IndustryError::Malformed(format!("{} (批发和零售业须给出大类 F51 批发 或 F52 零售)", self.0))),
+                _ => {
+                    return Err(IndustryError::Malformed(format!(
+                        "{} (批发和零售业须给出大类 F51 批发 或 F52 零售)",
+                        self.0
+                    )));
+                }
             },
             'G' => match div {
                 Some(59) => SizeIndustry::Warehousing,
                 Some(60) => SizeIndustry::Postal,
                 Some(53..=58) => SizeIndustry::Transport,
-                _ => return Err(IndustryError::Malformed(format!("{} (交通运输、仓储和邮政业须给出大类 G53–G60)", self.0))),
+                _ => {
+                    return Err(IndustryError::Malformed(format!(
+                        "{} (交通运输、仓储和邮政业须给出大类 G53–G60)",
+                        self.0
+                    )));
+                }
             },
             'H' => match div {
                 Some(61) => SizeIndustry::Accommodation,
                 Some(62) => SizeIndustry::Catering,
-                _ => return Err(IndustryError::Malformed(format!("{} (住宿和餐饮业须给出大类 H61 或 H62)", self.0))),
+                _ => {
+                    return Err(IndustryError::Malformed(format!(
+                        "{} (住宿和餐饮业须给出大类 H61 或 H62)",
+                        self.0
+                    )));
+                }
             },
             'I' => match div {
                 Some(63) | Some(64) => SizeIndustry::InformationTransmission,
                 Some(65) => SizeIndustry::Software,
-                _ => return Err(IndustryError::Malformed(format!("{} (信息传输、软件和信息技术服务业须给出大类 I63–I65)", self.0))),
+                _ => {
+                    return Err(IndustryError::Malformed(format!(
+                        "{} (信息传输、软件和信息技术服务业须给出大类 I63–I65)",
+                        self.0
+                    )));
+                }
             },
             'J' => return Err(IndustryError::NotCovered('J')),
             'K' => {
@@ -214,7 +236,9 @@ impl IndustryCode {
 }
 
 /// 企业规模.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SizeClass {
     /// 大型.
@@ -241,7 +265,10 @@ impl SizeClass {
     /// Parses "small", "SIZE_CLASS_SMALL" or "小型".
     pub fn parse(s: &str) -> Option<SizeClass> {
         let t = s.trim();
-        let t = t.strip_prefix("SIZE_CLASS_").unwrap_or(t).to_ascii_lowercase();
+        let t = t
+            .strip_prefix("SIZE_CLASS_")
+            .unwrap_or(t)
+            .to_ascii_lowercase();
         Some(match t.as_str() {
             "large" | "大型" => Self::Large,
             "medium" | "中型" => Self::Medium,
@@ -305,28 +332,88 @@ use Metric::{Assets as A, Revenue as R, Staff as S};
 fn row(ind: SizeIndustry) -> Row {
     use SizeIndustry::*;
     match ind {
-        Agriculture => Row { large: &[(R, 20000)], medium: &[(R, 500)], small: &[(R, 50)] },
-        Industry => Row { large: &[(S, 1000), (R, 40000)], medium: &[(S, 300), (R, 2000)], small: &[(S, 20), (R, 300)] },
-        Construction => Row { large: &[(R, 80000), (A, 80000)], medium: &[(R, 6000), (A, 5000)], small: &[(R, 300), (A, 300)] },
-        Wholesale => Row { large: &[(S, 200), (R, 40000)], medium: &[(S, 20), (R, 5000)], small: &[(S, 5), (R, 1000)] },
-        Retail => Row { large: &[(S, 300), (R, 20000)], medium: &[(S, 50), (R, 500)], small: &[(S, 10), (R, 100)] },
-        Transport => Row { large: &[(S, 1000), (R, 30000)], medium: &[(S, 300), (R, 3000)], small: &[(S, 20), (R, 200)] },
-        Warehousing => Row { large: &[(S, 200), (R, 30000)], medium: &[(S, 100), (R, 1000)], small: &[(S, 20), (R, 100)] },
-        Postal => Row { large: &[(S, 1000), (R, 30000)], medium: &[(S, 300), (R, 2000)], small: &[(S, 20), (R, 100)] },
-        Accommodation | Catering => Row { large: &[(S, 300), (R, 10000)], medium: &[(S, 100), (R, 2000)], small: &[(S, 10), (R, 100)] },
-        InformationTransmission => Row { large: &[(S, 2000), (R, 100000)], medium: &[(S, 100), (R, 1000)], small: &[(S, 10), (R, 100)] },
-        Software => Row { large: &[(S, 300), (R, 10000)], medium: &[(S, 100), (R, 1000)], small: &[(S, 10), (R, 50)] },
-        RealEstateDevelopment => Row { large: &[(R, 200000), (A, 10000)], medium: &[(R, 1000), (A, 5000)], small: &[(R, 100), (A, 2000)] },
-        PropertyManagement => Row { large: &[(S, 1000), (R, 5000)], medium: &[(S, 300), (R, 1000)], small: &[(S, 100), (R, 500)] },
-        LeasingBusinessServices => Row { large: &[(S, 300), (A, 120000)], medium: &[(S, 100), (A, 8000)], small: &[(S, 10), (A, 100)] },
-        Other => Row { large: &[(S, 300)], medium: &[(S, 100)], small: &[(S, 10)] },
+        Agriculture => Row {
+            large: &[(R, 20000)],
+            medium: &[(R, 500)],
+            small: &[(R, 50)],
+        },
+        Industry => Row {
+            large: &[(S, 1000), (R, 40000)],
+            medium: &[(S, 300), (R, 2000)],
+            small: &[(S, 20), (R, 300)],
+        },
+        Construction => Row {
+            large: &[(R, 80000), (A, 80000)],
+            medium: &[(R, 6000), (A, 5000)],
+            small: &[(R, 300), (A, 300)],
+        },
+        Wholesale => Row {
+            large: &[(S, 200), (R, 40000)],
+            medium: &[(S, 20), (R, 5000)],
+            small: &[(S, 5), (R, 1000)],
+        },
+        Retail => Row {
+            large: &[(S, 300), (R, 20000)],
+            medium: &[(S, 50), (R, 500)],
+            small: &[(S, 10), (R, 100)],
+        },
+        Transport => Row {
+            large: &[(S, 1000), (R, 30000)],
+            medium: &[(S, 300), (R, 3000)],
+            small: &[(S, 20), (R, 200)],
+        },
+        Warehousing => Row {
+            large: &[(S, 200), (R, 30000)],
+            medium: &[(S, 100), (R, 1000)],
+            small: &[(S, 20), (R, 100)],
+        },
+        Postal => Row {
+            large: &[(S, 1000), (R, 30000)],
+            medium: &[(S, 300), (R, 2000)],
+            small: &[(S, 20), (R, 100)],
+        },
+        Accommodation | Catering => Row {
+            large: &[(S, 300), (R, 10000)],
+            medium: &[(S, 100), (R, 2000)],
+            small: &[(S, 10), (R, 100)],
+        },
+        InformationTransmission => Row {
+            large: &[(S, 2000), (R, 100000)],
+            medium: &[(S, 100), (R, 1000)],
+            small: &[(S, 10), (R, 100)],
+        },
+        Software => Row {
+            large: &[(S, 300), (R, 10000)],
+            medium: &[(S, 100), (R, 1000)],
+            small: &[(S, 10), (R, 50)],
+        },
+        RealEstateDevelopment => Row {
+            large: &[(R, 200000), (A, 10000)],
+            medium: &[(R, 1000), (A, 5000)],
+            small: &[(R, 100), (A, 2000)],
+        },
+        PropertyManagement => Row {
+            large: &[(S, 1000), (R, 5000)],
+            medium: &[(S, 300), (R, 1000)],
+            small: &[(S, 100), (R, 500)],
+        },
+        LeasingBusinessServices => Row {
+            large: &[(S, 300), (A, 120000)],
+            medium: &[(S, 100), (A, 8000)],
+            small: &[(S, 10), (A, 100)],
+        },
+        Other => Row {
+            large: &[(S, 300)],
+            medium: &[(S, 100)],
+            small: &[(S, 10)],
+        },
     }
 }
 
 fn threshold(m: Metric, v: i64) -> Decimal {
     match m {
         Metric::Staff => Decimal::from(v),
-        _ => Decimal::from(v) * Decimal::from(10_000),
+        _ => Decimal::from(v * 10_000),
     }
 }
 
@@ -352,7 +439,7 @@ impl Metrics {
 }
 
 /// Outcome of classifying one firm.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SizeOutcome {
     /// The row used.
     pub industry: SizeIndustry,
@@ -360,26 +447,49 @@ pub struct SizeOutcome {
     pub class: Option<SizeClass>,
     /// Fields needed and absent (when `class` is `None`).
     pub missing_fields: Vec<&'static str>,
-    /// Chinese explanation.
-    pub explanation: String,
+    /// What decided it, rendered by [`SizeOutcome::explanation`].
+    basis: Basis,
+}
+
+/// A bound the firm fell short of: `metric` was `value`, below `min` of the
+/// `tier` lower bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shortfall {
+    metric: Metric,
+    value: Decimal,
+    min: i64,
+    tier: SizeClass,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Basis {
+    /// Met every bound of `tier`, after falling short of the tier above.
+    Met {
+        tier: Tier,
+        below: Option<Shortfall>,
+    },
+    /// Below the small bounds.
+    Micro { below: Option<Shortfall> },
+    /// Could not tell whether the firm meets `tier`.
+    Unknown { tier: Tier, class: SizeClass },
 }
 
 enum Tri {
     Yes,
     No(Metric, Decimal, i64),
-    Unknown(Vec<Metric>),
+    Unknown,
 }
 
 fn meets(tier: Tier, m: &Metrics) -> Tri {
-    let mut unknown = Vec::new();
+    let mut unknown = false;
     for &(metric, min) in tier {
         match m.get(metric) {
             Some(v) if v < threshold(metric, min) => return Tri::No(metric, v, min),
             Some(_) => {}
-            None => unknown.push(metric),
+            None => unknown = true,
         }
     }
-    if unknown.is_empty() { Tri::Yes } else { Tri::Unknown(unknown) }
+    if unknown { Tri::Unknown } else { Tri::Yes }
 }
 
 fn describe(tier: Tier) -> String {
@@ -389,7 +499,57 @@ fn describe(tier: Tier) -> String {
         .join("且")
 }
 
-/// Classifies a firm of the given row.
+impl Shortfall {
+    fn render(&self) -> String {
+        format!(
+            "{}{}，低于{}企业下限{}",
+            self.metric.name_zh(),
+            self.metric.fmt(self.value),
+            self.tier.name_zh(),
+            self.metric.fmt(threshold(self.metric, self.min))
+        )
+    }
+}
+
+impl SizeOutcome {
+    /// The Chinese explanation of the decision.
+    pub fn explanation(&self) -> String {
+        match &self.basis {
+            Basis::Met { tier, below } => {
+                let because = below
+                    .map(|b| format!("{}，", b.render()))
+                    .unwrap_or_default();
+                let class = self.class.map_or("", SizeClass::name_zh);
+                format!("{because}满足{class}企业标准（{}）", describe(tier))
+            }
+            Basis::Micro { below } => format!(
+                "{}，为微型企业",
+                below.map(|b| b.render()).unwrap_or_default()
+            ),
+            Basis::Unknown { tier, class } => {
+                let names: Vec<&str> = self
+                    .missing_fields
+                    .iter()
+                    .filter_map(|f| {
+                        [Metric::Staff, Metric::Revenue, Metric::Assets]
+                            .into_iter()
+                            .find(|m| m.field() == *f)
+                    })
+                    .map(Metric::name_zh)
+                    .collect();
+                format!(
+                    "缺少{}，无法判断是否达到{}企业标准（{}）",
+                    names.join("、"),
+                    class.name_zh(),
+                    describe(tier)
+                )
+            }
+        }
+    }
+}
+
+/// Classifies a firm of the given row. Allocation-free unless a metric is
+/// missing; the explanation is rendered on demand.
 pub fn classify(industry: SizeIndustry, m: &Metrics) -> SizeOutcome {
     let r = row(industry);
     let tiers = [
@@ -397,42 +557,45 @@ pub fn classify(industry: SizeIndustry, m: &Metrics) -> SizeOutcome {
         (SizeClass::Medium, r.medium),
         (SizeClass::Small, r.small),
     ];
-    let mut reasons: Vec<String> = Vec::new();
+    let mut below: Option<Shortfall> = None;
     for (class, tier) in tiers {
         match meets(tier, m) {
             Tri::Yes => {
-                let because = reasons.last().map(|r| format!("{r}，")).unwrap_or_default();
-                let explanation = format!(
-                    "{because}满足{}企业标准（{}）",
-                    class.name_zh(),
-                    describe(tier)
-                );
-                return SizeOutcome { industry, class: Some(class), missing_fields: vec![], explanation };
+                return SizeOutcome {
+                    industry,
+                    class: Some(class),
+                    missing_fields: Vec::new(),
+                    basis: Basis::Met { tier, below },
+                };
             }
-            Tri::No(metric, v, min) => reasons.push(format!(
-                "{}{}，低于{}企业下限{}",
-                metric.name_zh(),
-                metric.fmt(v),
-                class.name_zh(),
-                metric.fmt(threshold(metric, min))
-            )),
-            Tri::Unknown(ms) => {
-                let missing: Vec<&'static str> = ms.iter().map(|m| m.field()).collect();
-                let explanation = format!(
-                    "缺少{}，无法判断是否达到{}企业标准（{}）",
-                    ms.iter().map(|m| m.name_zh()).collect::<Vec<_>>().join("、"),
-                    class.name_zh(),
-                    describe(tier)
-                );
-                return SizeOutcome { industry, class: None, missing_fields: missing, explanation };
+            Tri::No(metric, value, min) => {
+                below = Some(Shortfall {
+                    metric,
+                    value,
+                    min,
+                    tier: class,
+                })
+            }
+            Tri::Unknown => {
+                let missing = tier
+                    .iter()
+                    .filter(|(mt, _)| m.get(*mt).is_none())
+                    .map(|(mt, _)| mt.field())
+                    .collect();
+                return SizeOutcome {
+                    industry,
+                    class: None,
+                    missing_fields: missing,
+                    basis: Basis::Unknown { tier, class },
+                };
             }
         }
     }
     SizeOutcome {
         industry,
         class: Some(SizeClass::Micro),
-        missing_fields: vec![],
-        explanation: format!("{}，为微型企业", reasons.last().cloned().unwrap_or_default()),
+        missing_fields: Vec::new(),
+        basis: Basis::Micro { below },
     }
 }
 
@@ -456,9 +619,18 @@ mod tests {
     use SizeIndustry::*;
 
     fn m(staff: Option<u32>, rev_wan: Option<i64>, assets_wan: Option<i64>) -> Metrics {
-        Metrics { staff, revenue: rev_wan.map(Yuan::wan), assets: assets_wan.map(Yuan::wan) }
+        Metrics {
+            staff,
+            revenue: rev_wan.map(Yuan::wan),
+            assets: assets_wan.map(Yuan::wan),
+        }
     }
-    fn class(ind: SizeIndustry, staff: Option<u32>, rev: Option<i64>, assets: Option<i64>) -> Option<SizeClass> {
+    fn class(
+        ind: SizeIndustry,
+        staff: Option<u32>,
+        rev: Option<i64>,
+        assets: Option<i64>,
+    ) -> Option<SizeClass> {
         classify(ind, &m(staff, rev, assets)).class
     }
     use SizeClass::{Large as L, Medium as Me, Micro as Mi, Small as Sm};
@@ -480,7 +652,11 @@ mod tests {
                         Metric::Assets => at.assets = Some(Yuan(t)),
                     }
                 }
-                assert_eq!(classify(ind, &at).class, Some(class), "{ind:?} at {class:?} bounds");
+                assert_eq!(
+                    classify(ind, &at).class,
+                    Some(class),
+                    "{ind:?} at {class:?} bounds"
+                );
                 // each metric one unit below → drops (to `below` or lower)
                 for &(metric, _) in tier {
                     let mut b = at;
@@ -490,7 +666,10 @@ mod tests {
                         Metric::Assets => b.assets = b.assets.map(|y| Yuan(y.0 - Decimal::ONE)),
                     }
                     let got = classify(ind, &b).class.unwrap();
-                    assert_eq!(got, below, "{ind:?}: {metric:?} one unit below the {class:?} bound");
+                    assert_eq!(
+                        got, below,
+                        "{ind:?}: {metric:?} one unit below the {class:?} bound"
+                    );
                 }
             }
         }
@@ -509,10 +688,22 @@ mod tests {
         assert_eq!(class(Agriculture, None, Some(49), None), Some(Mi));
         assert_eq!(class(Agriculture, None, Some(500), None), Some(Me));
         assert_eq!(class(Construction, None, Some(6000), Some(4999)), Some(Sm));
-        assert_eq!(class(RealEstateDevelopment, None, Some(1000), Some(3000)), Some(Sm));
-        assert_eq!(class(RealEstateDevelopment, None, Some(200000), Some(10000)), Some(L));
-        assert_eq!(class(LeasingBusinessServices, Some(100), None, Some(8000)), Some(Me));
-        assert_eq!(class(PropertyManagement, Some(99), Some(100000), None), Some(Mi));
+        assert_eq!(
+            class(RealEstateDevelopment, None, Some(1000), Some(3000)),
+            Some(Sm)
+        );
+        assert_eq!(
+            class(RealEstateDevelopment, None, Some(200000), Some(10000)),
+            Some(L)
+        );
+        assert_eq!(
+            class(LeasingBusinessServices, Some(100), None, Some(8000)),
+            Some(Me)
+        );
+        assert_eq!(
+            class(PropertyManagement, Some(99), Some(100000), None),
+            Some(Mi)
+        );
         assert_eq!(class(Software, Some(10), Some(50), None), Some(Sm));
         assert_eq!(class(Software, Some(10), Some(49), None), Some(Mi));
         assert_eq!(class(Other, Some(9), None, None), Some(Mi));
@@ -527,7 +718,11 @@ mod tests {
         let o = classify(Industry, &m(Some(500), None, None));
         assert_eq!(o.class, None);
         assert_eq!(o.missing_fields, vec!["annual_revenue"]);
-        assert!(o.explanation.contains("缺少营业收入"), "{}", o.explanation);
+        assert!(
+            o.explanation().contains("缺少营业收入"),
+            "{}",
+            o.explanation()
+        );
         let o = classify(Construction, &m(None, None, None));
         assert_eq!(o.missing_fields, vec!["annual_revenue", "total_assets"]);
         // revenue known low: micro even without staff
@@ -538,7 +733,22 @@ mod tests {
     fn explanation_names_the_failed_bound() {
         let o = classify(Industry, &m(Some(150), Some(5000), None));
         assert_eq!(o.class, Some(Sm));
-        assert!(o.explanation.contains("从业人员150人，低于中型企业下限300人"), "{}", o.explanation);
+        assert!(
+            o.explanation()
+                .contains("从业人员150人，低于中型企业下限300人"),
+            "{}",
+            o.explanation()
+        );
+        let o = classify(Industry, &m(Some(5), None, None));
+        assert_eq!(
+            o.explanation(),
+            "从业人员5人，低于小型企业下限20人，为微型企业"
+        );
+        let o = classify(Industry, &m(Some(1000), Some(40000), None));
+        assert_eq!(
+            o.explanation(),
+            "满足大型企业标准（从业人员≥1000人且营业收入≥40000万）"
+        );
     }
 
     #[test]

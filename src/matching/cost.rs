@@ -56,11 +56,17 @@ pub struct Offer {
 /// subsidised part.
 fn subsidy_rate(s: Subsidy, r: Decimal, lpr: Decimal) -> (Decimal, Option<Yuan>) {
     match s {
-        Subsidy::BorrowerPaysLprMinus { bp, subsidised_up_to } => {
+        Subsidy::BorrowerPaysLprMinus {
+            bp,
+            subsidised_up_to,
+        } => {
             let floor = (lpr - crate::money::bp(bp)).max(Decimal::ZERO);
             ((r - floor).max(Decimal::ZERO), subsidised_up_to)
         }
-        Subsidy::ShareOfInterest { share, subsidised_up_to } => (r * share, subsidised_up_to),
+        Subsidy::ShareOfInterest {
+            share,
+            subsidised_up_to,
+        } => (r * share, subsidised_up_to),
     }
 }
 
@@ -69,7 +75,11 @@ pub fn offer(product: &Product, req: &FinancingRequest, lpr: Option<Decimal>) ->
     let mut notes = Vec::new();
     let amount = req.amount.map(|a| match product.max_amount {
         Some(max) if a > max => {
-            notes.push(format!("申请金额{}超过产品上限{}，按上限测算", a.human(), max.human()));
+            notes.push(format!(
+                "申请金额{}超过产品上限{}，按上限测算",
+                a.human(),
+                max.human()
+            ));
             max
         }
         _ => a,
@@ -95,16 +105,22 @@ pub fn offer(product: &Product, req: &FinancingRequest, lpr: Option<Decimal>) ->
     // Validation guarantees an LPR when a rule needs one; fixed rules ignore it.
     let lpr = lpr.unwrap_or(Decimal::ZERO);
     let r = rule.rate(lpr);
-    let (gap, cap) = product.subsidy.map_or((Decimal::ZERO, None), |s| subsidy_rate(s, r, lpr));
+    let (gap, cap) = product
+        .subsidy
+        .map_or((Decimal::ZERO, None), |s| subsidy_rate(s, r, lpr));
     o.rate = Some(r);
     match amount {
         None => {
             // No amount: report the rates for the whole of a loan within the cap.
             o.borrower_rate = Some(r - gap);
-            let f = product.guarantee_fee.first().map_or(Decimal::ZERO, |t| t.rate);
+            let f = product
+                .guarantee_fee
+                .first()
+                .map_or(Decimal::ZERO, |t| t.rate);
             o.fee_rate = Some(f);
             if cap.is_some() && gap > Decimal::ZERO {
-                o.notes.push("贴息仅覆盖部分额度，实际综合利率取决于申请金额".into());
+                o.notes
+                    .push("贴息仅覆盖部分额度，实际综合利率取决于申请金额".into());
             }
         }
         Some(a) => {
@@ -115,12 +131,20 @@ pub fn offer(product: &Product, req: &FinancingRequest, lpr: Option<Decimal>) ->
             let fee = Yuan(a.0 * f).round_fen();
             let cost = Yuan(interest.0 - subsidy.0 + fee.0);
             o.fee_rate = Some(f);
-            o.borrower_rate = Some(if a.0.is_zero() { r - gap } else { (interest.0 - subsidy.0) / a.0 });
+            o.borrower_rate = Some(if a.0.is_zero() {
+                r - gap
+            } else {
+                (interest.0 - subsidy.0) / a.0
+            });
             o.annual_interest = Some(interest);
             o.annual_subsidy = Some(subsidy);
             o.annual_guarantee_fee = Some(fee);
             o.annual_cost = Some(cost);
-            o.effective_rate = if a.0.is_zero() { None } else { Some((cost.0 / a.0).round_dp(6)) };
+            o.effective_rate = if a.0.is_zero() {
+                None
+            } else {
+                Some((cost.0 / a.0).round_dp(6))
+            };
             if cap.is_some_and(|c| a > c) && gap > Decimal::ZERO {
                 o.notes.push(format!("仅前{}享受贴息", subsidised.human()));
             }
@@ -136,7 +160,9 @@ impl Offer {
     pub fn cost_key(&self) -> Decimal {
         match self.annual_cost {
             Some(c) => c.0,
-            None => self.borrower_rate.unwrap_or(Decimal::MAX) + self.fee_rate.unwrap_or(Decimal::ZERO),
+            None => {
+                self.borrower_rate.unwrap_or(Decimal::MAX) + self.fee_rate.unwrap_or(Decimal::ZERO)
+            }
         }
     }
 }
@@ -148,7 +174,11 @@ mod tests {
     use rust_decimal::dec;
 
     fn req(amount: &str, term: u32) -> FinancingRequest {
-        FinancingRequest { amount: Some(Yuan::parse(amount).unwrap()), term_months: Some(term), purpose: None }
+        FinancingRequest {
+            amount: Some(Yuan::parse(amount).unwrap()),
+            term_months: Some(term),
+            purpose: None,
+        }
     }
 
     #[test]

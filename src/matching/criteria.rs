@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use crate::catalog::Rule;
 use crate::enterprise::size::{self, Metric};
-use crate::enterprise::{Certification, Classification, Flag, LoanPurpose, Profile, SizeClass, TaxCreditGrade};
+use crate::enterprise::{
+    Certification, Classification, Flag, LoanPurpose, Profile, SizeClass, TaxCreditGrade,
+};
 use crate::money::{self, Yuan};
 
 /// Outcome of a criterion.
@@ -161,16 +163,35 @@ pub struct Suggestion {
 }
 
 fn pass<'a>(code: &'static str, detail: Detail<'a>) -> Criterion<'a> {
-    Criterion { code, outcome: Outcome::Pass, missing: "", detail }
+    Criterion {
+        code,
+        outcome: Outcome::Pass,
+        missing: "",
+        detail,
+    }
 }
 fn fail<'a>(code: &'static str, detail: Detail<'a>) -> Criterion<'a> {
-    Criterion { code, outcome: Outcome::Fail, missing: "", detail }
+    Criterion {
+        code,
+        outcome: Outcome::Fail,
+        missing: "",
+        detail,
+    }
 }
 fn needs(code: &'static str, missing: &'static str, what: &'static str) -> Criterion<'static> {
-    Criterion { code, outcome: Outcome::NeedsInfo, missing, detail: Detail::Missing { what } }
+    Criterion {
+        code,
+        outcome: Outcome::NeedsInfo,
+        missing,
+        detail: Detail::Missing { what },
+    }
 }
 fn verdict<'a>(ok: bool, code: &'static str, detail: Detail<'a>) -> Criterion<'a> {
-    if ok { pass(code, detail) } else { fail(code, detail) }
+    if ok {
+        pass(code, detail)
+    } else {
+        fail(code, detail)
+    }
 }
 
 /// The region criterion of a product.
@@ -183,7 +204,14 @@ pub fn region<'a>(p: &'a Profile, allowed: &'a [String]) -> Criterion<'a> {
     if !ok && allowed.iter().any(|a| a.starts_with(r)) {
         return needs("REGION", "region_code", "所在县区（完整的6位行政区划代码）");
     }
-    verdict(ok, "REGION", Detail::Region { firm: Some(r), allowed })
+    verdict(
+        ok,
+        "REGION",
+        Detail::Region {
+            firm: Some(r),
+            allowed,
+        },
+    )
 }
 
 /// The term criterion of a product.
@@ -204,9 +232,19 @@ fn hires_needed(h: u32, n: u32, r: Decimal) -> u64 {
 /// Smallest number of further eligible hires (each also joins the staff) that
 /// makes the new-hire test pass, considering that crossing `staff_above`
 /// switches to the lower ratio.
-pub fn min_extra_hires(h: u32, n: u32, ratio: Decimal, ratio_above: Decimal, staff_above: u32) -> u64 {
+pub fn min_extra_hires(
+    h: u32,
+    n: u32,
+    ratio: Decimal,
+    ratio_above: Decimal,
+    staff_above: u32,
+) -> u64 {
     let below = hires_needed(h, n, ratio);
-    let best_below = if u64::from(n) + below <= u64::from(staff_above) { Some(below) } else { None };
+    let best_below = if u64::from(n) + below <= u64::from(staff_above) {
+        Some(below)
+    } else {
+        None
+    };
     // Regime above the threshold: need n + k > staff_above.
     let cross = (u64::from(staff_above) + 1).saturating_sub(u64::from(n));
     let above = hires_needed(h, n, ratio_above).max(cross);
@@ -217,17 +255,38 @@ pub fn min_extra_hires(h: u32, n: u32, ratio: Decimal, ratio_above: Decimal, sta
 }
 
 /// Evaluates one rule.
-pub fn evaluate<'a>(rule: &'a Rule, p: &'a Profile, cls: &'a Classification, as_of: NaiveDate) -> Criterion<'a> {
+pub fn evaluate<'a>(
+    rule: &'a Rule,
+    p: &'a Profile,
+    cls: &'a Classification,
+    as_of: NaiveDate,
+) -> Criterion<'a> {
     let code = rule.code();
     match rule {
         Rule::SizeClassIn { classes } => match cls.class() {
-            Some(c) => verdict(classes.contains(&c), code, Detail::Size { allowed: classes, cls }),
-            None if cls.not_covered => fail(code, Detail::Size { allowed: classes, cls }),
+            Some(c) => verdict(
+                classes.contains(&c),
+                code,
+                Detail::Size {
+                    allowed: classes,
+                    cls,
+                },
+            ),
+            None if cls.not_covered => fail(
+                code,
+                Detail::Size {
+                    allowed: classes,
+                    cls,
+                },
+            ),
             None => Criterion {
                 code,
                 outcome: Outcome::NeedsInfo,
                 missing: missing_size_fields(cls),
-                detail: Detail::Size { allowed: classes, cls },
+                detail: Detail::Size {
+                    allowed: classes,
+                    cls,
+                },
             },
         },
         Rule::IndustryIn { prefixes, label } | Rule::IndustryNotIn { prefixes, label } => {
@@ -241,54 +300,110 @@ pub fn evaluate<'a>(rule: &'a Rule, p: &'a Profile, cls: &'a Classification, as_
             if undecided {
                 return needs(code, "industry_code", "更细的行业代码");
             }
-            verdict(inside != excluded, code, Detail::Industry { code: Some(&ind.0), label, excluded })
+            verdict(
+                inside != excluded,
+                code,
+                Detail::Industry {
+                    code: Some(&ind.0),
+                    label,
+                    excluded,
+                },
+            )
         }
         Rule::CertificationAny { of } => {
             let held = of.iter().copied().find(|c| p.certifications.contains(c));
             verdict(held.is_some(), code, Detail::Certification { held, of })
         }
         Rule::Flag { flag, equals } => match p.flag(*flag) {
-            Some(v) => verdict(v == *equals, code, Detail::Flag { flag: *flag, equals: *equals }),
+            Some(v) => verdict(
+                v == *equals,
+                code,
+                Detail::Flag {
+                    flag: *flag,
+                    equals: *equals,
+                },
+            ),
             None => needs(code, flag.code(), flag.name_zh()),
         },
         Rule::MinTaxGrade { grade } => match p.tax_credit_grade {
-            Some(g) => verdict(g <= *grade, code, Detail::TaxGrade { grade: Some(g), min: *grade }),
+            Some(g) => verdict(
+                g <= *grade,
+                code,
+                Detail::TaxGrade {
+                    grade: Some(g),
+                    min: *grade,
+                },
+            ),
             None => needs(code, "tax_credit_grade", "纳税信用等级"),
         },
-        Rule::NewHireRatio { ratio, ratio_above, staff_above } => {
-            match (p.new_eligible_hires, p.employees) {
-                (Some(h), Some(n)) => {
-                    let required = if n > *staff_above { *ratio_above } else { *ratio };
-                    let ok = n > 0 && Decimal::from(h) >= required * Decimal::from(n);
-                    let need_more = if ok { 0 } else { min_extra_hires(h, n, *ratio, *ratio_above, *staff_above) };
-                    verdict(
-                        ok,
-                        code,
-                        Detail::NewHires {
-                            hires: h,
-                            staff: n,
-                            required,
-                            need_more,
-                            ratio: *ratio,
-                            ratio_above: *ratio_above,
-                            staff_above: *staff_above,
-                        },
-                    )
-                }
-                (None, _) => needs(code, "new_eligible_hires", "新招用重点群体人数"),
-                (_, None) => needs(code, "employees", "从业人员人数"),
+        Rule::NewHireRatio {
+            ratio,
+            ratio_above,
+            staff_above,
+        } => match (p.new_eligible_hires, p.employees) {
+            (Some(h), Some(n)) => {
+                let required = if n > *staff_above {
+                    *ratio_above
+                } else {
+                    *ratio
+                };
+                let ok = n > 0 && Decimal::from(h) >= required * Decimal::from(n);
+                let need_more = if ok {
+                    0
+                } else {
+                    min_extra_hires(h, n, *ratio, *ratio_above, *staff_above)
+                };
+                verdict(
+                    ok,
+                    code,
+                    Detail::NewHires {
+                        hires: h,
+                        staff: n,
+                        required,
+                        need_more,
+                        ratio: *ratio,
+                        ratio_above: *ratio_above,
+                        staff_above: *staff_above,
+                    },
+                )
             }
-        }
+            (None, _) => needs(code, "new_eligible_hires", "新招用重点群体人数"),
+            (_, None) => needs(code, "employees", "从业人员人数"),
+        },
         Rule::MaxEmployees { max } => match p.employees {
-            Some(v) => verdict(v <= *max, code, Detail::Max { metric: Metric::Staff, value: v.into(), max: (*max).into() }),
+            Some(v) => verdict(
+                v <= *max,
+                code,
+                Detail::Max {
+                    metric: Metric::Staff,
+                    value: v.into(),
+                    max: (*max).into(),
+                },
+            ),
             None => needs(code, "employees", "从业人员人数"),
         },
         Rule::MaxRevenue { max } => match p.annual_revenue {
-            Some(v) => verdict(v <= *max, code, Detail::Max { metric: Metric::Revenue, value: v.0, max: max.0 }),
+            Some(v) => verdict(
+                v <= *max,
+                code,
+                Detail::Max {
+                    metric: Metric::Revenue,
+                    value: v.0,
+                    max: max.0,
+                },
+            ),
             None => needs(code, "annual_revenue", "营业收入"),
         },
         Rule::MaxAssets { max } => match p.total_assets {
-            Some(v) => verdict(v <= *max, code, Detail::Max { metric: Metric::Assets, value: v.0, max: max.0 }),
+            Some(v) => verdict(
+                v <= *max,
+                code,
+                Detail::Max {
+                    metric: Metric::Assets,
+                    value: v.0,
+                    max: max.0,
+                },
+            ),
             None => needs(code, "total_assets", "资产总额"),
         },
         Rule::MinYearsEstablished { years } | Rule::MaxYearsEstablished { years } => {
@@ -297,11 +412,31 @@ pub fn evaluate<'a>(rule: &'a Rule, p: &'a Profile, cls: &'a Classification, as_
                 return needs(code, "established", "成立日期");
             };
             let full_years = as_of.years_since(est).unwrap_or(0);
-            let ok = if minimum { as_of >= est && full_years >= *years } else { full_years < *years };
-            verdict(ok, code, Detail::Years { established: est, full_years, years: *years, minimum })
+            let ok = if minimum {
+                as_of >= est && full_years >= *years
+            } else {
+                full_years < *years
+            };
+            verdict(
+                ok,
+                code,
+                Detail::Years {
+                    established: est,
+                    full_years,
+                    years: *years,
+                    minimum,
+                },
+            )
         }
         Rule::PurposeIn { purposes } => match p.request.purpose {
-            Some(v) => verdict(purposes.contains(&v), code, Detail::Purpose { purpose: v, allowed: purposes }),
+            Some(v) => verdict(
+                purposes.contains(&v),
+                code,
+                Detail::Purpose {
+                    purpose: v,
+                    allowed: purposes,
+                },
+            ),
             None => needs(code, "request.purpose", "贷款用途"),
         },
     }
@@ -334,19 +469,26 @@ impl Criterion<'_> {
                 if ok {
                     format!("所在地区 {firm} 属于适用范围（{}）", allowed.join("、"))
                 } else {
-                    format!("所在地区 {firm} 不在适用范围（行政区划代码以 {} 开头）", allowed.join("、"))
+                    format!(
+                        "所在地区 {firm} 不在适用范围（行政区划代码以 {} 开头）",
+                        allowed.join("、")
+                    )
                 }
             }
             Detail::Size { allowed, cls } => {
                 let want = names(allowed, SizeClass::name_zh);
                 match cls.class() {
-                    Some(c) if ok => format!("企业规模为{}，符合要求（{want}）。{}", c.name_zh(), cls.explanation),
-                    Some(c) => format!("企业规模为{}，不符合要求（须为{want}）。{}", c.name_zh(), cls.explanation),
-                    None if cls.not_covered => format!("{}，不属于中小微企业", cls.explanation),
-                    None => format!("无法划型：{}", cls.explanation),
+                    Some(c) if ok => format!("企业规模为{}，符合要求（{want}）", c.name_zh()),
+                    Some(c) => format!("企业规模为{}，不符合要求（须为{want}）", c.name_zh()),
+                    None if cls.not_covered => format!("{}，不属于中小微企业", cls.note),
+                    None => format!("无法划型：{}", cls.explanation()),
                 }
             }
-            Detail::Industry { code, label, excluded } => {
+            Detail::Industry {
+                code,
+                label,
+                excluded,
+            } => {
                 let code = code.unwrap_or("");
                 match (ok, excluded) {
                     (true, false) => format!("行业 {code} 属于{label}"),
@@ -368,36 +510,70 @@ impl Criterion<'_> {
                     format!("纳税信用等级{g}，低于{}的要求", min.name_zh())
                 }
             }
-            Detail::NewHires { hires, staff, required, .. } => {
+            Detail::NewHires {
+                hires,
+                staff,
+                required,
+                ..
+            } => {
                 let actual = if staff == 0 {
                     "—".to_string()
                 } else {
                     money::pct((Decimal::from(hires) / Decimal::from(staff)).round_dp(4))
                 };
                 if ok {
-                    format!("新招用重点群体人数占比 {actual}（{hires}/{staff}），达到 {} 的要求", money::pct(required))
+                    format!(
+                        "新招用重点群体人数占比 {actual}（{hires}/{staff}），达到 {} 的要求",
+                        money::pct(required)
+                    )
                 } else {
-                    format!("新招用重点群体人数占比 {actual}，低于 {} 的要求", money::pct(required))
+                    format!(
+                        "新招用重点群体人数占比 {actual}，低于 {} 的要求",
+                        money::pct(required)
+                    )
                 }
             }
             Detail::Max { metric, value, max } => {
                 if ok {
-                    format!("{}{}，未超过{}", metric.name_zh(), metric.fmt(value), metric.fmt(max))
+                    format!(
+                        "{}{}，未超过{}",
+                        metric.name_zh(),
+                        metric.fmt(value),
+                        metric.fmt(max)
+                    )
                 } else {
-                    format!("{}{}，超过{}的上限", metric.name_zh(), metric.fmt(value), metric.fmt(max))
+                    format!(
+                        "{}{}，超过{}的上限",
+                        metric.name_zh(),
+                        metric.fmt(value),
+                        metric.fmt(max)
+                    )
                 }
             }
-            Detail::Years { established, full_years, years, minimum } => match (minimum, ok) {
+            Detail::Years {
+                established,
+                full_years,
+                years,
+                minimum,
+            } => match (minimum, ok) {
                 (true, true) => format!("成立于{established}，已满 {years} 年"),
-                (true, false) => format!("成立于{established}，成立 {full_years} 年，未满 {years} 年"),
+                (true, false) => {
+                    format!("成立于{established}，成立 {full_years} 年，未满 {years} 年")
+                }
                 (false, true) => format!("成立于{established}，未超过 {years} 年"),
-                (false, false) => format!("成立于{established}，已成立 {full_years} 年，超过 {years} 年"),
+                (false, false) => {
+                    format!("成立于{established}，已成立 {full_years} 年，超过 {years} 年")
+                }
             },
             Detail::Purpose { purpose, allowed } => {
                 if ok {
                     format!("贷款用途为{}，符合要求", purpose.name_zh())
                 } else {
-                    format!("贷款用途为{}，产品仅支持{}", purpose.name_zh(), names(allowed, LoanPurpose::name_zh))
+                    format!(
+                        "贷款用途为{}，产品仅支持{}",
+                        purpose.name_zh(),
+                        names(allowed, LoanPurpose::name_zh)
+                    )
                 }
             }
             Detail::Term { requested, max } => {
@@ -423,7 +599,14 @@ impl Criterion<'_> {
             message,
         };
         match self.detail {
-            Detail::NewHires { hires, need_more, ratio, ratio_above, staff_above, .. } => {
+            Detail::NewHires {
+                hires,
+                need_more,
+                ratio,
+                ratio_above,
+                staff_above,
+                ..
+            } => {
                 let total = u64::from(hires) + need_more;
                 vec![s(
                     "HIRE_MORE",
@@ -439,7 +622,10 @@ impl Criterion<'_> {
             Detail::Certification { of, .. } => vec![s(
                 "OBTAIN_CERTIFICATION",
                 "certifications",
-                of.iter().map(|c| c.proto_name()).collect::<Vec<_>>().join("|"),
+                of.iter()
+                    .map(|c| c.proto_name())
+                    .collect::<Vec<_>>()
+                    .join("|"),
                 format!("取得以下资质之一：{}", names(of, Certification::name_zh)),
             )],
             Detail::Max { metric, max, .. } => vec![s(
@@ -455,7 +641,12 @@ impl Criterion<'_> {
                 min.proto_name(),
                 format!("纳税信用等级须提升至{}及以上", min.name_zh()),
             )],
-            Detail::Years { established, years, minimum: true, .. } => {
+            Detail::Years {
+                established,
+                years,
+                minimum: true,
+                ..
+            } => {
                 let when = established
                     .with_year(established.year() + years as i32)
                     .unwrap_or_else(|| established + chrono::Days::new(365 * u64::from(years)));
@@ -469,7 +660,11 @@ impl Criterion<'_> {
             Detail::Purpose { allowed, .. } => vec![s(
                 "CHANGE_PURPOSE",
                 "request.purpose",
-                allowed.iter().map(|p| p.proto_name()).collect::<Vec<_>>().join("|"),
+                allowed
+                    .iter()
+                    .map(|p| p.proto_name())
+                    .collect::<Vec<_>>()
+                    .join("|"),
                 format!("将贷款用途调整为{}", names(allowed, LoanPurpose::name_zh)),
             )],
             Detail::Term { max, .. } => vec![s(
@@ -479,10 +674,15 @@ impl Criterion<'_> {
                 format!("将申请期限缩短至 {max} 个月以内"),
             )],
             Detail::Flag { flag, equals } => match flag_action(flag, equals) {
-                Some((action, msg)) => vec![s(action, flag.code(), equals.to_string(), msg.to_string())],
+                Some((action, msg)) => {
+                    vec![s(action, flag.code(), equals.to_string(), msg.to_string())]
+                }
                 None => Vec::new(),
             },
-            Detail::Region { .. } | Detail::Industry { .. } | Detail::Missing { .. } | Detail::Years { .. } => Vec::new(),
+            Detail::Region { .. }
+            | Detail::Industry { .. }
+            | Detail::Missing { .. }
+            | Detail::Years { .. } => Vec::new(),
         }
     }
 }
@@ -539,7 +739,12 @@ fn size_suggestions(code: &str, allowed: &[SizeClass], cls: &Classification) -> 
                 action: "REACH_AT_LEAST".into(),
                 field: metric.field().into(),
                 target: max_target(metric, bound),
-                message: format!("{}须达到{}，方可划为{}", metric.name_zh(), metric.fmt(bound), sa.name_zh()),
+                message: format!(
+                    "{}须达到{}，方可划为{}",
+                    metric.name_zh(),
+                    metric.fmt(bound),
+                    sa.name_zh()
+                ),
             });
         }
     }
@@ -551,25 +756,36 @@ fn flag_message(flag: Flag, equals: bool, ok: bool) -> String {
         Flag::InIndustrialPark => ("位于工业园区", "不在工业园区"),
         Flag::IsCulturalTourism => ("属于文化旅游企业", "不属于文化旅游企业"),
         Flag::HasBankLoans => ("有银行贷款记录", "无银行贷款记录（首贷户）"),
-        Flag::WageOrSocialInsuranceArrears => ("存在欠薪、欠缴社保等严重失信行为", "无欠薪、欠缴社保等严重失信行为"),
+        Flag::WageOrSocialInsuranceArrears => (
+            "存在欠薪、欠缴社保等严重失信行为",
+            "无欠薪、欠缴社保等严重失信行为",
+        ),
         Flag::HasRegisteredIp => ("拥有已登记的知识产权", "无已登记的知识产权"),
         Flag::HasReceivables => ("拥有可质押的应收账款", "无可质押的应收账款"),
     };
     let actual = if ok == equals { yes } else { no };
     let required = if equals { yes } else { no };
-    if ok { format!("{actual}，符合要求") } else { format!("{actual}，产品要求{required}") }
+    if ok {
+        format!("{actual}，符合要求")
+    } else {
+        format!("{actual}，产品要求{required}")
+    }
 }
 
 fn flag_action(flag: Flag, equals: bool) -> Option<(&'static str, &'static str)> {
     match (flag, equals) {
         (Flag::InIndustrialPark, true) => Some(("LOCATE_IN_PARK", "入驻省内工业园区后可申请")),
-        (Flag::WageOrSocialInsuranceArrears, false) => {
-            Some(("CLEAR_ARREARS", "清偿欠薪并补缴社会保险费、消除失信记录后可申请"))
+        (Flag::WageOrSocialInsuranceArrears, false) => Some((
+            "CLEAR_ARREARS",
+            "清偿欠薪并补缴社会保险费、消除失信记录后可申请",
+        )),
+        (Flag::HasRegisteredIp, true) => {
+            Some(("REGISTER_IP", "办理专利、商标等知识产权登记后可申请"))
         }
-        (Flag::HasRegisteredIp, true) => Some(("REGISTER_IP", "办理专利、商标等知识产权登记后可申请")),
-        (Flag::HasReceivables, true) => {
-            Some(("REGISTER_RECEIVABLES", "在中征应收账款融资服务平台登记应收账款后可申请"))
-        }
+        (Flag::HasReceivables, true) => Some((
+            "REGISTER_RECEIVABLES",
+            "在中征应收账款融资服务平台登记应收账款后可申请",
+        )),
         (Flag::HasBankLoans, true) => Some(("NEEDS_EXISTING_LOAN", "仅适用于有存量银行贷款的企业")),
         _ => None,
     }
@@ -601,12 +817,22 @@ mod tests {
             for h in (0..=n).step_by(3) {
                 let k = min_extra_hires(h, n, dec!(0.15), dec!(0.08), 100);
                 let ok = |k: u64| {
-                    let (hh, nn) = (Decimal::from(u64::from(h) + k), Decimal::from(u64::from(n) + k));
-                    let r = if nn > dec!(100) { dec!(0.08) } else { dec!(0.15) };
+                    let (hh, nn) = (
+                        Decimal::from(u64::from(h) + k),
+                        Decimal::from(u64::from(n) + k),
+                    );
+                    let r = if nn > dec!(100) {
+                        dec!(0.08)
+                    } else {
+                        dec!(0.15)
+                    };
                     hh >= r * nn
                 };
                 assert!(ok(k), "h={h} n={n} k={k} should pass");
-                assert!((0..k).all(|j| !ok(j)), "h={h} n={n}: a smaller k than {k} passes");
+                assert!(
+                    (0..k).all(|j| !ok(j)),
+                    "h={h} n={n}: a smaller k than {k} passes"
+                );
             }
         }
     }

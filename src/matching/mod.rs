@@ -51,7 +51,10 @@ pub struct MatchOptions {
 impl MatchOptions {
     /// All products on `as_of`.
     pub fn on(as_of: NaiveDate) -> Self {
-        MatchOptions { as_of, product_ids: Vec::new() }
+        MatchOptions {
+            as_of,
+            product_ids: Vec::new(),
+        }
     }
 }
 
@@ -92,8 +95,10 @@ pub struct ProductEval<'a> {
     pub status: Status,
     /// Criteria, in catalogue order (region and term first).
     pub criteria: Vec<Criterion<'a>>,
-    /// Offer, for eligible products.
-    pub offer: Option<Offer>,
+    /// Offer, for eligible products (boxed: ranking moves evaluations).
+    pub offer: Option<Box<Offer>>,
+    /// Position in the catalogue (the tie-break of the ranking).
+    pub order: usize,
 }
 
 /// A profile evaluated against the catalogue.
@@ -110,7 +115,8 @@ pub struct Evaluation<'a> {
 }
 
 fn needs_lpr(p: &Product) -> bool {
-    matches!(p.rate, Some(RateRule::LprPlus { .. })) || matches!(p.subsidy, Some(Subsidy::BorrowerPaysLprMinus { .. }))
+    matches!(p.rate, Some(RateRule::LprPlus { .. }))
+        || matches!(p.subsidy, Some(Subsidy::BorrowerPaysLprMinus { .. }))
 }
 
 /// Evaluates a profile (with its precomputed classification) against the
@@ -128,14 +134,22 @@ pub fn evaluate<'a>(
     }
     let lpr = catalog.lpr_on(opts.as_of);
     let selected = |p: &Product| {
-        p.in_force(opts.as_of) && (opts.product_ids.is_empty() || opts.product_ids.iter().any(|id| *id == p.id))
+        p.in_force(opts.as_of) && (opts.product_ids.is_empty() || opts.product_ids.contains(&p.id))
     };
     let mut products = Vec::with_capacity(catalog.products.len());
-    for p in catalog.products.iter().filter(|p| selected(p)) {
+    for (order, p) in catalog
+        .products
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| selected(p))
+    {
         if lpr.is_none() && needs_lpr(p) {
             return Err(MatchError::NoLpr {
                 as_of: opts.as_of,
-                first: catalog.lpr.first().map_or("(empty)".into(), |r| r.effective.to_string()),
+                first: catalog
+                    .lpr
+                    .first()
+                    .map_or("(empty)".into(), |r| r.effective.to_string()),
             });
         }
         let mut crit = Vec::with_capacity(p.rules.len() + 2);
@@ -157,23 +171,37 @@ pub fn evaluate<'a>(
         } else {
             Status::Eligible
         };
-        let offer = (status == Status::Eligible).then(|| cost::offer(p, &profile.request, lpr));
-        products.push(ProductEval { product: p, status, criteria: crit, offer });
+        let offer =
+            (status == Status::Eligible).then(|| Box::new(cost::offer(p, &profile.request, lpr)));
+        products.push(ProductEval {
+            product: p,
+            status,
+            criteria: crit,
+            offer,
+            order,
+        });
     }
     // A regional variant that applies replaces its base product.
     let replaced: Vec<&str> = products
         .iter()
         .filter(|e| {
             e.product.variant_of.is_some()
-                && e.criteria.iter().any(|c| c.code == "REGION" && c.outcome == Outcome::Pass)
+                && e.criteria
+                    .iter()
+                    .any(|c| c.code == "REGION" && c.outcome == Outcome::Pass)
         })
         .filter_map(|e| e.product.variant_of.as_deref())
         .collect();
     if !replaced.is_empty() {
         products.retain(|e| !replaced.contains(&e.product.id.as_str()));
     }
-    products.sort_by(|a, b| rank_key(a).cmp(&rank_key(b)).then_with(|| a.product.id.cmp(&b.product.id)));
-    Ok(Evaluation { profile, as_of: opts.as_of, lpr, products })
+    products.sort_by(|a, b| rank_key(a).cmp(&rank_key(b)).then(a.order.cmp(&b.order)));
+    Ok(Evaluation {
+        profile,
+        as_of: opts.as_of,
+        lpr,
+        products,
+    })
 }
 
 /// Ranking: eligible credit offers by annual cost (or rate when no amount was
@@ -188,7 +216,11 @@ fn rank_key(e: &ProductEval<'_>) -> (u8, Decimal) {
 }
 
 /// Matches a profile: classification, evaluation and report in one call.
-pub fn match_profile(catalog: &Catalog, profile: &Profile, opts: &MatchOptions) -> Result<MatchReport, MatchError> {
+pub fn match_profile(
+    catalog: &Catalog,
+    profile: &Profile,
+    opts: &MatchOptions,
+) -> Result<MatchReport, MatchError> {
     let cls = profile.classify();
     let ev = evaluate(catalog, profile, &cls, opts)?;
     Ok(ev.report(&cls))
@@ -213,9 +245,12 @@ pub struct ClassificationReport {
 impl From<&Classification> for ClassificationReport {
     fn from(c: &Classification) -> Self {
         ClassificationReport {
-            size_industry: c.outcome.as_ref().map_or(String::new(), |o| o.industry.name_zh().to_string()),
+            size_industry: c
+                .outcome
+                .as_ref()
+                .map_or(String::new(), |o| o.industry.name_zh().to_string()),
             size_class: c.class(),
-            explanation: c.explanation.clone(),
+            explanation: c.explanation(),
             missing_fields: c.missing_fields.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -369,7 +404,7 @@ impl Evaluation<'_> {
                         missing_field: c.missing.to_string(),
                     })
                     .collect(),
-                offer: e.offer.as_ref().map(OfferReport::from),
+                offer: e.offer.as_deref().map(OfferReport::from),
                 suggestions: e.criteria.iter().flat_map(|c| c.suggestions()).collect(),
                 uncertain_parameters: e.product.uncertain.clone(),
             };

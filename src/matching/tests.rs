@@ -54,32 +54,62 @@ fn status(p: &Profile, id: &str) -> Status {
 }
 
 fn criterion<'r>(m: &'r ProductMatchReport, code: &str) -> &'r CriterionReport {
-    m.criteria.iter().find(|c| c.code == code).unwrap_or_else(|| panic!("{code} missing in {}", m.product_id))
+    m.criteria
+        .iter()
+        .find(|c| c.code == code)
+        .unwrap_or_else(|| panic!("{code} missing in {}", m.product_id))
 }
 
 #[test]
 fn gongxintong() {
     assert_eq!(status(&profile("{}"), "gongxintong"), Status::Eligible);
     // a retailer is not industrial
-    let r = run(&profile(r#"{"industry_code": "F5211", "employees": 20, "annual_revenue": "500万"}"#), "2024-06-01");
+    let r = run(
+        &profile(r#"{"industry_code": "F5211", "employees": 20, "annual_revenue": "500万"}"#),
+        "2024-06-01",
+    );
     let m = find(&r, "gongxintong");
     assert_eq!(m.status, Status::Ineligible);
     assert_eq!(criterion(m, "INDUSTRY").outcome, Outcome::Fail);
     // outside Jiangxi
-    assert_eq!(status(&profile(r#"{"region_code": "430111"}"#), "gongxintong"), Status::Ineligible);
+    assert_eq!(
+        status(&profile(r#"{"region_code": "430111"}"#), "gongxintong"),
+        Status::Ineligible
+    );
     // a large industrial firm: told which ceiling to stay under
-    let r = run(&profile(r#"{"employees": 1200, "annual_revenue": "5亿"}"#), "2024-06-01");
+    let r = run(
+        &profile(r#"{"employees": 1200, "annual_revenue": "5亿"}"#),
+        "2024-06-01",
+    );
     let m = find(&r, "gongxintong");
     assert_eq!(m.status, Status::Ineligible);
-    let fields: Vec<(&str, &str)> = m.suggestions.iter().map(|s| (s.field.as_str(), s.target.as_str())).collect();
-    assert_eq!(fields, vec![("employees", "999"), ("annual_revenue", "399999999.99")]);
-    assert!(m.suggestions[1].message.contains("营业收入须低于40000万"), "{}", m.suggestions[1].message);
+    let fields: Vec<(&str, &str)> = m
+        .suggestions
+        .iter()
+        .map(|s| (s.field.as_str(), s.target.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        vec![("employees", "999"), ("annual_revenue", "399999999.99")]
+    );
+    assert!(
+        m.suggestions[1].message.contains("营业收入须低于40000万"),
+        "{}",
+        m.suggestions[1].message
+    );
     // unknown region
-    let m = find(&run(&profile(r#"{"region_code": null}"#), "2024-06-01"), "gongxintong").clone();
+    let m = find(
+        &run(&profile(r#"{"region_code": null}"#), "2024-06-01"),
+        "gongxintong",
+    )
+    .clone();
     assert_eq!(m.status, Status::NeedsInfo);
     assert_eq!(criterion(&m, "REGION").missing_field, "region_code");
     // a province-level code cannot tell the county but is inside Jiangxi
-    assert_eq!(status(&profile(r#"{"region_code": "36"}"#), "gongxintong"), Status::Eligible);
+    assert_eq!(
+        status(&profile(r#"{"region_code": "36"}"#), "gongxintong"),
+        Status::Eligible
+    );
 }
 
 #[test]
@@ -88,7 +118,12 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
     let p = profile(r#"{"employees": 24, "new_eligible_hires": 3, "annual_revenue": "800万"}"#);
     let r = run(&p, "2024-06-01");
     // in Jiangxi the regional variant replaces the national product
-    assert!(r.eligible.iter().chain(&r.ineligible).all(|m| m.product_id != "chuangye_danbao_xiaowei"));
+    assert!(
+        r.eligible
+            .iter()
+            .chain(&r.ineligible)
+            .all(|m| m.product_id != "chuangye_danbao_xiaowei")
+    );
     let m = find(&r, "chuangye_danbao_xiaowei_jiangxi");
     assert_eq!(m.status, Status::Ineligible);
     let c = criterion(m, "NEW_HIRE_RATIO");
@@ -96,7 +131,13 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
     assert_eq!(m.suggestions.len(), 1);
     assert_eq!(m.suggestions[0].action, "HIRE_MORE");
     assert_eq!(m.suggestions[0].target, "4");
-    assert!(m.suggestions[0].message.starts_with("再招用 1 名重点群体人员"), "{}", m.suggestions[0].message);
+    assert!(
+        m.suggestions[0]
+            .message
+            .starts_with("再招用 1 名重点群体人员"),
+        "{}",
+        m.suggestions[0].message
+    );
 
     // 4 of 25 = 16%: eligible, offered with the subsidy
     let p = profile(r#"{"employees": 25, "new_eligible_hires": 4, "annual_revenue": "800万"}"#);
@@ -109,19 +150,34 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
 
     // above 100 staff the ratio is 8%: 9 of 110 = 8.18%
     let p = profile(r#"{"employees": 110, "new_eligible_hires": 9, "annual_revenue": "1500万"}"#);
-    assert_eq!(status(&p, "chuangye_danbao_xiaowei_jiangxi"), Status::Eligible);
+    assert_eq!(
+        status(&p, "chuangye_danbao_xiaowei_jiangxi"),
+        Status::Eligible
+    );
 
     // medium-sized firms are out
     let p = profile(r#"{"employees": 400, "new_eligible_hires": 100, "annual_revenue": "5000万"}"#);
-    assert_eq!(status(&p, "chuangye_danbao_xiaowei_jiangxi"), Status::Ineligible);
+    assert_eq!(
+        status(&p, "chuangye_danbao_xiaowei_jiangxi"),
+        Status::Ineligible
+    );
 
     // missing hires → NEEDS_INFO naming the field
-    let m = find(&run(&profile(r#"{"new_eligible_hires": null}"#), "2024-06-01"), "chuangye_danbao_xiaowei_jiangxi").clone();
+    let m = find(
+        &run(&profile(r#"{"new_eligible_hires": null}"#), "2024-06-01"),
+        "chuangye_danbao_xiaowei_jiangxi",
+    )
+    .clone();
     assert_eq!(m.status, Status::NeedsInfo);
-    assert_eq!(criterion(&m, "NEW_HIRE_RATIO").missing_field, "new_eligible_hires");
+    assert_eq!(
+        criterion(&m, "NEW_HIRE_RATIO").missing_field,
+        "new_eligible_hires"
+    );
 
     // arrears exclude
-    let p = profile(r#"{"employees": 20, "new_eligible_hires": 5, "wage_or_social_insurance_arrears": true}"#);
+    let p = profile(
+        r#"{"employees": 20, "new_eligible_hires": 5, "wage_or_social_insurance_arrears": true}"#,
+    );
     let m = find(&run(&p, "2024-06-01"), "chuangye_danbao_xiaowei_jiangxi").clone();
     assert_eq!(m.status, Status::Ineligible);
     assert_eq!(m.suggestions[0].action, "CLEAR_ARREARS");
@@ -132,7 +188,10 @@ fn chuangye_national_outside_jiangxi() {
     let p = profile(r#"{"region_code": "430111", "employees": 20, "new_eligible_hires": 3}"#);
     let r = run(&p, "2024-06-01");
     assert_eq!(find(&r, "chuangye_danbao_xiaowei").status, Status::Eligible);
-    assert_eq!(find(&r, "chuangye_danbao_xiaowei_jiangxi").status, Status::Ineligible);
+    assert_eq!(
+        find(&r, "chuangye_danbao_xiaowei_jiangxi").status,
+        Status::Ineligible
+    );
 }
 
 #[test]
@@ -149,7 +208,9 @@ fn caiyuan_xindaitong() {
     assert_eq!(o.annual_guarantee_fee.unwrap().to_fen_string(), "20000.00");
     assert_eq!(o.annual_cost.unwrap().to_fen_string(), "109000.00");
     // fixed-asset purpose is not covered
-    let p = profile(r#"{"in_industrial_park": true, "request": {"amount": "200万", "purpose": "fixed_assets"}}"#);
+    let p = profile(
+        r#"{"in_industrial_park": true, "request": {"amount": "200万", "purpose": "fixed_assets"}}"#,
+    );
     let m = find(&run(&p, "2024-06-01"), "caiyuan_xindaitong").clone();
     assert_eq!(m.status, Status::Ineligible);
     assert_eq!(m.suggestions[0].action, "CHANGE_PURPOSE");
@@ -157,7 +218,9 @@ fn caiyuan_xindaitong() {
     let p = profile(r#"{"in_industrial_park": null}"#);
     assert_eq!(status(&p, "caiyuan_xindaitong"), Status::NeedsInfo);
     // term above 12 months fails with a suggestion
-    let p = profile(r#"{"in_industrial_park": true, "request": {"amount": "100万", "term_months": 24, "purpose": "working_capital"}}"#);
+    let p = profile(
+        r#"{"in_industrial_park": true, "request": {"amount": "100万", "term_months": 24, "purpose": "working_capital"}}"#,
+    );
     let m = find(&run(&p, "2024-06-01"), "caiyuan_xindaitong").clone();
     assert_eq!(criterion(&m, "TERM").outcome, Outcome::Fail);
     assert_eq!(m.suggestions[0].action, "SHORTEN_TERM");
@@ -169,9 +232,26 @@ fn kedaitong_requires_tech_certification() {
     let m = find(&run(&profile("{}"), "2024-06-01"), "kedaitong").clone();
     assert_eq!(m.status, Status::Ineligible);
     assert_eq!(m.suggestions[0].action, "OBTAIN_CERTIFICATION");
-    assert_eq!(m.suggestions[0].target, "CERTIFICATION_TECH_SME|CERTIFICATION_HIGH_TECH");
-    assert_eq!(status(&profile(r#"{"certifications": ["high_tech"]}"#), "kedaitong"), Status::Eligible);
-    assert_eq!(status(&profile(r#"{"certifications": ["tech_sme"], "annual_revenue": null, "employees": 500}"#), "kedaitong"), Status::NeedsInfo);
+    assert_eq!(
+        m.suggestions[0].target,
+        "CERTIFICATION_TECH_SME|CERTIFICATION_HIGH_TECH"
+    );
+    assert_eq!(
+        status(
+            &profile(r#"{"certifications": ["high_tech"]}"#),
+            "kedaitong"
+        ),
+        Status::Eligible
+    );
+    assert_eq!(
+        status(
+            &profile(
+                r#"{"certifications": ["tech_sme"], "annual_revenue": null, "employees": 500}"#
+            ),
+            "kedaitong"
+        ),
+        Status::NeedsInfo
+    );
 }
 
 #[test]
@@ -184,45 +264,91 @@ fn culture_and_tourism_loans() {
     }
     // 文旅贷 at LPR + 150bp: 200万 × 4.95%
     let p = profile(r#"{"industry_code": "R8810", "is_cultural_tourism": null}"#);
-    let o = find(&run(&p, "2024-06-01"), "wenlvdai").offer.clone().unwrap();
+    let o = find(&run(&p, "2024-06-01"), "wenlvdai")
+        .offer
+        .clone()
+        .unwrap();
     assert_eq!(o.annual_cost.unwrap().to_fen_string(), "99000.00");
 }
 
 #[test]
 fn puhui_credit_loan_tax_grade() {
-    assert_eq!(status(&profile("{}"), "puhui_xiaowei_xinyong"), Status::Eligible);
-    let m = find(&run(&profile(r#"{"tax_credit_grade": "C"}"#), "2024-06-01"), "puhui_xiaowei_xinyong").clone();
+    assert_eq!(
+        status(&profile("{}"), "puhui_xiaowei_xinyong"),
+        Status::Eligible
+    );
+    let m = find(
+        &run(&profile(r#"{"tax_credit_grade": "C"}"#), "2024-06-01"),
+        "puhui_xiaowei_xinyong",
+    )
+    .clone();
     assert_eq!(m.status, Status::Ineligible);
     assert_eq!(m.suggestions[0].target, "TAX_CREDIT_GRADE_B");
-    assert_eq!(status(&profile(r#"{"tax_credit_grade": "M"}"#), "puhui_xiaowei_xinyong"), Status::Ineligible);
-    assert_eq!(status(&profile(r#"{"tax_credit_grade": null}"#), "puhui_xiaowei_xinyong"), Status::NeedsInfo);
+    assert_eq!(
+        status(
+            &profile(r#"{"tax_credit_grade": "M"}"#),
+            "puhui_xiaowei_xinyong"
+        ),
+        Status::Ineligible
+    );
+    assert_eq!(
+        status(
+            &profile(r#"{"tax_credit_grade": null}"#),
+            "puhui_xiaowei_xinyong"
+        ),
+        Status::NeedsInfo
+    );
 }
 
 #[test]
 fn first_loan_and_renewal_are_exclusive() {
     let with_loans = run(&profile("{}"), "2024-06-01");
     assert_eq!(find(&with_loans, "shoudai").status, Status::Ineligible);
-    assert_eq!(find(&with_loans, "wuhuanben_xudai").status, Status::Eligible);
+    assert_eq!(
+        find(&with_loans, "wuhuanben_xudai").status,
+        Status::Eligible
+    );
     let first = run(&profile(r#"{"has_bank_loans": false}"#), "2024-06-01");
     assert_eq!(find(&first, "shoudai").status, Status::Eligible);
     let m = find(&first, "wuhuanben_xudai");
     assert_eq!(m.status, Status::Ineligible);
     assert_eq!(m.suggestions[0].action, "NEEDS_EXISTING_LOAN");
-    assert_eq!(status(&profile(r#"{"has_bank_loans": null}"#), "shoudai"), Status::NeedsInfo);
+    assert_eq!(
+        status(&profile(r#"{"has_bank_loans": null}"#), "shoudai"),
+        Status::NeedsInfo
+    );
 }
 
 #[test]
 fn pledge_financing() {
     assert_eq!(status(&profile("{}"), "yingshou_zhiya"), Status::Ineligible);
-    assert_eq!(status(&profile(r#"{"has_receivables": true}"#), "yingshou_zhiya"), Status::Eligible);
-    assert_eq!(status(&profile(r#"{"has_receivables": null}"#), "yingshou_zhiya"), Status::NeedsInfo);
-    assert_eq!(status(&profile("{}"), "zhishichanquan_zhiya"), Status::Ineligible);
-    assert_eq!(status(&profile(r#"{"has_registered_ip": true}"#), "zhishichanquan_zhiya"), Status::Eligible);
+    assert_eq!(
+        status(&profile(r#"{"has_receivables": true}"#), "yingshou_zhiya"),
+        Status::Eligible
+    );
+    assert_eq!(
+        status(&profile(r#"{"has_receivables": null}"#), "yingshou_zhiya"),
+        Status::NeedsInfo
+    );
+    assert_eq!(
+        status(&profile("{}"), "zhishichanquan_zhiya"),
+        Status::Ineligible
+    );
+    assert_eq!(
+        status(
+            &profile(r#"{"has_registered_ip": true}"#),
+            "zhishichanquan_zhiya"
+        ),
+        Status::Eligible
+    );
 }
 
 #[test]
 fn government_guarantee() {
-    assert_eq!(status(&profile("{}"), "zhengfu_rongzi_danbao"), Status::Eligible);
+    assert_eq!(
+        status(&profile("{}"), "zhengfu_rongzi_danbao"),
+        Status::Eligible
+    );
     // medium firms are outside the 小微 focus
     let p = profile(r#"{"employees": 400, "annual_revenue": "5000万"}"#);
     assert_eq!(status(&p, "zhengfu_rongzi_danbao"), Status::Ineligible);
@@ -234,7 +360,10 @@ fn nanchang_awards_in_force_only_to_2025_09_01() {
     let r = run(&p, "2024-06-01");
     let m = find(&r, "award_little_giant_national");
     assert_eq!(m.status, Status::Eligible);
-    assert_eq!(m.offer.as_ref().unwrap().benefit.as_deref(), Some("一次性奖励最高30万元"));
+    assert_eq!(
+        m.offer.as_ref().unwrap().benefit.as_deref(),
+        Some("一次性奖励最高30万元")
+    );
     assert_eq!(find(&r, "award_zjtx_provincial").status, Status::Eligible);
     assert_eq!(find(&r, "award_zjtx_nanchang").status, Status::Ineligible);
     // awards rank after credit offers, largest first
@@ -243,10 +372,22 @@ fn nanchang_awards_in_force_only_to_2025_09_01() {
     assert!(kinds[first_award..].iter().all(|c| !c));
     // outside Nanchang
     let p = profile(r#"{"region_code": "360402", "certifications": ["little_giant_national"]}"#);
-    assert_eq!(status(&p, "award_little_giant_national"), Status::Ineligible);
+    assert_eq!(
+        status(&p, "award_little_giant_national"),
+        Status::Ineligible
+    );
     // after the measures expired the awards are not listed
-    let r = run(&profile(r#"{"certifications": ["little_giant_national"]}"#), "2026-01-01");
-    assert!(r.eligible.iter().chain(&r.ineligible).chain(&r.needs_info).all(|m| !m.product_id.starts_with("award_")));
+    let r = run(
+        &profile(r#"{"certifications": ["little_giant_national"]}"#),
+        "2026-01-01",
+    );
+    assert!(
+        r.eligible
+            .iter()
+            .chain(&r.ineligible)
+            .chain(&r.needs_info)
+            .all(|m| !m.product_id.starts_with("award_"))
+    );
 }
 
 #[test]
@@ -254,12 +395,18 @@ fn first_batch_insurance_only_in_2022() {
     let r = run(&profile("{}"), "2022-06-01");
     assert_eq!(find(&r, "shoupici_baoxian").status, Status::Eligible);
     let r = run(&profile("{}"), "2023-01-01");
-    assert!(r.eligible.iter().all(|m| m.product_id != "shoupici_baoxian"));
+    assert!(
+        r.eligible
+            .iter()
+            .all(|m| m.product_id != "shoupici_baoxian")
+    );
 }
 
 #[test]
 fn eligible_credit_offers_are_ranked_cheapest_first() {
-    let p = profile(r#"{"in_industrial_park": true, "has_receivables": true, "certifications": ["high_tech"]}"#);
+    let p = profile(
+        r#"{"in_industrial_park": true, "has_receivables": true, "certifications": ["high_tech"]}"#,
+    );
     let r = run(&p, "2024-06-01");
     let costs: Vec<Decimal> = r
         .eligible
@@ -278,20 +425,45 @@ fn lpr_follows_the_match_date() {
     let b = run(&p, "2024-07-22");
     assert_eq!(a.lpr_1y.as_deref(), Some("0.0345"));
     assert_eq!(b.lpr_1y.as_deref(), Some("0.0335"));
-    let cost = |r: &MatchReport| find(r, "gongxintong").offer.clone().unwrap().annual_cost.unwrap().0;
+    let cost = |r: &MatchReport| {
+        find(r, "gongxintong")
+            .offer
+            .clone()
+            .unwrap()
+            .annual_cost
+            .unwrap()
+            .0
+    };
     assert_eq!(cost(&a) - cost(&b), dec!(2000)); // 200万 × 10bp
-    let err = match_profile(&Catalog::builtin(), &p, &MatchOptions::on(date("2020-01-01"))).unwrap_err();
+    let err = match_profile(
+        &Catalog::builtin(),
+        &p,
+        &MatchOptions::on(date("2020-01-01")),
+    )
+    .unwrap_err();
     assert!(matches!(err, MatchError::NoLpr { .. }));
 }
 
 #[test]
 fn unknown_product_filter_is_an_error() {
     let p = profile("{}");
-    let opts = MatchOptions { as_of: date("2024-06-01"), product_ids: vec!["nope".into()] };
-    assert_eq!(match_profile(&Catalog::builtin(), &p, &opts).unwrap_err(), MatchError::UnknownProduct("nope".into()));
-    let opts = MatchOptions { as_of: date("2024-06-01"), product_ids: vec!["kedaitong".into()] };
+    let opts = MatchOptions {
+        as_of: date("2024-06-01"),
+        product_ids: vec!["nope".into()],
+    };
+    assert_eq!(
+        match_profile(&Catalog::builtin(), &p, &opts).unwrap_err(),
+        MatchError::UnknownProduct("nope".into())
+    );
+    let opts = MatchOptions {
+        as_of: date("2024-06-01"),
+        product_ids: vec!["kedaitong".into()],
+    };
     let r = match_profile(&Catalog::builtin(), &p, &opts).unwrap();
-    assert_eq!(r.eligible.len() + r.ineligible.len() + r.needs_info.len(), 1);
+    assert_eq!(
+        r.eligible.len() + r.ineligible.len() + r.needs_info.len(),
+        1
+    );
 }
 
 #[test]
@@ -301,7 +473,10 @@ fn empty_profile_needs_info_everywhere_but_fails_nothing_it_cannot_know() {
     // Certification rules fail on an empty list: an absent list means "none held".
     for m in &r.ineligible {
         assert!(
-            m.criteria.iter().filter(|c| c.outcome == Outcome::Fail).all(|c| c.code == "CERTIFICATION"),
+            m.criteria
+                .iter()
+                .filter(|c| c.outcome == Outcome::Fail)
+                .all(|c| c.code == "CERTIFICATION"),
             "{}: {:?}",
             m.product_id,
             m.criteria

@@ -46,20 +46,33 @@ pub enum ApiError {
 }
 
 fn describe(v: &[FieldViolation]) -> String {
-    v.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
+    v.iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ApiError {
     /// One invalid field.
-    pub fn field(reason: &'static str, field: impl Into<String>, description: impl Into<String>) -> Self {
-        ApiError::InvalidArgument { reason, violations: vec![FieldViolation::new(field, description)] }
+    pub fn field(
+        reason: &'static str,
+        field: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        ApiError::InvalidArgument {
+            reason,
+            violations: vec![FieldViolation::new(field, description)],
+        }
     }
 }
 
 fn bad_request(reason: &str, message: String, violations: Vec<FieldViolation>) -> Status {
     let mut details = ErrorDetails::new();
     details.set_bad_request(
-        violations.into_iter().map(|v| PbViolation::new(v.field, v.description)).collect::<Vec<_>>(),
+        violations
+            .into_iter()
+            .map(|v| PbViolation::new(v.field, v.description))
+            .collect::<Vec<_>>(),
     );
     details.set_error_info(reason, DOMAIN, HashMap::new());
     Status::with_error_details(Code::InvalidArgument, message, details)
@@ -69,15 +82,22 @@ impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
         let message = e.to_string();
         match e {
-            ApiError::InvalidArgument { reason, violations } => bad_request(reason, message, violations),
-            ApiError::Profile(p) => bad_request("INVALID_PROFILE", message, p.violations),
-            ApiError::Match(MatchError::NoLpr { .. }) => {
-                bad_request("LPR_UNKNOWN", message.clone(), vec![FieldViolation::new("as_of", message)])
+            ApiError::InvalidArgument { reason, violations } => {
+                bad_request(reason, message, violations)
             }
+            ApiError::Profile(p) => bad_request("INVALID_PROFILE", message, p.violations),
+            ApiError::Match(MatchError::NoLpr { .. }) => bad_request(
+                "LPR_UNKNOWN",
+                message.clone(),
+                vec![FieldViolation::new("as_of", message)],
+            ),
             ApiError::Match(MatchError::UnknownProduct(id)) => bad_request(
                 "UNKNOWN_PRODUCT",
                 message,
-                vec![FieldViolation::new("product_ids", format!("unknown product `{id}`"))],
+                vec![FieldViolation::new(
+                    "product_ids",
+                    format!("unknown product `{id}`"),
+                )],
             ),
             ApiError::NotFound { reason, kind, name } => {
                 let mut details = ErrorDetails::new();
@@ -94,19 +114,35 @@ mod tests {
 
     #[test]
     fn profile_errors_carry_every_violation() {
-        let err = crate::enterprise::Profile::from_json(r#"{"employees": -1, "annual_revenue": "x"}"#).unwrap_err();
+        let err =
+            crate::enterprise::Profile::from_json(r#"{"employees": -1, "annual_revenue": "x"}"#)
+                .unwrap_err();
         let s: Status = ApiError::from(err).into();
         assert_eq!(s.code(), Code::InvalidArgument);
         let d = s.get_error_details();
-        let fields: Vec<String> = d.bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect();
+        let fields: Vec<String> = d
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
         assert_eq!(fields, vec!["employees", "annual_revenue"]);
         assert_eq!(d.error_info().unwrap().reason, "INVALID_PROFILE");
     }
 
     #[test]
     fn not_found_has_error_info() {
-        let s: Status = ApiError::NotFound { reason: "PRODUCT_NOT_FOUND", kind: "product", name: "x".into() }.into();
+        let s: Status = ApiError::NotFound {
+            reason: "PRODUCT_NOT_FOUND",
+            kind: "product",
+            name: "x".into(),
+        }
+        .into();
         assert_eq!(s.code(), Code::NotFound);
-        assert_eq!(s.get_error_details().error_info().unwrap().reason, "PRODUCT_NOT_FOUND");
+        assert_eq!(
+            s.get_error_details().error_info().unwrap().reason,
+            "PRODUCT_NOT_FOUND"
+        );
     }
 }

@@ -31,7 +31,10 @@ impl MatchingSvc {
     /// A service over `catalog`; BatchMatch buffers at most `batch_buffer`
     /// responses per stream.
     pub fn new(catalog: Arc<Catalog>, batch_buffer: usize) -> Self {
-        MatchingSvc { catalog, batch_buffer: batch_buffer.max(1) }
+        MatchingSvc {
+            catalog,
+            batch_buffer: batch_buffer.max(1),
+        }
     }
 }
 
@@ -75,17 +78,35 @@ fn validate(
     }
 }
 
-fn run_match(catalog: &Catalog, p: &Profile, opts: &MatchOptions) -> Result<MatchReport, MatchError> {
+fn run_match(
+    catalog: &Catalog,
+    p: &Profile,
+    opts: &MatchOptions,
+) -> Result<MatchReport, MatchError> {
     matching::match_profile(catalog, p, opts)
 }
 
-fn batch_item(catalog: &Catalog, index: u64, item: pb::BatchMatchRequest) -> pb::BatchMatchResponse {
-    let pb::BatchMatchRequest { reference, profile, as_of } = item;
+fn batch_item(
+    catalog: &Catalog,
+    index: u64,
+    item: pb::BatchMatchRequest,
+) -> pb::BatchMatchResponse {
+    let pb::BatchMatchRequest {
+        reference,
+        profile,
+        as_of,
+    } = item;
     let outcome = validate(profile, &as_of).and_then(|(p, d)| {
-        run_match(catalog, &p, &MatchOptions::on(d)).map_err(|e| vec![FieldViolation::new("as_of", e.to_string())])
+        run_match(catalog, &p, &MatchOptions::on(d))
+            .map_err(|e| vec![FieldViolation::new("as_of", e.to_string())])
     });
     match outcome {
-        Ok(r) => pb::BatchMatchResponse { index, reference, result: Some(r.into()), problems: vec![] },
+        Ok(r) => pb::BatchMatchResponse {
+            index,
+            reference,
+            result: Some(r.into()),
+            problems: vec![],
+        },
         Err(v) => pb::BatchMatchResponse {
             index,
             reference,
@@ -103,11 +124,21 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
         &self,
         request: Request<pb::MatchEnterpriseRequest>,
     ) -> Result<Response<pb::MatchEnterpriseResponse>, Status> {
-        let pb::MatchEnterpriseRequest { profile, as_of, product_ids } = request.into_inner();
-        let (p, as_of) = validate(profile, &as_of)
-            .map_err(|violations| ApiError::InvalidArgument { reason: "INVALID_PROFILE", violations })?;
-        let report = run_match(&self.catalog, &p, &MatchOptions { as_of, product_ids }).map_err(ApiError::from)?;
-        Ok(Response::new(pb::MatchEnterpriseResponse { result: Some(report.into()) }))
+        let pb::MatchEnterpriseRequest {
+            profile,
+            as_of,
+            product_ids,
+        } = request.into_inner();
+        let (p, as_of) =
+            validate(profile, &as_of).map_err(|violations| ApiError::InvalidArgument {
+                reason: "INVALID_PROFILE",
+                violations,
+            })?;
+        let report = run_match(&self.catalog, &p, &MatchOptions { as_of, product_ids })
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::MatchEnterpriseResponse {
+            result: Some(report.into()),
+        }))
     }
 
     type BatchMatchStream = BatchStream;
@@ -148,8 +179,10 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
         request: Request<pb::ClassifyEnterpriseRequest>,
     ) -> Result<Response<pb::ClassifyEnterpriseResponse>, Status> {
         let pb::ClassifyEnterpriseRequest { profile } = request.into_inner();
-        let (p, _) = validate(profile, "")
-            .map_err(|violations| ApiError::InvalidArgument { reason: "INVALID_PROFILE", violations })?;
+        let (p, _) = validate(profile, "").map_err(|violations| ApiError::InvalidArgument {
+            reason: "INVALID_PROFILE",
+            violations,
+        })?;
         let cls = p.classify();
         Ok(Response::new(pb::ClassifyEnterpriseResponse {
             classification: Some(matching::ClassificationReport::from(&cls).into()),
@@ -161,30 +194,52 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
         &self,
         request: Request<pb::ListProductsRequest>,
     ) -> Result<Response<pb::ListProductsResponse>, Status> {
-        let pb::ListProductsRequest { page_size, page_token, as_of, kind } = request.into_inner();
+        let pb::ListProductsRequest {
+            page_size,
+            page_token,
+            as_of,
+            kind,
+        } = request.into_inner();
         let mut errs = Vec::new();
-        let date = if as_of.trim().is_empty() { None } else { parse_as_of(&as_of, "as_of", &mut errs) };
+        let date = if as_of.trim().is_empty() {
+            None
+        } else {
+            parse_as_of(&as_of, "as_of", &mut errs)
+        };
         let kind = match pb::ProductKind::try_from(kind) {
             Ok(pb::ProductKind::Unspecified) => None,
             Ok(k) => ProductKind::parse(k.as_str_name()),
             Err(_) => {
-                errs.push(FieldViolation::new("kind", format!("unknown enum value {kind}")));
+                errs.push(FieldViolation::new(
+                    "kind",
+                    format!("unknown enum value {kind}"),
+                ));
                 None
             }
         };
         let offset = if page_token.is_empty() {
             0
         } else {
-            match page_token.strip_prefix("o").and_then(|n| n.parse::<usize>().ok()) {
+            match page_token
+                .strip_prefix("o")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
                 Some(n) if n <= self.catalog.products.len() => n,
                 _ => {
-                    errs.push(FieldViolation::new("page_token", "is not a token returned by ListProducts"));
+                    errs.push(FieldViolation::new(
+                        "page_token",
+                        "is not a token returned by ListProducts",
+                    ));
                     0
                 }
             }
         };
         if !errs.is_empty() {
-            return Err(ApiError::InvalidArgument { reason: "INVALID_LIST_REQUEST", violations: errs }.into());
+            return Err(ApiError::InvalidArgument {
+                reason: "INVALID_LIST_REQUEST",
+                violations: errs,
+            }
+            .into());
         }
         let size = match page_size as usize {
             0 => DEFAULT_PAGE,
@@ -196,10 +251,22 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
             .iter()
             .filter(|p| date.is_none_or(|d| p.in_force(d)) && kind.is_none_or(|k| p.kind == k))
             .collect();
-        let page: Vec<pb::Product> = matching.iter().skip(offset).take(size).map(|p| (*p).into()).collect();
+        let page: Vec<pb::Product> = matching
+            .iter()
+            .skip(offset)
+            .take(size)
+            .map(|p| (*p).into())
+            .collect();
         let next = offset + page.len();
-        let next_page_token = if next < matching.len() { format!("o{next}") } else { String::new() };
-        Ok(Response::new(pb::ListProductsResponse { products: page, next_page_token }))
+        let next_page_token = if next < matching.len() {
+            format!("o{next}")
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListProductsResponse {
+            products: page,
+            next_page_token,
+        }))
     }
 
     async fn get_product(
@@ -210,11 +277,16 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
         if product_id.trim().is_empty() {
             return Err(ApiError::field("MISSING_PRODUCT_ID", "product_id", "is required").into());
         }
-        let p = self.catalog.product(product_id.trim()).ok_or(ApiError::NotFound {
-            reason: "PRODUCT_NOT_FOUND",
-            kind: "product",
-            name: product_id.clone(),
-        })?;
-        Ok(Response::new(pb::GetProductResponse { product: Some(p.into()) }))
+        let p = self
+            .catalog
+            .product(product_id.trim())
+            .ok_or(ApiError::NotFound {
+                reason: "PRODUCT_NOT_FOUND",
+                kind: "product",
+                name: product_id.clone(),
+            })?;
+        Ok(Response::new(pb::GetProductResponse {
+            product: Some(p.into()),
+        }))
     }
 }

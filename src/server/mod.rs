@@ -23,7 +23,8 @@ pub mod pb {
     tonic::include_proto!("smefin.v1");
 
     /// Encoded `FileDescriptorSet` of every smefin proto, for reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/smefin_descriptor.bin"));
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/smefin_descriptor.bin"));
 }
 
 /// Why the server stopped with an error.
@@ -48,7 +49,9 @@ pub async fn serve(
     use crate::server::pb::matching_service_server::MatchingServiceServer;
 
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<MatchingServiceServer<matching::MatchingSvc>>().await;
+    reporter
+        .set_serving::<MatchingServiceServer<matching::MatchingSvc>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -58,9 +61,12 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let max = config.server.max_message_bytes;
-    let svc = MatchingServiceServer::new(matching::MatchingSvc::new(catalog, config.server.batch_buffer))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max.max(16 * 1024 * 1024));
+    let svc = MatchingServiceServer::new(matching::MatchingSvc::new(
+        catalog,
+        config.server.batch_buffer,
+    ))
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max.max(16 * 1024 * 1024));
 
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {

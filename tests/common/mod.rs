@@ -32,7 +32,9 @@ impl TestServer {
 }
 
 pub async fn start_with(config: Config) -> TestServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
     let catalog = Arc::new(Catalog::builtin());
@@ -43,7 +45,11 @@ pub async fn start_with(config: Config) -> TestServer {
         .await
         .expect("server failed");
     });
-    TestServer { addr, stop: Some(tx), task }
+    TestServer {
+        addr,
+        stop: Some(tx),
+        task,
+    }
 }
 
 pub async fn start() -> TestServer {

@@ -49,14 +49,19 @@ impl From<pb::EnterpriseProfile> for RawProfile {
                 .collect(),
             in_industrial_park,
             is_cultural_tourism,
-            tax_credit_grade: tax_credit_grade.map(|g| enum_name(g, |e: pb::TaxCreditGrade| e.as_str_name())),
+            tax_credit_grade: tax_credit_grade
+                .map(|g| enum_name(g, |e: pb::TaxCreditGrade| e.as_str_name())),
             has_bank_loans,
             new_eligible_hires: new_eligible_hires.map(i64::from),
             wage_or_social_insurance_arrears,
             has_registered_ip,
             has_receivables,
             request: request.map(|r| {
-                let pb::FinancingRequest { amount, term_months, purpose } = r;
+                let pb::FinancingRequest {
+                    amount,
+                    term_months,
+                    purpose,
+                } = r;
                 RawRequest {
                     amount,
                     term_months: term_months.map(i64::from),
@@ -81,8 +86,20 @@ impl From<Option<SizeClass>> for pb::SizeClass {
 
 impl From<enterprise::CreditCode> for pb::CreditCodeCheck {
     fn from(c: enterprise::CreditCode) -> Self {
-        let enterprise::CreditCode { code, check_character_valid, entity_type, region_code, warnings } = c;
-        pb::CreditCodeCheck { code, check_character_valid, entity_type, region_code, warnings }
+        let enterprise::CreditCode {
+            code,
+            check_character_valid,
+            entity_type,
+            region_code,
+            warnings,
+        } = c;
+        pb::CreditCodeCheck {
+            code,
+            check_character_valid,
+            entity_type,
+            region_code,
+            warnings,
+        }
     }
 }
 
@@ -115,9 +132,15 @@ mod tests {
             ..Default::default()
         };
         let prof = Profile::from_raw(p.into()).unwrap();
-        assert_eq!(prof.certifications, vec![enterprise::Certification::HighTech]);
+        assert_eq!(
+            prof.certifications,
+            vec![enterprise::Certification::HighTech]
+        );
         assert_eq!(prof.tax_credit_grade, Some(enterprise::TaxCreditGrade::A));
-        assert_eq!(prof.request.purpose, Some(enterprise::LoanPurpose::Technology));
+        assert_eq!(
+            prof.request.purpose,
+            Some(enterprise::LoanPurpose::Technology)
+        );
     }
 
     #[test]
@@ -129,7 +152,18 @@ mod tests {
         };
         let err = Profile::from_raw_at(p.into(), "profile.").unwrap_err();
         let fields: Vec<&str> = err.violations.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, vec!["profile.certifications[0]", "profile.certifications[1]", "profile.tax_credit_grade"]);
-        assert!(err.violations[1].description.contains("unknown enum value 99"));
+        assert_eq!(
+            fields,
+            vec![
+                "profile.certifications[0]",
+                "profile.certifications[1]",
+                "profile.tax_credit_grade"
+            ]
+        );
+        assert!(
+            err.violations[1]
+                .description
+                .contains("unknown enum value 99")
+        );
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::catalog::{Product, ProductKind};
 use crate::matching::{
-    ClassificationReport, CriterionReport, MatchReport, OfferReport, Outcome, ProductMatchReport, Status, Suggestion,
+    ClassificationReport, CriterionReport, MatchReport, OfferReport, Outcome, ProductMatchReport,
+    Status, Suggestion,
 };
 use crate::money::Yuan;
 use crate::server::pb;
@@ -44,7 +45,12 @@ impl From<Outcome> for pb::CriterionOutcome {
 
 impl From<ClassificationReport> for pb::Classification {
     fn from(c: ClassificationReport) -> Self {
-        let ClassificationReport { size_industry, size_class, explanation, missing_fields } = c;
+        let ClassificationReport {
+            size_industry,
+            size_class,
+            explanation,
+            missing_fields,
+        } = c;
         pb::Classification {
             size_industry,
             size_class: pb::SizeClass::from(size_class) as i32,
@@ -56,15 +62,37 @@ impl From<ClassificationReport> for pb::Classification {
 
 impl From<CriterionReport> for pb::CriterionResult {
     fn from(c: CriterionReport) -> Self {
-        let CriterionReport { code, outcome, message, missing_field } = c;
-        pb::CriterionResult { code, outcome: pb::CriterionOutcome::from(outcome) as i32, message, missing_field }
+        let CriterionReport {
+            code,
+            outcome,
+            message,
+            missing_field,
+        } = c;
+        pb::CriterionResult {
+            code,
+            outcome: pb::CriterionOutcome::from(outcome) as i32,
+            message,
+            missing_field,
+        }
     }
 }
 
 impl From<Suggestion> for pb::Suggestion {
     fn from(s: Suggestion) -> Self {
-        let Suggestion { criterion_code, action, field, target, message } = s;
-        pb::Suggestion { criterion_code, action, field, target, message }
+        let Suggestion {
+            criterion_code,
+            action,
+            field,
+            target,
+            message,
+        } = s;
+        pb::Suggestion {
+            criterion_code,
+            action,
+            field,
+            target,
+            message,
+        }
     }
 }
 
@@ -126,7 +154,16 @@ impl From<ProductMatchReport> for pb::ProductMatch {
 
 impl From<MatchReport> for pb::MatchResult {
     fn from(r: MatchReport) -> Self {
-        let MatchReport { name, as_of, lpr_1y, classification, credit_code, eligible, needs_info, ineligible } = r;
+        let MatchReport {
+            name,
+            as_of,
+            lpr_1y,
+            classification,
+            credit_code,
+            eligible,
+            needs_info,
+            ineligible,
+        } = r;
         pb::MatchResult {
             name,
             as_of: as_of.to_string(),
@@ -178,7 +215,13 @@ impl From<&Product> for pb::Product {
             valid_from: valid_from.to_string(),
             valid_to: valid_to.map(|d| d.to_string()).unwrap_or_default(),
             regions: regions.clone(),
-            rules: rules.iter().map(|r| pb::ProductRule { code: r.code().into(), description: r.describe() }).collect(),
+            rules: rules
+                .iter()
+                .map(|r| pb::ProductRule {
+                    code: r.code().into(),
+                    description: r.describe(),
+                })
+                .collect(),
             sources: sources.clone(),
             uncertain_parameters: uncertain.clone(),
             variant_of: variant_of.clone().unwrap_or_default(),
