@@ -184,6 +184,16 @@ pub fn pct(rate: Decimal) -> String {
     format!("{}%", (rate * Decimal::from(100)).round_dp(4).normalize())
 }
 
+/// Formats a rate fraction as a percentage with at least 2 decimals, for
+/// tables ("3.00%", "3.45%", "1.9500%" → "1.95%").
+pub fn pct2(rate: Decimal) -> String {
+    let mut p = (rate * Decimal::from(100)).round_dp(4).normalize();
+    if p.scale() < 2 {
+        p.rescale(2);
+    }
+    format!("{p}%")
+}
+
 /// Formats a rate fraction as a wire string with at least 4 decimals
 /// ("0.0345").
 pub fn rate_string(rate: Decimal) -> String {
@@ -288,6 +298,9 @@ mod tests {
         assert!(parse_rate("x").is_err());
         assert_eq!(bp(150), dec!(0.015));
         assert_eq!(pct(dec!(0.0345)), "3.45%");
+        assert_eq!(pct2(dec!(0.03)), "3.00%");
+        assert_eq!(pct2(dec!(0.0195)), "1.95%");
+        assert_eq!(pct2(dec!(0.019512)), "1.9512%");
         assert_eq!(rate_string(dec!(0.02)), "0.0200");
         assert_eq!(rate_string(dec!(0.034567)), "0.034567");
     }

@@ -174,12 +174,73 @@ fn batch_match_writes_every_line_and_counts_per_product() {
     assert_eq!(recs[10]["line"], 11);
     assert_eq!(recs[10]["problems"][0]["field"], "(json)");
     assert_eq!(recs[20]["line"], 21);
+    assert_eq!(recs[0]["eligible"][0]["product_id"], "gongxintong");
+    assert_eq!(recs[0]["eligible"][0]["annual_cost"], "103500.00");
+    assert_eq!(recs[0]["size_class"], "small");
+    // line numbers skip the blank line 31
+    assert_eq!(recs[30]["line"], 32);
+
+    // --full writes whole reports, one thread gives the same records
+    let o = run(
+        &[
+            "match",
+            "--input",
+            "firms.jsonl",
+            "--output",
+            "full.jsonl",
+            "--as-of",
+            "2024-06-01",
+            "--full",
+            "--threads",
+            "1",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let full = std::fs::read_to_string(d.path().join("full.jsonl")).unwrap();
+    let recs: Vec<serde_json::Value> = full
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 49);
     assert_eq!(
         recs[0]["result"]["eligible"][0]["product_id"],
         "gongxintong"
     );
-    // line numbers skip the blank line 31
-    assert_eq!(recs[30]["line"], 32);
+    assert!(recs[0]["result"]["ineligible"][0]["criteria"].is_array());
+}
+
+#[test]
+fn batch_output_does_not_depend_on_thread_count() {
+    let d = tempfile::tempdir().unwrap();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/firms.jsonl");
+    let mut outs = Vec::new();
+    for t in ["1", "2", "5"] {
+        let out = format!("out{t}.jsonl");
+        let o = run(
+            &[
+                "match",
+                "--input",
+                data,
+                "--output",
+                &out,
+                "--as-of",
+                "2025-06-01",
+                "--threads",
+                t,
+            ],
+            d.path(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let summary: String = stdout(&o).lines().skip(1).collect::<Vec<_>>().join("\n");
+        outs.push((
+            std::fs::read_to_string(d.path().join(&out)).unwrap(),
+            summary,
+        ));
+    }
+    assert!(outs[0] == outs[1], "1 and 2 threads differ");
+    assert!(outs[0] == outs[2], "1 and 5 threads differ");
+    assert_eq!(outs[0].0.lines().count(), 200);
 }
 
 #[test]

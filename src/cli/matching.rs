@@ -1,6 +1,5 @@
 //! `smefin match` and `smefin classify`.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
@@ -11,7 +10,7 @@ use super::table::Table;
 use super::{CliError, as_of, load_catalog, print, read_input};
 use crate::catalog::Catalog;
 use crate::enterprise::{FieldViolation, Profile, RawProfile};
-use crate::matching::{self, MatchOptions, MatchReport, ProductMatchReport};
+use crate::matching::{self, MatchOptions, MatchReport, ProductMatchReport, Status};
 use crate::money;
 
 /// Flags of `smefin match`.
@@ -41,6 +40,11 @@ pub struct MatchArgs {
     /// Worker threads for --input (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// With --input: write the whole report per firm (every criterion and
+    /// suggestion) instead of the compact record (eligible offers and missing
+    /// fields).
+    #[arg(long, requires = "input")]
+    pub full: bool,
 }
 
 /// Flags of `smefin classify`.
@@ -70,7 +74,16 @@ pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
         product_ids: a.products.clone(),
     };
     if let (Some(input), Some(output)) = (&a.input, &a.output) {
-        return run_batch(&catalog, &opts, input, output, a.threads);
+        let threads = a
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let batch = Batch {
+            catalog: &catalog,
+            opts: &opts,
+            threads: threads.max(1),
+            full: a.full,
+        };
+        return run_batch(batch, input, output);
     }
     let path = a.profile.clone().unwrap_or_else(|| PathBuf::from("-"));
     let text = read_input(&path)?;
@@ -90,7 +103,7 @@ pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
 fn rate(r: &Option<String>) -> String {
     r.as_deref()
         .and_then(|s| s.parse().ok())
-        .map(money::pct)
+        .map(money::pct2)
         .unwrap_or_else(|| "—".into())
 }
 
@@ -116,7 +129,7 @@ pub fn render_report(r: &MatchReport) -> String {
         r.lpr_1y
             .as_deref()
             .and_then(|s| s.parse().ok())
-            .map(money::pct)
+            .map(money::pct2)
             .unwrap_or_else(|| "未知".into())
     ));
     let c = &r.classification;
@@ -249,33 +262,127 @@ pub fn render_report(r: &MatchReport) -> String {
     out
 }
 
-/// One line of `--output`.
+/// One line of `--output --full`: the whole report.
 #[derive(Serialize)]
-struct BatchLine<'a> {
+struct FullLine<'a> {
     /// 1-based line number in the input.
     line: u64,
+    result: &'a MatchReport,
+}
+
+/// One line of `--output` (default): what a bureau needs to push offers.
+#[derive(Serialize)]
+struct CompactLine<'a> {
+    line: u64,
+    name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<&'a MatchReport>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    credit_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_class: Option<crate::enterprise::SizeClass>,
+    eligible: Vec<CompactOffer<'a>>,
+    needs_info: Vec<CompactNeed<'a>>,
+}
+
+#[derive(Serialize)]
+struct CompactOffer<'a> {
+    product_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amount: Option<money::Yuan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annual_cost: Option<money::Yuan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    benefit: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct CompactNeed<'a> {
+    product_id: &'a str,
+    missing: Vec<&'static str>,
+}
+
+/// A problem line of `--output`.
+#[derive(Serialize)]
+struct ProblemLine {
+    line: u64,
     problems: Vec<FieldViolation>,
 }
 
-enum Item {
-    Ok(Box<MatchReport>),
-    Bad(Vec<FieldViolation>),
+/// The outcome of one input line: its output record and, when valid, the
+/// catalogue positions of the products it is eligible for / needs info on.
+struct Done {
+    json: String,
+    valid: bool,
+    eligible: Vec<usize>,
+    needs: Vec<usize>,
 }
 
-fn match_line(catalog: &Catalog, opts: &MatchOptions, line: &str) -> Item {
-    let raw: RawProfile = match serde_json::from_str(line) {
+fn problem(line: u64, problems: Vec<FieldViolation>) -> Done {
+    let json = serde_json::to_string(&ProblemLine { line, problems }).unwrap_or_default();
+    Done {
+        json,
+        valid: false,
+        eligible: vec![],
+        needs: vec![],
+    }
+}
+
+fn match_line(catalog: &Catalog, opts: &MatchOptions, line: u64, text: &str, full: bool) -> Done {
+    let raw: RawProfile = match serde_json::from_str(text) {
         Ok(r) => r,
-        Err(e) => return Item::Bad(vec![FieldViolation::new("(json)", e.to_string())]),
+        Err(e) => return problem(line, vec![FieldViolation::new("(json)", e.to_string())]),
     };
-    match Profile::from_raw(raw) {
-        Ok(p) => match matching::match_profile(catalog, &p, opts) {
-            Ok(r) => Item::Ok(Box::new(r)),
-            Err(e) => Item::Bad(vec![FieldViolation::new("as_of", e.to_string())]),
-        },
-        Err(e) => Item::Bad(e.violations),
+    let p = match Profile::from_raw(raw) {
+        Ok(p) => p,
+        Err(e) => return problem(line, e.violations),
+    };
+    let cls = p.classify();
+    let ev = match matching::evaluate(catalog, &p, &cls, opts) {
+        Ok(ev) => ev,
+        Err(e) => return problem(line, vec![FieldViolation::new("as_of", e.to_string())]),
+    };
+    let of = |s: Status| ev.products.iter().filter(move |e| e.status == s);
+    let eligible = of(Status::Eligible).map(|e| e.order).collect();
+    let needs = of(Status::NeedsInfo).map(|e| e.order).collect();
+    let json = if full {
+        serde_json::to_string(&FullLine {
+            line,
+            result: &ev.report(&cls),
+        })
+    } else {
+        serde_json::to_string(&CompactLine {
+            line,
+            name: &p.name,
+            credit_code: p.credit_code.as_ref().map(|c| c.code.as_str()),
+            size_class: cls.class(),
+            eligible: of(Status::Eligible)
+                .map(|e| {
+                    let o = e.offer.as_deref();
+                    CompactOffer {
+                        product_id: &e.product.id,
+                        amount: o.and_then(|o| o.amount),
+                        annual_cost: o.and_then(|o| o.annual_cost),
+                        benefit: e.product.benefit.as_deref(),
+                    }
+                })
+                .collect(),
+            needs_info: of(Status::NeedsInfo)
+                .map(|e| CompactNeed {
+                    product_id: &e.product.id,
+                    missing: e
+                        .criteria
+                        .iter()
+                        .filter(|c| !c.missing.is_empty())
+                        .map(|c| c.missing)
+                        .collect(),
+                })
+                .collect(),
+        })
+    };
+    Done {
+        json: json.unwrap_or_default(),
+        valid: true,
+        eligible,
+        needs,
     }
 }
 
@@ -289,38 +396,42 @@ fn count_lines(path: &PathBuf) -> Option<u64> {
     Some(n)
 }
 
-fn run_batch(
-    catalog: &Catalog,
-    opts: &MatchOptions,
-    input: &PathBuf,
-    output: &PathBuf,
-    threads: Option<usize>,
-) -> Result<(), CliError> {
-    let threads = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+struct Batch<'a> {
+    catalog: &'a Catalog,
+    opts: &'a MatchOptions,
+    threads: usize,
+    full: bool,
+}
+
+fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliError> {
+    let Batch {
+        catalog,
+        opts,
+        threads,
+        full,
+    } = b;
     let total = count_lines(input);
     let reader = std::fs::File::open(input)
         .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
     let reader = BufReader::new(reader);
     let file = std::fs::File::create(output)
         .map_err(|e| CliError::new(format!("{}: {e}", output.display())))?;
-    let mut out = BufWriter::new(file);
+    let mut out = BufWriter::with_capacity(1 << 20, file);
     let bar = match total {
         Some(n) => indicatif::ProgressBar::new(n),
         None => indicatif::ProgressBar::new_spinner(),
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 家 {per_sec} 剩余 {eta}")
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 {per_sec} 剩余 {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
 
-    let mut eligible: HashMap<String, u64> = HashMap::new();
-    let mut needs: HashMap<String, u64> = HashMap::new();
+    let mut eligible = vec![0u64; catalog.products.len()];
+    let mut needs = vec![0u64; catalog.products.len()];
     let (mut matched, mut invalid) = (0u64, 0u64);
     let mut lines = reader.lines();
     let mut line_no = 0u64;
-    const CHUNK: usize = 4096;
+    const CHUNK: usize = 8192;
     loop {
         let mut chunk: Vec<(u64, String)> = Vec::with_capacity(CHUNK);
         while chunk.len() < CHUNK {
@@ -345,13 +456,13 @@ fn run_batch(
             break;
         }
         let per = chunk.len().div_ceil(threads);
-        let results: Vec<Item> = std::thread::scope(|s| {
+        let results: Vec<Done> = std::thread::scope(|s| {
             let handles: Vec<_> = chunk
                 .chunks(per)
                 .map(|part| {
                     s.spawn(move || {
                         part.iter()
-                            .map(|(_, l)| match_line(catalog, opts, l))
+                            .map(|(n, l)| match_line(catalog, opts, *n, l, full))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -361,32 +472,20 @@ fn run_batch(
                 .flat_map(|h| h.join().unwrap_or_default())
                 .collect()
         });
-        for ((n, _), item) in chunk.iter().zip(&results) {
-            let rec = match item {
-                Item::Ok(r) => {
-                    matched += 1;
-                    for m in &r.eligible {
-                        *eligible.entry(m.product_id.clone()).or_default() += 1;
-                    }
-                    for m in &r.needs_info {
-                        *needs.entry(m.product_id.clone()).or_default() += 1;
-                    }
-                    BatchLine {
-                        line: *n,
-                        result: Some(r),
-                        problems: vec![],
-                    }
-                }
-                Item::Bad(v) => {
-                    invalid += 1;
-                    BatchLine {
-                        line: *n,
-                        result: None,
-                        problems: v.clone(),
-                    }
-                }
-            };
-            serde_json::to_writer(&mut out, &rec).map_err(|e| CliError::new(e.to_string()))?;
+        if results.len() != chunk.len() {
+            return Err(CliError::new(
+                "a matching worker failed; no output past this point is reliable",
+            ));
+        }
+        for d in results {
+            if d.valid {
+                matched += 1;
+                d.eligible.iter().for_each(|&i| eligible[i] += 1);
+                d.needs.iter().for_each(|&i| needs[i] += 1);
+            } else {
+                invalid += 1;
+            }
+            out.write_all(d.json.as_bytes())?;
             out.write_all(b"\n")?;
         }
         bar.set_position(line_no);
@@ -400,17 +499,17 @@ fn run_batch(
     }
     s.push('\n');
     let mut t = Table::new(&["产品ID", "产品", "符合", "需补充信息"], &[2, 3]);
-    for p in catalog.products.iter().filter(|p| p.in_force(opts.as_of)) {
-        if !opts.product_ids.is_empty() && !opts.product_ids.contains(&p.id) {
+    for (i, p) in catalog.products.iter().enumerate() {
+        if !p.in_force(opts.as_of)
+            || (!opts.product_ids.is_empty() && !opts.product_ids.contains(&p.id))
+        {
             continue;
         }
-        let e = eligible.get(&p.id).copied().unwrap_or(0);
-        let n = needs.get(&p.id).copied().unwrap_or(0);
         t.row(vec![
             p.id.clone(),
             p.name.clone(),
-            e.to_string(),
-            n.to_string(),
+            eligible[i].to_string(),
+            needs[i].to_string(),
         ]);
     }
     s.push_str(&t.render(""));

@@ -73,7 +73,13 @@ fn subsidy_rate(s: Subsidy, r: Decimal, lpr: Decimal) -> (Decimal, Option<Yuan>)
 /// Computes the offer of an eligible product.
 pub fn offer(product: &Product, req: &FinancingRequest, lpr: Option<Decimal>) -> Offer {
     let mut notes = Vec::new();
-    let amount = req.amount.map(|a| match product.max_amount {
+    // An award or subsidy is not lent: the request's amount does not apply.
+    let requested = if product.kind.is_credit() {
+        req.amount
+    } else {
+        None
+    };
+    let amount = requested.map(|a| match product.max_amount {
         Some(max) if a > max => {
             notes.push(format!(
                 "申请金额{}超过产品上限{}，按上限测算",
@@ -84,7 +90,11 @@ pub fn offer(product: &Product, req: &FinancingRequest, lpr: Option<Decimal>) ->
         }
         _ => a,
     });
-    let term_months = req.term_months.or(product.max_term_months);
+    let term_months = if product.kind.is_credit() {
+        req.term_months.or(product.max_term_months)
+    } else {
+        None
+    };
     let mut o = Offer {
         amount,
         term_months,
@@ -240,6 +250,17 @@ mod tests {
         assert_eq!(o.annual_interest, Some(Yuan(dec!(4691.36))));
         assert_eq!(o.annual_guarantee_fee, Some(Yuan(dec!(1234.57))));
         assert_eq!(o.annual_cost, Some(Yuan(dec!(5925.93))));
+    }
+
+    #[test]
+    fn awards_carry_their_benefit_not_the_request() {
+        let c = Catalog::builtin();
+        let p = c.product("award_little_giant_national").unwrap();
+        let o = offer(p, &req("500万", 12), Some(dec!(0.03)));
+        assert_eq!(o.amount, None);
+        assert_eq!(o.term_months, None);
+        assert_eq!(o.annual_cost, None);
+        assert_eq!(o.benefit.as_deref(), Some("一次性奖励最高30万元"));
     }
 
     #[test]
