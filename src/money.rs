@@ -45,6 +45,13 @@ impl Yuan {
     pub const ZERO: Yuan = Yuan(Decimal::ZERO);
 
     /// Parses a non-negative amount: plain yuan or with a 万/亿 unit.
+    ///
+    /// ```
+    /// use smefin::money::Yuan;
+    /// assert_eq!(Yuan::parse("3000万").unwrap().to_fen_string(), "30000000.00");
+    /// assert_eq!(Yuan::parse("1.5亿").unwrap().human(), "1.5亿");
+    /// assert!(Yuan::parse("-5").is_err());
+    /// ```
     pub fn parse(s: &str) -> Result<Yuan, MoneyError> {
         let t = s.trim();
         if t.is_empty() {
@@ -98,6 +105,13 @@ impl Yuan {
     }
 
     /// The amount rounded to the fen and printed with exactly two decimals.
+    ///
+    /// ```
+    /// use smefin::money::Yuan;
+    /// use rust_decimal::Decimal;
+    /// // half away from zero (四舍五入)
+    /// assert_eq!(Yuan(Decimal::new(2675, 3)).to_fen_string(), "2.68");
+    /// ```
     pub fn to_fen_string(self) -> String {
         let mut d = self.round_fen().0;
         d.rescale(2);
