@@ -115,6 +115,23 @@ fn name_with_flag(m: &ProductMatchReport) -> String {
     }
 }
 
+/// The credit-code line, with its warnings.
+fn render_credit_code(cc: &crate::enterprise::CreditCode) -> String {
+    let check = if cc.check_character_valid {
+        "校验通过"
+    } else {
+        "校验码不符（警告）"
+    };
+    let mut s = format!(
+        "信用代码：{}（{}，地区 {}，{check}）\n",
+        cc.code, cc.entity_type, cc.region_code
+    );
+    for w in &cc.warnings {
+        s.push_str(&format!("  ! {w}\n"));
+    }
+    s
+}
+
 /// The readable form of a match.
 pub fn render_report(r: &MatchReport) -> String {
     let mut out = String::new();
@@ -143,18 +160,7 @@ pub fn render_report(r: &MatchReport) -> String {
         ));
     }
     if let Some(cc) = &r.credit_code {
-        let check = if cc.check_character_valid {
-            "校验通过"
-        } else {
-            "校验码不符（警告）"
-        };
-        out.push_str(&format!(
-            "信用代码：{}（{}，地区 {}，{check}）\n",
-            cc.code, cc.entity_type, cc.region_code
-        ));
-        for w in &cc.warnings {
-            out.push_str(&format!("  ! {w}\n"));
-        }
+        out.push_str(&render_credit_code(cc));
     }
 
     let (credit, other): (Vec<_>, Vec<_>) = r.eligible.iter().partition(|m| m.kind.is_credit());
@@ -556,18 +562,7 @@ pub fn run_classify(a: ClassifyArgs) -> Result<(), CliError> {
         s.push_str(&format!("缺少：{}\n", report.missing_fields.join(", ")));
     }
     if let Some(cc) = &profile.credit_code {
-        let check = if cc.check_character_valid {
-            "校验通过"
-        } else {
-            "校验码不符（警告）"
-        };
-        s.push_str(&format!(
-            "信用代码：{}（{}，地区 {}，{check}）\n",
-            cc.code, cc.entity_type, cc.region_code
-        ));
-        for w in &cc.warnings {
-            s.push_str(&format!("  ! {w}\n"));
-        }
+        s.push_str(&render_credit_code(cc));
     }
     print(&s)?;
     if report.size_class.is_none() {
