@@ -142,7 +142,10 @@ fn batch_match_writes_every_line_and_counts_per_product() {
             lines.push(compact.clone());
         }
     }
-    write(d.path(), "firms.jsonl", &(lines.join("\n") + "\n"));
+    let mut bytes = (lines.join("\n") + "\n").into_bytes();
+    // a last line that is not UTF-8, with a CRLF ending
+    bytes.extend_from_slice(b"{\"name\": \"\xff\xfe\"}\r\n");
+    std::fs::write(d.path().join("firms.jsonl"), bytes).unwrap();
     let o = run(
         &[
             "match",
@@ -157,7 +160,7 @@ fn batch_match_writes_every_line_and_counts_per_product() {
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("2 of 49 records were invalid"),
+        stderr(&o).contains("3 of 50 records were invalid"),
         "{}",
         stderr(&o)
     );
@@ -170,7 +173,9 @@ fn batch_match_writes_every_line_and_counts_per_product() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(recs.len(), 49);
+    assert_eq!(recs.len(), 50);
+    assert_eq!(recs[49]["line"], 51);
+    assert_eq!(recs[49]["problems"][0]["field"], "(line)");
     assert_eq!(recs[10]["line"], 11);
     assert_eq!(recs[10]["problems"][0]["field"], "(json)");
     assert_eq!(recs[20]["line"], 21);
@@ -202,7 +207,7 @@ fn batch_match_writes_every_line_and_counts_per_product() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(recs.len(), 49);
+    assert_eq!(recs.len(), 50);
     assert_eq!(
         recs[0]["result"]["eligible"][0]["product_id"],
         "gongxintong"

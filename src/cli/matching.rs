@@ -435,11 +435,12 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
     let mut eligible = vec![0u64; catalog.products.len()];
     let mut needs = vec![0u64; catalog.products.len()];
     let (mut matched, mut invalid) = (0u64, 0u64);
-    let mut lines = reader.lines();
+    let mut lines = reader.split(b'\n');
     let mut line_no = 0u64;
     const CHUNK: usize = 8192;
     loop {
-        let mut chunk: Vec<(u64, String)> = Vec::with_capacity(CHUNK);
+        // Each line is kept, valid UTF-8 or not: a bad line becomes a problem record.
+        let mut chunk: Vec<(u64, Result<String, String>)> = Vec::with_capacity(CHUNK);
         while chunk.len() < CHUNK {
             match lines.next() {
                 None => break,
@@ -450,10 +451,18 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
                         line_no + 1
                     )));
                 }
-                Some(Ok(l)) => {
+                Some(Ok(mut bytes)) => {
                     line_no += 1;
-                    if !l.trim().is_empty() {
-                        chunk.push((line_no, l));
+                    if bytes.last() == Some(&b'\r') {
+                        bytes.pop();
+                    }
+                    match String::from_utf8(bytes) {
+                        Ok(l) if l.trim().is_empty() => {}
+                        Ok(l) => chunk.push((line_no, Ok(l))),
+                        Err(e) => chunk.push((
+                            line_no,
+                            Err(format!("line is not valid UTF-8: {}", e.utf8_error())),
+                        )),
                     }
                 }
             }
@@ -468,7 +477,12 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
                 .map(|part| {
                     s.spawn(move || {
                         part.iter()
-                            .map(|(n, l)| match_line(catalog, opts, *n, l, full))
+                            .map(|(n, l)| match l {
+                                Ok(l) => match_line(catalog, opts, *n, l, full),
+                                Err(e) => {
+                                    problem(*n, vec![FieldViolation::new("(line)", e.clone())])
+                                }
+                            })
                             .collect::<Vec<_>>()
                     })
                 })
