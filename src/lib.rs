@@ -19,4 +19,5 @@ pub mod config;
 pub mod enterprise;
 pub mod matching;
 pub mod money;
+pub mod riskpool;
 pub mod server;

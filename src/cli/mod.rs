@@ -4,6 +4,7 @@
 
 mod catalog;
 mod matching;
+mod riskpool;
 mod serve;
 mod table;
 
@@ -34,6 +35,16 @@ pub enum Command {
     Match(matching::MatchArgs),
     /// Size classification (划型) and credit-code check of an enterprise.
     Classify(matching::ClassifyArgs),
+    /// Monte Carlo of a risk-compensation pool (SPEC, or `default` for the
+    /// 工信通 pool: 3000万 behind 6亿).
+    Simulate(riskpool::SimulateArgs),
+    /// Merge the part files of a sharded simulation.
+    Merge(riskpool::MergeArgs),
+    /// Stress grid: exhaustion probability over PD multipliers × ρ × share.
+    Stress(riskpool::StressArgs),
+    /// Largest credit scale (or smallest capital) for a target exhaustion
+    /// probability.
+    Leverage(riskpool::LeverageArgs),
     /// Inspect or validate a product catalogue.
     Catalog {
         /// Catalogue action.
@@ -75,6 +86,10 @@ pub fn main() -> ExitCode {
         Command::Match(a) => matching::run_match(a),
         Command::Classify(a) => matching::run_classify(a),
         Command::Catalog { action } => catalog::run(action),
+        Command::Simulate(a) => riskpool::run_simulate(a),
+        Command::Merge(a) => riskpool::run_merge(a),
+        Command::Stress(a) => riskpool::run_stress(a),
+        Command::Leverage(a) => riskpool::run_leverage(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,350 @@
+//! `smefin simulate`, `smefin merge`, `smefin stress`, `smefin leverage`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use clap::Args;
+
+use super::table::Table;
+use super::{CliError, print};
+use crate::riskpool::stats::{MoneyStats, Probability, Summary};
+use crate::riskpool::{self, Control, Limits, Model, Spec, SpecError};
+
+/// Flags of `smefin simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Spec file (TOML, or JSON when it ends in .json); `default` for the
+    /// built-in 工信通 example.
+    pub spec: Option<PathBuf>,
+    /// Overrides the spec's scenario count.
+    #[arg(long)]
+    pub scenarios: Option<u64>,
+    /// Overrides the spec's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run only shard k of n (`--shard 0/4`); needs --out.
+    #[arg(long, requires = "out")]
+    pub shard: Option<String>,
+    /// Where to write the shard's part file.
+    #[arg(long, requires = "shard")]
+    pub out: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the built-in example spec and exit.
+    #[arg(long, conflicts_with = "spec")]
+    pub print_default: bool,
+}
+
+/// Flags of `smefin merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Part files written by `simulate --shard k/n --out`.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads for the risk-contribution pass.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Flags of `smefin stress`.
+#[derive(Debug, Args)]
+pub struct StressArgs {
+    /// Spec file or `default`.
+    pub spec: PathBuf,
+    /// PD multipliers, comma-separated (default: the spec's).
+    #[arg(long, value_delimiter = ',')]
+    pub pd_multiplier: Vec<f64>,
+    /// Asset correlations ρ, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub rho: Vec<f64>,
+    /// Compensation shares, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub share: Vec<f64>,
+    /// Overrides the spec's scenario count.
+    #[arg(long)]
+    pub scenarios: Option<u64>,
+    /// Worker threads.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `smefin leverage`.
+#[derive(Debug, Args)]
+pub struct LeverageArgs {
+    /// Spec file or `default`.
+    pub spec: PathBuf,
+    /// Largest acceptable exhaustion probability.
+    #[arg(long)]
+    pub target: f64,
+    /// What to solve for: the largest credit `scale`, or the smallest `capital`.
+    #[arg(long, default_value = "scale")]
+    pub solve: String,
+    /// Overrides the spec's scenario count.
+    #[arg(long)]
+    pub scenarios: Option<u64>,
+    /// Worker threads.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn spec_error(e: SpecError) -> CliError {
+    let list = e.violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
+    CliError::new(format!("invalid spec: {list}"))
+}
+
+fn load(path: &Path, scenarios: Option<u64>, seed: Option<u64>) -> Result<Model, CliError> {
+    let mut spec = Spec::from_path(path).map_err(spec_error)?;
+    if let Some(n) = scenarios {
+        spec.scenarios = n;
+    }
+    if let Some(s) = seed {
+        spec.seed = s;
+    }
+    Model::compile(&spec, &Limits::default()).map_err(spec_error)
+}
+
+/// Runs `f` on a worker thread with a progress bar over `total` scenarios.
+pub(crate) fn with_progress<T: Send>(
+    total: u64,
+    f: impl FnOnce(&Control) -> T + Send,
+) -> T {
+    let control = Arc::new(Control::default());
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 情景 {per_sec} 剩余 {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let out = std::thread::scope(|s| {
+        let c = control.clone();
+        let h = s.spawn(move || f(&c));
+        while !h.is_finished() {
+            bar.set_position(control.done.load(Ordering::Relaxed).min(total));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        h.join()
+    });
+    bar.finish_and_clear();
+    match out {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), CliError> {
+    let bad = || CliError::new(format!("--shard: `{s}` is not k/n with 0 ≤ k < n (e.g. 0/4)"));
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u64, u64) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || k >= n || n > 1_000_000 {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// Runs `smefin simulate`.
+pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
+    if a.print_default {
+        return print(riskpool::spec::DEFAULT_SPEC_TOML);
+    }
+    let path = a.spec.clone().ok_or_else(|| CliError::new("a spec file is required (or `default`)"))?;
+    let model = load(&path, a.scenarios, a.seed)?;
+    let threads = a.threads.unwrap_or(0);
+    if let Some(shard) = &a.shard {
+        let (k, n) = parse_shard(shard)?;
+        let range = riskpool::shard_range(model.spec.scenarios, k, n);
+        let part = with_progress(range.end - range.start, |c| riskpool::run_shard(&model, k, n, threads, c))
+            .map_err(|e| CliError::new(e.to_string()))?;
+        let out = a.out.as_ref().ok_or_else(|| CliError::new("--shard needs --out"))?;
+        let file = std::fs::File::create(out).map_err(|e| CliError::new(format!("{}: {e}", out.display())))?;
+        serde_json::to_writer(std::io::BufWriter::new(file), &part).map_err(|e| CliError::new(e.to_string()))?;
+        return print(&format!(
+            "shard {k}/{n}: scenarios {}..{} written to {}\n",
+            part.raw.start,
+            part.raw.end,
+            out.display()
+        ));
+    }
+    let (_, summary) = with_progress(model.spec.scenarios, |c| riskpool::simulate(&model, threads, c))
+        .map_err(|e| CliError::new(e.to_string()))?;
+    output(&summary, a.json)
+}
+
+/// Runs `smefin merge`.
+pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
+    let mut parts = Vec::new();
+    for p in &a.parts {
+        let f = std::fs::File::open(p).map_err(|e| CliError::new(format!("{}: {e}", p.display())))?;
+        let part: riskpool::Part = serde_json::from_reader(std::io::BufReader::new(f))
+            .map_err(|e| CliError::new(format!("{}: not a part file: {e}", p.display())))?;
+        parts.push(part);
+    }
+    let (spec, raw) = riskpool::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
+    let model = Model::compile(&spec, &Limits::default()).map_err(spec_error)?;
+    let engine = riskpool::engine_for(&model);
+    let summary = match a.threads {
+        Some(t) if t > 0 => rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .map_err(|e| CliError::new(e.to_string()))?
+            .install(|| riskpool::stats::summarize(&engine, &model, &raw)),
+        _ => riskpool::stats::summarize(&engine, &model, &raw),
+    };
+    output(&summary, a.json)
+}
+
+fn output(s: &Summary, json: bool) -> Result<(), CliError> {
+    if json {
+        let text = serde_json::to_string_pretty(s).map_err(|e| CliError::new(e.to_string()))?;
+        return print(&format!("{text}\n"));
+    }
+    print(&render_summary(s))
+}
+
+fn pct(p: f64) -> String {
+    format!("{:.3}%", p * 100.0)
+}
+
+fn prob_line(p: &Probability) -> String {
+    format!("{} ± {}（95%区间 {} – {}）", pct(p.estimate), pct(p.std_error), pct(p.ci95_low), pct(p.ci95_high))
+}
+
+/// The readable summary.
+pub fn render_summary(s: &Summary) -> String {
+    let mut o = String::new();
+    o.push_str(&format!(
+        "风险补偿资金池模拟 · {} 笔贷款 · 授信规模 {} · 资金池 {}（放大 {:.1} 倍）\n情景 {} · {} 次模拟 · {} 期 · 种子 {}\n\n",
+        s.loans,
+        s.exposure.human(),
+        s.capital.human(),
+        s.leverage,
+        s.preset,
+        s.scenarios,
+        s.periods,
+        s.seed
+    ));
+    o.push_str(&format!("资金池耗尽概率：{}\n", prob_line(&s.exhaustion_probability)));
+    if s.periods > 1 {
+        for (t, p) in s.exhaustion_by_period.iter().enumerate() {
+            o.push_str(&format!("  第 {} 期末前耗尽：{}\n", t + 1, pct(p.estimate)));
+        }
+    }
+    if let Some(v) = &s.vasicek {
+        o.push_str(&format!(
+            "Vasicek 大数极限：违约率超过 {} 即耗尽，概率 {}（PD {}，ρ {}）\n",
+            pct(v.default_rate_threshold),
+            pct(v.exhaustion_probability),
+            pct(v.pd),
+            v.rho
+        ));
+    }
+    if let Some(b) = &s.breaker {
+        o.push_str(&format!("熔断触发概率：{}\n", prob_line(&b.trip_probability)));
+    }
+    if let Some(is) = &s.importance_sampling {
+        o.push_str(&format!("重要性抽样：因子均值平移 {:.4}，有效样本量 {:.0}\n", is.shift, is.effective_sample_size));
+    }
+    o.push_str(&format!("违约笔数：均值 {:.2}，方差 {:.2}\n\n", s.defaults.mean, s.defaults.variance));
+    let tail = format!("{}", s.tail_level * 100.0);
+    let mut t = Table::new(
+        &["（元）", "均值", "P50", "P90", "P95", "P99", "P99.9", &format!("VaR{tail}"), &format!("ES{tail}")],
+        &[1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    let row = |name: &str, m: &MoneyStats| {
+        let mut r = vec![name.to_string(), m.mean.to_fen_string()];
+        r.extend(m.quantiles.iter().map(|q| q.value.to_fen_string()));
+        r.push(m.var.to_fen_string());
+        r.push(m.es.to_fen_string());
+        r
+    };
+    t.row(row("信贷损失", &s.loss));
+    t.row(row("资金池代偿", &s.compensation));
+    t.row(row("未获代偿", &s.unfunded_claims));
+    t.row(row("银行承担", &s.bank_loss));
+    o.push_str(&t.render(""));
+    if !s.risk_contributions.is_empty() {
+        o.push_str(&format!("\n风险贡献（ES{tail}，按行业）：\n"));
+        for c in &s.risk_contributions {
+            let name = if c.sector.is_empty() { "（未分行业）" } else { &c.sector };
+            o.push_str(&format!("  {name}  {}  {:.1}%\n", c.es_contribution.to_fen_string(), c.share * 100.0));
+        }
+    }
+    if s.periods > 1 {
+        o.push_str("\n资金池余额（期末，P5 / P25 / P50 / P75 / P95）：\n");
+        for f in &s.balance_fan {
+            let q: Vec<String> = f.quantiles.iter().map(|q| q.value.human()).collect();
+            o.push_str(&format!("  第 {} 期  {}\n", f.period, q.join(" / ")));
+        }
+    }
+    o
+}
+
+/// Runs `smefin stress`.
+pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
+    let model = load(&a.spec, a.scenarios, None)?;
+    let grid = riskpool::grid::Grid {
+        pd_multipliers: a.pd_multiplier.clone(),
+        rhos: a.rho.clone(),
+        shares: a.share.clone(),
+    };
+    let cells = grid.cells(&model.spec);
+    let total = model.spec.scenarios * cells.len() as u64;
+    let result = with_progress(total, |c| riskpool::grid::run(&model.spec, &grid, &Limits::default(), a.threads.unwrap_or(0), c))
+        .map_err(|e| CliError::new(e.to_string()))?;
+    if a.json {
+        let text = serde_json::to_string_pretty(&result).map_err(|e| CliError::new(e.to_string()))?;
+        return print(&format!("{text}\n"));
+    }
+    let mut t = Table::new(&["PD倍数", "ρ", "代偿比例", "耗尽概率", "标准误", "95%区间"], &[0, 1, 2, 3, 4]);
+    for c in &result.cells {
+        let p = &c.exhaustion_probability;
+        t.row(vec![
+            format!("{}", c.pd_multiplier),
+            format!("{}", c.rho),
+            format!("{}", c.compensation_share),
+            pct(p.estimate),
+            pct(p.std_error),
+            format!("{} – {}", pct(p.ci95_low), pct(p.ci95_high)),
+        ]);
+    }
+    print(&format!("压力测试：{} 个组合，每个 {} 次模拟（共同随机数）\n{}", result.cells.len(), model.spec.scenarios, t.render("")))
+}
+
+/// Runs `smefin leverage`.
+pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
+    let model = load(&a.spec, a.scenarios, None)?;
+    let what = match a.solve.as_str() {
+        "scale" => riskpool::grid::Solve::Scale,
+        "capital" => riskpool::grid::Solve::Capital,
+        other => return Err(CliError::new(format!("--solve: `{other}` is not `scale` or `capital`"))),
+    };
+    let target = a.target;
+    let r = with_progress(model.spec.scenarios * 40, |c| {
+        riskpool::grid::solve_leverage(&model, what, target, a.threads.unwrap_or(0), c)
+    })
+    .map_err(|e| CliError::new(e.to_string()))?;
+    if a.json {
+        let text = serde_json::to_string_pretty(&r).map_err(|e| CliError::new(e.to_string()))?;
+        return print(&format!("{text}\n"));
+    }
+    print(&format!(
+        "目标耗尽概率 ≤ {}：资金池 {} 可支持的最大授信规模 {}（放大 {:.2} 倍），此时耗尽概率 {}\n",
+        pct(r.target),
+        r.capital.human(),
+        r.exposure.human(),
+        r.leverage,
+        prob_line(&r.exhaustion_probability)
+    ))
+}

@@ -1,0 +1,545 @@
+//! The Monte Carlo engine.
+//!
+//! Reproducibility: scenario *i* draws only from its own stream — ChaCha8
+//! seeded once from the spec's seed, then `set_stream(i)` — so a scenario's
+//! outcome depends on (seed, i) alone, never on the thread that ran it or on
+//! how the scenarios were split into shards. Money is accumulated in integer
+//! fen; per-scenario outcomes are kept in scenario order, so sums, quantiles
+//! and merges are exact and bit-identical on 1, 2 or 8 threads.
+//!
+//! Cost: conditional on the period's factors, loans of one class (same PD,
+//! ρ and sector) default independently with the same probability p. The
+//! engine computes p once per class and period and visits only the loans that
+//! default, by geometric skipping: the gap to the next default is
+//! ⌊ln U / ln(1 − p)⌋, so a class of n loans costs about n·p + 1 draws instead
+//! of n.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, ChiSquared, Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use super::oracle::{conditional_pd, phi, phi_inv};
+use super::spec::{Copula, Lgd, Model, fen};
+
+/// Scenarios per work unit: small enough to stop within milliseconds when
+/// cancelled, large enough to amortise scheduling.
+pub const CHUNK: u64 = 2048;
+
+/// Bins of the per-period pool-balance histogram over [0, 2 × capital); the
+/// last bin also takes balances above.
+pub const BALANCE_BINS: usize = 100;
+
+/// Progress and cancellation shared with a running simulation.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Set to stop the run at the next chunk.
+    pub cancel: AtomicBool,
+    /// Scenarios finished so far.
+    pub done: AtomicU64,
+}
+
+/// The run was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("simulation cancelled")]
+pub struct Cancelled;
+
+/// Per-scenario outcomes of a range of scenarios, in scenario order, plus
+/// histograms: the raw data that shards exchange and [`super::stats`]
+/// summarises.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Raw {
+    /// First scenario index.
+    pub start: u64,
+    /// One past the last.
+    pub end: u64,
+    /// Default count over the horizon.
+    pub defaults: Vec<u32>,
+    /// Net credit loss of the book, fen.
+    pub loss: Vec<i64>,
+    /// Net compensation paid by the pool (paid − recoveries returned), fen.
+    pub compensation: Vec<i64>,
+    /// Claims the pool could not pay, fen.
+    pub unfunded: Vec<i64>,
+    /// Loss retained by the banks (loss − net compensation), fen.
+    pub bank_loss: Vec<i64>,
+    /// First period (1-based) in which the pool ran dry; 0 = never.
+    pub exhausted_period: Vec<u16>,
+    /// Period (1-based) in which the breaker tripped; 0 = never.
+    pub breaker_period: Vec<u16>,
+    /// Importance-sampling likelihood ratios (empty for plain Monte Carlo).
+    pub weight: Vec<f64>,
+    /// Pool balance at each period end: `BALANCE_BINS` counts per period.
+    pub balance_hist: Vec<Vec<u64>>,
+}
+
+impl Raw {
+    fn empty(start: u64, end: u64, periods: usize) -> Raw {
+        let n = (end - start) as usize;
+        Raw {
+            start,
+            end,
+            defaults: Vec::with_capacity(n),
+            loss: Vec::with_capacity(n),
+            compensation: Vec::with_capacity(n),
+            unfunded: Vec::with_capacity(n),
+            bank_loss: Vec::with_capacity(n),
+            exhausted_period: Vec::with_capacity(n),
+            breaker_period: Vec::with_capacity(n),
+            weight: Vec::new(),
+            balance_hist: vec![vec![0; BALANCE_BINS]; periods],
+        }
+    }
+
+    /// Appends `other`, which must start where `self` ends.
+    pub fn append(&mut self, other: Raw) -> Result<(), String> {
+        if other.start != self.end {
+            return Err(format!("scenarios {}..{} do not follow {}..{}", other.start, other.end, self.start, self.end));
+        }
+        if other.balance_hist.len() != self.balance_hist.len() {
+            return Err("different numbers of periods".into());
+        }
+        self.end = other.end;
+        self.defaults.extend(other.defaults);
+        self.loss.extend(other.loss);
+        self.compensation.extend(other.compensation);
+        self.unfunded.extend(other.unfunded);
+        self.bank_loss.extend(other.bank_loss);
+        self.exhausted_period.extend(other.exhausted_period);
+        self.breaker_period.extend(other.breaker_period);
+        self.weight.extend(other.weight);
+        for (a, b) in self.balance_hist.iter_mut().zip(other.balance_hist) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of scenarios.
+    pub fn len(&self) -> usize {
+        self.loss.len()
+    }
+
+    /// Whether there are no scenarios.
+    pub fn is_empty(&self) -> bool {
+        self.loss.is_empty()
+    }
+}
+
+/// Loans grouped so that they share a conditional PD.
+#[derive(Debug, Clone)]
+struct Class {
+    /// Default threshold on the latent variable (Φ⁻¹ or t⁻¹ of the period PD).
+    thr: f64,
+    sqrt_rho: f64,
+    resid_sd: f64,
+    sector: usize,
+    loans: Vec<u32>,
+    /// Period PD (for the factor-free case).
+    pd_period: f64,
+}
+
+/// Outcome of one scenario.
+#[derive(Debug, Clone, Copy, Default)]
+struct Outcome {
+    defaults: u32,
+    loss: i64,
+    compensation: i64,
+    unfunded: i64,
+    exhausted_period: u16,
+    breaker_period: u16,
+    weight: f64,
+}
+
+/// A compiled engine for one model.
+#[derive(Debug, Clone)]
+pub struct Engine<'m> {
+    model: &'m Model,
+    classes: Vec<Class>,
+    /// Fixed-LGD loss per loan (fen), or −1 when LGD is drawn.
+    fixed_loss: Vec<i64>,
+    beta: Vec<Option<Beta<f64>>>,
+    sqrt_sector_rho: f64,
+    t_nu: Option<f64>,
+    chi2: Option<ChiSquared<f64>>,
+    base: ChaCha8Rng,
+    share: f64,
+    periods: usize,
+    multi: bool,
+    phi_ar: f64,
+    /// Factor mean shift for importance sampling (0: plain Monte Carlo).
+    is_shift: f64,
+    /// Top-up rule in fen: (below, refill_to, max_per_year).
+    top_up: Option<(i64, i64, i64)>,
+    /// Total exposure, fen.
+    book_fen: i64,
+}
+
+fn round_fen(x: f64) -> i64 {
+    x.round() as i64
+}
+
+impl<'m> Engine<'m> {
+    /// Prepares a model: classes, thresholds, fixed losses.
+    pub fn new(model: &'m Model) -> Engine<'m> {
+        let spec = &model.spec;
+        let ppy = f64::from(spec.periods_per_year);
+        let d = &spec.dependence;
+        let t_nu = (d.copula == Copula::T).then_some(d.nu);
+        let student = t_nu.map(|nu| StudentsT::new(0.0, 1.0, nu).expect("ν validated"));
+        let mut classes: Vec<Class> = Vec::new();
+        let mut index: std::collections::HashMap<(u64, u64, usize), usize> = std::collections::HashMap::new();
+        for (i, l) in model.loans.iter().enumerate() {
+            let pd_period = if ppy == 1.0 { l.pd } else { 1.0 - (1.0 - l.pd).powf(1.0 / ppy) };
+            let key = (pd_period.to_bits(), l.rho.to_bits(), usize::from(l.sector));
+            let c = *index.entry(key).or_insert_with(|| {
+                let thr = match &student {
+                    _ if pd_period <= 0.0 => f64::NEG_INFINITY,
+                    _ if pd_period >= 1.0 => f64::INFINITY,
+                    Some(t) => t.inverse_cdf(pd_period),
+                    None => phi_inv(pd_period),
+                };
+                classes.push(Class {
+                    thr,
+                    sqrt_rho: l.rho.sqrt(),
+                    resid_sd: (1.0 - l.rho - d.sector_rho).max(1e-12).sqrt(),
+                    sector: usize::from(l.sector),
+                    loans: Vec::new(),
+                    pd_period,
+                });
+                classes.len() - 1
+            });
+            classes[c].loans.push(i as u32);
+        }
+        let share = spec.pool.compensation_share;
+        let fixed_loss = model
+            .loans
+            .iter()
+            .map(|l| match l.lgd {
+                Lgd::Fixed(x) => round_fen(l.amount_fen as f64 * x),
+                Lgd::Beta(..) => -1,
+            })
+            .collect();
+        let beta = model
+            .loans
+            .iter()
+            .map(|l| match l.lgd {
+                Lgd::Beta(a, b) => Beta::new(a, b).ok(),
+                Lgd::Fixed(_) => None,
+            })
+            .collect();
+        Engine {
+            model,
+            classes,
+            fixed_loss,
+            beta,
+            sqrt_sector_rho: d.sector_rho.sqrt(),
+            t_nu,
+            chi2: t_nu.map(|nu| ChiSquared::new(nu).expect("ν validated")),
+            base: ChaCha8Rng::seed_from_u64(spec.seed),
+            share,
+            periods: spec.periods as usize,
+            multi: spec.periods > 1,
+            phi_ar: spec.factor_ar,
+            is_shift: 0.0,
+            top_up: spec.pool.top_up.as_ref().map(|t| (fen(t.below), fen(t.refill_to), fen(t.max_per_year))),
+            book_fen: model.exposure_fen(),
+        }
+    }
+
+    /// Switches to importance sampling with the global factor's mean shifted
+    /// to `mu` (Glasserman & Li 2005); each scenario then carries the
+    /// likelihood ratio exp(−μz + μ²/2).
+    pub fn with_factor_shift(mut self, mu: f64) -> Self {
+        self.is_shift = mu;
+        self
+    }
+
+    /// The importance-sampling factor shift μ (0 for plain Monte Carlo).
+    pub fn factor_shift(&self) -> f64 {
+        self.is_shift
+    }
+
+    /// Expected pool claims conditional on the global factor z (single
+    /// period, Gaussian, no sector factors), fen: Σ share·EAD·E[LGD]·p(z).
+    pub fn expected_claims_given_factor(&self, z: f64) -> f64 {
+        let mut s = 0.0;
+        for c in &self.classes {
+            let rho = c.sqrt_rho * c.sqrt_rho;
+            let p = conditional_pd(c.pd_period, rho, z);
+            for &i in &c.loans {
+                let l = &self.model.loans[i as usize];
+                s += self.share * l.amount_fen as f64 * l.lgd.mean() * p;
+            }
+        }
+        s
+    }
+
+    fn loss_of(&self, loan: usize, rng: &mut ChaCha8Rng) -> i64 {
+        let fixed = self.fixed_loss[loan];
+        if fixed >= 0 {
+            return fixed;
+        }
+        let lgd = self.beta[loan].map_or(0.0, |b| b.sample(rng));
+        round_fen(self.model.loans[loan].amount_fen as f64 * lgd)
+    }
+
+    /// Simulates scenario `i`. When `sector_loss` is given, adds each
+    /// defaulted loan's loss to its sector's entry.
+    fn scenario(&self, i: u64, scratch: &mut Scratch, mut sector_loss: Option<&mut [i64]>, hist: &mut [Vec<u64>]) -> Outcome {
+        let model = self.model;
+        let pool = &model.spec.pool;
+        let mut rng = self.base.clone();
+        rng.set_stream(i);
+        let lag = pool.recovery_lag as usize;
+        let cap = model.cap_fen;
+        let ppy = model.spec.periods_per_year as usize;
+        let mut out = Outcome { weight: 1.0, ..Outcome::default() };
+        let mut balance = model.capital_fen;
+        let mut provided = model.capital_fen;
+        let mut paid_cum: i64 = 0;
+        let mut returned_cum: i64 = 0;
+        let mut defaulted_amount: i64 = 0;
+        let mut lent: i64 = 0;
+        let mut tripped = false;
+        let mut topped_this_year: i64 = 0;
+        if self.multi {
+            scratch.reset(model, self.periods + lag + 1);
+            lent = self.book_fen;
+        }
+        let mut z = 0.0f64;
+        for t in 0..self.periods {
+            let eps: f64 = StandardNormal.sample(&mut rng);
+            z = if t == 0 {
+                if self.is_shift != 0.0 {
+                    let zz = eps + self.is_shift;
+                    out.weight = (-self.is_shift * zz + 0.5 * self.is_shift * self.is_shift).exp();
+                    zz
+                } else {
+                    eps
+                }
+            } else {
+                self.phi_ar * z + (1.0 - self.phi_ar * self.phi_ar).sqrt() * eps
+            };
+            if self.sqrt_sector_rho > 0.0 {
+                scratch.sector_z.clear();
+                for _ in 0..model.sectors.len() {
+                    scratch.sector_z.push(StandardNormal.sample(&mut rng));
+                }
+            }
+            let scale = match (self.t_nu, &self.chi2) {
+                (Some(nu), Some(chi)) => (chi.sample(&mut rng) / nu).sqrt(),
+                _ => 1.0,
+            };
+            let mut claims: i64 = 0;
+            for c in &self.classes {
+                let s = if self.sqrt_sector_rho > 0.0 { scratch.sector_z[c.sector] } else { 0.0 };
+                let p = if c.thr == f64::NEG_INFINITY {
+                    0.0
+                } else if c.thr == f64::INFINITY {
+                    1.0
+                } else {
+                    phi((c.thr * scale - c.sqrt_rho * z - self.sqrt_sector_rho * s) / c.resid_sd)
+                };
+                if p <= 0.0 {
+                    continue;
+                }
+                let ln_q = (-p).ln_1p();
+                let n = c.loans.len();
+                let mut idx: usize = 0;
+                loop {
+                    if p < 1.0 {
+                        let u = 1.0 - rng.random::<f64>();
+                        let gap = (u.ln() / ln_q).floor();
+                        if gap >= (n - idx) as f64 {
+                            break;
+                        }
+                        idx += gap as usize;
+                    } else if idx >= n {
+                        break;
+                    }
+                    let loan = c.loans[idx] as usize;
+                    idx += 1;
+                    if self.multi && !scratch.active[loan] {
+                        if idx >= n {
+                            break;
+                        }
+                        continue;
+                    }
+                    let amount = model.loans[loan].amount_fen;
+                    let loss = self.loss_of(loan, &mut rng);
+                    out.defaults += 1;
+                    out.loss += loss;
+                    if let Some(sl) = sector_loss.as_deref_mut() {
+                        sl[c.sector] += loss;
+                    }
+                    let gross = if lag > 0 { amount } else { loss };
+                    let mut claim = round_fen(self.share * gross as f64);
+                    if let Some(cap) = cap {
+                        claim = claim.min(cap);
+                    }
+                    claims += claim;
+                    if lag > 0 && gross > 0 {
+                        // The pool's share of the recovery comes back later,
+                        // in proportion to what it paid.
+                        let back = round_fen(claim as f64 * (amount - loss) as f64 / amount as f64);
+                        scratch.recoveries[t + lag] += back;
+                    }
+                    if self.multi {
+                        scratch.active[loan] = false;
+                        scratch.pending.push(loan as u32);
+                        defaulted_amount += amount;
+                    }
+                    if idx >= n {
+                        break;
+                    }
+                }
+            }
+            // Pay the period's claims in full until the pool is dry.
+            let paid = claims.min(balance.max(0));
+            if claims > 0 && claims >= balance && out.exhausted_period == 0 {
+                out.exhausted_period = (t + 1) as u16;
+            }
+            balance -= paid;
+            paid_cum += paid;
+            out.unfunded += claims - paid;
+            if self.multi {
+                let back = scratch.recoveries[t];
+                balance += back;
+                returned_cum += back;
+                // Maturities.
+                for (loan, l) in model.loans.iter().enumerate() {
+                    if scratch.active[loan] {
+                        scratch.age[loan] += 1;
+                        if scratch.age[loan] >= l.term_periods {
+                            scratch.active[loan] = false;
+                            scratch.pending.push(loan as u32);
+                        }
+                    }
+                }
+                if !tripped {
+                    if let Some(b) = &pool.breaker {
+                        let dr = b.default_rate.is_some_and(|r| defaulted_amount as f64 >= r * lent as f64);
+                        let cr = b.compensation_ratio.is_some_and(|r| paid_cum as f64 >= r * provided as f64);
+                        if dr || cr {
+                            tripped = true;
+                            out.breaker_period = (t + 1) as u16;
+                        }
+                    }
+                }
+                if !tripped {
+                    for &loan in &scratch.pending {
+                        scratch.active[loan as usize] = true;
+                        scratch.age[loan as usize] = 0;
+                        lent += model.loans[loan as usize].amount_fen;
+                    }
+                }
+                scratch.pending.clear();
+            }
+            if let Some((below, to, max)) = self.top_up {
+                if balance < below {
+                    let add = (to - balance).min(max - topped_this_year).max(0);
+                    balance += add;
+                    provided += add;
+                    topped_this_year += add;
+                }
+                if (t + 1) % ppy == 0 {
+                    topped_this_year = 0;
+                }
+            }
+            let width = (2 * model.capital_fen / BALANCE_BINS as i64).max(1);
+            let bin = ((balance.max(0) / width) as usize).min(BALANCE_BINS - 1);
+            hist[t][bin] += 1;
+        }
+        out.compensation = paid_cum - returned_cum;
+        out
+    }
+
+    /// Runs scenarios `range` on `threads` threads (0: all cores).
+    pub fn run(&self, range: Range<u64>, threads: usize, control: &Control) -> Result<Raw, Cancelled> {
+        let chunks: Vec<Range<u64>> = (range.start..range.end)
+            .step_by(CHUNK as usize)
+            .map(|s| s..(s + CHUNK).min(range.end))
+            .collect();
+        let work = || -> Result<Vec<Raw>, Cancelled> {
+            chunks
+                .par_iter()
+                .map(|r| {
+                    if control.cancel.load(Ordering::Relaxed) {
+                        return Err(Cancelled);
+                    }
+                    let raw = self.run_chunk(r.clone());
+                    control.done.fetch_add(r.end - r.start, Ordering::Relaxed);
+                    Ok(raw)
+                })
+                .collect()
+        };
+        let parts = if threads == 0 {
+            work()?
+        } else {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|_| Cancelled)?;
+            pool.install(work)?
+        };
+        let mut all = Raw::empty(range.start, range.start, self.periods);
+        for p in parts {
+            all.append(p).expect("chunks are contiguous");
+        }
+        Ok(all)
+    }
+
+    fn run_chunk(&self, r: Range<u64>) -> Raw {
+        let mut raw = Raw::empty(r.start, r.end, self.periods);
+        let mut scratch = Scratch::default();
+        for i in r {
+            let o = self.scenario(i, &mut scratch, None, &mut raw.balance_hist);
+            raw.defaults.push(o.defaults);
+            raw.loss.push(o.loss);
+            raw.compensation.push(o.compensation);
+            raw.unfunded.push(o.unfunded);
+            raw.bank_loss.push(o.loss - o.compensation);
+            raw.exhausted_period.push(o.exhausted_period);
+            raw.breaker_period.push(o.breaker_period);
+            if self.is_shift != 0.0 {
+                raw.weight.push(o.weight);
+            }
+        }
+        raw
+    }
+
+    /// Re-simulates scenario `i` and returns its loss by sector (fen).
+    pub fn sector_losses(&self, i: u64) -> Vec<i64> {
+        let mut by_sector = vec![0i64; self.model.sectors.len()];
+        let mut scratch = Scratch::default();
+        let mut hist = vec![vec![0u64; BALANCE_BINS]; self.periods];
+        self.scenario(i, &mut scratch, Some(&mut by_sector), &mut hist);
+        by_sector
+    }
+}
+
+/// Per-thread working memory of multi-period scenarios.
+#[derive(Debug, Default)]
+struct Scratch {
+    active: Vec<bool>,
+    age: Vec<u32>,
+    pending: Vec<u32>,
+    recoveries: Vec<i64>,
+    sector_z: Vec<f64>,
+}
+
+impl Scratch {
+    fn reset(&mut self, m: &Model, horizon: usize) {
+        self.active.clear();
+        self.active.resize(m.loans.len(), true);
+        self.age.clear();
+        self.age.resize(m.loans.len(), 0);
+        self.pending.clear();
+        self.recoveries.clear();
+        self.recoveries.resize(horizon + 1, 0);
+    }
+}

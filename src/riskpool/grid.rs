@@ -1,0 +1,212 @@
+//! Stress grids and the leverage solver. Every cell and every solver step
+//! runs the same scenarios (same seed: common random numbers), so
+//! differences between cells are the model's, not the sampling's.
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::{Cancelled, Control, Engine};
+use super::spec::{Limits, Model, Spec, SpecError};
+use super::stats::Probability;
+use crate::money::Yuan;
+
+/// The axes of a stress grid; an empty axis keeps the spec's value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Grid {
+    /// PD multipliers.
+    pub pd_multipliers: Vec<f64>,
+    /// Asset correlations.
+    pub rhos: Vec<f64>,
+    /// Compensation shares.
+    pub shares: Vec<f64>,
+}
+
+/// One cell of a grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// PD multiplier.
+    pub pd_multiplier: f64,
+    /// ρ.
+    pub rho: f64,
+    /// Compensation share.
+    pub compensation_share: f64,
+    /// Exhaustion probability over the horizon.
+    pub exhaustion_probability: Probability,
+}
+
+/// A grid's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridResult {
+    /// Scenarios per cell.
+    pub scenarios: u64,
+    /// Cells, PD multiplier slowest, share fastest.
+    pub cells: Vec<Cell>,
+}
+
+/// Why a grid could not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GridError {
+    /// A cell's spec is invalid.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// Cancelled.
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+    /// Too many cells.
+    #[error("{0} cells exceed the limit of 400")]
+    TooLarge(usize),
+}
+
+impl Grid {
+    /// The (pd multiplier, ρ, share) triples, in order.
+    pub fn cells(&self, spec: &Spec) -> Vec<(f64, f64, f64)> {
+        let base_pd = spec.scenario.pd_multiplier.unwrap_or_else(|| {
+            super::scenarios::resolve(&spec.scenario).map(|p| p.pd_multiplier).unwrap_or(1.0)
+        });
+        let or = |v: &Vec<f64>, d: f64| if v.is_empty() { vec![d] } else { v.clone() };
+        let mut out = Vec::new();
+        for &m in &or(&self.pd_multipliers, base_pd) {
+            for &r in &or(&self.rhos, spec.dependence.rho) {
+                for &s in &or(&self.shares, spec.pool.compensation_share) {
+                    out.push((m, r, s));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn exhaustion(model: &Model, threads: usize, control: &Control) -> Result<Probability, Cancelled> {
+    let engine = Engine::new(model);
+    let raw = engine.run(0..model.spec.scenarios, threads, control)?;
+    let hits = raw.exhausted_period.iter().filter(|&&p| p > 0).count() as u64;
+    Ok(Probability::from_count(hits, raw.len() as u64))
+}
+
+/// Runs a stress grid.
+pub fn run(spec: &Spec, grid: &Grid, limits: &Limits, threads: usize, control: &Control) -> Result<GridResult, GridError> {
+    let cells = grid.cells(spec);
+    if cells.len() > 400 {
+        return Err(GridError::TooLarge(cells.len()));
+    }
+    let mut out = Vec::with_capacity(cells.len());
+    for (m, r, s) in cells {
+        let mut cs = spec.clone();
+        cs.scenario.pd_multiplier = Some(m);
+        cs.dependence.rho = r;
+        cs.pool.compensation_share = s;
+        let model = Model::compile(&cs, limits)?;
+        out.push(Cell { pd_multiplier: m, rho: r, compensation_share: s, exhaustion_probability: exhaustion(&model, threads, control)? });
+    }
+    Ok(GridResult { scenarios: spec.scenarios, cells: out })
+}
+
+/// What the leverage solver varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Solve {
+    /// The largest credit scale (every loan scaled) for the capital.
+    Scale,
+    /// The smallest capital for the credit scale.
+    Capital,
+}
+
+/// The solver's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeverageResult {
+    /// What was solved for.
+    pub solve: Solve,
+    /// The target exhaustion probability.
+    pub target: f64,
+    /// Capital at the solution.
+    pub capital: Yuan,
+    /// Credit scale at the solution.
+    pub exposure: Yuan,
+    /// exposure / capital.
+    pub leverage: f64,
+    /// Exhaustion probability at the solution (≤ target).
+    pub exhaustion_probability: Probability,
+    /// Solver steps (simulations run).
+    pub steps: u32,
+}
+
+fn scaled(model: &Model, what: Solve, f: f64) -> Model {
+    let mut m = model.clone();
+    match what {
+        Solve::Scale => {
+            for l in &mut m.loans {
+                l.amount_fen = (l.amount_fen as f64 * f).round() as i64;
+            }
+        }
+        Solve::Capital => m.capital_fen = ((model.capital_fen as f64 * f).round() as i64).max(1),
+    }
+    m
+}
+
+/// Finds the largest scale (or smallest capital) with exhaustion probability
+/// ≤ `target`, by bracketing and bisection on a factor applied to the book
+/// (or the capital). With common random numbers the defaults do not depend on
+/// the factor, so the estimated probability is monotone in it.
+pub fn solve_leverage(model: &Model, what: Solve, target: f64, threads: usize, control: &Control) -> Result<LeverageResult, Cancelled> {
+    // ok(f): the pool is safe enough at factor f.
+    let mut steps = 0u32;
+    let mut eval = |f: f64| -> Result<Probability, Cancelled> {
+        steps += 1;
+        exhaustion(&scaled(model, what, f), threads, control)
+    };
+    // For Scale, larger f is riskier; for Capital, smaller f is riskier.
+    let safe = |p: &Probability| p.estimate <= target;
+    let risky_up = what == Solve::Scale;
+    let (mut good, mut bad) = (1.0f64, 1.0f64);
+    let mut p_good;
+    let p1 = eval(1.0)?;
+    if safe(&p1) {
+        p_good = p1;
+        // expand towards risk until unsafe
+        loop {
+            let f = if risky_up { bad * 2.0 } else { bad / 2.0 };
+            let p = eval(f)?;
+            if !safe(&p) || !(1e-6..=1e6).contains(&f) {
+                bad = f;
+                break;
+            }
+            good = f;
+            bad = f;
+            p_good = p;
+        }
+    } else {
+        loop {
+            let f = if risky_up { good / 2.0 } else { good * 2.0 };
+            let p = eval(f)?;
+            good = f;
+            if safe(&p) || !(1e-6..=1e6).contains(&f) {
+                p_good = p;
+                break;
+            }
+            bad = f;
+        }
+    }
+    for _ in 0..30 {
+        if (good - bad).abs() <= 1e-6 * good.abs() {
+            break;
+        }
+        let mid = 0.5 * (good + bad);
+        let p = eval(mid)?;
+        if safe(&p) {
+            good = mid;
+            p_good = p;
+        } else {
+            bad = mid;
+        }
+    }
+    let m = scaled(model, what, good);
+    let exposure = m.exposure_fen();
+    Ok(LeverageResult {
+        solve: what,
+        target,
+        capital: Yuan(rust_decimal::Decimal::new(m.capital_fen, 2)),
+        exposure: Yuan(rust_decimal::Decimal::new(exposure, 2)),
+        leverage: exposure as f64 / m.capital_fen as f64,
+        exhaustion_probability: p_good,
+        steps,
+    })
+}

@@ -1,0 +1,441 @@
+//! Summaries of a run: probabilities with standard errors and intervals,
+//! money distributions (quantiles, VaR, expected shortfall), fan charts,
+//! histograms, risk contributions and the Vasicek comparison.
+//!
+//! Conventions, stated once:
+//! - quantile / VaR at level α: the order statistic X₍⌈αN⌉₎ (the smallest x
+//!   with empirical CDF ≥ α);
+//! - expected shortfall at level α: the discrete Acerbi–Tasche estimator
+//!   ES = (Σ_{j=1}^{⌊k⌋} X₍N−j+1₎ + (k − ⌊k⌋)·X₍N−⌊k⌋₎) / k with k = N(1 − α),
+//!   the mean of the worst N(1 − α) outcomes, a fractional one included;
+//! - a probability's 95% interval is Wilson's score interval (plain Monte
+//!   Carlo) or the normal interval of the weighted mean (importance sampling).
+//!
+//! Money sums are exact integers (fen, i128); only the final division to a
+//! mean and the standard deviations use floating point.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::engine::{BALANCE_BINS, Engine, Raw};
+use super::oracle::vasicek_cdf;
+use super::spec::{Copula, Lgd, Model};
+use crate::money::Yuan;
+
+/// z for a two-sided 95% interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// A probability estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Probability {
+    /// Estimate.
+    pub estimate: f64,
+    /// Standard error of the estimate.
+    pub std_error: f64,
+    /// Lower end of the 95% interval.
+    pub ci95_low: f64,
+    /// Upper end of the 95% interval.
+    pub ci95_high: f64,
+}
+
+impl Probability {
+    /// From `hits` of `n` plain Monte Carlo scenarios (Wilson interval).
+    pub fn from_count(hits: u64, n: u64) -> Probability {
+        let nf = n as f64;
+        let p = hits as f64 / nf;
+        let se = (p * (1.0 - p) / nf).sqrt();
+        let z2 = Z95 * Z95;
+        let centre = (p + z2 / (2.0 * nf)) / (1.0 + z2 / nf);
+        let half = Z95 * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / (1.0 + z2 / nf);
+        Probability { estimate: p, std_error: se, ci95_low: (centre - half).max(0.0), ci95_high: (centre + half).min(1.0) }
+    }
+
+    /// From importance-sampling terms wᵢ·1ᵢ.
+    pub fn from_weighted(terms: &[f64]) -> Probability {
+        let n = terms.len() as f64;
+        let mean = terms.iter().sum::<f64>() / n;
+        let var = terms.iter().map(|t| (t - mean) * (t - mean)).sum::<f64>() / (n - 1.0).max(1.0);
+        let se = (var / n).sqrt();
+        Probability { estimate: mean, std_error: se, ci95_low: (mean - Z95 * se).max(0.0), ci95_high: (mean + Z95 * se).min(1.0) }
+    }
+}
+
+/// A quantile.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Quantile {
+    /// Level.
+    pub level: f64,
+    /// Value.
+    pub value: Yuan,
+}
+
+/// Distribution of a money outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MoneyStats {
+    /// Mean.
+    pub mean: Yuan,
+    /// Standard deviation.
+    pub std_dev: Yuan,
+    /// Standard error of the mean.
+    pub mean_std_error: Yuan,
+    /// Quantiles at 50, 90, 95, 99 and 99.9%.
+    pub quantiles: Vec<Quantile>,
+    /// VaR at the tail level.
+    pub var: Yuan,
+    /// Expected shortfall at the tail level.
+    pub es: Yuan,
+    /// Largest outcome.
+    pub max: Yuan,
+}
+
+/// Default-count moments.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DefaultStats {
+    /// Mean.
+    pub mean: f64,
+    /// Sample variance (N − 1).
+    pub variance: f64,
+}
+
+/// Pool balance quantiles at one period end (fan chart).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FanPoint {
+    /// Period (1-based).
+    pub period: u32,
+    /// 5, 25, 50, 75, 95% quantiles (upper edges of 2%-of-capital bins).
+    pub quantiles: Vec<Quantile>,
+}
+
+/// Loss histogram with fixed bins of loss rate (loss / exposure).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Width of each bin, as a loss rate.
+    pub bin_width_rate: f64,
+    /// Width of each bin, in money.
+    pub bin_width: Yuan,
+    /// Counts per bin.
+    pub counts: Vec<u64>,
+    /// Scenarios above the last bin.
+    pub overflow: u64,
+}
+
+/// A sector's share of the expected shortfall of the book's loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// Sector.
+    pub sector: String,
+    /// Mean loss of the sector in the tail scenarios.
+    pub es_contribution: Yuan,
+    /// Share of the total.
+    pub share: f64,
+}
+
+/// The Vasicek large-pool figure for a homogeneous book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VasicekFigure {
+    /// PD used.
+    pub pd: f64,
+    /// ρ used.
+    pub rho: f64,
+    /// Default rate at which the pool runs dry.
+    pub default_rate_threshold: f64,
+    /// Large-pool exhaustion probability 1 − F(threshold).
+    pub exhaustion_probability: f64,
+}
+
+/// Breaker statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakerStats {
+    /// Probability the breaker trips within the horizon.
+    pub trip_probability: Probability,
+    /// Probability of tripping in each period.
+    pub by_period: Vec<f64>,
+}
+
+/// Importance-sampling diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct IsStats {
+    /// Factor mean shift μ.
+    pub shift: f64,
+    /// Effective sample size of the exhaustion estimator, (Σwᵢ1ᵢ)²/Σ(wᵢ1ᵢ)².
+    pub effective_sample_size: f64,
+}
+
+/// Everything a run reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Scenarios run.
+    pub scenarios: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Scenario preset.
+    pub preset: String,
+    /// Periods.
+    pub periods: u32,
+    /// Loans in the book.
+    pub loans: u64,
+    /// Credit scale (total exposure).
+    pub exposure: Yuan,
+    /// Pool capital.
+    pub capital: Yuan,
+    /// exposure / capital.
+    pub leverage: f64,
+    /// P(the pool runs dry within the horizon).
+    pub exhaustion_probability: Probability,
+    /// P(dry by the end of each period).
+    pub exhaustion_by_period: Vec<Probability>,
+    /// Default count.
+    pub defaults: DefaultStats,
+    /// Net credit loss of the book.
+    pub loss: MoneyStats,
+    /// Net compensation paid by the pool.
+    pub compensation: MoneyStats,
+    /// Claims the pool could not pay (borne by the banks).
+    pub unfunded_claims: MoneyStats,
+    /// Loss retained by the banks.
+    pub bank_loss: MoneyStats,
+    /// Breaker, when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerStats>,
+    /// Pool balance fan chart.
+    pub balance_fan: Vec<FanPoint>,
+    /// Loss histogram.
+    pub loss_histogram: Histogram,
+    /// Sector shares of the loss ES.
+    pub risk_contributions: Vec<Contribution>,
+    /// Vasicek large-pool figure, when the book is homogeneous.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vasicek: Option<VasicekFigure>,
+    /// Importance sampling, when used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub importance_sampling: Option<IsStats>,
+    /// Tail level of VaR and ES.
+    pub tail_level: f64,
+    /// The conventions used.
+    pub conventions: String,
+}
+
+fn yuan_fen(f: i64) -> Yuan {
+    Yuan(Decimal::new(f, 2))
+}
+
+/// A fen amount held in f64 (a mean or deviation), rounded to the fen.
+fn yuan_f(x: f64) -> Yuan {
+    if x.is_finite() { Yuan(Decimal::new(x.round() as i64, 2)) } else { Yuan::ZERO }
+}
+
+/// ⌈x⌉ for a product like α·N that should be an integer but carries
+/// floating-point noise (0.99 × 100000 = 99000.00000000001).
+fn ceil_tol(x: f64) -> f64 {
+    (x - 1e-9 * x.abs().max(1.0)).ceil()
+}
+
+/// N(1 − α), with the same noise removed.
+fn tail_mass(n: usize, alpha: f64) -> f64 {
+    let k = n as f64 * (1.0 - alpha);
+    let r = k.round();
+    if (k - r).abs() <= 1e-9 * k.max(1.0) { r } else { k }
+}
+
+fn order_stat(sorted: &[i64], alpha: f64) -> i64 {
+    let n = sorted.len();
+    let k = (ceil_tol(alpha * n as f64) as usize).clamp(1, n);
+    sorted[k - 1]
+}
+
+/// Acerbi–Tasche discrete expected shortfall of `sorted` (ascending), fen.
+pub fn expected_shortfall(sorted: &[i64], alpha: f64) -> f64 {
+    let n = sorted.len();
+    let k = tail_mass(n, alpha);
+    let whole = k.floor() as usize;
+    let sum: i128 = sorted[n - whole..].iter().map(|&x| i128::from(x)).sum();
+    let frac = k - whole as f64;
+    let extra = if whole < n { frac * sorted[n - whole - 1] as f64 } else { 0.0 };
+    (sum as f64 + extra) / k
+}
+
+fn money_stats(values: &[i64], alpha: f64) -> MoneyStats {
+    let n = values.len();
+    let sum: i128 = values.iter().map(|&x| i128::from(x)).sum();
+    let mean_exact = Decimal::from_i128_with_scale(sum, 2) / Decimal::from(n as u64);
+    let mean = sum as f64 / n as f64;
+    let var = values.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0);
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let levels = [0.5, 0.9, 0.95, 0.99, 0.999];
+    MoneyStats {
+        mean: Yuan(mean_exact).round_fen(),
+        std_dev: yuan_f(var.sqrt()),
+        mean_std_error: yuan_f((var / n as f64).sqrt()),
+        quantiles: levels.iter().map(|&l| Quantile { level: l, value: yuan_fen(order_stat(&sorted, l)) }).collect(),
+        var: yuan_fen(order_stat(&sorted, alpha)),
+        es: yuan_f(expected_shortfall(&sorted, alpha)),
+        max: yuan_fen(*sorted.last().unwrap_or(&0)),
+    }
+}
+
+fn vasicek(model: &Model) -> Option<VasicekFigure> {
+    let s = &model.spec;
+    if s.periods != 1 || s.dependence.copula != Copula::Gaussian || s.dependence.sector_rho > 0.0 || model.cap_fen.is_some() {
+        return None;
+    }
+    let first = model.loans.first()?;
+    let Lgd::Fixed(lgd) = first.lgd else { return None };
+    let homogeneous = model.loans.iter().all(|l| l.pd == first.pd && l.rho == first.rho && l.lgd == first.lgd);
+    if !homogeneous || lgd <= 0.0 || s.pool.compensation_share <= 0.0 || first.rho <= 0.0 {
+        return None;
+    }
+    let x = model.capital_fen as f64 / (s.pool.compensation_share * lgd * model.exposure_fen() as f64);
+    Some(VasicekFigure {
+        pd: first.pd,
+        rho: first.rho,
+        default_rate_threshold: x,
+        exhaustion_probability: 1.0 - vasicek_cdf(x, first.pd, first.rho),
+    })
+}
+
+/// Summarises a complete run (all scenarios 0..N) of `engine`'s model.
+pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
+    let n = raw.len() as u64;
+    let spec = &model.spec;
+    let alpha = spec.output.tail_level;
+    let periods = spec.periods as usize;
+    let weighted = !raw.weight.is_empty();
+    let prob = |hit: &dyn Fn(usize) -> bool| -> Probability {
+        if weighted {
+            let terms: Vec<f64> = (0..raw.len()).map(|i| if hit(i) { raw.weight[i] } else { 0.0 }).collect();
+            Probability::from_weighted(&terms)
+        } else {
+            Probability::from_count((0..raw.len()).filter(|&i| hit(i)).count() as u64, n)
+        }
+    };
+    let exhaustion_probability = prob(&|i| raw.exhausted_period[i] > 0);
+    let exhaustion_by_period = (1..=periods)
+        .map(|t| prob(&|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t))
+        .collect();
+    let dmean = raw.defaults.iter().map(|&d| f64::from(d)).sum::<f64>() / n as f64;
+    let dvar = raw.defaults.iter().map(|&d| (f64::from(d) - dmean).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0);
+    let breaker = spec.pool.breaker.as_ref().map(|_| BreakerStats {
+        trip_probability: prob(&|i| raw.breaker_period[i] > 0),
+        by_period: (1..=periods)
+            .map(|t| raw.breaker_period.iter().filter(|&&b| usize::from(b) == t).count() as f64 / n as f64)
+            .collect(),
+    });
+    let width = (2 * model.capital_fen / BALANCE_BINS as i64).max(1);
+    let balance_fan = raw
+        .balance_hist
+        .iter()
+        .enumerate()
+        .map(|(t, h)| {
+            let total: u64 = h.iter().sum();
+            let q = |level: f64| {
+                let target = ceil_tol(level * total as f64).max(1.0) as u64;
+                let mut acc = 0;
+                for (b, c) in h.iter().enumerate() {
+                    acc += c;
+                    if acc >= target {
+                        return yuan_fen(width * (b as i64 + 1));
+                    }
+                }
+                yuan_fen(width * BALANCE_BINS as i64)
+            };
+            FanPoint {
+                period: (t + 1) as u32,
+                quantiles: [0.05, 0.25, 0.5, 0.75, 0.95].iter().map(|&l| Quantile { level: l, value: q(l) }).collect(),
+            }
+        })
+        .collect();
+    let exposure = model.exposure_fen();
+    let bins = spec.output.histogram_bins as usize;
+    let bw = spec.output.histogram_max_rate / bins as f64;
+    let mut counts = vec![0u64; bins];
+    let mut overflow = 0;
+    for &l in &raw.loss {
+        let rate = l as f64 / exposure as f64;
+        let b = (rate / bw).floor() as usize;
+        if b < bins { counts[b] += 1 } else { overflow += 1 }
+    }
+    // Risk contributions: re-simulate the worst ⌈N(1−α)⌉ scenarios by sector.
+    let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_unstable_by(|&a, &b| raw.loss[b].cmp(&raw.loss[a]).then(a.cmp(&b)));
+    let mut by_sector = vec![0i128; model.sectors.len()];
+    for &i in &order[..m] {
+        for (s, v) in engine.sector_losses(raw.start + i as u64).into_iter().enumerate() {
+            by_sector[s] += i128::from(v);
+        }
+    }
+    let total: i128 = by_sector.iter().sum();
+    let risk_contributions = model
+        .sectors
+        .iter()
+        .zip(&by_sector)
+        .map(|(name, &v)| Contribution {
+            sector: name.clone(),
+            es_contribution: Yuan(Decimal::from_i128_with_scale(v, 2) / Decimal::from(m as u64)).round_fen(),
+            share: if total > 0 { v as f64 / total as f64 } else { 0.0 },
+        })
+        .collect();
+    // ESS of the exhaustion estimator: (Σ wᵢ1ᵢ)² / Σ (wᵢ1ᵢ)², the number of
+    // equally weighted exhaustion scenarios the weighted ones are worth.
+    let importance_sampling = weighted.then(|| {
+        let hits = (0..raw.len()).filter(|&i| raw.exhausted_period[i] > 0).map(|i| raw.weight[i]);
+        let (sw, sw2) = hits.fold((0.0, 0.0), |(a, b), w| (a + w, b + w * w));
+        IsStats { shift: engine.factor_shift(), effective_sample_size: if sw2 > 0.0 { sw * sw / sw2 } else { 0.0 } }
+    });
+    Summary {
+        scenarios: n,
+        seed: spec.seed,
+        preset: model.preset.name.clone(),
+        periods: spec.periods,
+        loans: model.loans.len() as u64,
+        exposure: yuan_fen(exposure),
+        capital: yuan_fen(model.capital_fen),
+        leverage: exposure as f64 / model.capital_fen as f64,
+        exhaustion_probability,
+        exhaustion_by_period,
+        defaults: DefaultStats { mean: dmean, variance: dvar },
+        loss: money_stats(&raw.loss, alpha),
+        compensation: money_stats(&raw.compensation, alpha),
+        unfunded_claims: money_stats(&raw.unfunded, alpha),
+        bank_loss: money_stats(&raw.bank_loss, alpha),
+        breaker,
+        balance_fan,
+        loss_histogram: Histogram { bin_width_rate: bw, bin_width: yuan_f(bw * exposure as f64), counts, overflow },
+        risk_contributions,
+        vasicek: vasicek(model),
+        importance_sampling,
+        tail_level: alpha,
+        conventions: "quantile/VaR: order statistic X(ceil(alpha*N)); ES: discrete Acerbi-Tasche mean of the worst N(1-alpha) outcomes; 95% interval: Wilson (plain MC) or normal (importance sampling); balance quantiles: upper edges of bins of 2% of capital".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_statistics_and_es() {
+        let v: Vec<i64> = (1..=100).collect();
+        assert_eq!(order_stat(&v, 0.5), 50);
+        assert_eq!(order_stat(&v, 0.99), 99);
+        assert_eq!(order_stat(&v, 0.999), 100);
+        let big: Vec<i64> = (1..=100_000).collect();
+        assert_eq!(order_stat(&big, 0.99), 99_000);
+        assert_eq!(tail_mass(100_000, 0.99), 1000.0);
+        // ES at 99%: the worst single outcome
+        assert!((expected_shortfall(&v, 0.99) - 100.0).abs() < 1e-9);
+        // ES at 97.5%: worst 2.5 outcomes: (100 + 99 + 0.5·98)/2.5
+        assert!((expected_shortfall(&v, 0.975) - (100.0 + 99.0 + 49.0) / 2.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn wilson_interval() {
+        let p = Probability::from_count(0, 1000);
+        assert_eq!(p.estimate, 0.0);
+        assert!(p.ci95_high > 0.0 && p.ci95_high < 0.005);
+        let p = Probability::from_count(500, 1000);
+        assert!((p.std_error - 0.5 / 1000f64.sqrt()).abs() < 1e-12);
+        assert!(p.ci95_low < 0.5 && p.ci95_high > 0.5);
+    }
+}
