@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/smefin/v1/common.proto",
         "proto/smefin/v1/matching_service.proto",
+        "proto/smefin/v1/riskpool_service.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -25,6 +25,49 @@ pub struct Config {
     pub catalog: CatalogConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Risk-pool simulations.
+    pub riskpool: RiskPoolConfig,
+}
+
+/// Risk-pool simulation settings of the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskPoolConfig {
+    /// Simulations (and grids, solver runs) running at once; more are
+    /// refused with RESOURCE_EXHAUSTED rather than queued.
+    pub max_concurrent: usize,
+    /// Worker threads per simulation (0: all cores).
+    pub threads: usize,
+    /// Most loans in a spec.
+    pub max_loans: u64,
+    /// Most scenarios in a spec.
+    pub max_scenarios: u64,
+    /// Most periods in a spec.
+    pub max_periods: u32,
+}
+
+impl Default for RiskPoolConfig {
+    fn default() -> Self {
+        let l = crate::riskpool::Limits::default();
+        RiskPoolConfig {
+            max_concurrent: 2,
+            threads: 0,
+            max_loans: l.max_loans,
+            max_scenarios: l.max_scenarios,
+            max_periods: l.max_periods,
+        }
+    }
+}
+
+impl RiskPoolConfig {
+    /// The spec limits.
+    pub fn limits(&self) -> crate::riskpool::Limits {
+        crate::riskpool::Limits {
+            max_loans: self.max_loans,
+            max_scenarios: self.max_scenarios,
+            max_periods: self.max_periods,
+        }
+    }
 }
 
 /// gRPC server settings.

@@ -2,7 +2,9 @@
 //! standard errors of the estimator; reproducibility across thread counts
 //! and shard splits; golden values.
 
-use smefin::riskpool::oracle::{binomial_sf, book_moments, conditional_pd, factor_expectation, finite_pool_tail};
+use smefin::riskpool::oracle::{
+    binomial_sf, book_moments, conditional_pd, factor_expectation, finite_pool_tail,
+};
 use smefin::riskpool::{self, Control, Engine, Limits, Model, Spec};
 
 fn model(toml: &str) -> Model {
@@ -18,7 +20,10 @@ fn run(m: &Model, threads: usize) -> (riskpool::Raw, riskpool::Summary) {
 fn within(estimate: f64, exact: f64, se: f64, what: &str) {
     assert!(se > 0.0, "{what}: zero standard error");
     let z = (estimate - exact) / se;
-    assert!(z.abs() <= 4.0, "{what}: estimate {estimate} vs exact {exact}, SE {se}, z = {z:.2}");
+    assert!(
+        z.abs() <= 4.0,
+        "{what}: estimate {estimate} vs exact {exact}, SE {se}, z = {z:.2}"
+    );
 }
 
 /// A homogeneous pool whose capital pays exactly `k` claims: it runs dry iff
@@ -52,11 +57,24 @@ fn finite_homogeneous_pool_matches_the_exact_binomial_mixture() {
     let exact = finite_pool_tail(n, k, pd, rho);
     assert!(exact > 0.01 && exact < 0.2, "{exact}");
     let p = s.exhaustion_probability;
-    within(p.estimate, exact, (exact * (1.0 - exact) / s.scenarios as f64).sqrt(), "P(D ≥ k)");
-    assert!(p.ci95_low <= exact && exact <= p.ci95_high || (p.estimate - exact).abs() < 4.0 * p.std_error);
+    within(
+        p.estimate,
+        exact,
+        (exact * (1.0 - exact) / s.scenarios as f64).sqrt(),
+        "P(D ≥ k)",
+    );
+    assert!(
+        p.ci95_low <= exact && exact <= p.ci95_high
+            || (p.estimate - exact).abs() < 4.0 * p.std_error
+    );
     // default count moments
     let mm = book_moments(&vec![(pd, 1.0); n as usize], rho);
-    within(s.defaults.mean, mm.mean_defaults, (mm.var_defaults / s.scenarios as f64).sqrt(), "E[D]");
+    within(
+        s.defaults.mean,
+        mm.mean_defaults,
+        (mm.var_defaults / s.scenarios as f64).sqrt(),
+        "E[D]",
+    );
 }
 
 #[test]
@@ -94,13 +112,20 @@ fn heterogeneous_book_mean_and_variance() {
         .loans
         .iter()
         .map(|l| {
-            let smefin::riskpool::spec::Lgd::Fixed(lgd) = l.lgd else { unreachable!() };
+            let smefin::riskpool::spec::Lgd::Fixed(lgd) = l.lgd else {
+                unreachable!()
+            };
             (l.pd, (l.amount_fen as f64 * lgd).round())
         })
         .collect();
     let exact = book_moments(&book, 0.12);
     let n = s.scenarios as f64;
-    within(s.defaults.mean, exact.mean_defaults, (exact.var_defaults / n).sqrt(), "E[D]");
+    within(
+        s.defaults.mean,
+        exact.mean_defaults,
+        (exact.var_defaults / n).sqrt(),
+        "E[D]",
+    );
     // the sample variance: SE from the sample fourth central moment
     let d: Vec<f64> = raw.defaults.iter().map(|&x| f64::from(x)).collect();
     let mean = d.iter().sum::<f64>() / n;
@@ -109,9 +134,24 @@ fn heterogeneous_book_mean_and_variance() {
     within(s.defaults.variance, exact.var_defaults, se_var, "Var[D]");
     // mean loss in fen
     let loss_mean: f64 = raw.loss.iter().map(|&x| x as f64).sum::<f64>() / n;
-    within(loss_mean, exact.mean_loss, (exact.var_loss / n).sqrt(), "E[L]");
-    let lv = raw.loss.iter().map(|&x| (x as f64 - loss_mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let l4 = raw.loss.iter().map(|&x| (x as f64 - loss_mean).powi(4)).sum::<f64>() / n;
+    within(
+        loss_mean,
+        exact.mean_loss,
+        (exact.var_loss / n).sqrt(),
+        "E[L]",
+    );
+    let lv = raw
+        .loss
+        .iter()
+        .map(|&x| (x as f64 - loss_mean).powi(2))
+        .sum::<f64>()
+        / (n - 1.0);
+    let l4 = raw
+        .loss
+        .iter()
+        .map(|&x| (x as f64 - loss_mean).powi(4))
+        .sum::<f64>()
+        / n;
     within(lv, exact.var_loss, ((l4 - lv * lv) / n).sqrt(), "Var[L]");
     // contributions cover the three sectors and add up
     let total: f64 = s.risk_contributions.iter().map(|c| c.share).sum();
@@ -126,18 +166,42 @@ fn one_sector_factor_is_extra_global_correlation() {
     let m = model(&homogeneous(n, pd, 0.1, k, 150_000, "sector_rho = 0.08"));
     let (_, s) = run(&m, 0);
     let exact = finite_pool_tail(n, k, pd, 0.18);
-    within(s.exhaustion_probability.estimate, exact, (exact * (1.0 - exact) / s.scenarios as f64).sqrt(), "sector factor");
+    within(
+        s.exhaustion_probability.estimate,
+        exact,
+        (exact * (1.0 - exact) / s.scenarios as f64).sqrt(),
+        "sector factor",
+    );
 }
 
 #[test]
 fn student_t_copula_tends_to_gaussian_and_has_fatter_tails() {
     let (n, pd, rho, k) = (150, 0.03, 0.15, 14);
     let exact = finite_pool_tail(n, k, pd, rho);
-    let m = model(&homogeneous(n, pd, rho, k, 150_000, "copula = \"t\"\nnu = 1000"));
+    let m = model(&homogeneous(
+        n,
+        pd,
+        rho,
+        k,
+        150_000,
+        "copula = \"t\"\nnu = 1000",
+    ));
     let (_, s) = run(&m, 0);
     // ν = 1000 differs from the Gaussian by O(1/ν); far inside 4 SE here
-    within(s.exhaustion_probability.estimate, exact, (exact * (1.0 - exact) / s.scenarios as f64).sqrt(), "t(1000)");
-    let m4 = model(&homogeneous(n, pd, rho, k, 150_000, "copula = \"t\"\nnu = 4"));
+    within(
+        s.exhaustion_probability.estimate,
+        exact,
+        (exact * (1.0 - exact) / s.scenarios as f64).sqrt(),
+        "t(1000)",
+    );
+    let m4 = model(&homogeneous(
+        n,
+        pd,
+        rho,
+        k,
+        150_000,
+        "copula = \"t\"\nnu = 4",
+    ));
     let (_, s4) = run(&m4, 0);
     assert!(
         s4.exhaustion_probability.estimate > exact + 4.0 * s4.exhaustion_probability.std_error,
@@ -164,7 +228,13 @@ fn beta_lgd_mean_loss() {
     let n = s.scenarios as f64;
     let exact = 400.0 * 0.03 * 0.55 * 100_000_000.0;
     let mean = raw.loss.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let sd = (raw.loss.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let sd = (raw
+        .loss
+        .iter()
+        .map(|&x| (x as f64 - mean).powi(2))
+        .sum::<f64>()
+        / (n - 1.0))
+        .sqrt();
     within(mean, exact, sd / n.sqrt(), "E[L] with Beta LGD");
 }
 
@@ -174,19 +244,35 @@ fn importance_sampling_agrees_with_the_exact_tail_and_with_plain_monte_carlo() {
     let (n, pd, rho, k) = (300, 0.01, 0.12, 40);
     let exact = finite_pool_tail(n, k, pd, rho);
     assert!(exact < 1e-3 && exact > 1e-7, "{exact}");
-    let m = model(&homogeneous(n, pd, rho, k, 50_000, "").replace("[dependence]", "[importance_sampling]\n[dependence]"));
+    let m = model(
+        &homogeneous(n, pd, rho, k, 50_000, "")
+            .replace("[dependence]", "[importance_sampling]\n[dependence]"),
+    );
     let (_, s) = run(&m, 0);
     let is = s.importance_sampling.unwrap();
     assert!(is.shift < 0.0 && is.effective_sample_size > 100.0, "{is:?}");
-    within(s.exhaustion_probability.estimate, exact, s.exhaustion_probability.std_error, "IS tail");
+    within(
+        s.exhaustion_probability.estimate,
+        exact,
+        s.exhaustion_probability.std_error,
+        "IS tail",
+    );
     // where both are feasible they agree
     let k2 = 10;
     let plain = model(&homogeneous(n, pd, rho, k2, 100_000, ""));
     let (_, sp) = run(&plain, 0);
-    let weighted = model(&homogeneous(n, pd, rho, k2, 100_000, "").replace("[dependence]", "[importance_sampling]\n[dependence]"));
+    let weighted = model(
+        &homogeneous(n, pd, rho, k2, 100_000, "")
+            .replace("[dependence]", "[importance_sampling]\n[dependence]"),
+    );
     let (_, sw) = run(&weighted, 0);
     let (a, b) = (sp.exhaustion_probability, sw.exhaustion_probability);
-    within(a.estimate, b.estimate, (a.std_error.powi(2) + b.std_error.powi(2)).sqrt(), "IS vs plain");
+    within(
+        a.estimate,
+        b.estimate,
+        (a.std_error.powi(2) + b.std_error.powi(2)).sqrt(),
+        "IS vs plain",
+    );
     let exact2 = finite_pool_tail(n, k2, pd, rho);
     within(b.estimate, exact2, b.std_error, "IS at moderate level");
 }
@@ -231,7 +317,8 @@ fn multi_period_breaker_and_pool_path_match_a_markov_chain() {
                     factor_expectation(
                         &|z| {
                             let p = conditional_pd(pd, rho, z);
-                            binomial_sf(k as u64, a as u64, p) - binomial_sf(k as u64 + 1, a as u64, p)
+                            binomial_sf(k as u64, a as u64, p)
+                                - binomial_sf(k as u64 + 1, a as u64, p)
                         },
                         1e-13,
                     )
@@ -250,9 +337,8 @@ fn multi_period_breaker_and_pool_path_match_a_markov_chain() {
         for (&(d, a, lent, tripped), &pr) in &states {
             for (k, &pk) in trans[a].iter().enumerate() {
                 let d2 = d + k;
-                let (a2, lent2, t2) = if tripped {
-                    (a - k, lent, true)
-                } else if d2 as f64 >= r * lent as f64 {
+                // tripped before, or trips now (checked before re-lending): run-off
+                let (a2, lent2, t2) = if tripped || d2 as f64 >= r * lent as f64 {
                     (a - k, lent, true)
                 } else {
                     (n, lent + k, false)
@@ -261,19 +347,51 @@ fn multi_period_breaker_and_pool_path_match_a_markov_chain() {
             }
         }
         states = next;
-        exhausted_by.push(states.iter().filter(|(s, _)| s.0 >= k_cap).map(|(_, p)| p).sum::<f64>());
-        tripped_by.push(states.iter().filter(|(s, _)| s.3).map(|(_, p)| p).sum::<f64>());
+        exhausted_by.push(
+            states
+                .iter()
+                .filter(|(s, _)| s.0 >= k_cap)
+                .map(|(_, p)| p)
+                .sum::<f64>(),
+        );
+        tripped_by.push(
+            states
+                .iter()
+                .filter(|(s, _)| s.3)
+                .map(|(_, p)| p)
+                .sum::<f64>(),
+        );
     }
     let nf = s.scenarios as f64;
     for t in 0..periods {
         let e = exhausted_by[t];
-        within(s.exhaustion_by_period[t].estimate, e, (e * (1.0 - e) / nf).sqrt(), &format!("exhausted by period {}", t + 1));
-        let tripped = raw.breaker_period.iter().filter(|&&b| b > 0 && usize::from(b) <= t + 1).count() as f64 / nf;
+        within(
+            s.exhaustion_by_period[t].estimate,
+            e,
+            (e * (1.0 - e) / nf).sqrt(),
+            &format!("exhausted by period {}", t + 1),
+        );
+        let tripped = raw
+            .breaker_period
+            .iter()
+            .filter(|&&b| b > 0 && usize::from(b) <= t + 1)
+            .count() as f64
+            / nf;
         let e = tripped_by[t];
-        within(tripped, e, (e * (1.0 - e) / nf).sqrt(), &format!("tripped by period {}", t + 1));
+        within(
+            tripped,
+            e,
+            (e * (1.0 - e) / nf).sqrt(),
+            &format!("tripped by period {}", t + 1),
+        );
     }
     let b = s.breaker.unwrap();
-    within(b.trip_probability.estimate, tripped_by[periods - 1], b.trip_probability.std_error.max(1e-9), "trip probability");
+    within(
+        b.trip_probability.estimate,
+        tripped_by[periods - 1],
+        b.trip_probability.std_error.max(1e-9),
+        "trip probability",
+    );
 }
 
 #[test]
@@ -284,13 +402,19 @@ fn bit_identical_across_thread_counts_and_shard_splits() {
     spec.periods_per_year = 4;
     spec.factor_ar = 0.5;
     spec.pool.recovery_lag = 1;
-    spec.pool.breaker = Some(riskpool::spec::BreakerSpec { default_rate: Some(0.03), compensation_ratio: None });
+    spec.pool.breaker = Some(riskpool::spec::BreakerSpec {
+        default_rate: Some(0.03),
+        compensation_ratio: None,
+    });
     spec.dependence.sector_rho = 0.05;
     let m = Model::compile(&spec, &Limits::default()).unwrap();
     let (r1, s1) = run(&m, 1);
     let (r2, s2) = run(&m, 2);
     let (r8, s8) = run(&m, 8);
-    assert!(r1 == r2 && r1 == r8, "raw outcomes differ across thread counts");
+    assert!(
+        r1 == r2 && r1 == r8,
+        "raw outcomes differ across thread counts"
+    );
     let j = |s: &riskpool::Summary| serde_json::to_string(s).unwrap();
     assert_eq!(j(&s1), j(&s2));
     assert_eq!(j(&s1), j(&s8));
@@ -328,7 +452,12 @@ fn golden_values() {
         s.compensation.quantiles[3].value.to_fen_string(),
         format!("{:.6}", s.defaults.mean),
     );
-    let want = (GOLDEN.0, GOLDEN.1.to_string(), GOLDEN.2.to_string(), GOLDEN.3.to_string());
+    let want = (
+        GOLDEN.0,
+        GOLDEN.1.to_string(),
+        GOLDEN.2.to_string(),
+        GOLDEN.3.to_string(),
+    );
     assert_eq!(got, want, "golden values moved");
 }
 
@@ -340,6 +469,8 @@ const GOLDEN: (u64, &str, &str, &str) = (22, "7190198.40", "18782234.24", "39.96
 fn cancellation_stops_the_run() {
     let m = model(&homogeneous(2000, 0.02, 0.15, 100, 5_000_000, ""));
     let control = Control::default();
-    control.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    control
+        .cancel
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(riskpool::simulate(&m, 0, &control).is_err());
 }

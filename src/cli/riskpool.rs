@@ -102,7 +102,12 @@ pub struct LeverageArgs {
 }
 
 fn spec_error(e: SpecError) -> CliError {
-    let list = e.violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
+    let list = e
+        .violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
     CliError::new(format!("invalid spec: {list}"))
 }
 
@@ -118,10 +123,7 @@ fn load(path: &Path, scenarios: Option<u64>, seed: Option<u64>) -> Result<Model,
 }
 
 /// Runs `f` on a worker thread with a progress bar over `total` scenarios.
-pub(crate) fn with_progress<T: Send>(
-    total: u64,
-    f: impl FnOnce(&Control) -> T + Send,
-) -> T {
+pub(crate) fn with_progress<T: Send>(total: u64, f: impl FnOnce(&Control) -> T + Send) -> T {
     let control = Arc::new(Control::default());
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
@@ -145,9 +147,16 @@ pub(crate) fn with_progress<T: Send>(
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), CliError> {
-    let bad = || CliError::new(format!("--shard: `{s}` is not k/n with 0 ≤ k < n (e.g. 0/4)"));
+    let bad = || {
+        CliError::new(format!(
+            "--shard: `{s}` is not k/n with 0 ≤ k < n (e.g. 0/4)"
+        ))
+    };
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (k, n): (u64, u64) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    let (k, n): (u64, u64) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
     if n == 0 || k >= n || n > 1_000_000 {
         return Err(bad());
     }
@@ -159,17 +168,27 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     if a.print_default {
         return print(riskpool::spec::DEFAULT_SPEC_TOML);
     }
-    let path = a.spec.clone().ok_or_else(|| CliError::new("a spec file is required (or `default`)"))?;
+    let path = a
+        .spec
+        .clone()
+        .ok_or_else(|| CliError::new("a spec file is required (or `default`)"))?;
     let model = load(&path, a.scenarios, a.seed)?;
     let threads = a.threads.unwrap_or(0);
     if let Some(shard) = &a.shard {
         let (k, n) = parse_shard(shard)?;
         let range = riskpool::shard_range(model.spec.scenarios, k, n);
-        let part = with_progress(range.end - range.start, |c| riskpool::run_shard(&model, k, n, threads, c))
+        let part = with_progress(range.end - range.start, |c| {
+            riskpool::run_shard(&model, k, n, threads, c)
+        })
+        .map_err(|e| CliError::new(e.to_string()))?;
+        let out = a
+            .out
+            .as_ref()
+            .ok_or_else(|| CliError::new("--shard needs --out"))?;
+        let file = std::fs::File::create(out)
+            .map_err(|e| CliError::new(format!("{}: {e}", out.display())))?;
+        serde_json::to_writer(std::io::BufWriter::new(file), &part)
             .map_err(|e| CliError::new(e.to_string()))?;
-        let out = a.out.as_ref().ok_or_else(|| CliError::new("--shard needs --out"))?;
-        let file = std::fs::File::create(out).map_err(|e| CliError::new(format!("{}: {e}", out.display())))?;
-        serde_json::to_writer(std::io::BufWriter::new(file), &part).map_err(|e| CliError::new(e.to_string()))?;
         return print(&format!(
             "shard {k}/{n}: scenarios {}..{} written to {}\n",
             part.raw.start,
@@ -177,8 +196,10 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
             out.display()
         ));
     }
-    let (_, summary) = with_progress(model.spec.scenarios, |c| riskpool::simulate(&model, threads, c))
-        .map_err(|e| CliError::new(e.to_string()))?;
+    let (_, summary) = with_progress(model.spec.scenarios, |c| {
+        riskpool::simulate(&model, threads, c)
+    })
+    .map_err(|e| CliError::new(e.to_string()))?;
     output(&summary, a.json)
 }
 
@@ -186,7 +207,8 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
 pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
     let mut parts = Vec::new();
     for p in &a.parts {
-        let f = std::fs::File::open(p).map_err(|e| CliError::new(format!("{}: {e}", p.display())))?;
+        let f =
+            std::fs::File::open(p).map_err(|e| CliError::new(format!("{}: {e}", p.display())))?;
         let part: riskpool::Part = serde_json::from_reader(std::io::BufReader::new(f))
             .map_err(|e| CliError::new(format!("{}: not a part file: {e}", p.display())))?;
         parts.push(part);
@@ -218,7 +240,13 @@ fn pct(p: f64) -> String {
 }
 
 fn prob_line(p: &Probability) -> String {
-    format!("{} ± {}（95%区间 {} – {}）", pct(p.estimate), pct(p.std_error), pct(p.ci95_low), pct(p.ci95_high))
+    format!(
+        "{} ± {}（95%区间 {} – {}）",
+        pct(p.estimate),
+        pct(p.std_error),
+        pct(p.ci95_low),
+        pct(p.ci95_high)
+    )
 }
 
 /// The readable summary.
@@ -235,7 +263,10 @@ pub fn render_summary(s: &Summary) -> String {
         s.periods,
         s.seed
     ));
-    o.push_str(&format!("资金池耗尽概率：{}\n", prob_line(&s.exhaustion_probability)));
+    o.push_str(&format!(
+        "资金池耗尽概率：{}\n",
+        prob_line(&s.exhaustion_probability)
+    ));
     if s.periods > 1 {
         for (t, p) in s.exhaustion_by_period.iter().enumerate() {
             o.push_str(&format!("  第 {} 期末前耗尽：{}\n", t + 1, pct(p.estimate)));
@@ -251,15 +282,34 @@ pub fn render_summary(s: &Summary) -> String {
         ));
     }
     if let Some(b) = &s.breaker {
-        o.push_str(&format!("熔断触发概率：{}\n", prob_line(&b.trip_probability)));
+        o.push_str(&format!(
+            "熔断触发概率：{}\n",
+            prob_line(&b.trip_probability)
+        ));
     }
     if let Some(is) = &s.importance_sampling {
-        o.push_str(&format!("重要性抽样：因子均值平移 {:.4}，有效样本量 {:.0}\n", is.shift, is.effective_sample_size));
+        o.push_str(&format!(
+            "重要性抽样：因子均值平移 {:.4}，有效样本量 {:.0}\n",
+            is.shift, is.effective_sample_size
+        ));
     }
-    o.push_str(&format!("违约笔数：均值 {:.2}，方差 {:.2}\n\n", s.defaults.mean, s.defaults.variance));
+    o.push_str(&format!(
+        "违约笔数：均值 {:.2}，方差 {:.2}\n\n",
+        s.defaults.mean, s.defaults.variance
+    ));
     let tail = format!("{}", s.tail_level * 100.0);
     let mut t = Table::new(
-        &["（元）", "均值", "P50", "P90", "P95", "P99", "P99.9", &format!("VaR{tail}"), &format!("ES{tail}")],
+        &[
+            "（元）",
+            "均值",
+            "P50",
+            "P90",
+            "P95",
+            "P99",
+            "P99.9",
+            &format!("VaR{tail}"),
+            &format!("ES{tail}"),
+        ],
         &[1, 2, 3, 4, 5, 6, 7, 8],
     );
     let row = |name: &str, m: &MoneyStats| {
@@ -277,8 +327,16 @@ pub fn render_summary(s: &Summary) -> String {
     if !s.risk_contributions.is_empty() {
         o.push_str(&format!("\n风险贡献（ES{tail}，按行业）：\n"));
         for c in &s.risk_contributions {
-            let name = if c.sector.is_empty() { "（未分行业）" } else { &c.sector };
-            o.push_str(&format!("  {name}  {}  {:.1}%\n", c.es_contribution.to_fen_string(), c.share * 100.0));
+            let name = if c.sector.is_empty() {
+                "（未分行业）"
+            } else {
+                &c.sector
+            };
+            o.push_str(&format!(
+                "  {name}  {}  {:.1}%\n",
+                c.es_contribution.to_fen_string(),
+                c.share * 100.0
+            ));
         }
     }
     if s.periods > 1 {
@@ -301,13 +359,25 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
     };
     let cells = grid.cells(&model.spec);
     let total = model.spec.scenarios * cells.len() as u64;
-    let result = with_progress(total, |c| riskpool::grid::run(&model.spec, &grid, &Limits::default(), a.threads.unwrap_or(0), c))
-        .map_err(|e| CliError::new(e.to_string()))?;
+    let result = with_progress(total, |c| {
+        riskpool::grid::run(
+            &model.spec,
+            &grid,
+            &Limits::default(),
+            a.threads.unwrap_or(0),
+            c,
+        )
+    })
+    .map_err(|e| CliError::new(e.to_string()))?;
     if a.json {
-        let text = serde_json::to_string_pretty(&result).map_err(|e| CliError::new(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&result).map_err(|e| CliError::new(e.to_string()))?;
         return print(&format!("{text}\n"));
     }
-    let mut t = Table::new(&["PD倍数", "ρ", "代偿比例", "耗尽概率", "标准误", "95%区间"], &[0, 1, 2, 3, 4]);
+    let mut t = Table::new(
+        &["PD倍数", "ρ", "代偿比例", "耗尽概率", "标准误", "95%区间"],
+        &[0, 1, 2, 3, 4],
+    );
     for c in &result.cells {
         let p = &c.exhaustion_probability;
         t.row(vec![
@@ -319,7 +389,12 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
             format!("{} – {}", pct(p.ci95_low), pct(p.ci95_high)),
         ]);
     }
-    print(&format!("压力测试：{} 个组合，每个 {} 次模拟（共同随机数）\n{}", result.cells.len(), model.spec.scenarios, t.render("")))
+    print(&format!(
+        "压力测试：{} 个组合，每个 {} 次模拟（共同随机数）\n{}",
+        result.cells.len(),
+        model.spec.scenarios,
+        t.render("")
+    ))
 }
 
 /// Runs `smefin leverage`.
@@ -328,7 +403,11 @@ pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
     let what = match a.solve.as_str() {
         "scale" => riskpool::grid::Solve::Scale,
         "capital" => riskpool::grid::Solve::Capital,
-        other => return Err(CliError::new(format!("--solve: `{other}` is not `scale` or `capital`"))),
+        other => {
+            return Err(CliError::new(format!(
+                "--solve: `{other}` is not `scale` or `capital`"
+            )));
+        }
     };
     let target = a.target;
     let r = with_progress(model.spec.scenarios * 40, |c| {

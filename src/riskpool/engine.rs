@@ -99,7 +99,10 @@ impl Raw {
     /// Appends `other`, which must start where `self` ends.
     pub fn append(&mut self, other: Raw) -> Result<(), String> {
         if other.start != self.end {
-            return Err(format!("scenarios {}..{} do not follow {}..{}", other.start, other.end, self.start, self.end));
+            return Err(format!(
+                "scenarios {}..{} do not follow {}..{}",
+                other.start, other.end, self.start, self.end
+            ));
         }
         if other.balance_hist.len() != self.balance_hist.len() {
             return Err("different numbers of periods".into());
@@ -194,9 +197,14 @@ impl<'m> Engine<'m> {
         let t_nu = (d.copula == Copula::T).then_some(d.nu);
         let student = t_nu.map(|nu| StudentsT::new(0.0, 1.0, nu).expect("ν validated"));
         let mut classes: Vec<Class> = Vec::new();
-        let mut index: std::collections::HashMap<(u64, u64, usize), usize> = std::collections::HashMap::new();
+        let mut index: std::collections::HashMap<(u64, u64, usize), usize> =
+            std::collections::HashMap::new();
         for (i, l) in model.loans.iter().enumerate() {
-            let pd_period = if ppy == 1.0 { l.pd } else { 1.0 - (1.0 - l.pd).powf(1.0 / ppy) };
+            let pd_period = if ppy == 1.0 {
+                l.pd
+            } else {
+                1.0 - (1.0 - l.pd).powf(1.0 / ppy)
+            };
             let key = (pd_period.to_bits(), l.rho.to_bits(), usize::from(l.sector));
             let c = *index.entry(key).or_insert_with(|| {
                 let thr = match &student {
@@ -248,7 +256,11 @@ impl<'m> Engine<'m> {
             multi: spec.periods > 1,
             phi_ar: spec.factor_ar,
             is_shift: 0.0,
-            top_up: spec.pool.top_up.as_ref().map(|t| (fen(t.below), fen(t.refill_to), fen(t.max_per_year))),
+            top_up: spec
+                .pool
+                .top_up
+                .as_ref()
+                .map(|t| (fen(t.below), fen(t.refill_to), fen(t.max_per_year))),
             book_fen: model.exposure_fen(),
         }
     }
@@ -292,7 +304,14 @@ impl<'m> Engine<'m> {
 
     /// Simulates scenario `i`. When `sector_loss` is given, adds each
     /// defaulted loan's loss to its sector's entry.
-    fn scenario(&self, i: u64, scratch: &mut Scratch, mut sector_loss: Option<&mut [i64]>, hist: &mut [Vec<u64>]) -> Outcome {
+    #[allow(clippy::needless_range_loop)] // t indexes the period's recoveries and histogram
+    fn scenario(
+        &self,
+        i: u64,
+        scratch: &mut Scratch,
+        mut sector_loss: Option<&mut [i64]>,
+        hist: &mut [Vec<u64>],
+    ) -> Outcome {
         let model = self.model;
         let pool = &model.spec.pool;
         let mut rng = self.base.clone();
@@ -300,7 +319,10 @@ impl<'m> Engine<'m> {
         let lag = pool.recovery_lag as usize;
         let cap = model.cap_fen;
         let ppy = model.spec.periods_per_year as usize;
-        let mut out = Outcome { weight: 1.0, ..Outcome::default() };
+        let mut out = Outcome {
+            weight: 1.0,
+            ..Outcome::default()
+        };
         let mut balance = model.capital_fen;
         let mut provided = model.capital_fen;
         let mut paid_cum: i64 = 0;
@@ -339,7 +361,11 @@ impl<'m> Engine<'m> {
             };
             let mut claims: i64 = 0;
             for c in &self.classes {
-                let s = if self.sqrt_sector_rho > 0.0 { scratch.sector_z[c.sector] } else { 0.0 };
+                let s = if self.sqrt_sector_rho > 0.0 {
+                    scratch.sector_z[c.sector]
+                } else {
+                    0.0
+                };
                 let p = if c.thr == f64::NEG_INFINITY {
                     0.0
                 } else if c.thr == f64::INFINITY {
@@ -425,8 +451,12 @@ impl<'m> Engine<'m> {
                 }
                 if !tripped {
                     if let Some(b) = &pool.breaker {
-                        let dr = b.default_rate.is_some_and(|r| defaulted_amount as f64 >= r * lent as f64);
-                        let cr = b.compensation_ratio.is_some_and(|r| paid_cum as f64 >= r * provided as f64);
+                        let dr = b
+                            .default_rate
+                            .is_some_and(|r| defaulted_amount as f64 >= r * lent as f64);
+                        let cr = b
+                            .compensation_ratio
+                            .is_some_and(|r| paid_cum as f64 >= r * provided as f64);
                         if dr || cr {
                             tripped = true;
                             out.breaker_period = (t + 1) as u16;
@@ -462,7 +492,12 @@ impl<'m> Engine<'m> {
     }
 
     /// Runs scenarios `range` on `threads` threads (0: all cores).
-    pub fn run(&self, range: Range<u64>, threads: usize, control: &Control) -> Result<Raw, Cancelled> {
+    pub fn run(
+        &self,
+        range: Range<u64>,
+        threads: usize,
+        control: &Control,
+    ) -> Result<Raw, Cancelled> {
         let chunks: Vec<Range<u64>> = (range.start..range.end)
             .step_by(CHUNK as usize)
             .map(|s| s..(s + CHUNK).min(range.end))
@@ -483,7 +518,10 @@ impl<'m> Engine<'m> {
         let parts = if threads == 0 {
             work()?
         } else {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|_| Cancelled)?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|_| Cancelled)?;
             pool.install(work)?
         };
         let mut all = Raw::empty(range.start, range.start, self.periods);

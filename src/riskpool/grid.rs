@@ -60,7 +60,9 @@ impl Grid {
     /// The (pd multiplier, ρ, share) triples, in order.
     pub fn cells(&self, spec: &Spec) -> Vec<(f64, f64, f64)> {
         let base_pd = spec.scenario.pd_multiplier.unwrap_or_else(|| {
-            super::scenarios::resolve(&spec.scenario).map(|p| p.pd_multiplier).unwrap_or(1.0)
+            super::scenarios::resolve(&spec.scenario)
+                .map(|p| p.pd_multiplier)
+                .unwrap_or(1.0)
         });
         let or = |v: &Vec<f64>, d: f64| if v.is_empty() { vec![d] } else { v.clone() };
         let mut out = Vec::new();
@@ -83,7 +85,13 @@ fn exhaustion(model: &Model, threads: usize, control: &Control) -> Result<Probab
 }
 
 /// Runs a stress grid.
-pub fn run(spec: &Spec, grid: &Grid, limits: &Limits, threads: usize, control: &Control) -> Result<GridResult, GridError> {
+pub fn run(
+    spec: &Spec,
+    grid: &Grid,
+    limits: &Limits,
+    threads: usize,
+    control: &Control,
+) -> Result<GridResult, GridError> {
     let cells = grid.cells(spec);
     if cells.len() > 400 {
         return Err(GridError::TooLarge(cells.len()));
@@ -95,9 +103,17 @@ pub fn run(spec: &Spec, grid: &Grid, limits: &Limits, threads: usize, control: &
         cs.dependence.rho = r;
         cs.pool.compensation_share = s;
         let model = Model::compile(&cs, limits)?;
-        out.push(Cell { pd_multiplier: m, rho: r, compensation_share: s, exhaustion_probability: exhaustion(&model, threads, control)? });
+        out.push(Cell {
+            pd_multiplier: m,
+            rho: r,
+            compensation_share: s,
+            exhaustion_probability: exhaustion(&model, threads, control)?,
+        });
     }
-    Ok(GridResult { scenarios: spec.scenarios, cells: out })
+    Ok(GridResult {
+        scenarios: spec.scenarios,
+        cells: out,
+    })
 }
 
 /// What the leverage solver varies.
@@ -146,7 +162,13 @@ fn scaled(model: &Model, what: Solve, f: f64) -> Model {
 /// ≤ `target`, by bracketing and bisection on a factor applied to the book
 /// (or the capital). With common random numbers the defaults do not depend on
 /// the factor, so the estimated probability is monotone in it.
-pub fn solve_leverage(model: &Model, what: Solve, target: f64, threads: usize, control: &Control) -> Result<LeverageResult, Cancelled> {
+pub fn solve_leverage(
+    model: &Model,
+    what: Solve,
+    target: f64,
+    threads: usize,
+    control: &Control,
+) -> Result<LeverageResult, Cancelled> {
     // ok(f): the pool is safe enough at factor f.
     let mut steps = 0u32;
     let mut eval = |f: f64| -> Result<Probability, Cancelled> {

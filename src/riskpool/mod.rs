@@ -49,13 +49,21 @@ pub fn auto_shift(e: &Engine<'_>, model: &Model) -> f64 {
     }
     for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
-        if e.expected_claims_given_factor(mid) >= target { lo = mid } else { hi = mid }
+        if e.expected_claims_given_factor(mid) >= target {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
     0.5 * (lo + hi)
 }
 
 /// Runs every scenario of the model and summarises.
-pub fn simulate(model: &Model, threads: usize, control: &Control) -> Result<(Raw, Summary), Cancelled> {
+pub fn simulate(
+    model: &Model,
+    threads: usize,
+    control: &Control,
+) -> Result<(Raw, Summary), Cancelled> {
     let engine = engine_for(model);
     let raw = engine.run(0..model.spec.scenarios, threads, control)?;
     let summary = stats::summarize(&engine, model, &raw);
@@ -88,10 +96,22 @@ pub struct Part {
 pub const PART_FORMAT: &str = "smefin-riskpool-part/1";
 
 /// Runs one shard.
-pub fn run_shard(model: &Model, k: u64, n: u64, threads: usize, control: &Control) -> Result<Part, Cancelled> {
+pub fn run_shard(
+    model: &Model,
+    k: u64,
+    n: u64,
+    threads: usize,
+    control: &Control,
+) -> Result<Part, Cancelled> {
     let engine = engine_for(model);
     let raw = engine.run(shard_range(model.spec.scenarios, k, n), threads, control)?;
-    Ok(Part { format: PART_FORMAT.into(), spec: model.spec.clone(), shard: k, shards: n, raw })
+    Ok(Part {
+        format: PART_FORMAT.into(),
+        spec: model.spec.clone(),
+        shard: k,
+        shards: n,
+        raw,
+    })
 }
 
 /// Why parts could not be merged.
@@ -124,31 +144,53 @@ pub fn merge(mut parts: Vec<Part>) -> Result<(Spec, Raw), MergeError> {
             return Err(MergeError::Format(i));
         }
         if p.spec != parts[0].spec {
-            return Err(MergeError::Mismatch { index: i, reason: "its spec differs from part 0's".into() });
+            return Err(MergeError::Mismatch {
+                index: i,
+                reason: "its spec differs from part 0's".into(),
+            });
         }
         if p.shards != parts[0].shards {
-            return Err(MergeError::Mismatch { index: i, reason: format!("{} shards, part 0 says {}", p.shards, parts[0].shards) });
+            return Err(MergeError::Mismatch {
+                index: i,
+                reason: format!("{} shards, part 0 says {}", p.shards, parts[0].shards),
+            });
         }
         let want = shard_range(p.spec.scenarios, p.shard, p.shards);
-        if p.raw.start != want.start || p.raw.end != want.end || p.raw.len() as u64 != want.end - want.start {
-            return Err(MergeError::Mismatch { index: i, reason: format!("holds scenarios {}..{}, shard {} is {:?}", p.raw.start, p.raw.end, p.shard, want) });
+        if p.raw.start != want.start
+            || p.raw.end != want.end
+            || p.raw.len() as u64 != want.end - want.start
+        {
+            return Err(MergeError::Mismatch {
+                index: i,
+                reason: format!(
+                    "holds scenarios {}..{}, shard {} is {:?}",
+                    p.raw.start, p.raw.end, p.shard, want
+                ),
+            });
         }
     }
     parts.sort_by_key(|p| p.shard);
     let n = parts[0].shards;
     for (k, p) in parts.iter().enumerate() {
         if p.shard != k as u64 {
-            return Err(MergeError::Mismatch { index: k, reason: format!("shard {k} of {n} is missing or duplicated") });
+            return Err(MergeError::Mismatch {
+                index: k,
+                reason: format!("shard {k} of {n} is missing or duplicated"),
+            });
         }
     }
     if parts.len() as u64 != n {
-        return Err(MergeError::Mismatch { index: parts.len(), reason: format!("{} of {n} shards given", parts.len()) });
+        return Err(MergeError::Mismatch {
+            index: parts.len(),
+            reason: format!("{} of {n} shards given", parts.len()),
+        });
     }
     let spec = parts[0].spec.clone();
     let mut it = parts.into_iter();
     let mut raw = it.next().map(|p| p.raw).unwrap_or_default();
     for p in it {
-        raw.append(p.raw).map_err(|reason| MergeError::Mismatch { index: 0, reason })?;
+        raw.append(p.raw)
+            .map_err(|reason| MergeError::Mismatch { index: 0, reason })?;
     }
     Ok((spec, raw))
 }

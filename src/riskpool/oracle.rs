@@ -192,7 +192,10 @@ pub fn book_moments(book: &[(f64, f64)], rho: f64) -> BookMoments {
         mean_d += ga.1 * ga.0;
         mean_l += ga.2 * ga.0;
         for gb in groups.iter().skip(a) {
-            let joint = factor_expectation(&|z| conditional_pd(ga.0, rho, z) * conditional_pd(gb.0, rho, z), 1e-14);
+            let joint = factor_expectation(
+                &|z| conditional_pd(ga.0, rho, z) * conditional_pd(gb.0, rho, z),
+                1e-14,
+            );
             let cov = joint - ga.0 * gb.0;
             if std::ptr::eq(ga, gb) {
                 // pairs i ≠ j within the group, plus the diagonal
@@ -204,7 +207,12 @@ pub fn book_moments(book: &[(f64, f64)], rho: f64) -> BookMoments {
             }
         }
     }
-    BookMoments { mean_defaults: mean_d, var_defaults: var_d, mean_loss: mean_l, var_loss: var_l }
+    BookMoments {
+        mean_defaults: mean_d,
+        var_defaults: var_d,
+        mean_loss: mean_l,
+        var_loss: var_l,
+    }
 }
 
 /// Moments of the default count and loss of a book.
@@ -233,7 +241,9 @@ mod tests {
         assert!((step - 0.3).abs() < 1e-9, "{step}");
         // E[Φ(Z)] = 1/2 and E[p(Z)] = p
         assert!((factor_expectation(&phi, 1e-13) - 0.5).abs() < 1e-12);
-        assert!((factor_expectation(&|z| conditional_pd(0.02, 0.15, z), 1e-14) - 0.02).abs() < 1e-12);
+        assert!(
+            (factor_expectation(&|z| conditional_pd(0.02, 0.15, z), 1e-14) - 0.02).abs() < 1e-12
+        );
     }
 
     #[test]
@@ -265,13 +275,17 @@ mod tests {
         let b = binomial_sf(3, 50, 0.02);
         assert!((finite_pool_tail(50, 3, 0.02, 1e-12) - b).abs() < 1e-9);
         // P(D ≥ 1) = 1 − E[(1 − p(Z))^n]
-        let direct = 1.0 - factor_expectation(&|z| (1.0 - conditional_pd(0.02, 0.2, z)).powi(100), 1e-14);
+        let direct =
+            1.0 - factor_expectation(&|z| (1.0 - conditional_pd(0.02, 0.2, z)).powi(100), 1e-14);
         assert!((finite_pool_tail(100, 1, 0.02, 0.2) - direct).abs() < 1e-11);
         // large n approaches Vasicek
         let n = 20_000u64;
         let x = 0.05;
         let tail = finite_pool_tail(n, (x * n as f64) as u64, 0.02, 0.15);
-        assert!((tail - (1.0 - vasicek_cdf(x, 0.02, 0.15))).abs() < 2e-3, "{tail}");
+        assert!(
+            (tail - (1.0 - vasicek_cdf(x, 0.02, 0.15))).abs() < 2e-3,
+            "{tail}"
+        );
     }
 
     #[test]

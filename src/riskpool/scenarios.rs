@@ -47,28 +47,70 @@ pub fn presets() -> Vec<Preset> {
         sector_pd_multiplier: sector,
     };
     vec![
-        p("baseline", "基准情景：按输入的违约率、相关性和违约损失率", 1.0, 0.0, 0.0, 1.0),
-        p("adverse", "不利情景：违约率×1.5，资产相关性+0.02，违约损失率+0.05", 1.5, 0.02, 0.05, 1.0),
-        p("severe", "严重情景（约当2022年疫情冲击）：违约率×2.5，资产相关性+0.05，违约损失率+0.10", 2.5, 0.05, 0.10, 1.0),
-        p("sector_shock", "行业冲击：指定行业违约率×3，其他行业不变", 1.0, 0.0, 0.0, 3.0),
+        p(
+            "baseline",
+            "基准情景：按输入的违约率、相关性和违约损失率",
+            1.0,
+            0.0,
+            0.0,
+            1.0,
+        ),
+        p(
+            "adverse",
+            "不利情景：违约率×1.5，资产相关性+0.02，违约损失率+0.05",
+            1.5,
+            0.02,
+            0.05,
+            1.0,
+        ),
+        p(
+            "severe",
+            "严重情景（约当2022年疫情冲击）：违约率×2.5，资产相关性+0.05，违约损失率+0.10",
+            2.5,
+            0.05,
+            0.10,
+            1.0,
+        ),
+        p(
+            "sector_shock",
+            "行业冲击：指定行业违约率×3，其他行业不变",
+            1.0,
+            0.0,
+            0.0,
+            3.0,
+        ),
     ]
 }
 
 /// Resolves a spec's scenario table into a preset with its overrides, or
 /// (field, reason).
 pub fn resolve(s: &ScenarioSpec) -> Result<Preset, (String, String)> {
-    let mut p = presets().into_iter().find(|p| p.name == s.preset).ok_or_else(|| {
-        (
-            "scenario.preset".to_string(),
-            format!(
-                "unknown preset `{}` (expected one of: {})",
-                s.preset,
-                presets().iter().map(|p| p.name.clone()).collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })?;
+    let mut p = presets()
+        .into_iter()
+        .find(|p| p.name == s.preset)
+        .ok_or_else(|| {
+            (
+                "scenario.preset".to_string(),
+                format!(
+                    "unknown preset `{}` (expected one of: {})",
+                    s.preset,
+                    presets()
+                        .iter()
+                        .map(|p| p.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
     let finite = |f: &str, v: f64, lo: f64, hi: f64| {
-        if v.is_finite() && v >= lo && v <= hi { Ok(v) } else { Err((format!("scenario.{f}"), format!("{v} is not in [{lo}, {hi}]"))) }
+        if v.is_finite() && v >= lo && v <= hi {
+            Ok(v)
+        } else {
+            Err((
+                format!("scenario.{f}"),
+                format!("{v} is not in [{lo}, {hi}]"),
+            ))
+        }
     };
     if let Some(v) = s.pd_multiplier {
         p.pd_multiplier = finite("pd_multiplier", v, 0.0, 100.0)?;
@@ -83,7 +125,10 @@ pub fn resolve(s: &ScenarioSpec) -> Result<Preset, (String, String)> {
         p.sector_pd_multiplier = finite("sector_pd_multiplier", v, 0.0, 100.0)?;
     }
     if p.name == "sector_shock" && s.shock_sectors.is_empty() {
-        return Err(("scenario.shock_sectors".into(), "sector_shock needs the sectors it hits".into()));
+        return Err((
+            "scenario.shock_sectors".into(),
+            "sector_shock needs the sectors it hits".into(),
+        ));
     }
     Ok(p)
 }

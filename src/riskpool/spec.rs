@@ -33,7 +33,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_loans: 1_000_000, max_scenarios: 20_000_000, max_periods: 120 }
+        Limits {
+            max_loans: 1_000_000,
+            max_scenarios: 20_000_000,
+            max_periods: 120,
+        }
     }
 }
 
@@ -179,7 +183,14 @@ pub struct DependenceSpec {
 
 impl Default for DependenceSpec {
     fn default() -> Self {
-        DependenceSpec { rho: 0.15, sector_rho: 0.0, copula: Copula::Gaussian, nu: 5.0, basel_sme: false, eur_cny: 7.8 }
+        DependenceSpec {
+            rho: 0.15,
+            sector_rho: 0.0,
+            copula: Copula::Gaussian,
+            nu: 5.0,
+            basel_sme: false,
+            eur_cny: 7.8,
+        }
     }
 }
 
@@ -324,7 +335,11 @@ pub struct OutputSpec {
 
 impl Default for OutputSpec {
     fn default() -> Self {
-        OutputSpec { histogram_bins: 80, histogram_max_rate: 0.2, tail_level: 0.99 }
+        OutputSpec {
+            histogram_bins: 80,
+            histogram_max_rate: 0.2,
+            tail_level: 0.99,
+        }
     }
 }
 
@@ -338,17 +353,28 @@ pub struct SpecError {
 
 impl SpecError {
     fn one(field: impl Into<String>, description: impl Into<String>) -> Self {
-        SpecError { violations: vec![FieldViolation::new(field, description)] }
+        SpecError {
+            violations: vec![FieldViolation::new(field, description)],
+        }
     }
 }
 
 impl Spec {
     /// Parses TOML.
     pub fn from_toml(s: &str) -> Result<Spec, SpecError> {
-        let v: toml::Value = toml::from_str(s).map_err(|e| SpecError::one("(toml)", e.message().to_string()))?;
+        let v: toml::Value =
+            toml::from_str(s).map_err(|e| SpecError::one("(toml)", e.message().to_string()))?;
         serde_path_to_error::deserialize(v).map_err(|e| {
             let path = e.path().to_string();
-            SpecError::one(path, e.into_inner().to_string().lines().next().unwrap_or_default().to_string())
+            SpecError::one(
+                path,
+                e.into_inner()
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
         })
     }
 
@@ -447,11 +473,16 @@ impl Model {
 /// An amount in whole fen (rounded half away from zero).
 pub fn fen(y: Yuan) -> i64 {
     use rust_decimal::prelude::ToPrimitive;
-    (y.round_fen().0 * rust_decimal::Decimal::from(100)).to_i64().unwrap_or(i64::MAX)
+    (y.round_fen().0 * rust_decimal::Decimal::from(100))
+        .to_i64()
+        .unwrap_or(i64::MAX)
 }
 
 fn check_prob(errs: &mut Vec<FieldViolation>, field: &str, v: f64, lo_open: bool, hi_open: bool) {
-    let bad = !v.is_finite() || v < 0.0 || v > 1.0 || (lo_open && v <= 0.0) || (hi_open && v >= 1.0);
+    let bad = !v.is_finite()
+        || !(0.0..=1.0).contains(&v)
+        || (lo_open && v <= 0.0)
+        || (hi_open && v >= 1.0);
     if bad {
         let range = match (lo_open, hi_open) {
             (false, false) => "[0, 1]",
@@ -476,7 +507,10 @@ fn lgd_of(errs: &mut Vec<FieldViolation>, field: &str, l: LgdSpec, shift: f64) -
             if !sd.is_finite() || sd <= 0.0 || v >= m * (1.0 - m) {
                 errs.push(FieldViolation::new(
                     format!("{field}.sd"),
-                    format!("{sd} must be > 0 and below √(mean·(1−mean)) = {:.4}", (m * (1.0 - m)).sqrt()),
+                    format!(
+                        "{sd} must be > 0 and below √(mean·(1−mean)) = {:.4}",
+                        (m * (1.0 - m)).sqrt()
+                    ),
                 ));
                 return Lgd::Fixed(m);
             }
@@ -499,11 +533,21 @@ pub fn basel_sme_rho(pd: f64, turnover_eur_m: f64) -> f64 {
 /// Reads loans from CSV text: header `id,amount,pd,lgd,sector,term_months`
 /// (`sector` and `term_months` optional columns).
 pub fn loans_from_csv(text: &str, origin: &str) -> Result<Vec<LoanSpec>, SpecError> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| SpecError::one(origin, e.to_string()))?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| SpecError::one(origin, e.to_string()))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(ci), Some(ca), Some(cp), Some(cl)) = (col("id"), col("amount"), col("pd"), col("lgd")) else {
-        return Err(SpecError::one(origin, "header must contain id,amount,pd,lgd (and optionally sector,term_months)"));
+    let (Some(ci), Some(ca), Some(cp), Some(cl)) =
+        (col("id"), col("amount"), col("pd"), col("lgd"))
+    else {
+        return Err(SpecError::one(
+            origin,
+            "header must contain id,amount,pd,lgd (and optionally sector,term_months)",
+        ));
     };
     let (cs, ct) = (col("sector"), col("term_months"));
     let mut loans = Vec::new();
@@ -513,21 +557,30 @@ pub fn loans_from_csv(text: &str, origin: &str) -> Result<Vec<LoanSpec>, SpecErr
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                errs.push(FieldViolation::new(format!("{origin}:{row}"), e.to_string()));
+                errs.push(FieldViolation::new(
+                    format!("{origin}:{row}"),
+                    e.to_string(),
+                ));
                 continue;
             }
         };
         let get = |c: usize| rec.get(c).unwrap_or("");
         let num = |c: usize, name: &str, errs: &mut Vec<FieldViolation>| -> f64 {
             get(c).parse::<f64>().unwrap_or_else(|_| {
-                errs.push(FieldViolation::new(format!("{origin}:{row}.{name}"), format!("`{}` is not a number", get(c))));
+                errs.push(FieldViolation::new(
+                    format!("{origin}:{row}.{name}"),
+                    format!("`{}` is not a number", get(c)),
+                ));
                 f64::NAN
             })
         };
         let amount = match Yuan::parse(get(ca)) {
             Ok(a) => a,
             Err(e) => {
-                errs.push(FieldViolation::new(format!("{origin}:{row}.amount"), e.to_string()));
+                errs.push(FieldViolation::new(
+                    format!("{origin}:{row}.amount"),
+                    e.to_string(),
+                ));
                 Yuan::ZERO
             }
         };
@@ -536,7 +589,10 @@ pub fn loans_from_csv(text: &str, origin: &str) -> Result<Vec<LoanSpec>, SpecErr
         let term_months = match ct.map(get) {
             None | Some("") => 12,
             Some(t) => t.parse().unwrap_or_else(|_| {
-                errs.push(FieldViolation::new(format!("{origin}:{row}.term_months"), format!("`{t}` is not a whole number of months")));
+                errs.push(FieldViolation::new(
+                    format!("{origin}:{row}.term_months"),
+                    format!("`{t}` is not a whole number of months"),
+                ));
                 12
             }),
         };
@@ -550,7 +606,11 @@ pub fn loans_from_csv(text: &str, origin: &str) -> Result<Vec<LoanSpec>, SpecErr
             turnover: None,
         });
     }
-    if errs.is_empty() { Ok(loans) } else { Err(SpecError { violations: errs }) }
+    if errs.is_empty() {
+        Ok(loans)
+    } else {
+        Err(SpecError { violations: errs })
+    }
 }
 
 /// Splits `total` fen over `weights` exactly: floor shares, then the
@@ -561,7 +621,11 @@ fn split_exact(total: i64, weights: &[f64]) -> Vec<i64> {
     let mut out: Vec<i64> = raw.iter().map(|r| r.floor() as i64).collect();
     let mut left = total - out.iter().sum::<i64>();
     let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| (raw[b] - raw[b].floor()).total_cmp(&(raw[a] - raw[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (raw[b] - raw[b].floor())
+            .total_cmp(&(raw[a] - raw[a].floor()))
+            .then(a.cmp(&b))
+    });
     let mut k = 0;
     while left > 0 && !order.is_empty() {
         out[order[k % order.len()]] += 1;
@@ -576,35 +640,62 @@ impl Model {
     pub fn compile(spec: &Spec, limits: &Limits) -> Result<Model, SpecError> {
         let mut errs = Vec::new();
         if spec.scenarios == 0 || spec.scenarios > limits.max_scenarios {
-            errs.push(FieldViolation::new("scenarios", format!("{} is not in 1..={}", spec.scenarios, limits.max_scenarios)));
+            errs.push(FieldViolation::new(
+                "scenarios",
+                format!("{} is not in 1..={}", spec.scenarios, limits.max_scenarios),
+            ));
         }
         if spec.periods == 0 || spec.periods > limits.max_periods {
-            errs.push(FieldViolation::new("periods", format!("{} is not in 1..={}", spec.periods, limits.max_periods)));
+            errs.push(FieldViolation::new(
+                "periods",
+                format!("{} is not in 1..={}", spec.periods, limits.max_periods),
+            ));
         }
         if !matches!(spec.periods_per_year, 1 | 2 | 4 | 12) {
-            errs.push(FieldViolation::new("periods_per_year", "must be 1, 2, 4 or 12"));
+            errs.push(FieldViolation::new(
+                "periods_per_year",
+                "must be 1, 2, 4 or 12",
+            ));
         }
         if !spec.factor_ar.is_finite() || spec.factor_ar.abs() >= 1.0 {
-            errs.push(FieldViolation::new("factor_ar", format!("{} is not in (−1, 1)", spec.factor_ar)));
+            errs.push(FieldViolation::new(
+                "factor_ar",
+                format!("{} is not in (−1, 1)", spec.factor_ar),
+            ));
         }
         let p = &spec.pool;
         if p.capital.0.is_zero() {
-            errs.push(FieldViolation::new("pool.capital", "must be greater than zero"));
+            errs.push(FieldViolation::new(
+                "pool.capital",
+                "must be greater than zero",
+            ));
         }
-        check_prob(&mut errs, "pool.compensation_share", p.compensation_share, false, false);
+        check_prob(
+            &mut errs,
+            "pool.compensation_share",
+            p.compensation_share,
+            false,
+            false,
+        );
         if let Some(b) = &p.breaker {
             if let Some(r) = b.default_rate {
                 check_prob(&mut errs, "pool.breaker.default_rate", r, true, false);
             }
             if let Some(r) = b.compensation_ratio {
                 if !r.is_finite() || r <= 0.0 {
-                    errs.push(FieldViolation::new("pool.breaker.compensation_ratio", format!("{r} must be > 0")));
+                    errs.push(FieldViolation::new(
+                        "pool.breaker.compensation_ratio",
+                        format!("{r} must be > 0"),
+                    ));
                 }
             }
         }
         if let Some(t) = &p.top_up {
             if t.refill_to < t.below {
-                errs.push(FieldViolation::new("pool.top_up.refill_to", "must be at least `below`"));
+                errs.push(FieldViolation::new(
+                    "pool.top_up.refill_to",
+                    "must be at least `below`",
+                ));
             }
         }
         let d = &spec.dependence;
@@ -618,19 +709,37 @@ impl Model {
         if !d.basel_sme {
             check_prob(&mut errs, "dependence.rho", d.rho, false, true);
         }
-        check_prob(&mut errs, "dependence.sector_rho", d.sector_rho, false, true);
+        check_prob(
+            &mut errs,
+            "dependence.sector_rho",
+            d.sector_rho,
+            false,
+            true,
+        );
         if d.copula == Copula::T && (!d.nu.is_finite() || d.nu <= 2.0 || d.nu > 1000.0) {
-            errs.push(FieldViolation::new("dependence.nu", format!("{} is not in (2, 1000]", d.nu)));
+            errs.push(FieldViolation::new(
+                "dependence.nu",
+                format!("{} is not in (2, 1000]", d.nu),
+            ));
         }
         if !d.eur_cny.is_finite() || d.eur_cny <= 0.0 {
             errs.push(FieldViolation::new("dependence.eur_cny", "must be > 0"));
         }
         let o = &spec.output;
         if o.histogram_bins == 0 || o.histogram_bins > 10_000 {
-            errs.push(FieldViolation::new("output.histogram_bins", "must be in 1..=10000"));
+            errs.push(FieldViolation::new(
+                "output.histogram_bins",
+                "must be in 1..=10000",
+            ));
         }
-        if !o.histogram_max_rate.is_finite() || o.histogram_max_rate <= 0.0 || o.histogram_max_rate > 1.0 {
-            errs.push(FieldViolation::new("output.histogram_max_rate", "must be in (0, 1]"));
+        if !o.histogram_max_rate.is_finite()
+            || o.histogram_max_rate <= 0.0
+            || o.histogram_max_rate > 1.0
+        {
+            errs.push(FieldViolation::new(
+                "output.histogram_max_rate",
+                "must be in (0, 1]",
+            ));
         }
         check_prob(&mut errs, "output.tail_level", o.tail_level, true, true);
         if let Some(is) = &spec.importance_sampling {
@@ -642,7 +751,10 @@ impl Model {
             }
             if let Some(s) = is.shift {
                 if !s.is_finite() || s.abs() > 10.0 {
-                    errs.push(FieldViolation::new("importance_sampling.shift", format!("{s} is not in [−10, 10]")));
+                    errs.push(FieldViolation::new(
+                        "importance_sampling.shift",
+                        format!("{s} is not in [−10, 10]"),
+                    ));
                 }
             }
         }
@@ -662,7 +774,10 @@ impl Model {
                     }
                     Err(e) => errs.extend(e.violations),
                 },
-                Err(e) => errs.push(FieldViolation::new("portfolio.csv", format!("{}: {e}", csv.display()))),
+                Err(e) => errs.push(FieldViolation::new(
+                    "portfolio.csv",
+                    format!("{}: {e}", csv.display()),
+                )),
             }
         }
         let mut total_count: u64 = specs.len() as u64;
@@ -670,25 +785,47 @@ impl Model {
             total_count = total_count.saturating_add(s.count);
             let f = format!("portfolio.segments[{si}]");
             if s.count == 0 {
-                errs.push(FieldViolation::new(format!("{f}.count"), "must be at least 1"));
+                errs.push(FieldViolation::new(
+                    format!("{f}.count"),
+                    "must be at least 1",
+                ));
             }
             if !s.size_sigma.is_finite() || s.size_sigma < 0.0 || s.size_sigma > 5.0 {
-                errs.push(FieldViolation::new(format!("{f}.size_sigma"), "must be in [0, 5]"));
+                errs.push(FieldViolation::new(
+                    format!("{f}.size_sigma"),
+                    "must be in [0, 5]",
+                ));
             }
             match (s.amount, s.total) {
-                (Some(_), Some(_)) => errs.push(FieldViolation::new(f.clone(), "give either `amount` (per loan) or `total`, not both")),
-                (None, None) => errs.push(FieldViolation::new(f.clone(), "needs `amount` (per loan) or `total`")),
-                (Some(_), None) if s.size_sigma > 0.0 => {
-                    errs.push(FieldViolation::new(format!("{f}.size_sigma"), "lognormal sizes need `total`"))
-                }
+                (Some(_), Some(_)) => errs.push(FieldViolation::new(
+                    f.clone(),
+                    "give either `amount` (per loan) or `total`, not both",
+                )),
+                (None, None) => errs.push(FieldViolation::new(
+                    f.clone(),
+                    "needs `amount` (per loan) or `total`",
+                )),
+                (Some(_), None) if s.size_sigma > 0.0 => errs.push(FieldViolation::new(
+                    format!("{f}.size_sigma"),
+                    "lognormal sizes need `total`",
+                )),
                 _ => {}
             }
         }
         if total_count == 0 {
-            errs.push(FieldViolation::new("portfolio", "has no loans (give loans, csv or segments)"));
+            errs.push(FieldViolation::new(
+                "portfolio",
+                "has no loans (give loans, csv or segments)",
+            ));
         }
         if total_count > limits.max_loans {
-            errs.push(FieldViolation::new("portfolio", format!("{total_count} loans exceed the limit of {}", limits.max_loans)));
+            errs.push(FieldViolation::new(
+                "portfolio",
+                format!(
+                    "{total_count} loans exceed the limit of {}",
+                    limits.max_loans
+                ),
+            ));
             return Err(SpecError { violations: errs });
         }
         // Expand segments (sizes drawn from the seed's last stream, so the book
@@ -734,16 +871,28 @@ impl Model {
             let pd_field = format!("{field}.pd");
             check_prob(&mut errs, &pd_field, l.pd, false, false);
             if l.term_months == 0 || l.term_months > 600 {
-                errs.push(FieldViolation::new(format!("{field}.term_months"), "must be in 1..=600"));
+                errs.push(FieldViolation::new(
+                    format!("{field}.term_months"),
+                    "must be in 1..=600",
+                ));
             }
-            let sector_mult = if spec.scenario.shock_sectors.contains(&l.sector) { preset.sector_pd_multiplier } else { 1.0 };
+            let sector_mult = if spec.scenario.shock_sectors.contains(&l.sector) {
+                preset.sector_pd_multiplier
+            } else {
+                1.0
+            };
             let pd = (l.pd * preset.pd_multiplier * sector_mult).clamp(0.0, 1.0);
             let lgd = lgd_of(&mut errs, &format!("{field}.lgd"), l.lgd, preset.lgd_shift);
-            if errs.len() > before && field.starts_with("portfolio.segments") && !seen_seg_errors.insert(field.clone()) {
+            if errs.len() > before
+                && field.starts_with("portfolio.segments")
+                && !seen_seg_errors.insert(field.clone())
+            {
                 errs.truncate(before);
             }
             let rho = if d.basel_sme {
-                let turnover = l.turnover.map_or(5.0, |t| fen(t) as f64 / 100.0 / d.eur_cny / 1e6);
+                let turnover = l
+                    .turnover
+                    .map_or(5.0, |t| fen(t) as f64 / 100.0 / d.eur_cny / 1e6);
                 basel_sme_rho(pd, turnover)
             } else {
                 d.rho
@@ -767,7 +916,10 @@ impl Model {
             });
         }
         if sectors.len() > u16::MAX as usize {
-            errs.push(FieldViolation::new("portfolio", "too many sectors (at most 65535)"));
+            errs.push(FieldViolation::new(
+                "portfolio",
+                "too many sectors (at most 65535)",
+            ));
         }
         if !errs.is_empty() {
             return Err(SpecError { violations: errs });
@@ -785,7 +937,11 @@ impl Model {
 
 /// Sector names mapped to their index, for reports.
 pub fn sector_index(m: &Model) -> BTreeMap<String, usize> {
-    m.sectors.iter().enumerate().map(|(i, s)| (s.clone(), i)).collect()
+    m.sectors
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), i))
+        .collect()
 }
 
 #[cfg(test)]
@@ -861,14 +1017,21 @@ mod tests {
         assert!(e.violations[0].description.contains("capitl"), "{e}");
         let e = Spec::from_json(r#"{"scenarios": 1e12}"#).unwrap_err();
         assert_eq!(e.violations[0].field, "scenarios");
-        let spec = Spec { scenarios: 1_000_000_000_000, ..Spec::from_toml(DEFAULT_SPEC_TOML).unwrap() };
+        let spec = Spec {
+            scenarios: 1_000_000_000_000,
+            ..Spec::from_toml(DEFAULT_SPEC_TOML).unwrap()
+        };
         let e = Model::compile(&spec, &Limits::default()).unwrap_err();
         assert_eq!(e.violations[0].field, "scenarios");
     }
 
     #[test]
     fn csv_loans() {
-        let ls = loans_from_csv("id,amount,pd,lgd,sector,term_months\na,100万,0.02,0.6,制造业,12\nb,50万,0.05,0.4,,\n", "f").unwrap();
+        let ls = loans_from_csv(
+            "id,amount,pd,lgd,sector,term_months\na,100万,0.02,0.6,制造业,12\nb,50万,0.05,0.4,,\n",
+            "f",
+        )
+        .unwrap();
         assert_eq!(ls.len(), 2);
         assert_eq!(ls[1].term_months, 12);
         let e = loans_from_csv("id,amount,pd,lgd\na,x,0.02,y\n", "f").unwrap_err();

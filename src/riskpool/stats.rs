@@ -47,7 +47,12 @@ impl Probability {
         let z2 = Z95 * Z95;
         let centre = (p + z2 / (2.0 * nf)) / (1.0 + z2 / nf);
         let half = Z95 * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / (1.0 + z2 / nf);
-        Probability { estimate: p, std_error: se, ci95_low: (centre - half).max(0.0), ci95_high: (centre + half).min(1.0) }
+        Probability {
+            estimate: p,
+            std_error: se,
+            ci95_low: (centre - half).max(0.0),
+            ci95_high: (centre + half).min(1.0),
+        }
     }
 
     /// From importance-sampling terms wᵢ·1ᵢ.
@@ -56,7 +61,12 @@ impl Probability {
         let mean = terms.iter().sum::<f64>() / n;
         let var = terms.iter().map(|t| (t - mean) * (t - mean)).sum::<f64>() / (n - 1.0).max(1.0);
         let se = (var / n).sqrt();
-        Probability { estimate: mean, std_error: se, ci95_low: (mean - Z95 * se).max(0.0), ci95_high: (mean + Z95 * se).min(1.0) }
+        Probability {
+            estimate: mean,
+            std_error: se,
+            ci95_low: (mean - Z95 * se).max(0.0),
+            ci95_high: (mean + Z95 * se).min(1.0),
+        }
     }
 }
 
@@ -221,7 +231,11 @@ fn yuan_fen(f: i64) -> Yuan {
 
 /// A fen amount held in f64 (a mean or deviation), rounded to the fen.
 fn yuan_f(x: f64) -> Yuan {
-    if x.is_finite() { Yuan(Decimal::new(x.round() as i64, 2)) } else { Yuan::ZERO }
+    if x.is_finite() {
+        Yuan(Decimal::new(x.round() as i64, 2))
+    } else {
+        Yuan::ZERO
+    }
 }
 
 /// ⌈x⌉ for a product like α·N that should be an integer but carries
@@ -234,7 +248,11 @@ fn ceil_tol(x: f64) -> f64 {
 fn tail_mass(n: usize, alpha: f64) -> f64 {
     let k = n as f64 * (1.0 - alpha);
     let r = k.round();
-    if (k - r).abs() <= 1e-9 * k.max(1.0) { r } else { k }
+    if (k - r).abs() <= 1e-9 * k.max(1.0) {
+        r
+    } else {
+        k
+    }
 }
 
 fn order_stat(sorted: &[i64], alpha: f64) -> i64 {
@@ -250,7 +268,11 @@ pub fn expected_shortfall(sorted: &[i64], alpha: f64) -> f64 {
     let whole = k.floor() as usize;
     let sum: i128 = sorted[n - whole..].iter().map(|&x| i128::from(x)).sum();
     let frac = k - whole as f64;
-    let extra = if whole < n { frac * sorted[n - whole - 1] as f64 } else { 0.0 };
+    let extra = if whole < n {
+        frac * sorted[n - whole - 1] as f64
+    } else {
+        0.0
+    };
     (sum as f64 + extra) / k
 }
 
@@ -259,7 +281,11 @@ fn money_stats(values: &[i64], alpha: f64) -> MoneyStats {
     let sum: i128 = values.iter().map(|&x| i128::from(x)).sum();
     let mean_exact = Decimal::from_i128_with_scale(sum, 2) / Decimal::from(n as u64);
     let mean = sum as f64 / n as f64;
-    let var = values.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0);
+    let var = values
+        .iter()
+        .map(|&x| (x as f64 - mean).powi(2))
+        .sum::<f64>()
+        / (n as f64 - 1.0).max(1.0);
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
     let levels = [0.5, 0.9, 0.95, 0.99, 0.999];
@@ -267,7 +293,13 @@ fn money_stats(values: &[i64], alpha: f64) -> MoneyStats {
         mean: Yuan(mean_exact).round_fen(),
         std_dev: yuan_f(var.sqrt()),
         mean_std_error: yuan_f((var / n as f64).sqrt()),
-        quantiles: levels.iter().map(|&l| Quantile { level: l, value: yuan_fen(order_stat(&sorted, l)) }).collect(),
+        quantiles: levels
+            .iter()
+            .map(|&l| Quantile {
+                level: l,
+                value: yuan_fen(order_stat(&sorted, l)),
+            })
+            .collect(),
         var: yuan_fen(order_stat(&sorted, alpha)),
         es: yuan_f(expected_shortfall(&sorted, alpha)),
         max: yuan_fen(*sorted.last().unwrap_or(&0)),
@@ -276,16 +308,26 @@ fn money_stats(values: &[i64], alpha: f64) -> MoneyStats {
 
 fn vasicek(model: &Model) -> Option<VasicekFigure> {
     let s = &model.spec;
-    if s.periods != 1 || s.dependence.copula != Copula::Gaussian || s.dependence.sector_rho > 0.0 || model.cap_fen.is_some() {
+    if s.periods != 1
+        || s.dependence.copula != Copula::Gaussian
+        || s.dependence.sector_rho > 0.0
+        || model.cap_fen.is_some()
+    {
         return None;
     }
     let first = model.loans.first()?;
-    let Lgd::Fixed(lgd) = first.lgd else { return None };
-    let homogeneous = model.loans.iter().all(|l| l.pd == first.pd && l.rho == first.rho && l.lgd == first.lgd);
+    let Lgd::Fixed(lgd) = first.lgd else {
+        return None;
+    };
+    let homogeneous = model
+        .loans
+        .iter()
+        .all(|l| l.pd == first.pd && l.rho == first.rho && l.lgd == first.lgd);
     if !homogeneous || lgd <= 0.0 || s.pool.compensation_share <= 0.0 || first.rho <= 0.0 {
         return None;
     }
-    let x = model.capital_fen as f64 / (s.pool.compensation_share * lgd * model.exposure_fen() as f64);
+    let x =
+        model.capital_fen as f64 / (s.pool.compensation_share * lgd * model.exposure_fen() as f64);
     Some(VasicekFigure {
         pd: first.pd,
         rho: first.rho,
@@ -303,7 +345,9 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
     let weighted = !raw.weight.is_empty();
     let prob = |hit: &dyn Fn(usize) -> bool| -> Probability {
         if weighted {
-            let terms: Vec<f64> = (0..raw.len()).map(|i| if hit(i) { raw.weight[i] } else { 0.0 }).collect();
+            let terms: Vec<f64> = (0..raw.len())
+                .map(|i| if hit(i) { raw.weight[i] } else { 0.0 })
+                .collect();
             Probability::from_weighted(&terms)
         } else {
             Probability::from_count((0..raw.len()).filter(|&i| hit(i)).count() as u64, n)
@@ -311,14 +355,27 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
     };
     let exhaustion_probability = prob(&|i| raw.exhausted_period[i] > 0);
     let exhaustion_by_period = (1..=periods)
-        .map(|t| prob(&|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t))
+        .map(|t| {
+            prob(&|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t)
+        })
         .collect();
     let dmean = raw.defaults.iter().map(|&d| f64::from(d)).sum::<f64>() / n as f64;
-    let dvar = raw.defaults.iter().map(|&d| (f64::from(d) - dmean).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0);
+    let dvar = raw
+        .defaults
+        .iter()
+        .map(|&d| (f64::from(d) - dmean).powi(2))
+        .sum::<f64>()
+        / (n as f64 - 1.0).max(1.0);
     let breaker = spec.pool.breaker.as_ref().map(|_| BreakerStats {
         trip_probability: prob(&|i| raw.breaker_period[i] > 0),
         by_period: (1..=periods)
-            .map(|t| raw.breaker_period.iter().filter(|&&b| usize::from(b) == t).count() as f64 / n as f64)
+            .map(|t| {
+                raw.breaker_period
+                    .iter()
+                    .filter(|&&b| usize::from(b) == t)
+                    .count() as f64
+                    / n as f64
+            })
             .collect(),
     });
     let width = (2 * model.capital_fen / BALANCE_BINS as i64).max(1);
@@ -341,7 +398,13 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
             };
             FanPoint {
                 period: (t + 1) as u32,
-                quantiles: [0.05, 0.25, 0.5, 0.75, 0.95].iter().map(|&l| Quantile { level: l, value: q(l) }).collect(),
+                quantiles: [0.05, 0.25, 0.5, 0.75, 0.95]
+                    .iter()
+                    .map(|&l| Quantile {
+                        level: l,
+                        value: q(l),
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -353,7 +416,11 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
     for &l in &raw.loss {
         let rate = l as f64 / exposure as f64;
         let b = (rate / bw).floor() as usize;
-        if b < bins { counts[b] += 1 } else { overflow += 1 }
+        if b < bins {
+            counts[b] += 1
+        } else {
+            overflow += 1
+        }
     }
     // Risk contributions: re-simulate the worst ⌈N(1−α)⌉ scenarios by sector.
     let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
@@ -361,7 +428,11 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
     order.sort_unstable_by(|&a, &b| raw.loss[b].cmp(&raw.loss[a]).then(a.cmp(&b)));
     let mut by_sector = vec![0i128; model.sectors.len()];
     for &i in &order[..m] {
-        for (s, v) in engine.sector_losses(raw.start + i as u64).into_iter().enumerate() {
+        for (s, v) in engine
+            .sector_losses(raw.start + i as u64)
+            .into_iter()
+            .enumerate()
+        {
             by_sector[s] += i128::from(v);
         }
     }
@@ -372,16 +443,26 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
         .zip(&by_sector)
         .map(|(name, &v)| Contribution {
             sector: name.clone(),
-            es_contribution: Yuan(Decimal::from_i128_with_scale(v, 2) / Decimal::from(m as u64)).round_fen(),
-            share: if total > 0 { v as f64 / total as f64 } else { 0.0 },
+            es_contribution: Yuan(Decimal::from_i128_with_scale(v, 2) / Decimal::from(m as u64))
+                .round_fen(),
+            share: if total > 0 {
+                v as f64 / total as f64
+            } else {
+                0.0
+            },
         })
         .collect();
     // ESS of the exhaustion estimator: (Σ wᵢ1ᵢ)² / Σ (wᵢ1ᵢ)², the number of
     // equally weighted exhaustion scenarios the weighted ones are worth.
     let importance_sampling = weighted.then(|| {
-        let hits = (0..raw.len()).filter(|&i| raw.exhausted_period[i] > 0).map(|i| raw.weight[i]);
+        let hits = (0..raw.len())
+            .filter(|&i| raw.exhausted_period[i] > 0)
+            .map(|i| raw.weight[i]);
         let (sw, sw2) = hits.fold((0.0, 0.0), |(a, b), w| (a + w, b + w * w));
-        IsStats { shift: engine.factor_shift(), effective_sample_size: if sw2 > 0.0 { sw * sw / sw2 } else { 0.0 } }
+        IsStats {
+            shift: engine.factor_shift(),
+            effective_sample_size: if sw2 > 0.0 { sw * sw / sw2 } else { 0.0 },
+        }
     });
     Summary {
         scenarios: n,

@@ -43,6 +43,17 @@ pub enum ApiError {
     /// The profile is invalid.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// Too much work is already running.
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// The work was cancelled (client gone) or ran past its deadline.
+    #[error("{message}")]
+    Stopped {
+        /// True when the deadline passed.
+        deadline: bool,
+        /// What stopped.
+        message: String,
+    },
 }
 
 fn describe(v: &[FieldViolation]) -> String {
@@ -99,6 +110,19 @@ impl From<ApiError> for Status {
                     format!("unknown product `{id}`"),
                 )],
             ),
+            ApiError::ResourceExhausted(m) => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info("SIMULATIONS_BUSY", DOMAIN, HashMap::new());
+                Status::with_error_details(Code::ResourceExhausted, m, details)
+            }
+            ApiError::Stopped {
+                deadline: true,
+                message,
+            } => Status::deadline_exceeded(message),
+            ApiError::Stopped {
+                deadline: false,
+                message,
+            } => Status::cancelled(message),
             ApiError::NotFound { reason, kind, name } => {
                 let mut details = ErrorDetails::new();
                 details.set_error_info(reason, DOMAIN, HashMap::from([(kind.to_string(), name)]));

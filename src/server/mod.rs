@@ -1,10 +1,12 @@
-//! The gRPC server: `smefin.v1.MatchingService`, `grpc.health.v1.Health` and
+//! The gRPC server: `smefin.v1.MatchingService`, `smefin.v1.RiskPoolService`,
+//! `grpc.health.v1.Health` and
 //! server reflection (v1 and v1alpha, with the health descriptors registered
 //! so reflection clients can see health too).
 
 pub mod convert;
 pub mod error;
 pub mod matching;
+pub mod riskpool;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +49,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     use crate::server::pb::matching_service_server::MatchingServiceServer;
+    use crate::server::pb::risk_pool_service_server::RiskPoolServiceServer;
 
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
@@ -81,6 +84,11 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(svc)
+        .add_service(
+            RiskPoolServiceServer::new(riskpool::RiskPoolSvc::new(config.riskpool.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max.max(16 * 1024 * 1024)),
+        )
         .serve_with_incoming_shutdown(incoming, signal);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
     tokio::select! {

@@ -4,3 +4,4 @@
 
 pub mod common;
 pub mod matching;
+pub mod riskpool;

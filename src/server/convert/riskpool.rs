@@ -1,0 +1,210 @@
+//! Conversions for `smefin/v1/riskpool_service.proto`.
+
+use crate::riskpool::grid::{Cell, GridResult, LeverageResult};
+use crate::riskpool::scenarios::Preset;
+use crate::riskpool::stats::{self, Summary};
+use crate::server::pb;
+
+impl From<stats::Probability> for pb::ProbabilityEstimate {
+    fn from(p: stats::Probability) -> Self {
+        let stats::Probability {
+            estimate,
+            std_error,
+            ci95_low,
+            ci95_high,
+        } = p;
+        pb::ProbabilityEstimate {
+            estimate,
+            std_error,
+            ci95_low,
+            ci95_high,
+        }
+    }
+}
+
+fn quantiles(q: Vec<stats::Quantile>) -> Vec<pb::MoneyQuantile> {
+    q.into_iter()
+        .map(|q| pb::MoneyQuantile {
+            level: q.level,
+            value: q.value.to_fen_string(),
+        })
+        .collect()
+}
+
+impl From<stats::MoneyStats> for pb::MoneyDistribution {
+    fn from(m: stats::MoneyStats) -> Self {
+        let stats::MoneyStats {
+            mean,
+            std_dev,
+            mean_std_error,
+            quantiles: q,
+            var,
+            es,
+            max,
+        } = m;
+        pb::MoneyDistribution {
+            mean: mean.to_fen_string(),
+            std_dev: std_dev.to_fen_string(),
+            mean_std_error: mean_std_error.to_fen_string(),
+            quantiles: quantiles(q),
+            var: var.to_fen_string(),
+            es: es.to_fen_string(),
+            max: max.to_fen_string(),
+        }
+    }
+}
+
+impl From<Summary> for pb::SimulationResult {
+    fn from(s: Summary) -> Self {
+        let Summary {
+            scenarios,
+            seed,
+            preset,
+            periods,
+            loans,
+            exposure,
+            capital,
+            leverage,
+            exhaustion_probability,
+            exhaustion_by_period,
+            defaults,
+            loss,
+            compensation,
+            unfunded_claims,
+            bank_loss,
+            breaker,
+            balance_fan,
+            loss_histogram,
+            risk_contributions,
+            vasicek,
+            importance_sampling,
+            tail_level,
+            conventions,
+        } = s;
+        let (breaker_trip_probability, breaker_by_period) = match breaker {
+            Some(b) => (Some(b.trip_probability.into()), b.by_period),
+            None => (None, Vec::new()),
+        };
+        pb::SimulationResult {
+            scenarios,
+            seed,
+            preset,
+            periods,
+            loans,
+            exposure: exposure.to_fen_string(),
+            capital: capital.to_fen_string(),
+            leverage,
+            exhaustion_probability: Some(exhaustion_probability.into()),
+            exhaustion_by_period: exhaustion_by_period.into_iter().map(Into::into).collect(),
+            defaults: Some(pb::DefaultMoments {
+                mean: defaults.mean,
+                variance: defaults.variance,
+            }),
+            loss: Some(loss.into()),
+            compensation: Some(compensation.into()),
+            unfunded_claims: Some(unfunded_claims.into()),
+            bank_loss: Some(bank_loss.into()),
+            breaker_trip_probability,
+            breaker_by_period,
+            balance_fan: balance_fan
+                .into_iter()
+                .map(|f| pb::BalanceFanPoint {
+                    period: f.period,
+                    quantiles: quantiles(f.quantiles),
+                })
+                .collect(),
+            loss_histogram: Some(pb::LossHistogram {
+                bin_width_rate: loss_histogram.bin_width_rate,
+                bin_width: loss_histogram.bin_width.to_fen_string(),
+                counts: loss_histogram.counts,
+                overflow: loss_histogram.overflow,
+            }),
+            risk_contributions: risk_contributions
+                .into_iter()
+                .map(|c| pb::RiskContribution {
+                    sector: c.sector,
+                    es_contribution: c.es_contribution.to_fen_string(),
+                    share: c.share,
+                })
+                .collect(),
+            vasicek: vasicek.map(|v| pb::VasicekFigure {
+                pd: v.pd,
+                rho: v.rho,
+                default_rate_threshold: v.default_rate_threshold,
+                exhaustion_probability: v.exhaustion_probability,
+            }),
+            importance_sampling_shift: importance_sampling.map_or(0.0, |i| i.shift),
+            effective_sample_size: importance_sampling.map_or(0.0, |i| i.effective_sample_size),
+            tail_level,
+            conventions,
+        }
+    }
+}
+
+impl From<Cell> for pb::StressCell {
+    fn from(c: Cell) -> Self {
+        let Cell {
+            pd_multiplier,
+            rho,
+            compensation_share,
+            exhaustion_probability,
+        } = c;
+        pb::StressCell {
+            pd_multiplier,
+            rho,
+            compensation_share,
+            exhaustion_probability: Some(exhaustion_probability.into()),
+        }
+    }
+}
+
+impl From<GridResult> for pb::RunStressGridResponse {
+    fn from(g: GridResult) -> Self {
+        pb::RunStressGridResponse {
+            scenarios: g.scenarios,
+            cells: g.cells.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<LeverageResult> for pb::SolveLeverageResponse {
+    fn from(r: LeverageResult) -> Self {
+        let LeverageResult {
+            solve: _,
+            target: _,
+            capital,
+            exposure,
+            leverage,
+            exhaustion_probability,
+            steps,
+        } = r;
+        pb::SolveLeverageResponse {
+            capital: capital.to_fen_string(),
+            exposure: exposure.to_fen_string(),
+            leverage,
+            exhaustion_probability: Some(exhaustion_probability.into()),
+            steps,
+        }
+    }
+}
+
+impl From<Preset> for pb::ScenarioPreset {
+    fn from(p: Preset) -> Self {
+        let Preset {
+            name,
+            description,
+            pd_multiplier,
+            rho_shift,
+            lgd_shift,
+            sector_pd_multiplier,
+        } = p;
+        pb::ScenarioPreset {
+            name,
+            description,
+            pd_multiplier,
+            rho_shift,
+            lgd_shift,
+            sector_pd_multiplier,
+        }
+    }
+}

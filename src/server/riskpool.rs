@@ -1,0 +1,331 @@
+//! `smefin.v1.RiskPoolService`. Simulations run off the async runtime
+//! (`spawn_blocking`, each on the rayon pool), at most
+//! `riskpool.max_concurrent` at once — more are refused with
+//! RESOURCE_EXHAUSTED, never queued — and stop at the next chunk of scenarios
+//! when the client goes away or the call's deadline passes.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status};
+
+use crate::config::RiskPoolConfig;
+use crate::enterprise::FieldViolation;
+use crate::riskpool::grid::{self, Grid, Solve};
+use crate::riskpool::{self, Control, Model, Spec};
+use crate::server::error::ApiError;
+use crate::server::pb;
+
+/// The risk-pool service.
+#[derive(Debug, Clone)]
+pub struct RiskPoolSvc {
+    cfg: RiskPoolConfig,
+    permits: Arc<Semaphore>,
+}
+
+impl RiskPoolSvc {
+    /// A service with these limits.
+    pub fn new(cfg: RiskPoolConfig) -> Self {
+        let permits = Arc::new(Semaphore::new(cfg.max_concurrent.max(1)));
+        RiskPoolSvc { cfg, permits }
+    }
+
+    fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.permits.clone().try_acquire_owned().map_err(|_| {
+            ApiError::ResourceExhausted(format!(
+                "{} simulations are already running (riskpool.max_concurrent); retry later",
+                self.cfg.max_concurrent
+            ))
+        })
+    }
+
+    fn spec(&self, spec: Option<pb::PoolSpec>) -> Result<Spec, ApiError> {
+        let invalid = |field: &str, m: String| ApiError::field("INVALID_SPEC", field, m);
+        let pb::PoolSpec {
+            document,
+            scenarios,
+            seed,
+        } = spec.ok_or_else(|| invalid("spec", "is required".into()))?;
+        let prefix = |e: riskpool::SpecError, p: &str| ApiError::InvalidArgument {
+            reason: "INVALID_SPEC",
+            violations: e
+                .violations
+                .into_iter()
+                .map(|v| FieldViolation::new(format!("{p}{}", v.field), v.description))
+                .collect(),
+        };
+        let mut spec = match document {
+            None => {
+                return Err(invalid(
+                    "spec.document",
+                    "give the spec as `toml` or `json`".into(),
+                ));
+            }
+            Some(pb::pool_spec::Document::Toml(t)) => {
+                Spec::from_toml(&t).map_err(|e| prefix(e, "spec."))?
+            }
+            Some(pb::pool_spec::Document::Json(j)) => {
+                Spec::from_json(&j).map_err(|e| prefix(e, "spec."))?
+            }
+        };
+        if spec.portfolio.csv.is_some() {
+            return Err(invalid(
+                "spec.portfolio.csv",
+                "server-side files are not read over RPC; send the loans inline".into(),
+            ));
+        }
+        if scenarios > 0 {
+            spec.scenarios = scenarios;
+        }
+        if let Some(s) = seed {
+            spec.seed = s;
+        }
+        Ok(spec)
+    }
+
+    fn model(&self, spec: &Spec) -> Result<Model, ApiError> {
+        Model::compile(spec, &self.cfg.limits()).map_err(|e| ApiError::InvalidArgument {
+            reason: "INVALID_SPEC",
+            violations: e
+                .violations
+                .into_iter()
+                .map(|v| FieldViolation::new(format!("spec.{}", v.field), v.description))
+                .collect(),
+        })
+    }
+}
+
+/// Cancels a run when dropped: a unary handler's future is dropped when its
+/// client goes away or its deadline passes.
+struct CancelOnDrop(Arc<Control>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The `grpc-timeout` header as a duration ("100m" = 100 ms).
+fn grpc_timeout(md: &MetadataMap) -> Option<Duration> {
+    let v = md.get("grpc-timeout")?.to_str().ok()?;
+    let (n, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = n.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+fn stopped(deadline: bool) -> ApiError {
+    ApiError::Stopped {
+        deadline,
+        message: if deadline {
+            "the call's deadline passed; simulation stopped".into()
+        } else {
+            "simulation cancelled".into()
+        },
+    }
+}
+
+/// Runs blocking work with a permit, cancelling it when `guard` is dropped.
+async fn blocking<T: Send + 'static>(
+    permit: OwnedSemaphorePermit,
+    control: Arc<Control>,
+    f: impl FnOnce(&Control) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _guard = CancelOnDrop(control.clone());
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f(&control)
+    })
+    .await
+    .map_err(|e| ApiError::Stopped {
+        deadline: false,
+        message: format!("simulation worker failed: {e}"),
+    })
+}
+
+type SimStream = Pin<Box<dyn Stream<Item = Result<pb::SimulatePoolResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
+    type SimulatePoolStream = SimStream;
+
+    async fn simulate_pool(
+        &self,
+        request: Request<pb::SimulatePoolRequest>,
+    ) -> Result<Response<Self::SimulatePoolStream>, Status> {
+        let deadline = grpc_timeout(request.metadata()).map(|d| Instant::now() + d);
+        let pb::SimulatePoolRequest { spec } = request.into_inner();
+        let spec = self.spec(spec)?;
+        let model = self.model(&spec)?;
+        let permit = self.permit()?;
+        let threads = self.cfg.threads;
+        let total = model.spec.scenarios;
+        let control = Arc::new(Control::default());
+        let (tx, rx) = mpsc::channel::<Result<pb::SimulatePoolResponse, Status>>(8);
+        tokio::spawn(async move {
+            let c = control.clone();
+            let mut job = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                riskpool::simulate(&model, threads, &c).map(|(_, s)| s)
+            });
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let mut timed_out = false;
+            let result = loop {
+                tokio::select! {
+                    r = &mut job => break r,
+                    _ = tick.tick() => {
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            timed_out = true;
+                            control.cancel.store(true, Ordering::Relaxed);
+                        }
+                        let done = control.done.load(Ordering::Relaxed).min(total);
+                        let ev = pb::SimulatePoolResponse {
+                            event: Some(pb::simulate_pool_response::Event::Progress(pb::SimulationProgress { done, total })),
+                        };
+                        if tx.try_send(Ok(ev)).is_err() && tx.is_closed() {
+                            control.cancel.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    _ = tx.closed() => control.cancel.store(true, Ordering::Relaxed),
+                }
+            };
+            let msg = match result {
+                Ok(Ok(summary)) => Ok(pb::SimulatePoolResponse {
+                    event: Some(pb::simulate_pool_response::Event::Result(summary.into())),
+                }),
+                Ok(Err(_)) => Err(Status::from(stopped(timed_out))),
+                Err(e) => Err(Status::internal(format!("simulation worker failed: {e}"))),
+            };
+            if msg.is_err() && tx.is_closed() {
+                tracing::info!("SimulatePool: client went away; simulation stopped");
+            }
+            let _ = tx.send(msg).await;
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn run_stress_grid(
+        &self,
+        request: Request<pb::RunStressGridRequest>,
+    ) -> Result<Response<pb::RunStressGridResponse>, Status> {
+        let pb::RunStressGridRequest {
+            spec,
+            pd_multipliers,
+            rhos,
+            shares,
+        } = request.into_inner();
+        let spec = self.spec(spec)?;
+        self.model(&spec)?;
+        let g = Grid {
+            pd_multipliers,
+            rhos,
+            shares,
+        };
+        let cells = g.cells(&spec).len();
+        if cells > 400 {
+            return Err(ApiError::field(
+                "INVALID_GRID",
+                "pd_multipliers",
+                format!("{cells} cells exceed the limit of 400"),
+            )
+            .into());
+        }
+        let limits = self.cfg.limits();
+        let threads = self.cfg.threads;
+        let permit = self.permit()?;
+        let control = Arc::new(Control::default());
+        let r = blocking(permit, control, move |c| {
+            grid::run(&spec, &g, &limits, threads, c)
+        })
+        .await?;
+        match r {
+            Ok(g) => Ok(Response::new(g.into())),
+            Err(grid::GridError::Spec(e)) => Err(ApiError::InvalidArgument {
+                reason: "INVALID_GRID",
+                violations: e
+                    .violations
+                    .into_iter()
+                    .map(|v| FieldViolation::new(format!("grid: {}", v.field), v.description))
+                    .collect(),
+            }
+            .into()),
+            Err(grid::GridError::Cancelled(_)) => Err(stopped(false).into()),
+            Err(e @ grid::GridError::TooLarge(_)) => {
+                Err(ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()).into())
+            }
+        }
+    }
+
+    async fn solve_leverage(
+        &self,
+        request: Request<pb::SolveLeverageRequest>,
+    ) -> Result<Response<pb::SolveLeverageResponse>, Status> {
+        let pb::SolveLeverageRequest {
+            spec,
+            target,
+            solve,
+        } = request.into_inner();
+        let mut errs = Vec::new();
+        if !(target > 0.0 && target < 1.0) {
+            errs.push(FieldViolation::new(
+                "target",
+                format!("{target} is not in (0, 1)"),
+            ));
+        }
+        let what = match pb::LeverageTarget::try_from(solve) {
+            Ok(pb::LeverageTarget::Scale) => Some(Solve::Scale),
+            Ok(pb::LeverageTarget::Capital) => Some(Solve::Capital),
+            _ => {
+                errs.push(FieldViolation::new(
+                    "solve",
+                    "must be LEVERAGE_TARGET_SCALE or LEVERAGE_TARGET_CAPITAL",
+                ));
+                None
+            }
+        };
+        if !errs.is_empty() {
+            return Err(ApiError::InvalidArgument {
+                reason: "INVALID_LEVERAGE_REQUEST",
+                violations: errs,
+            }
+            .into());
+        }
+        let spec = self.spec(spec)?;
+        let model = self.model(&spec)?;
+        let threads = self.cfg.threads;
+        let permit = self.permit()?;
+        let control = Arc::new(Control::default());
+        let what = what.unwrap_or(Solve::Scale);
+        let r = blocking(permit, control, move |c| {
+            grid::solve_leverage(&model, what, target, threads, c)
+        })
+        .await?;
+        r.map(|r| Response::new(r.into()))
+            .map_err(|_| stopped(false).into())
+    }
+
+    async fn list_scenario_presets(
+        &self,
+        _request: Request<pb::ListScenarioPresetsRequest>,
+    ) -> Result<Response<pb::ListScenarioPresetsResponse>, Status> {
+        Ok(Response::new(pb::ListScenarioPresetsResponse {
+            presets: riskpool::scenarios::presets()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,260 @@
+//! RiskPoolService through a real server and the generated client.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use smefin::riskpool::{self, Control, Limits, Model, Spec};
+use smefin::server::pb;
+use smefin::server::pb::risk_pool_service_client::RiskPoolServiceClient;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+fn spec(scenarios: u64) -> pb::PoolSpec {
+    pb::PoolSpec {
+        document: Some(pb::pool_spec::Document::Toml(
+            riskpool::spec::DEFAULT_SPEC_TOML.into(),
+        )),
+        scenarios,
+        seed: None,
+    }
+}
+
+fn fields(s: &tonic::Status) -> Vec<String> {
+    s.get_error_details().bad_request().map_or(vec![], |b| {
+        b.field_violations.iter().map(|v| v.field.clone()).collect()
+    })
+}
+
+#[tokio::test]
+async fn simulate_pool_streams_progress_then_the_same_result_as_the_library() {
+    let srv = common::start().await;
+    let mut c = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
+    let mut stream = c
+        .simulate_pool(pb::SimulatePoolRequest {
+            spec: Some(spec(50_000)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut progress = 0;
+    let mut result = None;
+    while let Some(ev) = stream.message().await.unwrap() {
+        match ev.event.unwrap() {
+            pb::simulate_pool_response::Event::Progress(p) => {
+                assert_eq!(p.total, 50_000);
+                assert!(result.is_none(), "progress after the result");
+                progress += 1;
+            }
+            pb::simulate_pool_response::Event::Result(r) => result = Some(r),
+        }
+    }
+    assert!(progress >= 1);
+    let r = result.expect("a result");
+    let mut s = Spec::from_toml(riskpool::spec::DEFAULT_SPEC_TOML).unwrap();
+    s.scenarios = 50_000;
+    let m = Model::compile(&s, &Limits::default()).unwrap();
+    let (_, want) = riskpool::simulate(&m, 1, &Control::default()).unwrap();
+    let p = r.exhaustion_probability.unwrap();
+    assert_eq!(p.estimate, want.exhaustion_probability.estimate);
+    assert_eq!(r.loss.unwrap().mean, want.loss.mean.to_fen_string());
+    assert_eq!(
+        r.compensation.unwrap().es,
+        want.compensation.es.to_fen_string()
+    );
+    assert_eq!(r.defaults.unwrap().variance, want.defaults.variance);
+    assert_eq!(r.capital, "30000000.00");
+    assert_eq!(r.exposure, "600000000.00");
+    assert!(r.vasicek.is_some());
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_specs_are_invalid_argument_naming_the_field() {
+    let srv = common::start().await;
+    let mut c = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
+    let bad = |toml: &str| pb::SimulatePoolRequest {
+        spec: Some(pb::PoolSpec {
+            document: Some(pb::pool_spec::Document::Toml(toml.into())),
+            scenarios: 0,
+            seed: None,
+        }),
+    };
+    let e = c
+        .simulate_pool(bad(
+            "[dependence]\nrho = 1.2\n[[portfolio.loans]]\namount = \"1万\"\npd = 1.5\n",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(
+        fields(&e),
+        vec!["spec.dependence.rho", "spec.portfolio.loans[0].pd"]
+    );
+    let e = c
+        .simulate_pool(bad(
+            "scenarios = 1000000000000\n[[portfolio.loans]]\namount = \"1万\"\npd = 0.1\n",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&e), vec!["spec.scenarios"]);
+    let e = c
+        .simulate_pool(bad("[pool]\ncapital = \"-3000万\"\n"))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&e), vec!["spec.pool.capital"]);
+    let e = c
+        .simulate_pool(bad("[portfolio]\ncsv = \"/etc/passwd\"\n"))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&e), vec!["spec.portfolio.csv"]);
+    let e = c
+        .simulate_pool(pb::SimulatePoolRequest { spec: None })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&e), vec!["spec"]);
+    let json = pb::SimulatePoolRequest {
+        spec: Some(pb::PoolSpec {
+            document: Some(pb::pool_spec::Document::Json("{\"seed\": -1}".into())),
+            scenarios: 0,
+            seed: None,
+        }),
+    };
+    let e = c.simulate_pool(json).await.unwrap_err();
+    assert_eq!(fields(&e), vec!["spec.seed"]);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn excess_simulations_are_refused_and_cancellation_frees_the_slot() {
+    let mut cfg = smefin::config::Config::default();
+    cfg.riskpool.max_concurrent = 1;
+    let srv = common::start_with(cfg).await;
+    let mut c = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
+    // a long run: 20M scenarios of the default book
+    let mut long = c
+        .simulate_pool(pb::SimulatePoolRequest {
+            spec: Some(spec(20_000_000)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = long.message().await.unwrap().unwrap();
+    assert!(matches!(
+        first.event,
+        Some(pb::simulate_pool_response::Event::Progress(_))
+    ));
+    let e = c
+        .simulate_pool(pb::SimulatePoolRequest {
+            spec: Some(spec(1000)),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+    assert_eq!(
+        e.get_error_details().error_info().unwrap().reason,
+        "SIMULATIONS_BUSY"
+    );
+    // the client goes away: the run stops and its slot frees
+    drop(long);
+    let t0 = Instant::now();
+    loop {
+        match c
+            .simulate_pool(pb::SimulatePoolRequest {
+                spec: Some(spec(1000)),
+            })
+            .await
+        {
+            Ok(s) => {
+                drop(s);
+                break;
+            }
+            Err(e) => assert_eq!(e.code(), Code::ResourceExhausted),
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the cancelled run never released its slot"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!("slot freed {:?} after the client went away", t0.elapsed());
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn deadline_stops_a_simulation() {
+    let srv = common::start().await;
+    let mut c = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
+    let mut req = tonic::Request::new(pb::SimulatePoolRequest {
+        spec: Some(spec(20_000_000)),
+    });
+    req.set_timeout(Duration::from_millis(300));
+    let mut stream = c.simulate_pool(req).await.unwrap().into_inner();
+    let end = loop {
+        match stream.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("stream ended without an error"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(end.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{end:?}"
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn stress_grid_leverage_and_presets() {
+    let srv = common::start().await;
+    let mut c = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
+    let g = c
+        .run_stress_grid(pb::RunStressGridRequest {
+            spec: Some(spec(20_000)),
+            pd_multipliers: vec![1.0, 2.0],
+            rhos: vec![0.1, 0.2],
+            shares: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(g.cells.len(), 4);
+    let p = |i: usize| g.cells[i].exhaustion_probability.unwrap().estimate;
+    // common random numbers: more PD or more correlation never lowers the estimate
+    assert!(
+        p(0) <= p(1) && p(0) <= p(2) && p(2) <= p(3),
+        "{:?}",
+        g.cells
+    );
+
+    let r = c
+        .solve_leverage(pb::SolveLeverageRequest {
+            spec: Some(spec(20_000)),
+            target: 0.01,
+            solve: pb::LeverageTarget::Scale as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.exhaustion_probability.unwrap().estimate <= 0.01);
+    assert!(r.leverage > 20.0, "{r:?}");
+    let e = c
+        .solve_leverage(pb::SolveLeverageRequest {
+            spec: Some(spec(20_000)),
+            target: 1.5,
+            solve: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&e), vec!["target", "solve"]);
+
+    let presets = c
+        .list_scenario_presets(pb::ListScenarioPresetsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .presets;
+    let names: Vec<&str> = presets.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, vec!["baseline", "adverse", "severe", "sector_shock"]);
+    srv.shutdown().await;
+}
