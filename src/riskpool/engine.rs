@@ -165,8 +165,9 @@ struct Outcome {
 pub struct Engine<'m> {
     model: &'m Model,
     classes: Vec<Class>,
-    /// Fixed-LGD loss per loan (fen), or −1 when LGD is drawn.
-    fixed_loss: Vec<i64>,
+    /// Fixed-LGD (loss, claim, recovery back) per loan, fen; loss −1 when
+    /// LGD is drawn.
+    fixed: Vec<(i64, i64, i64)>,
     beta: Vec<Option<Beta<f64>>>,
     sqrt_sector_rho: f64,
     t_nu: Option<f64>,
@@ -226,7 +227,7 @@ impl<'m> Engine<'m> {
             classes[c].loans.push(i as u32);
         }
         let share = spec.pool.compensation_share;
-        let fixed_loss = model
+        let fixed_loss: Vec<i64> = model
             .loans
             .iter()
             .map(|l| match l.lgd {
@@ -242,10 +243,10 @@ impl<'m> Engine<'m> {
                 Lgd::Fixed(_) => None,
             })
             .collect();
-        Engine {
+        let mut e = Engine {
             model,
             classes,
-            fixed_loss,
+            fixed: Vec::new(),
             beta,
             sqrt_sector_rho: d.sector_rho.sqrt(),
             t_nu,
@@ -262,7 +263,13 @@ impl<'m> Engine<'m> {
                 .as_ref()
                 .map(|t| (fen(t.below), fen(t.refill_to), fen(t.max_per_year))),
             book_fen: model.exposure_fen(),
-        }
+        };
+        e.fixed = fixed_loss
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| if l >= 0 { e.amounts(i, l) } else { (-1, 0, 0) })
+            .collect();
+        e
     }
 
     /// Switches to importance sampling with the global factor's mean shifted
@@ -293,13 +300,30 @@ impl<'m> Engine<'m> {
         s
     }
 
-    fn loss_of(&self, loan: usize, rng: &mut ChaCha8Rng) -> i64 {
-        let fixed = self.fixed_loss[loan];
-        if fixed >= 0 {
-            return fixed;
+    /// (loss, pool claim, recovery the pool gets back later) of a defaulted
+    /// loan, fen. With a recovery lag the pool pays its share of the whole
+    /// exposure at once and gets its share of the recovery back, in
+    /// proportion to what it paid; without, it pays its share of the net loss.
+    /// Fixed-LGD loans use amounts precomputed once.
+    fn default_amounts(&self, loan: usize, rng: &mut ChaCha8Rng) -> (i64, i64, i64) {
+        let f = self.fixed[loan];
+        if f.0 >= 0 {
+            return f;
         }
         let lgd = self.beta[loan].map_or(0.0, |b| b.sample(rng));
-        round_fen(self.model.loans[loan].amount_fen as f64 * lgd)
+        self.amounts(loan, round_fen(self.model.loans[loan].amount_fen as f64 * lgd))
+    }
+
+    fn amounts(&self, loan: usize, loss: i64) -> (i64, i64, i64) {
+        let amount = self.model.loans[loan].amount_fen;
+        let lag = self.model.spec.pool.recovery_lag > 0;
+        let gross = if lag { amount } else { loss };
+        let mut claim = round_fen(self.share * gross as f64);
+        if let Some(cap) = self.model.cap_fen {
+            claim = claim.min(cap);
+        }
+        let back = if lag && amount > 0 { round_fen(claim as f64 * (amount - loss) as f64 / amount as f64) } else { 0 };
+        (loss, claim, back)
     }
 
     /// Simulates scenario `i`. When `sector_loss` is given, adds each
@@ -317,7 +341,6 @@ impl<'m> Engine<'m> {
         let mut rng = self.base.clone();
         rng.set_stream(i);
         let lag = pool.recovery_lag as usize;
-        let cap = model.cap_fen;
         let ppy = model.spec.periods_per_year as usize;
         let mut out = Outcome {
             weight: 1.0,
@@ -382,7 +405,8 @@ impl<'m> Engine<'m> {
                 loop {
                     if p < 1.0 {
                         let u = 1.0 - rng.random::<f64>();
-                        let gap = (u.ln() / ln_q).floor();
+                        // ⌊ln U / ln(1−p)⌋: the ratio is ≥ 0, so truncation is the floor.
+                        let gap = u.ln() / ln_q;
                         if gap >= (n - idx) as f64 {
                             break;
                         }
@@ -399,22 +423,14 @@ impl<'m> Engine<'m> {
                         continue;
                     }
                     let amount = model.loans[loan].amount_fen;
-                    let loss = self.loss_of(loan, &mut rng);
+                    let (loss, claim, back) = self.default_amounts(loan, &mut rng);
                     out.defaults += 1;
                     out.loss += loss;
                     if let Some(sl) = sector_loss.as_deref_mut() {
                         sl[c.sector] += loss;
                     }
-                    let gross = if lag > 0 { amount } else { loss };
-                    let mut claim = round_fen(self.share * gross as f64);
-                    if let Some(cap) = cap {
-                        claim = claim.min(cap);
-                    }
                     claims += claim;
-                    if lag > 0 && gross > 0 {
-                        // The pool's share of the recovery comes back later,
-                        // in proportion to what it paid.
-                        let back = round_fen(claim as f64 * (amount - loss) as f64 / amount as f64);
+                    if lag > 0 {
                         scratch.recoveries[t + lag] += back;
                     }
                     if self.multi {
