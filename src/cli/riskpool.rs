@@ -38,6 +38,9 @@ pub struct SimulateArgs {
     /// Print the built-in example spec and exit.
     #[arg(long, conflicts_with = "spec")]
     pub print_default: bool,
+    /// Print the engine and summary times to stderr.
+    #[arg(long)]
+    pub timing: bool,
 }
 
 /// Flags of `smefin merge`.
@@ -146,6 +149,18 @@ pub(crate) fn with_progress<T: Send>(total: u64, f: impl FnOnce(&Control) -> T +
     }
 }
 
+/// Sizes rayon's global pool (once, before any parallel work), so the engine
+/// and the summary share the same threads.
+fn set_threads(threads: Option<usize>) -> Result<(), CliError> {
+    if let Some(t) = threads.filter(|&t| t > 0) {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| CliError::new(format!("--threads: {e}")))?;
+    }
+    Ok(())
+}
+
 fn parse_shard(s: &str) -> Result<(u64, u64), CliError> {
     let bad = || {
         CliError::new(format!(
@@ -173,7 +188,8 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         .clone()
         .ok_or_else(|| CliError::new("a spec file is required (or `default`)"))?;
     let model = load(&path, a.scenarios, a.seed)?;
-    let threads = a.threads.unwrap_or(0);
+    set_threads(a.threads)?;
+    let threads = 0;
     if let Some(shard) = &a.shard {
         let (k, n) = parse_shard(shard)?;
         let range = riskpool::shard_range(model.spec.scenarios, k, n);
@@ -196,10 +212,20 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
             out.display()
         ));
     }
-    let (_, summary) = with_progress(model.spec.scenarios, |c| {
-        riskpool::simulate(&model, threads, c)
-    })
-    .map_err(|e| CliError::new(e.to_string()))?;
+    let t0 = std::time::Instant::now();
+    let engine = riskpool::engine_for(&model);
+    let raw = with_progress(model.spec.scenarios, |c| engine.run(0..model.spec.scenarios, threads, c))
+        .map_err(|e| CliError::new(e.to_string()))?;
+    let t1 = std::time::Instant::now();
+    let summary = riskpool::stats::summarize(&engine, &model, &raw);
+    if a.timing {
+        eprintln!(
+            "timing: engine {:.3} s, summary {:.3} s, {} threads",
+            (t1 - t0).as_secs_f64(),
+            t1.elapsed().as_secs_f64(),
+            rayon::current_num_threads()
+        );
+    }
     output(&summary, a.json)
 }
 
@@ -215,15 +241,9 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
     }
     let (spec, raw) = riskpool::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
     let model = Model::compile(&spec, &Limits::default()).map_err(spec_error)?;
+    set_threads(a.threads)?;
     let engine = riskpool::engine_for(&model);
-    let summary = match a.threads {
-        Some(t) if t > 0 => rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .map_err(|e| CliError::new(e.to_string()))?
-            .install(|| riskpool::stats::summarize(&engine, &model, &raw)),
-        _ => riskpool::stats::summarize(&engine, &model, &raw),
-    };
+    let summary = riskpool::stats::summarize(&engine, &model, &raw);
     output(&summary, a.json)
 }
 
@@ -352,6 +372,7 @@ pub fn render_summary(s: &Summary) -> String {
 /// Runs `smefin stress`.
 pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
     let model = load(&a.spec, a.scenarios, None)?;
+    set_threads(a.threads)?;
     let grid = riskpool::grid::Grid {
         pd_multipliers: a.pd_multiplier.clone(),
         rhos: a.rho.clone(),
@@ -364,7 +385,7 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
             &model.spec,
             &grid,
             &Limits::default(),
-            a.threads.unwrap_or(0),
+            0,
             c,
         )
     })
@@ -400,6 +421,7 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
 /// Runs `smefin leverage`.
 pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
     let model = load(&a.spec, a.scenarios, None)?;
+    set_threads(a.threads)?;
     let what = match a.solve.as_str() {
         "scale" => riskpool::grid::Solve::Scale,
         "capital" => riskpool::grid::Solve::Capital,
@@ -411,7 +433,7 @@ pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
     };
     let target = a.target;
     let r = with_progress(model.spec.scenarios * 40, |c| {
-        riskpool::grid::solve_leverage(&model, what, target, a.threads.unwrap_or(0), c)
+        riskpool::grid::solve_leverage(&model, what, target, 0, c)
     })
     .map_err(|e| CliError::new(e.to_string()))?;
     if a.json {

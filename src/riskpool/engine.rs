@@ -79,23 +79,6 @@ pub struct Raw {
 }
 
 impl Raw {
-    fn empty(start: u64, end: u64, periods: usize) -> Raw {
-        let n = (end - start) as usize;
-        Raw {
-            start,
-            end,
-            defaults: Vec::with_capacity(n),
-            loss: Vec::with_capacity(n),
-            compensation: Vec::with_capacity(n),
-            unfunded: Vec::with_capacity(n),
-            bank_loss: Vec::with_capacity(n),
-            exhausted_period: Vec::with_capacity(n),
-            breaker_period: Vec::with_capacity(n),
-            weight: Vec::new(),
-            balance_hist: vec![vec![0; BALANCE_BINS]; periods],
-        }
-    }
-
     /// Appends `other`, which must start where `self` ends.
     pub fn append(&mut self, other: Raw) -> Result<(), String> {
         if other.start != self.end {
@@ -507,63 +490,100 @@ impl<'m> Engine<'m> {
         out
     }
 
-    /// Runs scenarios `range` on `threads` threads (0: all cores).
-    pub fn run(
-        &self,
-        range: Range<u64>,
-        threads: usize,
-        control: &Control,
-    ) -> Result<Raw, Cancelled> {
-        let chunks: Vec<Range<u64>> = (range.start..range.end)
-            .step_by(CHUNK as usize)
-            .map(|s| s..(s + CHUNK).min(range.end))
-            .collect();
-        let work = || -> Result<Vec<Raw>, Cancelled> {
-            chunks
-                .par_iter()
-                .map(|r| {
+    /// Runs scenarios `range` on `threads` threads (0: all cores). Workers
+    /// write outcomes in place into the preallocated columns, chunk by chunk,
+    /// so the order is the scenario order whatever the scheduling.
+    pub fn run(&self, range: Range<u64>, threads: usize, control: &Control) -> Result<Raw, Cancelled> {
+        let n = (range.end - range.start) as usize;
+        let is = self.is_shift != 0.0;
+        let mut raw = Raw {
+            start: range.start,
+            end: range.end,
+            defaults: vec![0; n],
+            loss: vec![0; n],
+            compensation: vec![0; n],
+            unfunded: vec![0; n],
+            bank_loss: vec![0; n],
+            exhausted_period: vec![0; n],
+            breaker_period: vec![0; n],
+            weight: if is { vec![0.0; n] } else { Vec::new() },
+            balance_hist: vec![vec![0u64; BALANCE_BINS]; self.periods],
+        };
+        // Disjoint per-chunk views of every column.
+        let mut views = Vec::with_capacity(n.div_ceil(CHUNK as usize));
+        {
+            let Raw { defaults, loss, compensation, unfunded, bank_loss, exhausted_period, breaker_period, weight, .. } =
+                &mut raw;
+            let c = CHUNK as usize;
+            let mut cols = (
+                defaults.as_mut_slice(),
+                loss.as_mut_slice(),
+                compensation.as_mut_slice(),
+                unfunded.as_mut_slice(),
+                bank_loss.as_mut_slice(),
+                exhausted_period.as_mut_slice(),
+                breaker_period.as_mut_slice(),
+                weight.as_mut_slice(),
+            );
+            let mut start = range.start;
+            while !cols.0.is_empty() {
+                let k = c.min(cols.0.len());
+                let kw = if is { k } else { 0 };
+                let (d0, d1) = cols.0.split_at_mut(k);
+                let (l0, l1) = cols.1.split_at_mut(k);
+                let (c0, c1) = cols.2.split_at_mut(k);
+                let (u0, u1) = cols.3.split_at_mut(k);
+                let (b0, b1) = cols.4.split_at_mut(k);
+                let (e0, e1) = cols.5.split_at_mut(k);
+                let (r0, r1) = cols.6.split_at_mut(k);
+                let (w0, w1) = cols.7.split_at_mut(kw);
+                views.push((start, d0, l0, c0, u0, b0, e0, r0, w0));
+                cols = (d1, l1, c1, u1, b1, e1, r1, w1);
+                start += k as u64;
+            }
+        }
+        let periods = self.periods;
+        let work = move || -> Result<Vec<Vec<Vec<u64>>>, Cancelled> {
+            views
+                .into_par_iter()
+                .map(|(start, d, l, c, u, b, e, r, w)| {
                     if control.cancel.load(Ordering::Relaxed) {
                         return Err(Cancelled);
                     }
-                    let raw = self.run_chunk(r.clone());
-                    control.done.fetch_add(r.end - r.start, Ordering::Relaxed);
-                    Ok(raw)
+                    let mut hist = vec![vec![0u64; BALANCE_BINS]; periods];
+                    let mut scratch = Scratch::default();
+                    for j in 0..d.len() {
+                        let o = self.scenario(start + j as u64, &mut scratch, None, &mut hist);
+                        d[j] = o.defaults;
+                        l[j] = o.loss;
+                        c[j] = o.compensation;
+                        u[j] = o.unfunded;
+                        b[j] = o.loss - o.compensation;
+                        e[j] = o.exhausted_period;
+                        r[j] = o.breaker_period;
+                        if let Some(x) = w.get_mut(j) {
+                            *x = o.weight;
+                        }
+                    }
+                    control.done.fetch_add(d.len() as u64, Ordering::Relaxed);
+                    Ok(hist)
                 })
                 .collect()
         };
-        let parts = if threads == 0 {
+        let hists = if threads == 0 {
             work()?
         } else {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|_| Cancelled)?;
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|_| Cancelled)?;
             pool.install(work)?
         };
-        let mut all = Raw::empty(range.start, range.start, self.periods);
-        for p in parts {
-            all.append(p).expect("chunks are contiguous");
-        }
-        Ok(all)
-    }
-
-    fn run_chunk(&self, r: Range<u64>) -> Raw {
-        let mut raw = Raw::empty(r.start, r.end, self.periods);
-        let mut scratch = Scratch::default();
-        for i in r {
-            let o = self.scenario(i, &mut scratch, None, &mut raw.balance_hist);
-            raw.defaults.push(o.defaults);
-            raw.loss.push(o.loss);
-            raw.compensation.push(o.compensation);
-            raw.unfunded.push(o.unfunded);
-            raw.bank_loss.push(o.loss - o.compensation);
-            raw.exhausted_period.push(o.exhausted_period);
-            raw.breaker_period.push(o.breaker_period);
-            if self.is_shift != 0.0 {
-                raw.weight.push(o.weight);
+        for h in hists {
+            for (a, b) in raw.balance_hist.iter_mut().zip(h) {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
             }
         }
-        raw
+        Ok(raw)
     }
 
     /// Re-simulates scenario `i` and returns its loss by sector (fen).
