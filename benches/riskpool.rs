@@ -34,14 +34,19 @@ fn bench(c: &mut Criterion) {
     multi.periods_per_year = 4;
     multi.factor_ar = 0.5;
     multi.pool.recovery_lag = 2;
-    multi.pool.breaker = Some(BreakerSpec { default_rate: Some(0.05), compensation_ratio: None });
+    multi.pool.breaker = Some(BreakerSpec {
+        default_rate: Some(0.05),
+        compensation_ratio: None,
+    });
     let mm = Model::compile(&multi, &Limits::default()).unwrap();
     let me = Engine::new(&mm);
     let n = 20_000u64;
     let mut g = c.benchmark_group("riskpool_2000_loans_12_quarters");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n));
-    g.bench_function("all_cores", |b| b.iter(|| black_box(me.run(0..n, 0, &Control::default()).unwrap().len())));
+    g.bench_function("all_cores", |b| {
+        b.iter(|| black_box(me.run(0..n, 0, &Control::default()).unwrap().len()))
+    });
     g.finish();
 }
 

@@ -214,8 +214,10 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     }
     let t0 = std::time::Instant::now();
     let engine = riskpool::engine_for(&model);
-    let raw = with_progress(model.spec.scenarios, |c| engine.run(0..model.spec.scenarios, threads, c))
-        .map_err(|e| CliError::new(e.to_string()))?;
+    let raw = with_progress(model.spec.scenarios, |c| {
+        engine.run(0..model.spec.scenarios, threads, c)
+    })
+    .map_err(|e| CliError::new(e.to_string()))?;
     let t1 = std::time::Instant::now();
     let summary = riskpool::stats::summarize(&engine, &model, &raw);
     if a.timing {
@@ -381,13 +383,7 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
     let cells = grid.cells(&model.spec);
     let total = model.spec.scenarios * cells.len() as u64;
     let result = with_progress(total, |c| {
-        riskpool::grid::run(
-            &model.spec,
-            &grid,
-            &Limits::default(),
-            0,
-            c,
-        )
+        riskpool::grid::run(&model.spec, &grid, &Limits::default(), 0, c)
     })
     .map_err(|e| CliError::new(e.to_string()))?;
     if a.json {

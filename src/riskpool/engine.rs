@@ -8,18 +8,18 @@
 //! and merges are exact and bit-identical on 1, 2 or 8 threads.
 //!
 //! Cost: conditional on the period's factors, loans of one class (same PD,
-//! ρ and sector) default independently with the same probability p. The
-//! engine computes p once per class and period and visits only the loans that
-//! default, by geometric skipping: the gap to the next default is
-//! ⌊ln U / ln(1 − p)⌋, so a class of n loans costs about n·p + 1 draws instead
-//! of n.
+//! ρ and sector) default independently with the same probability p, so the
+//! set of defaulters is a uniformly random subset whose size is Bin(n, p).
+//! The engine computes p once per class and period, draws the count K from
+//! the binomial (BTPE), and picks the K defaulters with Floyd's algorithm: a
+//! class of n loans costs one binomial and K uniform draws instead of n.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Beta, ChiSquared, Distribution, StandardNormal};
+use rand_distr::{Beta, Binomial, ChiSquared, Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -294,7 +294,10 @@ impl<'m> Engine<'m> {
             return f;
         }
         let lgd = self.beta[loan].map_or(0.0, |b| b.sample(rng));
-        self.amounts(loan, round_fen(self.model.loans[loan].amount_fen as f64 * lgd))
+        self.amounts(
+            loan,
+            round_fen(self.model.loans[loan].amount_fen as f64 * lgd),
+        )
     }
 
     fn amounts(&self, loan: usize, loss: i64) -> (i64, i64, i64) {
@@ -305,7 +308,11 @@ impl<'m> Engine<'m> {
         if let Some(cap) = self.model.cap_fen {
             claim = claim.min(cap);
         }
-        let back = if lag && amount > 0 { round_fen(claim as f64 * (amount - loss) as f64 / amount as f64) } else { 0 };
+        let back = if lag && amount > 0 {
+            round_fen(claim as f64 * (amount - loss) as f64 / amount as f64)
+        } else {
+            0
+        };
         (loss, claim, back)
     }
 
@@ -382,27 +389,20 @@ impl<'m> Engine<'m> {
                 if p <= 0.0 {
                     continue;
                 }
-                let ln_q = (-p).ln_1p();
+                // Which loans of the class default: their number K ~ Bin(n, p),
+                // then K distinct positions drawn uniformly (Floyd's algorithm).
                 let n = c.loans.len();
-                let mut idx: usize = 0;
-                loop {
-                    if p < 1.0 {
-                        let u = 1.0 - rng.random::<f64>();
-                        // ⌊ln U / ln(1−p)⌋: the ratio is ≥ 0, so truncation is the floor.
-                        let gap = u.ln() / ln_q;
-                        if gap >= (n - idx) as f64 {
-                            break;
-                        }
-                        idx += gap as usize;
-                    } else if idx >= n {
-                        break;
-                    }
-                    let loan = c.loans[idx] as usize;
-                    idx += 1;
+                let mut chosen = std::mem::take(&mut scratch.chosen);
+                chosen.clear();
+                if p >= 1.0 {
+                    chosen.extend(0..n as u32);
+                } else {
+                    let k = Binomial::new(n as u64, p).map_or(0, |b| b.sample(&mut rng)) as usize;
+                    floyd(n, k, &mut rng, &mut scratch.bits, &mut chosen);
+                }
+                for &pos in &chosen {
+                    let loan = c.loans[pos as usize] as usize;
                     if self.multi && !scratch.active[loan] {
-                        if idx >= n {
-                            break;
-                        }
                         continue;
                     }
                     let amount = model.loans[loan].amount_fen;
@@ -421,10 +421,8 @@ impl<'m> Engine<'m> {
                         scratch.pending.push(loan as u32);
                         defaulted_amount += amount;
                     }
-                    if idx >= n {
-                        break;
-                    }
                 }
+                scratch.chosen = chosen;
             }
             // Pay the period's claims in full until the pool is dry.
             let paid = claims.min(balance.max(0));
@@ -493,7 +491,12 @@ impl<'m> Engine<'m> {
     /// Runs scenarios `range` on `threads` threads (0: all cores). Workers
     /// write outcomes in place into the preallocated columns, chunk by chunk,
     /// so the order is the scenario order whatever the scheduling.
-    pub fn run(&self, range: Range<u64>, threads: usize, control: &Control) -> Result<Raw, Cancelled> {
+    pub fn run(
+        &self,
+        range: Range<u64>,
+        threads: usize,
+        control: &Control,
+    ) -> Result<Raw, Cancelled> {
         let n = (range.end - range.start) as usize;
         let is = self.is_shift != 0.0;
         let mut raw = Raw {
@@ -512,8 +515,17 @@ impl<'m> Engine<'m> {
         // Disjoint per-chunk views of every column.
         let mut views = Vec::with_capacity(n.div_ceil(CHUNK as usize));
         {
-            let Raw { defaults, loss, compensation, unfunded, bank_loss, exhausted_period, breaker_period, weight, .. } =
-                &mut raw;
+            let Raw {
+                defaults,
+                loss,
+                compensation,
+                unfunded,
+                bank_loss,
+                exhausted_period,
+                breaker_period,
+                weight,
+                ..
+            } = &mut raw;
             let c = CHUNK as usize;
             let mut cols = (
                 defaults.as_mut_slice(),
@@ -573,7 +585,10 @@ impl<'m> Engine<'m> {
         let hists = if threads == 0 {
             work()?
         } else {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|_| Cancelled)?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|_| Cancelled)?;
             pool.install(work)?
         };
         for h in hists {
@@ -596,9 +611,37 @@ impl<'m> Engine<'m> {
     }
 }
 
-/// Per-thread working memory of multi-period scenarios.
+/// K distinct positions out of 0..n, uniformly (R. W. Floyd's algorithm:
+/// for j = n−K … n−1 draw t ∈ [0, j]; take t, or j when t is taken). `bits`
+/// is a bitset left all-zero on return.
+fn floyd(n: usize, k: usize, rng: &mut ChaCha8Rng, bits: &mut Vec<u64>, out: &mut Vec<u32>) {
+    if k == 0 {
+        return;
+    }
+    let words = n.div_ceil(64);
+    if bits.len() < words {
+        bits.resize(words, 0);
+    }
+    for j in (n - k)..n {
+        let t = rng.random_range(0..=j);
+        let pick = if bits[t / 64] >> (t % 64) & 1 == 1 {
+            j
+        } else {
+            t
+        };
+        bits[pick / 64] |= 1 << (pick % 64);
+        out.push(pick as u32);
+    }
+    for &p in out.iter() {
+        bits[p as usize / 64] = 0;
+    }
+}
+
+/// Per-thread working memory of scenarios.
 #[derive(Debug, Default)]
 struct Scratch {
+    chosen: Vec<u32>,
+    bits: Vec<u64>,
     active: Vec<bool>,
     age: Vec<u32>,
     pending: Vec<u32>,
@@ -615,5 +658,45 @@ impl Scratch {
         self.pending.clear();
         self.recoveries.clear();
         self.recoveries.resize(horizon + 1, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floyd_draws_distinct_uniform_subsets() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut bits = Vec::new();
+        let (n, k, draws) = (10usize, 3usize, 200_000u32);
+        let mut freq = vec![0u32; n];
+        let mut pairs = 0u32; // how often positions 0 and 9 are drawn together
+        for _ in 0..draws {
+            let mut out = Vec::new();
+            floyd(n, k, &mut rng, &mut bits, &mut out);
+            assert_eq!(out.len(), k);
+            let mut sorted = out.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), k, "repeated position in {out:?}");
+            assert!(bits.iter().all(|&w| w == 0));
+            for &p in &out {
+                freq[p as usize] += 1;
+            }
+            if out.contains(&0) && out.contains(&9) {
+                pairs += 1;
+            }
+        }
+        // each position: p = k/n; a pair: k(k−1)/(n(n−1)); within 4 SE
+        let check = |count: u32, p: f64| {
+            let se = (p * (1.0 - p) / f64::from(draws)).sqrt();
+            let est = f64::from(count) / f64::from(draws);
+            assert!((est - p).abs() <= 4.0 * se, "{est} vs {p}");
+        };
+        for &f in &freq {
+            check(f, 0.3);
+        }
+        check(pairs, 6.0 / 90.0);
     }
 }

@@ -471,8 +471,18 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
     });
     // The four distributions sort 4 × N values: in parallel.
     let ((loss_stats, compensation_stats), (unfunded_stats, bank_stats)) = rayon::join(
-        || rayon::join(|| money_stats(&raw.loss, alpha), || money_stats(&raw.compensation, alpha)),
-        || rayon::join(|| money_stats(&raw.unfunded, alpha), || money_stats(&raw.bank_loss, alpha)),
+        || {
+            rayon::join(
+                || money_stats(&raw.loss, alpha),
+                || money_stats(&raw.compensation, alpha),
+            )
+        },
+        || {
+            rayon::join(
+                || money_stats(&raw.unfunded, alpha),
+                || money_stats(&raw.bank_loss, alpha),
+            )
+        },
     );
     Summary {
         scenarios: n,
