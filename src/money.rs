@@ -146,6 +146,21 @@ impl Yuan {
     }
 }
 
+impl Yuan {
+    /// A rounded human form for reports: "9.53亿", "1234.57万", or yuan.
+    pub fn approx_human(self) -> String {
+        let yi = Decimal::from(100_000_000u64);
+        let wan = Decimal::from(10_000u64);
+        if self.0 >= yi {
+            format!("{}亿", (self.0 / yi).round_dp(2).normalize())
+        } else if self.0 >= wan {
+            format!("{}万", (self.0 / wan).round_dp(2).normalize())
+        } else {
+            format!("{}元", self.to_fen_string())
+        }
+    }
+}
+
 impl fmt::Display for Yuan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_fen_string())
@@ -300,6 +315,8 @@ mod tests {
         assert_eq!(Yuan::parse("12345").unwrap().human(), "12345.00元");
         assert_eq!(Yuan::parse("9999").unwrap().human(), "9999.00元");
         assert_eq!(Yuan::parse("4亿").unwrap().wan_str(), "40000万");
+        assert_eq!(Yuan::parse("952867126.51").unwrap().approx_human(), "9.53亿");
+        assert_eq!(Yuan::parse("12345678").unwrap().approx_human(), "1234.57万");
         assert_eq!(Yuan::parse("300.5万").unwrap().wan_str(), "300.5万");
     }
 

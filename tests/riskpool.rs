@@ -474,3 +474,68 @@ fn cancellation_stops_the_run() {
         .store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(riskpool::simulate(&m, 0, &control).is_err());
 }
+
+/// One loan that defaults every period (PD 1): the pool's path is
+/// deterministic, so every rule can be checked to the fen.
+fn certain_default(pool: &str, periods: u32, ppy: u32, lgd: f64) -> riskpool::Summary {
+    let m = model(&format!(
+        r#"
+        scenarios = 50
+        periods = {periods}
+        periods_per_year = {ppy}
+        [pool]
+        {pool}
+        [[portfolio.loans]]
+        amount = "100万"
+        pd = 1.0
+        lgd = {lgd}
+        term_months = 600
+        "#
+    ));
+    run(&m, 1).1
+}
+
+#[test]
+fn top_up_refills_within_its_yearly_cap() {
+    // claim 50万 a period; refill to 60万 when below, at most 60万 a year:
+    // P1 60→10, +50 → 60; P2 60→10, +10 → 20; P3 claims 50 ≥ 20: dry, pays 20.
+    let s = certain_default(
+        "capital = \"60万\"\ncompensation_share = 0.5\ntop_up = { below = \"60万\", refill_to = \"60万\", max_per_year = \"60万\" }",
+        3,
+        4,
+        1.0,
+    );
+    assert_eq!(s.exhaustion_probability.estimate, 1.0);
+    assert_eq!(s.exhaustion_by_period[1].estimate, 0.0);
+    assert_eq!(s.compensation.mean.to_fen_string(), "1200000.00");
+    assert_eq!(s.unfunded_claims.mean.to_fen_string(), "300000.00");
+    assert_eq!(s.bank_loss.mean.to_fen_string(), "1800000.00");
+}
+
+#[test]
+fn compensation_ratio_breaker_stops_lending() {
+    // paid 50万 ≥ 0.8 × 60万 after period 1: lending stops, the book runs off
+    let s = certain_default("capital = \"60万\"\ncompensation_share = 0.5\nbreaker = { compensation_ratio = 0.8 }", 3, 4, 1.0);
+    let b = s.breaker.unwrap();
+    assert_eq!(b.trip_probability.estimate, 1.0);
+    assert_eq!(b.by_period, vec![1.0, 0.0, 0.0]);
+    assert_eq!(s.defaults.mean, 1.0);
+    assert_eq!(s.compensation.mean.to_fen_string(), "500000.00");
+    // without the breaker the loan is re-lent and defaults every period
+    let s = certain_default("capital = \"1000万\"\ncompensation_share = 0.5", 3, 4, 1.0);
+    assert_eq!(s.defaults.mean, 3.0);
+}
+
+#[test]
+fn recoveries_return_after_the_lag() {
+    // lag 1: the pool pays 50% of the exposure (50万) at default and gets 50%
+    // of the recovery (40% × 100万 × 50% = 20万) back one period later; the
+    // second period's recovery falls after the horizon.
+    let s = certain_default("capital = \"1000万\"\ncompensation_share = 0.5\nrecovery_lag = 1", 2, 4, 0.6);
+    assert_eq!(s.loss.mean.to_fen_string(), "1200000.00");
+    assert_eq!(s.compensation.mean.to_fen_string(), "800000.00");
+    assert_eq!(s.bank_loss.mean.to_fen_string(), "400000.00");
+    // per-loan cap: at most 30万 per claim
+    let s = certain_default("capital = \"1000万\"\ncompensation_share = 0.5\nper_loan_cap = \"30万\"", 1, 1, 0.6);
+    assert_eq!(s.compensation.mean.to_fen_string(), "300000.00");
+}

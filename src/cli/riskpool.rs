@@ -439,8 +439,8 @@ pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
     print(&format!(
         "目标耗尽概率 ≤ {}：资金池 {} 可支持的最大授信规模 {}（放大 {:.2} 倍），此时耗尽概率 {}\n",
         pct(r.target),
-        r.capital.human(),
-        r.exposure.human(),
+        r.capital.approx_human(),
+        r.exposure.approx_human(),
         r.leverage,
         prob_line(&r.exhaustion_probability)
     ))
