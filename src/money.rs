@@ -315,7 +315,10 @@ mod tests {
         assert_eq!(Yuan::parse("12345").unwrap().human(), "12345.00元");
         assert_eq!(Yuan::parse("9999").unwrap().human(), "9999.00元");
         assert_eq!(Yuan::parse("4亿").unwrap().wan_str(), "40000万");
-        assert_eq!(Yuan::parse("952867126.51").unwrap().approx_human(), "9.53亿");
+        assert_eq!(
+            Yuan::parse("952867126.51").unwrap().approx_human(),
+            "9.53亿"
+        );
         assert_eq!(Yuan::parse("12345678").unwrap().approx_human(), "1234.57万");
         assert_eq!(Yuan::parse("300.5万").unwrap().wan_str(), "300.5万");
     }

@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smefin")).args(args).current_dir(dir).output().expect("run smefin")
+    Command::new(env!("CARGO_BIN_EXE_smefin"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run smefin")
 }
 
 fn out(o: &Output) -> String {
@@ -21,9 +25,23 @@ fn simulate_prints_a_summary_and_json() {
     assert!(o.status.success(), "{}", err(&o));
     let s = out(&o);
     assert!(s.contains("资金池耗尽概率"), "{s}");
-    assert!(s.contains("授信规模 6亿 · 资金池 3000万（放大 20.0 倍）"), "{s}");
+    assert!(
+        s.contains("授信规模 6亿 · 资金池 3000万（放大 20.0 倍）"),
+        "{s}"
+    );
     assert!(s.contains("Vasicek"), "{s}");
-    let o = run(&["simulate", "default", "--scenarios", "5000", "--json", "--seed", "9"], d.path());
+    let o = run(
+        &[
+            "simulate",
+            "default",
+            "--scenarios",
+            "5000",
+            "--json",
+            "--seed",
+            "9",
+        ],
+        d.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for key in ["estimate", "std_error", "ci95_low", "ci95_high"] {
         assert!(v["exhaustion_probability"][key].is_number(), "{key}");
@@ -40,18 +58,47 @@ fn shards_merge_to_the_unsharded_run() {
     for k in 0..3 {
         let shard = format!("{k}/3");
         let part = format!("p{k}.json");
-        let o = run(&["simulate", "default", "--scenarios", "9000", "--shard", &shard, "--out", &part], d.path());
+        let o = run(
+            &[
+                "simulate",
+                "default",
+                "--scenarios",
+                "9000",
+                "--shard",
+                &shard,
+                "--out",
+                &part,
+            ],
+            d.path(),
+        );
         assert!(o.status.success(), "{}", err(&o));
     }
-    let merged = run(&["merge", "p2.json", "p0.json", "p1.json", "--json"], d.path());
+    let merged = run(
+        &["merge", "p2.json", "p0.json", "p1.json", "--json"],
+        d.path(),
+    );
     assert!(merged.status.success(), "{}", err(&merged));
-    let whole = run(&["simulate", "default", "--scenarios", "9000", "--json", "--threads", "1"], d.path());
+    let whole = run(
+        &[
+            "simulate",
+            "default",
+            "--scenarios",
+            "9000",
+            "--json",
+            "--threads",
+            "1",
+        ],
+        d.path(),
+    );
     assert_eq!(out(&merged), out(&whole));
     // a missing shard is an error naming it
     let o = run(&["merge", "p0.json", "p1.json"], d.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("of 3 shards"), "{}", err(&o));
-    let o = run(&["simulate", "default", "--shard", "3/3", "--out", "x.json"], d.path());
+    let o = run(
+        &["simulate", "default", "--shard", "3/3", "--out", "x.json"],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("--shard"), "{}", err(&o));
 }
@@ -59,17 +106,32 @@ fn shards_merge_to_the_unsharded_run() {
 #[test]
 fn bad_specs_exit_nonzero_naming_the_field() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("bad.toml"), "[dependence]\nrho = 1.5\n[[portfolio.loans]]\namount = \"100万\"\npd = 0.02\n").unwrap();
+    std::fs::write(
+        d.path().join("bad.toml"),
+        "[dependence]\nrho = 1.5\n[[portfolio.loans]]\namount = \"100万\"\npd = 0.02\n",
+    )
+    .unwrap();
     let o = run(&["simulate", "bad.toml"], d.path());
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(err(&o).lines().count(), 1);
     assert!(err(&o).contains("dependence.rho"), "{}", err(&o));
-    let o = run(&["simulate", "default", "--scenarios", "1000000000000"], d.path());
+    let o = run(
+        &["simulate", "default", "--scenarios", "1000000000000"],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("scenarios"), "{}", err(&o));
     // CSV books, relative to the spec
-    std::fs::write(d.path().join("loans.csv"), "id,amount,pd,lgd,sector,term_months\na,100万,0.02,0.6,制造业,12\nb,oops,0.02,0.6,,\n").unwrap();
-    std::fs::write(d.path().join("csv.toml"), "[portfolio]\ncsv = \"loans.csv\"\n").unwrap();
+    std::fs::write(
+        d.path().join("loans.csv"),
+        "id,amount,pd,lgd,sector,term_months\na,100万,0.02,0.6,制造业,12\nb,oops,0.02,0.6,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("csv.toml"),
+        "[portfolio]\ncsv = \"loans.csv\"\n",
+    )
+    .unwrap();
     let o = run(&["simulate", "csv.toml"], d.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("portfolio.csv:3.amount"), "{}", err(&o));
@@ -78,18 +140,59 @@ fn bad_specs_exit_nonzero_naming_the_field() {
 #[test]
 fn stress_and_leverage() {
     let d = tempfile::tempdir().unwrap();
-    let o = run(&["stress", "default", "--pd-multiplier", "1,2", "--rho", "0.1,0.2", "--scenarios", "4000", "--json"], d.path());
+    let o = run(
+        &[
+            "stress",
+            "default",
+            "--pd-multiplier",
+            "1,2",
+            "--rho",
+            "0.1,0.2",
+            "--scenarios",
+            "4000",
+            "--json",
+        ],
+        d.path(),
+    );
     assert!(o.status.success(), "{}", err(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["cells"].as_array().unwrap().len(), 4);
-    let o = run(&["leverage", "default", "--target", "0.02", "--scenarios", "4000", "--json"], d.path());
+    let o = run(
+        &[
+            "leverage",
+            "default",
+            "--target",
+            "0.02",
+            "--scenarios",
+            "4000",
+            "--json",
+        ],
+        d.path(),
+    );
     assert!(o.status.success(), "{}", err(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["exhaustion_probability"]["estimate"].as_f64().unwrap() <= 0.02);
     assert!(v["leverage"].as_f64().unwrap() > 20.0);
-    let o = run(&["leverage", "default", "--target", "0.02", "--solve", "capital", "--scenarios", "4000"], d.path());
+    let o = run(
+        &[
+            "leverage",
+            "default",
+            "--target",
+            "0.02",
+            "--solve",
+            "capital",
+            "--scenarios",
+            "4000",
+        ],
+        d.path(),
+    );
     assert!(o.status.success(), "{}", err(&o));
-    let o = run(&["leverage", "default", "--target", "0.02", "--solve", "nothing"], d.path());
+    let o = run(
+        &[
+            "leverage", "default", "--target", "0.02", "--solve", "nothing",
+        ],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
 }
 
@@ -97,9 +200,16 @@ fn stress_and_leverage() {
 fn print_default_round_trips() {
     let d = tempfile::tempdir().unwrap();
     let o = run(&["simulate", "--print-default"], d.path());
-    std::fs::write(d.path().join("mine.toml"), out(&o).replace("scenarios = 100000", "scenarios = 3000")).unwrap();
+    std::fs::write(
+        d.path().join("mine.toml"),
+        out(&o).replace("scenarios = 100000", "scenarios = 3000"),
+    )
+    .unwrap();
     let a = run(&["simulate", "mine.toml", "--json"], d.path());
-    let b = run(&["simulate", "default", "--scenarios", "3000", "--json"], d.path());
+    let b = run(
+        &["simulate", "default", "--scenarios", "3000", "--json"],
+        d.path(),
+    );
     assert!(a.status.success());
     assert_eq!(out(&a), out(&b));
 }

@@ -515,7 +515,12 @@ fn top_up_refills_within_its_yearly_cap() {
 #[test]
 fn compensation_ratio_breaker_stops_lending() {
     // paid 50万 ≥ 0.8 × 60万 after period 1: lending stops, the book runs off
-    let s = certain_default("capital = \"60万\"\ncompensation_share = 0.5\nbreaker = { compensation_ratio = 0.8 }", 3, 4, 1.0);
+    let s = certain_default(
+        "capital = \"60万\"\ncompensation_share = 0.5\nbreaker = { compensation_ratio = 0.8 }",
+        3,
+        4,
+        1.0,
+    );
     let b = s.breaker.unwrap();
     assert_eq!(b.trip_probability.estimate, 1.0);
     assert_eq!(b.by_period, vec![1.0, 0.0, 0.0]);
@@ -531,11 +536,21 @@ fn recoveries_return_after_the_lag() {
     // lag 1: the pool pays 50% of the exposure (50万) at default and gets 50%
     // of the recovery (40% × 100万 × 50% = 20万) back one period later; the
     // second period's recovery falls after the horizon.
-    let s = certain_default("capital = \"1000万\"\ncompensation_share = 0.5\nrecovery_lag = 1", 2, 4, 0.6);
+    let s = certain_default(
+        "capital = \"1000万\"\ncompensation_share = 0.5\nrecovery_lag = 1",
+        2,
+        4,
+        0.6,
+    );
     assert_eq!(s.loss.mean.to_fen_string(), "1200000.00");
     assert_eq!(s.compensation.mean.to_fen_string(), "800000.00");
     assert_eq!(s.bank_loss.mean.to_fen_string(), "400000.00");
     // per-loan cap: at most 30万 per claim
-    let s = certain_default("capital = \"1000万\"\ncompensation_share = 0.5\nper_loan_cap = \"30万\"", 1, 1, 0.6);
+    let s = certain_default(
+        "capital = \"1000万\"\ncompensation_share = 0.5\nper_loan_cap = \"30万\"",
+        1,
+        1,
+        0.6,
+    );
     assert_eq!(s.compensation.mean.to_fen_string(), "300000.00");
 }
