@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod enterprise;
+pub mod incentive;
 pub mod matching;
 pub mod money;
 pub mod riskpool;
