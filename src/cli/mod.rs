@@ -3,6 +3,7 @@
 //! to a closed pipe ends quietly.
 
 mod catalog;
+mod incentive;
 mod matching;
 mod riskpool;
 mod serve;
@@ -45,6 +46,12 @@ pub enum Command {
     /// Largest credit scale (or smallest capital) for a target exhaustion
     /// probability.
     Leverage(riskpool::LeverageArgs),
+    /// 普惠小微 incentive statements, offline from CSV files.
+    Incentives {
+        /// Incentive action.
+        #[command(subcommand)]
+        action: incentive::IncentiveCommand,
+    },
     /// Inspect or validate a product catalogue.
     Catalog {
         /// Catalogue action.
@@ -86,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Match(a) => matching::run_match(a),
         Command::Classify(a) => matching::run_classify(a),
         Command::Catalog { action } => catalog::run(action),
+        Command::Incentives { action } => incentive::run(action),
         Command::Simulate(a) => riskpool::run_simulate(a),
         Command::Merge(a) => riskpool::run_merge(a),
         Command::Stress(a) => riskpool::run_stress(a),
