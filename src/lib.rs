@@ -22,3 +22,4 @@ pub mod matching;
 pub mod money;
 pub mod riskpool;
 pub mod server;
+pub mod store;

@@ -233,6 +233,32 @@ pub fn rate_string(rate: Decimal) -> String {
     r.to_string()
 }
 
+/// Serde helper for an optional amount that may be negative (an increment, an
+/// adjustment): a signed decimal string in yuan. Inputs use [`Yuan::parse`],
+/// which refuses negatives; this is for computed figures only.
+pub mod opt_signed_serde {
+    use super::*;
+
+    /// Serialises as a signed fen string, or null.
+    pub fn serialize<S: Serializer>(y: &Option<Yuan>, s: S) -> Result<S::Ok, S::Error> {
+        match y {
+            Some(y) => s.serialize_str(&y.to_fen_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserialises a signed decimal string, or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Yuan>, D::Error> {
+        let s: Option<String> = Option::deserialize(d)?;
+        s.map(|s| {
+            Decimal::from_str(s.trim())
+                .map(Yuan)
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
+}
+
 /// Serde helper: a rate written as a decimal string or `"3.45%"`.
 pub mod rate_serde {
     use super::*;

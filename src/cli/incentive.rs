@@ -47,7 +47,10 @@ pub fn run(cmd: IncentiveCommand) -> Result<(), CliError> {
 }
 
 fn compute(a: ComputeArgs) -> Result<(), CliError> {
-    let period: Quarter = a.period.parse().map_err(|e: String| CliError::new(format!("--period: {e}")))?;
+    let period: Quarter = a
+        .period
+        .parse()
+        .map_err(|e: String| CliError::new(format!("--period: {e}")))?;
     let budget = match &a.budget {
         Some(b) => Some(Yuan::parse(b).map_err(|e| CliError::new(format!("--budget: {e}")))?),
         None => None,
@@ -68,7 +71,11 @@ fn compute(a: ComputeArgs) -> Result<(), CliError> {
         inputs.add_loans(&read_input(p)?, &p.display().to_string(), &rules, &mut errs);
     }
     if !errs.is_empty() {
-        let list = errs.iter().map(|e| format!("{}: {}", e.field, e.description)).collect::<Vec<_>>().join("; ");
+        let list = errs
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.description))
+            .collect::<Vec<_>>()
+            .join("; ");
         return Err(CliError::new(format!("invalid input: {list}")));
     }
     let banks: Vec<_> = inputs.banks.values().cloned().collect();
@@ -81,7 +88,10 @@ fn compute(a: ComputeArgs) -> Result<(), CliError> {
     }
     let failed = s.lines.iter().filter(|l| l.error).count();
     if failed > 0 {
-        return Err(CliError { message: format!("{failed} bank(s) could not be computed (see the notes)"), code: 3 });
+        return Err(CliError {
+            message: format!("{failed} bank(s) could not be computed (see the notes)"),
+            code: 3,
+        });
     }
     Ok(())
 }
@@ -92,19 +102,47 @@ fn opt(y: Option<Yuan>) -> String {
 
 /// The readable statement.
 pub fn render(s: &Statement) -> String {
-    let mut o = format!("普惠小微贷款余额增量激励 · {} · 激励比例 {}", s.period, money::pct(s.rate));
+    let mut o = format!(
+        "普惠小微贷款余额增量激励 · {} · 激励比例 {}",
+        s.period,
+        money::pct(s.rate)
+    );
     if let Some(b) = s.budget {
-        o.push_str(&format!(" · 预算 {}{}", b.human(), if s.scaled { "（已按比例压降）" } else { "" }));
+        o.push_str(&format!(
+            " · 预算 {}{}",
+            b.human(),
+            if s.scaled {
+                "（已按比例压降）"
+            } else {
+                ""
+            }
+        ));
     }
     o.push('\n');
-    let mut t = Table::new(&["银行", "类型", "上季末余额", "本季末余额", "增量", "激励", "说明"], &[2, 3, 4, 5]);
+    let mut t = Table::new(
+        &[
+            "银行",
+            "类型",
+            "上季末余额",
+            "本季末余额",
+            "增量",
+            "激励",
+            "说明",
+        ],
+        &[2, 3, 4, 5],
+    );
     for l in &s.lines {
         let mut note = l.note.clone();
         for e in &l.excluded {
             if !note.is_empty() {
                 note.push('；');
             }
-            note.push_str(&format!("剔除{}笔 {}（{}）", e.loans, e.balance.to_fen_string(), e.reason.name_zh()));
+            note.push_str(&format!(
+                "剔除{}笔 {}（{}）",
+                e.loans,
+                e.balance.to_fen_string(),
+                e.reason.name_zh()
+            ));
         }
         t.row(vec![
             format!("{} {}", l.bank_id, l.bank_name),

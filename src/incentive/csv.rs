@@ -8,7 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{BalanceReport, Bank, BorrowerType, IncentiveRules, InstitutionType, LoanPurpose, LoanRecord, Quarter};
+use super::{
+    BalanceReport, Bank, BorrowerType, IncentiveRules, InstitutionType, LoanPurpose, LoanRecord,
+    Quarter,
+};
 use crate::enterprise::FieldViolation;
 use crate::money::Yuan;
 
@@ -27,8 +30,15 @@ struct Rows<'a> {
     cols: Vec<usize>,
 }
 
-fn open<'a>(text: &'a str, origin: &'a str, want: &[&str], errs: &mut Vec<FieldViolation>) -> Option<Rows<'a>> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+fn open<'a>(
+    text: &'a str,
+    origin: &'a str,
+    want: &[&str],
+    errs: &mut Vec<FieldViolation>,
+) -> Option<Rows<'a>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -41,7 +51,10 @@ fn open<'a>(text: &'a str, origin: &'a str, want: &[&str], errs: &mut Vec<FieldV
         match headers.iter().position(|h| h == *w) {
             Some(i) => cols.push(i),
             None => {
-                errs.push(FieldViolation::new(origin, format!("header must contain {}", want.join(","))));
+                errs.push(FieldViolation::new(
+                    origin,
+                    format!("header must contain {}", want.join(",")),
+                ));
                 return None;
             }
         }
@@ -51,21 +64,35 @@ fn open<'a>(text: &'a str, origin: &'a str, want: &[&str], errs: &mut Vec<FieldV
 
 impl Rows<'_> {
     /// Calls `f(line, fields)` for every record.
-    fn each(&mut self, errs: &mut Vec<FieldViolation>, mut f: impl FnMut(usize, &[&str], &mut Vec<FieldViolation>)) {
+    fn each(
+        &mut self,
+        errs: &mut Vec<FieldViolation>,
+        mut f: impl FnMut(usize, &[&str], &mut Vec<FieldViolation>),
+    ) {
         for (i, rec) in self.rdr.records().enumerate() {
             let line = i + 2;
             match rec {
                 Ok(r) => {
-                    let fields: Vec<&str> = self.cols.iter().map(|&c| r.get(c).unwrap_or("")).collect();
+                    let fields: Vec<&str> =
+                        self.cols.iter().map(|&c| r.get(c).unwrap_or("")).collect();
                     f(line, &fields, errs);
                 }
-                Err(e) => errs.push(FieldViolation::new(format!("{}:{line}", self.origin), e.to_string())),
+                Err(e) => errs.push(FieldViolation::new(
+                    format!("{}:{line}", self.origin),
+                    e.to_string(),
+                )),
             }
         }
     }
 }
 
-fn err(errs: &mut Vec<FieldViolation>, origin: &str, line: usize, col: &str, msg: impl Into<String>) {
+fn err(
+    errs: &mut Vec<FieldViolation>,
+    origin: &str,
+    line: usize,
+    col: &str,
+    msg: impl Into<String>,
+) {
     errs.push(FieldViolation::new(format!("{origin}:{line}.{col}"), msg));
 }
 
@@ -90,13 +117,25 @@ fn quarter(errs: &mut Vec<FieldViolation>, origin: &str, line: usize, s: &str) -
     })
 }
 
-fn add_bank(inputs: &mut Inputs, errs: &mut Vec<FieldViolation>, origin: &str, line: usize, b: Bank) {
+fn add_bank(
+    inputs: &mut Inputs,
+    errs: &mut Vec<FieldViolation>,
+    origin: &str,
+    line: usize,
+    b: Bank,
+) {
     if b.bank_id.is_empty() {
         err(errs, origin, line, "bank_id", "is empty");
         return;
     }
     match inputs.banks.get(&b.bank_id) {
-        Some(old) if *old != b => err(errs, origin, line, "bank_id", format!("`{}` is registered with another name or type", b.bank_id)),
+        Some(old) if *old != b => err(
+            errs,
+            origin,
+            line,
+            "bank_id",
+            format!("`{}` is registered with another name or type", b.bank_id),
+        ),
         _ => {
             inputs.banks.insert(b.bank_id.clone(), b);
         }
@@ -106,38 +145,94 @@ fn add_bank(inputs: &mut Inputs, errs: &mut Vec<FieldViolation>, origin: &str, l
 impl Inputs {
     /// Adds a balances CSV.
     pub fn add_balances(&mut self, text: &str, origin: &str, errs: &mut Vec<FieldViolation>) {
-        let Some(mut rows) = open(text, origin, &["bank_id", "bank_name", "institution_type", "period", "balance"], errs) else {
+        let Some(mut rows) = open(
+            text,
+            origin,
+            &[
+                "bank_id",
+                "bank_name",
+                "institution_type",
+                "period",
+                "balance",
+            ],
+            errs,
+        ) else {
             return;
         };
         rows.each(errs, |line, f, errs| {
-            let bank = Bank { bank_id: f[0].to_string(), name: f[1].to_string(), institution_type: inst(errs, origin, line, f[2]) };
+            let bank = Bank {
+                bank_id: f[0].to_string(),
+                name: f[1].to_string(),
+                institution_type: inst(errs, origin, line, f[2]),
+            };
             let period = quarter(errs, origin, line, f[3]);
             let balance = money(errs, origin, line, "balance", f[4]);
             let key = (bank.bank_id.clone(), period);
             add_bank(self, errs, origin, line, bank);
             if self.reports.contains_key(&key) {
-                err(errs, origin, line, "period", format!("a second balance for {} {}", key.0, key.1));
+                err(
+                    errs,
+                    origin,
+                    line,
+                    "period",
+                    format!("a second balance for {} {}", key.0, key.1),
+                );
             }
-            self.reports.insert(key.clone(), BalanceReport { bank_id: key.0, period, balance, version: 1, excluded: vec![] });
+            self.reports.insert(
+                key.clone(),
+                BalanceReport {
+                    bank_id: key.0,
+                    period,
+                    balance,
+                    version: 1,
+                    excluded: vec![],
+                },
+            );
         });
     }
 
     /// Adds a banks CSV.
     pub fn add_banks(&mut self, text: &str, origin: &str, errs: &mut Vec<FieldViolation>) {
-        let Some(mut rows) = open(text, origin, &["bank_id", "bank_name", "institution_type"], errs) else { return };
+        let Some(mut rows) = open(
+            text,
+            origin,
+            &["bank_id", "bank_name", "institution_type"],
+            errs,
+        ) else {
+            return;
+        };
         rows.each(errs, |line, f, errs| {
-            let bank = Bank { bank_id: f[0].to_string(), name: f[1].to_string(), institution_type: inst(errs, origin, line, f[2]) };
+            let bank = Bank {
+                bank_id: f[0].to_string(),
+                name: f[1].to_string(),
+                institution_type: inst(errs, origin, line, f[2]),
+            };
             add_bank(self, errs, origin, line, bank);
         });
     }
 
     /// Adds a loans CSV: each (bank, quarter) snapshot becomes that bank's
     /// report for the quarter.
-    pub fn add_loans(&mut self, text: &str, origin: &str, rules: &IncentiveRules, errs: &mut Vec<FieldViolation>) {
+    pub fn add_loans(
+        &mut self,
+        text: &str,
+        origin: &str,
+        rules: &IncentiveRules,
+        errs: &mut Vec<FieldViolation>,
+    ) {
         let Some(mut rows) = open(
             text,
             origin,
-            &["bank_id", "period", "loan_id", "borrower_id", "borrower_type", "purpose", "credit_line", "balance"],
+            &[
+                "bank_id",
+                "period",
+                "loan_id",
+                "borrower_id",
+                "borrower_type",
+                "purpose",
+                "credit_line",
+                "balance",
+            ],
             errs,
         ) else {
             return;
@@ -171,11 +266,20 @@ impl Inputs {
             let limit = rules.line_limit(period).unwrap_or(Yuan::wan(1000));
             let s = super::snapshot_balance(&loans, limit);
             if self.reports.contains_key(&(bank.clone(), period)) {
-                errs.push(FieldViolation::new(origin, format!("{bank} {period} has both a reported balance and a loan snapshot")));
+                errs.push(FieldViolation::new(
+                    origin,
+                    format!("{bank} {period} has both a reported balance and a loan snapshot"),
+                ));
             }
             self.reports.insert(
                 (bank.clone(), period),
-                BalanceReport { bank_id: bank, period, balance: s.balance, version: 1, excluded: s.excluded },
+                BalanceReport {
+                    bank_id: bank,
+                    period,
+                    balance: s.balance,
+                    version: 1,
+                    excluded: s.excluded,
+                },
             );
         }
     }

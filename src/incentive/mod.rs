@@ -39,7 +39,17 @@ pub struct Quarter {
 impl Quarter {
     /// The quarter before.
     pub fn prev(self) -> Quarter {
-        if self.q == 1 { Quarter { year: self.year - 1, q: 4 } } else { Quarter { year: self.year, q: self.q - 1 } }
+        if self.q == 1 {
+            Quarter {
+                year: self.year - 1,
+                q: 4,
+            }
+        } else {
+            Quarter {
+                year: self.year,
+                q: self.q - 1,
+            }
+        }
     }
 }
 
@@ -73,7 +83,9 @@ impl Serialize for Quarter {
 
 impl<'de> Deserialize<'de> for Quarter {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -230,14 +242,35 @@ impl Default for IncentiveRules {
     fn default() -> Self {
         use InstitutionType::*;
         IncentiveRules {
-            qualifying: vec![CityCommercial, RuralCommercial, RuralCooperative, RuralCreditCooperative, Village, Private],
+            qualifying: vec![
+                CityCommercial,
+                RuralCommercial,
+                RuralCooperative,
+                RuralCreditCooperative,
+                Village,
+                Private,
+            ],
             rates: vec![
-                RateStep { from: q(2022, 1), to: q(2022, 1), rate: Decimal::new(1, 2) },
-                RateStep { from: q(2022, 2), to: q(2024, 4), rate: Decimal::new(2, 2) },
+                RateStep {
+                    from: q(2022, 1),
+                    to: q(2022, 1),
+                    rate: Decimal::new(1, 2),
+                },
+                RateStep {
+                    from: q(2022, 2),
+                    to: q(2024, 4),
+                    rate: Decimal::new(2, 2),
+                },
             ],
             line_limits: vec![
-                LineLimit { from: q(2000, 1), limit: Yuan::wan(1000) },
-                LineLimit { from: q(2024, 1), limit: Yuan::wan(2000) },
+                LineLimit {
+                    from: q(2000, 1),
+                    limit: Yuan::wan(1000),
+                },
+                LineLimit {
+                    from: q(2024, 1),
+                    limit: Yuan::wan(2000),
+                },
             ],
         }
     }
@@ -246,12 +279,20 @@ impl Default for IncentiveRules {
 impl IncentiveRules {
     /// The rate of a quarter, when the schedule has one.
     pub fn rate(&self, quarter: Quarter) -> Option<Decimal> {
-        self.rates.iter().rev().find(|r| r.from <= quarter && quarter <= r.to).map(|r| r.rate)
+        self.rates
+            .iter()
+            .rev()
+            .find(|r| r.from <= quarter && quarter <= r.to)
+            .map(|r| r.rate)
     }
 
     /// The credit-line limit of a quarter.
     pub fn line_limit(&self, quarter: Quarter) -> Option<Yuan> {
-        self.line_limits.iter().filter(|l| l.from <= quarter).max_by_key(|l| l.from).map(|l| l.limit)
+        self.line_limits
+            .iter()
+            .filter(|l| l.from <= quarter)
+            .max_by_key(|l| l.from)
+            .map(|l| l.limit)
     }
 
     /// Whether an institution type qualifies.
@@ -321,7 +362,8 @@ pub fn classify_loan(l: &LoanRecord, line: Yuan, limit: Yuan) -> Result<(), Excl
 /// largest any of its records reports (rows are expected to agree; the
 /// largest is the conservative reading).
 pub fn snapshot_balance(loans: &[LoanRecord], limit: Yuan) -> SnapshotBalance {
-    let mut lines: std::collections::HashMap<&str, Yuan> = std::collections::HashMap::with_capacity(loans.len());
+    let mut lines: std::collections::HashMap<&str, Yuan> =
+        std::collections::HashMap::with_capacity(loans.len());
     for l in loans {
         let e = lines.entry(l.borrower_id.as_str()).or_insert(l.credit_line);
         if l.credit_line > *e {
@@ -347,7 +389,14 @@ pub fn snapshot_balance(loans: &[LoanRecord], limit: Yuan) -> SnapshotBalance {
     SnapshotBalance {
         balance: Yuan(balance),
         loans: count,
-        excluded: ex.into_iter().map(|(reason, (n, b))| Excluded { reason, loans: n, balance: Yuan(b) }).collect(),
+        excluded: ex
+            .into_iter()
+            .map(|(reason, (n, b))| Excluded {
+                reason,
+                loans: n,
+                balance: Yuan(b),
+            })
+            .collect(),
     }
 }
 
@@ -391,6 +440,7 @@ pub struct StatementLine {
     /// Balance at the quarter end.
     pub balance: Option<Yuan>,
     /// balance − previous.
+    #[serde(with = "crate::money::opt_signed_serde")]
     pub increment: Option<Yuan>,
     /// Rate applied.
     #[serde(with = "crate::money::rate_serde")]
@@ -402,6 +452,7 @@ pub struct StatementLine {
     /// Incentive of the previous statement version, when recomputed.
     pub previously_stated: Option<Yuan>,
     /// incentive − previously stated.
+    #[serde(with = "crate::money::opt_signed_serde")]
     pub adjustment: Option<Yuan>,
     /// Exclusions of the snapshot behind the balance.
     pub excluded: Vec<Excluded>,
@@ -444,12 +495,19 @@ pub fn scale_to_budget(amounts: &[Yuan], budget: Yuan) -> Vec<Yuan> {
         return amounts.to_vec();
     }
     let hundred = Decimal::from(100);
-    let exact: Vec<Decimal> = amounts.iter().map(|a| a.0 * hundred * budget.0 / total).collect();
+    let exact: Vec<Decimal> = amounts
+        .iter()
+        .map(|a| a.0 * hundred * budget.0 / total)
+        .collect();
     let mut fens: Vec<Decimal> = exact.iter().map(|e| e.floor()).collect();
     let target = (budget.0 * hundred).round();
     let mut left = target - fens.iter().sum::<Decimal>();
     let mut order: Vec<usize> = (0..amounts.len()).collect();
-    order.sort_by(|&a, &b| (exact[b] - fens[b]).cmp(&(exact[a] - fens[a])).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (exact[b] - fens[b])
+            .cmp(&(exact[a] - fens[a]))
+            .then(a.cmp(&b))
+    });
     let mut i = 0;
     while left > Decimal::ZERO && !order.is_empty() {
         fens[order[i % order.len()]] += Decimal::ONE;
@@ -495,7 +553,10 @@ pub fn compute(
             line.increment = Some(Yuan(c.balance.0 - p.balance.0));
         }
         if !rules.qualifies(b.institution_type) {
-            line.note = format!("{}不属于地方法人金融机构，不享受激励", b.institution_type.name_zh());
+            line.note = format!(
+                "{}不属于地方法人金融机构，不享受激励",
+                b.institution_type.name_zh()
+            );
         } else if cur.is_none() {
             line.error = true;
             line.note = format!("缺少 {period} 季末余额报告");
@@ -524,7 +585,11 @@ pub fn compute(
     for (l, a) in lines.iter_mut().zip(after) {
         l.incentive = a;
         if let Some(prev) = previous {
-            let old = prev.lines.iter().find(|p| p.bank_id == l.bank_id).map_or(Yuan::ZERO, |p| p.incentive);
+            let old = prev
+                .lines
+                .iter()
+                .find(|p| p.bank_id == l.bank_id)
+                .map_or(Yuan::ZERO, |p| p.incentive);
             l.previously_stated = Some(old);
             l.adjustment = Some(Yuan(a.0 - old.0));
         }

@@ -8,14 +8,27 @@ fn y(s: &str) -> Yuan {
 }
 
 fn bank(id: &str, t: InstitutionType) -> Bank {
-    Bank { bank_id: id.into(), name: format!("{id}银行"), institution_type: t }
+    Bank {
+        bank_id: id.into(),
+        name: format!("{id}银行"),
+        institution_type: t,
+    }
 }
 
 fn reports(rows: &[(&str, &str, &str)]) -> BTreeMap<(String, Quarter), BalanceReport> {
     rows.iter()
         .map(|&(b, p, bal)| {
             let period: Quarter = p.parse().unwrap();
-            ((b.to_string(), period), BalanceReport { bank_id: b.into(), period, balance: y(bal), version: 1, excluded: vec![] })
+            (
+                (b.to_string(), period),
+                BalanceReport {
+                    bank_id: b.into(),
+                    period,
+                    balance: y(bal),
+                    version: 1,
+                    excluded: vec![],
+                },
+            )
         })
         .collect()
 }
@@ -37,15 +50,30 @@ fn rate_schedule_defaults() {
     assert_eq!(r.rate("2022Q2".parse().unwrap()), Some(dec!(0.02)));
     assert_eq!(r.rate("2024Q4".parse().unwrap()), Some(dec!(0.02)));
     assert_eq!(r.rate("2025Q1".parse().unwrap()), None);
-    assert_eq!(r.line_limit("2023Q4".parse().unwrap()), Some(Yuan::wan(1000)));
-    assert_eq!(r.line_limit("2024Q1".parse().unwrap()), Some(Yuan::wan(2000)));
+    assert_eq!(
+        r.line_limit("2023Q4".parse().unwrap()),
+        Some(Yuan::wan(1000))
+    );
+    assert_eq!(
+        r.line_limit("2024Q1".parse().unwrap()),
+        Some(Yuan::wan(2000))
+    );
 }
 
 #[test]
 fn institution_types_by_chinese_and_enum_names() {
-    assert_eq!(InstitutionType::parse("农村商业银行"), Some(InstitutionType::RuralCommercial));
-    assert_eq!(InstitutionType::parse("INSTITUTION_TYPE_VILLAGE"), Some(InstitutionType::Village));
-    assert_eq!(InstitutionType::parse("city_commercial"), Some(InstitutionType::CityCommercial));
+    assert_eq!(
+        InstitutionType::parse("农村商业银行"),
+        Some(InstitutionType::RuralCommercial)
+    );
+    assert_eq!(
+        InstitutionType::parse("INSTITUTION_TYPE_VILLAGE"),
+        Some(InstitutionType::Village)
+    );
+    assert_eq!(
+        InstitutionType::parse("city_commercial"),
+        Some(InstitutionType::CityCommercial)
+    );
     let r = IncentiveRules::default();
     assert!(r.qualifies(InstitutionType::Private));
     assert!(!r.qualifies(InstitutionType::JointStock));
@@ -55,7 +83,11 @@ fn institution_types_by_chinese_and_enum_names() {
 #[test]
 fn positive_negative_and_zero_increments() {
     let rules = IncentiveRules::default();
-    let banks = vec![bank("A", InstitutionType::CityCommercial), bank("B", InstitutionType::Village), bank("C", InstitutionType::RuralCommercial)];
+    let banks = vec![
+        bank("A", InstitutionType::CityCommercial),
+        bank("B", InstitutionType::Village),
+        bank("C", InstitutionType::RuralCommercial),
+    ];
     let rep = reports(&[
         ("A", "2023Q1", "10亿"),
         ("A", "2023Q2", "10.5亿"),
@@ -89,13 +121,20 @@ fn the_2022q1_quarter_pays_one_percent_and_rounds_half_away_from_zero() {
 #[test]
 fn missing_previous_quarter_is_an_error_never_zero() {
     let rules = IncentiveRules::default();
-    let banks = vec![bank("A", InstitutionType::CityCommercial), bank("B", InstitutionType::CityCommercial)];
+    let banks = vec![
+        bank("A", InstitutionType::CityCommercial),
+        bank("B", InstitutionType::CityCommercial),
+    ];
     let rep = reports(&[("A", "2023Q2", "10亿"), ("B", "2023Q1", "1亿")]);
     let s = compute(&rules, "2023Q2".parse().unwrap(), &banks, &rep, None, None);
     assert!(s.lines[0].error);
     assert!(s.lines[0].note.contains("2023Q1"), "{}", s.lines[0].note);
     assert!(s.lines[1].error);
-    assert!(s.lines[1].note.contains("缺少 2023Q2"), "{}", s.lines[1].note);
+    assert!(
+        s.lines[1].note.contains("缺少 2023Q2"),
+        "{}",
+        s.lines[1].note
+    );
 }
 
 #[test]
@@ -116,7 +155,11 @@ fn outside_the_schedule_nothing_is_paid_unless_configured() {
     let s = compute(&rules, "2025Q1".parse().unwrap(), &banks, &rep, None, None);
     assert_eq!(s.total, Yuan::ZERO);
     assert!(s.lines[0].note.contains("不在激励期内"));
-    rules.rates.push(RateStep { from: "2025Q1".parse().unwrap(), to: "2025Q4".parse().unwrap(), rate: dec!(0.015) });
+    rules.rates.push(RateStep {
+        from: "2025Q1".parse().unwrap(),
+        to: "2025Q4".parse().unwrap(),
+        rate: dec!(0.015),
+    });
     let s = compute(&rules, "2025Q1".parse().unwrap(), &banks, &rep, None, None);
     assert_eq!(s.total, y("150万"));
 }
@@ -147,7 +190,11 @@ fn loan_classification_and_the_2024_threshold() {
     let s = snapshot_balance(&loans, Yuan::wan(1000));
     assert_eq!(s.balance, y("360万"));
     assert_eq!(s.loans, 3);
-    let ex: Vec<(Exclusion, u64, Yuan)> = s.excluded.iter().map(|e| (e.reason, e.loans, e.balance)).collect();
+    let ex: Vec<(Exclusion, u64, Yuan)> = s
+        .excluded
+        .iter()
+        .map(|e| (e.reason, e.loans, e.balance))
+        .collect();
     assert_eq!(
         ex,
         vec![
@@ -157,7 +204,12 @@ fn loan_classification_and_the_2024_threshold() {
         ]
     );
     // from 2024 the limit is 2000万: f and g count
-    let s = snapshot_balance(&loans, IncentiveRules::default().line_limit("2024Q1".parse().unwrap()).unwrap());
+    let s = snapshot_balance(
+        &loans,
+        IncentiveRules::default()
+            .line_limit("2024Q1".parse().unwrap())
+            .unwrap(),
+    );
     assert_eq!(s.balance, y("1460万"));
 }
 
@@ -166,20 +218,43 @@ fn budget_scaling_sums_exactly_to_the_fen() {
     // three equal claims over a budget of 100.00: 33.34 + 33.33 + 33.33
     let v = scale_to_budget(&[y("50"), y("50"), y("50")], y("100"));
     assert_eq!(v.iter().map(|a| a.0).sum::<Decimal>(), dec!(100));
-    assert_eq!(v, vec![Yuan(dec!(33.34)), Yuan(dec!(33.33)), Yuan(dec!(33.33))]);
+    assert_eq!(
+        v,
+        vec![Yuan(dec!(33.34)), Yuan(dec!(33.33)), Yuan(dec!(33.33))]
+    );
     // under budget: unchanged
-    assert_eq!(scale_to_budget(&[y("10"), y("20")], y("100")), vec![y("10"), y("20")]);
+    assert_eq!(
+        scale_to_budget(&[y("10"), y("20")], y("100")),
+        vec![y("10"), y("20")]
+    );
     // many awkward amounts
-    let amounts: Vec<Yuan> = (1..=97).map(|i| Yuan(Decimal::new(i * 12_345 + 7, 2))).collect();
+    let amounts: Vec<Yuan> = (1..=97)
+        .map(|i| Yuan(Decimal::new(i * 12_345 + 7, 2)))
+        .collect();
     let budget = y("12345.67");
     let v = scale_to_budget(&amounts, budget);
     assert_eq!(v.iter().map(|a| a.0).sum::<Decimal>(), budget.0);
     assert!(v.iter().zip(&amounts).all(|(s, a)| s <= a));
     // in a statement
     let rules = IncentiveRules::default();
-    let banks = vec![bank("A", InstitutionType::CityCommercial), bank("B", InstitutionType::Village)];
-    let rep = reports(&[("A", "2023Q1", "1亿"), ("A", "2023Q2", "2亿"), ("B", "2023Q1", "1亿"), ("B", "2023Q2", "1.5亿")]);
-    let s = compute(&rules, "2023Q2".parse().unwrap(), &banks, &rep, Some(y("200万")), None);
+    let banks = vec![
+        bank("A", InstitutionType::CityCommercial),
+        bank("B", InstitutionType::Village),
+    ];
+    let rep = reports(&[
+        ("A", "2023Q1", "1亿"),
+        ("A", "2023Q2", "2亿"),
+        ("B", "2023Q1", "1亿"),
+        ("B", "2023Q2", "1.5亿"),
+    ]);
+    let s = compute(
+        &rules,
+        "2023Q2".parse().unwrap(),
+        &banks,
+        &rep,
+        Some(y("200万")),
+        None,
+    );
     assert!(s.scaled);
     assert_eq!(s.total, y("200万"));
     assert_eq!(s.lines[0].incentive_before_budget, y("200万"));
@@ -191,12 +266,28 @@ fn budget_scaling_sums_exactly_to_the_fen() {
 fn restatement_shows_the_adjustment() {
     let rules = IncentiveRules::default();
     let banks = vec![bank("A", InstitutionType::CityCommercial)];
-    let first = compute(&rules, "2023Q2".parse().unwrap(), &banks, &reports(&[("A", "2023Q1", "1亿"), ("A", "2023Q2", "2亿")]), None, None);
+    let first = compute(
+        &rules,
+        "2023Q2".parse().unwrap(),
+        &banks,
+        &reports(&[("A", "2023Q1", "1亿"), ("A", "2023Q2", "2亿")]),
+        None,
+        None,
+    );
     assert_eq!(first.total, y("200万"));
     // the bank restates its Q2 balance down to 1.8亿
     let mut rep = reports(&[("A", "2023Q1", "1亿"), ("A", "2023Q2", "1.8亿")]);
-    rep.get_mut(&("A".to_string(), "2023Q2".parse().unwrap())).unwrap().version = 2;
-    let second = compute(&rules, "2023Q2".parse().unwrap(), &banks, &rep, None, Some(&first));
+    rep.get_mut(&("A".to_string(), "2023Q2".parse().unwrap()))
+        .unwrap()
+        .version = 2;
+    let second = compute(
+        &rules,
+        "2023Q2".parse().unwrap(),
+        &banks,
+        &rep,
+        None,
+        Some(&first),
+    );
     assert_eq!(second.version, 2);
     assert_eq!(second.lines[0].incentive, y("160万"));
     assert_eq!(second.lines[0].previously_stated, Some(y("200万")));
@@ -213,10 +304,21 @@ fn csv_inputs_report_every_problem() {
         &mut errs,
     );
     let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
-    assert_eq!(fields, vec!["b.csv:3.institution_type", "b.csv:4.period", "b.csv:4.balance"]);
+    assert_eq!(
+        fields,
+        vec![
+            "b.csv:3.institution_type",
+            "b.csv:4.period",
+            "b.csv:4.balance"
+        ]
+    );
     let mut errs = Vec::new();
     let mut inputs = csv::Inputs::default();
-    inputs.add_banks("bank_id,bank_name,institution_type\nA,甲,村镇银行\n", "k.csv", &mut errs);
+    inputs.add_banks(
+        "bank_id,bank_name,institution_type\nA,甲,村镇银行\n",
+        "k.csv",
+        &mut errs,
+    );
     inputs.add_loans(
         "bank_id,period,loan_id,borrower_id,borrower_type,purpose,credit_line,balance\nA,2023Q2,1,x,小微企业,经营性,500万,100万\nA,2023Q2,2,y,个体工商户,消费,20万,5万\nZ,2023Q2,3,z,小微企业,经营性,1万,1万\n",
         "l.csv",
