@@ -27,6 +27,51 @@ pub struct Config {
     pub log: LogConfig,
     /// Risk-pool simulations.
     pub riskpool: RiskPoolConfig,
+    /// Storage.
+    pub store: StoreConfig,
+    /// Access control.
+    pub auth: AuthConfig,
+    /// TLS.
+    pub tls: TlsConfig,
+}
+
+/// Storage settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Directory of the SQLite database (created if missing).
+    pub data_dir: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            data_dir: PathBuf::from("smefin-data"),
+        }
+    }
+}
+
+/// Access-control settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Token file (SHA-256 hashes → principals). Without one the server is
+    /// open, and listens on loopback only.
+    pub tokens_file: Option<PathBuf>,
+    /// Allow an open server on a non-loopback address.
+    pub insecure: bool,
+}
+
+/// TLS settings (rustls).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: Option<PathBuf>,
+    /// PEM private key.
+    pub key: Option<PathBuf>,
+    /// PEM CA bundle: when set, clients must present a certificate it signed.
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Risk-pool simulation settings of the server.

@@ -20,6 +20,24 @@ pub struct ServeArgs {
     /// Product catalogue replacing the built-in one.
     #[arg(long)]
     pub catalog: Option<PathBuf>,
+    /// Directory of the database (default ./smefin-data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Token file (SHA-256 hashes → principals); see `smefin token new`.
+    #[arg(long)]
+    pub tokens: Option<PathBuf>,
+    /// Allow serving without tokens on a non-loopback address.
+    #[arg(long)]
+    pub insecure: bool,
+    /// PEM certificate chain for TLS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: require client certificates it signed.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 fn init_logging(cfg: &Config) {
@@ -68,6 +86,26 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
     }
     if let Some(c) = a.catalog {
         cfg.catalog.path = Some(c);
+    }
+    if let Some(d) = a.data_dir {
+        cfg.store.data_dir = d;
+    }
+    if let Some(t) = a.tokens {
+        cfg.auth.tokens_file = Some(t);
+    }
+    cfg.auth.insecure |= a.insecure;
+    if a.tls_cert.is_some() {
+        cfg.tls.cert = a.tls_cert;
+        cfg.tls.key = a.tls_key;
+    }
+    if a.tls_client_ca.is_some() {
+        cfg.tls.client_ca = a.tls_client_ca;
+    }
+    if cfg.riskpool.threads > 0 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cfg.riskpool.threads)
+            .build_global()
+            .map_err(|e| CliError::new(format!("riskpool.threads: {e}")))?;
     }
     init_logging(&cfg);
     let catalog = Arc::new(load_catalog(cfg.catalog.path.as_deref())?);

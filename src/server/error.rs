@@ -43,6 +43,9 @@ pub enum ApiError {
     /// The profile is invalid.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// Storage failed or refused.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// Too much work is already running.
     #[error("{0}")]
     ResourceExhausted(String),
@@ -110,6 +113,20 @@ impl From<ApiError> for Status {
                     format!("unknown product `{id}`"),
                 )],
             ),
+            ApiError::Store(e) => {
+                use crate::store::StoreError as S;
+                let (code, reason) = match &e {
+                    S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
+                    S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
+                    S::Db(_) | S::Dir { .. } | S::Corrupt(_) => (Code::Internal, "STORAGE_FAILURE"),
+                };
+                if code == Code::Internal {
+                    tracing::error!(error = %e, "storage failure");
+                }
+                let mut details = ErrorDetails::new();
+                details.set_error_info(reason, DOMAIN, HashMap::new());
+                Status::with_error_details(code, e.to_string(), details)
+            }
             ApiError::ResourceExhausted(m) => {
                 let mut details = ErrorDetails::new();
                 details.set_error_info("SIMULATIONS_BUSY", DOMAIN, HashMap::new());

@@ -15,6 +15,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub stop: Option<oneshot::Sender<()>>,
     pub task: JoinHandle<()>,
+    /// The data directory (removed when the server is dropped).
+    pub data: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -31,7 +33,9 @@ impl TestServer {
     }
 }
 
-pub async fn start_with(config: Config) -> TestServer {
+pub async fn start_with(mut config: Config) -> TestServer {
+    let data = tempfile::tempdir().expect("data dir");
+    config.store.data_dir = data.path().to_path_buf();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -49,6 +53,7 @@ pub async fn start_with(config: Config) -> TestServer {
         addr,
         stop: Some(tx),
         task,
+        data,
     }
 }
 

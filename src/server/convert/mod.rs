@@ -3,5 +3,6 @@
 //! it is handled here.
 
 pub mod common;
+pub mod incentive;
 pub mod matching;
 pub mod riskpool;

@@ -1,0 +1,160 @@
+//! Conversions for `smefin/v1/incentive_service.proto`.
+
+use crate::incentive::{
+    Bank, BorrowerType, Excluded, Exclusion, IncentiveRules, InstitutionType, LoanPurpose,
+    Statement, StatementLine,
+};
+use crate::money::{self, Yuan};
+use crate::server::pb;
+use crate::store::{StoredReport, StoredStatement};
+
+fn opt(y: Option<Yuan>) -> String {
+    y.map(|y| y.to_fen_string()).unwrap_or_default()
+}
+
+/// Proto enum → domain; `None` for UNSPECIFIED or unknown numbers.
+pub fn institution_type(v: i32) -> Option<InstitutionType> {
+    let p = pb::InstitutionType::try_from(v).ok()?;
+    InstitutionType::parse(p.as_str_name())
+}
+
+/// Proto enum → domain.
+pub fn borrower_type(v: i32) -> Option<BorrowerType> {
+    let p = pb::BorrowerType::try_from(v).ok()?;
+    BorrowerType::parse(p.as_str_name())
+}
+
+/// Proto enum → domain.
+pub fn loan_use(v: i32) -> Option<LoanPurpose> {
+    let p = pb::LoanUse::try_from(v).ok()?;
+    LoanPurpose::parse(p.as_str_name().trim_start_matches("LOAN_USE_"))
+}
+
+fn institution_pb(t: InstitutionType) -> i32 {
+    pb::InstitutionType::from_str_name(&t.proto_name()).map_or(0, |x| x as i32)
+}
+
+fn exclusion_pb(e: Exclusion) -> i32 {
+    (match e {
+        Exclusion::BorrowerType => pb::ExclusionReason::BorrowerType,
+        Exclusion::NonBusinessPurpose => pb::ExclusionReason::NonBusinessPurpose,
+        Exclusion::CreditLineAboveLimit => pb::ExclusionReason::CreditLineAboveLimit,
+    }) as i32
+}
+
+fn excluded(v: &[Excluded]) -> Vec<pb::ExcludedLoans> {
+    v.iter()
+        .map(|e| pb::ExcludedLoans {
+            reason: exclusion_pb(e.reason),
+            loans: e.loans,
+            balance: e.balance.to_fen_string(),
+        })
+        .collect()
+}
+
+/// A bank on the wire.
+pub fn bank(b: &Bank, rules: &IncentiveRules) -> pb::Bank {
+    pb::Bank {
+        bank_id: b.bank_id.clone(),
+        name: b.name.clone(),
+        institution_type: institution_pb(b.institution_type),
+        qualifies: rules.qualifies(b.institution_type),
+    }
+}
+
+impl From<StoredReport> for pb::BalanceReport {
+    fn from(r: StoredReport) -> Self {
+        let StoredReport {
+            report,
+            source,
+            loans,
+            request_id,
+            submitted_by,
+            submitted_at,
+        } = r;
+        pb::BalanceReport {
+            bank_id: report.bank_id,
+            period: report.period.to_string(),
+            balance: report.balance.to_fen_string(),
+            version: report.version,
+            source,
+            loans,
+            excluded: excluded(&report.excluded),
+            request_id,
+            submitted_by,
+            submitted_at,
+        }
+    }
+}
+
+fn line(l: StatementLine) -> pb::StatementLine {
+    let StatementLine {
+        bank_id,
+        bank_name,
+        institution_type,
+        previous_balance,
+        balance,
+        increment,
+        rate,
+        incentive_before_budget,
+        incentive,
+        previously_stated,
+        adjustment,
+        excluded: ex,
+        note,
+        error,
+    } = l;
+    pb::StatementLine {
+        bank_id,
+        bank_name,
+        institution_type: institution_pb(institution_type),
+        previous_balance: opt(previous_balance),
+        balance: opt(balance),
+        increment: opt(increment),
+        rate: money::rate_string(rate),
+        incentive_before_budget: incentive_before_budget.to_fen_string(),
+        incentive: incentive.to_fen_string(),
+        previously_stated: opt(previously_stated),
+        adjustment: opt(adjustment),
+        excluded: excluded(&ex),
+        note,
+        error,
+    }
+}
+
+/// A statement on the wire, keeping only the lines `keep` admits.
+pub fn statement(s: StoredStatement, keep: impl Fn(&StatementLine) -> bool) -> pb::Statement {
+    let StoredStatement {
+        statement,
+        computed_by,
+        computed_at,
+    } = s;
+    let Statement {
+        period,
+        version,
+        rate,
+        budget,
+        scaled,
+        lines,
+        total,
+    } = statement;
+    let all = lines.len();
+    let lines: Vec<pb::StatementLine> = lines.into_iter().filter(|l| keep(l)).map(line).collect();
+    let partial = lines.len() != all;
+    pb::Statement {
+        period: period.to_string(),
+        version,
+        rate: money::rate_string(rate),
+        budget: opt(budget),
+        scaled,
+        // a bank sees its own line and not the others' total
+        total: if partial {
+            String::new()
+        } else {
+            total.to_fen_string()
+        },
+        lines,
+        computed_by,
+        computed_at,
+    }
+}

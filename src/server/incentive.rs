@@ -1,0 +1,486 @@
+//! `smefin.v1.IncentiveService`: banks report balances, the bureau computes
+//! statements. Storage calls run on the blocking pool.
+
+use std::sync::Arc;
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::enterprise::FieldViolation;
+use crate::incentive::{self, Bank, IncentiveRules, LoanRecord, Quarter};
+use crate::money::Yuan;
+use crate::server::auth::{Principal, caller};
+use crate::server::convert::incentive as conv;
+use crate::server::error::ApiError;
+use crate::server::pb;
+use crate::store::{Store, StoreError, Submission};
+
+/// Most loans accepted in one snapshot.
+pub const MAX_SNAPSHOT_LOANS: usize = 5_000_000;
+
+/// The incentive service.
+#[derive(Debug, Clone)]
+pub struct IncentiveSvc {
+    store: Arc<Store>,
+    rules: Arc<IncentiveRules>,
+}
+
+impl IncentiveSvc {
+    /// A service over a store.
+    pub fn new(store: Arc<Store>, rules: IncentiveRules) -> Self {
+        IncentiveSvc {
+            store,
+            rules: Arc::new(rules),
+        }
+    }
+
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
+            .map_err(|e| ApiError::from(e).into())
+    }
+}
+
+fn denied(p: &Principal, what: &str) -> Status {
+    Status::permission_denied(format!("{} may not {what}", p.name()))
+}
+
+fn check_bank_id(field: &str, id: &str, errs: &mut Vec<FieldViolation>) {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        errs.push(FieldViolation::new(
+            field,
+            format!("`{id}` is not a bank id (1-64 letters, digits, '-' or '_')"),
+        ));
+    }
+}
+
+fn check_request_id(id: &str, errs: &mut Vec<FieldViolation>) {
+    if id.trim().is_empty() || id.len() > 128 {
+        errs.push(FieldViolation::new(
+            "request_id",
+            "is required (at most 128 characters)",
+        ));
+    }
+}
+
+fn period(field: &str, s: &str, errs: &mut Vec<FieldViolation>) -> Option<Quarter> {
+    match s.parse::<Quarter>() {
+        Ok(q) => Some(q),
+        Err(e) => {
+            errs.push(FieldViolation::new(field, e));
+            None
+        }
+    }
+}
+
+fn invalid(violations: Vec<FieldViolation>) -> Status {
+    ApiError::InvalidArgument {
+        reason: "INVALID_INCENTIVE_REQUEST",
+        violations,
+    }
+    .into()
+}
+
+fn page(token: &str, size: u32) -> Result<(u64, u64), Status> {
+    let offset = if token.is_empty() {
+        0
+    } else {
+        token
+            .strip_prefix('o')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                invalid(vec![FieldViolation::new(
+                    "page_token",
+                    "is not a token this service returned",
+                )])
+            })?
+    };
+    let size = match size {
+        0 => 100,
+        n => u64::from(n).min(1000),
+    };
+    Ok((offset, size))
+}
+
+fn loan(i: usize, l: pb::LoanRecord, errs: &mut Vec<FieldViolation>) -> Option<LoanRecord> {
+    let pb::LoanRecord {
+        loan_id,
+        borrower_id,
+        borrower_type,
+        purpose,
+        credit_line,
+        balance,
+    } = l;
+    let before = errs.len();
+    let f = |name: &str| format!("loans[{i}].{name}");
+    let bt = conv::borrower_type(borrower_type);
+    if bt.is_none() {
+        errs.push(FieldViolation::new(
+            f("borrower_type"),
+            "must be a BORROWER_TYPE_ value other than UNSPECIFIED",
+        ));
+    }
+    let use_ = conv::loan_use(purpose);
+    if use_.is_none() {
+        errs.push(FieldViolation::new(
+            f("purpose"),
+            "must be a LOAN_USE_ value other than UNSPECIFIED",
+        ));
+    }
+    let mut money = |name: &str, s: &str| match Yuan::parse(s) {
+        Ok(y) => y,
+        Err(e) => {
+            errs.push(FieldViolation::new(f(name), e.to_string()));
+            Yuan::ZERO
+        }
+    };
+    let credit_line = money("credit_line", &credit_line);
+    let balance = money("balance", &balance);
+    if borrower_id.is_empty() {
+        errs.push(FieldViolation::new(f("borrower_id"), "is required"));
+    }
+    if errs.len() > before {
+        return None;
+    }
+    Some(LoanRecord {
+        loan_id,
+        borrower_id,
+        borrower_type: bt?,
+        purpose: use_?,
+        credit_line,
+        balance,
+    })
+}
+
+#[tonic::async_trait]
+impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
+    async fn register_bank(
+        &self,
+        request: Request<pb::RegisterBankRequest>,
+    ) -> Result<Response<pb::RegisterBankResponse>, Status> {
+        let who = caller(&request);
+        if !who.is_bureau() {
+            return Err(denied(&who, "register banks"));
+        }
+        let pb::RegisterBankRequest {
+            bank_id,
+            name,
+            institution_type,
+        } = request.into_inner();
+        let mut errs = Vec::new();
+        check_bank_id("bank_id", &bank_id, &mut errs);
+        if name.trim().is_empty() || name.chars().count() > 200 {
+            errs.push(FieldViolation::new(
+                "name",
+                "is required (at most 200 characters)",
+            ));
+        }
+        let t = conv::institution_type(institution_type);
+        if t.is_none() {
+            errs.push(FieldViolation::new(
+                "institution_type",
+                "must be an INSTITUTION_TYPE_ value other than UNSPECIFIED",
+            ));
+        }
+        let (Some(institution_type), true) = (t, errs.is_empty()) else {
+            return Err(invalid(errs));
+        };
+        let b = Bank {
+            bank_id,
+            name: name.trim().to_string(),
+            institution_type,
+        };
+        let stored = self.db(move |s| s.register_bank(&b)).await?;
+        Ok(Response::new(pb::RegisterBankResponse {
+            bank: Some(conv::bank(&stored, &self.rules)),
+        }))
+    }
+
+    async fn list_banks(
+        &self,
+        request: Request<pb::ListBanksRequest>,
+    ) -> Result<Response<pb::ListBanksResponse>, Status> {
+        let who = caller(&request);
+        let pb::ListBanksRequest {
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let (offset, size) = page(&page_token, page_size)?;
+        let banks = self.db(|s| s.banks()).await?;
+        let visible: Vec<&Bank> = banks
+            .iter()
+            .filter(|b| who.may_act_for(&b.bank_id))
+            .collect();
+        let out: Vec<pb::Bank> = visible
+            .iter()
+            .skip(offset as usize)
+            .take(size as usize)
+            .map(|b| conv::bank(b, &self.rules))
+            .collect();
+        let next = offset as usize + out.len();
+        let next_page_token = if next < visible.len() {
+            format!("o{next}")
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListBanksResponse {
+            banks: out,
+            next_page_token,
+        }))
+    }
+
+    async fn submit_balance_report(
+        &self,
+        request: Request<pb::SubmitBalanceReportRequest>,
+    ) -> Result<Response<pb::SubmitBalanceReportResponse>, Status> {
+        let who = caller(&request);
+        let req = request.into_inner();
+        let hash = hex::encode(Sha256::digest(req.encode_to_vec()));
+        let pb::SubmitBalanceReportRequest {
+            request_id,
+            bank_id,
+            period: p,
+            balance,
+        } = req;
+        let mut errs = Vec::new();
+        check_request_id(&request_id, &mut errs);
+        check_bank_id("bank_id", &bank_id, &mut errs);
+        let q = period("period", &p, &mut errs);
+        let bal = Yuan::parse(&balance)
+            .map_err(|e| errs.push(FieldViolation::new("balance", e.to_string())))
+            .ok();
+        let (Some(q), Some(bal), true) = (q, bal, errs.is_empty()) else {
+            return Err(invalid(errs));
+        };
+        if !who.may_act_for(&bank_id) {
+            return Err(denied(
+                &who,
+                &format!("submit reports for bank `{bank_id}`"),
+            ));
+        }
+        let by = who.name();
+        let r = self
+            .db(move |s| s.submit(&request_id, &hash, &bank_id, q, Submission::Total(bal), &by))
+            .await?;
+        Ok(Response::new(pb::SubmitBalanceReportResponse {
+            report: Some(r.into()),
+        }))
+    }
+
+    async fn submit_loan_snapshot(
+        &self,
+        request: Request<Streaming<pb::SubmitLoanSnapshotRequest>>,
+    ) -> Result<Response<pb::SubmitLoanSnapshotResponse>, Status> {
+        let who = caller(&request);
+        let mut stream = request.into_inner();
+        let first = stream.message().await?.ok_or_else(|| {
+            invalid(vec![FieldViolation::new(
+                "request_id",
+                "the stream is empty",
+            )])
+        })?;
+        let mut hasher = Sha256::new();
+        let pb::SubmitLoanSnapshotRequest {
+            request_id,
+            bank_id,
+            period: p,
+            loans,
+        } = first;
+        hasher.update(
+            pb::SubmitLoanSnapshotRequest {
+                request_id: request_id.clone(),
+                bank_id: bank_id.clone(),
+                period: p.clone(),
+                loans: vec![],
+            }
+            .encode_to_vec(),
+        );
+        let mut errs = Vec::new();
+        check_request_id(&request_id, &mut errs);
+        check_bank_id("bank_id", &bank_id, &mut errs);
+        let q = period("period", &p, &mut errs);
+        let (Some(q), true) = (q, errs.is_empty()) else {
+            return Err(invalid(errs));
+        };
+        if !who.may_act_for(&bank_id) {
+            return Err(denied(
+                &who,
+                &format!("submit snapshots for bank `{bank_id}`"),
+            ));
+        }
+        let mut records = Vec::new();
+        let mut push = |batch: Vec<pb::LoanRecord>,
+                        records: &mut Vec<LoanRecord>,
+                        errs: &mut Vec<FieldViolation>| {
+            for l in batch {
+                hasher.update(l.encode_to_vec());
+                let i = records.len() + errs.len();
+                if let Some(r) = loan(i, l, errs) {
+                    records.push(r);
+                }
+            }
+        };
+        push(loans, &mut records, &mut errs);
+        while let Some(msg) = stream.message().await? {
+            if !msg.request_id.is_empty() && msg.request_id != request_id
+                || !msg.bank_id.is_empty() && msg.bank_id != bank_id
+            {
+                return Err(invalid(vec![FieldViolation::new(
+                    "request_id",
+                    "later messages must repeat the first message's ids or leave them empty",
+                )]));
+            }
+            push(msg.loans, &mut records, &mut errs);
+            if records.len() > MAX_SNAPSHOT_LOANS {
+                return Err(invalid(vec![FieldViolation::new(
+                    "loans",
+                    format!("more than {MAX_SNAPSHOT_LOANS} loans"),
+                )]));
+            }
+            if errs.len() > 100 {
+                break;
+            }
+        }
+        if !errs.is_empty() {
+            return Err(invalid(errs));
+        }
+        let hash = hex::encode(hasher.finalize());
+        let limit = self.rules.line_limit(q).unwrap_or(Yuan::wan(1000));
+        let by = who.name();
+        let received = records.len() as u64;
+        let r = self
+            .db(move |s| {
+                let computed = incentive::snapshot_balance(&records, limit);
+                s.submit(
+                    &request_id,
+                    &hash,
+                    &bank_id,
+                    q,
+                    Submission::Snapshot(&records, &computed),
+                    &by,
+                )
+            })
+            .await?;
+        Ok(Response::new(pb::SubmitLoanSnapshotResponse {
+            report: Some(r.into()),
+            loans_received: received,
+        }))
+    }
+
+    async fn compute_incentives(
+        &self,
+        request: Request<pb::ComputeIncentivesRequest>,
+    ) -> Result<Response<pb::ComputeIncentivesResponse>, Status> {
+        let who = caller(&request);
+        if !who.is_bureau() {
+            return Err(denied(&who, "compute incentives"));
+        }
+        let pb::ComputeIncentivesRequest { period: p, budget } = request.into_inner();
+        let mut errs = Vec::new();
+        let q = period("period", &p, &mut errs);
+        let budget = if budget.trim().is_empty() {
+            None
+        } else {
+            Yuan::parse(&budget)
+                .map_err(|e| errs.push(FieldViolation::new("budget", e.to_string())))
+                .ok()
+        };
+        let (Some(q), true) = (q, errs.is_empty()) else {
+            return Err(invalid(errs));
+        };
+        let rules = self.rules.clone();
+        let by = who.name();
+        let s = self
+            .db(move |s| s.compute_statement(&rules, q, budget, &by))
+            .await?;
+        Ok(Response::new(pb::ComputeIncentivesResponse {
+            statement: Some(conv::statement(s, |_| true)),
+        }))
+    }
+
+    async fn get_statement(
+        &self,
+        request: Request<pb::GetStatementRequest>,
+    ) -> Result<Response<pb::GetStatementResponse>, Status> {
+        let who = caller(&request);
+        let pb::GetStatementRequest { period: p, version } = request.into_inner();
+        let mut errs = Vec::new();
+        let q = period("period", &p, &mut errs);
+        let (Some(q), true) = (q, errs.is_empty()) else {
+            return Err(invalid(errs));
+        };
+        let v = (version > 0).then_some(version);
+        let s = self.db(move |s| s.statement(q, v)).await?.ok_or_else(|| {
+            Status::from(ApiError::NotFound {
+                reason: "STATEMENT_NOT_FOUND",
+                kind: "statement",
+                name: format!("{q} v{version}"),
+            })
+        })?;
+        let stmt = conv::statement(s, |l| who.may_act_for(&l.bank_id));
+        Ok(Response::new(pb::GetStatementResponse {
+            statement: Some(stmt),
+        }))
+    }
+
+    async fn list_reports(
+        &self,
+        request: Request<pb::ListReportsRequest>,
+    ) -> Result<Response<pb::ListReportsResponse>, Status> {
+        let who = caller(&request);
+        let pb::ListReportsRequest {
+            bank_id,
+            period: p,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let mut errs = Vec::new();
+        let q = if p.is_empty() {
+            None
+        } else {
+            period("period", &p, &mut errs)
+        };
+        if !bank_id.is_empty() {
+            check_bank_id("bank_id", &bank_id, &mut errs);
+        }
+        if !errs.is_empty() {
+            return Err(invalid(errs));
+        }
+        let (offset, size) = page(&page_token, page_size)?;
+        let bank = match (&who, bank_id.is_empty()) {
+            (Principal::Bank(own), true) => Some(own.clone()),
+            (_, true) => None,
+            (w, false) if w.may_act_for(&bank_id) => Some(bank_id),
+            (w, false) => return Err(denied(w, &format!("read reports of bank `{bank_id}`"))),
+        };
+        let rows = self
+            .db(move |s| s.reports(bank.as_deref(), q, offset, size + 1))
+            .await?;
+        let more = rows.len() as u64 > size;
+        let reports: Vec<pb::BalanceReport> = rows
+            .into_iter()
+            .take(size as usize)
+            .map(Into::into)
+            .collect();
+        let next_page_token = if more {
+            format!("o{}", offset + size)
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListReportsResponse {
+            reports,
+            next_page_token,
+        }))
+    }
+}
