@@ -8,6 +8,7 @@ mod matching;
 mod riskpool;
 mod serve;
 mod table;
+mod token;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -52,6 +53,12 @@ pub enum Command {
         #[command(subcommand)]
         action: incentive::IncentiveCommand,
     },
+    /// Make bearer tokens for the token file.
+    Token {
+        /// Token action.
+        #[command(subcommand)]
+        action: token::TokenCommand,
+    },
     /// Inspect or validate a product catalogue.
     Catalog {
         /// Catalogue action.
@@ -94,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Classify(a) => matching::run_classify(a),
         Command::Catalog { action } => catalog::run(action),
         Command::Incentives { action } => incentive::run(action),
+        Command::Token { action } => token::run(action),
         Command::Simulate(a) => riskpool::run_simulate(a),
         Command::Merge(a) => riskpool::run_merge(a),
         Command::Stress(a) => riskpool::run_stress(a),
