@@ -1,0 +1,121 @@
+//! Incentive accounting speed (`cargo bench --bench incentive`):
+//! classifying and aggregating 1,000,000 loan records, and durable ingestion
+//! of loan records through the real server (SubmitLoanSnapshot, SQLite WAL
+//! with synchronous=FULL).
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use smefin::incentive::{BorrowerType, LoanPurpose, LoanRecord, snapshot_balance};
+use smefin::money::Yuan;
+use smefin::server::pb;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn records(n: usize) -> Vec<LoanRecord> {
+    let types = [
+        BorrowerType::SmallMicroEnterprise,
+        BorrowerType::IndividualBusiness,
+        BorrowerType::SmallMicroOwner,
+        BorrowerType::LargeMediumEnterprise,
+    ];
+    let purposes = [LoanPurpose::Business, LoanPurpose::Business, LoanPurpose::Consumption];
+    (0..n)
+        .map(|i| LoanRecord {
+            loan_id: format!("L{i}"),
+            borrower_id: format!("B{}", i / 3),
+            borrower_type: types[i % 4],
+            purpose: purposes[i % 3],
+            credit_line: Yuan::wan((i % 1500) as i64 + 1),
+            balance: Yuan(rust_decimal::Decimal::new((i % 100_000) as i64 * 1000 + 17, 2)),
+        })
+        .collect()
+}
+
+fn pb_records(n: usize, offset: usize) -> Vec<pb::LoanRecord> {
+    (offset..offset + n)
+        .map(|i| pb::LoanRecord {
+            loan_id: format!("L{i}"),
+            borrower_id: format!("B{}", i / 3),
+            borrower_type: (i % 4 + 1) as i32,
+            purpose: (i % 3 / 2 + 1) as i32,
+            credit_line: format!("{}万", i % 1500 + 1),
+            balance: format!("{}.17", (i % 100_000) * 10),
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let loans = records(1_000_000);
+    let mut g = c.benchmark_group("incentive");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(loans.len() as u64));
+    g.bench_function("classify_aggregate_1m_loans", |b| b.iter(|| black_box(snapshot_balance(&loans, Yuan::wan(1000)).balance)));
+    g.finish();
+
+    // Durable ingestion through the server.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (url, _stop) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut cfg = smefin::config::Config::default();
+        cfg.store.data_dir = data.path().to_path_buf();
+        cfg.server.max_message_bytes = 64 * 1024 * 1024;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let catalog = Arc::new(smefin::catalog::Catalog::builtin());
+        tokio::spawn(async move {
+            smefin::server::serve(listener, &cfg, catalog, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        (format!("http://{addr}"), tx)
+    });
+    let per_run = 200_000usize;
+    let batch = 2_000usize;
+    let mut run_no = 0u64;
+    let mut g = c.benchmark_group("incentive_server");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(per_run as u64));
+    g.bench_function("durable_snapshot_ingest_200k_records", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut c = pb::incentive_service_client::IncentiveServiceClient::connect(url.clone())
+                    .await
+                    .unwrap()
+                    .max_decoding_message_size(64 * 1024 * 1024)
+                    .max_encoding_message_size(64 * 1024 * 1024);
+                c.register_bank(pb::RegisterBankRequest { bank_id: "JXB".into(), name: "江西银行".into(), institution_type: 6 })
+                    .await
+                    .unwrap();
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    run_no += 1;
+                    let msgs: Vec<pb::SubmitLoanSnapshotRequest> = (0..per_run / batch)
+                        .map(|k| pb::SubmitLoanSnapshotRequest {
+                            request_id: if k == 0 { format!("bench-{run_no}") } else { String::new() },
+                            bank_id: if k == 0 { "JXB".into() } else { String::new() },
+                            period: if k == 0 { "2023Q2".into() } else { String::new() },
+                            loans: pb_records(batch, k * batch),
+                        })
+                        .collect();
+                    let t0 = Instant::now();
+                    let r = c.submit_loan_snapshot(tokio_stream::iter(msgs)).await.unwrap().into_inner();
+                    total += t0.elapsed();
+                    assert_eq!(r.loans_received, per_run as u64);
+                }
+                total
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
