@@ -22,7 +22,11 @@ fn records(n: usize) -> Vec<LoanRecord> {
         BorrowerType::SmallMicroOwner,
         BorrowerType::LargeMediumEnterprise,
     ];
-    let purposes = [LoanPurpose::Business, LoanPurpose::Business, LoanPurpose::Consumption];
+    let purposes = [
+        LoanPurpose::Business,
+        LoanPurpose::Business,
+        LoanPurpose::Consumption,
+    ];
     (0..n)
         .map(|i| LoanRecord {
             loan_id: format!("L{i}"),
@@ -30,7 +34,10 @@ fn records(n: usize) -> Vec<LoanRecord> {
             borrower_type: types[i % 4],
             purpose: purposes[i % 3],
             credit_line: Yuan::wan((i % 1500) as i64 + 1),
-            balance: Yuan(rust_decimal::Decimal::new((i % 100_000) as i64 * 1000 + 17, 2)),
+            balance: Yuan(rust_decimal::Decimal::new(
+                (i % 100_000) as i64 * 1000 + 17,
+                2,
+            )),
         })
         .collect()
 }
@@ -53,7 +60,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("incentive");
     g.sample_size(10);
     g.throughput(Throughput::Elements(loans.len() as u64));
-    g.bench_function("classify_aggregate_1m_loans", |b| b.iter(|| black_box(snapshot_balance(&loans, Yuan::wan(1000)).balance)));
+    g.bench_function("classify_aggregate_1m_loans", |b| {
+        b.iter(|| black_box(snapshot_balance(&loans, Yuan::wan(1000)).balance))
+    });
     g.finish();
 
     // Durable ingestion through the server.
@@ -86,27 +95,44 @@ fn bench(c: &mut Criterion) {
     g.bench_function("durable_snapshot_ingest_200k_records", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
-                let mut c = pb::incentive_service_client::IncentiveServiceClient::connect(url.clone())
-                    .await
-                    .unwrap()
-                    .max_decoding_message_size(64 * 1024 * 1024)
-                    .max_encoding_message_size(64 * 1024 * 1024);
-                c.register_bank(pb::RegisterBankRequest { bank_id: "JXB".into(), name: "江西银行".into(), institution_type: 6 })
-                    .await
-                    .unwrap();
+                let mut c =
+                    pb::incentive_service_client::IncentiveServiceClient::connect(url.clone())
+                        .await
+                        .unwrap()
+                        .max_decoding_message_size(64 * 1024 * 1024)
+                        .max_encoding_message_size(64 * 1024 * 1024);
+                c.register_bank(pb::RegisterBankRequest {
+                    bank_id: "JXB".into(),
+                    name: "江西银行".into(),
+                    institution_type: 6,
+                })
+                .await
+                .unwrap();
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     run_no += 1;
                     let msgs: Vec<pb::SubmitLoanSnapshotRequest> = (0..per_run / batch)
                         .map(|k| pb::SubmitLoanSnapshotRequest {
-                            request_id: if k == 0 { format!("bench-{run_no}") } else { String::new() },
+                            request_id: if k == 0 {
+                                format!("bench-{run_no}")
+                            } else {
+                                String::new()
+                            },
                             bank_id: if k == 0 { "JXB".into() } else { String::new() },
-                            period: if k == 0 { "2023Q2".into() } else { String::new() },
+                            period: if k == 0 {
+                                "2023Q2".into()
+                            } else {
+                                String::new()
+                            },
                             loans: pb_records(batch, k * batch),
                         })
                         .collect();
                     let t0 = Instant::now();
-                    let r = c.submit_loan_snapshot(tokio_stream::iter(msgs)).await.unwrap().into_inner();
+                    let r = c
+                        .submit_loan_snapshot(tokio_stream::iter(msgs))
+                        .await
+                        .unwrap()
+                        .into_inner();
                     total += t0.elapsed();
                     assert_eq!(r.loans_received, per_run as u64);
                 }

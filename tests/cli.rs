@@ -394,17 +394,44 @@ fn incentives_compute_offline() {
          ICBC,工商银行江西省分行,国有大型商业银行,2023Q1,5000000000.00\n\
          ICBC,工商银行江西省分行,国有大型商业银行,2023Q2,5600000000.00\n",
     );
-    let o = run(&["incentives", "compute", "--reports", "balances.csv", "--period", "2023Q2"], d.path());
+    let o = run(
+        &[
+            "incentives",
+            "compute",
+            "--reports",
+            "balances.csv",
+            "--period",
+            "2023Q2",
+        ],
+        d.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let s = stdout(&o);
     assert!(s.contains("合计激励：3246913.58"), "{s}");
     assert!(s.contains("不属于地方法人金融机构"), "{s}");
-    let o = run(&["incentives", "compute", "--reports", "balances.csv", "--period", "2023Q2", "--budget", "300万", "--json"], d.path());
+    let o = run(
+        &[
+            "incentives",
+            "compute",
+            "--reports",
+            "balances.csv",
+            "--period",
+            "2023Q2",
+            "--budget",
+            "300万",
+            "--json",
+        ],
+        d.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["total"], "3000000.00");
     assert_eq!(v["scaled"], true);
     // loan-level path
-    write(d.path(), "banks.csv", "bank_id,bank_name,institution_type\nVB,靖安村镇银行,村镇银行\n");
+    write(
+        d.path(),
+        "banks.csv",
+        "bank_id,bank_name,institution_type\nVB,靖安村镇银行,村镇银行\n",
+    );
     write(
         d.path(),
         "loans.csv",
@@ -414,19 +441,61 @@ fn incentives_compute_offline() {
          VB,2023Q2,2,b,个体工商户,消费,20万,10万\n\
          VB,2023Q2,3,c,大中型企业,经营性,5000万,3000万\n",
     );
-    let o = run(&["incentives", "compute", "--banks", "banks.csv", "--loans", "loans.csv", "--period", "2023Q2", "--json"], d.path());
+    let o = run(
+        &[
+            "incentives",
+            "compute",
+            "--banks",
+            "banks.csv",
+            "--loans",
+            "loans.csv",
+            "--period",
+            "2023Q2",
+            "--json",
+        ],
+        d.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["lines"][0]["increment"], "500000.00");
     assert_eq!(v["lines"][0]["incentive"], "10000.00");
     assert_eq!(v["lines"][0]["excluded"].as_array().unwrap().len(), 2);
     // a missing quarter: exit 3, the note names it
-    let o = run(&["incentives", "compute", "--reports", "balances.csv", "--period", "2023Q3"], d.path());
+    let o = run(
+        &[
+            "incentives",
+            "compute",
+            "--reports",
+            "balances.csv",
+            "--period",
+            "2023Q3",
+        ],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(3));
     assert!(stdout(&o).contains("缺少 2023Q3"), "{}", stdout(&o));
     // bad CSV: exit 1 naming file, line and column
-    write(d.path(), "bad.csv", "bank_id,bank_name,institution_type,period,balance\nA,甲,火星银行,2023Q2,x\n");
-    let o = run(&["incentives", "compute", "--reports", "bad.csv", "--period", "2023Q2"], d.path());
+    write(
+        d.path(),
+        "bad.csv",
+        "bank_id,bank_name,institution_type,period,balance\nA,甲,火星银行,2023Q2,x\n",
+    );
+    let o = run(
+        &[
+            "incentives",
+            "compute",
+            "--reports",
+            "bad.csv",
+            "--period",
+            "2023Q2",
+        ],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("bad.csv:2.institution_type") && stderr(&o).contains("bad.csv:2.balance"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bad.csv:2.institution_type")
+            && stderr(&o).contains("bad.csv:2.balance"),
+        "{}",
+        stderr(&o)
+    );
 }

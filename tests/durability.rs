@@ -8,6 +8,7 @@ use std::time::Duration;
 use smefin::server::pb;
 use smefin::server::pb::incentive_service_client::IncentiveServiceClient;
 
+#[allow(clippy::zombie_processes)] // the caller kills and waits for the child
 fn start(data: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_smefin"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -20,7 +21,10 @@ fn start(data: &std::path::Path) -> (Child, String) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "server exited before listening");
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "server exited before listening"
+        );
         if let Some(rest) = line.split("addr=").nth(1) {
             let addr = rest.split_whitespace().next().unwrap().to_string();
             // keep draining stderr so the server never blocks on it
@@ -38,15 +42,21 @@ fn sigkill_mid_ingest_loses_no_acknowledged_write() {
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     rt.block_on(async {
         let mut c = IncentiveServiceClient::connect(url.clone()).await.unwrap();
-        c.register_bank(pb::RegisterBankRequest { bank_id: "JXB".into(), name: "江西银行".into(), institution_type: 6 })
-            .await
-            .unwrap();
+        c.register_bank(pb::RegisterBankRequest {
+            bank_id: "JXB".into(),
+            name: "江西银行".into(),
+            institution_type: 6,
+        })
+        .await
+        .unwrap();
         let mut tasks = Vec::new();
         for w in 0..8 {
             let url = url.clone();
             let acked = acked.clone();
             tasks.push(tokio::spawn(async move {
-                let Ok(mut c) = IncentiveServiceClient::connect(url).await else { return };
+                let Ok(mut c) = IncentiveServiceClient::connect(url).await else {
+                    return;
+                };
                 for k in 0.. {
                     let id = format!("w{w}-{k}");
                     let balance = format!("{}.{:02}", 1_000_000 + k, w);
@@ -67,14 +77,24 @@ fn sigkill_mid_ingest_loses_no_acknowledged_write() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         // SIGKILL while the writers are mid-flight
-        assert!(Command::new("kill").args(["-9", &child.id().to_string()]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-9", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
         for t in tasks {
             let _ = t.await;
         }
     });
     let _ = child.wait();
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > 50, "only {} writes were acknowledged before the kill", acked.len());
+    assert!(
+        acked.len() > 50,
+        "only {} writes were acknowledged before the kill",
+        acked.len()
+    );
 
     let (mut child, url) = start(data.path());
     let stored = rt.block_on(async {
@@ -83,7 +103,11 @@ fn sigkill_mid_ingest_loses_no_acknowledged_write() {
         let mut token = String::new();
         loop {
             let r = c
-                .list_reports(pb::ListReportsRequest { page_size: 1000, page_token: token.clone(), ..Default::default() })
+                .list_reports(pb::ListReportsRequest {
+                    page_size: 1000,
+                    page_token: token.clone(),
+                    ..Default::default()
+                })
                 .await
                 .unwrap()
                 .into_inner();
@@ -94,11 +118,24 @@ fn sigkill_mid_ingest_loses_no_acknowledged_write() {
             token = r.next_page_token;
         }
     });
-    let _ = Command::new("kill").args(["-9", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status();
     let _ = child.wait();
-    let found: std::collections::HashMap<String, String> = stored.into_iter().map(|r| (r.request_id, r.balance)).collect();
+    let found: std::collections::HashMap<String, String> = stored
+        .into_iter()
+        .map(|r| (r.request_id, r.balance))
+        .collect();
     for (id, balance) in &acked {
-        assert_eq!(found.get(id), Some(balance), "acknowledged write {id} was lost");
+        assert_eq!(
+            found.get(id),
+            Some(balance),
+            "acknowledged write {id} was lost"
+        );
     }
-    eprintln!("{} acknowledged writes, {} stored after SIGKILL and restart", acked.len(), found.len());
+    eprintln!(
+        "{} acknowledged writes, {} stored after SIGKILL and restart",
+        acked.len(),
+        found.len()
+    );
 }

@@ -20,7 +20,10 @@ const TOKENS: [(&str, &str); 5] = [
 fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
     let mut s = String::new();
     for (t, p) in TOKENS {
-        s.push_str(&format!("[[token]]\nsha256 = \"{}\"\nprincipal = \"{p}\"\n", token_hash(t)));
+        s.push_str(&format!(
+            "[[token]]\nsha256 = \"{}\"\nprincipal = \"{p}\"\n",
+            token_hash(t)
+        ));
     }
     let path = dir.join("tokens.toml");
     std::fs::write(&path, s).unwrap();
@@ -37,7 +40,8 @@ async fn server() -> (common::TestServer, tempfile::TempDir) {
 fn req<T>(msg: T, token: Option<&str>) -> Request<T> {
     let mut r = Request::new(msg);
     if let Some(t) = token {
-        r.metadata_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
     }
     r
 }
@@ -46,7 +50,12 @@ async fn client(url: String) -> IncentiveServiceClient<Channel> {
     IncentiveServiceClient::connect(url).await.unwrap()
 }
 
-fn total(request_id: &str, bank: &str, period: &str, balance: &str) -> pb::SubmitBalanceReportRequest {
+fn total(
+    request_id: &str,
+    bank: &str,
+    period: &str,
+    balance: &str,
+) -> pb::SubmitBalanceReportRequest {
     pb::SubmitBalanceReportRequest {
         request_id: request_id.into(),
         bank_id: bank.into(),
@@ -69,12 +78,27 @@ fn loan(id: &str, bt: pb::BorrowerType, u: pb::LoanUse, line: &str, bal: &str) -
 async fn register_three(c: &mut IncentiveServiceClient<Channel>) {
     for (id, name, t) in [
         ("JXB", "江西银行", pb::InstitutionType::CityCommercial),
-        ("NCRCB", "南昌农商银行", pb::InstitutionType::RuralCommercial),
-        ("ICBC", "工商银行江西省分行", pb::InstitutionType::StateOwnedLarge),
+        (
+            "NCRCB",
+            "南昌农商银行",
+            pb::InstitutionType::RuralCommercial,
+        ),
+        (
+            "ICBC",
+            "工商银行江西省分行",
+            pb::InstitutionType::StateOwnedLarge,
+        ),
     ] {
-        c.register_bank(req(pb::RegisterBankRequest { bank_id: id.into(), name: name.into(), institution_type: t as i32 }, Some("tok-bureau")))
-            .await
-            .unwrap();
+        c.register_bank(req(
+            pb::RegisterBankRequest {
+                bank_id: id.into(),
+                name: name.into(),
+                institution_type: t as i32,
+            },
+            Some("tok-bureau"),
+        ))
+        .await
+        .unwrap();
     }
 }
 
@@ -83,10 +107,27 @@ async fn reports_snapshots_statement_and_restatement() {
     let (srv, _d) = server().await;
     let mut c = client(srv.url()).await;
     register_three(&mut c).await;
-    c.submit_balance_report(req(total("jxb-q1", "JXB", "2023Q1", "12亿"), Some("tok-jxb"))).await.unwrap();
-    let r = c.submit_balance_report(req(total("jxb-q2", "JXB", "2023Q2", "1350000000.00"), Some("tok-jxb"))).await.unwrap().into_inner();
+    c.submit_balance_report(req(
+        total("jxb-q1", "JXB", "2023Q1", "12亿"),
+        Some("tok-jxb"),
+    ))
+    .await
+    .unwrap();
+    let r = c
+        .submit_balance_report(req(
+            total("jxb-q2", "JXB", "2023Q2", "1350000000.00"),
+            Some("tok-jxb"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(r.report.as_ref().unwrap().version, 1);
-    c.submit_balance_report(req(total("nc-q1", "NCRCB", "2023Q1", "8亿"), Some("tok-nc"))).await.unwrap();
+    c.submit_balance_report(req(
+        total("nc-q1", "NCRCB", "2023Q1", "8亿"),
+        Some("tok-nc"),
+    ))
+    .await
+    .unwrap();
     // NCRCB's Q2 from a loan snapshot, streamed in three messages
     use pb::BorrowerType as B;
     use pb::LoanUse as U;
@@ -95,19 +136,41 @@ async fn reports_snapshots_statement_and_restatement() {
             request_id: "nc-q2-snap".into(),
             bank_id: "NCRCB".into(),
             period: "2023Q2".into(),
-            loans: vec![loan("1", B::SmallMicroEnterprise, U::Business, "800万", "8亿")],
+            loans: vec![loan(
+                "1",
+                B::SmallMicroEnterprise,
+                U::Business,
+                "800万",
+                "8亿",
+            )],
         },
         pb::SubmitLoanSnapshotRequest {
             loans: vec![
-                loan("2", B::IndividualBusiness, U::Business, "50万", "12345678.91"),
+                loan(
+                    "2",
+                    B::IndividualBusiness,
+                    U::Business,
+                    "50万",
+                    "12345678.91",
+                ),
                 loan("3", B::IndividualBusiness, U::Consumption, "30万", "20万"),
             ],
             ..Default::default()
         },
-        pb::SubmitLoanSnapshotRequest { loans: vec![loan("4", B::SmallMicroEnterprise, U::Business, "1500万", "900万")], ..Default::default() },
+        pb::SubmitLoanSnapshotRequest {
+            loans: vec![loan(
+                "4",
+                B::SmallMicroEnterprise,
+                U::Business,
+                "1500万",
+                "900万",
+            )],
+            ..Default::default()
+        },
     ];
     let mut sreq = Request::new(tokio_stream::iter(msgs));
-    sreq.metadata_mut().insert("authorization", "Bearer tok-nc".parse().unwrap());
+    sreq.metadata_mut()
+        .insert("authorization", "Bearer tok-nc".parse().unwrap());
     let snap = c.submit_loan_snapshot(sreq).await.unwrap().into_inner();
     assert_eq!(snap.loans_received, 4);
     let rep = snap.report.unwrap();
@@ -116,7 +179,13 @@ async fn reports_snapshots_statement_and_restatement() {
     assert_eq!(rep.excluded.len(), 2);
 
     let st = c
-        .compute_incentives(req(pb::ComputeIncentivesRequest { period: "2023Q2".into(), budget: String::new() }, Some("tok-bureau")))
+        .compute_incentives(req(
+            pb::ComputeIncentivesRequest {
+                period: "2023Q2".into(),
+                budget: String::new(),
+            },
+            Some("tok-bureau"),
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -128,14 +197,29 @@ async fn reports_snapshots_statement_and_restatement() {
     assert_eq!(line("ICBC").incentive, "0.00");
     // a non-qualifying bank is not an error, whatever it reported
     assert!(!line("ICBC").error);
-    assert!(line("ICBC").note.contains("不属于地方法人金融机构"), "{}", line("ICBC").note);
+    assert!(
+        line("ICBC").note.contains("不属于地方法人金融机构"),
+        "{}",
+        line("ICBC").note
+    );
     assert_eq!(st.total, "3246913.58");
     assert_eq!(st.version, 1);
 
     // JXB restates Q2; the recomputed statement shows the adjustment
-    c.submit_balance_report(req(total("jxb-q2-fix", "JXB", "2023Q2", "13亿"), Some("tok-jxb"))).await.unwrap();
+    c.submit_balance_report(req(
+        total("jxb-q2-fix", "JXB", "2023Q2", "13亿"),
+        Some("tok-jxb"),
+    ))
+    .await
+    .unwrap();
     let st2 = c
-        .compute_incentives(req(pb::ComputeIncentivesRequest { period: "2023Q2".into(), budget: "300万".into() }, Some("tok-bureau")))
+        .compute_incentives(req(
+            pb::ComputeIncentivesRequest {
+                period: "2023Q2".into(),
+                budget: "300万".into(),
+            },
+            Some("tok-bureau"),
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -148,18 +232,50 @@ async fn reports_snapshots_statement_and_restatement() {
     assert_eq!(j.previously_stated, "3000000.00");
     assert_eq!(j.adjustment, "-1000000.00");
     // both versions stay readable; a bank sees only its own line
-    let v1 = c.get_statement(req(pb::GetStatementRequest { period: "2023Q2".into(), version: 1 }, Some("tok-bureau"))).await.unwrap();
+    let v1 = c
+        .get_statement(req(
+            pb::GetStatementRequest {
+                period: "2023Q2".into(),
+                version: 1,
+            },
+            Some("tok-bureau"),
+        ))
+        .await
+        .unwrap();
     assert_eq!(v1.into_inner().statement.unwrap().total, "3246913.58");
-    let mine = c.get_statement(req(pb::GetStatementRequest { period: "2023Q2".into(), version: 0 }, Some("tok-jxb"))).await.unwrap();
+    let mine = c
+        .get_statement(req(
+            pb::GetStatementRequest {
+                period: "2023Q2".into(),
+                version: 0,
+            },
+            Some("tok-jxb"),
+        ))
+        .await
+        .unwrap();
     let mine = mine.into_inner().statement.unwrap();
     assert_eq!(mine.lines.len(), 1);
     assert_eq!(mine.lines[0].bank_id, "JXB");
     assert_eq!(mine.total, "");
     // every version of every report is kept
-    let all = c.list_reports(req(pb::ListReportsRequest { page_size: 2, ..Default::default() }, Some("tok-bureau"))).await.unwrap().into_inner();
+    let all = c
+        .list_reports(req(
+            pb::ListReportsRequest {
+                page_size: 2,
+                ..Default::default()
+            },
+            Some("tok-bureau"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(all.reports.len(), 2);
     assert!(!all.next_page_token.is_empty());
-    let own = c.list_reports(req(pb::ListReportsRequest::default(), Some("tok-jxb"))).await.unwrap().into_inner();
+    let own = c
+        .list_reports(req(pb::ListReportsRequest::default(), Some("tok-jxb")))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(own.reports.len(), 3);
     assert!(own.reports.iter().all(|r| r.bank_id == "JXB"));
     srv.shutdown().await;
@@ -170,12 +286,27 @@ async fn request_ids_are_idempotent() {
     let (srv, _d) = server().await;
     let mut c = client(srv.url()).await;
     register_three(&mut c).await;
-    let a = c.submit_balance_report(req(total("r-1", "JXB", "2023Q1", "1亿"), Some("tok-jxb"))).await.unwrap().into_inner();
-    let b = c.submit_balance_report(req(total("r-1", "JXB", "2023Q1", "1亿"), Some("tok-jxb"))).await.unwrap().into_inner();
+    let a = c
+        .submit_balance_report(req(total("r-1", "JXB", "2023Q1", "1亿"), Some("tok-jxb")))
+        .await
+        .unwrap()
+        .into_inner();
+    let b = c
+        .submit_balance_report(req(total("r-1", "JXB", "2023Q1", "1亿"), Some("tok-jxb")))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(a, b);
-    let e = c.submit_balance_report(req(total("r-1", "JXB", "2023Q1", "2亿"), Some("tok-jxb"))).await.unwrap_err();
+    let e = c
+        .submit_balance_report(req(total("r-1", "JXB", "2023Q1", "2亿"), Some("tok-jxb")))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists);
-    let list = c.list_reports(req(pb::ListReportsRequest::default(), Some("tok-bureau"))).await.unwrap().into_inner();
+    let list = c
+        .list_reports(req(pb::ListReportsRequest::default(), Some("tok-bureau")))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(list.reports.len(), 1);
     srv.shutdown().await;
 }
@@ -191,22 +322,53 @@ async fn concurrent_submitters_are_safe() {
         tasks.push(tokio::spawn(async move {
             let mut c = client(url).await;
             for k in 0..10 {
-                let (bank, tok) = if i % 2 == 0 { ("JXB", "tok-jxb") } else { ("NCRCB", "tok-nc") };
-                c.submit_balance_report(req(total(&format!("c-{i}-{k}"), bank, "2023Q3", &format!("{}万", i * 100 + k)), Some(tok)))
-                    .await
-                    .unwrap();
+                let (bank, tok) = if i % 2 == 0 {
+                    ("JXB", "tok-jxb")
+                } else {
+                    ("NCRCB", "tok-nc")
+                };
+                c.submit_balance_report(req(
+                    total(
+                        &format!("c-{i}-{k}"),
+                        bank,
+                        "2023Q3",
+                        &format!("{}万", i * 100 + k),
+                    ),
+                    Some(tok),
+                ))
+                .await
+                .unwrap();
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    let list = c.list_reports(req(pb::ListReportsRequest { page_size: 1000, ..Default::default() }, Some("tok-bureau"))).await.unwrap().into_inner();
+    let list = c
+        .list_reports(req(
+            pb::ListReportsRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+            Some("tok-bureau"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(list.reports.len(), 160);
     for bank in ["JXB", "NCRCB"] {
-        let mut v: Vec<u32> = list.reports.iter().filter(|r| r.bank_id == bank).map(|r| r.version).collect();
+        let mut v: Vec<u32> = list
+            .reports
+            .iter()
+            .filter(|r| r.bank_id == bank)
+            .map(|r| r.version)
+            .collect();
         v.sort_unstable();
-        assert_eq!(v, (1..=80).collect::<Vec<u32>>(), "{bank}: versions must be 1..80 without gaps or repeats");
+        assert_eq!(
+            v,
+            (1..=80).collect::<Vec<u32>>(),
+            "{bank}: versions must be 1..80 without gaps or repeats"
+        );
     }
     srv.shutdown().await;
 }
@@ -216,14 +378,37 @@ async fn bad_input_is_invalid_argument() {
     let (srv, _d) = server().await;
     let mut c = client(srv.url()).await;
     register_three(&mut c).await;
-    let e = c.submit_balance_report(req(total("", "J X", "2023Q5", "-3"), Some("tok-bureau"))).await.unwrap_err();
+    let e = c
+        .submit_balance_report(req(total("", "J X", "2023Q5", "-3"), Some("tok-bureau")))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     use tonic_types::StatusExt;
-    let fields: Vec<String> = e.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect();
+    let fields: Vec<String> = e
+        .get_error_details()
+        .bad_request()
+        .unwrap()
+        .field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect();
     assert_eq!(fields, vec!["request_id", "bank_id", "period", "balance"]);
-    let e = c.submit_balance_report(req(total("x", "NOPE", "2023Q1", "1"), Some("tok-bureau"))).await.unwrap_err();
+    let e = c
+        .submit_balance_report(req(total("x", "NOPE", "2023Q1", "1"), Some("tok-bureau")))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    let e = c.register_bank(req(pb::RegisterBankRequest { bank_id: "A".into(), name: "a".into(), institution_type: 0 }, Some("tok-bureau"))).await.unwrap_err();
+    let e = c
+        .register_bank(req(
+            pb::RegisterBankRequest {
+                bank_id: "A".into(),
+                name: "a".into(),
+                institution_type: 0,
+            },
+            Some("tok-bureau"),
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     srv.shutdown().await;
 }
@@ -234,67 +419,211 @@ async fn every_rpc_by_every_role() {
     let (srv, _d) = server().await;
     let mut c = client(srv.url()).await;
     register_three(&mut c).await;
-    c.submit_balance_report(req(total("seed-q1", "JXB", "2023Q1", "1亿"), Some("tok-jxb"))).await.unwrap();
-    c.compute_incentives(req(pb::ComputeIncentivesRequest { period: "2023Q1".into(), budget: String::new() }, Some("tok-bureau"))).await.unwrap();
+    c.submit_balance_report(req(
+        total("seed-q1", "JXB", "2023Q1", "1亿"),
+        Some("tok-jxb"),
+    ))
+    .await
+    .unwrap();
+    c.compute_incentives(req(
+        pb::ComputeIncentivesRequest {
+            period: "2023Q1".into(),
+            budget: String::new(),
+        },
+        Some("tok-bureau"),
+    ))
+    .await
+    .unwrap();
 
     use Code::{Ok as OK, PermissionDenied as PD, Unauthenticated as UA};
     // role order: none, wrong, bureau, analyst, bank:JXB, bank:OTHER
-    let roles: [Option<&str>; 6] = [None, Some("nope"), Some("tok-bureau"), Some("tok-analyst"), Some("tok-jxb"), Some("tok-other")];
+    let roles: [Option<&str>; 6] = [
+        None,
+        Some("nope"),
+        Some("tok-bureau"),
+        Some("tok-analyst"),
+        Some("tok-jxb"),
+        Some("tok-other"),
+    ];
     let code = |r: Result<(), tonic::Status>| r.err().map_or(OK, |s| s.code());
     let mut n = 0;
     for (i, tok) in roles.iter().enumerate() {
         let expect = |row: [Code; 6]| row[i];
         let k = format!("m-{i}");
         let got = code(
-            c.register_bank(req(pb::RegisterBankRequest { bank_id: format!("NEW{i}"), name: "x".into(), institution_type: 6 }, *tok)).await.map(|_| ()),
+            c.register_bank(req(
+                pb::RegisterBankRequest {
+                    bank_id: format!("NEW{i}"),
+                    name: "x".into(),
+                    institution_type: 6,
+                },
+                *tok,
+            ))
+            .await
+            .map(|_| ()),
         );
-        assert_eq!(got, expect([UA, UA, OK, PD, PD, PD]), "RegisterBank as {tok:?}");
-        let got = code(c.list_banks(req(pb::ListBanksRequest::default(), *tok)).await.map(|_| ()));
-        assert_eq!(got, expect([UA, UA, OK, PD, OK, OK]), "ListBanks as {tok:?}");
-        let got = code(c.submit_balance_report(req(total(&k, "JXB", "2023Q2", "2亿"), *tok)).await.map(|_| ()));
-        assert_eq!(got, expect([UA, UA, OK, PD, OK, PD]), "SubmitBalanceReport(JXB) as {tok:?}");
+        assert_eq!(
+            got,
+            expect([UA, UA, OK, PD, PD, PD]),
+            "RegisterBank as {tok:?}"
+        );
+        let got = code(
+            c.list_banks(req(pb::ListBanksRequest::default(), *tok))
+                .await
+                .map(|_| ()),
+        );
+        assert_eq!(
+            got,
+            expect([UA, UA, OK, PD, OK, OK]),
+            "ListBanks as {tok:?}"
+        );
+        let got = code(
+            c.submit_balance_report(req(total(&k, "JXB", "2023Q2", "2亿"), *tok))
+                .await
+                .map(|_| ()),
+        );
+        assert_eq!(
+            got,
+            expect([UA, UA, OK, PD, OK, PD]),
+            "SubmitBalanceReport(JXB) as {tok:?}"
+        );
         let mut s = Request::new(tokio_stream::iter(vec![pb::SubmitLoanSnapshotRequest {
             request_id: format!("s-{i}"),
             bank_id: "JXB".into(),
             period: "2023Q4".into(),
-            loans: vec![loan("1", pb::BorrowerType::SmallMicroEnterprise, pb::LoanUse::Business, "1万", "1万")],
+            loans: vec![loan(
+                "1",
+                pb::BorrowerType::SmallMicroEnterprise,
+                pb::LoanUse::Business,
+                "1万",
+                "1万",
+            )],
         }]));
         if let Some(t) = tok {
-            s.metadata_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+            s.metadata_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
         }
         let got = code(c.submit_loan_snapshot(s).await.map(|_| ()));
-        assert_eq!(got, expect([UA, UA, OK, PD, OK, PD]), "SubmitLoanSnapshot(JXB) as {tok:?}");
-        let got = code(c.compute_incentives(req(pb::ComputeIncentivesRequest { period: "2023Q2".into(), budget: String::new() }, *tok)).await.map(|_| ()));
-        assert_eq!(got, expect([UA, UA, OK, PD, PD, PD]), "ComputeIncentives as {tok:?}");
-        let got = code(c.get_statement(req(pb::GetStatementRequest { period: "2023Q1".into(), version: 0 }, *tok)).await.map(|_| ()));
-        assert_eq!(got, expect([UA, UA, OK, PD, OK, OK]), "GetStatement as {tok:?}");
-        let got = code(c.list_reports(req(pb::ListReportsRequest { bank_id: "JXB".into(), ..Default::default() }, *tok)).await.map(|_| ()));
-        assert_eq!(got, expect([UA, UA, OK, PD, OK, PD]), "ListReports(JXB) as {tok:?}");
+        assert_eq!(
+            got,
+            expect([UA, UA, OK, PD, OK, PD]),
+            "SubmitLoanSnapshot(JXB) as {tok:?}"
+        );
+        let got = code(
+            c.compute_incentives(req(
+                pb::ComputeIncentivesRequest {
+                    period: "2023Q2".into(),
+                    budget: String::new(),
+                },
+                *tok,
+            ))
+            .await
+            .map(|_| ()),
+        );
+        assert_eq!(
+            got,
+            expect([UA, UA, OK, PD, PD, PD]),
+            "ComputeIncentives as {tok:?}"
+        );
+        let got = code(
+            c.get_statement(req(
+                pb::GetStatementRequest {
+                    period: "2023Q1".into(),
+                    version: 0,
+                },
+                *tok,
+            ))
+            .await
+            .map(|_| ()),
+        );
+        assert_eq!(
+            got,
+            expect([UA, UA, OK, PD, OK, OK]),
+            "GetStatement as {tok:?}"
+        );
+        let got = code(
+            c.list_reports(req(
+                pb::ListReportsRequest {
+                    bank_id: "JXB".into(),
+                    ..Default::default()
+                },
+                *tok,
+            ))
+            .await
+            .map(|_| ()),
+        );
+        assert_eq!(
+            got,
+            expect([UA, UA, OK, PD, OK, PD]),
+            "ListReports(JXB) as {tok:?}"
+        );
         n += 7;
     }
     // a bank sees only itself, and an OTHER bank's statement view is empty
-    let banks = c.list_banks(req(pb::ListBanksRequest::default(), Some("tok-jxb"))).await.unwrap().into_inner().banks;
-    assert_eq!(banks.iter().map(|b| b.bank_id.as_str()).collect::<Vec<_>>(), vec!["JXB"]);
-    let other = c.get_statement(req(pb::GetStatementRequest { period: "2023Q1".into(), version: 0 }, Some("tok-other"))).await.unwrap();
+    let banks = c
+        .list_banks(req(pb::ListBanksRequest::default(), Some("tok-jxb")))
+        .await
+        .unwrap()
+        .into_inner()
+        .banks;
+    assert_eq!(
+        banks.iter().map(|b| b.bank_id.as_str()).collect::<Vec<_>>(),
+        vec!["JXB"]
+    );
+    let other = c
+        .get_statement(req(
+            pb::GetStatementRequest {
+                period: "2023Q1".into(),
+                version: 0,
+            },
+            Some("tok-other"),
+        ))
+        .await
+        .unwrap();
     assert!(other.into_inner().statement.unwrap().lines.is_empty());
 
     // matching and simulation: bureau and analysts only; health is open
     use smefin::server::pb::matching_service_client::MatchingServiceClient;
     let mut m = MatchingServiceClient::connect(srv.url()).await.unwrap();
-    for (tok, want) in [(None, UA), (Some("tok-analyst"), OK), (Some("tok-bureau"), OK), (Some("tok-jxb"), PD)] {
-        let got = code(m.list_products(req(pb::ListProductsRequest::default(), tok)).await.map(|_| ()));
+    for (tok, want) in [
+        (None, UA),
+        (Some("tok-analyst"), OK),
+        (Some("tok-bureau"), OK),
+        (Some("tok-jxb"), PD),
+    ] {
+        let got = code(
+            m.list_products(req(pb::ListProductsRequest::default(), tok))
+                .await
+                .map(|_| ()),
+        );
         assert_eq!(got, want, "ListProducts as {tok:?}");
         n += 1;
     }
     use smefin::server::pb::risk_pool_service_client::RiskPoolServiceClient;
     let mut r = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
     for (tok, want) in [(None, UA), (Some("tok-analyst"), OK), (Some("tok-jxb"), PD)] {
-        let got = code(r.list_scenario_presets(req(pb::ListScenarioPresetsRequest {}, tok)).await.map(|_| ()));
+        let got = code(
+            r.list_scenario_presets(req(pb::ListScenarioPresetsRequest {}, tok))
+                .await
+                .map(|_| ()),
+        );
         assert_eq!(got, want, "ListScenarioPresets as {tok:?}");
         n += 1;
     }
-    let mut h = tonic_health::pb::health_client::HealthClient::new(Channel::from_shared(srv.url()).unwrap().connect().await.unwrap());
-    assert!(h.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok());
+    let mut h = tonic_health::pb::health_client::HealthClient::new(
+        Channel::from_shared(srv.url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        h.check(tonic_health::pb::HealthCheckRequest {
+            service: String::new()
+        })
+        .await
+        .is_ok()
+    );
     assert!(n >= 49);
     srv.shutdown().await;
 }

@@ -23,8 +23,11 @@ pub enum TokenCommand {
 pub fn run(cmd: TokenCommand) -> Result<(), CliError> {
     match cmd {
         TokenCommand::New { principal } => {
-            let p = Principal::parse(&principal)
-                .ok_or_else(|| CliError::new(format!("--principal: `{principal}` is not bureau, analyst or bank:<id>")))?;
+            let p = Principal::parse(&principal).ok_or_else(|| {
+                CliError::new(format!(
+                    "--principal: `{principal}` is not bureau, analyst or bank:<id>"
+                ))
+            })?;
             let bytes: [u8; 32] = rand::rng().random();
             let token = format!("smf_{}", hex::encode(bytes));
             print(&format!(
@@ -35,7 +38,8 @@ pub fn run(cmd: TokenCommand) -> Result<(), CliError> {
         }
         TokenCommand::Hash => {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| CliError::new(format!("stdin: {e}")))?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| CliError::new(format!("stdin: {e}")))?;
             print(&format!("{}\n", token_hash(s.trim())))
         }
     }

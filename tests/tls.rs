@@ -1,0 +1,93 @@
+//! TLS (rustls): the server with a certificate, and with a client-certificate
+//! check, called by a real tonic client.
+
+mod common;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use smefin::server::pb;
+use smefin::server::pb::matching_service_client::MatchingServiceClient;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+struct Pki {
+    ca_pem: String,
+    server: (String, String),
+    client: (String, String),
+}
+
+fn pki() -> Pki {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    Pki {
+        ca_pem: ca.pem(),
+        server: leaf("localhost"),
+        client: leaf("bank-client"),
+    }
+}
+
+async fn serve_tls(p: &Pki, client_ca: bool, dir: &std::path::Path) -> common::TestServer {
+    let w = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let mut cfg = smefin::config::Config::default();
+    cfg.tls.cert = Some(w("server.pem", &p.server.0));
+    cfg.tls.key = Some(w("server.key", &p.server.1));
+    if client_ca {
+        cfg.tls.client_ca = Some(w("ca.pem", &p.ca_pem));
+    }
+    common::start_with(cfg).await
+}
+
+async fn call(addr: std::net::SocketAddr, tls: Option<ClientTlsConfig>) -> Result<(), String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut ep = Channel::from_shared(format!("{scheme}://localhost:{}", addr.port())).unwrap();
+    if let Some(t) = tls {
+        ep = ep.tls_config(t).map_err(|e| e.to_string())?;
+    }
+    let ch = ep.connect().await.map_err(|e| format!("connect: {e}"))?;
+    MatchingServiceClient::new(ch)
+        .get_product(pb::GetProductRequest {
+            product_id: "gongxintong".into(),
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn tls_server_and_client_certificates() {
+    let p = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&p.ca_pem))
+        .domain_name("localhost");
+
+    let srv = serve_tls(&p, false, dir.path()).await;
+    call(srv.addr, Some(trust.clone())).await.expect("TLS call");
+    assert!(
+        call(srv.addr, None).await.is_err(),
+        "plaintext must not work against a TLS server"
+    );
+    srv.shutdown().await;
+
+    let srv = serve_tls(&p, true, dir.path()).await;
+    assert!(
+        call(srv.addr, Some(trust.clone())).await.is_err(),
+        "a client without a certificate must be refused"
+    );
+    let with_cert = trust.identity(Identity::from_pem(&p.client.0, &p.client.1));
+    call(srv.addr, Some(with_cert))
+        .await
+        .expect("mutual TLS call");
+    srv.shutdown().await;
+}
