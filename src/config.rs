@@ -33,6 +33,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// TLS.
     pub tls: TlsConfig,
+    /// Incentive rules: qualifying institution types, the rate schedule and
+    /// the credit-line limits (UNCERTAIN policy figures, configurable).
+    pub incentive: crate::incentive::IncentiveRules,
 }
 
 /// Storage settings.
@@ -339,6 +342,28 @@ mod tests {
         assert!(c.log.json);
         assert_eq!(c.catalog.path.as_deref(), Some(Path::new("/tmp/c.toml")));
         assert_eq!(c.server.max_message_bytes, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn incentive_schedule_is_configurable() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "[incentive]\nqualifying = [\"城市商业银行\", \"village\"]\nrates = [{{ from = \"2025Q1\", to = \"2025Q4\", rate = \"1.5%\" }}]"
+        )
+        .unwrap();
+        let c = Config::load(Some(f.path()), no_env()).unwrap();
+        assert_eq!(
+            c.incentive.rate("2025Q2".parse().unwrap()),
+            Some(rust_decimal::Decimal::new(15, 3))
+        );
+        assert_eq!(c.incentive.rate("2023Q2".parse().unwrap()), None);
+        assert_eq!(c.incentive.qualifying.len(), 2);
+        // untouched keys keep their defaults
+        assert_eq!(
+            c.incentive.line_limits,
+            crate::incentive::IncentiveRules::default().line_limits
+        );
     }
 
     #[test]

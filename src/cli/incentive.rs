@@ -37,6 +37,10 @@ pub struct ComputeArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Configuration file whose [incentive] section sets the rate schedule,
+    /// qualifying types and credit-line limits.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 /// Runs an incentive action.
@@ -58,7 +62,9 @@ fn compute(a: ComputeArgs) -> Result<(), CliError> {
     if a.reports.is_none() && a.loans.is_none() {
         return Err(CliError::new("give --reports and/or --loans"));
     }
-    let rules = IncentiveRules::default();
+    let rules: IncentiveRules = crate::config::Config::load(a.config.as_deref(), std::env::vars())
+        .map_err(|e| CliError::new(e.to_string()))?
+        .incentive;
     let mut inputs = incentive::csv::Inputs::default();
     let mut errs = Vec::new();
     if let Some(p) = &a.reports {

@@ -81,6 +81,8 @@ macro_rules! named_enum {
     };
 }
 
+pub(crate) use named_enum;
+
 named_enum!(
     /// Certifications (资质认定) an enterprise may hold.
     Certification, "CERTIFICATION_", {

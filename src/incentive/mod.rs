@@ -25,6 +25,7 @@ use std::str::FromStr;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::enterprise::named_enum;
 use crate::money::Yuan;
 
 /// A calendar quarter.
@@ -89,41 +90,7 @@ impl<'de> Deserialize<'de> for Quarter {
     }
 }
 
-macro_rules! zh_enum {
-    ($(#[$m:meta])* $name:ident, $prefix:literal, { $($(#[$vm:meta])* $v:ident = $code:literal, $zh:literal;)+ }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vm])* $v,)+ }
-        impl $name {
-            /// Every value.
-            pub const ALL: &'static [$name] = &[$($name::$v,)+];
-            /// snake_case code.
-            pub fn code(self) -> &'static str { match self { $($name::$v => $code,)+ } }
-            /// Chinese name.
-            pub fn name_zh(self) -> &'static str { match self { $($name::$v => $zh,)+ } }
-            /// Proto enum value name.
-            pub fn proto_name(self) -> String { format!("{}{}", $prefix, self.code().to_ascii_uppercase()) }
-            /// Parses the code, the proto name or the Chinese name.
-            pub fn parse(s: &str) -> Option<$name> {
-                let t = s.trim();
-                let lower = t.to_ascii_lowercase();
-                let bare = lower.strip_prefix(&$prefix.to_ascii_lowercase()).unwrap_or(&lower).to_string();
-                $name::ALL.iter().copied().find(|v| v.code() == bare || v.name_zh() == t)
-            }
-        }
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> { s.serialize_str(self.code()) }
-        }
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                $name::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown {} `{}`", stringify!($name), s)))
-            }
-        }
-    };
-}
-
-zh_enum!(
+named_enum!(
     /// Type of banking institution.
     InstitutionType, "INSTITUTION_TYPE_", {
     /// 国有大型商业银行.
@@ -150,7 +117,7 @@ zh_enum!(
     Private = "private", "民营银行";
 });
 
-zh_enum!(
+named_enum!(
     /// Type of borrower of a loan.
     BorrowerType, "BORROWER_TYPE_", {
     /// 小微企业.
@@ -165,7 +132,7 @@ zh_enum!(
     OtherIndividual = "other_individual", "其他个人";
 });
 
-zh_enum!(
+named_enum!(
     /// Purpose of a loan.
     LoanPurpose, "PURPOSE_", {
     /// 经营性.

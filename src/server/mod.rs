@@ -118,7 +118,7 @@ pub async fn serve(
         .max_encoding_message_size(out_max);
     let incentives = IncentiveServiceServer::new(incentive::IncentiveSvc::new(
         store,
-        crate::incentive::IncentiveRules::default(),
+        config.incentive.clone(),
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(out_max);
