@@ -1,0 +1,162 @@
+"""smefin from a Python client, the way a bureau or a bank integration would
+use it: generated stubs, tokens, decimal strings into decimal.Decimal."""
+
+from decimal import Decimal
+
+import grpc
+import pytest
+from conftest import auth
+
+
+def profile(s, **kw):
+    p = s.common.EnterpriseProfile(
+        name="南昌某新材料科技有限公司",
+        credit_code="91350100M000100Y43",
+        region_code="360102",
+        industry_code="C3562",
+        employees=24,
+        annual_revenue="1800万",
+        total_assets="2600万",
+        established="2016-03-18",
+        certifications=[s.common.CERTIFICATION_ZJTX_PROVINCIAL, s.common.CERTIFICATION_TECH_SME],
+        in_industrial_park=True,
+        tax_credit_grade=s.common.TAX_CREDIT_GRADE_A,
+        has_bank_loans=True,
+        new_eligible_hires=3,
+        wage_or_social_insurance_arrears=False,
+        has_registered_ip=True,
+        has_receivables=False,
+        request=s.common.FinancingRequest(amount="300万", term_months=12, purpose=s.common.LOAN_PURPOSE_WORKING_CAPITAL),
+    )
+    for k, v in kw.items():
+        setattr(p, k, v)
+    return p
+
+
+def test_health_and_reflection(channel):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    for service in ["", "smefin.v1.MatchingService", "smefin.v1.RiskPoolService", "smefin.v1.IncentiveService"]:
+        r = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service))
+        assert r.status == health_pb2.HealthCheckResponse.SERVING, service
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    resp = next(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
+    names = {s.name for s in resp.list_services_response.service}
+    assert {"smefin.v1.MatchingService", "smefin.v1.RiskPoolService", "smefin.v1.IncentiveService", "grpc.health.v1.Health"} <= names
+
+
+def test_match_enterprise_decimals_round_trip(stubs, channel):
+    s = stubs
+    m = s.matching_grpc.MatchingServiceStub(channel)
+    r = m.MatchEnterprise(s.matching.MatchEnterpriseRequest(profile=profile(s), as_of="2024-06-01"), metadata=auth("analyst")).result
+    assert r.lpr_1y == "0.0345"
+    first = r.eligible[0]
+    assert first.product_id == "gongxintong"
+    o = first.offer
+    # exact decimal arithmetic agrees with the service, to the fen
+    assert Decimal(o.amount) * Decimal(o.rate) == Decimal(o.annual_interest) == Decimal("103500.00")
+    for p in r.eligible:
+        if p.offer.annual_cost:
+            o = p.offer
+            assert Decimal(o.annual_interest) - Decimal(o.annual_subsidy) + Decimal(o.annual_guarantee_fee) == Decimal(o.annual_cost)
+    miss = next(p for p in r.ineligible if p.product_id == "chuangye_danbao_xiaowei_jiangxi")
+    assert miss.suggestions[0].action == "HIRE_MORE"
+    assert miss.suggestions[0].target == "4"
+
+
+def test_match_rejects_bad_input_naming_fields(stubs, channel):
+    s = stubs
+    m = s.matching_grpc.MatchingServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as e:
+        m.MatchEnterprise(s.matching.MatchEnterpriseRequest(profile=profile(s, annual_revenue="NaN")), metadata=auth("bureau"))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "profile.annual_revenue" in e.value.details()
+    with pytest.raises(grpc.RpcError) as e:
+        m.MatchEnterprise(s.matching.MatchEnterpriseRequest(profile=profile(s)))
+    assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_batch_match_and_classify(stubs, channel):
+    s = stubs
+    m = s.matching_grpc.MatchingServiceStub(channel)
+    reqs = (s.matching.BatchMatchRequest(reference=f"firm-{i}", profile=profile(s, employees=10 + i), as_of="2024-06-01") for i in range(50))
+    out = list(m.BatchMatch(reqs, metadata=auth("bureau")))
+    assert [r.index for r in out] == list(range(50))
+    assert [r.reference for r in out] == [f"firm-{i}" for i in range(50)]
+    assert out[0].result.classification.size_class == s.common.SIZE_CLASS_MICRO
+    assert out[40].result.classification.size_class == s.common.SIZE_CLASS_SMALL
+    c = m.ClassifyEnterprise(s.matching.ClassifyEnterpriseRequest(profile=profile(s)), metadata=auth("analyst"))
+    assert c.classification.size_industry == "工业"
+    assert c.credit_code.check_character_valid
+
+
+def test_simulation_streams_progress_then_result(stubs, channel):
+    s = stubs
+    rp = s.riskpool_grpc.RiskPoolServiceStub(channel)
+    spec = '{"scenarios": 20000, "pool": {"capital": "3000万"}, "portfolio": {"segments": [{"count": 2000, "total": "6亿", "pd": 0.02, "lgd": 0.6}]}}'
+    events = list(rp.SimulatePool(s.riskpool.SimulatePoolRequest(spec=s.riskpool.PoolSpec(json=spec)), metadata=auth("analyst")))
+    kinds = [e.WhichOneof("event") for e in events]
+    assert kinds[-1] == "result" and kinds.count("result") == 1 and "progress" in kinds
+    r = events[-1].result
+    assert r.scenarios == 20000
+    assert Decimal(r.capital) == Decimal("30000000.00")
+    assert 0.0 <= r.exhaustion_probability.estimate <= 0.02
+    assert Decimal(r.loss.mean) > 0
+    presets = rp.ListScenarioPresets(s.riskpool.ListScenarioPresetsRequest(), metadata=auth("bureau")).presets
+    assert [p.name for p in presets] == ["baseline", "adverse", "severe", "sector_shock"]
+    with pytest.raises(grpc.RpcError) as e:
+        rp.ListScenarioPresets(s.riskpool.ListScenarioPresetsRequest(), metadata=auth("bank:JXB"))
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_incentives_as_bureau_and_banks(stubs, channel):
+    s = stubs
+    inc = s.incentive_grpc.IncentiveServiceStub(channel)
+    for bank_id, name, t in [
+        ("JXB", "江西银行", s.incentive.INSTITUTION_TYPE_CITY_COMMERCIAL),
+        ("NCRCB", "南昌农商银行", s.incentive.INSTITUTION_TYPE_RURAL_COMMERCIAL),
+    ]:
+        inc.RegisterBank(s.incentive.RegisterBankRequest(bank_id=bank_id, name=name, institution_type=t), metadata=auth("bureau"))
+
+    def submit(rid, bank, period, balance, role):
+        return inc.SubmitBalanceReport(
+            s.incentive.SubmitBalanceReportRequest(request_id=rid, bank_id=bank, period=period, balance=balance), metadata=auth(role)
+        )
+
+    submit("py-jxb-q1", "JXB", "2023Q1", "1200000000.00", "bank:JXB")
+    submit("py-jxb-q2", "JXB", "2023Q2", "1350000000.00", "bank:JXB")
+    submit("py-nc-q1", "NCRCB", "2023Q1", "800000000.00", "bank:NCRCB")
+    # NCRCB's Q2 as a loan snapshot stream
+    L = s.incentive.LoanRecord
+    msgs = iter(
+        [
+            s.incentive.SubmitLoanSnapshotRequest(
+                request_id="py-nc-q2",
+                bank_id="NCRCB",
+                period="2023Q2",
+                loans=[L(loan_id="1", borrower_id="a", borrower_type=1, purpose=1, credit_line="800万", balance="800000000.00")],
+            ),
+            s.incentive.SubmitLoanSnapshotRequest(
+                loans=[L(loan_id="2", borrower_id="b", borrower_type=2, purpose=1, credit_line="50万", balance="12345678.91")]
+            ),
+        ]
+    )
+    snap = inc.SubmitLoanSnapshot(msgs, metadata=auth("bank:NCRCB"))
+    assert snap.loans_received == 2 and snap.report.balance == "812345678.91"
+    # a bank may not write another bank's data
+    with pytest.raises(grpc.RpcError) as e:
+        submit("py-evil", "NCRCB", "2023Q2", "1", "bank:JXB")
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # idempotent resubmission
+    again = submit("py-jxb-q2", "JXB", "2023Q2", "1350000000.00", "bank:JXB")
+    assert again.report.version == 1
+    st = inc.ComputeIncentives(s.incentive.ComputeIncentivesRequest(period="2023Q2", budget="300万"), metadata=auth("bureau")).statement
+    lines = {l.bank_id: l for l in st.lines}
+    assert st.scaled
+    assert Decimal(st.total) == Decimal("3000000.00") == sum(Decimal(l.incentive) for l in st.lines)
+    assert Decimal(lines["JXB"].incentive_before_budget) == Decimal("150000000.00") * Decimal(st.rate)
+    mine = inc.GetStatement(s.incentive.GetStatementRequest(period="2023Q2"), metadata=auth("bank:JXB")).statement
+    assert [l.bank_id for l in mine.lines] == ["JXB"]
+    reports = inc.ListReports(s.incentive.ListReportsRequest(), metadata=auth("bank:NCRCB")).reports
+    assert {r.bank_id for r in reports} == {"NCRCB"}
