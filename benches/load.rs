@@ -1,0 +1,176 @@
+//! Load, isolation and memory figures for the gRPC server
+//! (`cargo bench --bench load`; loopback only, bounded in count and time).
+//!
+//! 1. MatchEnterprise at concurrency 1, 16 and 64: throughput and latency
+//!    percentiles, each level capped at `REQUESTS` requests or `CAP` seconds.
+//! 2. Isolation: the same at concurrency 16 while the maximum number of
+//!    simulations runs; one simulation more must get RESOURCE_EXHAUSTED.
+//! 3. Cancellation: how long after its client goes away a simulation's slot
+//!    is free again.
+//!
+//! The server runs in this process on its own runtime; the client on
+//! another. Both share the machine's cores, as a co-located client would.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smefin::server::pb;
+use smefin::server::pb::matching_service_client::MatchingServiceClient;
+use smefin::server::pb::risk_pool_service_client::RiskPoolServiceClient;
+use tonic::transport::Channel;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const REQUESTS: usize = 40_000;
+const CAP: Duration = Duration::from_secs(8);
+
+fn profile() -> pb::EnterpriseProfile {
+    pb::EnterpriseProfile {
+        name: "南昌某新材料科技有限公司".into(),
+        region_code: Some("360102".into()),
+        industry_code: Some("C3562".into()),
+        employees: Some(24),
+        annual_revenue: Some("1800万".into()),
+        total_assets: Some("2600万".into()),
+        certifications: vec![pb::Certification::ZjtxProvincial as i32],
+        in_industrial_park: Some(true),
+        tax_credit_grade: Some(pb::TaxCreditGrade::A as i32),
+        has_bank_loans: Some(true),
+        new_eligible_hires: Some(3),
+        wage_or_social_insurance_arrears: Some(false),
+        request: Some(pb::FinancingRequest { amount: Some("300万".into()), term_months: Some(12), purpose: None }),
+        ..Default::default()
+    }
+}
+
+struct Stats {
+    n: usize,
+    secs: f64,
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+}
+
+async fn load(ch: Channel, concurrency: usize) -> Stats {
+    let per = REQUESTS / concurrency;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let mut c = MatchingServiceClient::new(ch.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per);
+            for _ in 0..per {
+                if start.elapsed() > CAP {
+                    break;
+                }
+                let t = Instant::now();
+                c.match_enterprise(pb::MatchEnterpriseRequest { profile: Some(profile()), as_of: "2024-06-01".into(), product_ids: vec![] })
+                    .await
+                    .expect("MatchEnterprise");
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let q = |p: f64| all[((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1];
+    Stats { n: all.len(), secs, p50: q(0.5), p99: q(0.99), p999: q(0.999) }
+}
+
+fn row(label: &str, s: &Stats) {
+    println!(
+        "{label:<34} {:>8} req {:>9.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   p999 {:>7.3} ms",
+        s.n,
+        s.n as f64 / s.secs,
+        s.p50.as_secs_f64() * 1e3,
+        s.p99.as_secs_f64() * 1e3,
+        s.p999.as_secs_f64() * 1e3
+    );
+}
+
+fn sim_request(scenarios: u64) -> pb::SimulatePoolRequest {
+    pb::SimulatePoolRequest {
+        spec: Some(pb::PoolSpec {
+            document: Some(pb::pool_spec::Document::Toml(smefin::riskpool::spec::DEFAULT_SPEC_TOML.into())),
+            scenarios,
+            seed: None,
+        }),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; anything else is ignored.
+    let threads_for_sims: usize = std::env::var("SMEFIN_LOAD_SIM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (addr, stop) = server_rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut cfg = smefin::config::Config::default();
+        cfg.store.data_dir = data.path().to_path_buf();
+        cfg.riskpool.threads = threads_for_sims;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let catalog = Arc::new(smefin::catalog::Catalog::builtin());
+        tokio::spawn(async move {
+            smefin::server::serve(listener, &cfg, catalog, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        (addr, tx)
+    });
+    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    client_rt.block_on(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let ch = Channel::from_shared(format!("http://{addr}")).unwrap().tcp_nodelay(true).connect().await.unwrap();
+        println!("MatchEnterprise over loopback, {} cores, simulation threads {}", std::thread::available_parallelism().map_or(1, |n| n.get()), if threads_for_sims == 0 { "all".to_string() } else { threads_for_sims.to_string() });
+        let _warm = load(ch.clone(), 4).await;
+        let mut idle16 = None;
+        for c in [1, 16, 64] {
+            let s = load(ch.clone(), c).await;
+            row(&format!("concurrency {c}"), &s);
+            if c == 16 {
+                idle16 = Some(s.p99);
+            }
+        }
+
+        // Isolation: fill every simulation slot with long runs.
+        let mut rp = RiskPoolServiceClient::new(ch.clone());
+        let mut streams = Vec::new();
+        for _ in 0..2 {
+            let mut s = rp.simulate_pool(sim_request(20_000_000)).await.unwrap().into_inner();
+            let _ = s.message().await.unwrap();
+            streams.push(s);
+        }
+        let refused = rp.simulate_pool(sim_request(1000)).await.err().map(|e| e.code());
+        println!("third simulation while 2 run: {refused:?}");
+        let busy = load(ch.clone(), 16).await;
+        row("concurrency 16, 2 simulations", &busy);
+        if let Some(idle) = idle16 {
+            println!("p99 ratio busy/idle: {:.2}", busy.p99.as_secs_f64() / idle.as_secs_f64());
+        }
+
+        // Cancellation: drop the streams, time until a slot is free again.
+        let t0 = Instant::now();
+        drop(streams);
+        loop {
+            match rp.simulate_pool(sim_request(1000)).await {
+                Ok(s) => {
+                    drop(s);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+            }
+            assert!(t0.elapsed() < Duration::from_secs(10));
+        }
+        println!("slot free again {:.1} ms after the clients went away", t0.elapsed().as_secs_f64() * 1e3);
+    });
+    let _ = stop.send(());
+}
