@@ -39,7 +39,11 @@ fn profile() -> pb::EnterpriseProfile {
         has_bank_loans: Some(true),
         new_eligible_hires: Some(3),
         wage_or_social_insurance_arrears: Some(false),
-        request: Some(pb::FinancingRequest { amount: Some("300万".into()), term_months: Some(12), purpose: None }),
+        request: Some(pb::FinancingRequest {
+            amount: Some("300万".into()),
+            term_months: Some(12),
+            purpose: None,
+        }),
         ..Default::default()
     }
 }
@@ -65,9 +69,13 @@ async fn load(ch: Channel, concurrency: usize) -> Stats {
                     break;
                 }
                 let t = Instant::now();
-                c.match_enterprise(pb::MatchEnterpriseRequest { profile: Some(profile()), as_of: "2024-06-01".into(), product_ids: vec![] })
-                    .await
-                    .expect("MatchEnterprise");
+                c.match_enterprise(pb::MatchEnterpriseRequest {
+                    profile: Some(profile()),
+                    as_of: "2024-06-01".into(),
+                    product_ids: vec![],
+                })
+                .await
+                .expect("MatchEnterprise");
                 lat.push(t.elapsed());
             }
             lat
@@ -80,7 +88,13 @@ async fn load(ch: Channel, concurrency: usize) -> Stats {
     let secs = start.elapsed().as_secs_f64();
     all.sort_unstable();
     let q = |p: f64| all[((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1];
-    Stats { n: all.len(), secs, p50: q(0.5), p99: q(0.99), p999: q(0.999) }
+    Stats {
+        n: all.len(),
+        secs,
+        p50: q(0.5),
+        p99: q(0.99),
+        p999: q(0.999),
+    }
 }
 
 fn row(label: &str, s: &Stats) {
@@ -97,7 +111,9 @@ fn row(label: &str, s: &Stats) {
 fn sim_request(scenarios: u64) -> pb::SimulatePoolRequest {
     pb::SimulatePoolRequest {
         spec: Some(pb::PoolSpec {
-            document: Some(pb::pool_spec::Document::Toml(smefin::riskpool::spec::DEFAULT_SPEC_TOML.into())),
+            document: Some(pb::pool_spec::Document::Toml(
+                smefin::riskpool::spec::DEFAULT_SPEC_TOML.into(),
+            )),
             scenarios,
             seed: None,
         }),
@@ -106,8 +122,15 @@ fn sim_request(scenarios: u64) -> pb::SimulatePoolRequest {
 
 fn main() {
     // `cargo bench` passes `--bench`; anything else is ignored.
-    let threads_for_sims: usize = std::env::var("SMEFIN_LOAD_SIM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let threads_for_sims: usize = std::env::var("SMEFIN_LOAD_SIM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let data = tempfile::tempdir().unwrap();
     let (addr, stop) = server_rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -126,11 +149,28 @@ fn main() {
         });
         (addr, tx)
     });
-    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     client_rt.block_on(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let ch = Channel::from_shared(format!("http://{addr}")).unwrap().tcp_nodelay(true).connect().await.unwrap();
-        println!("MatchEnterprise over loopback, {} cores, simulation threads {}", std::thread::available_parallelism().map_or(1, |n| n.get()), if threads_for_sims == 0 { "all".to_string() } else { threads_for_sims.to_string() });
+        let ch = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .unwrap();
+        println!(
+            "MatchEnterprise over loopback, {} cores, simulation threads {}",
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            if threads_for_sims == 0 {
+                "all".to_string()
+            } else {
+                threads_for_sims.to_string()
+            }
+        );
         let _warm = load(ch.clone(), 4).await;
         let mut idle16 = None;
         for c in [1, 16, 64] {
@@ -145,16 +185,27 @@ fn main() {
         let mut rp = RiskPoolServiceClient::new(ch.clone());
         let mut streams = Vec::new();
         for _ in 0..2 {
-            let mut s = rp.simulate_pool(sim_request(20_000_000)).await.unwrap().into_inner();
+            let mut s = rp
+                .simulate_pool(sim_request(20_000_000))
+                .await
+                .unwrap()
+                .into_inner();
             let _ = s.message().await.unwrap();
             streams.push(s);
         }
-        let refused = rp.simulate_pool(sim_request(1000)).await.err().map(|e| e.code());
+        let refused = rp
+            .simulate_pool(sim_request(1000))
+            .await
+            .err()
+            .map(|e| e.code());
         println!("third simulation while 2 run: {refused:?}");
         let busy = load(ch.clone(), 16).await;
         row("concurrency 16, 2 simulations", &busy);
         if let Some(idle) = idle16 {
-            println!("p99 ratio busy/idle: {:.2}", busy.p99.as_secs_f64() / idle.as_secs_f64());
+            println!(
+                "p99 ratio busy/idle: {:.2}",
+                busy.p99.as_secs_f64() / idle.as_secs_f64()
+            );
         }
 
         // Cancellation: drop the streams, time until a slot is free again.
@@ -170,7 +221,10 @@ fn main() {
             }
             assert!(t0.elapsed() < Duration::from_secs(10));
         }
-        println!("slot free again {:.1} ms after the clients went away", t0.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "slot free again {:.1} ms after the clients went away",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
     });
     let _ = stop.send(());
 }

@@ -101,12 +101,7 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
     if a.tls_client_ca.is_some() {
         cfg.tls.client_ca = a.tls_client_ca;
     }
-    if cfg.riskpool.threads > 0 {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(cfg.riskpool.threads)
-            .build_global()
-            .map_err(|e| CliError::new(format!("riskpool.threads: {e}")))?;
-    }
+
     init_logging(&cfg);
     let catalog = Arc::new(load_catalog(cfg.catalog.path.as_deref())?);
     let rt = tokio::runtime::Builder::new_multi_thread()

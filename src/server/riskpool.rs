@@ -27,13 +27,57 @@ use crate::server::pb;
 pub struct RiskPoolSvc {
     cfg: RiskPoolConfig,
     permits: Arc<Semaphore>,
+    /// Simulation workers: their own threads at the lowest scheduling
+    /// priority (nice 19), so batch simulations yield the CPU to interactive
+    /// calls such as matching.
+    pool: Arc<rayon::ThreadPool>,
+}
+
+/// Lowers the calling thread to the lowest normal priority (nice 19).
+/// (SCHED_IDLE was measured too: no better for matching latency, and it let
+/// a cancelled run linger for seconds.)
+fn lower_priority() {
+    use thread_priority::{ThreadPriority, set_current_thread_priority};
+    if let Err(e) = set_current_thread_priority(ThreadPriority::Min) {
+        tracing::debug!(?e, "could not lower the simulation thread's priority");
+    }
+}
+
+/// A rayon pool whose threads run at the lowest priority.
+fn low_priority_pool(threads: usize) -> Arc<rayon::ThreadPool> {
+    let n = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("smefin-sim-{i}"))
+        .spawn_handler(|t| {
+            std::thread::Builder::new()
+                .name(t.name().unwrap_or("smefin-sim").to_string())
+                .spawn(move || {
+                    lower_priority();
+                    t.run()
+                })?;
+            Ok(())
+        })
+        .build()
+        .unwrap_or_else(|_| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .expect("a thread pool")
+        });
+    Arc::new(pool)
 }
 
 impl RiskPoolSvc {
     /// A service with these limits.
     pub fn new(cfg: RiskPoolConfig) -> Self {
         let permits = Arc::new(Semaphore::new(cfg.max_concurrent.max(1)));
-        RiskPoolSvc { cfg, permits }
+        let pool = low_priority_pool(cfg.threads);
+        RiskPoolSvc { cfg, permits, pool }
     }
 
     fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
@@ -171,7 +215,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         let spec = self.spec(spec)?;
         let model = self.model(&spec)?;
         let permit = self.permit()?;
-        let threads = self.cfg.threads;
+        let pool = self.pool.clone();
         let total = model.spec.scenarios;
         let control = Arc::new(Control::default());
         let (tx, rx) = mpsc::channel::<Result<pb::SimulatePoolResponse, Status>>(8);
@@ -179,7 +223,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             let c = control.clone();
             let mut job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                riskpool::simulate(&model, threads, &c).map(|(_, s)| s)
+                pool.install(|| riskpool::simulate(&model, 0, &c).map(|(_, s)| s))
             });
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             let mut timed_out = false;
@@ -244,11 +288,11 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             .into());
         }
         let limits = self.cfg.limits();
-        let threads = self.cfg.threads;
+        let pool = self.pool.clone();
         let permit = self.permit()?;
         let control = Arc::new(Control::default());
         let r = blocking(permit, control, move |c| {
-            grid::run(&spec, &g, &limits, threads, c)
+            pool.install(|| grid::run(&spec, &g, &limits, 0, c))
         })
         .await?;
         match r {
@@ -305,12 +349,12 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         }
         let spec = self.spec(spec)?;
         let model = self.model(&spec)?;
-        let threads = self.cfg.threads;
+        let pool = self.pool.clone();
         let permit = self.permit()?;
         let control = Arc::new(Control::default());
         let what = what.unwrap_or(Solve::Scale);
         let r = blocking(permit, control, move |c| {
-            grid::solve_leverage(&model, what, target, threads, c)
+            pool.install(|| grid::solve_leverage(&model, what, target, 0, c))
         })
         .await?;
         r.map(|r| Response::new(r.into()))
