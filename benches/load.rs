@@ -193,6 +193,34 @@ fn main() {
             }
         }
 
+        // Memory: BatchMatch streams of growing length; the peak must not grow with them.
+        let mut m = MatchingServiceClient::new(ch.clone());
+        for n in [100_000usize, 1_000_000] {
+            let t = Instant::now();
+            let reqs = (0..n).map(|i| pb::BatchMatchRequest {
+                reference: i.to_string(),
+                profile: Some(profile()),
+                as_of: "2024-06-01".into(),
+            });
+            let mut out = m
+                .batch_match(tokio_stream::iter(reqs))
+                .await
+                .unwrap()
+                .into_inner();
+            let mut got = 0usize;
+            while let Some(r) = out.message().await.unwrap() {
+                assert!(r.result.is_some());
+                got += 1;
+            }
+            assert_eq!(got, n);
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "BatchMatch of {n} profiles: {secs:.1} s, {:.0} profiles/s; process peak RSS {} MB",
+                n as f64 / secs,
+                peak_rss_mb()
+            );
+        }
+
         // Isolation: fill every simulation slot with long runs.
         let mut rp = RiskPoolServiceClient::new(ch.clone());
         let mut streams = Vec::new();
@@ -237,34 +265,6 @@ fn main() {
             "slot free again {:.1} ms after the clients went away",
             t0.elapsed().as_secs_f64() * 1e3
         );
-
-        // Memory: BatchMatch streams of growing length; the peak must not grow with them.
-        let mut m = MatchingServiceClient::new(ch.clone());
-        for n in [100_000usize, 1_000_000] {
-            let t = Instant::now();
-            let reqs = (0..n).map(|i| pb::BatchMatchRequest {
-                reference: i.to_string(),
-                profile: Some(profile()),
-                as_of: "2024-06-01".into(),
-            });
-            let mut out = m
-                .batch_match(tokio_stream::iter(reqs))
-                .await
-                .unwrap()
-                .into_inner();
-            let mut got = 0usize;
-            while let Some(r) = out.message().await.unwrap() {
-                assert!(r.result.is_some());
-                got += 1;
-            }
-            assert_eq!(got, n);
-            let secs = t.elapsed().as_secs_f64();
-            println!(
-                "BatchMatch of {n} profiles: {secs:.1} s, {:.0} profiles/s; process peak RSS {} MB",
-                n as f64 / secs,
-                peak_rss_mb()
-            );
-        }
     });
     let _ = stop.send(());
 }

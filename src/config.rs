@@ -84,7 +84,8 @@ pub struct RiskPoolConfig {
     /// Simulations (and grids, solver runs) running at once; more are
     /// refused with RESOURCE_EXHAUSTED rather than queued.
     pub max_concurrent: usize,
-    /// Worker threads per simulation (0: all cores).
+    /// Threads of the simulation worker pool, shared by all simulations
+    /// (0: every core but one, leaving a core to interactive calls).
     pub threads: usize,
     /// Most loans in a spec.
     pub max_loans: u64,

@@ -45,8 +45,11 @@ fn lower_priority() {
 
 /// A rayon pool whose threads run at the lowest priority.
 fn low_priority_pool(threads: usize) -> Arc<rayon::ThreadPool> {
+    // 0: every core but one, so interactive calls (matching, incentives)
+    // keep a core of their own; at least one.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let n = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        cores.saturating_sub(1).max(1)
     } else {
         threads
     };
