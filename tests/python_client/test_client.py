@@ -160,3 +160,26 @@ def test_incentives_as_bureau_and_banks(stubs, channel):
     assert [l.bank_id for l in mine.lines] == ["JXB"]
     reports = inc.ListReports(s.incentive.ListReportsRequest(), metadata=auth("bank:NCRCB")).reports
     assert {r.bank_id for r in reports} == {"NCRCB"}
+
+
+def test_malformed_and_truncated_requests(channel, stubs):
+    raw = lambda b: b  # noqa: E731
+    get = channel.unary_unary("/smefin.v1.MatchingService/GetProduct", request_serializer=raw, response_deserializer=raw)
+    md = auth("bureau")
+    # a string field that is not UTF-8, and a truncated message
+    for payload in [b"\x0a\x02\xff\xfe", b"\x0a\x10abc"]:
+        with pytest.raises(grpc.RpcError) as e:
+            get(payload, metadata=md)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+    # a client whose stream dies mid-way: the call fails, the server keeps serving
+    batch = channel.stream_stream("/smefin.v1.MatchingService/BatchMatch", request_serializer=raw, response_deserializer=raw)
+
+    def dying():
+        yield stubs.matching.BatchMatchRequest(reference="x", profile=profile(stubs)).SerializeToString()
+        raise RuntimeError("client dies mid-stream")
+
+    with pytest.raises(grpc.RpcError):
+        for _ in batch(dying(), metadata=md):
+            pass
+    m = stubs.matching_grpc.MatchingServiceStub(channel)
+    assert len(m.ListProducts(stubs.matching.ListProductsRequest(), metadata=md).products) > 0
