@@ -35,12 +35,18 @@ pub mod pb {
 /// not UTF-8) is the caller's error: tonic reports it as INTERNAL, this turns
 /// it into INVALID_ARGUMENT before it leaves the server. (Trailers-only
 /// responses, which is how a request that cannot be decoded fails.)
-fn malformed_request_is_invalid_argument(mut resp: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
+fn malformed_request_is_invalid_argument(
+    mut resp: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
     let h = resp.headers();
     let internal = h.get("grpc-status").is_some_and(|v| v == "13");
-    let decode = h.get("grpc-message").and_then(|m| m.to_str().ok()).is_some_and(|m| m.starts_with("failed%20to%20decode"));
+    let decode = h
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| m.starts_with("failed%20to%20decode"));
     if internal && decode {
-        resp.headers_mut().insert("grpc-status", http::HeaderValue::from_static("3"));
+        resp.headers_mut()
+            .insert("grpc-status", http::HeaderValue::from_static("3"));
     }
     resp
 }
@@ -163,7 +169,9 @@ pub async fn serve(
         return Err(ServeError::Tls("give both tls.cert and tls.key".into()));
     }
     let server = builder
-        .layer(tower::util::MapResponseLayer::new(malformed_request_is_invalid_argument))
+        .layer(tower::util::MapResponseLayer::new(
+            malformed_request_is_invalid_argument,
+        ))
         .trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()))
         .add_service(health)
         .add_service(reflection_v1)
