@@ -96,6 +96,21 @@ impl Yuan {
         Yuan(Decimal::from(n) * Decimal::from(10_000))
     }
 
+    /// The amount in whole fen (rounded half away from zero), for integer
+    /// arithmetic and storage; saturates at the i64 range (never reached
+    /// below the parse limit of 10¹⁶ yuan).
+    pub fn to_fen(self) -> i64 {
+        use rust_decimal::prelude::ToPrimitive;
+        (self.round_fen().0 * Decimal::from(100))
+            .to_i64()
+            .unwrap_or(i64::MAX)
+    }
+
+    /// An amount from whole fen.
+    pub fn from_fen(fen: i64) -> Yuan {
+        Yuan(Decimal::new(fen, 2))
+    }
+
     /// The amount rounded to the fen, half away from zero.
     pub fn round_fen(self) -> Yuan {
         Yuan(

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::enterprise::named_enum;
@@ -449,10 +449,6 @@ pub struct Statement {
     pub total: Yuan,
 }
 
-fn fen(x: Decimal) -> Yuan {
-    Yuan(x.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
-}
-
 /// Scales `amounts` (fen-exact) pro rata so they sum to `budget` exactly:
 /// each gets ⌊a·B/T⌋ to the fen, and the fen left over go one each to the
 /// largest remainders (ties by position).
@@ -534,7 +530,7 @@ pub fn compute(
             line.rate = r;
             let inc = line.increment.map_or(Decimal::ZERO, |i| i.0);
             if inc > Decimal::ZERO {
-                line.incentive_before_budget = fen(inc * r);
+                line.incentive_before_budget = Yuan(inc * r).round_fen();
             } else {
                 line.note = "余额未增加，不享受激励".into();
             }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::oracle::{conditional_pd, phi, phi_inv};
-use super::spec::{Copula, Lgd, Model, fen};
+use super::spec::{Copula, Lgd, Model};
 
 /// Scenarios per work unit: small enough to stop within milliseconds when
 /// cancelled, large enough to amortise scheduling.
@@ -240,11 +240,13 @@ impl<'m> Engine<'m> {
             multi: spec.periods > 1,
             phi_ar: spec.factor_ar,
             is_shift: 0.0,
-            top_up: spec
-                .pool
-                .top_up
-                .as_ref()
-                .map(|t| (fen(t.below), fen(t.refill_to), fen(t.max_per_year))),
+            top_up: spec.pool.top_up.as_ref().map(|t| {
+                (
+                    t.below.to_fen(),
+                    t.refill_to.to_fen(),
+                    t.max_per_year.to_fen(),
+                )
+            }),
             book_fen: model.exposure_fen(),
         };
         e.fixed = fixed_loss

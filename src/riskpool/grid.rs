@@ -225,8 +225,8 @@ pub fn solve_leverage(
     Ok(LeverageResult {
         solve: what,
         target,
-        capital: Yuan(rust_decimal::Decimal::new(m.capital_fen, 2)),
-        exposure: Yuan(rust_decimal::Decimal::new(exposure, 2)),
+        capital: Yuan::from_fen(m.capital_fen),
+        exposure: Yuan::from_fen(exposure),
         leverage: exposure as f64 / m.capital_fen as f64,
         exhaustion_probability: p_good,
         steps,

@@ -470,14 +470,6 @@ impl Model {
     }
 }
 
-/// An amount in whole fen (rounded half away from zero).
-pub fn fen(y: Yuan) -> i64 {
-    use rust_decimal::prelude::ToPrimitive;
-    (y.round_fen().0 * rust_decimal::Decimal::from(100))
-        .to_i64()
-        .unwrap_or(i64::MAX)
-}
-
 fn check_prob(errs: &mut Vec<FieldViolation>, field: &str, v: f64, lo_open: bool, hi_open: bool) {
     let bad = !v.is_finite()
         || !(0.0..=1.0).contains(&v)
@@ -834,7 +826,7 @@ impl Model {
         size_rng.set_stream(u64::MAX);
         for (si, s) in spec.portfolio.segments.iter().enumerate() {
             let amounts: Vec<i64> = match (s.amount, s.total) {
-                (Some(a), None) => vec![fen(a); s.count as usize],
+                (Some(a), None) => vec![a.to_fen(); s.count as usize],
                 (None, Some(t)) => {
                     let w: Vec<f64> = (0..s.count)
                         .map(|_| {
@@ -842,7 +834,7 @@ impl Model {
                             (s.size_sigma * z).exp()
                         })
                         .collect();
-                    split_exact(fen(t), &w)
+                    split_exact(t.to_fen(), &w)
                 }
                 // reported above
                 _ => continue,
@@ -852,7 +844,7 @@ impl Model {
                     format!("portfolio.segments[{si}]"),
                     LoanSpec {
                         id: format!("{}-{k}", if s.name.is_empty() { "seg" } else { &s.name }),
-                        amount: Yuan(rust_decimal::Decimal::new(a, 2)),
+                        amount: Yuan::from_fen(a),
                         pd: s.pd,
                         lgd: s.lgd,
                         sector: s.sector.clone(),
@@ -892,7 +884,7 @@ impl Model {
             let rho = if d.basel_sme {
                 let turnover = l
                     .turnover
-                    .map_or(5.0, |t| fen(t) as f64 / 100.0 / d.eur_cny / 1e6);
+                    .map_or(5.0, |t| t.to_fen() as f64 / 100.0 / d.eur_cny / 1e6);
                 basel_sme_rho(pd, turnover)
             } else {
                 d.rho
@@ -907,7 +899,7 @@ impl Model {
             };
             let months_per_period = 12 / spec.periods_per_year.max(1);
             loans.push(Loan {
-                amount_fen: fen(l.amount),
+                amount_fen: l.amount.to_fen(),
                 pd,
                 lgd,
                 sector: u16::try_from(sector).unwrap_or(u16::MAX),
@@ -929,8 +921,8 @@ impl Model {
             preset,
             loans,
             sectors,
-            capital_fen: fen(p.capital),
-            cap_fen: p.per_loan_cap.map(fen),
+            capital_fen: p.capital.to_fen(),
+            cap_fen: p.per_loan_cap.map(Yuan::to_fen),
         })
     }
 }

@@ -225,14 +225,10 @@ pub struct Summary {
     pub conventions: String,
 }
 
-fn yuan_fen(f: i64) -> Yuan {
-    Yuan(Decimal::new(f, 2))
-}
-
 /// A fen amount held in f64 (a mean or deviation), rounded to the fen.
 fn yuan_f(x: f64) -> Yuan {
     if x.is_finite() {
-        Yuan(Decimal::new(x.round() as i64, 2))
+        Yuan::from_fen(x.round() as i64)
     } else {
         Yuan::ZERO
     }
@@ -297,12 +293,12 @@ fn money_stats(values: &[i64], alpha: f64) -> MoneyStats {
             .iter()
             .map(|&l| Quantile {
                 level: l,
-                value: yuan_fen(order_stat(&sorted, l)),
+                value: Yuan::from_fen(order_stat(&sorted, l)),
             })
             .collect(),
-        var: yuan_fen(order_stat(&sorted, alpha)),
+        var: Yuan::from_fen(order_stat(&sorted, alpha)),
         es: yuan_f(expected_shortfall(&sorted, alpha)),
-        max: yuan_fen(*sorted.last().unwrap_or(&0)),
+        max: Yuan::from_fen(*sorted.last().unwrap_or(&0)),
     }
 }
 
@@ -391,10 +387,10 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
                 for (b, c) in h.iter().enumerate() {
                     acc += c;
                     if acc >= target {
-                        return yuan_fen(width * (b as i64 + 1));
+                        return Yuan::from_fen(width * (b as i64 + 1));
                     }
                 }
-                yuan_fen(width * BALANCE_BINS as i64)
+                Yuan::from_fen(width * BALANCE_BINS as i64)
             };
             FanPoint {
                 period: (t + 1) as u32,
@@ -490,8 +486,8 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
         preset: model.preset.name.clone(),
         periods: spec.periods,
         loans: model.loans.len() as u64,
-        exposure: yuan_fen(exposure),
-        capital: yuan_fen(model.capital_fen),
+        exposure: Yuan::from_fen(exposure),
+        capital: Yuan::from_fen(model.capital_fen),
         leverage: exposure as f64 / model.capital_fen as f64,
         exhaustion_probability,
         exhaustion_by_period,

@@ -18,7 +18,6 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::incentive::{
@@ -132,14 +131,6 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (period, version)
      );",
 ];
-
-fn to_fen(y: Yuan) -> i64 {
-    crate::riskpool::spec::fen(y)
-}
-
-fn from_fen(f: i64) -> Yuan {
-    Yuan(Decimal::new(f, 2))
-}
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -264,7 +255,7 @@ impl Store {
         tx.execute(
             "INSERT INTO reports (bank_id, period, version, balance_fen, source, loans, excluded_json, request_id, submitted_by, submitted_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![bank_id, period.to_string(), version, to_fen(balance), source, loans as i64, excluded_json, request_id, by, now()],
+            params![bank_id, period.to_string(), version, balance.to_fen(), source, loans as i64, excluded_json, request_id, by, now()],
         )?;
         let id = tx.last_insert_rowid();
         if let Submission::Snapshot(ls, _) = &sub {
@@ -279,8 +270,8 @@ impl Store {
                     l.borrower_id,
                     l.borrower_type.code(),
                     l.purpose.code(),
-                    to_fen(l.credit_line),
-                    to_fen(l.balance)
+                    l.credit_line.to_fen(),
+                    l.balance.to_fen()
                 ])?;
             }
         }
@@ -448,7 +439,7 @@ fn report_by_id(conn: &Connection, id: i64) -> Result<StoredReport, StoreError> 
         report: BalanceReport {
             bank_id,
             period,
-            balance: from_fen(balance),
+            balance: Yuan::from_fen(balance),
             version: version as u32,
             excluded,
         },
