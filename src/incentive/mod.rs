@@ -134,7 +134,7 @@ named_enum!(
 
 named_enum!(
     /// Purpose of a loan.
-    LoanPurpose, "PURPOSE_", {
+    LoanPurpose, "LOAN_USE_", {
     /// 经营性.
     Business = "business", "经营性";
     /// 消费.

@@ -4,7 +4,6 @@
 //! Every problem is reported with its field path (`portfolio.loans[3].pd`,
 //! `dependence.rho`), all at once.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
@@ -605,6 +604,36 @@ pub fn loans_from_csv(text: &str, origin: &str) -> Result<Vec<LoanSpec>, SpecErr
     }
 }
 
+/// The fields a loan and a segment share: all of a loan but its amount.
+struct LoanTemplateSpec<'a> {
+    pd: f64,
+    lgd: LgdSpec,
+    sector: &'a str,
+    term_months: u32,
+    turnover: Option<Yuan>,
+}
+
+impl<'a> LoanTemplateSpec<'a> {
+    fn of_loan(l: &'a LoanSpec) -> Self {
+        LoanTemplateSpec {
+            pd: l.pd,
+            lgd: l.lgd,
+            sector: &l.sector,
+            term_months: l.term_months,
+            turnover: l.turnover,
+        }
+    }
+    fn of_segment(s: &'a SegmentSpec) -> Self {
+        LoanTemplateSpec {
+            pd: s.pd,
+            lgd: s.lgd,
+            sector: &s.sector,
+            term_months: s.term_months,
+            turnover: s.turnover,
+        }
+    }
+}
+
 /// Splits `total` fen over `weights` exactly: floor shares, then the
 /// remaining fen to the largest remainders (ties by index).
 fn split_exact(total: i64, weights: &[f64]) -> Vec<i64> {
@@ -820,8 +849,62 @@ impl Model {
             ));
             return Err(SpecError { violations: errs });
         }
-        // Expand segments (sizes drawn from the seed's last stream, so the book
-        // is the same whatever the scenario count or sharding).
+        // Every field of a loan but its amount, validated once per loan spec
+        // or per segment (so a bad segment is reported once, and a segment of
+        // a million loans is checked once, not a million times).
+        let mut sectors: Vec<String> = Vec::new();
+        let months_per_period = 12 / spec.periods_per_year.max(1);
+        let mut template =
+            |field: &str, l: &LoanTemplateSpec<'_>, errs: &mut Vec<FieldViolation>| -> Loan {
+                check_prob(errs, &format!("{field}.pd"), l.pd, false, false);
+                if l.term_months == 0 || l.term_months > 600 {
+                    errs.push(FieldViolation::new(
+                        format!("{field}.term_months"),
+                        "must be in 1..=600",
+                    ));
+                }
+                let sector_mult = if spec.scenario.shock_sectors.iter().any(|s| s == l.sector) {
+                    preset.sector_pd_multiplier
+                } else {
+                    1.0
+                };
+                let pd = (l.pd * preset.pd_multiplier * sector_mult).clamp(0.0, 1.0);
+                let lgd = lgd_of(errs, &format!("{field}.lgd"), l.lgd, preset.lgd_shift);
+                let rho = if d.basel_sme {
+                    let turnover = l
+                        .turnover
+                        .map_or(5.0, |t| t.to_fen() as f64 / 100.0 / d.eur_cny / 1e6);
+                    basel_sme_rho(pd, turnover)
+                } else {
+                    d.rho
+                };
+                let rho = (rho + preset.rho_shift).clamp(0.0, 0.999 - d.sector_rho);
+                let sector = match sectors.iter().position(|s| s == l.sector) {
+                    Some(i) => i,
+                    None => {
+                        sectors.push(l.sector.to_string());
+                        sectors.len() - 1
+                    }
+                };
+                Loan {
+                    amount_fen: 0,
+                    pd,
+                    lgd,
+                    sector: u16::try_from(sector).unwrap_or(u16::MAX),
+                    term_periods: l.term_months.div_ceil(months_per_period).max(1),
+                    rho,
+                }
+            };
+        let mut loans = Vec::with_capacity(usize::try_from(total_count).unwrap_or(0));
+        for (field, l) in &specs {
+            let t = template(field, &LoanTemplateSpec::of_loan(l), &mut errs);
+            loans.push(Loan {
+                amount_fen: l.amount.to_fen(),
+                ..t
+            });
+        }
+        // Segment sizes are drawn from the seed's last stream, so the book is
+        // the same whatever the scenario count or sharding.
         let mut size_rng = ChaCha8Rng::seed_from_u64(spec.seed);
         size_rng.set_stream(u64::MAX);
         for (si, s) in spec.portfolio.segments.iter().enumerate() {
@@ -839,73 +922,12 @@ impl Model {
                 // reported above
                 _ => continue,
             };
-            for (k, a) in amounts.into_iter().enumerate() {
-                specs.push((
-                    format!("portfolio.segments[{si}]"),
-                    LoanSpec {
-                        id: format!("{}-{k}", if s.name.is_empty() { "seg" } else { &s.name }),
-                        amount: Yuan::from_fen(a),
-                        pd: s.pd,
-                        lgd: s.lgd,
-                        sector: s.sector.clone(),
-                        term_months: s.term_months,
-                        turnover: s.turnover,
-                    },
-                ));
-            }
-        }
-        let mut sectors: Vec<String> = Vec::new();
-        let mut loans = Vec::with_capacity(specs.len());
-        let mut seen_seg_errors = std::collections::HashSet::new();
-        for (field, l) in &specs {
-            // Report a segment's problem once, not once per generated loan.
-            let before = errs.len();
-            let pd_field = format!("{field}.pd");
-            check_prob(&mut errs, &pd_field, l.pd, false, false);
-            if l.term_months == 0 || l.term_months > 600 {
-                errs.push(FieldViolation::new(
-                    format!("{field}.term_months"),
-                    "must be in 1..=600",
-                ));
-            }
-            let sector_mult = if spec.scenario.shock_sectors.contains(&l.sector) {
-                preset.sector_pd_multiplier
-            } else {
-                1.0
-            };
-            let pd = (l.pd * preset.pd_multiplier * sector_mult).clamp(0.0, 1.0);
-            let lgd = lgd_of(&mut errs, &format!("{field}.lgd"), l.lgd, preset.lgd_shift);
-            if errs.len() > before
-                && field.starts_with("portfolio.segments")
-                && !seen_seg_errors.insert(field.clone())
-            {
-                errs.truncate(before);
-            }
-            let rho = if d.basel_sme {
-                let turnover = l
-                    .turnover
-                    .map_or(5.0, |t| t.to_fen() as f64 / 100.0 / d.eur_cny / 1e6);
-                basel_sme_rho(pd, turnover)
-            } else {
-                d.rho
-            };
-            let rho = (rho + preset.rho_shift).clamp(0.0, 0.999 - d.sector_rho);
-            let sector = match sectors.iter().position(|s| *s == l.sector) {
-                Some(i) => i,
-                None => {
-                    sectors.push(l.sector.clone());
-                    sectors.len() - 1
-                }
-            };
-            let months_per_period = 12 / spec.periods_per_year.max(1);
-            loans.push(Loan {
-                amount_fen: l.amount.to_fen(),
-                pd,
-                lgd,
-                sector: u16::try_from(sector).unwrap_or(u16::MAX),
-                term_periods: l.term_months.div_ceil(months_per_period).max(1),
-                rho,
-            });
+            let t = template(
+                &format!("portfolio.segments[{si}]"),
+                &LoanTemplateSpec::of_segment(s),
+                &mut errs,
+            );
+            loans.extend(amounts.into_iter().map(|a| Loan { amount_fen: a, ..t }));
         }
         if sectors.len() > u16::MAX as usize {
             errs.push(FieldViolation::new(
@@ -925,15 +947,6 @@ impl Model {
             cap_fen: p.per_loan_cap.map(Yuan::to_fen),
         })
     }
-}
-
-/// Sector names mapped to their index, for reports.
-pub fn sector_index(m: &Model) -> BTreeMap<String, usize> {
-    m.sectors
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.clone(), i))
-        .collect()
 }
 
 #[cfg(test)]
@@ -1015,6 +1028,16 @@ mod tests {
         };
         let e = Model::compile(&spec, &Limits::default()).unwrap_err();
         assert_eq!(e.violations[0].field, "scenarios");
+    }
+
+    #[test]
+    fn a_bad_segment_is_reported_once() {
+        let spec =
+            Spec::from_toml("[[portfolio.segments]]\ncount = 1000\namount = \"10万\"\npd = 1.5\n")
+                .unwrap();
+        let err = Model::compile(&spec, &Limits::default()).unwrap_err();
+        let fields: Vec<&str> = err.violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, vec!["portfolio.segments[0].pd"]);
     }
 
     #[test]

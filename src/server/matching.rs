@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::catalog::{Catalog, ProductKind};
 use crate::enterprise::{self, FieldViolation, Profile};
-use crate::matching::{self, MatchError, MatchOptions, MatchReport};
+use crate::matching::{self, MatchOptions};
 use crate::server::error::ApiError;
 use crate::server::pb;
 
@@ -78,14 +78,6 @@ fn validate(
     }
 }
 
-fn run_match(
-    catalog: &Catalog,
-    p: &Profile,
-    opts: &MatchOptions,
-) -> Result<MatchReport, MatchError> {
-    matching::match_profile(catalog, p, opts)
-}
-
 fn batch_item(
     catalog: &Catalog,
     index: u64,
@@ -97,7 +89,7 @@ fn batch_item(
         as_of,
     } = item;
     let outcome = validate(profile, &as_of).and_then(|(p, d)| {
-        run_match(catalog, &p, &MatchOptions::on(d))
+        matching::match_profile(catalog, &p, &MatchOptions::on(d))
             .map_err(|e| vec![FieldViolation::new("as_of", e.to_string())])
     });
     match outcome {
@@ -134,8 +126,9 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
                 reason: "INVALID_PROFILE",
                 violations,
             })?;
-        let report = run_match(&self.catalog, &p, &MatchOptions { as_of, product_ids })
-            .map_err(ApiError::from)?;
+        let report =
+            matching::match_profile(&self.catalog, &p, &MatchOptions { as_of, product_ids })
+                .map_err(ApiError::from)?;
         Ok(Response::new(pb::MatchEnterpriseResponse {
             result: Some(report.into()),
         }))

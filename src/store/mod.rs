@@ -456,22 +456,15 @@ fn statement_in(
     period: Quarter,
     version: Option<u32>,
 ) -> Result<Option<StoredStatement>, StoreError> {
-    let row: Option<(String, String, String)> = match version {
-        Some(v) => conn
-            .query_row(
-                "SELECT json, computed_by, computed_at FROM statements WHERE period = ?1 AND version = ?2",
-                params![period.to_string(), v],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?,
-        None => conn
-            .query_row(
-                "SELECT json, computed_by, computed_at FROM statements WHERE period = ?1 ORDER BY version DESC LIMIT 1",
-                [period.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?,
-    };
+    // A given version, or (version NULL) the latest.
+    let row: Option<(String, String, String)> = conn
+        .query_row(
+            "SELECT json, computed_by, computed_at FROM statements
+             WHERE period = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1",
+            params![period.to_string(), version],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
     row.map(|(json, computed_by, computed_at)| {
         let statement: Statement =
             serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;

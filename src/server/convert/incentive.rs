@@ -27,7 +27,7 @@ pub fn borrower_type(v: i32) -> Option<BorrowerType> {
 /// Proto enum → domain.
 pub fn loan_use(v: i32) -> Option<LoanPurpose> {
     let p = pb::LoanUse::try_from(v).ok()?;
-    LoanPurpose::parse(p.as_str_name().trim_start_matches("LOAN_USE_"))
+    LoanPurpose::parse(p.as_str_name())
 }
 
 fn institution_pb(t: InstitutionType) -> i32 {
