@@ -77,12 +77,10 @@ fn compute(a: ComputeArgs) -> Result<(), CliError> {
         inputs.add_loans(&read_input(p)?, &p.display().to_string(), &rules, &mut errs);
     }
     if !errs.is_empty() {
-        let list = errs
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.description))
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(CliError::new(format!("invalid input: {list}")));
+        return Err(CliError::new(format!(
+            "invalid input: {}",
+            crate::enterprise::describe_all(&errs)
+        )));
     }
     let banks: Vec<_> = inputs.banks.values().cloned().collect();
     let s = incentive::compute(&rules, period, &banks, &inputs.reports, budget, None);

@@ -58,12 +58,11 @@ pub struct ClassifyArgs {
 }
 
 fn profile_error(path: &std::path::Path, v: &[FieldViolation]) -> CliError {
-    let list = v
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ");
-    CliError::new(format!("{}: invalid profile: {list}", path.display()))
+    CliError::new(format!(
+        "{}: invalid profile: {}",
+        path.display(),
+        crate::enterprise::describe_all(v)
+    ))
 }
 
 /// Runs `smefin match`.
@@ -392,16 +391,6 @@ fn match_line(catalog: &Catalog, opts: &MatchOptions, line: u64, text: &str, ful
     }
 }
 
-fn count_lines(path: &PathBuf) -> Option<u64> {
-    let f = std::fs::File::open(path).ok()?;
-    let mut n = 0u64;
-    for l in BufReader::new(f).split(b'\n') {
-        l.ok()?;
-        n += 1;
-    }
-    Some(n)
-}
-
 struct Batch<'a> {
     catalog: &'a Catalog,
     opts: &'a MatchOptions,
@@ -416,9 +405,10 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         threads,
         full,
     } = b;
-    let total = count_lines(input);
     let reader = std::fs::File::open(input)
         .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    // Progress in bytes of the input, so the file is read once.
+    let total = reader.metadata().ok().map(|m| m.len()).filter(|&n| n > 0);
     let reader = BufReader::new(reader);
     let file = std::fs::File::create(output)
         .map_err(|e| CliError::new(format!("{}: {e}", output.display())))?;
@@ -428,8 +418,10 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         None => indicatif::ProgressBar::new_spinner(),
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 {per_sec} 剩余 {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} 剩余 {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
 
     let mut eligible = vec![0u64; catalog.products.len()];
@@ -437,6 +429,7 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
     let (mut matched, mut invalid) = (0u64, 0u64);
     let mut lines = reader.split(b'\n');
     let mut line_no = 0u64;
+    let mut bytes_read = 0u64;
     const CHUNK: usize = 8192;
     loop {
         // Each line is kept, valid UTF-8 or not: a bad line becomes a problem record.
@@ -453,6 +446,7 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
                 }
                 Some(Ok(mut bytes)) => {
                     line_no += 1;
+                    bytes_read += bytes.len() as u64 + 1;
                     if bytes.last() == Some(&b'\r') {
                         bytes.pop();
                     }
@@ -508,7 +502,7 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
             out.write_all(d.json.as_bytes())?;
             out.write_all(b"\n")?;
         }
-        bar.set_position(line_no);
+        bar.set_position(bytes_read);
     }
     out.flush()?;
     bar.finish_and_clear();

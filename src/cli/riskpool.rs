@@ -105,13 +105,7 @@ pub struct LeverageArgs {
 }
 
 fn spec_error(e: SpecError) -> CliError {
-    let list = e
-        .violations
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ");
-    CliError::new(format!("invalid spec: {list}"))
+    CliError::new(e.to_string())
 }
 
 fn load(path: &Path, scenarios: Option<u64>, seed: Option<u64>) -> Result<Model, CliError> {

@@ -35,9 +35,17 @@ impl FieldViolation {
     }
 }
 
+/// Violations as one line: `field: reason; field: reason`.
+pub fn describe_all(v: &[FieldViolation]) -> String {
+    v.iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A profile that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid profile: {}", .violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; "))]
+#[error("invalid profile: {}", describe_all(.violations))]
 pub struct ProfileError {
     /// Every problem found.
     pub violations: Vec<FieldViolation>,

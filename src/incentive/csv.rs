@@ -238,7 +238,7 @@ impl Inputs {
             return;
         };
         let mut snaps: BTreeMap<(String, Quarter), Vec<LoanRecord>> = BTreeMap::new();
-        let banks = self.banks.clone();
+        let banks = &self.banks;
         rows.each(errs, |line, f, errs| {
             if !banks.contains_key(f[0]) {
                 err(errs, origin, line, "bank_id", format!("unknown bank `{}` (give it in --banks or --reports)", f[0]));

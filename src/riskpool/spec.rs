@@ -344,7 +344,7 @@ impl Default for OutputSpec {
 
 /// A spec that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid spec: {}", .violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; "))]
+#[error("invalid spec: {}", crate::enterprise::describe_all(.violations))]
 pub struct SpecError {
     /// Every problem found.
     pub violations: Vec<FieldViolation>,

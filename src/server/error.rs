@@ -20,7 +20,7 @@ pub const DOMAIN: &str = "smefin.v1";
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Request fields failed validation.
-    #[error("invalid request: {}", describe(.violations))]
+    #[error("invalid request: {}", crate::enterprise::describe_all(.violations))]
     InvalidArgument {
         /// UPPER_SNAKE reason.
         reason: &'static str,
@@ -57,13 +57,6 @@ pub enum ApiError {
         /// What stopped.
         message: String,
     },
-}
-
-fn describe(v: &[FieldViolation]) -> String {
-    v.iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 impl ApiError {

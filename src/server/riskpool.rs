@@ -99,14 +99,6 @@ impl RiskPoolSvc {
             scenarios,
             seed,
         } = spec.ok_or_else(|| invalid("spec", "is required".into()))?;
-        let prefix = |e: riskpool::SpecError, p: &str| ApiError::InvalidArgument {
-            reason: "INVALID_SPEC",
-            violations: e
-                .violations
-                .into_iter()
-                .map(|v| FieldViolation::new(format!("{p}{}", v.field), v.description))
-                .collect(),
-        };
         let mut spec = match document {
             None => {
                 return Err(invalid(
@@ -115,10 +107,10 @@ impl RiskPoolSvc {
                 ));
             }
             Some(pb::pool_spec::Document::Toml(t)) => {
-                Spec::from_toml(&t).map_err(|e| prefix(e, "spec."))?
+                Spec::from_toml(&t).map_err(|e| spec_error(e, "INVALID_SPEC", "spec."))?
             }
             Some(pb::pool_spec::Document::Json(j)) => {
-                Spec::from_json(&j).map_err(|e| prefix(e, "spec."))?
+                Spec::from_json(&j).map_err(|e| spec_error(e, "INVALID_SPEC", "spec."))?
             }
         };
         if spec.portfolio.csv.is_some() {
@@ -137,14 +129,20 @@ impl RiskPoolSvc {
     }
 
     fn model(&self, spec: &Spec) -> Result<Model, ApiError> {
-        Model::compile(spec, &self.cfg.limits()).map_err(|e| ApiError::InvalidArgument {
-            reason: "INVALID_SPEC",
-            violations: e
-                .violations
-                .into_iter()
-                .map(|v| FieldViolation::new(format!("spec.{}", v.field), v.description))
-                .collect(),
-        })
+        Model::compile(spec, &self.cfg.limits()).map_err(|e| spec_error(e, "INVALID_SPEC", "spec."))
+    }
+}
+
+/// A spec's violations as INVALID_ARGUMENT, field paths prefixed with where
+/// the spec sits in the request.
+fn spec_error(e: riskpool::SpecError, reason: &'static str, prefix: &str) -> ApiError {
+    ApiError::InvalidArgument {
+        reason,
+        violations: e
+            .violations
+            .into_iter()
+            .map(|v| FieldViolation::new(format!("{prefix}{}", v.field), v.description))
+            .collect(),
     }
 }
 
@@ -300,15 +298,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         .await?;
         match r {
             Ok(g) => Ok(Response::new(g.into())),
-            Err(grid::GridError::Spec(e)) => Err(ApiError::InvalidArgument {
-                reason: "INVALID_GRID",
-                violations: e
-                    .violations
-                    .into_iter()
-                    .map(|v| FieldViolation::new(format!("grid: {}", v.field), v.description))
-                    .collect(),
-            }
-            .into()),
+            Err(grid::GridError::Spec(e)) => Err(spec_error(e, "INVALID_GRID", "grid: ").into()),
             Err(grid::GridError::Cancelled(_)) => Err(stopped(false).into()),
             Err(e @ grid::GridError::TooLarge(_)) => {
                 Err(ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()).into())
