@@ -117,6 +117,15 @@ fn quarter(errs: &mut Vec<FieldViolation>, origin: &str, line: usize, s: &str) -
     })
 }
 
+/// The `bank_id,bank_name,institution_type` columns of a row.
+fn bank_row(f: &[&str], errs: &mut Vec<FieldViolation>, origin: &str, line: usize) -> Bank {
+    Bank {
+        bank_id: f[0].to_string(),
+        name: f[1].to_string(),
+        institution_type: inst(errs, origin, line, f[2]),
+    }
+}
+
 fn add_bank(
     inputs: &mut Inputs,
     errs: &mut Vec<FieldViolation>,
@@ -160,11 +169,7 @@ impl Inputs {
             return;
         };
         rows.each(errs, |line, f, errs| {
-            let bank = Bank {
-                bank_id: f[0].to_string(),
-                name: f[1].to_string(),
-                institution_type: inst(errs, origin, line, f[2]),
-            };
+            let bank = bank_row(f, errs, origin, line);
             let period = quarter(errs, origin, line, f[3]);
             let balance = money(errs, origin, line, "balance", f[4]);
             let key = (bank.bank_id.clone(), period);
@@ -202,11 +207,7 @@ impl Inputs {
             return;
         };
         rows.each(errs, |line, f, errs| {
-            let bank = Bank {
-                bank_id: f[0].to_string(),
-                name: f[1].to_string(),
-                institution_type: inst(errs, origin, line, f[2]),
-            };
+            let bank = bank_row(f, errs, origin, line);
             add_bank(self, errs, origin, line, bank);
         });
     }
