@@ -5,8 +5,8 @@
 //!    percentiles, each level capped at `REQUESTS` requests or `CAP` seconds.
 //! 2. Isolation: the same at concurrency 16 while the maximum number of
 //!    simulations runs; one simulation more must get RESOURCE_EXHAUSTED.
-//! 3. Cancellation: how long after its client goes away a simulation's slot
-//!    is free again.
+//! 3. Cancellation: how long after their clients go away the simulations'
+//!    slots are free again, and how late a run whose deadline passes stops.
 //!
 //! The server runs in this process on its own runtime; the client on
 //! another. Both share the machine's cores, as a co-located client would.
@@ -132,6 +132,13 @@ fn sim_request(scenarios: u64) -> pb::SimulatePoolRequest {
     }
 }
 
+/// Whether a section runs: `SMEFIN_LOAD_PARTS` lists them (comma-separated:
+/// load, memory, isolation); all by default. Concurrency 16 always runs, as
+/// the isolation ratio's baseline.
+fn part(name: &str) -> bool {
+    std::env::var("SMEFIN_LOAD_PARTS").map_or(true, |v| v.split(',').any(|p| p.trim() == name))
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; anything else is ignored.
     let threads_for_sims: usize = std::env::var("SMEFIN_LOAD_SIM_THREADS")
@@ -185,7 +192,8 @@ fn main() {
         );
         let _warm = load(ch.clone(), 4).await;
         let mut idle16 = None;
-        for c in [1, 16, 64] {
+        let levels: &[usize] = if part("load") { &[1, 16, 64] } else { &[16] };
+        for &c in levels {
             let s = load(ch.clone(), c).await;
             row(&format!("concurrency {c}"), &s);
             if c == 16 {
@@ -195,7 +203,12 @@ fn main() {
 
         // Memory: BatchMatch streams of growing length; the peak must not grow with them.
         let mut m = MatchingServiceClient::new(ch.clone());
-        for n in [100_000usize, 1_000_000] {
+        let lengths: &[usize] = if part("memory") {
+            &[100_000, 1_000_000]
+        } else {
+            &[]
+        };
+        for &n in lengths {
             let t = Instant::now();
             let reqs = (0..n).map(|i| pb::BatchMatchRequest {
                 reference: i.to_string(),
@@ -221,6 +234,9 @@ fn main() {
             );
         }
 
+        if !part("isolation") {
+            return;
+        }
         // Isolation: fill every simulation slot with long runs.
         let mut rp = RiskPoolServiceClient::new(ch.clone());
         let mut streams = Vec::new();
@@ -248,22 +264,67 @@ fn main() {
             );
         }
 
-        // Cancellation: drop the streams, time until a slot is free again.
+        // Cancellation: drop both streams; time until both slots are free
+        // again (each new run is held until the next one is admitted).
         let t0 = Instant::now();
         drop(streams);
-        loop {
-            match rp.simulate_pool(sim_request(1000)).await {
-                Ok(s) => {
-                    drop(s);
-                    break;
-                }
+        let mut held = Vec::new();
+        while held.len() < 2 {
+            match rp.simulate_pool(sim_request(20_000_000)).await {
+                Ok(s) => held.push(s),
                 Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
             }
             assert!(t0.elapsed() < Duration::from_secs(10));
         }
         println!(
-            "slot free again {:.1} ms after the clients went away",
+            "both slots free again {:.1} ms after their clients went away",
             t0.elapsed().as_secs_f64() * 1e3
+        );
+        let t1 = Instant::now();
+        drop(held);
+        let mut held = Vec::new();
+        while held.len() < 2 {
+            match rp.simulate_pool(sim_request(1000)).await {
+                Ok(s) => held.push(s),
+                Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+            }
+            assert!(t1.elapsed() < Duration::from_secs(10));
+        }
+        println!(
+            "runs cancelled right after their start: both slots free {:.1} ms after",
+            t1.elapsed().as_secs_f64() * 1e3
+        );
+        for s in held {
+            let mut s = s.into_inner();
+            while s.message().await.unwrap().is_some() {}
+        }
+
+        // Deadline: a run whose 300 ms deadline passes mid-run; how late
+        // its DEADLINE_EXCEEDED arrives (the error is sent once the run has
+        // stopped).
+        let mut late = Vec::new();
+        for _ in 0..5 {
+            let mut req = tonic::Request::new(sim_request(20_000_000));
+            let limit = Duration::from_millis(300);
+            req.set_timeout(limit);
+            let t = Instant::now();
+            let mut s = rp.simulate_pool(req).await.unwrap().into_inner();
+            let code = loop {
+                match s.message().await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => break None,
+                    Err(e) => break Some(e.code()),
+                }
+            };
+            assert_eq!(code, Some(tonic::Code::DeadlineExceeded));
+            late.push((t.elapsed().saturating_sub(limit)).as_secs_f64() * 1e3);
+        }
+        println!(
+            "deadline of 300 ms: stopped and reported {} ms after it passed",
+            late.iter()
+                .map(|x| format!("{x:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     });
     let _ = stop.send(());

@@ -432,7 +432,10 @@ fn bit_identical_across_thread_counts_and_shard_splits() {
     assert_eq!(spec2, spec);
     assert!(raw == r1, "merged shards differ from the unsharded run");
     let e = Engine::new(&m);
-    assert_eq!(j(&riskpool::stats::summarize(&e, &m, &raw)), j(&s1));
+    assert_eq!(
+        j(&riskpool::stats::summarize(&e, &m, &raw, &Control::default()).unwrap()),
+        j(&s1)
+    );
     // a missing or foreign shard is refused
     assert!(riskpool::merge(parts[..2].to_vec()).is_err());
     let mut other = parts.clone();
@@ -473,6 +476,34 @@ fn cancellation_stops_the_run() {
         .cancel
         .store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(riskpool::simulate(&m, 0, &control).is_err());
+}
+
+#[test]
+fn cancellation_mid_run_and_during_the_summary() {
+    use std::sync::atomic::Ordering;
+    let m = model(&homogeneous(2000, 0.02, 0.15, 100, 20_000_000, ""));
+    let e = Engine::new(&m);
+    let control = Control::default();
+    // another thread cancels once the first batch is done
+    let raw = std::thread::scope(|s| {
+        s.spawn(|| {
+            while control.done.load(Ordering::Relaxed) == 0 {
+                std::thread::yield_now();
+            }
+            control.cancel.store(true, Ordering::Relaxed);
+        });
+        e.run(0..m.spec.scenarios, 2, &control)
+    });
+    assert_eq!(raw, Err(riskpool::Cancelled));
+    let done = control.done.load(Ordering::Relaxed);
+    assert!(
+        done > 0 && done < m.spec.scenarios / 10,
+        "{done} scenarios ran"
+    );
+    // a finished run's summary stops when cancelled
+    let raw = e.run(0..5000, 1, &Control::default()).unwrap();
+    assert!(riskpool::stats::summarize(&e, &m, &raw, &control).is_err());
+    assert!(riskpool::stats::summarize(&e, &m, &raw, &Control::default()).is_ok());
 }
 
 /// One loan that defaults every period (PD 1): the pool's path is

@@ -213,7 +213,8 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     })
     .map_err(|e| CliError::new(e.to_string()))?;
     let t1 = std::time::Instant::now();
-    let summary = riskpool::stats::summarize(&engine, &model, &raw);
+    let summary = riskpool::stats::summarize(&engine, &model, &raw, &Control::default())
+        .map_err(|e| CliError::new(e.to_string()))?;
     if a.timing {
         eprintln!(
             "timing: engine {:.3} s, summary {:.3} s, {} threads",
@@ -239,7 +240,8 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
     let model = Model::compile(&spec, &Limits::default()).map_err(spec_error)?;
     set_threads(a.threads)?;
     let engine = riskpool::engine_for(&model);
-    let summary = riskpool::stats::summarize(&engine, &model, &raw);
+    let summary = riskpool::stats::summarize(&engine, &model, &raw, &Control::default())
+        .map_err(|e| CliError::new(e.to_string()))?;
     output(&summary, a.json)
 }
 

@@ -15,6 +15,7 @@
 //! class of n loans costs one binomial and K uniform draws instead of n.
 
 use std::ops::Range;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rand::{RngExt, SeedableRng};
@@ -27,9 +28,11 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::oracle::{conditional_pd, phi, phi_inv};
 use super::spec::{Copula, Lgd, Model};
 
-/// Scenarios per work unit: small enough to stop within milliseconds when
-/// cancelled, large enough to amortise scheduling.
-pub const CHUNK: u64 = 2048;
+/// Scenarios per batch of a run: progress is counted and cancellation
+/// acted on between batches (within a batch, a cancelled run skips its
+/// remaining scenarios). About 35 ms of work on two cores for a 2,000-loan
+/// book.
+pub const BATCH: u64 = 1 << 17;
 
 /// Bins of the per-period pool-balance histogram over [0, 2 × capital); the
 /// last bin also takes balances above.
@@ -42,6 +45,17 @@ pub struct Control {
     pub cancel: AtomicBool,
     /// Scenarios finished so far.
     pub done: AtomicU64,
+}
+
+impl Control {
+    /// `Err(Cancelled)` once the run has been told to stop.
+    pub fn check(&self) -> Result<(), Cancelled> {
+        if self.cancel.load(Ordering::Relaxed) {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The run was cancelled.
@@ -490,101 +504,59 @@ impl<'m> Engine<'m> {
         out
     }
 
-    /// Runs scenarios `range` on `threads` threads (0: all cores). Workers
-    /// write outcomes in place into the preallocated columns, chunk by chunk,
-    /// so the order is the scenario order whatever the scheduling.
+    /// Runs scenarios `range` on `threads` threads (0: all cores), batch by
+    /// batch. Workers write outcomes in place into the columns' spare
+    /// capacity, in scenario order whatever the scheduling; nothing is
+    /// zeroed first, so a large run's memory is touched only as it fills,
+    /// by the workers, and a cancelled run stops within one batch.
     pub fn run(
         &self,
         range: Range<u64>,
         threads: usize,
         control: &Control,
     ) -> Result<Raw, Cancelled> {
+        // A run cancelled while it waited for a worker stops here.
+        control.check()?;
         let n = (range.end - range.start) as usize;
         let is = self.is_shift != 0.0;
         let mut raw = Raw {
             start: range.start,
             end: range.end,
-            defaults: vec![0; n],
-            loss: vec![0; n],
-            compensation: vec![0; n],
-            unfunded: vec![0; n],
-            bank_loss: vec![0; n],
-            exhausted_period: vec![0; n],
-            breaker_period: vec![0; n],
-            weight: if is { vec![0.0; n] } else { Vec::new() },
-            balance_hist: vec![vec![0u64; BALANCE_BINS]; self.periods],
+            defaults: Vec::with_capacity(n),
+            loss: Vec::with_capacity(n),
+            compensation: Vec::with_capacity(n),
+            unfunded: Vec::with_capacity(n),
+            bank_loss: Vec::with_capacity(n),
+            exhausted_period: Vec::with_capacity(n),
+            breaker_period: Vec::with_capacity(n),
+            weight: Vec::with_capacity(if is { n } else { 0 }),
+            balance_hist: Vec::new(),
         };
-        // Disjoint per-chunk views of every column.
-        let mut views = Vec::with_capacity(n.div_ceil(CHUNK as usize));
-        {
-            let Raw {
-                defaults,
-                loss,
-                compensation,
-                unfunded,
-                bank_loss,
-                exhausted_period,
-                breaker_period,
-                weight,
-                ..
-            } = &mut raw;
-            let c = CHUNK as usize;
-            let mut cols = (
-                defaults.as_mut_slice(),
-                loss.as_mut_slice(),
-                compensation.as_mut_slice(),
-                unfunded.as_mut_slice(),
-                bank_loss.as_mut_slice(),
-                exhausted_period.as_mut_slice(),
-                breaker_period.as_mut_slice(),
-                weight.as_mut_slice(),
-            );
-            let mut start = range.start;
-            while !cols.0.is_empty() {
-                let k = c.min(cols.0.len());
-                let kw = if is { k } else { 0 };
-                let (d0, d1) = cols.0.split_at_mut(k);
-                let (l0, l1) = cols.1.split_at_mut(k);
-                let (c0, c1) = cols.2.split_at_mut(k);
-                let (u0, u1) = cols.3.split_at_mut(k);
-                let (b0, b1) = cols.4.split_at_mut(k);
-                let (e0, e1) = cols.5.split_at_mut(k);
-                let (r0, r1) = cols.6.split_at_mut(k);
-                let (w0, w1) = cols.7.split_at_mut(kw);
-                views.push((start, d0, l0, c0, u0, b0, e0, r0, w0));
-                cols = (d1, l1, c1, u1, b1, e1, r1, w1);
-                start += k as u64;
+        let hist = Mutex::new(vec![vec![0u64; BALANCE_BINS]; self.periods]);
+        let mut work = || -> Result<(), Cancelled> {
+            let mut s = range.start;
+            while s < range.end {
+                let e = range.end.min(s + BATCH);
+                if is {
+                    self.fill::<Vec<f64>, f64>(
+                        s..e,
+                        control,
+                        &hist,
+                        &mut raw,
+                        |w| w,
+                        |r, _| &mut r.weight,
+                    );
+                } else {
+                    self.fill::<(), ()>(s..e, control, &hist, &mut raw, |_| (), |_, w| w);
+                }
+                // A batch the cancel reached is incomplete: discard it all.
+                control.check()?;
+                control.done.fetch_add(e - s, Ordering::Relaxed);
+                s = e;
             }
-        }
-        let periods = self.periods;
-        let work = move || -> Result<Vec<Vec<Vec<u64>>>, Cancelled> {
-            views
-                .into_par_iter()
-                .map(|(start, d, l, c, u, b, e, r, w)| {
-                    if control.cancel.load(Ordering::Relaxed) {
-                        return Err(Cancelled);
-                    }
-                    let mut hist = vec![vec![0u64; BALANCE_BINS]; periods];
-                    let mut scratch = Scratch::default();
-                    for j in 0..d.len() {
-                        let o = self.scenario(start + j as u64, &mut scratch, None, &mut hist);
-                        d[j] = o.defaults;
-                        l[j] = o.loss;
-                        c[j] = o.compensation;
-                        u[j] = o.unfunded;
-                        b[j] = o.loss - o.compensation;
-                        e[j] = o.exhausted_period;
-                        r[j] = o.breaker_period;
-                        if let Some(x) = w.get_mut(j) {
-                            *x = o.weight;
-                        }
-                    }
-                    control.done.fetch_add(d.len() as u64, Ordering::Relaxed);
-                    Ok(hist)
-                })
-                .collect()
+            Ok(())
         };
-        let hists = if threads == 0 {
+        if threads == 0 {
             work()?
         } else {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -593,14 +565,70 @@ impl<'m> Engine<'m> {
                 .map_err(|_| Cancelled)?;
             pool.install(work)?
         };
-        for h in hists {
-            for (a, b) in raw.balance_hist.iter_mut().zip(h) {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x += y;
-                }
-            }
-        }
+        raw.balance_hist = hist.into_inner().unwrap_or_else(|e| e.into_inner());
         Ok(raw)
+    }
+
+    /// Appends the outcomes of scenarios `batch` to `raw`'s columns, in
+    /// parallel. The weight column is `W`: `Vec<f64>` under importance
+    /// sampling, `()` (nothing kept) otherwise. Once `control` is cancelled
+    /// the remaining scenarios of the batch are filled with zeros at once.
+    fn fill<W, X>(
+        &self,
+        batch: Range<u64>,
+        control: &Control,
+        hist: &Mutex<Vec<Vec<u64>>>,
+        raw: &mut Raw,
+        weight: impl Fn(f64) -> X + Sync + Send,
+        weights: impl for<'r> Fn(&'r mut Raw, &'r mut W) -> &'r mut W,
+    ) where
+        W: ParallelExtend<X> + Send + Default,
+        X: Send,
+    {
+        use std::mem::take;
+        let mut unit = W::default();
+        let mut cols = (
+            (
+                (take(&mut raw.defaults), take(&mut raw.loss)),
+                (take(&mut raw.compensation), take(&mut raw.unfunded)),
+            ),
+            (
+                (take(&mut raw.bank_loss), take(&mut raw.exhausted_period)),
+                (take(&mut raw.breaker_period), take(weights(raw, &mut unit))),
+            ),
+        );
+        cols.par_extend(
+            (0..(batch.end - batch.start) as usize)
+                .into_par_iter()
+                .with_min_len(256)
+                .map_init(
+                    || Local {
+                        scratch: Scratch::default(),
+                        hist: vec![vec![0u64; BALANCE_BINS]; self.periods],
+                        sink: hist,
+                    },
+                    |local, i| {
+                        if control.cancel.load(Ordering::Relaxed) {
+                            return Outcome::default();
+                        }
+                        let i = batch.start + i as u64;
+                        self.scenario(i, &mut local.scratch, None, &mut local.hist)
+                    },
+                )
+                .map(|o| {
+                    (
+                        ((o.defaults, o.loss), (o.compensation, o.unfunded)),
+                        (
+                            (o.loss - o.compensation, o.exhausted_period),
+                            (o.breaker_period, weight(o.weight)),
+                        ),
+                    )
+                }),
+        );
+        let (((d, l), (c, u)), ((b, e), (r, w))) = cols;
+        (raw.defaults, raw.loss, raw.compensation, raw.unfunded) = (d, l, c, u);
+        (raw.bank_loss, raw.exhausted_period, raw.breaker_period) = (b, e, r);
+        *weights(raw, &mut unit) = w;
     }
 
     /// Re-simulates scenario `i` and returns its loss by sector (fen).
@@ -636,6 +664,25 @@ fn floyd(n: usize, k: usize, rng: &mut ChaCha8Rng, bits: &mut Vec<u64>, out: &mu
     }
     for &p in out.iter() {
         bits[p as usize / 64] = 0;
+    }
+}
+
+/// A worker's state within a batch; its balance histogram is added to the
+/// run's when the worker is done with it.
+struct Local<'h> {
+    scratch: Scratch,
+    hist: Vec<Vec<u64>>,
+    sink: &'h Mutex<Vec<Vec<u64>>>,
+}
+
+impl Drop for Local<'_> {
+    fn drop(&mut self) {
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        for (a, b) in sink.iter_mut().zip(&self.hist) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
     }
 }
 

@@ -66,7 +66,7 @@ pub fn simulate(
 ) -> Result<(Raw, Summary), Cancelled> {
     let engine = engine_for(model);
     let raw = engine.run(0..model.spec.scenarios, threads, control)?;
-    let summary = stats::summarize(&engine, model, &raw);
+    let summary = stats::summarize(&engine, model, &raw, control)?;
     Ok((raw, summary))
 }
 

@@ -17,7 +17,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{BALANCE_BINS, Engine, Raw};
+use rayon::prelude::*;
+
+use super::engine::{BALANCE_BINS, Cancelled, Control, Engine, Raw};
 use super::oracle::vasicek_cdf;
 use super::spec::{Copula, Lgd, Model};
 use crate::money::Yuan;
@@ -251,13 +253,19 @@ fn tail_mass(n: usize, alpha: f64) -> f64 {
     }
 }
 
+/// Index (0-based) of the order statistic X₍⌈αN⌉₎.
+fn order_index(n: usize, alpha: f64) -> usize {
+    (ceil_tol(alpha * n as f64) as usize).clamp(1, n) - 1
+}
+
+/// X₍⌈αN⌉₎ of `sorted`, which need only be in order at that index.
 fn order_stat(sorted: &[i64], alpha: f64) -> i64 {
-    let n = sorted.len();
-    let k = (ceil_tol(alpha * n as f64) as usize).clamp(1, n);
-    sorted[k - 1]
+    sorted[order_index(sorted.len(), alpha)]
 }
 
 /// Acerbi–Tasche discrete expected shortfall of `sorted` (ascending), fen.
+/// Reads only the worst ⌊k⌋ outcomes as a block and the one below them, so
+/// `sorted` need only be partitioned there (see [`select_at`]).
 pub fn expected_shortfall(sorted: &[i64], alpha: f64) -> f64 {
     let n = sorted.len();
     let k = tail_mass(n, alpha);
@@ -272,7 +280,41 @@ pub fn expected_shortfall(sorted: &[i64], alpha: f64) -> f64 {
     (sum as f64 + extra) / k
 }
 
-fn money_stats(values: &[i64], alpha: f64) -> MoneyStats {
+/// The indices of `v` that the order statistics at `levels`, the expected
+/// shortfall at `alpha` and the maximum read.
+fn needed_indices(n: usize, levels: &[f64], alpha: f64) -> Vec<usize> {
+    let whole = (tail_mass(n, alpha).floor() as usize).min(n);
+    let mut need: Vec<usize> = levels.iter().map(|&l| order_index(n, l)).collect();
+    need.push(order_index(n, alpha));
+    need.push(n - 1);
+    need.push(n - whole);
+    if whole < n {
+        need.push(n - whole - 1);
+    }
+    need.retain(|&i| i < n);
+    need.sort_unstable();
+    need.dedup();
+    need
+}
+
+/// Puts every index of `need` (ascending) where a full sort would: each
+/// selection works only right of the previous one, so the whole costs
+/// O(N) per index instead of a sort's O(N log N), and the elements right of
+/// an index stay the largest ones as a block.
+fn select_at(v: &mut [i64], need: &[usize]) {
+    let mut lo = 0;
+    for &i in need {
+        if i >= lo && i < v.len() {
+            v[lo..].select_nth_unstable(i - lo);
+            lo = i + 1;
+        }
+    }
+}
+
+/// Quantile levels reported for every money outcome.
+const LEVELS: [f64; 5] = [0.5, 0.9, 0.95, 0.99, 0.999];
+
+fn money_stats(values: &[i64], alpha: f64, extra: Option<usize>) -> (MoneyStats, Vec<i64>) {
     let n = values.len();
     let sum: i128 = values.iter().map(|&x| i128::from(x)).sum();
     let mean_exact = Decimal::from_i128_with_scale(sum, 2) / Decimal::from(n as u64);
@@ -283,13 +325,18 @@ fn money_stats(values: &[i64], alpha: f64) -> MoneyStats {
         .sum::<f64>()
         / (n as f64 - 1.0).max(1.0);
     let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    let levels = [0.5, 0.9, 0.95, 0.99, 0.999];
-    MoneyStats {
+    let mut need = needed_indices(n, &LEVELS, alpha);
+    if let Some(i) = extra {
+        need.push(i);
+        need.sort_unstable();
+        need.dedup();
+    }
+    select_at(&mut sorted, &need);
+    let stats = MoneyStats {
         mean: Yuan(mean_exact).round_fen(),
         std_dev: yuan_f(var.sqrt()),
         mean_std_error: yuan_f((var / n as f64).sqrt()),
-        quantiles: levels
+        quantiles: LEVELS
             .iter()
             .map(|&l| Quantile {
                 level: l,
@@ -298,8 +345,26 @@ fn money_stats(values: &[i64], alpha: f64) -> MoneyStats {
             .collect(),
         var: Yuan::from_fen(order_stat(&sorted, alpha)),
         es: yuan_f(expected_shortfall(&sorted, alpha)),
-        max: Yuan::from_fen(*sorted.last().unwrap_or(&0)),
+        max: Yuan::from_fen(sorted[n - 1]),
+    };
+    (stats, sorted)
+}
+
+/// The `m` worst scenarios by loss (ties: lower index first), as indices:
+/// every one above the m-th largest loss `t`, then the first ones equal to it.
+fn worst_scenarios(loss: &[i64], m: usize, t: i64) -> Vec<usize> {
+    let above = loss.iter().filter(|&&l| l > t).count();
+    let mut ties = m.saturating_sub(above);
+    let mut out = Vec::with_capacity(m);
+    for (i, &l) in loss.iter().enumerate() {
+        if l > t {
+            out.push(i);
+        } else if l == t && ties > 0 {
+            ties -= 1;
+            out.push(i);
+        }
     }
+    out
 }
 
 fn vasicek(model: &Model) -> Option<VasicekFigure> {
@@ -333,12 +398,18 @@ fn vasicek(model: &Model) -> Option<VasicekFigure> {
 }
 
 /// Summarises a complete run (all scenarios 0..N) of `engine`'s model.
-pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
+pub fn summarize(
+    engine: &Engine<'_>,
+    model: &Model,
+    raw: &Raw,
+    control: &Control,
+) -> Result<Summary, Cancelled> {
     let n = raw.len() as u64;
     let spec = &model.spec;
     let alpha = spec.output.tail_level;
     let periods = spec.periods as usize;
     let weighted = !raw.weight.is_empty();
+    control.check()?;
     let prob = |hit: &dyn Fn(usize) -> bool| -> Probability {
         if weighted {
             let terms: Vec<f64> = (0..raw.len())
@@ -418,25 +489,55 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
             overflow += 1
         }
     }
-    // Risk contributions: re-simulate the worst ⌈N(1−α)⌉ scenarios by sector.
+    control.check()?;
+    // The four distributions: each copies its column and selects the order
+    // statistics it reports, in parallel. The loss also selects the m-th
+    // largest loss, the threshold of the tail re-simulated below.
     let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
-    // The worst m by loss (ties: lower index first), in O(N) by selection.
-    let mut order: Vec<usize> = (0..raw.len()).collect();
-    let worst = |a: &usize, b: &usize| raw.loss[*b].cmp(&raw.loss[*a]).then(a.cmp(b));
-    if m < order.len() {
-        order.select_nth_unstable_by(m - 1, worst);
-    }
-    order[..m].sort_unstable_by(worst);
-    let mut by_sector = vec![0i128; model.sectors.len()];
-    for &i in &order[..m] {
-        for (s, v) in engine
-            .sector_losses(raw.start + i as u64)
-            .into_iter()
-            .enumerate()
-        {
-            by_sector[s] += i128::from(v);
-        }
-    }
+    let ((loss_sel, compensation_stats), (unfunded_stats, bank_stats)) = rayon::join(
+        || {
+            rayon::join(
+                || money_stats(&raw.loss, alpha, Some(raw.len() - m)),
+                || money_stats(&raw.compensation, alpha, None).0,
+            )
+        },
+        || {
+            rayon::join(
+                || money_stats(&raw.unfunded, alpha, None).0,
+                || money_stats(&raw.bank_loss, alpha, None).0,
+            )
+        },
+    );
+    let (loss_stats, selected_loss) = loss_sel;
+    control.check()?;
+    // Risk contributions: re-simulate the worst m = ⌈N(1−α)⌉ scenarios by
+    // sector, in parallel, stopping between blocks when cancelled.
+    let worst = worst_scenarios(&raw.loss, m, selected_loss[raw.len() - m]);
+    drop(selected_loss);
+    let sectors = model.sectors.len();
+    let by_sector = worst
+        .par_chunks(256)
+        .map(|block| -> Result<Vec<i128>, Cancelled> {
+            control.check()?;
+            let mut acc = vec![0i128; sectors];
+            for &i in block {
+                for (s, v) in engine
+                    .sector_losses(raw.start + i as u64)
+                    .into_iter()
+                    .enumerate()
+                {
+                    acc[s] += i128::from(v);
+                }
+            }
+            Ok(acc)
+        })
+        .try_reduce(
+            || vec![0i128; sectors],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                Ok(a)
+            },
+        )?;
     let total: i128 = by_sector.iter().sum();
     let risk_contributions = model
         .sectors
@@ -465,22 +566,7 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
             effective_sample_size: if sw2 > 0.0 { sw * sw / sw2 } else { 0.0 },
         }
     });
-    // The four distributions sort 4 × N values: in parallel.
-    let ((loss_stats, compensation_stats), (unfunded_stats, bank_stats)) = rayon::join(
-        || {
-            rayon::join(
-                || money_stats(&raw.loss, alpha),
-                || money_stats(&raw.compensation, alpha),
-            )
-        },
-        || {
-            rayon::join(
-                || money_stats(&raw.unfunded, alpha),
-                || money_stats(&raw.bank_loss, alpha),
-            )
-        },
-    );
-    Summary {
+    Ok(Summary {
         scenarios: n,
         seed: spec.seed,
         preset: model.preset.name.clone(),
@@ -504,7 +590,7 @@ pub fn summarize(engine: &Engine<'_>, model: &Model, raw: &Raw) -> Summary {
         importance_sampling,
         tail_level: alpha,
         conventions: "quantile/VaR: order statistic X(ceil(alpha*N)); ES: discrete Acerbi-Tasche mean of the worst N(1-alpha) outcomes; 95% interval: Wilson (plain MC) or normal (importance sampling); balance quantiles: upper edges of bins of 2% of capital".into(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -524,6 +610,58 @@ mod tests {
         assert!((expected_shortfall(&v, 0.99) - 100.0).abs() < 1e-9);
         // ES at 97.5%: worst 2.5 outcomes: (100 + 99 + 0.5·98)/2.5
         assert!((expected_shortfall(&v, 0.975) - (100.0 + 99.0 + 49.0) / 2.5).abs() < 1e-9);
+    }
+
+    /// Values with many ties, from a fixed linear congruential sequence.
+    fn tied_values(n: usize, seed: u64) -> Vec<i64> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((x >> 33) % 40) as i64 * 1000 - 5000
+            })
+            .collect()
+    }
+
+    #[test]
+    fn selection_gives_what_a_full_sort_gives() {
+        for n in [1usize, 2, 3, 7, 100, 101, 999, 4096, 10_007] {
+            let v = tied_values(n, n as u64);
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            for alpha in [0.5, 0.9, 0.95, 0.975, 0.99, 0.999, 0.9999] {
+                let m = (ceil_tol(tail_mass(n, alpha)) as usize).clamp(1, n);
+                let (s, sel) = money_stats(&v, alpha, Some(n - m));
+                for q in &s.quantiles {
+                    assert_eq!(
+                        q.value,
+                        Yuan::from_fen(order_stat(&sorted, q.level)),
+                        "n {n} level {}",
+                        q.level
+                    );
+                }
+                assert_eq!(s.var, Yuan::from_fen(order_stat(&sorted, alpha)));
+                assert_eq!(
+                    s.es,
+                    yuan_f(expected_shortfall(&sorted, alpha)),
+                    "n {n} alpha {alpha}"
+                );
+                assert_eq!(s.max, Yuan::from_fen(sorted[n - 1]));
+                assert_eq!(sel[n - m], sorted[n - m]);
+                // the worst m by loss, ties to the lower index, as a sort picks them
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_by(|a, b| v[*b].cmp(&v[*a]).then(a.cmp(b)));
+                let mut want = order[..m].to_vec();
+                want.sort_unstable();
+                assert_eq!(
+                    worst_scenarios(&v, m, sel[n - m]),
+                    want,
+                    "n {n} alpha {alpha}"
+                );
+            }
+        }
     }
 
     #[test]

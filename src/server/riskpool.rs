@@ -227,15 +227,25 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                 pool.install(|| riskpool::simulate(&model, 0, &c).map(|(_, s)| s))
             });
             let mut tick = tokio::time::interval(Duration::from_millis(100));
+            // The deadline has its own timer, so a run stops at the next
+            // chunk after it passes, not at the next progress tick.
+            let past_deadline = async move {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(past_deadline);
             let mut timed_out = false;
+            let mut client_gone = false;
             let result = loop {
                 tokio::select! {
                     r = &mut job => break r,
+                    () = &mut past_deadline, if !timed_out => {
+                        timed_out = true;
+                        control.cancel.store(true, Ordering::Relaxed);
+                    }
                     _ = tick.tick() => {
-                        if deadline.is_some_and(|d| Instant::now() >= d) {
-                            timed_out = true;
-                            control.cancel.store(true, Ordering::Relaxed);
-                        }
                         let done = control.done.load(Ordering::Relaxed).min(total);
                         let ev = pb::SimulatePoolResponse {
                             event: Some(pb::simulate_pool_response::Event::Progress(pb::SimulationProgress { done, total })),
@@ -244,7 +254,12 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                             control.cancel.store(true, Ordering::Relaxed);
                         }
                     }
-                    _ = tx.closed() => control.cancel.store(true, Ordering::Relaxed),
+                    // Once: a closed channel stays ready, and selecting it
+                    // again would spin this task until the run ends.
+                    () = tx.closed(), if !client_gone => {
+                        client_gone = true;
+                        control.cancel.store(true, Ordering::Relaxed);
+                    }
                 }
             };
             let msg = match result {
