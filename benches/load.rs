@@ -9,7 +9,13 @@
 //!    slots are free again, and how late a run whose deadline passes stops.
 //!
 //! The server runs in this process on its own runtime; the client on
-//! another. Both share the machine's cores, as a co-located client would.
+//! another. Both share the machine's cores, as a co-located client would:
+//! by default one thread each (`server.worker_threads = 1`), so on a 2-core
+//! machine neither oversubscribes the cores. Settings (environment):
+//! `SMEFIN_LOAD_SERVER_THREADS`, `SMEFIN_LOAD_CLIENT_THREADS` (runtime
+//! threads, default 1 each), `SMEFIN_LOAD_CONNECTIONS` (HTTP/2 connections
+//! the calls are spread over, default 1), `SMEFIN_LOAD_SIM_THREADS`
+//! (simulation pool, default every core but one), `SMEFIN_LOAD_PARTS`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,12 +62,12 @@ struct Stats {
     p999: Duration,
 }
 
-async fn load(ch: Channel, concurrency: usize) -> Stats {
+async fn load(chs: &[Channel], concurrency: usize) -> Stats {
     let per = REQUESTS / concurrency;
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let mut c = MatchingServiceClient::new(ch.clone());
+    for k in 0..concurrency {
+        let mut c = MatchingServiceClient::new(chs[k % chs.len()].clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(per);
             for _ in 0..per {
@@ -139,6 +145,11 @@ fn part(name: &str) -> bool {
     std::env::var("SMEFIN_LOAD_PARTS").map_or(true, |v| v.split(',').any(|p| p.trim() == name))
 }
 
+/// A numeric setting from the environment.
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; anything else is ignored.
     let threads_for_sims: usize = std::env::var("SMEFIN_LOAD_SIM_THREADS")
@@ -146,7 +157,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(knob("SMEFIN_LOAD_SERVER_THREADS", 1))
+        .thread_name("server")
         .enable_all()
         .build()
         .unwrap();
@@ -169,32 +181,42 @@ fn main() {
         (addr, tx)
     });
     let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(knob("SMEFIN_LOAD_CLIENT_THREADS", 1))
+        .thread_name("client")
         .enable_all()
         .build()
         .unwrap();
     client_rt.block_on(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let ch = Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .unwrap();
+        let mut chs = Vec::new();
+        for _ in 0..knob("SMEFIN_LOAD_CONNECTIONS", 1).max(1) {
+            chs.push(
+                Channel::from_shared(format!("http://{addr}"))
+                    .unwrap()
+                    .tcp_nodelay(true)
+                    .connect()
+                    .await
+                    .unwrap(),
+            );
+        }
+        let ch = chs[0].clone();
         println!(
-            "MatchEnterprise over loopback, {} cores, simulation threads {}",
+            "MatchEnterprise over loopback, {} cores, server threads {}, client threads {}, connections {}, simulation threads {}",
             std::thread::available_parallelism().map_or(1, |n| n.get()),
+            knob("SMEFIN_LOAD_SERVER_THREADS", 1),
+            knob("SMEFIN_LOAD_CLIENT_THREADS", 1),
+            chs.len(),
             if threads_for_sims == 0 {
                 "all".to_string()
             } else {
                 threads_for_sims.to_string()
             }
         );
-        let _warm = load(ch.clone(), 4).await;
+        let _warm = load(&chs, 4).await;
         let mut idle16 = None;
         let levels: &[usize] = if part("load") { &[1, 16, 64] } else { &[16] };
         for &c in levels {
-            let s = load(ch.clone(), c).await;
+            let s = load(&chs, c).await;
             row(&format!("concurrency {c}"), &s);
             if c == 16 {
                 idle16 = Some(s.p99);
@@ -255,7 +277,7 @@ fn main() {
             .err()
             .map(|e| e.code());
         println!("third simulation while 2 run: {refused:?}");
-        let busy = load(ch.clone(), 16).await;
+        let busy = load(&chs, 16).await;
         row("concurrency 16, 2 simulations", &busy);
         if let Some(idle) = idle16 {
             println!(

@@ -132,6 +132,10 @@ pub struct ServerConfig {
     pub batch_buffer: usize,
     /// Seconds to wait for calls in flight at shutdown.
     pub shutdown_grace_seconds: u64,
+    /// Threads answering calls; 0 = one per core. Fewer than the cores
+    /// when the machine also runs other busy processes: oversubscribed
+    /// threads cost tail latency (see README, "Performance and limits").
+    pub worker_threads: usize,
 }
 
 /// Catalogue settings.
@@ -159,6 +163,7 @@ impl Default for ServerConfig {
             max_message_bytes: 4 * 1024 * 1024,
             batch_buffer: 256,
             shutdown_grace_seconds: 10,
+            worker_threads: 0,
         }
     }
 }

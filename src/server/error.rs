@@ -73,6 +73,25 @@ impl ApiError {
     }
 }
 
+/// A failure reading message `index` of a request stream. A message that
+/// is not valid protobuf is the caller's error — INVALID_ARGUMENT naming
+/// the message (`requests[17]`), not tonic's INTERNAL — even when the
+/// response has already begun and the status travels in its trailers.
+/// Anything else (the client reset the stream, a message over the size
+/// limit) passes through as tonic reported it.
+pub fn inbound(status: Status, field: &str, index: u64) -> Status {
+    if status.code() == Code::Internal && status.message().starts_with("failed to decode") {
+        ApiError::field(
+            "MALFORMED_MESSAGE",
+            format!("{field}[{index}]"),
+            format!("is not a valid message: {}", status.message()),
+        )
+        .into()
+    } else {
+        status
+    }
+}
+
 fn bad_request(reason: &str, message: String, violations: Vec<FieldViolation>) -> Status {
     let mut details = ErrorDetails::new();
     details.set_bad_request(

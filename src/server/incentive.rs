@@ -12,7 +12,7 @@ use crate::incentive::{self, Bank, IncentiveRules, LoanRecord, Quarter};
 use crate::money::Yuan;
 use crate::server::auth::{Principal, caller};
 use crate::server::convert::incentive as conv;
-use crate::server::error::ApiError;
+use crate::server::error::{self, ApiError};
 use crate::server::pb;
 use crate::store::{Store, StoreError, Submission};
 
@@ -284,7 +284,12 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
     ) -> Result<Response<pb::SubmitLoanSnapshotResponse>, Status> {
         let who = caller(&request);
         let mut stream = request.into_inner();
-        let first = stream.message().await?.ok_or_else(|| {
+        let mut index = 0u64;
+        let first = stream
+            .message()
+            .await
+            .map_err(|s| error::inbound(s, "requests", 0))?
+            .ok_or_else(|| {
             invalid(vec![FieldViolation::new(
                 "request_id",
                 "the stream is empty",
@@ -332,7 +337,13 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
             }
         };
         push(loans, &mut records, &mut errs);
-        while let Some(msg) = stream.message().await? {
+        while let Some(msg) = {
+            index += 1;
+            stream
+                .message()
+                .await
+                .map_err(|s| error::inbound(s, "requests", index))?
+        } {
             if !msg.request_id.is_empty() && msg.request_id != request_id
                 || !msg.bank_id.is_empty() && msg.bank_id != bank_id
             {

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::catalog::{Catalog, ProductKind};
 use crate::enterprise::{self, FieldViolation, Profile};
 use crate::matching::{self, MatchOptions};
-use crate::server::error::ApiError;
+use crate::server::error::{self, ApiError};
 use crate::server::pb;
 
 /// Default and maximum page sizes of ListProducts.
@@ -158,7 +158,7 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
                     Ok(None) => break,
                     Err(status) => {
                         tracing::warn!(index, %status, "BatchMatch input stream failed");
-                        let _ = tx.send(Err(status)).await;
+                        let _ = tx.send(Err(error::inbound(status, "requests", index))).await;
                         break;
                     }
                 }

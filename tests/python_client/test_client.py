@@ -183,3 +183,28 @@ def test_malformed_and_truncated_requests(channel, stubs):
             pass
     m = stubs.matching_grpc.MatchingServiceStub(channel)
     assert len(m.ListProducts(stubs.matching.ListProductsRequest(), metadata=md).products) > 0
+
+
+def test_malformed_message_inside_a_running_stream(channel, stubs):
+    """The response has begun (headers and a first answer sent) when the
+    second request message turns out not to be protobuf: the call still
+    ends INVALID_ARGUMENT naming that message, not INTERNAL."""
+    import threading
+
+    raw = lambda b: b  # noqa: E731
+    batch = channel.stream_stream("/smefin.v1.MatchingService/BatchMatch", request_serializer=raw, response_deserializer=raw)
+    first_answered = threading.Event()
+
+    def requests():
+        yield stubs.matching.BatchMatchRequest(reference="ok", profile=profile(stubs), as_of="2024-06-01").SerializeToString()
+        assert first_answered.wait(30)
+        yield b"\x0a\x02\xff\xfe"  # reference: two bytes that are not UTF-8
+
+    answers = []
+    with pytest.raises(grpc.RpcError) as e:
+        for r in batch(requests(), metadata=auth("bureau")):
+            answers.append(stubs.matching.BatchMatchResponse.FromString(r))
+            first_answered.set()
+    assert [a.reference for a in answers] == ["ok"]
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+    assert "requests[1]" in e.value.details()
