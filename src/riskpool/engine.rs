@@ -41,7 +41,8 @@ pub const BALANCE_BINS: usize = 100;
 /// Progress and cancellation shared with a running simulation.
 #[derive(Debug, Default)]
 pub struct Control {
-    /// Set to stop the run at the next chunk.
+    /// Set to stop the run: the remaining scenarios of the current batch
+    /// are skipped and the run returns [`Cancelled`].
     pub cancel: AtomicBool,
     /// Scenarios finished so far.
     pub done: AtomicU64,

@@ -290,11 +290,11 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
             .await
             .map_err(|s| error::inbound(s, "requests", 0))?
             .ok_or_else(|| {
-            invalid(vec![FieldViolation::new(
-                "request_id",
-                "the stream is empty",
-            )])
-        })?;
+                invalid(vec![FieldViolation::new(
+                    "request_id",
+                    "the stream is empty",
+                )])
+            })?;
         let mut hasher = Sha256::new();
         let pb::SubmitLoanSnapshotRequest {
             request_id,

