@@ -3,8 +3,9 @@
 //!
 //! 1. MatchEnterprise at concurrency 1, 16 and 64: throughput and latency
 //!    percentiles, each level capped at `REQUESTS` requests or `CAP` seconds.
-//! 2. Isolation: the same at concurrency 16 while the maximum number of
-//!    simulations runs; one simulation more must get RESOURCE_EXHAUSTED.
+//! 2. Isolation: three rounds of concurrency 16 idle and then while the
+//!    maximum number of simulations runs (p99 ratio per round and median);
+//!    one simulation more must get RESOURCE_EXHAUSTED.
 //! 3. Cancellation: how long after their clients go away the simulations'
 //!    slots are free again, and how late a run whose deadline passes stops.
 //!
@@ -139,8 +140,7 @@ fn sim_request(scenarios: u64) -> pb::SimulatePoolRequest {
 }
 
 /// Whether a section runs: `SMEFIN_LOAD_PARTS` lists them (comma-separated:
-/// load, memory, isolation); all by default. Concurrency 16 always runs, as
-/// the isolation ratio's baseline.
+/// load, memory, isolation); all by default.
 fn part(name: &str) -> bool {
     std::env::var("SMEFIN_LOAD_PARTS").map_or(true, |v| v.split(',').any(|p| p.trim() == name))
 }
@@ -216,14 +216,10 @@ fn main() {
             }
         );
         let _warm = load(&chs, 4).await;
-        let mut idle16 = None;
-        let levels: &[usize] = if part("load") { &[1, 16, 64] } else { &[16] };
+        let levels: &[usize] = if part("load") { &[1, 16, 64] } else { &[] };
         for &c in levels {
             let s = load(&chs, c).await;
             row(&format!("concurrency {c}"), &s);
-            if c == 16 {
-                idle16 = Some(s.p99);
-            }
         }
 
         // Memory: BatchMatch streams of growing length; the peak must not grow with them.
@@ -262,32 +258,47 @@ fn main() {
         if !part("isolation") {
             return;
         }
-        // Isolation: fill every simulation slot with long runs.
+        // Isolation: three rounds of concurrency 16 idle, then again with
+        // every simulation slot filled with a long run; each round's ratio
+        // compares two measurements taken seconds apart.
         let mut rp = RiskPoolServiceClient::new(ch.clone());
+        let mut ratios = Vec::new();
         let mut streams = Vec::new();
-        for _ in 0..2 {
-            let mut s = rp
-                .simulate_pool(sim_request(20_000_000))
-                .await
-                .unwrap()
-                .into_inner();
-            let _ = s.message().await.unwrap();
-            streams.push(s);
+        for round in 1..=3 {
+            if !streams.is_empty() {
+                drop(std::mem::take(&mut streams));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let idle = load(&chs, 16).await;
+            for _ in 0..2 {
+                let mut s = rp
+                    .simulate_pool(sim_request(20_000_000))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                let _ = s.message().await.unwrap();
+                streams.push(s);
+            }
+            if round == 1 {
+                let refused = rp
+                    .simulate_pool(sim_request(1000))
+                    .await
+                    .err()
+                    .map(|e| e.code());
+                println!("third simulation while 2 run: {refused:?}");
+            }
+            let busy = load(&chs, 16).await;
+            row(&format!("round {round}: concurrency 16, idle"), &idle);
+            row(&format!("round {round}: same, 2 simulations"), &busy);
+            ratios.push(busy.p99.as_secs_f64() / idle.p99.as_secs_f64());
         }
-        let refused = rp
-            .simulate_pool(sim_request(1000))
-            .await
-            .err()
-            .map(|e| e.code());
-        println!("third simulation while 2 run: {refused:?}");
-        let busy = load(&chs, 16).await;
-        row("concurrency 16, 2 simulations", &busy);
-        if let Some(idle) = idle16 {
-            println!(
-                "p99 ratio busy/idle: {:.2}",
-                busy.p99.as_secs_f64() / idle.as_secs_f64()
-            );
-        }
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "p99 ratio busy/idle by round: {}; median {:.2}",
+            shown.join(", "),
+            ratios[1]
+        );
 
         // Cancellation: drop both streams; time until both slots are free
         // again (each new run is held until the next one is admitted).
