@@ -139,6 +139,24 @@ fn sim_request(scenarios: u64) -> pb::SimulatePoolRequest {
     }
 }
 
+/// Two simulations of `scenarios`, retrying every millisecond until the
+/// server admits both (at most 10 s).
+async fn admit_two(
+    rp: &mut RiskPoolServiceClient<Channel>,
+    scenarios: u64,
+) -> Vec<tonic::Response<tonic::Streaming<pb::SimulatePoolResponse>>> {
+    let t = Instant::now();
+    let mut held = Vec::new();
+    while held.len() < 2 {
+        match rp.simulate_pool(sim_request(scenarios)).await {
+            Ok(s) => held.push(s),
+            Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "slots never freed");
+    }
+    held
+}
+
 /// Whether a section runs: `SMEFIN_LOAD_PARTS` lists them (comma-separated:
 /// load, memory, isolation); all by default.
 fn part(name: &str) -> bool {
@@ -304,28 +322,14 @@ fn main() {
         // again (each new run is held until the next one is admitted).
         let t0 = Instant::now();
         drop(streams);
-        let mut held = Vec::new();
-        while held.len() < 2 {
-            match rp.simulate_pool(sim_request(20_000_000)).await {
-                Ok(s) => held.push(s),
-                Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
-            }
-            assert!(t0.elapsed() < Duration::from_secs(10));
-        }
+        let held = admit_two(&mut rp, 20_000_000).await;
         println!(
             "both slots free again {:.1} ms after their clients went away",
             t0.elapsed().as_secs_f64() * 1e3
         );
         let t1 = Instant::now();
         drop(held);
-        let mut held = Vec::new();
-        while held.len() < 2 {
-            match rp.simulate_pool(sim_request(1000)).await {
-                Ok(s) => held.push(s),
-                Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
-            }
-            assert!(t1.elapsed() < Duration::from_secs(10));
-        }
+        let held = admit_two(&mut rp, 1000).await;
         println!(
             "runs cancelled right after their start: both slots free {:.1} ms after",
             t1.elapsed().as_secs_f64() * 1e3

@@ -65,13 +65,23 @@ fn low_priority_pool(threads: usize) -> Arc<rayon::ThreadPool> {
     } else {
         threads
     };
+    // With fewer workers than cores, worker k stays on the k-th core from
+    // the end: the first core is never a simulation's, and workers do not
+    // migrate onto the core an interactive call has just woken on (measured:
+    // fewer outlying matching p99s under load than unpinned).
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let pin = n < ids.len();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .thread_name(|i| format!("smefin-sim-{i}"))
         .spawn_handler(|t| {
+            let core = ids.iter().rev().nth(t.index()).copied().filter(|_| pin);
             std::thread::Builder::new()
                 .name(t.name().unwrap_or("smefin-sim").to_string())
                 .spawn(move || {
+                    if let Some(c) = core {
+                        core_affinity::set_for_current(c);
+                    }
                     lower_priority();
                     t.run()
                 })?;
