@@ -28,11 +28,16 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::oracle::{conditional_pd, phi, phi_inv};
 use super::spec::{Copula, Lgd, Model};
 
-/// Scenarios per batch of a run: progress is counted and cancellation
+/// Most scenarios per batch of a run: progress is counted and cancellation
 /// acted on between batches (within a batch, a cancelled run skips its
-/// remaining scenarios). About 35 ms of work on two cores for a 2,000-loan
-/// book.
+/// remaining scenarios). About 35 ms of work on two cores for a one-period
+/// 2,000-loan book; books with more loans × periods get smaller batches
+/// (down to [`MIN_BATCH`]), so a batch is about as much work whatever the
+/// model.
 pub const BATCH: u64 = 1 << 17;
+
+/// Fewest scenarios per batch.
+pub const MIN_BATCH: u64 = 2048;
 
 /// Bins of the per-period pool-balance histogram over [0, 2 × capital); the
 /// last bin also takes balances above.
@@ -534,10 +539,12 @@ impl<'m> Engine<'m> {
             balance_hist: Vec::new(),
         };
         let hist = Mutex::new(vec![vec![0u64; BALANCE_BINS]; self.periods]);
+        let loan_periods = (self.model.loans.len().max(1) * self.periods.max(1)) as u64;
+        let batch = (BATCH * 2000 / loan_periods).clamp(MIN_BATCH, BATCH);
         let mut work = || -> Result<(), Cancelled> {
             let mut s = range.start;
             while s < range.end {
-                let e = range.end.min(s + BATCH);
+                let e = range.end.min(s + batch);
                 if is {
                     self.fill::<Vec<f64>, f64>(
                         s..e,
