@@ -10,7 +10,7 @@ use crate::enterprise::{Certification, Flag, LoanPurpose, SizeClass, TaxCreditGr
 use crate::money::{self, Yuan};
 
 /// One eligibility rule. In the catalogue a rule is a table whose `rule` key
-/// names the variant; [`retag`] turns it into serde's external tagging so
+/// names the variant; `retag` turns it into serde's external tagging so
 /// that errors carry the full path of the offending parameter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]

@@ -291,7 +291,7 @@ impl<'m> Engine<'m> {
     }
 
     /// Expected pool claims conditional on the global factor z (single
-    /// period, Gaussian, no sector factors), fen: Σ share·EAD·E[LGD]·p(z).
+    /// period, Gaussian, no sector factors), fen: Σ share·EAD·E\[LGD\]·p(z).
     pub fn expected_claims_given_factor(&self, z: f64) -> f64 {
         let mut s = 0.0;
         for c in &self.classes {

@@ -218,13 +218,13 @@ pub fn book_moments(book: &[(f64, f64)], rho: f64) -> BookMoments {
 /// Moments of the default count and loss of a book.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BookMoments {
-    /// E[D].
+    /// E\[D\].
     pub mean_defaults: f64,
-    /// Var[D].
+    /// Var\[D\].
     pub var_defaults: f64,
-    /// E[L].
+    /// E\[L\].
     pub mean_loss: f64,
-    /// Var[L].
+    /// Var\[L\].
     pub var_loss: f64,
 }
 

@@ -265,7 +265,7 @@ fn order_stat(sorted: &[i64], alpha: f64) -> i64 {
 
 /// Acerbi–Tasche discrete expected shortfall of `sorted` (ascending), fen.
 /// Reads only the worst ⌊k⌋ outcomes as a block and the one below them, so
-/// `sorted` need only be partitioned there (see [`select_at`]).
+/// `sorted` need only be partitioned there (as `select_at` leaves it).
 pub fn expected_shortfall(sorted: &[i64], alpha: f64) -> f64 {
     let n = sorted.len();
     let k = tail_mass(n, alpha);

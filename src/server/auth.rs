@@ -38,7 +38,7 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// Parses "bureau", "analyst", "bank:<id>".
+    /// Parses `bureau`, `analyst`, `bank:<id>`.
     pub fn parse(s: &str) -> Option<Principal> {
         match s.trim() {
             "bureau" => Some(Principal::Bureau),
