@@ -173,12 +173,11 @@ fn knob(name: &str, default: usize) -> usize {
 
 fn main() {
     // `cargo bench` passes `--bench`; anything else is ignored.
-    let threads_for_sims: usize = std::env::var("SMEFIN_LOAD_SIM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let threads_for_sims = knob("SMEFIN_LOAD_SIM_THREADS", 0);
+    let server_threads = knob("SMEFIN_LOAD_SERVER_THREADS", 1).max(1);
+    let client_threads = knob("SMEFIN_LOAD_CLIENT_THREADS", 1).max(1);
     let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(knob("SMEFIN_LOAD_SERVER_THREADS", 1))
+        .worker_threads(server_threads)
         .thread_name("server")
         .enable_all()
         .build()
@@ -202,7 +201,7 @@ fn main() {
         (addr, tx)
     });
     let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(knob("SMEFIN_LOAD_CLIENT_THREADS", 1))
+        .worker_threads(client_threads)
         .thread_name("client")
         .enable_all()
         .build()
@@ -224,8 +223,8 @@ fn main() {
         println!(
             "MatchEnterprise over loopback, {} cores, server threads {}, client threads {}, connections {}, simulation threads {}",
             std::thread::available_parallelism().map_or(1, |n| n.get()),
-            knob("SMEFIN_LOAD_SERVER_THREADS", 1),
-            knob("SMEFIN_LOAD_CLIENT_THREADS", 1),
+            server_threads,
+            client_threads,
             chs.len(),
             if threads_for_sims == 0 {
                 "all".to_string()
