@@ -4,13 +4,15 @@
 //! with synchronous=FULL).
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use smefin::incentive::{BorrowerType, LoanPurpose, LoanRecord, snapshot_balance};
 use smefin::money::Yuan;
 use smefin::server::pb;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -67,25 +69,10 @@ fn bench(c: &mut Criterion) {
 
     // Durable ingestion through the server.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let (url, _stop) = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut cfg = smefin::config::Config::default();
-        cfg.store.data_dir = data.path().to_path_buf();
-        cfg.server.max_message_bytes = 64 * 1024 * 1024;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let catalog = Arc::new(smefin::catalog::Catalog::builtin());
-        tokio::spawn(async move {
-            smefin::server::serve(listener, &cfg, catalog, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        (format!("http://{addr}"), tx)
-    });
+    let mut cfg = smefin::config::Config::default();
+    cfg.server.max_message_bytes = 64 * 1024 * 1024;
+    let server = rt.block_on(common::start_with(cfg));
+    let url = server.url();
     let per_run = 200_000usize;
     let batch = 2_000usize;
     let mut run_no = 0u64;

@@ -18,13 +18,15 @@
 //! the calls are spread over, default 1), `SMEFIN_LOAD_SIM_THREADS`
 //! (simulation pool, default every core but one), `SMEFIN_LOAD_PARTS`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smefin::server::pb;
 use smefin::server::pb::matching_service_client::MatchingServiceClient;
 use smefin::server::pb::risk_pool_service_client::RiskPoolServiceClient;
 use tonic::transport::Channel;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -182,24 +184,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let (addr, stop) = server_rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut cfg = smefin::config::Config::default();
-        cfg.store.data_dir = data.path().to_path_buf();
-        cfg.riskpool.threads = threads_for_sims;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let catalog = Arc::new(smefin::catalog::Catalog::builtin());
-        tokio::spawn(async move {
-            smefin::server::serve(listener, &cfg, catalog, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        (addr, tx)
-    });
+    let mut cfg = smefin::config::Config::default();
+    cfg.riskpool.threads = threads_for_sims;
+    let server = server_rt.block_on(common::start_with(cfg));
+    let addr = server.addr;
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(client_threads)
         .thread_name("client")
@@ -366,5 +354,5 @@ fn main() {
                 .join(", ")
         );
     });
-    let _ = stop.send(());
+    server_rt.block_on(server.shutdown());
 }
