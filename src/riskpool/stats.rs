@@ -281,10 +281,11 @@ pub fn expected_shortfall(sorted: &[i64], alpha: f64) -> f64 {
 }
 
 /// The indices of `v` that the order statistics at `levels`, the expected
-/// shortfall at `alpha` and the maximum read.
-fn needed_indices(n: usize, levels: &[f64], alpha: f64) -> Vec<usize> {
+/// shortfall at `alpha`, the maximum and `extra` read, ascending.
+fn needed_indices(n: usize, levels: &[f64], alpha: f64, extra: Option<usize>) -> Vec<usize> {
     let whole = (tail_mass(n, alpha).floor() as usize).min(n);
     let mut need: Vec<usize> = levels.iter().map(|&l| order_index(n, l)).collect();
+    need.extend(extra);
     need.push(order_index(n, alpha));
     need.push(n - 1);
     need.push(n - whole);
@@ -325,13 +326,7 @@ fn money_stats(values: &[i64], alpha: f64, extra: Option<usize>) -> (MoneyStats,
         .sum::<f64>()
         / (n as f64 - 1.0).max(1.0);
     let mut sorted = values.to_vec();
-    let mut need = needed_indices(n, &LEVELS, alpha);
-    if let Some(i) = extra {
-        need.push(i);
-        need.sort_unstable();
-        need.dedup();
-    }
-    select_at(&mut sorted, &need);
+    select_at(&mut sorted, &needed_indices(n, &LEVELS, alpha, extra));
     let stats = MoneyStats {
         mean: Yuan(mean_exact).round_fen(),
         std_dev: yuan_f(var.sqrt()),
