@@ -112,7 +112,7 @@ fn heterogeneous_book_mean_and_variance() {
         .loans
         .iter()
         .map(|l| {
-            let smefin::riskpool::spec::Lgd::Fixed(lgd) = l.lgd else {
+            let smefin::riskpool::model::Lgd::Fixed(lgd) = l.lgd else {
                 unreachable!()
             };
             (l.pd, (l.amount_fen as f64 * lgd).round())

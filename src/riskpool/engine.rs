@@ -25,8 +25,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use super::model::{Lgd, Model};
 use super::oracle::{conditional_pd, phi, phi_inv};
-use super::spec::{Copula, Lgd, Model};
+use super::spec::Copula;
 
 /// Most scenarios per batch of a run: progress is counted and cancellation
 /// acted on between batches (within a batch, a cancelled run skips its

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::engine::{Cancelled, Control, Engine};
-use super::spec::{Limits, Model, Spec, SpecError};
+use super::model::Model;
+use super::spec::{Limits, Spec, SpecError};
 use super::stats::Probability;
 use crate::money::Yuan;
 

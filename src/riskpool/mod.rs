@@ -1,7 +1,8 @@
 //! Risk-compensation pool simulation: will a pool's capital survive the
 //! defaults of the credit it backs?
 //!
-//! - [`spec`]: the spec (TOML/JSON), validation and compilation to a [`Model`];
+//! - [`spec`]: the spec (TOML/JSON) as written, and the loan CSV reader;
+//! - [`model`]: validation and compilation of a spec to a [`Model`];
 //! - [`scenarios`]: named stress presets;
 //! - [`engine`]: the Monte Carlo engine (per-scenario streams, integer fen);
 //! - [`stats`]: summaries (probabilities, quantiles, ES, fan charts …);
@@ -10,6 +11,7 @@
 
 pub mod engine;
 pub mod grid;
+pub mod model;
 pub mod oracle;
 pub mod scenarios;
 pub mod spec;
@@ -20,7 +22,8 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 pub use engine::{Cancelled, Control, Engine, Raw};
-pub use spec::{Limits, Model, Spec, SpecError};
+pub use model::Model;
+pub use spec::{Limits, Spec, SpecError};
 pub use stats::Summary;
 
 /// Builds the engine of a model, with importance sampling when the spec asks.

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use rayon::prelude::*;
 
 use super::engine::{BALANCE_BINS, Cancelled, Control, Engine, Raw};
+use super::model::{Lgd, Model};
 use super::oracle::vasicek_cdf;
-use super::spec::{Copula, Lgd, Model};
+use super::spec::Copula;
 use crate::money::Yuan;
 
 /// z for a two-sided 95% interval.
