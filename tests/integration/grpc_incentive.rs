@@ -1,7 +1,7 @@
 //! IncentiveService through a real server with tokens: the whole flow, every
 //! RPC × every role, idempotency, concurrency, and open-mode safety.
 
-mod common;
+use crate::common;
 
 use smefin::server::auth::token_hash;
 use smefin::server::pb;

@@ -1,7 +1,7 @@
 //! TLS (rustls): the server with a certificate, and with a client-certificate
 //! check, called by a real tonic client.
 
-mod common;
+use crate::common;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use smefin::server::pb;

@@ -1,6 +1,6 @@
 //! RiskPoolService through a real server and the generated client.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! MatchingService, health and reflection through a real server and the
 //! generated tonic client.
 
-mod common;
+use crate::common;
 
 use smefin::server::pb;
 use smefin::server::pb::matching_service_client::MatchingServiceClient;

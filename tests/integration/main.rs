@@ -1,0 +1,18 @@
+//! The integration tests, in one binary: a real server on an ephemeral
+//! loopback port called by real clients, and the CLI run as a user runs it.
+//!
+//! One binary rather than one per file: each test binary links all of smefin
+//! and its dependencies, so eight of them cost eight links and ~450 MB more of
+//! target/.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod cli_riskpool;
+mod durability;
+mod grpc_incentive;
+mod grpc_matching;
+mod grpc_riskpool;
+mod riskpool;
+mod tls;
