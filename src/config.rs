@@ -282,30 +282,111 @@ impl Config {
             merge(&mut table, over);
             env_keys.push(path.join("."));
         }
-        serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(table)).map_err(|e| {
-            let key = e.path().to_string();
-            let source_name = if env_keys
+        // Where a key's value came from: the environment, else the file (a
+        // value that does not parse came from one of the two).
+        let source_of = |key: &str| {
+            if env_keys
                 .iter()
-                .any(|k| key.starts_with(k.as_str()) || k.starts_with(&key))
+                .any(|k| key.starts_with(k.as_str()) || k.starts_with(key))
             {
                 "environment".to_string()
             } else {
                 source.clone()
-            };
-            ConfigError::Invalid {
-                key,
-                source_name,
-                reason: e
-                    .into_inner()
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
             }
+        };
+        let config = serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::Invalid {
+                    source_name: source_of(&key),
+                    key,
+                    reason: e
+                        .into_inner()
+                        .to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                }
+            })?;
+        match config.out_of_range() {
+            None => Ok(config),
+            Some((key, reason)) => Err(ConfigError::Invalid {
+                source_name: source_of(key),
+                key: key.to_string(),
+                reason,
+            }),
+        }
+    }
+
+    /// The first numeric key outside its range, and why. Serde checks types;
+    /// this checks what a value of the right type must also be (a pool of
+    /// 0 simulations, a channel of 0 messages or a million threads would
+    /// otherwise fail later, or be quietly replaced).
+    fn out_of_range(&self) -> Option<(&'static str, String)> {
+        let (s, r) = (&self.server, &self.riskpool);
+        let checks: [(&'static str, u64, u64, u64, &str); 9] = [
+            (
+                "server.max_message_bytes",
+                s.max_message_bytes as u64,
+                1024,
+                1 << 30,
+                "",
+            ),
+            ("server.batch_buffer", s.batch_buffer as u64, 1, 1 << 20, ""),
+            (
+                "server.worker_threads",
+                s.worker_threads as u64,
+                0,
+                MAX_THREADS as u64,
+                " (0: one per core)",
+            ),
+            (
+                "server.shutdown_grace_seconds",
+                s.shutdown_grace_seconds,
+                0,
+                3600,
+                "",
+            ),
+            (
+                "riskpool.max_concurrent",
+                r.max_concurrent as u64,
+                1,
+                1024,
+                "",
+            ),
+            (
+                "riskpool.threads",
+                r.threads as u64,
+                0,
+                MAX_THREADS as u64,
+                " (0: every core but one)",
+            ),
+            ("riskpool.max_loans", r.max_loans, 1, u64::MAX, ""),
+            ("riskpool.max_scenarios", r.max_scenarios, 1, u64::MAX, ""),
+            (
+                "riskpool.max_periods",
+                r.max_periods.into(),
+                1,
+                u64::MAX,
+                "",
+            ),
+        ];
+        checks.into_iter().find_map(|(key, v, lo, hi, note)| {
+            let range = if hi == u64::MAX {
+                format!("at least {lo}")
+            } else {
+                format!("in {lo}..={hi}")
+            };
+            (v < lo || v > hi).then(|| (key, format!("{v} is not {range}{note}")))
         })
     }
 }
+
+/// Most threads a pool of smefin's may be given (`server.worker_threads`,
+/// `riskpool.threads`, `--threads`): far more than the cores of any machine it
+/// runs on, and few enough that the operating system can start them all.
+pub const MAX_THREADS: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -392,5 +473,65 @@ mod tests {
         assert!(e.contains("server.batch_buffer"), "{e}");
         let e = Config::load(Some(Path::new("/nonexistent/smefin.toml")), no_env()).unwrap_err();
         assert!(matches!(e, ConfigError::Io { .. }));
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_key_the_source_and_the_range() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "[riskpool]
+max_scenarios = 0
+[server]
+max_message_bytes = 100"
+        )
+        .unwrap();
+        let e = Config::load(Some(f.path()), no_env()).unwrap_err();
+        let ConfigError::Invalid {
+            key,
+            source_name,
+            reason,
+        } = e
+        else {
+            panic!("{e:?}")
+        };
+        // the first key of the checks' order is reported
+        assert_eq!(key, "server.max_message_bytes");
+        assert_eq!(source_name, f.path().display().to_string());
+        assert_eq!(reason, "100 is not in 1024..=1073741824");
+        // with that key fixed from the environment, the next bad one is the
+        // file's
+        let env = vec![(
+            "SMEFIN__SERVER__MAX_MESSAGE_BYTES".to_string(),
+            "4096".to_string(),
+        )];
+        let e = Config::load(Some(f.path()), env).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "config key `riskpool.max_scenarios` ({}): 0 is not at least 1",
+                f.path().display()
+            )
+        );
+        let env = vec![("SMEFIN__RISKPOOL__MAX_PERIODS".to_string(), "0".to_string())];
+        let e = Config::load(None, env).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "config key `riskpool.max_periods` (environment): 0 is not at least 1"
+        );
+        // bounds themselves are accepted
+        let env = vec![
+            ("SMEFIN__RISKPOOL__THREADS".to_string(), "1024".to_string()),
+            (
+                "SMEFIN__SERVER__WORKER_THREADS".to_string(),
+                "0".to_string(),
+            ),
+            (
+                "SMEFIN__RISKPOOL__MAX_CONCURRENT".to_string(),
+                "1".to_string(),
+            ),
+        ];
+        let c = Config::load(None, env).unwrap();
+        assert_eq!((c.riskpool.threads, c.riskpool.max_concurrent), (1024, 1));
     }
 }

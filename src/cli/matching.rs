@@ -38,7 +38,7 @@ pub struct MatchArgs {
     #[arg(long)]
     pub catalog: Option<PathBuf>,
     /// Worker threads for --input (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// With --input: write the whole report per firm (every criterion and
     /// suggestion) instead of the compact record (eligible offers and missing
@@ -79,7 +79,7 @@ pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
         let batch = Batch {
             catalog: &catalog,
             opts: &opts,
-            threads: threads.max(1),
+            threads,
             full: a.full,
         };
         return run_batch(batch, input, output);

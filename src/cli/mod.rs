@@ -154,3 +154,16 @@ fn as_of(s: &Option<String>) -> Result<chrono::NaiveDate, CliError> {
         }
     }
 }
+
+/// Parses `--threads`: 1 to [`crate::config::MAX_THREADS`]. Leaving the
+/// option out gives one thread per core.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let max = crate::config::MAX_THREADS;
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} is not in 1..={max} (leave --threads out for one per core)"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -24,7 +24,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// Run only shard k of n (`--shard 0/4`); needs --out.
     #[arg(long, requires = "out")]
@@ -53,7 +53,7 @@ pub struct MergeArgs {
     #[arg(long)]
     pub json: bool,
     /// Worker threads for the risk-contribution pass.
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
 }
 
@@ -75,7 +75,7 @@ pub struct StressArgs {
     #[arg(long)]
     pub scenarios: Option<u64>,
     /// Worker threads.
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// Print JSON.
     #[arg(long)]
@@ -97,7 +97,7 @@ pub struct LeverageArgs {
     #[arg(long)]
     pub scenarios: Option<u64>,
     /// Worker threads.
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// Print JSON.
     #[arg(long)]
@@ -146,7 +146,7 @@ pub(crate) fn with_progress<T: Send>(total: u64, f: impl FnOnce(&Control) -> T +
 /// Sizes rayon's global pool (once, before any parallel work), so the engine
 /// and the summary share the same threads.
 fn set_threads(threads: Option<usize>) -> Result<(), CliError> {
-    if let Some(t) = threads.filter(|&t| t > 0) {
+    if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build_global()

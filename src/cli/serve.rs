@@ -103,19 +103,11 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
     }
 
     init_logging(&cfg);
-    const MAX_WORKER_THREADS: usize = 1024;
     let catalog = Arc::new(load_catalog(cfg.catalog.path.as_deref())?);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
-    match cfg.server.worker_threads {
-        0 => {}
-        n @ 1..=MAX_WORKER_THREADS => {
-            rt.worker_threads(n);
-        }
-        n => {
-            return Err(CliError::new(format!(
-                "config key `server.worker_threads`: {n} exceeds {MAX_WORKER_THREADS}"
-            )));
-        }
+    // 0: tokio's default, one per core (the range was checked on load).
+    if cfg.server.worker_threads > 0 {
+        rt.worker_threads(cfg.server.worker_threads);
     }
     let rt = rt
         .enable_all()

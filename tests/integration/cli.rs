@@ -378,6 +378,34 @@ fn serve_rejects_bad_config() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("server.listen"), "{}", stderr(&o));
+    // Values of the right type but out of range are refused too, before
+    // anything starts, naming the key and where the value came from.
+    for (var, value, says) in [
+        (
+            "SMEFIN__RISKPOOL__MAX_CONCURRENT",
+            "0",
+            "config key `riskpool.max_concurrent` (environment): 0 is not in 1..=1024",
+        ),
+        (
+            "SMEFIN__RISKPOOL__THREADS",
+            "100000",
+            "config key `riskpool.threads` (environment): 100000 is not in 0..=1024 (0: every core but one)",
+        ),
+        (
+            "SMEFIN__SERVER__BATCH_BUFFER",
+            "0",
+            "config key `server.batch_buffer` (environment): 0 is not in 1..=1048576",
+        ),
+    ] {
+        let o = bin()
+            .args(["serve"])
+            .env(var, value)
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{var}");
+        assert_eq!(stderr(&o).trim(), format!("smefin: {says}"));
+    }
 }
 
 #[test]

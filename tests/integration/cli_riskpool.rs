@@ -135,6 +135,19 @@ fn bad_specs_exit_nonzero_naming_the_field() {
     let o = run(&["simulate", "csv.toml"], d.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("portfolio.csv:3.amount"), "{}", err(&o));
+    // thread counts: 0 or more than the OS should be asked for are refused
+    // (100000 used to start that many threads and hang)
+    for t in ["0", "100000"] {
+        let o = run(&["simulate", "default", "--threads", t], d.path());
+        assert_eq!(o.status.code(), Some(2), "--threads {t}");
+        assert!(
+            err(&o).contains(&format!(
+                "invalid value '{t}' for '--threads <THREADS>': {t} is not in 1..=1024"
+            )),
+            "{}",
+            err(&o)
+        );
+    }
 }
 
 #[test]
