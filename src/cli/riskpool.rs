@@ -87,8 +87,8 @@ pub struct StressArgs {
 pub struct LeverageArgs {
     /// Spec file or `default`.
     pub spec: PathBuf,
-    /// Largest acceptable exhaustion probability.
-    #[arg(long)]
+    /// Largest acceptable exhaustion probability, in (0, 1).
+    #[arg(long, value_parser = |s: &str| s.parse::<f64>().map_err(|e| e.to_string()).and_then(riskpool::grid::check_target))]
     pub target: f64,
     /// What to solve for: the largest credit `scale`, or the smallest `capital`.
     #[arg(long, default_value = "scale")]

@@ -159,8 +159,18 @@ fn scaled(model: &Model, what: Solve, f: f64) -> Model {
     m
 }
 
+/// Checks a leverage target: an exhaustion probability strictly between 0 and
+/// 1 (0 cannot be estimated by sampling; 1 or more bounds nothing).
+pub fn check_target(target: f64) -> Result<f64, String> {
+    if target > 0.0 && target < 1.0 {
+        Ok(target)
+    } else {
+        Err(format!("{target} is not in (0, 1)"))
+    }
+}
+
 /// Finds the largest scale (or smallest capital) with exhaustion probability
-/// ≤ `target`, by bracketing and bisection on a factor applied to the book
+/// ≤ `target` (see [`check_target`]), by bracketing and bisection on a factor applied to the book
 /// (or the capital). With common random numbers the defaults do not depend on
 /// the factor, so the estimated probability is monotone in it.
 pub fn solve_leverage(

@@ -353,11 +353,8 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             solve,
         } = request.into_inner();
         let mut errs = Vec::new();
-        if !(target > 0.0 && target < 1.0) {
-            errs.push(FieldViolation::new(
-                "target",
-                format!("{target} is not in (0, 1)"),
-            ));
+        if let Err(why) = grid::check_target(target) {
+            errs.push(FieldViolation::new("target", why));
         }
         let what = match pb::LeverageTarget::try_from(solve) {
             Ok(pb::LeverageTarget::Scale) => Some(Solve::Scale),

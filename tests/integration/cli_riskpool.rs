@@ -207,6 +207,13 @@ fn stress_and_leverage() {
         d.path(),
     );
     assert_eq!(o.status.code(), Some(1));
+    // a target that is not a probability strictly between 0 and 1 is refused
+    // (1.5 used to "solve" to a 20-million-fold leverage, NaN to 572 yuan)
+    for t in ["0", "1", "1.5", "nan", "-0.1"] {
+        let o = run(&["leverage", "default", &format!("--target={t}")], d.path());
+        assert_eq!(o.status.code(), Some(2), "--target {t}");
+        assert!(err(&o).contains("is not in (0, 1)"), "{}", err(&o));
+    }
 }
 
 #[test]
