@@ -25,7 +25,7 @@ pub fn run(cmd: TokenCommand) -> Result<(), CliError> {
         TokenCommand::New { principal } => {
             let p = Principal::parse(&principal).ok_or_else(|| {
                 CliError::new(format!(
-                    "--principal: `{principal}` is not bureau, analyst or bank:<id>"
+                    "--principal: `{principal}` is not bureau, analyst or bank:<id> (id: 1-64 letters, digits, '-' or '_')"
                 ))
             })?;
             let bytes: [u8; 32] = rand::rng().random();
@@ -40,7 +40,11 @@ pub fn run(cmd: TokenCommand) -> Result<(), CliError> {
             let mut s = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
                 .map_err(|e| CliError::new(format!("stdin: {e}")))?;
-            print(&format!("{}\n", token_hash(s.trim())))
+            let token = s.trim();
+            if token.is_empty() {
+                return Err(CliError::new("stdin: no token (give the token on stdin)"));
+            }
+            print(&format!("{}\n", token_hash(token)))
         }
     }
 }

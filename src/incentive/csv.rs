@@ -133,8 +133,8 @@ fn add_bank(
     line: usize,
     b: Bank,
 ) {
-    if b.bank_id.is_empty() {
-        err(errs, origin, line, "bank_id", "is empty");
+    if let Err(why) = super::check_bank_id(&b.bank_id) {
+        err(errs, origin, line, "bank_id", why);
         return;
     }
     match inputs.banks.get(&b.bank_id) {

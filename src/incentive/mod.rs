@@ -18,6 +18,24 @@
 
 pub mod csv;
 
+/// Checks a bank id: 1–64 ASCII letters, digits, '-' or '_'. One rule for
+/// RegisterBank, the `bank:<id>` principals of the token file and the CSV
+/// inputs, so a token can only name a bank that can be registered.
+pub fn check_bank_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{id}` is not a bank id (1-64 letters, digits, '-' or '_')"
+        ))
+    }
+}
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;

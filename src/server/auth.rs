@@ -45,7 +45,7 @@ impl Principal {
             "analyst" => Some(Principal::Analyst),
             t => t
                 .strip_prefix("bank:")
-                .filter(|id| !id.is_empty())
+                .filter(|id| crate::incentive::check_bank_id(id).is_ok())
                 .map(|id| Principal::Bank(id.to_string())),
         }
     }
@@ -129,7 +129,7 @@ impl Tokens {
             }
             let p = Principal::parse(&t.principal).ok_or_else(|| {
                 err(format!(
-                    "token[{i}].principal `{}` is not bureau, analyst or bank:<id>",
+                    "token[{i}].principal `{}` is not bureau, analyst or bank:<id> (id: 1-64 letters, digits, '-' or '_')",
                     t.principal
                 ))
             })?;
@@ -245,6 +245,14 @@ mod tests {
             Some(Principal::Bank("JXB".into()))
         );
         assert_eq!(Principal::parse("bank:"), None);
+        // the bank-id rule RegisterBank applies: a token cannot name a bank
+        // that could never be registered
+        assert_eq!(Principal::parse("bank:J X"), None);
+        assert_eq!(Principal::parse(&format!("bank:{}", "J".repeat(65))), None);
+        assert_eq!(
+            Principal::parse("bank:nc-rcb_2"),
+            Some(Principal::Bank("nc-rcb_2".into()))
+        );
         assert_eq!(
             token_hash("test"),
             "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

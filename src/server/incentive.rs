@@ -52,16 +52,8 @@ fn denied(p: &Principal, what: &str) -> Status {
 }
 
 fn check_bank_id(field: &str, id: &str, errs: &mut Vec<FieldViolation>) {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !ok {
-        errs.push(FieldViolation::new(
-            field,
-            format!("`{id}` is not a bank id (1-64 letters, digits, '-' or '_')"),
-        ));
+    if let Err(why) = crate::incentive::check_bank_id(id) {
+        errs.push(FieldViolation::new(field, why));
     }
 }
 

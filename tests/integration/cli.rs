@@ -506,7 +506,7 @@ fn incentives_compute_offline() {
     write(
         d.path(),
         "bad.csv",
-        "bank_id,bank_name,institution_type,period,balance\nA,甲,火星银行,2023Q2,x\n",
+        "bank_id,bank_name,institution_type,period,balance\nA,甲,火星银行,2023Q2,x\nJ X,乙,城市商业银行,2023Q2,1\n",
     );
     let o = run(
         &[
@@ -522,8 +522,58 @@ fn incentives_compute_offline() {
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("bad.csv:2.institution_type")
-            && stderr(&o).contains("bad.csv:2.balance"),
+            && stderr(&o).contains("bad.csv:2.balance")
+            && stderr(&o).contains("bad.csv:3.bank_id: `J X` is not a bank id"),
         "{}",
         stderr(&o)
+    );
+}
+
+#[test]
+fn token_new_and_hash() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&["token", "new", "--principal", "bank:JXB"], d.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let token = out
+        .split_whitespace()
+        .find(|w| w.starts_with("smf_"))
+        .expect("a token")
+        .to_string();
+    assert_eq!(token.len(), 4 + 64);
+    let entry = &out[out.find("[[token]]").expect("an entry")..];
+    // the entry is a token file the server accepts, for that principal
+    std::fs::write(d.path().join("tokens.toml"), entry).unwrap();
+    smefin::server::auth::Tokens::load(&d.path().join("tokens.toml")).unwrap();
+    assert!(entry.contains("principal = \"bank:JXB\""), "{entry}");
+    // `token hash` of the token gives the entry's hash
+    let mut child = bin()
+        .args(["token", "hash"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let hash = stdout(&o).trim().to_string();
+    assert!(
+        entry.contains(&format!("sha256 = \"{hash}\"")),
+        "{entry} / {hash}"
+    );
+    // refusals: a principal no bank could have; no token on stdin
+    let o = run(&["token", "new", "--principal", "bank:J X"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("`bank:J X` is not bureau, analyst or bank:<id>"));
+    let o = bin()
+        .args(["token", "hash"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim(),
+        "smefin: stdin: no token (give the token on stdin)"
     );
 }
