@@ -376,8 +376,9 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
         rhos: a.rho.clone(),
         shares: a.share.clone(),
     };
-    let cells = grid.cells(&model.spec);
-    let total = model.spec.scenarios * cells.len() as u64;
+    grid.check_size()
+        .map_err(|e| CliError::new(e.to_string()))?;
+    let total = model.spec.scenarios * grid.cell_count() as u64;
     let result = with_progress(total, |c| {
         riskpool::grid::run(&model.spec, &grid, &Limits::default(), 0, c)
     })

@@ -53,11 +53,32 @@ pub enum GridError {
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
     /// Too many cells.
-    #[error("{0} cells exceed the limit of 400")]
-    TooLarge(usize),
+    #[error("{0} cells exceed the limit of {MAX_CELLS}")]
+    TooLarge(u128),
 }
 
+/// Most cells a grid may have.
+pub const MAX_CELLS: usize = 400;
+
 impl Grid {
+    /// How many cells the grid has, counted without listing them: a request
+    /// of 150,000 × 150,000 values is 2.25·10¹⁰ cells, and listing them
+    /// first would exhaust memory before the limit is checked.
+    pub fn cell_count(&self) -> u128 {
+        [&self.pd_multipliers, &self.rhos, &self.shares]
+            .iter()
+            .map(|v| v.len().max(1) as u128)
+            .product()
+    }
+
+    /// [`MAX_CELLS`] at most.
+    pub fn check_size(&self) -> Result<(), GridError> {
+        match self.cell_count() {
+            n if n > MAX_CELLS as u128 => Err(GridError::TooLarge(n)),
+            _ => Ok(()),
+        }
+    }
+
     /// The (pd multiplier, ρ, share) triples, in order.
     pub fn cells(&self, spec: &Spec) -> Vec<(f64, f64, f64)> {
         let base_pd = spec.scenario.pd_multiplier.unwrap_or_else(|| {
@@ -93,10 +114,8 @@ pub fn run(
     threads: usize,
     control: &Control,
 ) -> Result<GridResult, GridError> {
+    grid.check_size()?;
     let cells = grid.cells(spec);
-    if cells.len() > 400 {
-        return Err(GridError::TooLarge(cells.len()));
-    }
     let mut out = Vec::with_capacity(cells.len());
     for (m, r, s) in cells {
         let mut cs = spec.clone();

@@ -316,14 +316,8 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             rhos,
             shares,
         };
-        let cells = g.cells(&spec).len();
-        if cells > 400 {
-            return Err(ApiError::field(
-                "INVALID_GRID",
-                "pd_multipliers",
-                format!("{cells} cells exceed the limit of 400"),
-            )
-            .into());
+        if let Err(e) = g.check_size() {
+            return Err(ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()).into());
         }
         let limits = self.cfg.limits();
         let pool = self.pool.clone();

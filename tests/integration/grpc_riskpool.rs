@@ -226,6 +226,25 @@ async fn stress_grid_leverage_and_presets() {
         "{:?}",
         g.cells
     );
+    // A grid of 150,000 × 150,000 values (2.4 MB on the wire) is refused by
+    // counting, before anything is listed: listing its 2.25·10¹⁰ cells first
+    // took the server past 16 GB.
+    let e = c
+        .run_stress_grid(pb::RunStressGridRequest {
+            spec: Some(spec(20_000)),
+            pd_multipliers: vec![1.0; 150_000],
+            rhos: vec![0.1; 150_000],
+            shares: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(fields(&e), vec!["pd_multipliers"]);
+    assert!(
+        e.message()
+            .contains("22500000000 cells exceed the limit of 400"),
+        "{e:?}"
+    );
 
     let r = c
         .solve_leverage(pb::SolveLeverageRequest {
