@@ -92,21 +92,63 @@ pub fn inbound(status: Status, field: &str, index: u64) -> Status {
     }
 }
 
+/// Most bytes of field violations one status lists, of one violation's
+/// description, and of a status message. A status travels in HTTP/2
+/// trailers, which clients cap (grpc-core: 16 KiB of metadata in all); past
+/// that the caller would get RESOURCE_EXHAUSTED "metadata size exceeds hard
+/// limit" instead of its problems (seen: 500,000 bad enum values in one
+/// profile made 111 MB of details).
+const MAX_LISTED_BYTES: usize = 5 * 1024;
+const MAX_DESCRIPTION_BYTES: usize = 512;
+const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// `s` cut to at most `max` bytes at a character boundary, with `…` when cut.
+fn clip(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
+}
+
 fn bad_request(reason: &str, message: String, violations: Vec<FieldViolation>) -> Status {
+    let total = violations.len();
+    let mut listed = Vec::new();
+    let mut bytes = 0;
+    for v in violations {
+        let field = clip(v.field, MAX_DESCRIPTION_BYTES);
+        let description = clip(v.description, MAX_DESCRIPTION_BYTES);
+        bytes += field.len() + description.len() + 8;
+        if bytes > MAX_LISTED_BYTES && !listed.is_empty() {
+            break;
+        }
+        listed.push(PbViolation::new(field, description));
+    }
+    let mut info = HashMap::new();
+    let message = if listed.len() < total {
+        info.insert("violations".to_string(), total.to_string());
+        info.insert("violations_listed".to_string(), listed.len().to_string());
+        format!(
+            "{} ({total} problems; the first {} are listed)",
+            clip(message, MAX_MESSAGE_BYTES),
+            listed.len()
+        )
+    } else {
+        clip(message, MAX_MESSAGE_BYTES)
+    };
     let mut details = ErrorDetails::new();
-    details.set_bad_request(
-        violations
-            .into_iter()
-            .map(|v| PbViolation::new(v.field, v.description))
-            .collect::<Vec<_>>(),
-    );
-    details.set_error_info(reason, DOMAIN, HashMap::new());
+    details.set_bad_request(listed);
+    details.set_error_info(reason, DOMAIN, info);
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
-        let message = e.to_string();
+        let message = clip(e.to_string(), MAX_MESSAGE_BYTES);
         match e {
             ApiError::InvalidArgument { reason, violations } => {
                 bad_request(reason, message, violations)
@@ -154,6 +196,7 @@ impl From<ApiError> for Status {
             } => Status::cancelled(message),
             ApiError::NotFound { reason, kind, name } => {
                 let mut details = ErrorDetails::new();
+                let name = clip(name, MAX_DESCRIPTION_BYTES);
                 details.set_error_info(reason, DOMAIN, HashMap::from([(kind.to_string(), name)]));
                 Status::with_error_details(Code::NotFound, message, details)
             }
@@ -182,6 +225,56 @@ mod tests {
             .collect();
         assert_eq!(fields, vec!["employees", "annual_revenue"]);
         assert_eq!(d.error_info().unwrap().reason, "INVALID_PROFILE");
+    }
+
+    #[test]
+    fn a_flood_of_violations_fits_in_the_trailers() {
+        // 500,000 bad enum values, as one profile can carry in 4 MB
+        let violations: Vec<FieldViolation> = (0..500_000)
+            .map(|i| {
+                FieldViolation::new(
+                    format!("profile.certifications[{i}]"),
+                    "unknown certification `0` (expected one of: high_tech, tech_sme, …)",
+                )
+            })
+            .collect();
+        let s: Status = ApiError::InvalidArgument {
+            reason: "INVALID_PROFILE",
+            violations,
+        }
+        .into();
+        assert_eq!(s.code(), Code::InvalidArgument);
+        // the trailers carry the details in base64 and the message
+        // percent-encoded (here ASCII): together well under grpc-core's 16 KiB
+        let trailers = s.details().len().div_ceil(3) * 4 + s.message().len();
+        assert!(trailers < 12 * 1024, "{trailers}");
+        assert!(s.message().len() <= MAX_MESSAGE_BYTES + 100);
+        let d = s.get_error_details();
+        let listed = &d.bad_request().unwrap().field_violations;
+        assert!(listed.len() > 10, "{}", listed.len());
+        assert_eq!(listed[0].field, "profile.certifications[0]");
+        let info = &d.error_info().unwrap().metadata;
+        assert_eq!(info["violations"], "500000");
+        assert_eq!(info["violations_listed"], listed.len().to_string());
+        assert!(
+            s.message().ends_with(&format!(
+                "(500000 problems; the first {} are listed)",
+                listed.len()
+            )),
+            "{}",
+            s.message()
+        );
+        // a single huge description (an echoed 1 MB string) is cut, on a
+        // character boundary
+        let s: Status = ApiError::field("X", "product_ids", "产".repeat(400_000)).into();
+        let d = s.get_error_details();
+        let v = &d.bad_request().unwrap().field_violations[0];
+        assert!(v.description.len() <= MAX_DESCRIPTION_BYTES + 3);
+        assert!(v.description.ends_with('…'));
+        assert!(s.message().len() <= MAX_MESSAGE_BYTES + 3);
+        // nothing is cut or counted when there is room
+        assert_eq!(clip("abc".into(), 3), "abc");
+        assert!(d.error_info().unwrap().metadata.is_empty());
     }
 
     #[test]
