@@ -99,11 +99,11 @@ pub fn inbound(status: Status, field: &str, index: u64) -> Status {
 /// limit" instead of its problems (seen: 500,000 bad enum values in one
 /// profile made 111 MB of details).
 const MAX_LISTED_BYTES: usize = 5 * 1024;
-const MAX_DESCRIPTION_BYTES: usize = 512;
+pub(crate) const MAX_DESCRIPTION_BYTES: usize = 512;
 const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// `s` cut to at most `max` bytes at a character boundary, with `…` when cut.
-fn clip(mut s: String, max: usize) -> String {
+pub(crate) fn clip(mut s: String, max: usize) -> String {
     if s.len() > max {
         let mut end = max;
         while !s.is_char_boundary(end) {

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::catalog::{Catalog, ProductKind};
 use crate::enterprise::{self, FieldViolation, Profile};
 use crate::matching::{self, MatchOptions};
-use crate::server::error::{self, ApiError};
+use crate::server::error::{self, ApiError, MAX_DESCRIPTION_BYTES, clip};
 use crate::server::pb;
 
 /// Default and maximum page sizes of ListProducts.
@@ -78,6 +78,11 @@ fn validate(
     }
 }
 
+/// Most problems a BatchMatch response lists (it counts them all): 500,000
+/// bad enum values in one profile made a 138 MB response, past the encoder's
+/// limit, and ended the whole stream with OUT_OF_RANGE.
+const MAX_BATCH_PROBLEMS: usize = 100;
+
 fn batch_item(
     catalog: &Catalog,
     index: u64,
@@ -98,12 +103,24 @@ fn batch_item(
             reference,
             result: Some(r.into()),
             problems: vec![],
+            problems_total: 0,
         },
         Err(v) => pb::BatchMatchResponse {
             index,
             reference,
             result: None,
-            problems: v.into_iter().map(Into::into).collect(),
+            problems_total: u32::try_from(v.len()).unwrap_or(u32::MAX),
+            problems: v
+                .into_iter()
+                .take(MAX_BATCH_PROBLEMS)
+                .map(|p| {
+                    FieldViolation::new(
+                        clip(p.field, MAX_DESCRIPTION_BYTES),
+                        clip(p.description, MAX_DESCRIPTION_BYTES),
+                    )
+                    .into()
+                })
+                .collect(),
         },
     }
 }
