@@ -80,15 +80,18 @@ def test_match_rejects_bad_input_naming_fields(stubs, channel):
 def test_a_flood_of_problems_still_reaches_the_client(stubs, channel):
     """500,000 unknown enum values in one profile (a 1 MB message): the
     client gets INVALID_ARGUMENT listing the first problems and counting all
-    of them. The whole list (111 MB of details) used to overflow the 16 KiB of
-    trailers grpc-core accepts, so the client saw RESOURCE_EXHAUSTED."""
+    of them. The whole list (111 MB of details) used to overflow the trailers
+    grpc-core accepts (16 KiB; from 8 KiB it refuses at random), so the client
+    saw RESOURCE_EXHAUSTED."""
     s = stubs
     m = s.matching_grpc.MatchingServiceStub(channel)
     p = profile(s)
     p.certifications.extend([0] * 500_000)
-    with pytest.raises(grpc.RpcError) as e:
-        m.MatchEnterprise(s.matching.MatchEnterpriseRequest(profile=p), metadata=auth("bureau"))
-    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+    # grpc-core refuses trailers over 8 KiB at random: ask 10 times
+    for _ in range(10):
+        with pytest.raises(grpc.RpcError) as e:
+            m.MatchEnterprise(s.matching.MatchEnterpriseRequest(profile=p), metadata=auth("bureau"))
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
     assert "500000 problems; the first" in e.value.details()
     from google.rpc import error_details_pb2, status_pb2
 
@@ -103,7 +106,7 @@ def test_a_flood_of_problems_still_reaches_the_client(stubs, channel):
             info = error_details_pb2.ErrorInfo()
             d.Unpack(info)
     # the profile's two real certifications come first; the zeros follow
-    assert listed[0] == "profile.certifications[2]" and len(listed) > 10, listed[:3]
+    assert listed[0] == "profile.certifications[2]" and len(listed) >= 5, listed[:3]
     assert info.reason == "INVALID_PROFILE"
     assert info.metadata["violations"] == "500000"
     assert info.metadata["violations_listed"] == str(len(listed))
