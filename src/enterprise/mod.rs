@@ -35,12 +35,28 @@ impl FieldViolation {
     }
 }
 
-/// Violations as one line: `field: reason; field: reason`.
+/// Most entries of a profile's `certifications`.
+pub const MAX_CERTIFICATIONS: usize = 64;
+
+/// Violations as one line, `field: reason; field: reason`, of about 2 KiB at
+/// most: past that the rest are counted (`; … and 499990 more`), so a flood
+/// of problems makes an error line, not megabytes.
 pub fn describe_all(v: &[FieldViolation]) -> String {
-    v.iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
+    const MAX: usize = 2048;
+    let mut out = String::new();
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            if out.len() + x.field.len() + x.description.len() > MAX {
+                out.push_str(&format!("; … and {} more", v.len() - i));
+                break;
+            }
+            out.push_str("; ");
+        }
+        out.push_str(&x.field);
+        out.push_str(": ");
+        out.push_str(&x.description);
+    }
+    out
 }
 
 /// A profile that failed validation.
@@ -408,20 +424,33 @@ impl Profile {
             }
         });
         let mut certs = Vec::new();
-        for (i, c) in certifications.iter().enumerate() {
-            match Certification::parse(c) {
-                Some(v) => certs.push(v),
-                None => errs.push(FieldViolation::new(
-                    format!("certifications[{i}]"),
-                    format!(
-                        "unknown certification `{c}` (expected one of: {})",
-                        Certification::ALL
-                            .iter()
-                            .map(|v| v.code())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )),
+        if certifications.len() > MAX_CERTIFICATIONS {
+            // One problem, not one per entry: 500,000 unknown values made
+            // 150 MB of problems out of a 1 MB message.
+            errs.push(FieldViolation::new(
+                "certifications",
+                format!(
+                    "{} entries; at most {MAX_CERTIFICATIONS} (there are {} kinds)",
+                    certifications.len(),
+                    Certification::ALL.len()
+                ),
+            ));
+        } else {
+            for (i, c) in certifications.iter().enumerate() {
+                match Certification::parse(c) {
+                    Some(v) => certs.push(v),
+                    None => errs.push(FieldViolation::new(
+                        format!("certifications[{i}]"),
+                        format!(
+                            "unknown certification `{c}` (expected one of: {})",
+                            Certification::ALL
+                                .iter()
+                                .map(|v| v.code())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )),
+                }
             }
         }
         certs.sort();
@@ -655,6 +684,41 @@ mod tests {
                 "request.term_months",
                 "request.purpose"
             ]
+        );
+    }
+
+    #[test]
+    fn a_flood_is_one_problem_and_one_short_line() {
+        // more certifications than there could be: one problem
+        let many = vec!["gold_star"; 500_000];
+        let json = serde_json::json!({ "certifications": many }).to_string();
+        let err = Profile::from_json(&json).unwrap_err();
+        assert_eq!(err.violations.len(), 1);
+        assert_eq!(err.violations[0].field, "certifications");
+        assert_eq!(
+            err.violations[0].description,
+            "500000 entries; at most 64 (there are 9 kinds)"
+        );
+        // 64 are still looked at one by one
+        let json = serde_json::json!({ "certifications": vec!["gold_star"; 64] }).to_string();
+        let err = Profile::from_json(&json).unwrap_err();
+        assert_eq!(err.violations.len(), 64);
+        assert_eq!(err.violations[63].field, "certifications[63]");
+        // the one-line form stops near 2 KiB and counts the rest
+        let line = describe_all(&err.violations);
+        assert!(line.len() <= 2048 + 40, "{}", line.len());
+        let listed = line.matches("certifications[").count();
+        assert!(
+            line.ends_with(&format!("; … and {} more", 64 - listed)),
+            "{line}"
+        );
+        assert!(line.starts_with("certifications[0]: unknown certification `gold_star`"));
+        // short lists are whole
+        assert_eq!(
+            describe_all(&err.violations[..2])
+                .matches("certifications[")
+                .count(),
+            2
         );
     }
 

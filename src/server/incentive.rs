@@ -317,15 +317,18 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
             ));
         }
         let mut records = Vec::new();
+        // Loans are numbered across the whole stream (`loans[i]`); a loan
+        // may have several problems, so the count is kept, not derived.
+        let mut seen = 0usize;
         let mut push = |batch: Vec<pb::LoanRecord>,
                         records: &mut Vec<LoanRecord>,
                         errs: &mut Vec<FieldViolation>| {
             for l in batch {
                 hasher.update(l.encode_to_vec());
-                let i = records.len() + errs.len();
-                if let Some(r) = loan(i, l, errs) {
+                if let Some(r) = loan(seen, l, errs) {
                     records.push(r);
                 }
+                seen += 1;
             }
         };
         push(loans, &mut records, &mut errs);

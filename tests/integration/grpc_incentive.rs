@@ -8,6 +8,7 @@ use smefin::server::pb;
 use smefin::server::pb::incentive_service_client::IncentiveServiceClient;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
+use tonic_types::StatusExt;
 
 const TOKENS: [(&str, &str); 5] = [
     ("tok-bureau", "bureau"),
@@ -173,6 +174,47 @@ async fn reports_snapshots_statement_and_restatement() {
         .insert("authorization", "Bearer tok-nc".parse().unwrap());
     let snap = c.submit_loan_snapshot(sreq).await.unwrap().into_inner();
     assert_eq!(snap.loans_received, 4);
+    // Problems name the loan by its place in the stream, however many
+    // problems the loans before it had (loan 1 was named loans[2] when the
+    // index was derived from the problems counted so far).
+    let bad = vec![
+        pb::SubmitLoanSnapshotRequest {
+            request_id: "nc-bad".into(),
+            bank_id: "NCRCB".into(),
+            period: "2023Q3".into(),
+            loans: vec![loan("a", B::Unspecified, U::Business, "x", "1")],
+        },
+        pb::SubmitLoanSnapshotRequest {
+            loans: vec![loan(
+                "b",
+                B::SmallMicroEnterprise,
+                U::Business,
+                "50万",
+                "-1",
+            )],
+            ..Default::default()
+        },
+    ];
+    let mut breq = Request::new(tokio_stream::iter(bad));
+    breq.metadata_mut()
+        .insert("authorization", "Bearer tok-nc".parse().unwrap());
+    let e = c.submit_loan_snapshot(breq).await.unwrap_err();
+    let fields: Vec<String> = e
+        .get_error_details()
+        .bad_request()
+        .unwrap()
+        .field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            "loans[0].borrower_type",
+            "loans[0].credit_line",
+            "loans[1].balance"
+        ]
+    );
     let rep = snap.report.unwrap();
     assert_eq!(rep.balance, "812345678.91");
     assert_eq!(rep.source, "snapshot");

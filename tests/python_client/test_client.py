@@ -78,23 +78,28 @@ def test_match_rejects_bad_input_naming_fields(stubs, channel):
 
 
 def test_a_flood_of_problems_still_reaches_the_client(stubs, channel):
-    """500,000 unknown enum values in one profile (a 1 MB message): the
-    client gets INVALID_ARGUMENT listing the first problems and counting all
-    of them. The whole list (111 MB of details) used to overflow the trailers
-    grpc-core accepts (16 KiB; from 8 KiB it refuses at random), so the client
-    saw RESOURCE_EXHAUSTED."""
+    """A loan snapshot of 20,000 loans with bad balances (one 1 MB message):
+    the bank gets INVALID_ARGUMENT listing the first problems and counting
+    all of them. A list that long overflows the trailers grpc-core accepts
+    (16 KiB; from 8 KiB it refuses at random), which used to reach the client
+    as RESOURCE_EXHAUSTED."""
     s = stubs
-    m = s.matching_grpc.MatchingServiceStub(channel)
-    p = profile(s)
-    p.certifications.extend([0] * 500_000)
-    # grpc-core refuses trailers over 8 KiB at random: ask 10 times
-    for _ in range(10):
-        with pytest.raises(grpc.RpcError) as e:
-            m.MatchEnterprise(s.matching.MatchEnterpriseRequest(profile=p), metadata=auth("bureau"))
-        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
-    assert "500000 problems; the first" in e.value.details()
+    inc = s.incentive_grpc.IncentiveServiceStub(channel)
+    inc.RegisterBank(
+        s.incentive.RegisterBankRequest(bank_id="JXB", name="江西银行", institution_type=s.incentive.INSTITUTION_TYPE_CITY_COMMERCIAL),
+        metadata=auth("bureau"),
+    )
+    L = s.incentive.LoanRecord
+    loans = [L(loan_id=str(i), borrower_id="b", borrower_type=1, purpose=1, credit_line="50万", balance="-1") for i in range(20_000)]
     from google.rpc import error_details_pb2, status_pb2
 
+    # grpc-core refuses trailers over 8 KiB at random: ask 10 times
+    for k in range(10):
+        req = s.incentive.SubmitLoanSnapshotRequest(request_id=f"py-flood-{k}", bank_id="JXB", period="2023Q3", loans=loans)
+        with pytest.raises(grpc.RpcError) as e:
+            inc.SubmitLoanSnapshot(iter([req]), metadata=auth("bank:JXB"))
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+    assert "20000 problems; the first" in e.value.details(), e.value.details()
     status = status_pb2.Status.FromString(dict(e.value.trailing_metadata())["grpc-status-details-bin"])
     listed, info = [], None
     for d in status.details:
@@ -105,11 +110,22 @@ def test_a_flood_of_problems_still_reaches_the_client(stubs, channel):
         if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             d.Unpack(info)
-    # the profile's two real certifications come first; the zeros follow
-    assert listed[0] == "profile.certifications[2]" and len(listed) >= 5, listed[:3]
-    assert info.reason == "INVALID_PROFILE"
-    assert info.metadata["violations"] == "500000"
+    assert listed[:2] == ["loans[0].balance", "loans[1].balance"] and len(listed) >= 5, listed[:3]
+    assert info.metadata["violations"] == "20000"
     assert info.metadata["violations_listed"] == str(len(listed))
+
+
+def test_an_oversized_list_is_one_problem(stubs, channel):
+    """500,000 certifications in one profile (a 1 MB message) are one
+    problem, not 500,000 (they made 150 MB of problems)."""
+    s = stubs
+    m = s.matching_grpc.MatchingServiceStub(channel)
+    p = profile(s)
+    p.certifications.extend([0] * 500_000)
+    with pytest.raises(grpc.RpcError) as e:
+        m.MatchEnterprise(s.matching.MatchEnterpriseRequest(profile=p), metadata=auth("bureau"))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert e.value.details() == "invalid request: profile.certifications: 500002 entries; at most 64 (there are 9 kinds)"
     # and the server goes on serving
     r = m.MatchEnterprise(s.matching.MatchEnterpriseRequest(profile=profile(s)), metadata=auth("bureau"))
     assert r.result.classification.size_class == s.common.SIZE_CLASS_SMALL
