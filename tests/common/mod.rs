@@ -60,3 +60,12 @@ pub async fn start_with(mut config: Config) -> TestServer {
 pub async fn start() -> TestServer {
     start_with(Config::default()).await
 }
+
+/// The field paths of a status's `google.rpc.BadRequest`, in order (empty
+/// when it has none).
+pub fn violation_fields(s: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    s.get_error_details().bad_request().map_or(vec![], |b| {
+        b.field_violations.iter().map(|v| v.field.clone()).collect()
+    })
+}

@@ -8,7 +8,6 @@ use smefin::server::pb;
 use smefin::server::pb::incentive_service_client::IncentiveServiceClient;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
-use tonic_types::StatusExt;
 
 const TOKENS: [(&str, &str); 5] = [
     ("tok-bureau", "bureau"),
@@ -199,14 +198,7 @@ async fn reports_snapshots_statement_and_restatement() {
     breq.metadata_mut()
         .insert("authorization", "Bearer tok-nc".parse().unwrap());
     let e = c.submit_loan_snapshot(breq).await.unwrap_err();
-    let fields: Vec<String> = e
-        .get_error_details()
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect();
+    let fields = common::violation_fields(&e);
     assert_eq!(
         fields,
         vec![
@@ -425,15 +417,7 @@ async fn bad_input_is_invalid_argument() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
-    use tonic_types::StatusExt;
-    let fields: Vec<String> = e
-        .get_error_details()
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect();
+    let fields = common::violation_fields(&e);
     assert_eq!(fields, vec!["request_id", "bank_id", "period", "balance"]);
     let e = c
         .submit_balance_report(req(total("x", "NOPE", "2023Q1", "1"), Some("tok-bureau")))

@@ -38,11 +38,7 @@ fn profile() -> pb::EnterpriseProfile {
     }
 }
 
-fn violations(s: &tonic::Status) -> Vec<String> {
-    s.get_error_details().bad_request().map_or(vec![], |b| {
-        b.field_violations.iter().map(|v| v.field.clone()).collect()
-    })
-}
+use crate::common::violation_fields as violations;
 
 #[tokio::test]
 async fn match_enterprise_ranks_offers_and_explains_misses() {

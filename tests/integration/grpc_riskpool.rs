@@ -20,11 +20,7 @@ fn spec(scenarios: u64) -> pb::PoolSpec {
     }
 }
 
-fn fields(s: &tonic::Status) -> Vec<String> {
-    s.get_error_details().bad_request().map_or(vec![], |b| {
-        b.field_violations.iter().map(|v| v.field.clone()).collect()
-    })
-}
+use crate::common::violation_fields as fields;
 
 #[tokio::test]
 async fn simulate_pool_streams_progress_then_the_same_result_as_the_library() {
