@@ -18,6 +18,16 @@
 
 pub mod csv;
 
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::enterprise::named_enum;
+use crate::money::Yuan;
+
 /// Checks a bank id: 1–64 ASCII letters, digits, '-' or '_'. One rule for
 /// RegisterBank, the `bank:<id>` principals of the token file and the CSV
 /// inputs, so a token can only name a bank that can be registered.
@@ -35,16 +45,6 @@ pub fn check_bank_id(id: &str) -> Result<(), String> {
         ))
     }
 }
-
-use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-
-use crate::enterprise::named_enum;
-use crate::money::Yuan;
 
 /// A calendar quarter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

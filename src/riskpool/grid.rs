@@ -189,9 +189,10 @@ pub fn check_target(target: f64) -> Result<f64, String> {
 }
 
 /// Finds the largest scale (or smallest capital) with exhaustion probability
-/// ≤ `target` (see [`check_target`]), by bracketing and bisection on a factor applied to the book
-/// (or the capital). With common random numbers the defaults do not depend on
-/// the factor, so the estimated probability is monotone in it.
+/// ≤ `target` (see [`check_target`]), by bracketing and bisection on a factor
+/// applied to the book (or the capital). With common random numbers the
+/// defaults do not depend on the factor, so the estimated probability is
+/// monotone in it.
 pub fn solve_leverage(
     model: &Model,
     what: Solve,
