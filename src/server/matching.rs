@@ -78,9 +78,11 @@ fn validate(
     }
 }
 
-/// Most problems a BatchMatch response lists (it counts them all): 500,000
-/// bad enum values in one profile made a 138 MB response, past the encoder's
-/// limit, and ended the whole stream with OUT_OF_RANGE.
+/// Most problems a BatchMatch response lists (it counts them all), so one
+/// profile's problems cannot outgrow a message: 500,000 bad certifications,
+/// one problem each, once made a 138 MB response that ended the whole stream
+/// with OUT_OF_RANGE. (They are now one problem; this bound stays for any
+/// list a profile may gain.)
 const MAX_BATCH_PROBLEMS: usize = 100;
 
 fn batch_item(
