@@ -102,7 +102,7 @@ pub fn inbound(status: Status, field: &str, index: u64) -> Status {
 /// is 9 bytes there) and inside the base64 details, so these keep a status
 /// to about 5.5 KiB of trailers.
 const MAX_LISTED_BYTES: usize = 2 * 1024;
-pub(crate) const MAX_DESCRIPTION_BYTES: usize = 512;
+const MAX_DESCRIPTION_BYTES: usize = 512;
 const MAX_MESSAGE_BYTES: usize = 512;
 
 /// `s` cut to at most `max` bytes at a character boundary, with `…` when cut.
@@ -118,18 +118,25 @@ pub(crate) fn clip(mut s: String, max: usize) -> String {
     s
 }
 
+/// A violation with its field and description each cut to
+/// [`MAX_DESCRIPTION_BYTES`], for the wire.
+pub(crate) fn clipped(v: FieldViolation) -> FieldViolation {
+    FieldViolation::new(
+        clip(v.field, MAX_DESCRIPTION_BYTES),
+        clip(v.description, MAX_DESCRIPTION_BYTES),
+    )
+}
+
 fn bad_request(reason: &str, message: String, violations: Vec<FieldViolation>) -> Status {
     let total = violations.len();
     let mut listed = Vec::new();
     let mut bytes = 0;
-    for v in violations {
-        let field = clip(v.field, MAX_DESCRIPTION_BYTES);
-        let description = clip(v.description, MAX_DESCRIPTION_BYTES);
-        bytes += field.len() + description.len() + 8;
+    for v in violations.into_iter().map(clipped) {
+        bytes += v.field.len() + v.description.len() + 8;
         if bytes > MAX_LISTED_BYTES && !listed.is_empty() {
             break;
         }
-        listed.push(PbViolation::new(field, description));
+        listed.push(PbViolation::new(v.field, v.description));
     }
     let mut info = HashMap::new();
     let message = if listed.len() < total {

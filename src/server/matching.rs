@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::catalog::{Catalog, ProductKind};
 use crate::enterprise::{self, FieldViolation, Profile};
 use crate::matching::{self, MatchOptions};
-use crate::server::error::{self, ApiError, MAX_DESCRIPTION_BYTES, clip};
+use crate::server::error::{self, ApiError};
 use crate::server::pb;
 
 /// Default and maximum page sizes of ListProducts.
@@ -115,13 +115,7 @@ fn batch_item(
             problems: v
                 .into_iter()
                 .take(MAX_BATCH_PROBLEMS)
-                .map(|p| {
-                    FieldViolation::new(
-                        clip(p.field, MAX_DESCRIPTION_BYTES),
-                        clip(p.description, MAX_DESCRIPTION_BYTES),
-                    )
-                    .into()
-                })
+                .map(|p| error::clipped(p).into())
                 .collect(),
         },
     }

@@ -97,6 +97,17 @@ fn low_priority_pool(threads: usize) -> Arc<rayon::ThreadPool> {
     Arc::new(pool)
 }
 
+/// The status of a grid that could not run.
+fn grid_error(e: grid::GridError) -> Status {
+    match e {
+        grid::GridError::Spec(e) => spec_error(e, "INVALID_GRID", "grid: ").into(),
+        grid::GridError::Cancelled(_) => stopped(false).into(),
+        e @ grid::GridError::TooLarge(_) => {
+            ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()).into()
+        }
+    }
+}
+
 impl RiskPoolSvc {
     /// A service with these limits.
     pub fn new(cfg: RiskPoolConfig) -> Self {
@@ -316,9 +327,8 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             rhos,
             shares,
         };
-        if let Err(e) = g.check_size() {
-            return Err(ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()).into());
-        }
+        // Refused before a simulation slot is taken (grid::run checks too).
+        g.check_size().map_err(grid_error)?;
         let limits = self.cfg.limits();
         let pool = self.pool.clone();
         let permit = self.permit()?;
@@ -327,14 +337,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             pool.install(|| grid::run(&spec, &g, &limits, 0, c))
         })
         .await?;
-        match r {
-            Ok(g) => Ok(Response::new(g.into())),
-            Err(grid::GridError::Spec(e)) => Err(spec_error(e, "INVALID_GRID", "grid: ").into()),
-            Err(grid::GridError::Cancelled(_)) => Err(stopped(false).into()),
-            Err(e @ grid::GridError::TooLarge(_)) => {
-                Err(ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()).into())
-            }
-        }
+        r.map(|g| Response::new(g.into())).map_err(grid_error)
     }
 
     async fn solve_leverage(
