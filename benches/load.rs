@@ -82,6 +82,7 @@ async fn load(chs: &[Channel], concurrency: usize) -> Stats {
                     profile: Some(profile()),
                     as_of: "2024-06-01".into(),
                     product_ids: vec![],
+                    view: 0,
                 })
                 .await
                 .expect("MatchEnterprise");
@@ -240,6 +241,7 @@ fn main() {
                 reference: i.to_string(),
                 profile: Some(profile()),
                 as_of: "2024-06-01".into(),
+                view: 0,
             });
             let mut out = m
                 .batch_match(tokio_stream::iter(reqs))

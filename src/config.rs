@@ -91,8 +91,13 @@ pub struct RiskPoolConfig {
     pub max_loans: u64,
     /// Most scenarios in a spec.
     pub max_scenarios: u64,
-    /// Most periods in a spec.
+    /// Most periods in a spec (also the longest recovery lag).
     pub max_periods: u32,
+    /// Most memory one run may be estimated to hold, bytes.
+    pub max_run_bytes: u64,
+    /// Most work one request may be estimated to take: loan-periods ×
+    /// scenarios, summed over the runs of a grid or solver request.
+    pub max_work: u64,
 }
 
 impl Default for RiskPoolConfig {
@@ -104,6 +109,8 @@ impl Default for RiskPoolConfig {
             max_loans: l.max_loans,
             max_scenarios: l.max_scenarios,
             max_periods: l.max_periods,
+            max_run_bytes: l.max_run_bytes,
+            max_work: l.max_work,
         }
     }
 }
@@ -115,6 +122,8 @@ impl RiskPoolConfig {
             max_loans: self.max_loans,
             max_scenarios: self.max_scenarios,
             max_periods: self.max_periods,
+            max_run_bytes: self.max_run_bytes,
+            max_work: self.max_work,
         }
     }
 }
@@ -136,6 +145,28 @@ pub struct ServerConfig {
     /// when the machine also runs other busy processes: oversubscribed
     /// threads cost tail latency (see README, "Performance and limits").
     pub worker_threads: usize,
+    /// HTTP/2 flow-control window of each stream the server receives,
+    /// bytes: how much a client may send on one call before the server
+    /// reads it. Small enough that a stream the server has paused (its
+    /// answers wait for the client to read them) buffers few frames.
+    pub stream_window_bytes: u32,
+    /// HTTP/2 flow-control window of a whole connection, bytes. h2 closes a
+    /// connection whose buffered small DATA frames cost more than half of
+    /// it in framing overhead, so it is large beside the stream window.
+    pub connection_window_bytes: u32,
+    /// Calls open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS).
+    pub max_concurrent_streams: u32,
+    /// Connections held at once; more are closed as they arrive.
+    pub max_connections: usize,
+    /// Seconds a new connection may stay silent before it is closed.
+    pub handshake_timeout_seconds: u64,
+    /// Seconds between HTTP/2 keepalive pings on a connection (0: none).
+    pub keepalive_interval_seconds: u64,
+    /// Seconds a ping may go unanswered before the connection is closed.
+    pub keepalive_timeout_seconds: u64,
+    /// Seconds after which a connection is asked to close (GOAWAY) once its
+    /// calls finish; clients reconnect (0: never).
+    pub max_connection_age_seconds: u64,
 }
 
 /// Catalogue settings.
@@ -164,6 +195,14 @@ impl Default for ServerConfig {
             batch_buffer: 256,
             shutdown_grace_seconds: 10,
             worker_threads: 0,
+            stream_window_bytes: 64 * 1024,
+            connection_window_bytes: 16 * 1024 * 1024,
+            max_concurrent_streams: 256,
+            max_connections: 4096,
+            handshake_timeout_seconds: 10,
+            keepalive_interval_seconds: 60,
+            keepalive_timeout_seconds: 20,
+            max_connection_age_seconds: 0,
         }
     }
 }
@@ -325,7 +364,63 @@ impl Config {
     /// otherwise fail later, or be quietly replaced).
     fn out_of_range(&self) -> Option<(&'static str, String)> {
         let (s, r) = (&self.server, &self.riskpool);
-        let checks: [(&'static str, u64, u64, u64, &str); 9] = [
+        let checks: [(&'static str, u64, u64, u64, &str); 19] = [
+            (
+                "server.stream_window_bytes",
+                s.stream_window_bytes.into(),
+                65_535,
+                (1 << 31) - 1,
+                "",
+            ),
+            (
+                "server.connection_window_bytes",
+                s.connection_window_bytes.into(),
+                65_535,
+                (1 << 31) - 1,
+                "",
+            ),
+            (
+                "server.max_concurrent_streams",
+                s.max_concurrent_streams.into(),
+                1,
+                1 << 20,
+                "",
+            ),
+            (
+                "server.max_connections",
+                s.max_connections as u64,
+                1,
+                1 << 20,
+                "",
+            ),
+            (
+                "server.handshake_timeout_seconds",
+                s.handshake_timeout_seconds,
+                1,
+                3600,
+                "",
+            ),
+            (
+                "server.keepalive_interval_seconds",
+                s.keepalive_interval_seconds,
+                0,
+                86_400,
+                " (0: no pings)",
+            ),
+            (
+                "server.keepalive_timeout_seconds",
+                s.keepalive_timeout_seconds,
+                1,
+                3600,
+                "",
+            ),
+            (
+                "server.max_connection_age_seconds",
+                s.max_connection_age_seconds,
+                0,
+                365 * 86_400,
+                " (0: never)",
+            ),
             (
                 "server.max_message_bytes",
                 s.max_message_bytes as u64,
@@ -368,9 +463,17 @@ impl Config {
                 "riskpool.max_periods",
                 r.max_periods.into(),
                 1,
+                u16::MAX.into(),
+                "",
+            ),
+            (
+                "riskpool.max_run_bytes",
+                r.max_run_bytes,
+                1 << 20,
                 u64::MAX,
                 "",
             ),
+            ("riskpool.max_work", r.max_work, 1, u64::MAX, ""),
         ];
         checks.into_iter().find_map(|(key, v, lo, hi, note)| {
             let range = if hi == u64::MAX {
@@ -517,7 +620,7 @@ max_message_bytes = 100"
         let e = Config::load(None, env).unwrap_err().to_string();
         assert_eq!(
             e,
-            "config key `riskpool.max_periods` (environment): 0 is not at least 1"
+            "config key `riskpool.max_periods` (environment): 0 is not in 1..=65535"
         );
         // bounds themselves are accepted
         let env = vec![

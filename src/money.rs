@@ -27,9 +27,46 @@ pub enum MoneyError {
     /// The amount is too large to represent.
     #[error("`{0}` is out of range")]
     OutOfRange(String),
+    /// A reported amount has a fraction of a fen.
+    #[error("`{0}` has a fraction of a fen (at most 2 decimal places in yuan)")]
+    SubFen(String),
     /// A rate is not a decimal fraction in range.
     #[error("`{0}` is not a rate (expected a decimal fraction such as \"0.0345\")")]
     BadRate(String),
+}
+
+/// The digits of an amount, checked strictly: ASCII digits with at most one
+/// decimal point and at least one digit before it; `,` only as a thousands
+/// separator between groups of exactly three digits (`1,000,000.5`, never
+/// `1,00` or `,100`); no sign, space or exponent. Returns the digits without
+/// separators.
+fn strict_digits(num: &str) -> Option<String> {
+    let (int, frac) = match num.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (num, None),
+    };
+    if int.is_empty()
+        || frac.is_some_and(|f| f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let groups: Vec<&str> = int.split(',').collect();
+    let first_ok = !groups[0].is_empty() && groups[0].bytes().all(|b| b.is_ascii_digit());
+    let grouped = groups.len() > 1;
+    if !first_ok
+        || (grouped && groups[0].len() > 3)
+        || !groups[1..]
+            .iter()
+            .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let mut out: String = groups.concat();
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
 }
 
 /// Largest accepted amount: 10¹⁶ yuan (one hundred million 亿), far above any
@@ -61,34 +98,41 @@ impl Yuan {
             (n, Decimal::from(100_000_000u64))
         } else if let Some(n) = t.strip_suffix('万') {
             (n, Decimal::from(10_000u64))
-        } else if let Some(n) = t.strip_suffix("元") {
+        } else if let Some(n) = t.strip_suffix('元') {
             (n, Decimal::ONE)
         } else {
             (t, Decimal::ONE)
         };
-        let num = num.trim();
-        let cleaned: String = num.chars().filter(|c| *c != ',').collect();
-        let valid = !cleaned.is_empty()
-            && cleaned
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
-            && cleaned.chars().filter(|c| *c == '.').count() <= 1
-            && cleaned.chars().any(|c| c.is_ascii_digit())
-            && !cleaned[1..].contains(['-', '+']);
-        if !valid {
-            return Err(MoneyError::Malformed(t.to_string()));
-        }
-        let d = Decimal::from_str(&cleaned).map_err(|_| MoneyError::OutOfRange(t.to_string()))?;
-        if d.is_sign_negative() && !d.is_zero() {
+        if num.starts_with('-') {
             return Err(MoneyError::Negative(t.to_string()));
         }
+        let cleaned = strict_digits(num).ok_or_else(|| MoneyError::Malformed(t.to_string()))?;
+        let d = Decimal::from_str(&cleaned).map_err(|_| MoneyError::OutOfRange(t.to_string()))?;
         let v = d
             .checked_mul(scale)
             .ok_or_else(|| MoneyError::OutOfRange(t.to_string()))?;
         if v > MAX_YUAN {
             return Err(MoneyError::OutOfRange(t.to_string()));
         }
-        Ok(Yuan(v.abs().normalize()))
+        Ok(Yuan(v.normalize()))
+    }
+
+    /// Parses an amount someone reports as held or owed (a balance, a credit
+    /// line, a budget): as [`Yuan::parse`], and it must be a whole number of
+    /// fen — `"0.005"` is refused, never rounded.
+    ///
+    /// ```
+    /// use smefin::money::Yuan;
+    /// assert!(Yuan::parse_fen("1.99").is_ok());
+    /// assert!(Yuan::parse_fen("1.999").is_err());
+    /// assert!(Yuan::parse_fen("0.0001万").is_ok());
+    /// ```
+    pub fn parse_fen(s: &str) -> Result<Yuan, MoneyError> {
+        let y = Yuan::parse(s)?;
+        if y.0.normalize().scale() > 2 {
+            return Err(MoneyError::SubFen(s.trim().to_string()));
+        }
+        Ok(y)
     }
 
     /// An amount from a whole number of 万.
@@ -304,7 +348,12 @@ mod tests {
         assert_eq!(Yuan::parse("30000000.00").unwrap(), Yuan(dec!(30000000)));
         assert_eq!(Yuan::parse("0.5万").unwrap(), Yuan(dec!(5000)));
         assert_eq!(Yuan::parse("100元").unwrap(), Yuan(dec!(100)));
-        assert_eq!(Yuan::parse("-0").unwrap(), Yuan::ZERO);
+        assert_eq!(Yuan::parse("1,000万").unwrap(), Yuan(dec!(10000000)));
+        assert_eq!(
+            Yuan::parse("12,345,678.90").unwrap(),
+            Yuan(dec!(12345678.9))
+        );
+        assert_eq!(Yuan::parse("0").unwrap(), Yuan::ZERO);
     }
 
     #[test]
@@ -321,6 +370,45 @@ mod tests {
         assert!(matches!(Yuan::parse("1e5"), Err(MoneyError::Malformed(_))));
         assert!(matches!(Yuan::parse("万"), Err(MoneyError::Malformed(_))));
         assert!(matches!(Yuan::parse("5-3"), Err(MoneyError::Malformed(_))));
+        // strict: separators only between groups of three, no inner space,
+        // no sign, no bare point
+        for bad in [
+            "1,00万",
+            ",1000万",
+            "1,0,0,0万",
+            "1000,万",
+            "1,0000",
+            "1234,567",
+            "300 万",
+            "1 000",
+            "+100",
+            "100.",
+            ".5",
+            "1..2",
+            "1,000.00,0",
+            "1_000",
+            "１００",
+        ] {
+            assert!(
+                matches!(Yuan::parse(bad), Err(MoneyError::Malformed(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(Yuan::parse("-0"), Err(MoneyError::Negative(_))));
+        assert!(matches!(Yuan::parse("-0.00"), Err(MoneyError::Negative(_))));
+        assert!(matches!(
+            Yuan::parse_fen("0.005"),
+            Err(MoneyError::SubFen(_))
+        ));
+        assert!(matches!(
+            Yuan::parse_fen("1.999"),
+            Err(MoneyError::SubFen(_))
+        ));
+        assert_eq!(Yuan::parse_fen("1.990").unwrap(), Yuan(dec!(1.99)));
+        assert!(matches!(
+            Yuan::parse_fen("0.0000001万"),
+            Err(MoneyError::SubFen(_))
+        ));
         assert!(matches!(
             Yuan::parse("99999999999999999999亿"),
             Err(MoneyError::OutOfRange(_))

@@ -56,7 +56,7 @@ fn compute(a: ComputeArgs) -> Result<(), CliError> {
         .parse()
         .map_err(|e: String| CliError::new(format!("--period: {e}")))?;
     let budget = match &a.budget {
-        Some(b) => Some(Yuan::parse(b).map_err(|e| CliError::new(format!("--budget: {e}")))?),
+        Some(b) => Some(Yuan::parse_fen(b).map_err(|e| CliError::new(format!("--budget: {e}")))?),
         None => None,
     };
     if a.reports.is_none() && a.loans.is_none() {

@@ -103,6 +103,8 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
     }
 
     init_logging(&cfg);
+    crate::server::check_open_mode(&cfg, cfg.server.listen)
+        .map_err(|e| CliError::new(e.to_string()))?;
     let catalog = Arc::new(load_catalog(cfg.catalog.path.as_deref())?);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     // 0: tokio's default, one per core (the range was checked on load).
@@ -113,7 +115,7 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(async move {
+    let r = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(cfg.server.listen)
             .await
             .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", cfg.server.listen)))?;
@@ -129,5 +131,9 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::new(e.to_string()))?;
         tracing::info!("stopped");
         Ok(())
-    })
+    });
+    // Blocking work still running (a simulation between its cancel checks)
+    // gets a moment to finish; the process does not wait longer.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    r
 }

@@ -336,10 +336,21 @@ fn money(field: &str, v: &Option<String>, errs: &mut Vec<FieldViolation>) -> Opt
     }
 }
 
-/// Parses an ISO date ("2024-07-22").
+/// Parses an ISO date, exactly `YYYY-MM-DD` ("2024-07-22"): four-digit
+/// year, two-digit month and day, no sign, no space; a day that does not
+/// exist (`2024-02-30`) is refused.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("`{s}` is not a date (expected YYYY-MM-DD)"))
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shaped
+        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| format!("`{s}` is not a date (expected YYYY-MM-DD)"))
 }
 
 impl Profile {
@@ -631,6 +642,25 @@ impl Classification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_exactly_yyyy_mm_dd() {
+        assert_eq!(parse_date("2024-01-01").unwrap().to_string(), "2024-01-01");
+        for bad in [
+            "+2024-01-01",
+            "2024-1-1",
+            "-2024-01-01",
+            " 2024-01-01",
+            "2024-01-01 ",
+            "2024/01/01",
+            "2024-02-30",
+            "20240101",
+            "12024-01-01",
+            "2024-01-1a",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_a_full_profile() {

@@ -97,7 +97,7 @@ fn err(
 }
 
 fn money(errs: &mut Vec<FieldViolation>, origin: &str, line: usize, col: &str, s: &str) -> Yuan {
-    Yuan::parse(s).unwrap_or_else(|e| {
+    Yuan::parse_fen(s).unwrap_or_else(|e| {
         err(errs, origin, line, col, e.to_string());
         Yuan::ZERO
     })
@@ -239,12 +239,20 @@ impl Inputs {
             return;
         };
         let mut snaps: BTreeMap<(String, Quarter), Vec<LoanRecord>> = BTreeMap::new();
+        let mut ids: BTreeMap<(String, Quarter), super::LoanIds> = BTreeMap::new();
         let banks = &self.banks;
         rows.each(errs, |line, f, errs| {
             if !banks.contains_key(f[0]) {
                 err(errs, origin, line, "bank_id", format!("unknown bank `{}` (give it in --banks or --reports)", f[0]));
             }
             let period = quarter(errs, origin, line, f[1]);
+            if let Err(why) = ids
+                .entry((f[0].to_string(), period))
+                .or_default()
+                .admit(line, f[2], |l| format!("line {l}"))
+            {
+                err(errs, origin, line, "loan_id", why);
+            }
             let borrower_type = BorrowerType::parse(f[4]).unwrap_or_else(|| {
                 err(errs, origin, line, "borrower_type", format!("unknown borrower type `{}` (小微企业, 个体工商户, 小微企业主, 大中型企业, 其他个人)", f[4]));
                 BorrowerType::OtherIndividual

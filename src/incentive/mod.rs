@@ -46,6 +46,71 @@ pub fn check_bank_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// Most characters (Unicode scalar values, not bytes) of a `request_id` or a
+/// `loan_id`.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// Checks a submission's `request_id`: not blank, at most
+/// [`MAX_ID_CHARS`] characters.
+pub fn check_request_id(id: &str) -> Result<(), String> {
+    if id.trim().is_empty() {
+        Err("is required".into())
+    } else if id.chars().count() > MAX_ID_CHARS {
+        Err(format!(
+            "has {} characters; at most {MAX_ID_CHARS}",
+            id.chars().count()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The loan ids of one snapshot, checked as they arrive: each is required,
+/// at most [`MAX_ID_CHARS`] characters, and appears once — a loan listed
+/// twice would be counted twice in the balance.
+#[derive(Debug, Default)]
+pub struct LoanIds {
+    first: std::collections::HashMap<String, usize>,
+}
+
+impl LoanIds {
+    /// Admits the id of loan `index`, or says why not (`place` names where
+    /// an earlier index is: `loans[3]`, `line 5`).
+    pub fn admit(
+        &mut self,
+        index: usize,
+        id: &str,
+        place: impl Fn(usize) -> String,
+    ) -> Result<(), String> {
+        if id.trim().is_empty() {
+            return Err("is required (a snapshot lists each loan once, by its id)".into());
+        }
+        if id.chars().count() > MAX_ID_CHARS {
+            return Err(format!("is longer than {MAX_ID_CHARS} characters"));
+        }
+        match self.first.entry(id.to_string()) {
+            std::collections::hash_map::Entry::Occupied(e) => Err(format!(
+                "`{}` is listed again (first at {}); a snapshot lists each loan once",
+                clip_id(id),
+                place(*e.get())
+            )),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(index);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An id cut to 64 characters for a message.
+fn clip_id(id: &str) -> String {
+    if id.chars().count() > 64 {
+        id.chars().take(64).chain(std::iter::once('…')).collect()
+    } else {
+        id.to_string()
+    }
+}
+
 /// A calendar quarter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Quarter {
@@ -80,13 +145,15 @@ impl fmt::Display for Quarter {
 
 impl FromStr for Quarter {
     type Err = String;
-    /// Parses "2023Q2" (also "2023q2", "2023-Q2").
+    /// Parses exactly `YYYYQn` ("2023Q2"): four digits, `Q`, one digit 1–4.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_uppercase().replace('-', "");
         let bad = || format!("`{s}` is not a quarter (expected e.g. \"2023Q2\")");
-        let (y, q) = t.split_once('Q').ok_or_else(bad)?;
-        let year: i32 = y.parse().map_err(|_| bad())?;
-        let q: u8 = q.parse().map_err(|_| bad())?;
+        let b = s.as_bytes();
+        if b.len() != 6 || b[4] != b'Q' || !b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        let year: i32 = s[..4].parse().map_err(|_| bad())?;
+        let q: u8 = s[5..].parse().map_err(|_| bad())?;
         if !(1..=4).contains(&q) || !(1990..=2200).contains(&year) {
             return Err(bad());
         }

@@ -37,7 +37,11 @@ fn reports(rows: &[(&str, &str, &str)]) -> BTreeMap<(String, Quarter), BalanceRe
 fn quarters() {
     let q: Quarter = "2023Q1".parse().unwrap();
     assert_eq!(q.prev().to_string(), "2022Q4");
-    assert_eq!("2023q2".parse::<Quarter>().unwrap().to_string(), "2023Q2");
+    for bad in [
+        "2023q2", "2023-Q2", " 2023Q2", "2023Q02", "+2023Q2", "02023Q2", "2023Q",
+    ] {
+        assert!(bad.parse::<Quarter>().is_err(), "{bad}");
+    }
     assert!("2023Q5".parse::<Quarter>().is_err());
     assert!("Q2".parse::<Quarter>().is_err());
 }

@@ -133,6 +133,18 @@ pub fn evaluate<'a>(
         }
     }
     let lpr = catalog.lpr_on(opts.as_of);
+    // A date before the LPR table is refused outright, whether or not a
+    // product in force then needs the rate: the catalogue says nothing about
+    // such a date.
+    if lpr.is_none() {
+        return Err(MatchError::NoLpr {
+            as_of: opts.as_of,
+            first: catalog
+                .lpr
+                .first()
+                .map_or("(empty)".into(), |r| r.effective.to_string()),
+        });
+    }
     let selected = |p: &Product| {
         p.in_force(opts.as_of) && (opts.product_ids.is_empty() || opts.product_ids.contains(&p.id))
     };
@@ -215,15 +227,37 @@ fn rank_key(e: &ProductEval<'_>) -> (u8, Decimal) {
     }
 }
 
+/// How much of a report to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// Statuses, offers (their figures, not their notes), criterion codes
+    /// and outcomes, missing fields: no sentences, no suggestions, no list
+    /// of uncertain parameters (GetProduct has it).
+    Basic,
+    /// Everything, every sentence and suggestion.
+    #[default]
+    Full,
+}
+
 /// Matches a profile: classification, evaluation and report in one call.
 pub fn match_profile(
     catalog: &Catalog,
     profile: &Profile,
     opts: &MatchOptions,
 ) -> Result<MatchReport, MatchError> {
+    match_profile_view(catalog, profile, opts, View::Full)
+}
+
+/// [`match_profile`] rendering only what `view` asks for.
+pub fn match_profile_view(
+    catalog: &Catalog,
+    profile: &Profile,
+    opts: &MatchOptions,
+    view: View,
+) -> Result<MatchReport, MatchError> {
     let cls = profile.classify();
     let ev = evaluate(catalog, profile, &cls, opts)?;
-    Ok(ev.report(&cls))
+    Ok(ev.report_view(&cls, view))
 }
 
 // ---------------------------------------------------------------------------
@@ -376,13 +410,33 @@ pub struct MatchReport {
 }
 
 impl Evaluation<'_> {
-    /// Renders the report.
+    /// Renders the full report.
     pub fn report(&self, cls: &Classification) -> MatchReport {
+        self.report_view(cls, View::Full)
+    }
+
+    /// Renders the report as `view` asks: [`View::Basic`] leaves every
+    /// sentence empty and lists no suggestions (they are never rendered).
+    pub fn report_view(&self, cls: &Classification, view: View) -> MatchReport {
+        let full = view == View::Full;
+        let classification = if full {
+            ClassificationReport::from(cls)
+        } else {
+            ClassificationReport {
+                size_industry: cls
+                    .outcome
+                    .as_ref()
+                    .map_or(String::new(), |o| o.industry.name_zh().to_string()),
+                size_class: cls.class(),
+                explanation: String::new(),
+                missing_fields: cls.missing_fields.iter().map(|s| s.to_string()).collect(),
+            }
+        };
         let mut out = MatchReport {
             name: self.profile.name.clone(),
             as_of: self.as_of,
             lpr_1y: self.lpr.map(money::rate_string),
-            classification: cls.into(),
+            classification,
             credit_code: self.profile.credit_code.clone(),
             eligible: Vec::new(),
             needs_info: Vec::new(),
@@ -400,13 +454,27 @@ impl Evaluation<'_> {
                     .map(|c| CriterionReport {
                         code: c.code.to_string(),
                         outcome: c.outcome,
-                        message: c.message(),
+                        message: if full { c.message() } else { String::new() },
                         missing_field: c.missing.to_string(),
                     })
                     .collect(),
-                offer: e.offer.as_deref().map(OfferReport::from),
-                suggestions: e.criteria.iter().flat_map(|c| c.suggestions()).collect(),
-                uncertain_parameters: e.product.uncertain.clone(),
+                offer: e.offer.as_deref().map(|o| {
+                    let mut r = OfferReport::from(o);
+                    if !full {
+                        r.notes.clear();
+                    }
+                    r
+                }),
+                suggestions: if full {
+                    e.criteria.iter().flat_map(|c| c.suggestions()).collect()
+                } else {
+                    Vec::new()
+                },
+                uncertain_parameters: if full {
+                    e.product.uncertain.clone()
+                } else {
+                    Vec::new()
+                },
             };
             match e.status {
                 Status::Eligible => out.eligible.push(r),

@@ -368,8 +368,11 @@ impl<'m> Engine<'m> {
         let mut tripped = false;
         let mut topped_this_year: i64 = 0;
         if self.multi {
-            scratch.reset(model, self.periods + lag + 1);
+            scratch.reset(model, self.periods);
             lent = self.book_fen;
+        } else if lag > 0 {
+            scratch.recoveries.clear();
+            scratch.recoveries.resize(self.periods + 1, 0);
         }
         let mut z = 0.0f64;
         for t in 0..self.periods {
@@ -436,7 +439,9 @@ impl<'m> Engine<'m> {
                         sl[c.sector] += loss;
                     }
                     claims += claim;
-                    if lag > 0 {
+                    // A recovery due after the horizon is not returned
+                    // within it (the pool has paid the gross claim).
+                    if lag > 0 && t + lag < self.periods {
                         scratch.recoveries[t + lag] += back;
                     }
                     if self.multi {

@@ -188,6 +188,11 @@ pub fn check_target(target: f64) -> Result<f64, String> {
     }
 }
 
+/// Most simulations one solve makes: 21 doublings or halvings to bracket
+/// (2²⁰ > 10⁶), the run at 1, and 30 bisection steps. Its work is checked
+/// as this many runs.
+pub const MAX_SOLVER_RUNS: u64 = 52;
+
 /// Finds the largest scale (or smallest capital) with exhaustion probability
 /// ≤ `target` (see [`check_target`]), by bracketing and bisection on a factor
 /// applied to the book (or the capital). With common random numbers the
@@ -209,6 +214,14 @@ pub fn solve_leverage(
     // For Scale, larger f is riskier; for Capital, smaller f is riskier.
     let safe = |p: &Probability| p.estimate <= target;
     let risky_up = what == Solve::Scale;
+    // A factor never scales the book or the capital past MAX_SPEC_FEN, so
+    // no amount of a run overflows: the solver treats that as the limit.
+    let grown = match what {
+        Solve::Scale => model.exposure_fen(),
+        Solve::Capital => model.capital_fen,
+    }
+    .max(1) as f64;
+    let f_money = super::model::MAX_SPEC_FEN as f64 / grown;
     let (mut good, mut bad) = (1.0f64, 1.0f64);
     let mut p_good;
     let p1 = eval(1.0)?;
@@ -217,6 +230,10 @@ pub fn solve_leverage(
         // expand towards risk until unsafe
         loop {
             let f = if risky_up { bad * 2.0 } else { bad / 2.0 };
+            if f > f_money {
+                bad = f_money.max(good);
+                break;
+            }
             let p = eval(f)?;
             if !safe(&p) || !(1e-6..=1e6).contains(&f) {
                 bad = f;
@@ -229,9 +246,10 @@ pub fn solve_leverage(
     } else {
         loop {
             let f = if risky_up { good / 2.0 } else { good * 2.0 };
+            let f = f.min(f_money);
             let p = eval(f)?;
             good = f;
-            if safe(&p) || !(1e-6..=1e6).contains(&f) {
+            if safe(&p) || !(1e-6..=1e6).contains(&f) || f >= f_money {
                 p_good = p;
                 break;
             }

@@ -74,6 +74,126 @@ impl Model {
     pub fn exposure_fen(&self) -> i64 {
         self.loans.iter().map(|l| l.amount_fen).sum()
     }
+
+    /// What one run of this model is estimated to hold and do.
+    pub fn resources(&self) -> Resources {
+        let sectors = if self.spec.dependence.sector_rho > 0.0 {
+            self.sectors.len() as u64
+        } else {
+            0
+        };
+        Resources::estimate(
+            self.loans.len() as u64,
+            sectors,
+            u64::from(self.spec.periods),
+            self.spec.scenarios,
+            u64::from(self.spec.output.histogram_bins),
+            self.spec.importance_sampling.is_some(),
+        )
+    }
+}
+
+/// Most money a spec may name, fen: 100万亿 (10¹⁴ yuan), for the capital,
+/// the per-loan cap, each top-up figure, one loan, a segment and the whole
+/// book. A run's sums over 120 periods of re-lending then stay far below
+/// i64's 9.2·10¹⁸ fen.
+pub const MAX_SPEC_FEN: i64 = 10_000_000_000_000_000;
+
+/// Bytes a run holds per scenario: seven outcome columns (40 bytes), the
+/// summary's working copies of the money columns, and the weight under
+/// importance sampling.
+const BYTES_PER_SCENARIO: u64 = 64;
+/// Bytes a run holds per loan: the compiled loan, the engine's fixed
+/// amounts, LGD sampler and class index, and each worker's state.
+const BYTES_PER_LOAN: u64 = 256;
+/// Bytes per period: balance histograms (the run's and each batch's) and
+/// the recovery queue.
+const BYTES_PER_PERIOD: u64 = 8 * 2 * super::engine::BALANCE_BINS as u64 + 64;
+
+/// What a run is estimated to hold and do, computed from the spec's declared
+/// sizes before anything is allocated, and checked against [`Limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    /// Peak memory of one run, bytes (an upper estimate).
+    pub bytes: u64,
+    /// Work: (loans + sector factors) × periods × scenarios.
+    pub work: u64,
+}
+
+impl Resources {
+    /// The estimate for a book of `loans` loans (and `sectors` sector
+    /// factors drawn per period), `periods` × `scenarios`, `bins` histogram
+    /// bins; `weighted` under importance sampling.
+    pub fn estimate(
+        loans: u64,
+        sectors: u64,
+        periods: u64,
+        scenarios: u64,
+        bins: u64,
+        weighted: bool,
+    ) -> Resources {
+        let per_scenario = BYTES_PER_SCENARIO + if weighted { 8 } else { 0 };
+        let bytes = scenarios
+            .saturating_mul(per_scenario)
+            .saturating_add(loans.saturating_mul(BYTES_PER_LOAN))
+            .saturating_add(sectors.saturating_mul(64))
+            .saturating_add(periods.saturating_mul(BYTES_PER_PERIOD))
+            .saturating_add(bins.saturating_mul(8));
+        let work = loans
+            .saturating_add(sectors)
+            .saturating_mul(periods.max(1))
+            .saturating_mul(scenarios);
+        Resources { bytes, work }
+    }
+
+    /// `runs` runs of this size one after the other (a grid, a solver):
+    /// the work adds up, the memory does not.
+    pub fn times(self, runs: u64) -> Resources {
+        Resources {
+            bytes: self.bytes,
+            work: self.work.saturating_mul(runs),
+        }
+    }
+
+    /// The violations of `limits`, named `field`.
+    pub fn check(&self, limits: &Limits, field: &str) -> Vec<FieldViolation> {
+        let mut errs = Vec::new();
+        if self.bytes > limits.max_run_bytes {
+            errs.push(FieldViolation::new(
+                field,
+                format!(
+                    "the run would hold about {} MB, over the limit of {} MB (riskpool.max_run_bytes); use fewer scenarios or loans, or shards",
+                    self.bytes.div_ceil(1 << 20),
+                    limits.max_run_bytes >> 20
+                ),
+            ));
+        }
+        if self.work > limits.max_work {
+            errs.push(FieldViolation::new(
+                field,
+                format!(
+                    "the request would take {:.3e} loan-period-scenarios of work, over the limit of {:.3e} (riskpool.max_work); use fewer scenarios, loans or periods, or shards",
+                    self.work as f64, limits.max_work as f64
+                ),
+            ));
+        }
+        errs
+    }
+}
+
+fn check_fen(errs: &mut Vec<FieldViolation>, field: &str, y: Yuan, positive: bool) {
+    let fen = y.to_fen();
+    if fen > MAX_SPEC_FEN || (positive && fen <= 0) {
+        let lo = if positive {
+            "more than 0"
+        } else {
+            "at least 0"
+        };
+        errs.push(FieldViolation::new(
+            field,
+            format!("{} must be {lo} and at most 100万亿", y.human()),
+        ));
+    }
 }
 
 fn check_prob(errs: &mut Vec<FieldViolation>, field: &str, v: f64, lo_open: bool, hi_open: bool) {
@@ -102,17 +222,22 @@ fn lgd_of(errs: &mut Vec<FieldViolation>, field: &str, l: LgdSpec, shift: f64) -
             check_prob(errs, &format!("{field}.mean"), mean, true, true);
             let m = (mean + shift).clamp(1e-6, 1.0 - 1e-6);
             let v = sd * sd;
-            if !sd.is_finite() || sd <= 0.0 || v >= m * (1.0 - m) {
+            // Beta(a, b) with a, b ≥ 10⁻³ and ≤ 10⁹: a sampler that neither
+            // degenerates nor stalls.
+            let common = m * (1.0 - m) / v - 1.0;
+            let sane = common.is_finite()
+                && (m * common).min((1.0 - m) * common) >= 1e-3
+                && (m * common).max((1.0 - m) * common) <= 1e9;
+            if !sd.is_finite() || sd <= 0.0 || v >= m * (1.0 - m) || !sane {
                 errs.push(FieldViolation::new(
                     format!("{field}.sd"),
                     format!(
-                        "{sd} must be > 0 and below √(mean·(1−mean)) = {:.4}",
+                        "{sd} must be > 0 and below √(mean·(1−mean)) = {:.4}, with Beta parameters in [0.001, 1e9]",
                         (m * (1.0 - m)).sqrt()
                     ),
                 ));
                 return Lgd::Fixed(m);
             }
-            let common = m * (1.0 - m) / v - 1.0;
             Lgd::Beta(m * common, (1.0 - m) * common)
         }
     }
@@ -161,21 +286,32 @@ impl<'a> LoanTemplateSpec<'a> {
 /// Splits `total` fen over `weights` exactly: floor shares, then the
 /// remaining fen to the largest remainders (ties by index).
 fn split_exact(total: i64, weights: &[f64]) -> Vec<i64> {
+    let n = weights.len();
     let sum: f64 = weights.iter().sum();
+    if n == 0 {
+        return Vec::new();
+    }
+    if !(sum.is_finite() && sum > 0.0) {
+        // Equal shares (a caller's sizes were validated, so this is only a
+        // guard): never a loop over the fen.
+        let w = vec![1.0; n];
+        return split_exact(total, &w);
+    }
     let raw: Vec<f64> = weights.iter().map(|w| w / sum * total as f64).collect();
     let mut out: Vec<i64> = raw.iter().map(|r| r.floor() as i64).collect();
-    let mut left = total - out.iter().sum::<i64>();
-    let mut order: Vec<usize> = (0..weights.len()).collect();
+    let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
         (raw[b] - raw[b].floor())
             .total_cmp(&(raw[a] - raw[a].floor()))
             .then(a.cmp(&b))
     });
-    let mut k = 0;
-    while left > 0 && !order.is_empty() {
-        out[order[k % order.len()]] += 1;
-        left -= 1;
-        k += 1;
+    // The fen the floors left (or, after rounding error, took too many):
+    // whole rounds to everyone, then one each by largest remainder — O(n)
+    // whatever the amount.
+    let left = total - out.iter().sum::<i64>();
+    let (each, rest) = (left.div_euclid(n as i64), left.rem_euclid(n as i64));
+    for (k, &i) in order.iter().enumerate() {
+        out[i] += each + i64::from((k as i64) < rest);
     }
     out
 }
@@ -209,10 +345,17 @@ impl Model {
             ));
         }
         let p = &spec.pool;
-        if p.capital.0.is_zero() {
+        check_fen(&mut errs, "pool.capital", p.capital, true);
+        if let Some(c) = p.per_loan_cap {
+            check_fen(&mut errs, "pool.per_loan_cap", c, false);
+        }
+        if p.recovery_lag > limits.max_periods {
             errs.push(FieldViolation::new(
-                "pool.capital",
-                "must be greater than zero",
+                "pool.recovery_lag",
+                format!(
+                    "{} is not in 0..={} (riskpool.max_periods); a recovery due after the horizon is not returned within it",
+                    p.recovery_lag, limits.max_periods
+                ),
             ));
         }
         check_prob(
@@ -227,15 +370,18 @@ impl Model {
                 check_prob(&mut errs, "pool.breaker.default_rate", r, true, false);
             }
             if let Some(r) = b.compensation_ratio {
-                if !r.is_finite() || r <= 0.0 {
+                if !r.is_finite() || r <= 0.0 || r > 1000.0 {
                     errs.push(FieldViolation::new(
                         "pool.breaker.compensation_ratio",
-                        format!("{r} must be > 0"),
+                        format!("{r} is not in (0, 1000]"),
                     ));
                 }
             }
         }
         if let Some(t) = &p.top_up {
+            check_fen(&mut errs, "pool.top_up.below", t.below, false);
+            check_fen(&mut errs, "pool.top_up.refill_to", t.refill_to, false);
+            check_fen(&mut errs, "pool.top_up.max_per_year", t.max_per_year, false);
             if t.refill_to < t.below {
                 errs.push(FieldViolation::new(
                     "pool.top_up.refill_to",
@@ -267,8 +413,11 @@ impl Model {
                 format!("{} is not in (2, 1000]", d.nu),
             ));
         }
-        if !d.eur_cny.is_finite() || d.eur_cny <= 0.0 {
-            errs.push(FieldViolation::new("dependence.eur_cny", "must be > 0"));
+        if !d.eur_cny.is_finite() || d.eur_cny <= 0.0 || d.eur_cny > 1e6 {
+            errs.push(FieldViolation::new(
+                "dependence.eur_cny",
+                format!("{} is not in (0, 10⁶]", d.eur_cny),
+            ));
         }
         let o = &spec.output;
         if o.histogram_bins == 0 || o.histogram_bins > 10_000 {
@@ -373,11 +522,69 @@ impl Model {
             ));
             return Err(SpecError { violations: errs });
         }
+        // The whole book, in exact integer fen, before any loan is built.
+        let mut book: i128 = 0;
+        for (field, l) in &specs {
+            check_fen(&mut errs, &format!("{field}.amount"), l.amount, false);
+            book += i128::from(l.amount.to_fen());
+        }
+        for (si, s) in spec.portfolio.segments.iter().enumerate() {
+            let f = format!("portfolio.segments[{si}]");
+            if let Some(a) = s.amount {
+                check_fen(&mut errs, &format!("{f}.amount"), a, false);
+                book += i128::from(a.to_fen()) * i128::from(s.count);
+            }
+            if let Some(t) = s.total {
+                check_fen(&mut errs, &format!("{f}.total"), t, false);
+                book += i128::from(t.to_fen());
+            }
+        }
+        if book > i128::from(MAX_SPEC_FEN) {
+            errs.push(FieldViolation::new(
+                "portfolio",
+                format!(
+                    "the book totals {} yuan, over the limit of 100万亿",
+                    book / 100
+                ),
+            ));
+        }
+        let sector_factors = if d.sector_rho > 0.0 { total_count } else { 0 };
+        let counts_ok = (1..=limits.max_scenarios).contains(&spec.scenarios)
+            && (1..=limits.max_periods).contains(&spec.periods);
+        errs.extend(
+            counts_ok
+                .then(|| {
+                    Resources::estimate(
+                        total_count,
+                        sector_factors,
+                        u64::from(spec.periods),
+                        spec.scenarios,
+                        u64::from(o.histogram_bins),
+                        spec.importance_sampling.is_some(),
+                    )
+                    .check(limits, "scenarios")
+                })
+                .into_iter()
+                .flatten(),
+        );
+
         // Every field of a loan but its amount, validated once per loan spec
         // or per segment (so a bad segment is reported once, and a segment of
         // a million loans is checked once, not a million times).
         let mut sectors: Vec<String> = Vec::new();
-        let months_per_period = 12 / spec.periods_per_year.max(1);
+        let mut sector_index: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
+        let shocked: std::collections::HashSet<&str> = spec
+            .scenario
+            .shock_sectors
+            .iter()
+            .map(String::as_str)
+            .collect();
+        // (periods_per_year is checked above; a bad one must not divide by 0.)
+        let months_per_period = match spec.periods_per_year {
+            ppy @ (1 | 2 | 4 | 12) => 12 / ppy,
+            _ => 12,
+        };
         let mut template =
             |field: &str, l: &LoanTemplateSpec<'_>, errs: &mut Vec<FieldViolation>| -> Loan {
                 check_prob(errs, &format!("{field}.pd"), l.pd, false, false);
@@ -387,7 +594,7 @@ impl Model {
                         "must be in 1..=600",
                     ));
                 }
-                let sector_mult = if spec.scenario.shock_sectors.iter().any(|s| s == l.sector) {
+                let sector_mult = if shocked.contains(l.sector) {
                     preset.sector_pd_multiplier
                 } else {
                     1.0
@@ -402,14 +609,13 @@ impl Model {
                 } else {
                     d.rho
                 };
-                let rho = (rho + preset.rho_shift).clamp(0.0, 0.999 - d.sector_rho);
-                let sector = match sectors.iter().position(|s| s == l.sector) {
-                    Some(i) => i,
-                    None => {
-                        sectors.push(l.sector.to_string());
-                        sectors.len() - 1
-                    }
-                };
+                // (A bad sector_rho is reported above; the bound stays a
+                // valid one whatever it is.)
+                let rho = (rho + preset.rho_shift).clamp(0.0, (0.999 - d.sector_rho).max(0.0));
+                let sector = *sector_index.entry(l.sector.to_string()).or_insert_with(|| {
+                    sectors.push(l.sector.to_string());
+                    sectors.len() - 1
+                });
                 Loan {
                     amount_fen: 0,
                     pd,
@@ -419,7 +625,12 @@ impl Model {
                     rho,
                 }
             };
-        let mut loans = Vec::with_capacity(usize::try_from(total_count).unwrap_or(0));
+        // Nothing is generated for a spec with a problem (a bad size_sigma
+        // or total would otherwise be used to draw and split a whole book);
+        // its templates are still checked, so every problem is reported.
+        let generate = errs.is_empty();
+        let capacity = if generate { total_count } else { 0 };
+        let mut loans = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
         for (field, l) in &specs {
             let t = template(field, &LoanTemplateSpec::of_loan(l), &mut errs);
             loans.push(Loan {
@@ -432,6 +643,14 @@ impl Model {
         let mut size_rng = ChaCha8Rng::seed_from_u64(spec.seed);
         size_rng.set_stream(u64::MAX);
         for (si, s) in spec.portfolio.segments.iter().enumerate() {
+            let t = template(
+                &format!("portfolio.segments[{si}]"),
+                &LoanTemplateSpec::of_segment(s),
+                &mut errs,
+            );
+            if !generate {
+                continue;
+            }
             let amounts: Vec<i64> = match (s.amount, s.total) {
                 (Some(a), None) => vec![a.to_fen(); s.count as usize],
                 (None, Some(t)) => {
@@ -446,11 +665,6 @@ impl Model {
                 // reported above
                 _ => continue,
             };
-            let t = template(
-                &format!("portfolio.segments[{si}]"),
-                &LoanTemplateSpec::of_segment(s),
-                &mut errs,
-            );
             loans.extend(amounts.into_iter().map(|a| Loan { amount_fen: a, ..t }));
         }
         if sectors.len() > u16::MAX as usize {

@@ -23,8 +23,14 @@ pub struct Limits {
     pub max_loans: u64,
     /// Most scenarios in one run.
     pub max_scenarios: u64,
-    /// Most periods.
+    /// Most periods (also the longest `pool.recovery_lag`).
     pub max_periods: u32,
+    /// Most memory one run may be estimated to hold, bytes (see
+    /// [`super::model::Resources`]).
+    pub max_run_bytes: u64,
+    /// Most work one request may be estimated to take, in loan-periods ×
+    /// scenarios (a grid or solver request counts every run it makes).
+    pub max_work: u64,
 }
 
 impl Default for Limits {
@@ -33,6 +39,8 @@ impl Default for Limits {
             max_loans: 1_000_000,
             max_scenarios: 20_000_000,
             max_periods: 120,
+            max_run_bytes: 2 << 30,
+            max_work: 2_000_000_000_000,
         }
     }
 }

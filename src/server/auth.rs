@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::server::error::ApiError;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Status};
@@ -171,26 +172,53 @@ impl Auth {
         self.tokens.is_some()
     }
 
-    /// The caller of a request.
+    /// The caller of a request. The scheme is case-insensitive (RFC 7235
+    /// §2.1: `Bearer`, `bearer`, `BEARER`); exactly one `authorization`
+    /// header is accepted — two are refused rather than one picked.
     pub fn principal<T>(&self, req: &Request<T>) -> Result<Principal, Status> {
         let Some(tokens) = &self.tokens else {
             return Ok(Principal::Open);
         };
-        let header = req.metadata().get("authorization").ok_or_else(|| {
-            Status::unauthenticated("missing `authorization: Bearer <token>` metadata")
+        let unauth = |reason: &'static str, m: &str| -> Status {
+            ApiError::Unauthenticated {
+                reason,
+                message: m.to_string(),
+            }
+            .into()
+        };
+        let mut headers = req.metadata().get_all("authorization").iter();
+        let header = headers.next().ok_or_else(|| {
+            unauth(
+                "MISSING_CREDENTIALS",
+                "missing `authorization: Bearer <token>` metadata",
+            )
         })?;
-        let value = header
-            .to_str()
-            .map_err(|_| Status::unauthenticated("authorization metadata is not text"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization must be `Bearer <token>`"))?;
+        if headers.next().is_some() {
+            return Err(unauth(
+                "AMBIGUOUS_CREDENTIALS",
+                "more than one `authorization` header; send exactly one",
+            ));
+        }
+        let value = header.to_str().map_err(|_| {
+            unauth(
+                "MALFORMED_CREDENTIALS",
+                "authorization metadata is not text",
+            )
+        })?;
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => {
+                return Err(unauth(
+                    "MALFORMED_CREDENTIALS",
+                    "authorization must be `Bearer <token>`",
+                ));
+            }
+        };
         tokens
             .by_hash
-            .get(&token_hash(token.trim()))
+            .get(&token_hash(token))
             .cloned()
-            .ok_or_else(|| Status::unauthenticated("unknown token"))
+            .ok_or_else(|| unauth("UNKNOWN_TOKEN", "unknown token"))
     }
 
     /// An interceptor that admits `allowed` principals and records the
@@ -205,10 +233,11 @@ impl Auth {
         move |mut req: Request<()>| {
             let p = auth.principal(&req)?;
             if !allowed(&p) {
-                return Err(Status::permission_denied(format!(
-                    "{} may not use {what}",
-                    p.name()
-                )));
+                return Err(ApiError::PermissionDenied {
+                    reason: "ROLE_NOT_ALLOWED",
+                    message: format!("{} may not use {what}", p.name()),
+                }
+                .into());
             }
             req.extensions_mut().insert(p);
             Ok(req)
@@ -226,12 +255,18 @@ pub fn incentive_allowed(p: &Principal) -> bool {
     !matches!(p, Principal::Analyst)
 }
 
-/// The principal an interceptor recorded.
-pub fn caller<T>(req: &Request<T>) -> Principal {
-    req.extensions()
-        .get::<Principal>()
-        .cloned()
-        .unwrap_or(Principal::Open)
+/// The principal an interceptor recorded. A handler reached without one
+/// (a service mounted without its interceptor) is refused: access fails
+/// closed.
+pub fn caller<T>(req: &Request<T>) -> Result<Principal, Status> {
+    req.extensions().get::<Principal>().cloned().ok_or_else(|| {
+        tracing::error!("a call reached a handler without a recorded principal");
+        ApiError::Unauthenticated {
+            reason: "NO_PRINCIPAL",
+            message: "the caller could not be identified".into(),
+        }
+        .into()
+    })
 }
 
 #[cfg(test)]

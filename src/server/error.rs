@@ -49,6 +49,22 @@ pub enum ApiError {
     /// Too much work is already running.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// No usable credentials.
+    #[error("{message}")]
+    Unauthenticated {
+        /// UPPER_SNAKE reason.
+        reason: &'static str,
+        /// What is wrong with the credentials.
+        message: String,
+    },
+    /// The caller may not do this.
+    #[error("{message}")]
+    PermissionDenied {
+        /// UPPER_SNAKE reason.
+        reason: &'static str,
+        /// Who may not do what.
+        message: String,
+    },
     /// The work was cancelled (client gone) or ran past its deadline.
     #[error("{message}")]
     Stopped {
@@ -190,6 +206,16 @@ impl From<ApiError> for Status {
                 let mut details = ErrorDetails::new();
                 details.set_error_info(reason, DOMAIN, HashMap::new());
                 Status::with_error_details(code, e.to_string(), details)
+            }
+            ApiError::Unauthenticated { reason, message } => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info(reason, DOMAIN, HashMap::new());
+                Status::with_error_details(Code::Unauthenticated, message, details)
+            }
+            ApiError::PermissionDenied { reason, message } => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info(reason, DOMAIN, HashMap::new());
+                Status::with_error_details(Code::PermissionDenied, message, details)
             }
             ApiError::ResourceExhausted(m) => {
                 let mut details = ErrorDetails::new();

@@ -13,6 +13,7 @@ use crate::money::Yuan;
 use crate::server::auth::{Principal, caller};
 use crate::server::convert::incentive as conv;
 use crate::server::error::{self, ApiError};
+use crate::server::page::Page;
 use crate::server::pb;
 use crate::store::{Store, StoreError, Submission};
 
@@ -48,7 +49,11 @@ impl IncentiveSvc {
 }
 
 fn denied(p: &Principal, what: &str) -> Status {
-    Status::permission_denied(format!("{} may not {what}", p.name()))
+    ApiError::PermissionDenied {
+        reason: "NOT_ALLOWED",
+        message: format!("{} may not {what}", p.name()),
+    }
+    .into()
 }
 
 fn check_bank_id(field: &str, id: &str, errs: &mut Vec<FieldViolation>) {
@@ -58,11 +63,8 @@ fn check_bank_id(field: &str, id: &str, errs: &mut Vec<FieldViolation>) {
 }
 
 fn check_request_id(id: &str, errs: &mut Vec<FieldViolation>) {
-    if id.trim().is_empty() || id.len() > 128 {
-        errs.push(FieldViolation::new(
-            "request_id",
-            "is required (at most 128 characters)",
-        ));
+    if let Err(why) = crate::incentive::check_request_id(id) {
+        errs.push(FieldViolation::new("request_id", why));
     }
 }
 
@@ -84,25 +86,8 @@ fn invalid(violations: Vec<FieldViolation>) -> Status {
     .into()
 }
 
-fn page(token: &str, size: u32) -> Result<(u64, u64), Status> {
-    let offset = if token.is_empty() {
-        0
-    } else {
-        token
-            .strip_prefix('o')
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| {
-                invalid(vec![FieldViolation::new(
-                    "page_token",
-                    "is not a token this service returned",
-                )])
-            })?
-    };
-    let size = match size {
-        0 => 100,
-        n => u64::from(n).min(1000),
-    };
-    Ok((offset, size))
+fn page(token: &str, size: u32) -> Result<Page, Status> {
+    Page::parse(token, size, 100, 1000).map_err(|v| invalid(vec![v]))
 }
 
 fn loan(i: usize, l: pb::LoanRecord, errs: &mut Vec<FieldViolation>) -> Option<LoanRecord> {
@@ -130,7 +115,7 @@ fn loan(i: usize, l: pb::LoanRecord, errs: &mut Vec<FieldViolation>) -> Option<L
             "must be a LOAN_USE_ value other than UNSPECIFIED",
         ));
     }
-    let mut money = |name: &str, s: &str| match Yuan::parse(s) {
+    let mut money = |name: &str, s: &str| match Yuan::parse_fen(s) {
         Ok(y) => y,
         Err(e) => {
             errs.push(FieldViolation::new(f(name), e.to_string()));
@@ -161,7 +146,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         &self,
         request: Request<pb::RegisterBankRequest>,
     ) -> Result<Response<pb::RegisterBankResponse>, Status> {
-        let who = caller(&request);
+        let who = caller(&request)?;
         if !who.is_bureau() {
             return Err(denied(&who, "register banks"));
         }
@@ -203,12 +188,12 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         &self,
         request: Request<pb::ListBanksRequest>,
     ) -> Result<Response<pb::ListBanksResponse>, Status> {
-        let who = caller(&request);
+        let who = caller(&request)?;
         let pb::ListBanksRequest {
             page_size,
             page_token,
         } = request.into_inner();
-        let (offset, size) = page(&page_token, page_size)?;
+        let Page { offset, size } = page(&page_token, page_size)?;
         let banks = self.db(|s| s.banks()).await?;
         let visible: Vec<&Bank> = banks
             .iter()
@@ -220,9 +205,10 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
             .take(size as usize)
             .map(|b| conv::bank(b, &self.rules))
             .collect();
-        let next = offset as usize + out.len();
+        let next = (offset as usize).saturating_add(out.len());
+        let next_page_token = format!("o{next}");
         let next_page_token = if next < visible.len() {
-            format!("o{next}")
+            next_page_token
         } else {
             String::new()
         };
@@ -236,7 +222,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         &self,
         request: Request<pb::SubmitBalanceReportRequest>,
     ) -> Result<Response<pb::SubmitBalanceReportResponse>, Status> {
-        let who = caller(&request);
+        let who = caller(&request)?;
         let req = request.into_inner();
         let hash = hex::encode(Sha256::digest(req.encode_to_vec()));
         let pb::SubmitBalanceReportRequest {
@@ -249,7 +235,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         check_request_id(&request_id, &mut errs);
         check_bank_id("bank_id", &bank_id, &mut errs);
         let q = period("period", &p, &mut errs);
-        let bal = Yuan::parse(&balance)
+        let bal = Yuan::parse_fen(&balance)
             .map_err(|e| errs.push(FieldViolation::new("balance", e.to_string())))
             .ok();
         let (Some(q), Some(bal), true) = (q, bal, errs.is_empty()) else {
@@ -274,7 +260,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         &self,
         request: Request<Streaming<pb::SubmitLoanSnapshotRequest>>,
     ) -> Result<Response<pb::SubmitLoanSnapshotResponse>, Status> {
-        let who = caller(&request);
+        let who = caller(&request)?;
         let mut stream = request.into_inner();
         let mut index = 0u64;
         let first = stream
@@ -320,11 +306,15 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         // Loans are numbered across the whole stream (`loans[i]`); a loan
         // may have several problems, so the count is kept, not derived.
         let mut seen = 0usize;
+        let mut ids = incentive::LoanIds::default();
         let mut push = |batch: Vec<pb::LoanRecord>,
                         records: &mut Vec<LoanRecord>,
                         errs: &mut Vec<FieldViolation>| {
             for l in batch {
                 hasher.update(l.encode_to_vec());
+                if let Err(why) = ids.admit(seen, &l.loan_id, |i| format!("loans[{i}]")) {
+                    errs.push(FieldViolation::new(format!("loans[{seen}].loan_id"), why));
+                }
                 if let Some(r) = loan(seen, l, errs) {
                     records.push(r);
                 }
@@ -388,7 +378,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         &self,
         request: Request<pb::ComputeIncentivesRequest>,
     ) -> Result<Response<pb::ComputeIncentivesResponse>, Status> {
-        let who = caller(&request);
+        let who = caller(&request)?;
         if !who.is_bureau() {
             return Err(denied(&who, "compute incentives"));
         }
@@ -398,7 +388,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         let budget = if budget.trim().is_empty() {
             None
         } else {
-            Yuan::parse(&budget)
+            Yuan::parse_fen(&budget)
                 .map_err(|e| errs.push(FieldViolation::new("budget", e.to_string())))
                 .ok()
         };
@@ -419,7 +409,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         &self,
         request: Request<pb::GetStatementRequest>,
     ) -> Result<Response<pb::GetStatementResponse>, Status> {
-        let who = caller(&request);
+        let who = caller(&request)?;
         let pb::GetStatementRequest { period: p, version } = request.into_inner();
         let mut errs = Vec::new();
         let q = period("period", &p, &mut errs);
@@ -444,7 +434,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         &self,
         request: Request<pb::ListReportsRequest>,
     ) -> Result<Response<pb::ListReportsResponse>, Status> {
-        let who = caller(&request);
+        let who = caller(&request)?;
         let pb::ListReportsRequest {
             bank_id,
             period: p,
@@ -463,7 +453,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         if !errs.is_empty() {
             return Err(invalid(errs));
         }
-        let (offset, size) = page(&page_token, page_size)?;
+        let Page { offset, size } = page(&page_token, page_size)?;
         let bank = match (&who, bank_id.is_empty()) {
             (Principal::Bank(own), true) => Some(own.clone()),
             (_, true) => None,

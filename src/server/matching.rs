@@ -14,11 +14,12 @@ use crate::catalog::{Catalog, ProductKind};
 use crate::enterprise::{self, FieldViolation, Profile};
 use crate::matching::{self, MatchOptions};
 use crate::server::error::{self, ApiError};
+use crate::server::page::Page;
 use crate::server::pb;
 
 /// Default and maximum page sizes of ListProducts.
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 500;
+const DEFAULT_PAGE: u64 = 50;
+const MAX_PAGE: u64 = 500;
 
 /// The matching service.
 #[derive(Debug, Clone)]
@@ -78,6 +79,18 @@ fn validate(
     }
 }
 
+/// A request's `view`: UNSPECIFIED is FULL; an unknown number is refused.
+fn match_view(v: i32) -> Result<matching::View, Vec<FieldViolation>> {
+    match pb::MatchView::try_from(v) {
+        Ok(pb::MatchView::Basic) => Ok(matching::View::Basic),
+        Ok(pb::MatchView::Full | pb::MatchView::Unspecified) => Ok(matching::View::Full),
+        Err(_) => Err(vec![FieldViolation::new(
+            "view",
+            format!("unknown enum value {v} (MATCH_VIEW_BASIC or MATCH_VIEW_FULL)"),
+        )]),
+    }
+}
+
 /// Most problems a BatchMatch response lists (it counts them all), so one
 /// profile's problems cannot outgrow a message: 500,000 bad certifications,
 /// one problem each, once made a 138 MB response that ended the whole stream
@@ -94,9 +107,11 @@ fn batch_item(
         reference,
         profile,
         as_of,
+        view,
     } = item;
     let outcome = validate(profile, &as_of).and_then(|(p, d)| {
-        matching::match_profile(catalog, &p, &MatchOptions::on(d))
+        let view = match_view(view)?;
+        matching::match_profile_view(catalog, &p, &MatchOptions::on(d), view)
             .map_err(|e| vec![FieldViolation::new("as_of", e.to_string())])
     });
     match outcome {
@@ -133,15 +148,29 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
             profile,
             as_of,
             product_ids,
+            view,
         } = request.into_inner();
-        let (p, as_of) =
-            validate(profile, &as_of).map_err(|violations| ApiError::InvalidArgument {
-                reason: "INVALID_PROFILE",
-                violations,
-            })?;
-        let report =
-            matching::match_profile(&self.catalog, &p, &MatchOptions { as_of, product_ids })
-                .map_err(ApiError::from)?;
+        let checked = validate(profile, &as_of);
+        let view = match_view(view);
+        let ((p, as_of), view) = match (checked, view) {
+            (Ok(x), Ok(v)) => (x, v),
+            (a, b) => {
+                let mut violations = a.err().unwrap_or_default();
+                violations.extend(b.err().unwrap_or_default());
+                return Err(ApiError::InvalidArgument {
+                    reason: "INVALID_PROFILE",
+                    violations,
+                }
+                .into());
+            }
+        };
+        let report = matching::match_profile_view(
+            &self.catalog,
+            &p,
+            &MatchOptions { as_of, product_ids },
+            view,
+        )
+        .map_err(ApiError::from)?;
         Ok(Response::new(pb::MatchEnterpriseResponse {
             result: Some(report.into()),
         }))
@@ -163,14 +192,19 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
                     Ok(Some(item)) => {
                         let resp = batch_item(&catalog, index, item);
                         if tx.send(Ok(resp)).await.is_err() {
-                            tracing::debug!(index, "BatchMatch client went away");
+                            super::listen::abandoned(
+                                "BatchMatch",
+                                &format!("client went away after {index} answers"),
+                            );
                             break;
                         }
                         index += 1;
                     }
                     Ok(None) => break,
                     Err(status) => {
-                        tracing::warn!(index, %status, "BatchMatch input stream failed");
+                        // A client that resets or drops its stream is its
+                        // own business: counted, logged at debug.
+                        super::listen::abandoned("BatchMatch", &status);
                         let _ = tx
                             .send(Err(error::inbound(status, "requests", index)))
                             .await;
@@ -225,21 +259,20 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
                 None
             }
         };
-        let offset = if page_token.is_empty() {
-            0
-        } else {
-            match page_token
-                .strip_prefix("o")
-                .and_then(|n| n.parse::<usize>().ok())
-            {
-                Some(n) if n <= self.catalog.products.len() => n,
-                _ => {
-                    errs.push(FieldViolation::new(
-                        "page_token",
-                        "is not a token returned by ListProducts",
-                    ));
-                    0
-                }
+        let (offset, size) = match Page::parse(&page_token, page_size, DEFAULT_PAGE, MAX_PAGE) {
+            Ok(p) if p.offset <= self.catalog.products.len() as u64 => {
+                (p.offset as usize, p.size as usize)
+            }
+            Ok(_) => {
+                errs.push(FieldViolation::new(
+                    "page_token",
+                    "is not a token this service returned",
+                ));
+                (0, 0)
+            }
+            Err(v) => {
+                errs.push(v);
+                (0, 0)
             }
         };
         if !errs.is_empty() {
@@ -249,10 +282,6 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
             }
             .into());
         }
-        let size = match page_size as usize {
-            0 => DEFAULT_PAGE,
-            n => n.min(MAX_PAGE),
-        };
         let matching: Vec<_> = self
             .catalog
             .products

@@ -7,7 +7,9 @@ pub mod auth;
 pub mod convert;
 pub mod error;
 pub mod incentive;
+pub mod listen;
 pub mod matching;
+pub mod page;
 pub mod riskpool;
 
 use std::future::Future;
@@ -16,7 +18,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -76,6 +77,16 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// Refuses an open server (no token file) on an address beyond loopback
+/// unless `auth.insecure`: checked before the address is bound, and again
+/// by [`serve`].
+pub fn check_open_mode(config: &Config, addr: std::net::SocketAddr) -> Result<(), ServeError> {
+    if config.auth.tokens_file.is_none() && !addr.ip().is_loopback() && !config.auth.insecure {
+        return Err(ServeError::Insecure(addr));
+    }
+    Ok(())
+}
+
 /// Serves on `listener` until `shutdown` completes, then drains calls in
 /// flight for at most `server.shutdown_grace_seconds`.
 pub async fn serve(
@@ -97,10 +108,8 @@ pub async fn serve(
         Some(p) => Some(auth::Tokens::load(p)?),
         None => None,
     };
+    check_open_mode(config, addr)?;
     if tokens.is_none() {
-        if !addr.ip().is_loopback() && !config.auth.insecure {
-            return Err(ServeError::Insecure(addr));
-        }
         tracing::warn!(%addr, "no token file: serving OPEN, every caller acts as the bureau");
     }
     let auth = auth::Auth::new(tokens);
@@ -133,7 +142,9 @@ pub async fn serve(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(out_max);
-    let riskpool = RiskPoolServiceServer::new(riskpool::RiskPoolSvc::new(config.riskpool.clone()))
+    let riskpool_svc = riskpool::RiskPoolSvc::new(config.riskpool.clone());
+    let runs = riskpool_svc.runs();
+    let riskpool = RiskPoolServiceServer::new(riskpool_svc)
         .max_decoding_message_size(max)
         .max_encoding_message_size(out_max);
     let incentives = IncentiveServiceServer::new(incentive::IncentiveSvc::new(
@@ -144,13 +155,50 @@ pub async fn serve(
     .max_encoding_message_size(out_max);
 
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
+    let draining = reporter.clone();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: no new calls; draining calls in flight");
+        // Load balancers and health checkers see the drain before the
+        // listener closes.
+        draining
+            .set_not_serving::<MatchingServiceServer<matching::MatchingSvc>>()
+            .await;
+        draining
+            .set_not_serving::<RiskPoolServiceServer<riskpool::RiskPoolSvc>>()
+            .await;
+        draining
+            .set_not_serving::<IncentiveServiceServer<incentive::IncentiveSvc>>()
+            .await;
+        draining
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
         let _ = fired_tx.send(());
     };
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let mut builder = Server::builder();
+    let sc = &config.server;
+    let incoming = listen::incoming(
+        listener,
+        listen::ConnLimits {
+            max_connections: sc.max_connections,
+            handshake_timeout: Duration::from_secs(sc.handshake_timeout_seconds),
+            tcp_keepalive: Duration::from_secs(sc.keepalive_interval_seconds.max(60)),
+        },
+    );
+    let counter_log = tokio::spawn(listen::COUNTERS.log_every_minute());
+    let ping = (sc.keepalive_interval_seconds > 0)
+        .then(|| Duration::from_secs(sc.keepalive_interval_seconds));
+    let mut builder = Server::builder()
+        .initial_stream_window_size(sc.stream_window_bytes)
+        .initial_connection_window_size(sc.connection_window_bytes)
+        .max_concurrent_streams(sc.max_concurrent_streams)
+        .http2_adaptive_window(Some(false))
+        .http2_keepalive_interval(ping)
+        .http2_keepalive_timeout(Some(Duration::from_secs(sc.keepalive_timeout_seconds)));
+    if sc.max_connection_age_seconds > 0 {
+        builder = builder
+            .max_connection_age(Duration::from_secs(sc.max_connection_age_seconds))
+            .max_connection_age_grace(Duration::from_secs(sc.shutdown_grace_seconds.max(1)));
+    }
     if let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) {
         let read = |p: &std::path::Path| {
             std::fs::read(p).map_err(|e| ServeError::Tls(format!("{}: {e}", p.display())))
@@ -199,6 +247,14 @@ pub async fn serve(
                 std::future::pending::<()>().await;
             }
         } => tracing::warn!(?grace, "calls still in flight after the grace period; stopping anyway"),
+    }
+    counter_log.abort();
+    listen::COUNTERS.log();
+    // Simulations still running (their calls drained or abandoned) stop
+    // now, so the process can exit.
+    let n = runs.cancel_all();
+    if n > 0 {
+        tracing::info!(simulations = n, "cancelled the simulations still running");
     }
     Ok(())
 }

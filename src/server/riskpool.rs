@@ -27,6 +27,11 @@ use crate::server::pb;
 pub struct RiskPoolSvc {
     cfg: RiskPoolConfig,
     permits: Arc<Semaphore>,
+    /// Spec parsing and compilation (work proportional to the request) run
+    /// on the blocking pool, this many at once; more wait their turn.
+    compiling: Arc<Semaphore>,
+    /// The runs in flight, so a server that stops can cancel them.
+    runs: Runs,
     /// Simulation workers: their own threads in the idle scheduling class
     /// (SCHED_IDLE, else nice 19), so batch simulations use only CPU time
     /// that interactive calls such as matching leave over. On a machine
@@ -108,12 +113,94 @@ fn grid_error(e: grid::GridError) -> Status {
     }
 }
 
+/// The controls of the runs in flight.
+#[derive(Debug, Clone, Default)]
+pub struct Runs(Arc<std::sync::Mutex<Vec<std::sync::Weak<Control>>>>);
+
+impl Runs {
+    fn track(&self, c: &Arc<Control>) {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.retain(|w| w.strong_count() > 0);
+        v.push(Arc::downgrade(c));
+    }
+
+    /// Cancels every run in flight (the server is stopping); returns how
+    /// many there were.
+    pub fn cancel_all(&self) -> usize {
+        let v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = 0;
+        for c in v.iter().filter_map(std::sync::Weak::upgrade) {
+            c.cancel.store(true, Ordering::Relaxed);
+            n += 1;
+        }
+        n
+    }
+}
+
 impl RiskPoolSvc {
     /// A service with these limits.
     pub fn new(cfg: RiskPoolConfig) -> Self {
         let permits = Arc::new(Semaphore::new(cfg.max_concurrent.max(1)));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let compiling = Arc::new(Semaphore::new(cores.max(2)));
         let pool = low_priority_pool(cfg.threads);
-        RiskPoolSvc { cfg, permits, pool }
+        RiskPoolSvc {
+            cfg,
+            permits,
+            compiling,
+            runs: Runs::default(),
+            pool,
+        }
+    }
+
+    /// The runs in flight (for the server's shutdown).
+    pub fn runs(&self) -> Runs {
+        self.runs.clone()
+    }
+
+    /// A new run's control, tracked for shutdown.
+    fn control(&self) -> Arc<Control> {
+        let c = Arc::new(Control::default());
+        self.runs.track(&c);
+        c
+    }
+
+    /// Parses and compiles a request's spec off the async runtime (a spec
+    /// of a million loans is real work), checking the work of `runs` runs
+    /// of it against `riskpool.max_work`.
+    async fn compile(
+        &self,
+        spec: Option<pb::PoolSpec>,
+        runs: u64,
+    ) -> Result<(Spec, Model), ApiError> {
+        let _turn = self
+            .compiling
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| stopped(false))?;
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let spec = me.spec(spec)?;
+            let model = me.model(&spec)?;
+            let limits = me.cfg.limits();
+            let errs = model
+                .resources()
+                .times(runs)
+                .check(&limits, "spec.scenarios");
+            if !errs.is_empty() {
+                return Err(ApiError::InvalidArgument {
+                    reason: "INVALID_SPEC",
+                    violations: errs,
+                });
+            }
+            Ok((spec, model))
+        })
+        .await
+        .map_err(|e| ApiError::Stopped {
+            deadline: false,
+            message: format!("spec compilation failed: {e}"),
+        })?
     }
 
     fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
@@ -246,12 +333,11 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
     ) -> Result<Response<Self::SimulatePoolStream>, Status> {
         let deadline = grpc_timeout(request.metadata()).map(|d| Instant::now() + d);
         let pb::SimulatePoolRequest { spec } = request.into_inner();
-        let spec = self.spec(spec)?;
-        let model = self.model(&spec)?;
+        let (_, model) = self.compile(spec, 1).await?;
         let permit = self.permit()?;
         let pool = self.pool.clone();
         let total = model.spec.scenarios;
-        let control = Arc::new(Control::default());
+        let control = self.control();
         let (tx, rx) = mpsc::channel::<Result<pb::SimulatePoolResponse, Status>>(8);
         tokio::spawn(async move {
             let c = control.clone();
@@ -303,7 +389,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                 Err(e) => Err(Status::internal(format!("simulation worker failed: {e}"))),
             };
             if msg.is_err() && tx.is_closed() {
-                tracing::info!("SimulatePool: client went away; simulation stopped");
+                super::listen::abandoned("SimulatePool", &"client went away; simulation stopped");
             }
             let _ = tx.send(msg).await;
         });
@@ -320,19 +406,20 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             rhos,
             shares,
         } = request.into_inner();
-        let spec = self.spec(spec)?;
-        self.model(&spec)?;
         let g = Grid {
             pd_multipliers,
             rhos,
             shares,
         };
-        // Refused before a simulation slot is taken (grid::run checks too).
+        // Refused before the spec is compiled or a simulation slot is
+        // taken (grid::run checks too).
         g.check_size().map_err(grid_error)?;
+        let cells = u64::try_from(g.cell_count()).unwrap_or(u64::MAX);
+        let (spec, _) = self.compile(spec, cells).await?;
         let limits = self.cfg.limits();
         let pool = self.pool.clone();
         let permit = self.permit()?;
-        let control = Arc::new(Control::default());
+        let control = self.control();
         let r = blocking(permit, control, move |c| {
             pool.install(|| grid::run(&spec, &g, &limits, 0, c))
         })
@@ -371,11 +458,10 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             }
             .into());
         }
-        let spec = self.spec(spec)?;
-        let model = self.model(&spec)?;
+        let (_, model) = self.compile(spec, grid::MAX_SOLVER_RUNS).await?;
         let pool = self.pool.clone();
         let permit = self.permit()?;
-        let control = Arc::new(Control::default());
+        let control = self.control();
         let what = what.unwrap_or(Solve::Scale);
         let r = blocking(permit, control, move |c| {
             pool.install(|| grid::solve_leverage(&model, what, target, 0, c))

@@ -130,6 +130,21 @@ const MIGRATIONS: &[&str] = &[
         computed_at TEXT NOT NULL,
         PRIMARY KEY (period, version)
      );",
+    // 2: request ids are scoped to the submitter (a bank, or the bureau),
+    // so no caller can block or probe another's ids. Existing ids keep the
+    // scope of the principal that submitted them.
+    "CREATE TABLE scoped_requests (
+        scope TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        report_id INTEGER NOT NULL REFERENCES reports(id),
+        PRIMARY KEY (scope, request_id)
+     );
+     INSERT INTO scoped_requests (scope, request_id, content_hash, report_id)
+        SELECT r.submitted_by, q.request_id, q.content_hash, q.report_id
+        FROM requests q JOIN reports r ON r.id = q.report_id;
+     DROP TABLE requests;
+     ALTER TABLE scoped_requests RENAME TO requests;",
 ];
 
 fn now() -> String {
@@ -209,7 +224,9 @@ impl Store {
 
     /// Stores a submission as the next version of (bank, period), or returns
     /// the report of an earlier submission with the same request id and
-    /// content.
+    /// content. Request ids are scoped to the submitter `by` (`bank:<id>`,
+    /// `bureau`, `open`): another submitter's ids are neither visible nor
+    /// blocked.
     pub fn submit(
         &self,
         request_id: &str,
@@ -223,8 +240,8 @@ impl Store {
         let tx = conn.transaction()?;
         let prior: Option<(String, i64)> = tx
             .query_row(
-                "SELECT content_hash, report_id FROM requests WHERE request_id = ?1",
-                [request_id],
+                "SELECT content_hash, report_id FROM requests WHERE scope = ?1 AND request_id = ?2",
+                params![by, request_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
@@ -276,8 +293,8 @@ impl Store {
             }
         }
         tx.execute(
-            "INSERT INTO requests (request_id, content_hash, report_id) VALUES (?1, ?2, ?3)",
-            params![request_id, content_hash, id],
+            "INSERT INTO requests (scope, request_id, content_hash, report_id) VALUES (?1, ?2, ?3, ?4)",
+            params![by, request_id, content_hash, id],
         )?;
         let r = report_by_id(&tx, id)?;
         tx.commit()?;

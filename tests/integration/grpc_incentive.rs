@@ -17,7 +17,7 @@ const TOKENS: [(&str, &str); 5] = [
     ("tok-other", "bank:OTHER"),
 ];
 
-fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
     let mut s = String::new();
     for (t, p) in TOKENS {
         s.push_str(&format!(
@@ -30,14 +30,14 @@ fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-async fn server() -> (common::TestServer, tempfile::TempDir) {
+pub(crate) async fn server() -> (common::TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = smefin::config::Config::default();
     cfg.auth.tokens_file = Some(token_file(dir.path()));
     (common::start_with(cfg).await, dir)
 }
 
-fn req<T>(msg: T, token: Option<&str>) -> Request<T> {
+pub(crate) fn req<T>(msg: T, token: Option<&str>) -> Request<T> {
     let mut r = Request::new(msg);
     if let Some(t) = token {
         r.metadata_mut()
@@ -46,11 +46,11 @@ fn req<T>(msg: T, token: Option<&str>) -> Request<T> {
     r
 }
 
-async fn client(url: String) -> IncentiveServiceClient<Channel> {
+pub(crate) async fn client(url: String) -> IncentiveServiceClient<Channel> {
     IncentiveServiceClient::connect(url).await.unwrap()
 }
 
-fn total(
+pub(crate) fn total(
     request_id: &str,
     bank: &str,
     period: &str,
@@ -64,7 +64,13 @@ fn total(
     }
 }
 
-fn loan(id: &str, bt: pb::BorrowerType, u: pb::LoanUse, line: &str, bal: &str) -> pb::LoanRecord {
+pub(crate) fn loan(
+    id: &str,
+    bt: pb::BorrowerType,
+    u: pb::LoanUse,
+    line: &str,
+    bal: &str,
+) -> pb::LoanRecord {
     pb::LoanRecord {
         loan_id: id.into(),
         borrower_id: format!("B{id}"),
@@ -75,7 +81,7 @@ fn loan(id: &str, bt: pb::BorrowerType, u: pb::LoanUse, line: &str, bal: &str) -
     }
 }
 
-async fn register_three(c: &mut IncentiveServiceClient<Channel>) {
+pub(crate) async fn register_three(c: &mut IncentiveServiceClient<Channel>) {
     for (id, name, t) in [
         ("JXB", "江西银行", pb::InstitutionType::CityCommercial),
         (

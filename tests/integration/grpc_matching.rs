@@ -49,6 +49,7 @@ async fn match_enterprise_ranks_offers_and_explains_misses() {
             profile: Some(profile()),
             as_of: "2024-06-01".into(),
             product_ids: vec![],
+            view: 0,
         })
         .await
         .unwrap()
@@ -111,6 +112,7 @@ async fn match_enterprise_bad_input_is_invalid_argument_with_every_field() {
             profile: Some(p),
             as_of: "2024-02-30".into(),
             product_ids: vec![],
+            view: 0,
         })
         .await
         .unwrap_err();
@@ -143,6 +145,7 @@ async fn match_enterprise_bad_input_is_invalid_argument_with_every_field() {
             profile: Some(profile()),
             as_of: String::new(),
             product_ids: vec!["nope".into()],
+            view: 0,
         })
         .await
         .unwrap_err();
@@ -153,6 +156,7 @@ async fn match_enterprise_bad_input_is_invalid_argument_with_every_field() {
             profile: Some(profile()),
             as_of: "2019-01-01".into(),
             product_ids: vec![],
+            view: 0,
         })
         .await
         .unwrap_err();
@@ -188,6 +192,7 @@ async fn batch_match_streams_results_in_order_and_reports_bad_items() {
                 reference: format!("firm-{i}"),
                 profile: Some(p),
                 as_of: "2024-06-01".into(),
+                view: 0,
             }
         })
         .collect();
@@ -454,6 +459,7 @@ async fn oversized_message_is_rejected_not_crashed() {
             profile: Some(p),
             as_of: String::new(),
             product_ids: vec![],
+            view: 0,
         })
         .await
         .unwrap_err();
@@ -464,6 +470,7 @@ async fn oversized_message_is_rejected_not_crashed() {
             profile: Some(profile()),
             as_of: "2024-06-01".into(),
             product_ids: vec![],
+            view: 0,
         })
         .await;
     assert!(ok.is_ok());

@@ -14,5 +14,7 @@ mod durability;
 mod grpc_incentive;
 mod grpc_matching;
 mod grpc_riskpool;
+mod hardening;
 mod riskpool;
+mod spec_props;
 mod tls;
