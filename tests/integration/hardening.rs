@@ -640,3 +640,77 @@ async fn basic_view_has_statuses_and_codes_without_sentences() {
     assert_eq!(fields(&s), ["view"]);
     srv.shutdown().await;
 }
+
+#[test]
+fn sigterm_stops_the_server_while_the_largest_simulation_runs() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let d = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("SMEFIN__SERVER__SHUTDOWN_GRACE_SECONDS", "1")
+        .stderr(Stdio::piped())
+        .current_dir(d.path())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "server ended early");
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let url = format!("http://{addr}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // The largest run the default limits admit: 20M scenarios.
+        let mut c = RiskPoolServiceClient::connect(url.clone()).await.unwrap();
+        let mut st = c
+            .simulate_pool(pb::SimulatePoolRequest {
+                spec: Some(pb::PoolSpec {
+                    document: Some(pb::pool_spec::Document::Toml(
+                        smefin::riskpool::spec::DEFAULT_SPEC_TOML.into(),
+                    )),
+                    scenarios: 20_000_000,
+                    seed: None,
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        // It is running (progress arrives) and health still answers.
+        st.message().await.unwrap().unwrap();
+        assert!(health(url).await);
+        let t = Instant::now();
+        let pid = child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+        // The grace period (1 s), then the run is cancelled: no wait for a
+        // run of several seconds to end.
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        // The client is told (after the progress already sent), not left
+        // hanging, and gets no result.
+        loop {
+            match st.message().await {
+                Ok(Some(ev)) => assert!(matches!(
+                    ev.event,
+                    Some(pb::simulate_pool_response::Event::Progress(_))
+                )),
+                Ok(None) | Err(_) => break,
+            }
+        }
+    });
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(rest.contains("cancelled the simulations still running"), "{rest}");
+}

@@ -9,7 +9,13 @@ fuzz_target!(|data: &[u8]| {
     for spec in [Spec::from_toml(s), Spec::from_json(s)] {
         let Ok(mut spec) = spec else { continue };
         spec.portfolio.csv = None; // never read files named by fuzz input
-        let limits = Limits { max_loans: 500, max_scenarios: 50, max_periods: 8 };
+        let limits = Limits {
+            max_loans: 500,
+            max_scenarios: 50,
+            max_periods: 8,
+            max_run_bytes: 64 << 20,
+            max_work: 1_000_000,
+        };
         if let Ok(m) = Model::compile(&spec, &limits) {
             let _ = riskpool::simulate(&m, 1, &Control::default());
         }
