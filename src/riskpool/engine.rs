@@ -23,10 +23,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Binomial, ChiSquared, Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::distribution::StudentsT;
 
 use super::model::{Lgd, Model};
-use super::oracle::{conditional_pd, phi, phi_inv};
+use super::oracle::{conditional_pd, phi, phi_inv, t_inv};
 use super::spec::Copula;
 
 /// Most scenarios per batch of a run: progress is counted and cancellation
@@ -215,7 +215,7 @@ impl<'m> Engine<'m> {
                 let thr = match &student {
                     _ if pd_period <= 0.0 => f64::NEG_INFINITY,
                     _ if pd_period >= 1.0 => f64::INFINITY,
-                    Some(t) => t.inverse_cdf(pd_period),
+                    Some(t) => t_inv(t, pd_period),
                     None => phi_inv(pd_period),
                 };
                 classes.push(Class {

@@ -12,7 +12,7 @@
 //! badly; in u-space it is bounded on [0, 1] and the adaptive rule resolves
 //! the step.
 
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use statrs::function::beta::beta_reg;
 
 fn std_normal() -> Normal {
@@ -23,6 +23,55 @@ fn std_normal() -> Normal {
 /// one ulp) — statrs' Φ is only good to about 1e-12.
 pub fn phi(x: f64) -> f64 {
     0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// Quantile of Student's t (`t`, ν ∈ (2, 1000]): −∞ at 0, +∞ at 1.
+/// statrs' inverse is used where it was checked sound on a grid of ν
+/// over (2, 1000] and p over [10⁻¹², 1 − 10⁻¹²] (finite, no panic, no
+/// hang); outside that range, where it panics (p below about 6·10⁻¹⁶³) or
+/// does not return (some tiny p at large ν), the quantile is found by
+/// bisection on the CDF, which statrs computes soundly for every finite x.
+pub fn t_inv(t: &StudentsT, p: f64) -> f64 {
+    if p <= 0.0 || p.is_nan() {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    if (1e-12..=1.0 - 1e-12).contains(&p) {
+        return t.inverse_cdf(p);
+    }
+    if p > 0.5 {
+        // The upper tail by symmetry, where the CDF is resolved.
+        return -t_inv(t, 1.0 - p);
+    }
+    // Bracket: the t tails are polynomial, so doubling reaches any p
+    // representable in an f64 within ~1,100 steps.
+    let (mut lo, mut hi) = (-1.0f64, 1.0f64);
+    for _ in 0..1100 {
+        if t.cdf(lo) <= p {
+            break;
+        }
+        lo *= 2.0;
+    }
+    for _ in 0..1100 {
+        if t.cdf(hi) >= p {
+            break;
+        }
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if t.cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 /// Standard normal quantile Φ⁻¹ (−∞ at 0, +∞ at 1): statrs' estimate, then
@@ -303,5 +352,39 @@ mod tests {
         let m0 = book_moments(&[(0.1, 1.0), (0.2, 3.0)], 1e-12);
         assert!((m0.var_defaults - (0.09 + 0.16)).abs() < 1e-9);
         assert!((m0.var_loss - (0.09 + 9.0 * 0.16)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn t_quantile_holds_in_the_tails() {
+        for nu in [2.0000001, 4.0, 30.0, 700.0, 1000.0] {
+            let t = StudentsT::new(0.0, 1.0, nu).unwrap();
+            for p in [
+                5e-324,
+                1e-300,
+                1e-163,
+                1e-100,
+                1e-13,
+                1e-12,
+                0.02,
+                0.5,
+                1.0 - 1e-13,
+            ] {
+                let x = t_inv(&t, p);
+                assert!(x.is_finite(), "ν {nu} p {p:e}: {x}");
+                // the CDF at the quantile gives p back (relative 1e-6)
+                let (back, want) = if p > 0.5 {
+                    (t.cdf(-x), 1.0 - p)
+                } else {
+                    (t.cdf(x), p)
+                };
+                // (subnormal p cannot be resolved to 1e-6: there, within 1e-300)
+                assert!(
+                    (back - want).abs() <= (1e-6 * want).max(1e-300),
+                    "ν {nu} p {p:e}: {back:e}"
+                );
+            }
+            assert_eq!(t_inv(&t, 0.0), f64::NEG_INFINITY);
+            assert_eq!(t_inv(&t, 1.0), f64::INFINITY);
+        }
     }
 }

@@ -686,11 +686,13 @@ fn sigterm_stops_the_server_while_the_largest_simulation_runs() {
         assert!(health(url).await);
         let t = Instant::now();
         let pid = child.id().to_string();
-        assert!(std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
         let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
             .await
             .unwrap();
@@ -712,5 +714,8 @@ fn sigterm_stops_the_server_while_the_largest_simulation_runs() {
     });
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
-    assert!(rest.contains("cancelled the simulations still running"), "{rest}");
+    assert!(
+        rest.contains("cancelled the simulations still running"),
+        "{rest}"
+    );
 }

@@ -84,16 +84,38 @@ impl Input<'_> {
 
 fuzz_target!(|data: &[u8]| {
     let mut i = Input(data);
-    let mut s = Spec::default();
-    s.seed = i.u64();
-    s.scenarios = i.count();
-    s.periods = i.u32();
-    s.periods_per_year = i.u32();
-    s.factor_ar = i.f64();
-    s.pool.capital = i.yuan();
-    s.pool.compensation_share = i.f64();
-    s.pool.per_loan_cap = i.opt().then(|| i.yuan());
-    s.pool.recovery_lag = i.u32();
+    // The built-in book, 200 loans: each field is replaced by a drawn value
+    // or kept, so both the refusals and the engine's paths are reached.
+    let mut s = Spec::from_toml(riskpool::spec::DEFAULT_SPEC_TOML).unwrap();
+    s.scenarios = 100;
+    s.portfolio.segments[0].count = 200;
+    if i.opt() {
+        s.seed = i.u64();
+    }
+    if i.opt() {
+        s.scenarios = i.count();
+    }
+    if i.opt() {
+        s.periods = i.u32();
+    }
+    if i.opt() {
+        s.periods_per_year = i.u32();
+    }
+    if i.opt() {
+        s.factor_ar = i.f64();
+    }
+    if i.opt() {
+        s.pool.capital = i.yuan();
+    }
+    if i.opt() {
+        s.pool.compensation_share = i.f64();
+    }
+    if i.opt() {
+        s.pool.per_loan_cap = i.opt().then(|| i.yuan());
+    }
+    if i.opt() {
+        s.pool.recovery_lag = i.u32();
+    }
     if i.opt() {
         s.pool.top_up = Some(TopUpSpec { below: i.yuan(), refill_to: i.yuan(), max_per_year: i.yuan() });
     }
@@ -102,21 +124,43 @@ fuzz_target!(|data: &[u8]| {
         let compensation_ratio = i.opt().then(|| i.f64());
         s.pool.breaker = Some(BreakerSpec { default_rate, compensation_ratio });
     }
-    s.dependence.rho = i.f64();
-    s.dependence.sector_rho = i.f64();
-    s.dependence.copula = if i.opt() { Copula::T } else { Copula::Gaussian };
-    s.dependence.nu = i.f64();
-    s.dependence.basel_sme = i.opt();
-    s.dependence.eur_cny = i.f64();
-    s.scenario.preset = ["baseline", "adverse", "severe", "sector_shock"][usize::from(i.byte() % 4)].into();
-    s.scenario.pd_multiplier = i.opt().then(|| i.f64());
-    s.scenario.rho_shift = i.opt().then(|| i.f64());
-    s.scenario.lgd_shift = i.opt().then(|| i.f64());
-    s.scenario.sector_pd_multiplier = i.opt().then(|| i.f64());
+    if i.opt() {
+        s.dependence.rho = i.f64();
+    }
+    if i.opt() {
+        s.dependence.sector_rho = i.f64();
+    }
+    if i.opt() {
+        s.dependence.copula = if i.opt() { Copula::T } else { Copula::Gaussian };
+    }
+    if i.opt() {
+        s.dependence.nu = i.f64();
+    }
+    if i.opt() {
+        s.dependence.basel_sme = i.opt();
+    }
+    if i.opt() {
+        s.dependence.eur_cny = i.f64();
+    }
+    if i.opt() {
+        s.scenario.preset = ["baseline", "adverse", "severe", "sector_shock"][usize::from(i.byte() % 4)].into();
+    }
+    if i.opt() {
+        s.scenario.pd_multiplier = i.opt().then(|| i.f64());
+    }
+    if i.opt() {
+        s.scenario.rho_shift = i.opt().then(|| i.f64());
+    }
+    if i.opt() {
+        s.scenario.lgd_shift = i.opt().then(|| i.f64());
+    }
+    if i.opt() {
+        s.scenario.sector_pd_multiplier = i.opt().then(|| i.f64());
+    }
     if i.opt() {
         s.scenario.shock_sectors = vec!["a".into()];
     }
-    for _ in 0..i.byte() % 4 {
+    for _ in 0..i.byte() % 3 {
         s.portfolio.loans.push(LoanSpec {
             id: String::new(),
             amount: i.yuan(),
@@ -126,6 +170,9 @@ fuzz_target!(|data: &[u8]| {
             term_months: i.u32(),
             turnover: i.opt().then(|| i.yuan()),
         });
+    }
+    if i.opt() {
+        s.portfolio.segments.clear();
     }
     for _ in 0..i.byte() % 3 {
         s.portfolio.segments.push(SegmentSpec {
@@ -141,9 +188,15 @@ fuzz_target!(|data: &[u8]| {
             turnover: i.opt().then(|| i.yuan()),
         });
     }
-    s.output.histogram_bins = i.u32();
-    s.output.histogram_max_rate = i.f64();
-    s.output.tail_level = i.f64();
+    if i.opt() {
+        s.output.histogram_bins = i.u32();
+    }
+    if i.opt() {
+        s.output.histogram_max_rate = i.f64();
+    }
+    if i.opt() {
+        s.output.tail_level = i.f64();
+    }
     if i.opt() {
         s.importance_sampling = Some(ImportanceSamplingSpec { shift: i.opt().then(|| i.f64()) });
     }
