@@ -702,14 +702,12 @@ fn sigterm_stops_the_server_while_the_largest_simulation_runs() {
         assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
         // The client is told (after the progress already sent), not left
         // hanging, and gets no result.
-        loop {
-            match st.message().await {
-                Ok(Some(ev)) => assert!(matches!(
-                    ev.event,
-                    Some(pb::simulate_pool_response::Event::Progress(_))
-                )),
-                Ok(None) | Err(_) => break,
-            }
+        while let Ok(Some(ev)) = st.message().await {
+            assert!(matches!(
+                ev.event,
+                Some(pb::simulate_pool_response::Event::Progress(_))
+            ));
+        }
         }
     });
     let mut rest = String::new();
