@@ -708,7 +708,6 @@ fn sigterm_stops_the_server_while_the_largest_simulation_runs() {
                 Some(pb::simulate_pool_response::Event::Progress(_))
             ));
         }
-        }
     });
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
