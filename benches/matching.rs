@@ -118,6 +118,20 @@ fn bench(c: &mut Criterion) {
     g.bench_function("evaluate_and_report", |b| {
         b.iter(|| black_box(matching::match_profile(&catalog, black_box(&one), &opts).unwrap()))
     });
+    // The BASIC view: statuses, offers, codes; no sentences rendered.
+    g.bench_function("evaluate_and_report_basic", |b| {
+        b.iter(|| {
+            black_box(
+                matching::match_profile_view(
+                    &catalog,
+                    black_box(&one),
+                    &opts,
+                    matching::View::Basic,
+                )
+                .unwrap(),
+            )
+        })
+    });
     g.finish();
 
     let batch = generate(100_000, 42);
