@@ -7,6 +7,16 @@
 //! - [`catalog`]: financing products as data, the built-in Jiangxi catalogue
 //!   and the 1-year LPR table.
 //! - [`matching`]: eligibility, explanations, suggestions, cost, ranking.
+//! - [`riskpool`]: risk-pool simulation: specs, the Monte Carlo engine,
+//!   oracles, statistics, stress grids and the leverage solver.
+//! - [`incentive`]: balance reports, the increment rule, statements.
+//!
+//! Adapters (they read files, the clock, the network and the database; the
+//! domain above never does, and `tests/integration/architecture.rs` checks
+//! it):
+//!
+//! - [`files`]: catalogue and spec files, the loan CSV, today's date.
+//! - [`store`]: SQLite persistence of banks, reports and statements.
 //! - [`config`]: layered configuration (defaults → TOML file → `SMEFIN__…`).
 //! - [`server`]: the tonic gRPC services and proto ↔ domain conversion.
 //! - [`cli`]: the `smefin` command line.
@@ -17,6 +27,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod enterprise;
+pub mod files;
 pub mod incentive;
 pub mod matching;
 pub mod money;

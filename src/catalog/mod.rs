@@ -436,15 +436,6 @@ impl Catalog {
             .unwrap_or_else(|e| panic!("built-in catalogue is invalid: {e}"))
     }
 
-    /// Loads a catalogue file.
-    pub fn from_file(path: &std::path::Path) -> Result<Catalog, CatalogError> {
-        let s = std::fs::read_to_string(path).map_err(|e| CatalogError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        Catalog::from_toml(&s)
-    }
-
     /// Parses and validates a catalogue.
     pub fn from_toml(s: &str) -> Result<Catalog, CatalogError> {
         let doc: toml::Table =

@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use super::table::Table;
 use super::{CliError, as_of, load_catalog, print};
-use crate::catalog::{Catalog, Product};
+use crate::catalog::Product;
 
 /// Catalogue actions.
 #[derive(Debug, Subcommand)]
@@ -170,7 +170,7 @@ pub fn run(cmd: CatalogCommand) -> Result<(), CliError> {
             let Some(file) = file else {
                 return Err(CliError::new("a catalogue file is required"));
             };
-            let c = Catalog::from_file(&file)
+            let c = crate::files::catalog(&file)
                 .map_err(|e| CliError::new(format!("{}: {e}", file.display())))?;
             print(&format!(
                 "{}: ok — {} products, {} LPR rows ({} to {})\n",

@@ -120,7 +120,7 @@ pub fn main() -> ExitCode {
 /// Loads the catalogue from `path`, or the built-in one.
 fn load_catalog(path: Option<&Path>) -> Result<Catalog, CliError> {
     match path {
-        Some(p) => Catalog::from_file(p).map_err(|e| CliError::new(e.to_string())),
+        Some(p) => crate::files::catalog(p).map_err(|e| CliError::new(e.to_string())),
         None => Ok(Catalog::builtin()),
     }
 }
@@ -148,7 +148,7 @@ fn print(s: &str) -> Result<(), CliError> {
 /// Parses `--as-of`, defaulting to today in China Standard Time.
 fn as_of(s: &Option<String>) -> Result<chrono::NaiveDate, CliError> {
     match s {
-        None => Ok(crate::matching::today_cst()),
+        None => Ok(crate::files::today_cst()),
         Some(d) => {
             crate::enterprise::parse_date(d).map_err(|e| CliError::new(format!("--as-of: {e}")))
         }

@@ -9,7 +9,7 @@ use clap::Args;
 use super::table::Table;
 use super::{CliError, print};
 use crate::riskpool::stats::{MoneyStats, Probability, Summary};
-use crate::riskpool::{self, Control, Limits, Model, Spec, SpecError};
+use crate::riskpool::{self, Control, Limits, Model, SpecError};
 
 /// Flags of `smefin simulate`.
 #[derive(Debug, Args)]
@@ -109,14 +109,25 @@ fn spec_error(e: SpecError) -> CliError {
 }
 
 fn load(path: &Path, scenarios: Option<u64>, seed: Option<u64>) -> Result<Model, CliError> {
-    let mut spec = Spec::from_path(path).map_err(spec_error)?;
+    load_with_csv(path, scenarios, seed).map(|(m, _)| m)
+}
+
+/// The compiled model and the text of the loan CSV its spec names.
+fn load_with_csv(
+    path: &Path,
+    scenarios: Option<u64>,
+    seed: Option<u64>,
+) -> Result<(Model, Option<String>), CliError> {
+    let crate::files::SpecFile { mut spec, csv } = crate::files::spec(path).map_err(spec_error)?;
     if let Some(n) = scenarios {
         spec.scenarios = n;
     }
     if let Some(s) = seed {
         spec.seed = s;
     }
-    Model::compile(&spec, &Limits::default()).map_err(spec_error)
+    let model =
+        Model::compile_with_csv(&spec, csv.as_deref(), &Limits::default()).map_err(spec_error)?;
+    Ok((model, csv))
 }
 
 /// Runs `f` on a worker thread with a progress bar over `total` scenarios.
@@ -237,7 +248,9 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
         parts.push(part);
     }
     let (spec, raw) = riskpool::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
-    let model = Model::compile(&spec, &Limits::default()).map_err(spec_error)?;
+    let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
+    let model =
+        Model::compile_with_csv(&spec, csv.as_deref(), &Limits::default()).map_err(spec_error)?;
     set_threads(a.threads)?;
     let engine = riskpool::engine_for(&model);
     let summary = riskpool::stats::summarize(&engine, &model, &raw, &Control::default())
@@ -369,7 +382,7 @@ pub fn render_summary(s: &Summary) -> String {
 
 /// Runs `smefin stress`.
 pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
-    let model = load(&a.spec, a.scenarios, None)?;
+    let (model, csv) = load_with_csv(&a.spec, a.scenarios, None)?;
     set_threads(a.threads)?;
     let grid = riskpool::grid::Grid {
         pd_multipliers: a.pd_multiplier.clone(),
@@ -380,7 +393,7 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::new(e.to_string()))?;
     let total = model.spec.scenarios * grid.cell_count() as u64;
     let result = with_progress(total, |c| {
-        riskpool::grid::run(&model.spec, &grid, &Limits::default(), 0, c)
+        riskpool::grid::run(&model.spec, csv.as_deref(), &grid, &Limits::default(), 0, c)
     })
     .map_err(|e| CliError::new(e.to_string()))?;
     if a.json {

@@ -58,11 +58,6 @@ impl MatchOptions {
     }
 }
 
-/// Today's date in China Standard Time (UTC+8), the default match date.
-pub fn today_cst() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
 /// Status of one product for one firm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

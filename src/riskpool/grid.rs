@@ -109,6 +109,7 @@ fn exhaustion(model: &Model, threads: usize, control: &Control) -> Result<Probab
 /// Runs a stress grid.
 pub fn run(
     spec: &Spec,
+    csv_text: Option<&str>,
     grid: &Grid,
     limits: &Limits,
     threads: usize,
@@ -122,7 +123,7 @@ pub fn run(
         cs.scenario.pd_multiplier = Some(m);
         cs.dependence.rho = r;
         cs.pool.compensation_share = s;
-        let model = Model::compile(&cs, limits)?;
+        let model = Model::compile_with_csv(&cs, csv_text, limits)?;
         out.push(Cell {
             pd_multiplier: m,
             rho: r,

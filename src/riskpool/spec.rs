@@ -5,7 +5,7 @@
 //! Every problem is reported with its field path (`portfolio.loans[3].pd`,
 //! `dependence.rho`), all at once.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -389,28 +389,6 @@ impl Spec {
             let path = e.path().to_string();
             SpecError::one(path, e.into_inner().to_string())
         })
-    }
-
-    /// Reads a spec file: JSON when it ends in `.json`, TOML otherwise, or
-    /// the built-in default for the name `default`.
-    pub fn from_path(path: &Path) -> Result<Spec, SpecError> {
-        if path.as_os_str() == "default" {
-            return Spec::from_toml(DEFAULT_SPEC_TOML);
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SpecError::one("(file)", format!("{}: {e}", path.display())))?;
-        let mut spec = if path.extension().is_some_and(|e| e == "json") {
-            Spec::from_json(&text)?
-        } else {
-            Spec::from_toml(&text)?
-        };
-        // A relative CSV path is relative to the spec file.
-        if let (Some(csv), Some(dir)) = (&spec.portfolio.csv, path.parent()) {
-            if csv.is_relative() {
-                spec.portfolio.csv = Some(dir.join(csv));
-            }
-        }
-        Ok(spec)
     }
 }
 

@@ -172,6 +172,17 @@ fn bad_request(reason: &str, message: String, violations: Vec<FieldViolation>) -
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
+/// An id for one internal failure: milliseconds since the epoch and a
+/// process-wide sequence number, both hex (`18c3f2a9b10-7`).
+fn failure_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{ms:x}-{:x}", SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
         let message = clip(e.to_string(), MAX_MESSAGE_BYTES);
@@ -200,10 +211,23 @@ impl From<ApiError> for Status {
                     S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
                     S::Db(_) | S::Dir { .. } | S::Corrupt(_) => (Code::Internal, "STORAGE_FAILURE"),
                 };
-                if code == Code::Internal {
-                    tracing::error!(error = %e, "storage failure");
-                }
                 let mut details = ErrorDetails::new();
+                if code == Code::Internal {
+                    // The database's own words stay in the log; the client
+                    // gets an id to quote, not SQL text.
+                    let id = failure_id();
+                    tracing::error!(failure_id = %id, error = %e, "storage failure");
+                    details.set_error_info(
+                        reason,
+                        DOMAIN,
+                        HashMap::from([("failure_id".to_string(), id.clone())]),
+                    );
+                    return Status::with_error_details(
+                        code,
+                        format!("storage failure (failure id {id}; the server log has the cause)"),
+                        details,
+                    );
+                }
                 details.set_error_info(reason, DOMAIN, HashMap::new());
                 Status::with_error_details(code, e.to_string(), details)
             }
@@ -339,5 +363,18 @@ mod tests {
             s.get_error_details().error_info().unwrap().reason,
             "PRODUCT_NOT_FOUND"
         );
+    }
+
+    #[test]
+    fn storage_failures_give_an_id_not_the_database_text() {
+        let e =
+            crate::store::StoreError::Corrupt("SELECT secret FROM banks: disk I/O error".into());
+        let s: Status = ApiError::from(e).into();
+        assert_eq!(s.code(), Code::Internal);
+        assert!(!s.message().contains("SELECT"), "{}", s.message());
+        let info = s.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(info.reason, "STORAGE_FAILURE");
+        let id = &info.metadata["failure_id"];
+        assert!(s.message().contains(id.as_str()), "{}", s.message());
     }
 }

@@ -41,7 +41,7 @@ impl MatchingSvc {
 
 fn parse_as_of(s: &str, field: &str, errs: &mut Vec<FieldViolation>) -> Option<NaiveDate> {
     if s.trim().is_empty() {
-        return Some(matching::today_cst());
+        return Some(crate::files::today_cst());
     }
     match enterprise::parse_date(s) {
         Ok(d) => Some(d),

@@ -421,7 +421,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         let permit = self.permit()?;
         let control = self.control();
         let r = blocking(permit, control, move |c| {
-            pool.install(|| grid::run(&spec, &g, &limits, 0, c))
+            pool.install(|| grid::run(&spec, None, &g, &limits, 0, c))
         })
         .await?;
         r.map(|g| Response::new(g.into())).map_err(grid_error)

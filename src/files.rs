@@ -1,0 +1,78 @@
+//! The adapters' access to files and the clock: reading a catalogue, a
+//! simulation spec and the loan CSV it names, and today's date. The domain
+//! (money, enterprise, catalog, matching, riskpool, incentive) does none of
+//! this: it is handed text and dates (`tests/integration/architecture.rs`
+//! fails the build's tests when it starts to).
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::riskpool::{Spec, SpecError};
+
+/// Today's date in China Standard Time (UTC+8), the default match date.
+pub fn today_cst() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Loads a catalogue file.
+pub fn catalog(path: &Path) -> Result<Catalog, CatalogError> {
+    let s = std::fs::read_to_string(path).map_err(|e| CatalogError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Catalog::from_toml(&s)
+}
+
+/// A spec read from a file, with the text of the loan CSV it names.
+#[derive(Debug, Clone)]
+pub struct SpecFile {
+    /// The spec (a relative `portfolio.csv` made relative to the spec file).
+    pub spec: Spec,
+    /// The CSV's text, when the spec names one.
+    pub csv: Option<String>,
+}
+
+/// Reads a spec file: JSON when it ends in `.json`, TOML otherwise, or the
+/// built-in default for the name `default`; then the loan CSV it names.
+pub fn spec(path: &Path) -> Result<SpecFile, SpecError> {
+    let one = |field: &str, m: String| SpecError {
+        violations: vec![crate::enterprise::FieldViolation::new(field, m)],
+    };
+    if path.as_os_str() == "default" {
+        return Ok(SpecFile {
+            spec: Spec::from_toml(crate::riskpool::spec::DEFAULT_SPEC_TOML)?,
+            csv: None,
+        });
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| one("(file)", format!("{}: {e}", path.display())))?;
+    let mut spec = if path.extension().is_some_and(|e| e == "json") {
+        Spec::from_json(&text)?
+    } else {
+        Spec::from_toml(&text)?
+    };
+    // A relative CSV path is relative to the spec file.
+    if let (Some(csv), Some(dir)) = (&spec.portfolio.csv, path.parent()) {
+        if csv.is_relative() {
+            spec.portfolio.csv = Some(dir.join(csv));
+        }
+    }
+    let csv = csv_of(&spec)?;
+    Ok(SpecFile { spec, csv })
+}
+
+/// The text of the loan CSV a spec names (its path as the spec gives it),
+/// or `None` when it names none.
+pub fn csv_of(spec: &Spec) -> Result<Option<String>, SpecError> {
+    match &spec.portfolio.csv {
+        None => Ok(None),
+        Some(p) => std::fs::read_to_string(p).map(Some).map_err(|e| SpecError {
+            violations: vec![crate::enterprise::FieldViolation::new(
+                "portfolio.csv",
+                format!("{}: {e}", p.display()),
+            )],
+        }),
+    }
+}
