@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use smefin::incentive::{BorrowerType, LoanPurpose, LoanRecord, snapshot_balance};
+use smefin::incentive::{BorrowerType, LoanRecord, LoanUse, snapshot_balance};
 use smefin::money::Yuan;
 use smefin::server::pb;
 
@@ -24,11 +24,7 @@ fn records(n: usize) -> Vec<LoanRecord> {
         BorrowerType::SmallMicroOwner,
         BorrowerType::LargeMediumEnterprise,
     ];
-    let purposes = [
-        LoanPurpose::Business,
-        LoanPurpose::Business,
-        LoanPurpose::Consumption,
-    ];
+    let purposes = [LoanUse::Business, LoanUse::Business, LoanUse::Consumption];
     (0..n)
         .map(|i| LoanRecord {
             loan_id: format!("L{i}"),

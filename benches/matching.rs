@@ -147,7 +147,7 @@ fn bench(c: &mut Criterion) {
                 eligible += ev
                     .products
                     .iter()
-                    .filter(|e| e.status == matching::Status::Eligible)
+                    .filter(|e| e.status == matching::MatchStatus::Eligible)
                     .count();
             }
             black_box(eligible)

@@ -10,7 +10,7 @@ use super::table::Table;
 use super::{CliError, as_of, load_catalog, print, read_input};
 use crate::catalog::Catalog;
 use crate::enterprise::{FieldViolation, Profile, RawProfile};
-use crate::matching::{self, MatchOptions, MatchReport, ProductMatchReport, Status};
+use crate::matching::{self, MatchOptions, MatchReport, MatchStatus, ProductMatchReport};
 use crate::money;
 
 /// Flags of `smefin match`.
@@ -345,9 +345,9 @@ fn match_line(catalog: &Catalog, opts: &MatchOptions, line: u64, text: &str, ful
         Ok(ev) => ev,
         Err(e) => return problem(line, vec![FieldViolation::new("as_of", e.to_string())]),
     };
-    let of = |s: Status| ev.products.iter().filter(move |e| e.status == s);
-    let eligible = of(Status::Eligible).map(|e| e.order).collect();
-    let needs = of(Status::NeedsInfo).map(|e| e.order).collect();
+    let of = |s: MatchStatus| ev.products.iter().filter(move |e| e.status == s);
+    let eligible = of(MatchStatus::Eligible).map(|e| e.order).collect();
+    let needs = of(MatchStatus::NeedsInfo).map(|e| e.order).collect();
     let json = if full {
         serde_json::to_string(&FullLine {
             line,
@@ -359,7 +359,7 @@ fn match_line(catalog: &Catalog, opts: &MatchOptions, line: u64, text: &str, ful
             name: &p.name,
             credit_code: p.credit_code.as_ref().map(|c| c.code.as_str()),
             size_class: cls.class(),
-            eligible: of(Status::Eligible)
+            eligible: of(MatchStatus::Eligible)
                 .map(|e| {
                     let o = e.offer.as_deref();
                     CompactOffer {
@@ -370,7 +370,7 @@ fn match_line(catalog: &Catalog, opts: &MatchOptions, line: u64, text: &str, ful
                     }
                 })
                 .collect(),
-            needs_info: of(Status::NeedsInfo)
+            needs_info: of(MatchStatus::NeedsInfo)
                 .map(|e| CompactNeed {
                     product_id: &e.product.id,
                     missing: e

@@ -27,8 +27,8 @@ pub struct SimulateArgs {
     #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// Run only shard k of n (`--shard 0/4`); needs --out.
-    #[arg(long, requires = "out")]
-    pub shard: Option<String>,
+    #[arg(long, requires = "out", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
     /// Where to write the shard's part file.
     #[arg(long, requires = "shard")]
     pub out: Option<PathBuf>,
@@ -91,8 +91,8 @@ pub struct LeverageArgs {
     #[arg(long, value_parser = |s: &str| s.parse::<f64>().map_err(|e| e.to_string()).and_then(riskpool::grid::check_target))]
     pub target: f64,
     /// What to solve for: the largest credit `scale`, or the smallest `capital`.
-    #[arg(long, default_value = "scale")]
-    pub solve: String,
+    #[arg(long, value_enum, default_value_t = SolveFor::Scale)]
+    pub solve: SolveFor,
     /// Overrides the spec's scenario count.
     #[arg(long)]
     pub scenarios: Option<u64>,
@@ -166,12 +166,36 @@ fn set_threads(threads: Option<usize>) -> Result<(), CliError> {
     Ok(())
 }
 
-fn parse_shard(s: &str) -> Result<(u64, u64), CliError> {
-    let bad = || {
-        CliError::new(format!(
-            "--shard: `{s}` is not k/n with 0 ≤ k < n (e.g. 0/4)"
-        ))
-    };
+/// What `smefin leverage` solves for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SolveFor {
+    /// The largest credit scale for the capital.
+    Scale,
+    /// The smallest capital for the credit scale.
+    Capital,
+}
+
+impl From<SolveFor> for riskpool::grid::Solve {
+    fn from(s: SolveFor) -> Self {
+        match s {
+            SolveFor::Scale => riskpool::grid::Solve::Scale,
+            SolveFor::Capital => riskpool::grid::Solve::Capital,
+        }
+    }
+}
+
+/// Shard `k` of `n` (`--shard k/n`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub k: u64,
+    /// How many shards in all.
+    pub n: u64,
+}
+
+/// Parses `--shard k/n`: 0 ≤ k < n ≤ 1,000,000.
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("`{s}` is not k/n with 0 ≤ k < n ≤ 1000000 (e.g. 0/4)");
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
     let (k, n): (u64, u64) = (
         k.trim().parse().map_err(|_| bad())?,
@@ -180,7 +204,7 @@ fn parse_shard(s: &str) -> Result<(u64, u64), CliError> {
     if n == 0 || k >= n || n > 1_000_000 {
         return Err(bad());
     }
-    Ok((k, n))
+    Ok(Shard { k, n })
 }
 
 /// Runs `smefin simulate`.
@@ -195,8 +219,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     let model = load(&path, a.scenarios, a.seed)?;
     set_threads(a.threads)?;
     let threads = 0;
-    if let Some(shard) = &a.shard {
-        let (k, n) = parse_shard(shard)?;
+    if let Some(Shard { k, n }) = a.shard {
         let range = riskpool::shard_range(model.spec.scenarios, k, n);
         let part = with_progress(range.end - range.start, |c| {
             riskpool::run_shard(&model, k, n, threads, c)
@@ -428,15 +451,7 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
 pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
     let model = load(&a.spec, a.scenarios, None)?;
     set_threads(a.threads)?;
-    let what = match a.solve.as_str() {
-        "scale" => riskpool::grid::Solve::Scale,
-        "capital" => riskpool::grid::Solve::Capital,
-        other => {
-            return Err(CliError::new(format!(
-                "--solve: `{other}` is not `scale` or `capital`"
-            )));
-        }
-    };
+    let what = riskpool::grid::Solve::from(a.solve);
     let target = a.target;
     let r = with_progress(model.spec.scenarios * 40, |c| {
         riskpool::grid::solve_leverage(&model, what, target, 0, c)

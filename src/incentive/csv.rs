@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{
-    BalanceReport, Bank, BorrowerType, IncentiveRules, InstitutionType, LoanPurpose, LoanRecord,
+    BalanceReport, Bank, BorrowerType, IncentiveRules, InstitutionType, LoanRecord, LoanUse,
     Quarter,
 };
 use crate::enterprise::FieldViolation;
@@ -257,9 +257,9 @@ impl Inputs {
                 err(errs, origin, line, "borrower_type", format!("unknown borrower type `{}` (小微企业, 个体工商户, 小微企业主, 大中型企业, 其他个人)", f[4]));
                 BorrowerType::OtherIndividual
             });
-            let purpose = LoanPurpose::parse(f[5]).unwrap_or_else(|| {
+            let purpose = LoanUse::parse(f[5]).unwrap_or_else(|| {
                 err(errs, origin, line, "purpose", format!("unknown purpose `{}` (经营性, 消费, 其他)", f[5]));
-                LoanPurpose::Other
+                LoanUse::Other
             });
             let rec = LoanRecord {
                 loan_id: f[2].to_string(),

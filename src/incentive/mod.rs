@@ -219,7 +219,7 @@ named_enum!(
 
 named_enum!(
     /// Purpose of a loan.
-    LoanPurpose, "LOAN_USE_", {
+    LoanUse, "LOAN_USE_", {
     /// 经营性.
     Business = "business", "经营性";
     /// 消费.
@@ -363,7 +363,7 @@ pub struct LoanRecord {
     /// Borrower type.
     pub borrower_type: BorrowerType,
     /// Purpose.
-    pub purpose: LoanPurpose,
+    pub purpose: LoanUse,
     /// The borrower's total credit line at the bank.
     pub credit_line: Yuan,
     /// Outstanding balance.
@@ -398,7 +398,7 @@ pub fn classify_loan(l: &LoanRecord, line: Yuan, limit: Yuan) -> Result<(), Excl
     match l.borrower_type {
         SmallMicroEnterprise => {}
         IndividualBusiness | SmallMicroOwner => {
-            if l.purpose != LoanPurpose::Business {
+            if l.purpose != LoanUse::Business {
                 return Err(Exclusion::NonBusinessPurpose);
             }
         }

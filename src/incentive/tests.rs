@@ -179,7 +179,7 @@ fn loan_classification_and_the_2024_threshold() {
         balance: y(bal),
     };
     use BorrowerType::*;
-    use LoanPurpose::*;
+    use LoanUse::*;
     let loans = vec![
         l(SmallMicroEnterprise, Business, "800万", "300万", "a"),
         l(IndividualBusiness, Business, "50万", "20万", "b"),

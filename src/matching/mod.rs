@@ -6,7 +6,7 @@
 //! it into the owned [`MatchReport`] (Chinese sentences, suggestions, offers
 //! rounded to the fen) that the CLI prints and the server sends.
 //!
-//! Status of a product: ELIGIBLE when every criterion passes; INELIGIBLE when
+//! MatchStatus of a product: ELIGIBLE when every criterion passes; INELIGIBLE when
 //! any fails; otherwise NEEDS_INFO. Where a regional variant (`variant_of`)
 //! applies to the firm, the product it replaces is left out.
 
@@ -58,10 +58,10 @@ impl MatchOptions {
     }
 }
 
-/// Status of one product for one firm.
+/// MatchStatus of one product for one firm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
+pub enum MatchStatus {
     /// Every criterion passes.
     Eligible,
     /// A criterion fails.
@@ -70,13 +70,13 @@ pub enum Status {
     NeedsInfo,
 }
 
-impl Status {
+impl MatchStatus {
     /// Chinese name.
     pub fn name_zh(self) -> &'static str {
         match self {
-            Status::Eligible => "符合",
-            Status::Ineligible => "不符合",
-            Status::NeedsInfo => "需补充信息",
+            MatchStatus::Eligible => "符合",
+            MatchStatus::Ineligible => "不符合",
+            MatchStatus::NeedsInfo => "需补充信息",
         }
     }
 }
@@ -86,8 +86,8 @@ impl Status {
 pub struct ProductEval<'a> {
     /// The product.
     pub product: &'a Product,
-    /// Status.
-    pub status: Status,
+    /// MatchStatus.
+    pub status: MatchStatus,
     /// Criteria, in catalogue order (region and term first).
     pub criteria: Vec<Criterion<'a>>,
     /// Offer, for eligible products (boxed: ranking moves evaluations).
@@ -172,14 +172,14 @@ pub fn evaluate<'a>(
             }
         }
         let status = if crit.iter().any(|c| c.outcome == Outcome::Fail) {
-            Status::Ineligible
+            MatchStatus::Ineligible
         } else if crit.iter().any(|c| c.outcome == Outcome::NeedsInfo) {
-            Status::NeedsInfo
+            MatchStatus::NeedsInfo
         } else {
-            Status::Eligible
+            MatchStatus::Eligible
         };
-        let offer =
-            (status == Status::Eligible).then(|| Box::new(cost::offer(p, &profile.request, lpr)));
+        let offer = (status == MatchStatus::Eligible)
+            .then(|| Box::new(cost::offer(p, &profile.request, lpr)));
         products.push(ProductEval {
             product: p,
             status,
@@ -365,8 +365,8 @@ pub struct ProductMatchReport {
     pub product_name: String,
     /// Kind.
     pub kind: ProductKind,
-    /// Status.
-    pub status: Status,
+    /// MatchStatus.
+    pub status: MatchStatus,
     /// Criteria.
     pub criteria: Vec<CriterionReport>,
     /// Offer (eligible only).
@@ -472,9 +472,9 @@ impl Evaluation<'_> {
                 },
             };
             match e.status {
-                Status::Eligible => out.eligible.push(r),
-                Status::NeedsInfo => out.needs_info.push(r),
-                Status::Ineligible => out.ineligible.push(r),
+                MatchStatus::Eligible => out.eligible.push(r),
+                MatchStatus::NeedsInfo => out.needs_info.push(r),
+                MatchStatus::Ineligible => out.ineligible.push(r),
             }
         }
         out

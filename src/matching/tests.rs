@@ -49,7 +49,7 @@ fn find<'r>(r: &'r MatchReport, id: &str) -> &'r ProductMatchReport {
         .unwrap_or_else(|| panic!("{id} not in report"))
 }
 
-fn status(p: &Profile, id: &str) -> Status {
+fn status(p: &Profile, id: &str) -> MatchStatus {
     find(&run(p, "2024-06-01"), id).status
 }
 
@@ -62,19 +62,19 @@ fn criterion<'r>(m: &'r ProductMatchReport, code: &str) -> &'r CriterionReport {
 
 #[test]
 fn gongxintong() {
-    assert_eq!(status(&profile("{}"), "gongxintong"), Status::Eligible);
+    assert_eq!(status(&profile("{}"), "gongxintong"), MatchStatus::Eligible);
     // a retailer is not industrial
     let r = run(
         &profile(r#"{"industry_code": "F5211", "employees": 20, "annual_revenue": "500万"}"#),
         "2024-06-01",
     );
     let m = find(&r, "gongxintong");
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     assert_eq!(criterion(m, "INDUSTRY").outcome, Outcome::Fail);
     // outside Jiangxi
     assert_eq!(
         status(&profile(r#"{"region_code": "430111"}"#), "gongxintong"),
-        Status::Ineligible
+        MatchStatus::Ineligible
     );
     // a large industrial firm: told which ceiling to stay under
     let r = run(
@@ -82,7 +82,7 @@ fn gongxintong() {
         "2024-06-01",
     );
     let m = find(&r, "gongxintong");
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     let fields: Vec<(&str, &str)> = m
         .suggestions
         .iter()
@@ -103,12 +103,12 @@ fn gongxintong() {
         "gongxintong",
     )
     .clone();
-    assert_eq!(m.status, Status::NeedsInfo);
+    assert_eq!(m.status, MatchStatus::NeedsInfo);
     assert_eq!(criterion(&m, "REGION").missing_field, "region_code");
     // a province-level code cannot tell the county but is inside Jiangxi
     assert_eq!(
         status(&profile(r#"{"region_code": "36"}"#), "gongxintong"),
-        Status::Eligible
+        MatchStatus::Eligible
     );
 }
 
@@ -125,7 +125,7 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
             .all(|m| m.product_id != "chuangye_danbao_xiaowei")
     );
     let m = find(&r, "chuangye_danbao_xiaowei_jiangxi");
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     let c = criterion(m, "NEW_HIRE_RATIO");
     assert_eq!(c.message, "新招用重点群体人数占比 12.5%，低于 15% 的要求");
     assert_eq!(m.suggestions.len(), 1);
@@ -142,7 +142,7 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
     // 4 of 25 = 16%: eligible, offered with the subsidy
     let p = profile(r#"{"employees": 25, "new_eligible_hires": 4, "annual_revenue": "800万"}"#);
     let m = find(&run(&p, "2024-06-01"), "chuangye_danbao_xiaowei_jiangxi").clone();
-    assert_eq!(m.status, Status::Eligible);
+    assert_eq!(m.status, MatchStatus::Eligible);
     let o = m.offer.unwrap();
     // LPR 3.45% + 50bp = 3.95%; borrower pays 1.95% on 200万
     assert_eq!(o.rate.as_deref(), Some("0.0395"));
@@ -152,14 +152,14 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
     let p = profile(r#"{"employees": 110, "new_eligible_hires": 9, "annual_revenue": "1500万"}"#);
     assert_eq!(
         status(&p, "chuangye_danbao_xiaowei_jiangxi"),
-        Status::Eligible
+        MatchStatus::Eligible
     );
 
     // medium-sized firms are out
     let p = profile(r#"{"employees": 400, "new_eligible_hires": 100, "annual_revenue": "5000万"}"#);
     assert_eq!(
         status(&p, "chuangye_danbao_xiaowei_jiangxi"),
-        Status::Ineligible
+        MatchStatus::Ineligible
     );
 
     // missing hires → NEEDS_INFO naming the field
@@ -168,7 +168,7 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
         "chuangye_danbao_xiaowei_jiangxi",
     )
     .clone();
-    assert_eq!(m.status, Status::NeedsInfo);
+    assert_eq!(m.status, MatchStatus::NeedsInfo);
     assert_eq!(
         criterion(&m, "NEW_HIRE_RATIO").missing_field,
         "new_eligible_hires"
@@ -179,7 +179,7 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
         r#"{"employees": 20, "new_eligible_hires": 5, "wage_or_social_insurance_arrears": true}"#,
     );
     let m = find(&run(&p, "2024-06-01"), "chuangye_danbao_xiaowei_jiangxi").clone();
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     assert_eq!(m.suggestions[0].action, "CLEAR_ARREARS");
 }
 
@@ -187,21 +187,24 @@ fn chuangye_new_hire_ratio_message_and_suggestion() {
 fn chuangye_national_outside_jiangxi() {
     let p = profile(r#"{"region_code": "430111", "employees": 20, "new_eligible_hires": 3}"#);
     let r = run(&p, "2024-06-01");
-    assert_eq!(find(&r, "chuangye_danbao_xiaowei").status, Status::Eligible);
+    assert_eq!(
+        find(&r, "chuangye_danbao_xiaowei").status,
+        MatchStatus::Eligible
+    );
     assert_eq!(
         find(&r, "chuangye_danbao_xiaowei_jiangxi").status,
-        Status::Ineligible
+        MatchStatus::Ineligible
     );
 }
 
 #[test]
 fn caiyuan_xindaitong() {
     let m = find(&run(&profile("{}"), "2024-06-01"), "caiyuan_xindaitong").clone();
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     assert_eq!(m.suggestions[0].action, "LOCATE_IN_PARK");
     let p = profile(r#"{"in_industrial_park": true}"#);
     let m = find(&run(&p, "2024-06-01"), "caiyuan_xindaitong").clone();
-    assert_eq!(m.status, Status::Eligible);
+    assert_eq!(m.status, MatchStatus::Eligible);
     // 200万 × (3.45% + 1%) = 89000; fee 1% = 20000
     let o = m.offer.unwrap();
     assert_eq!(o.annual_interest.unwrap().to_fen_string(), "89000.00");
@@ -212,11 +215,11 @@ fn caiyuan_xindaitong() {
         r#"{"in_industrial_park": true, "request": {"amount": "200万", "purpose": "fixed_assets"}}"#,
     );
     let m = find(&run(&p, "2024-06-01"), "caiyuan_xindaitong").clone();
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     assert_eq!(m.suggestions[0].action, "CHANGE_PURPOSE");
     // unknown park status
     let p = profile(r#"{"in_industrial_park": null}"#);
-    assert_eq!(status(&p, "caiyuan_xindaitong"), Status::NeedsInfo);
+    assert_eq!(status(&p, "caiyuan_xindaitong"), MatchStatus::NeedsInfo);
     // term above 12 months fails with a suggestion
     let p = profile(
         r#"{"in_industrial_park": true, "request": {"amount": "100万", "term_months": 24, "purpose": "working_capital"}}"#,
@@ -230,7 +233,7 @@ fn caiyuan_xindaitong() {
 #[test]
 fn kedaitong_requires_tech_certification() {
     let m = find(&run(&profile("{}"), "2024-06-01"), "kedaitong").clone();
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     assert_eq!(m.suggestions[0].action, "OBTAIN_CERTIFICATION");
     assert_eq!(
         m.suggestions[0].target,
@@ -241,7 +244,7 @@ fn kedaitong_requires_tech_certification() {
             &profile(r#"{"certifications": ["high_tech"]}"#),
             "kedaitong"
         ),
-        Status::Eligible
+        MatchStatus::Eligible
     );
     assert_eq!(
         status(
@@ -250,17 +253,17 @@ fn kedaitong_requires_tech_certification() {
             ),
             "kedaitong"
         ),
-        Status::NeedsInfo
+        MatchStatus::NeedsInfo
     );
 }
 
 #[test]
 fn culture_and_tourism_loans() {
     for id in ["wenqidai", "wenlvdai"] {
-        assert_eq!(status(&profile("{}"), id), Status::Ineligible, "{id}");
+        assert_eq!(status(&profile("{}"), id), MatchStatus::Ineligible, "{id}");
         // derived from the industry code when the flag is absent
         let p = profile(r#"{"industry_code": "R8810", "is_cultural_tourism": null}"#);
-        assert_eq!(status(&p, id), Status::Eligible, "{id}");
+        assert_eq!(status(&p, id), MatchStatus::Eligible, "{id}");
     }
     // 文旅贷 at LPR + 150bp: 200万 × 4.95%
     let p = profile(r#"{"industry_code": "R8810", "is_cultural_tourism": null}"#);
@@ -275,71 +278,74 @@ fn culture_and_tourism_loans() {
 fn puhui_credit_loan_tax_grade() {
     assert_eq!(
         status(&profile("{}"), "puhui_xiaowei_xinyong"),
-        Status::Eligible
+        MatchStatus::Eligible
     );
     let m = find(
         &run(&profile(r#"{"tax_credit_grade": "C"}"#), "2024-06-01"),
         "puhui_xiaowei_xinyong",
     )
     .clone();
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     assert_eq!(m.suggestions[0].target, "TAX_CREDIT_GRADE_B");
     assert_eq!(
         status(
             &profile(r#"{"tax_credit_grade": "M"}"#),
             "puhui_xiaowei_xinyong"
         ),
-        Status::Ineligible
+        MatchStatus::Ineligible
     );
     assert_eq!(
         status(
             &profile(r#"{"tax_credit_grade": null}"#),
             "puhui_xiaowei_xinyong"
         ),
-        Status::NeedsInfo
+        MatchStatus::NeedsInfo
     );
 }
 
 #[test]
 fn first_loan_and_renewal_are_exclusive() {
     let with_loans = run(&profile("{}"), "2024-06-01");
-    assert_eq!(find(&with_loans, "shoudai").status, Status::Ineligible);
+    assert_eq!(find(&with_loans, "shoudai").status, MatchStatus::Ineligible);
     assert_eq!(
         find(&with_loans, "wuhuanben_xudai").status,
-        Status::Eligible
+        MatchStatus::Eligible
     );
     let first = run(&profile(r#"{"has_bank_loans": false}"#), "2024-06-01");
-    assert_eq!(find(&first, "shoudai").status, Status::Eligible);
+    assert_eq!(find(&first, "shoudai").status, MatchStatus::Eligible);
     let m = find(&first, "wuhuanben_xudai");
-    assert_eq!(m.status, Status::Ineligible);
+    assert_eq!(m.status, MatchStatus::Ineligible);
     assert_eq!(m.suggestions[0].action, "NEEDS_EXISTING_LOAN");
     assert_eq!(
         status(&profile(r#"{"has_bank_loans": null}"#), "shoudai"),
-        Status::NeedsInfo
+        MatchStatus::NeedsInfo
     );
 }
 
 #[test]
 fn pledge_financing() {
-    assert_eq!(status(&profile("{}"), "yingshou_zhiya"), Status::Ineligible);
+    assert_eq!(
+        status(&profile("{}"), "yingshou_zhiya"),
+        MatchStatus::Ineligible
+    );
     assert_eq!(
         status(&profile(r#"{"has_receivables": true}"#), "yingshou_zhiya"),
-        Status::Eligible
+        MatchStatus::Eligible
     );
     assert_eq!(
         status(&profile(r#"{"has_receivables": null}"#), "yingshou_zhiya"),
-        Status::NeedsInfo
+        MatchStatus::NeedsInfo
     );
     assert_eq!(
         status(&profile("{}"), "zhishichanquan_zhiya"),
-        Status::Ineligible
+        MatchStatus::Ineligible
     );
     assert_eq!(
         status(
             &profile(r#"{"has_registered_ip": true}"#),
             "zhishichanquan_zhiya"
         ),
-        Status::Eligible
+        MatchStatus::Eligible
     );
 }
 
@@ -347,11 +353,11 @@ fn pledge_financing() {
 fn government_guarantee() {
     assert_eq!(
         status(&profile("{}"), "zhengfu_rongzi_danbao"),
-        Status::Eligible
+        MatchStatus::Eligible
     );
     // medium firms are outside the 小微 focus
     let p = profile(r#"{"employees": 400, "annual_revenue": "5000万"}"#);
-    assert_eq!(status(&p, "zhengfu_rongzi_danbao"), Status::Ineligible);
+    assert_eq!(status(&p, "zhengfu_rongzi_danbao"), MatchStatus::Ineligible);
 }
 
 #[test]
@@ -359,13 +365,19 @@ fn nanchang_awards_in_force_only_to_2025_09_01() {
     let p = profile(r#"{"certifications": ["little_giant_national", "zjtx_provincial"]}"#);
     let r = run(&p, "2024-06-01");
     let m = find(&r, "award_little_giant_national");
-    assert_eq!(m.status, Status::Eligible);
+    assert_eq!(m.status, MatchStatus::Eligible);
     assert_eq!(
         m.offer.as_ref().unwrap().benefit.as_deref(),
         Some("一次性奖励最高30万元")
     );
-    assert_eq!(find(&r, "award_zjtx_provincial").status, Status::Eligible);
-    assert_eq!(find(&r, "award_zjtx_nanchang").status, Status::Ineligible);
+    assert_eq!(
+        find(&r, "award_zjtx_provincial").status,
+        MatchStatus::Eligible
+    );
+    assert_eq!(
+        find(&r, "award_zjtx_nanchang").status,
+        MatchStatus::Ineligible
+    );
     // awards rank after credit offers, largest first
     let kinds: Vec<bool> = r.eligible.iter().map(|m| m.kind.is_credit()).collect();
     let first_award = kinds.iter().position(|c| !c).unwrap();
@@ -374,7 +386,7 @@ fn nanchang_awards_in_force_only_to_2025_09_01() {
     let p = profile(r#"{"region_code": "360402", "certifications": ["little_giant_national"]}"#);
     assert_eq!(
         status(&p, "award_little_giant_national"),
-        Status::Ineligible
+        MatchStatus::Ineligible
     );
     // after the measures expired the awards are not listed
     let r = run(
@@ -393,7 +405,7 @@ fn nanchang_awards_in_force_only_to_2025_09_01() {
 #[test]
 fn first_batch_insurance_only_in_2022() {
     let r = run(&profile("{}"), "2022-06-01");
-    assert_eq!(find(&r, "shoupici_baoxian").status, Status::Eligible);
+    assert_eq!(find(&r, "shoupici_baoxian").status, MatchStatus::Eligible);
     let r = run(&profile("{}"), "2023-01-01");
     assert!(
         r.eligible

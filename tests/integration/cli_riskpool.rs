@@ -99,7 +99,8 @@ fn shards_merge_to_the_unsharded_run() {
         &["simulate", "default", "--shard", "3/3", "--out", "x.json"],
         d.path(),
     );
-    assert_eq!(o.status.code(), Some(1));
+    // a usage error, refused by the argument parser before anything runs
+    assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("--shard"), "{}", err(&o));
 }
 
@@ -206,7 +207,12 @@ fn stress_and_leverage() {
         ],
         d.path(),
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("possible values: scale, capital"),
+        "{}",
+        err(&o)
+    );
     // a target that is not a probability strictly between 0 and 1 is refused
     // (1.5 used to "solve" to a 20-million-fold leverage, NaN to 572 yuan)
     for t in ["0", "1", "1.5", "nan", "-0.1"] {

@@ -1,8 +1,8 @@
 //! Conversions for `smefin/v1/incentive_service.proto`.
 
 use crate::incentive::{
-    Bank, BorrowerType, Excluded, Exclusion, IncentiveRules, InstitutionType, LoanPurpose,
-    Statement, StatementLine,
+    Bank, BorrowerType, Excluded, Exclusion, IncentiveRules, InstitutionType, LoanUse, Statement,
+    StatementLine,
 };
 use crate::money::{self, Yuan};
 use crate::server::pb;
@@ -25,9 +25,9 @@ pub fn borrower_type(v: i32) -> Option<BorrowerType> {
 }
 
 /// Proto enum → domain.
-pub fn loan_use(v: i32) -> Option<LoanPurpose> {
+pub fn loan_use(v: i32) -> Option<LoanUse> {
     let p = pb::LoanUse::try_from(v).ok()?;
-    LoanPurpose::parse(p.as_str_name())
+    LoanUse::parse(p.as_str_name())
 }
 
 fn institution_pb(t: InstitutionType) -> i32 {

@@ -2,8 +2,8 @@
 
 use crate::catalog::{Product, ProductKind};
 use crate::matching::{
-    ClassificationReport, CriterionReport, MatchReport, OfferReport, Outcome, ProductMatchReport,
-    Status, Suggestion,
+    ClassificationReport, CriterionReport, MatchReport, MatchStatus, OfferReport, Outcome,
+    ProductMatchReport, Suggestion,
 };
 use crate::money::Yuan;
 use crate::server::pb;
@@ -23,12 +23,12 @@ impl From<ProductKind> for pb::ProductKind {
     }
 }
 
-impl From<Status> for pb::MatchStatus {
-    fn from(s: Status) -> Self {
+impl From<MatchStatus> for pb::MatchStatus {
+    fn from(s: MatchStatus) -> Self {
         match s {
-            Status::Eligible => pb::MatchStatus::Eligible,
-            Status::Ineligible => pb::MatchStatus::Ineligible,
-            Status::NeedsInfo => pb::MatchStatus::NeedsInfo,
+            MatchStatus::Eligible => pb::MatchStatus::Eligible,
+            MatchStatus::Ineligible => pb::MatchStatus::Ineligible,
+            MatchStatus::NeedsInfo => pb::MatchStatus::NeedsInfo,
         }
     }
 }
