@@ -12,6 +12,7 @@ mod architecture;
 mod cli;
 mod cli_riskpool;
 mod durability;
+mod golden_paths;
 mod grpc_incentive;
 mod grpc_matching;
 mod grpc_riskpool;

@@ -1,0 +1,173 @@
+//! Value stability of every engine path (as rand_distr's
+//! `value_stability.rs` does): a small run of each at a fixed seed, summed in
+//! exact integers (fen, counts) and, under importance sampling, the weights'
+//! bits. A change to the engine that moves any draw moves these; a change
+//! that should not (a refactor, a split of a long function) must leave them.
+
+use smefin::riskpool::{self, Control, Limits, Model, Spec};
+
+/// (defaults, loss fen, net compensation fen, unfunded fen, bank loss fen,
+/// scenarios exhausted, scenarios whose breaker tripped, Σ weights bits)
+type Digest = (u64, i64, i64, i64, i64, u64, u64, u64);
+
+fn digest(toml: &str) -> Digest {
+    let spec = Spec::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
+    let m = Model::compile(&spec, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let (raw, _) = riskpool::simulate(&m, 2, &Control::default()).unwrap();
+    (
+        raw.defaults.iter().map(|&d| u64::from(d)).sum(),
+        raw.loss.iter().sum(),
+        raw.compensation.iter().sum(),
+        raw.unfunded.iter().sum(),
+        raw.bank_loss.iter().sum(),
+        raw.exhausted_period.iter().filter(|&&p| p > 0).count() as u64,
+        raw.breaker_period.iter().filter(|&&p| p > 0).count() as u64,
+        raw.weight.iter().sum::<f64>().to_bits(),
+    )
+}
+
+const BOOK: &str = r#"
+[[portfolio.segments]]
+count = 300
+total = "9000万"
+pd = 0.03
+lgd = 0.6
+sector = "制造业"
+"#;
+
+fn paths() -> Vec<(&'static str, String)> {
+    vec![
+        ("gaussian", format!("seed = 11\nscenarios = 4000\n[pool]\ncapital = \"300万\"\n{BOOK}")),
+        (
+            "t_copula",
+            format!("seed = 12\nscenarios = 4000\n[pool]\ncapital = \"300万\"\n[dependence]\ncopula = \"t\"\nnu = 5\n{BOOK}"),
+        ),
+        (
+            "beta_lgd",
+            "seed = 13\nscenarios = 4000\n[pool]\ncapital = \"300万\"\n[[portfolio.segments]]\ncount = 300\ntotal = \"9000万\"\npd = 0.03\nlgd = { mean = 0.45, sd = 0.2 }\n".to_string(),
+        ),
+        (
+            "sector_factors",
+            "seed = 14\nscenarios = 4000\n[pool]\ncapital = \"300万\"\n[dependence]\nrho = 0.1\nsector_rho = 0.1\n[[portfolio.segments]]\ncount = 150\ntotal = \"4500万\"\npd = 0.03\nsector = \"a\"\n[[portfolio.segments]]\ncount = 150\ntotal = \"4500万\"\npd = 0.02\nsector = \"b\"\n".to_string(),
+        ),
+        (
+            "multi_period_breaker_lag_top_up",
+            format!(
+                "seed = 15\nscenarios = 2000\nperiods = 12\nperiods_per_year = 4\nfactor_ar = 0.6\n[pool]\ncapital = \"300万\"\nrecovery_lag = 2\ntop_up = {{ below = \"100万\", refill_to = \"300万\", max_per_year = \"200万\" }}\nbreaker = {{ default_rate = 0.05 }}\n{}",
+                BOOK.replace("lgd = 0.6", "lgd = 0.6\nterm_months = 6")
+            ),
+        ),
+        (
+            "importance_sampling",
+            format!("seed = 16\nscenarios = 4000\n[pool]\ncapital = \"800万\"\n[importance_sampling]\n{BOOK}"),
+        ),
+        (
+            "lognormal_sizes",
+            "seed = 17\nscenarios = 4000\n[pool]\ncapital = \"300万\"\n[[portfolio.segments]]\ncount = 300\ntotal = \"9000万\"\nsize_sigma = 1.2\npd = 0.03\n".to_string(),
+        ),
+    ]
+}
+
+const GOLDEN: &[(&str, Digest)] = &[
+    (
+        "gaussian",
+        (
+            35976,
+            647568000000,
+            311370000000,
+            12414000000,
+            336198000000,
+            116,
+            0,
+            9223372036854775808,
+        ),
+    ),
+    (
+        "t_copula",
+        (
+            36985,
+            665730000000,
+            257973000000,
+            74892000000,
+            407757000000,
+            302,
+            0,
+            9223372036854775808,
+        ),
+    ),
+    (
+        "beta_lgd",
+        (
+            36042,
+            485814108592,
+            239428156650,
+            3478906739,
+            246385951942,
+            43,
+            0,
+            9223372036854775808,
+        ),
+    ),
+    (
+        "sector_factors",
+        (
+            29971,
+            539478000000,
+            263139000000,
+            6600000000,
+            276339000000,
+            77,
+            0,
+            9223372036854775808,
+        ),
+    ),
+    (
+        "multi_period_breaker_lag_top_up",
+        (
+            50942,
+            916956000000,
+            476311000000,
+            35609000000,
+            440645000000,
+            375,
+            115,
+            9223372036854775808,
+        ),
+    ),
+    (
+        "importance_sampling",
+        (
+            373415,
+            6721470000000,
+            2677621000000,
+            683114000000,
+            4043849000000,
+            2030,
+            0,
+            4662504945786956545,
+        ),
+    ),
+    (
+        "lognormal_sizes",
+        (
+            36229,
+            626073212865,
+            287458887315,
+            25577727578,
+            338614325550,
+            223,
+            0,
+            9223372036854775808,
+        ),
+    ),
+];
+
+#[test]
+fn every_engine_path_gives_its_golden_values() {
+    let got: Vec<(&str, Digest)> = paths().into_iter().map(|(n, t)| (n, digest(&t))).collect();
+    for ((name, g), (gname, want)) in got.iter().zip(GOLDEN) {
+        assert_eq!(name, gname);
+        assert_eq!(g, want, "{name}: golden values moved");
+    }
+    assert_eq!(got.len(), GOLDEN.len());
+}
