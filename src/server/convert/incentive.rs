@@ -12,26 +12,70 @@ fn opt(y: Option<Yuan>) -> String {
     y.map(|y| y.to_fen_string()).unwrap_or_default()
 }
 
-/// Proto enum → domain; `None` for UNSPECIFIED or unknown numbers.
+/// Proto enum → domain; `None` for UNSPECIFIED or unknown numbers. Every
+/// conversion here is an exhaustive `match` both ways, so a variant added
+/// or renamed on either side fails the build instead of becoming 0.
 pub fn institution_type(v: i32) -> Option<InstitutionType> {
-    let p = pb::InstitutionType::try_from(v).ok()?;
-    InstitutionType::parse(p.as_str_name())
+    use InstitutionType as D;
+    use pb::InstitutionType as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::StateOwnedLarge => D::StateOwnedLarge,
+        P::JointStock => D::JointStock,
+        P::Policy => D::Policy,
+        P::Foreign => D::Foreign,
+        P::OutOfProvinceBranch => D::OutOfProvinceBranch,
+        P::CityCommercial => D::CityCommercial,
+        P::RuralCommercial => D::RuralCommercial,
+        P::RuralCooperative => D::RuralCooperative,
+        P::RuralCreditCooperative => D::RuralCreditCooperative,
+        P::Village => D::Village,
+        P::Private => D::Private,
+    })
 }
 
 /// Proto enum → domain.
 pub fn borrower_type(v: i32) -> Option<BorrowerType> {
-    let p = pb::BorrowerType::try_from(v).ok()?;
-    BorrowerType::parse(p.as_str_name())
+    use BorrowerType as D;
+    use pb::BorrowerType as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::SmallMicroEnterprise => D::SmallMicroEnterprise,
+        P::IndividualBusiness => D::IndividualBusiness,
+        P::SmallMicroOwner => D::SmallMicroOwner,
+        P::LargeMediumEnterprise => D::LargeMediumEnterprise,
+        P::OtherIndividual => D::OtherIndividual,
+    })
 }
 
 /// Proto enum → domain.
 pub fn loan_use(v: i32) -> Option<LoanUse> {
-    let p = pb::LoanUse::try_from(v).ok()?;
-    LoanUse::parse(p.as_str_name())
+    use LoanUse as D;
+    use pb::LoanUse as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::Business => D::Business,
+        P::Consumption => D::Consumption,
+        P::Other => D::Other,
+    })
 }
 
 fn institution_pb(t: InstitutionType) -> i32 {
-    pb::InstitutionType::from_str_name(&t.proto_name()).map_or(0, |x| x as i32)
+    use InstitutionType as D;
+    use pb::InstitutionType as P;
+    (match t {
+        D::StateOwnedLarge => P::StateOwnedLarge,
+        D::JointStock => P::JointStock,
+        D::Policy => P::Policy,
+        D::Foreign => P::Foreign,
+        D::OutOfProvinceBranch => P::OutOfProvinceBranch,
+        D::CityCommercial => P::CityCommercial,
+        D::RuralCommercial => P::RuralCommercial,
+        D::RuralCooperative => P::RuralCooperative,
+        D::RuralCreditCooperative => P::RuralCreditCooperative,
+        D::Village => P::Village,
+        D::Private => P::Private,
+    }) as i32
 }
 
 fn exclusion_pb(e: Exclusion) -> i32 {
@@ -156,5 +200,25 @@ pub fn statement(s: StoredStatement, keep: impl Fn(&StatementLine) -> bool) -> p
         lines,
         computed_by,
         computed_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_by_number_and_zero_is_refused() {
+        for v in 0..=20 {
+            let d = institution_type(v);
+            assert_eq!(d.is_some(), (1..=11).contains(&v), "{v}");
+            if let Some(d) = d {
+                assert_eq!(institution_pb(d), v);
+            }
+            assert_eq!(borrower_type(v).is_some(), (1..=5).contains(&v), "{v}");
+            assert_eq!(loan_use(v).is_some(), (1..=3).contains(&v), "{v}");
+        }
+        assert_eq!(loan_use(1), Some(LoanUse::Business));
+        assert_eq!(borrower_type(2), Some(BorrowerType::IndividualBusiness));
     }
 }
