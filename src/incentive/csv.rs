@@ -269,10 +269,22 @@ impl Inputs {
                 credit_line: money(errs, origin, line, "credit_line", f[6]),
                 balance: money(errs, origin, line, "balance", f[7]),
             };
+            for (field, why) in rec.problems() {
+                err(errs, origin, line, field, why);
+            }
             snaps.entry((f[0].to_string(), period)).or_default().push(rec);
         });
         for ((bank, period), loans) in snaps {
-            let limit = rules.line_limit(period).unwrap_or(Yuan::wan(1000));
+            let limit = match rules.line_limit_for(period) {
+                Ok(l) => l,
+                Err(why) => {
+                    errs.push(FieldViolation::new(
+                        origin,
+                        format!("{bank} {period}: {why}"),
+                    ));
+                    continue;
+                }
+            };
             let s = super::snapshot_balance(&loans, limit);
             if self.reports.contains_key(&(bank.clone(), period)) {
                 errs.push(FieldViolation::new(

@@ -347,6 +347,22 @@ impl IncentiveRules {
             .map(|l| l.limit)
     }
 
+    /// The credit-line limit that applies to `quarter`, or why there is
+    /// none: a quarter before the first configured limit is refused, never
+    /// given a default.
+    pub fn line_limit_for(&self, quarter: Quarter) -> Result<Yuan, String> {
+        self.line_limit(quarter).ok_or_else(|| {
+            format!(
+                "no 普惠小微 credit-line limit is configured for {quarter} (incentive.line_limits starts at {})",
+                self.line_limits
+                    .iter()
+                    .map(|l| l.from)
+                    .min()
+                    .map_or("no quarter".to_string(), |q| q.to_string())
+            )
+        })
+    }
+
     /// Whether an institution type qualifies.
     pub fn qualifies(&self, t: InstitutionType) -> bool {
         self.qualifying.contains(&t)
@@ -354,6 +370,10 @@ impl IncentiveRules {
 }
 
 /// A loan of a bank's snapshot.
+///
+/// One rule for every way a loan arrives (gRPC snapshots, the CSV loans
+/// file): [`LoanRecord::problems`] after its fields are parsed, and
+/// [`LoanIds`] across the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoanRecord {
     /// Loan id.
@@ -368,6 +388,24 @@ pub struct LoanRecord {
     pub credit_line: Yuan,
     /// Outstanding balance.
     pub balance: Yuan,
+}
+
+impl LoanRecord {
+    /// What is wrong with a parsed loan, as (field, why): the borrower id is
+    /// required (the credit-line limit is per borrower, so a loan without
+    /// one cannot be placed) and at most [`MAX_ID_CHARS`] characters.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.borrower_id.trim().is_empty() {
+            out.push(("borrower_id", "is required".to_string()));
+        } else if self.borrower_id.chars().count() > MAX_ID_CHARS {
+            out.push((
+                "borrower_id",
+                format!("is longer than {MAX_ID_CHARS} characters"),
+            ));
+        }
+        out
+    }
 }
 
 /// Loans excluded for one reason.

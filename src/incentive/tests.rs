@@ -335,3 +335,52 @@ fn csv_inputs_report_every_problem() {
     assert_eq!(r.balance, y("100万"));
     assert_eq!(r.excluded[0].reason, Exclusion::NonBusinessPurpose);
 }
+
+#[test]
+fn one_loan_rule_and_no_silent_line_limit() {
+    let rec = |b: &str| LoanRecord {
+        loan_id: "L1".into(),
+        borrower_id: b.into(),
+        borrower_type: BorrowerType::SmallMicroEnterprise,
+        purpose: LoanUse::Business,
+        credit_line: y("100万"),
+        balance: y("50万"),
+    };
+    assert!(rec("B1").problems().is_empty());
+    assert_eq!(rec(" ").problems()[0].0, "borrower_id");
+    assert_eq!(rec(&"x".repeat(129)).problems()[0].0, "borrower_id");
+    // the CSV path applies the same rule
+    let mut inputs = csv::Inputs::default();
+    let mut errs = Vec::new();
+    inputs.add_banks(
+        "bank_id,bank_name,institution_type\nJXB,江西银行,城市商业银行\n",
+        "banks.csv",
+        &mut errs,
+    );
+    inputs.add_loans(
+        "bank_id,period,loan_id,borrower_id,borrower_type,purpose,credit_line,balance\nJXB,2023Q1,L1,,小微企业,经营性,100万,50万\nJXB,2023Q1,L1,B2,小微企业,经营性,100万,50万\n",
+        "loans.csv",
+        &IncentiveRules::default(),
+        &mut errs,
+    );
+    let fields: Vec<&str> = errs.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["loans.csv:2.borrower_id", "loans.csv:3.loan_id"]);
+    // a quarter before every configured limit is refused, not given 1000万
+    let rules = IncentiveRules {
+        line_limits: vec![LineLimit {
+            from: "2024Q1".parse().unwrap(),
+            limit: y("2000万"),
+        }],
+        ..IncentiveRules::default()
+    };
+    assert!(
+        rules
+            .line_limit_for("2023Q4".parse().unwrap())
+            .unwrap_err()
+            .contains("2024Q1")
+    );
+    assert_eq!(
+        rules.line_limit_for("2024Q2".parse().unwrap()),
+        Ok(y("2000万"))
+    );
+}

@@ -124,20 +124,18 @@ fn loan(i: usize, l: pb::LoanRecord, errs: &mut Vec<FieldViolation>) -> Option<L
     };
     let credit_line = money("credit_line", &credit_line);
     let balance = money("balance", &balance);
-    if borrower_id.is_empty() {
-        errs.push(FieldViolation::new(f("borrower_id"), "is required"));
-    }
-    if errs.len() > before {
-        return None;
-    }
-    Some(LoanRecord {
+    let rec = LoanRecord {
         loan_id,
         borrower_id,
         borrower_type: bt?,
         purpose: use_?,
         credit_line,
         balance,
-    })
+    };
+    for (field, why) in rec.problems() {
+        errs.push(FieldViolation::new(f(field), why));
+    }
+    (errs.len() == before).then_some(rec)
 }
 
 #[tonic::async_trait]
@@ -348,11 +346,14 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
                 break;
             }
         }
+        if let Err(why) = self.rules.line_limit_for(q) {
+            errs.push(FieldViolation::new("period", why));
+        }
         if !errs.is_empty() {
             return Err(invalid(errs));
         }
         let hash = hex::encode(hasher.finalize());
-        let limit = self.rules.line_limit(q).unwrap_or(Yuan::wan(1000));
+        let limit = self.rules.line_limit_for(q).map_err(|_| invalid(vec![]))?;
         let by = who.name();
         let received = records.len() as u64;
         let r = self
