@@ -152,6 +152,29 @@ struct Class {
     pd_period: f64,
 }
 
+/// What one defaulted loan costs, fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DefaultAmounts {
+    /// The net credit loss (exposure × LGD).
+    loss: i64,
+    /// What the pool is asked to pay now.
+    claim: i64,
+    /// The pool's share of the recovery, returned `recovery_lag` periods
+    /// later (0 without a lag).
+    back: i64,
+}
+
+/// The top-up rule in fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TopUp {
+    /// Refill when the balance is below this.
+    below: i64,
+    /// Refill to this.
+    refill_to: i64,
+    /// At most this much in a year.
+    max_per_year: i64,
+}
+
 /// Outcome of one scenario.
 #[derive(Debug, Clone, Copy, Default)]
 struct Outcome {
@@ -169,9 +192,8 @@ struct Outcome {
 pub struct Engine<'m> {
     model: &'m Model,
     classes: Vec<Class>,
-    /// Fixed-LGD (loss, claim, recovery back) per loan, fen; loss −1 when
-    /// LGD is drawn.
-    fixed: Vec<(i64, i64, i64)>,
+    /// Fixed-LGD amounts per loan; `None` when the LGD is drawn.
+    fixed: Vec<Option<DefaultAmounts>>,
     beta: Vec<Option<Beta<f64>>>,
     sqrt_sector_rho: f64,
     t_nu: Option<f64>,
@@ -183,8 +205,8 @@ pub struct Engine<'m> {
     phi_ar: f64,
     /// Factor mean shift for importance sampling (0: plain Monte Carlo).
     is_shift: f64,
-    /// Top-up rule in fen: (below, refill_to, max_per_year).
-    top_up: Option<(i64, i64, i64)>,
+    /// Top-up rule.
+    top_up: Option<TopUp>,
     /// Total exposure, fen.
     book_fen: i64,
 }
@@ -261,19 +283,17 @@ impl<'m> Engine<'m> {
             multi: spec.periods > 1,
             phi_ar: spec.factor_ar,
             is_shift: 0.0,
-            top_up: spec.pool.top_up.as_ref().map(|t| {
-                (
-                    t.below.to_fen(),
-                    t.refill_to.to_fen(),
-                    t.max_per_year.to_fen(),
-                )
+            top_up: spec.pool.top_up.as_ref().map(|t| TopUp {
+                below: t.below.to_fen(),
+                refill_to: t.refill_to.to_fen(),
+                max_per_year: t.max_per_year.to_fen(),
             }),
             book_fen: model.exposure_fen(),
         };
         e.fixed = fixed_loss
             .iter()
             .enumerate()
-            .map(|(i, &l)| if l >= 0 { e.amounts(i, l) } else { (-1, 0, 0) })
+            .map(|(i, &l)| (l >= 0).then(|| e.amounts(i, l)))
             .collect();
         e
     }
@@ -311,9 +331,8 @@ impl<'m> Engine<'m> {
     /// exposure at once and gets its share of the recovery back, in
     /// proportion to what it paid; without, it pays its share of the net loss.
     /// Fixed-LGD loans use amounts precomputed once.
-    fn default_amounts(&self, loan: usize, rng: &mut ChaCha8Rng) -> (i64, i64, i64) {
-        let f = self.fixed[loan];
-        if f.0 >= 0 {
+    fn default_amounts(&self, loan: usize, rng: &mut ChaCha8Rng) -> DefaultAmounts {
+        if let Some(f) = self.fixed[loan] {
             return f;
         }
         let lgd = self.beta[loan].map_or(0.0, |b| b.sample(rng));
@@ -323,7 +342,7 @@ impl<'m> Engine<'m> {
         )
     }
 
-    fn amounts(&self, loan: usize, loss: i64) -> (i64, i64, i64) {
+    fn amounts(&self, loan: usize, loss: i64) -> DefaultAmounts {
         let amount = self.model.loans[loan].amount_fen;
         let lag = self.model.spec.pool.recovery_lag > 0;
         let gross = if lag { amount } else { loss };
@@ -336,7 +355,7 @@ impl<'m> Engine<'m> {
         } else {
             0
         };
-        (loss, claim, back)
+        DefaultAmounts { loss, claim, back }
     }
 
     /// Simulates scenario `i`. When `sector_loss` is given, adds each
@@ -432,7 +451,7 @@ impl<'m> Engine<'m> {
                         continue;
                     }
                     let amount = model.loans[loan].amount_fen;
-                    let (loss, claim, back) = self.default_amounts(loan, &mut rng);
+                    let DefaultAmounts { loss, claim, back } = self.default_amounts(loan, &mut rng);
                     out.defaults += 1;
                     out.loss += loss;
                     if let Some(sl) = sector_loss.as_deref_mut() {
@@ -497,7 +516,12 @@ impl<'m> Engine<'m> {
                 }
                 scratch.pending.clear();
             }
-            if let Some((below, to, max)) = self.top_up {
+            if let Some(TopUp {
+                below,
+                refill_to: to,
+                max_per_year: max,
+            }) = self.top_up
+            {
                 if balance < below {
                     let add = (to - balance).min(max - topped_this_year).max(0);
                     balance += add;
