@@ -357,3 +357,15 @@ def test_grpc_js_batch_match_stream_completes(server):
         )
         assert out.returncode == 0, out.stdout + out.stderr
         print(f"\ngrpc-js BatchMatch ({view}): {out.stdout.strip()}")
+    # 5,000 calls in flight on one connection (it used to be killed): every
+    # call is answered, the client queueing beyond max_concurrent_streams.
+    out = subprocess.run(
+        ["node", str(client / "unary.js"), server, "2", "5000"],
+        env={**os.environ, "SMEFIN_TOKEN": TOKENS["bureau"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert '"calls"' in out.stdout, out.stdout
+    print(f"\ngrpc-js MatchEnterprise, 5000 in flight: {out.stdout.strip()}")
