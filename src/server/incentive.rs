@@ -191,25 +191,25 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
             page_size,
             page_token,
         } = request.into_inner();
-        let Page { offset, size } = page(&page_token, page_size)?;
-        let banks = self.db(|s| s.banks()).await?;
-        let visible: Vec<&Bank> = banks
+        let p = page(&page_token, page_size)?;
+        // Paged in the store; a bank sees only itself, the bureau every bank.
+        let only = match &who {
+            Principal::Bank(id) => Some(id.clone()),
+            Principal::Open | Principal::Bureau => None,
+            Principal::Analyst => {
+                return Err(denied(&who, "list banks"));
+            }
+        };
+        let rows = self
+            .db(move |s| s.banks_page(only.as_deref(), p.offset, p.size + 1))
+            .await?;
+        let more = rows.len() as u64 > p.size;
+        let out: Vec<pb::Bank> = rows
             .iter()
-            .filter(|b| who.may_act_for(&b.bank_id))
-            .collect();
-        let out: Vec<pb::Bank> = visible
-            .iter()
-            .skip(offset as usize)
-            .take(size as usize)
+            .take(p.size as usize)
             .map(|b| conv::bank(b, &self.rules))
             .collect();
-        let next = (offset as usize).saturating_add(out.len());
-        let next_page_token = format!("o{next}");
-        let next_page_token = if next < visible.len() {
-            next_page_token
-        } else {
-            String::new()
-        };
+        let next_page_token = p.next_token(out.len(), more);
         Ok(Response::new(pb::ListBanksResponse {
             banks: out,
             next_page_token,

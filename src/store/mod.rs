@@ -217,6 +217,36 @@ impl Store {
         banks_in(&conn)
     }
 
+    /// One page of banks by id, paged in the database: `only` restricts it
+    /// to one bank (a bank's own view). Returns up to `limit` banks.
+    pub fn banks_page(
+        &self,
+        only: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Bank>, StoreError> {
+        let conn = self.lock();
+        let mut st = conn.prepare(
+            "SELECT bank_id FROM banks WHERE (?1 IS NULL OR bank_id = ?1) ORDER BY bank_id LIMIT ?2 OFFSET ?3",
+        )?;
+        let ids: Vec<String> = st
+            .query_map(
+                params![
+                    only,
+                    i64::try_from(limit).unwrap_or(i64::MAX),
+                    i64::try_from(offset).unwrap_or(i64::MAX)
+                ],
+                |r| r.get(0),
+            )?
+            .collect::<Result<_, _>>()?;
+        ids.iter()
+            .map(|id| {
+                bank_in(&conn, id)
+                    .and_then(|b| b.ok_or_else(|| StoreError::UnknownBank(id.clone())))
+            })
+            .collect()
+    }
+
     /// One bank.
     pub fn bank(&self, id: &str) -> Result<Option<Bank>, StoreError> {
         bank_in(&self.lock(), id)

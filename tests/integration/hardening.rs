@@ -716,3 +716,43 @@ fn sigterm_stops_the_server_while_the_largest_simulation_runs() {
         "{rest}"
     );
 }
+
+#[tokio::test]
+async fn list_banks_pages_in_the_store_and_a_bank_sees_itself() {
+    let (srv, _d) = server().await;
+    let mut c = client(srv.url()).await;
+    register_three(&mut c).await;
+    let page = |token: &str, size: u32, who: &'static str| {
+        req(
+            pb::ListBanksRequest {
+                page_size: size,
+                page_token: token.into(),
+            },
+            Some(who),
+        )
+    };
+    let first = c
+        .list_banks(page("", 2, "tok-bureau"))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<_> = first.banks.iter().map(|b| b.bank_id.as_str()).collect();
+    assert_eq!(ids, ["ICBC", "JXB"]);
+    assert_eq!(first.next_page_token, "o2");
+    let second = c
+        .list_banks(page(&first.next_page_token, 2, "tok-bureau"))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<_> = second.banks.iter().map(|b| b.bank_id.as_str()).collect();
+    assert_eq!(ids, ["NCRCB"]);
+    assert_eq!(second.next_page_token, "");
+    let own = c
+        .list_banks(page("", 0, "tok-nc"))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<_> = own.banks.iter().map(|b| b.bank_id.as_str()).collect();
+    assert_eq!(ids, ["NCRCB"]);
+    srv.shutdown().await;
+}
