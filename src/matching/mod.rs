@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Product, ProductKind, RateRule, Subsidy};
+use crate::catalog::{Catalog, Product, ProductKind};
 use crate::enterprise::{Classification, CreditCode, Profile, SizeClass};
 use crate::money::{self, Yuan};
 pub use cost::Offer;
@@ -109,11 +109,6 @@ pub struct Evaluation<'a> {
     pub products: Vec<ProductEval<'a>>,
 }
 
-fn needs_lpr(p: &Product) -> bool {
-    matches!(p.rate, Some(RateRule::LprPlus { .. }))
-        || matches!(p.subsidy, Some(Subsidy::BorrowerPaysLprMinus { .. }))
-}
-
 /// Evaluates a profile (with its precomputed classification) against the
 /// catalogue.
 pub fn evaluate<'a>(
@@ -150,15 +145,6 @@ pub fn evaluate<'a>(
         .enumerate()
         .filter(|(_, p)| selected(p))
     {
-        if lpr.is_none() && needs_lpr(p) {
-            return Err(MatchError::NoLpr {
-                as_of: opts.as_of,
-                first: catalog
-                    .lpr
-                    .first()
-                    .map_or("(empty)".into(), |r| r.effective.to_string()),
-            });
-        }
         let mut crit = Vec::with_capacity(p.rules.len() + 2);
         if !p.regions.is_empty() {
             crit.push(criteria::region(profile, &p.regions));
