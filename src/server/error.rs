@@ -76,6 +76,38 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A spec sent in a request: its violations with field paths under
+    /// `spec.`.
+    pub fn spec(e: crate::riskpool::SpecError) -> Self {
+        ApiError::prefixed("INVALID_SPEC", "spec.", e)
+    }
+
+    /// A spec's violations as INVALID_ARGUMENT, field paths prefixed with
+    /// where the spec sits in the request.
+    fn prefixed(reason: &'static str, prefix: &str, e: crate::riskpool::SpecError) -> Self {
+        ApiError::InvalidArgument {
+            reason,
+            violations: e
+                .violations
+                .into_iter()
+                .map(|v| FieldViolation::new(format!("{prefix}{}", v.field), v.description))
+                .collect(),
+        }
+    }
+
+    /// A simulation that stopped: its deadline passed, or it was cancelled
+    /// (the client went away, the server is stopping).
+    pub fn stopped(deadline: bool) -> Self {
+        ApiError::Stopped {
+            deadline,
+            message: if deadline {
+                "the call's deadline passed; simulation stopped".into()
+            } else {
+                "simulation cancelled".into()
+            },
+        }
+    }
+
     /// One invalid field.
     pub fn field(
         reason: &'static str,
@@ -85,6 +117,17 @@ impl ApiError {
         ApiError::InvalidArgument {
             reason,
             violations: vec![FieldViolation::new(field, description)],
+        }
+    }
+}
+
+impl From<crate::riskpool::grid::GridError> for ApiError {
+    fn from(e: crate::riskpool::grid::GridError) -> Self {
+        use crate::riskpool::grid::GridError as G;
+        match e {
+            G::Spec(e) => ApiError::prefixed("INVALID_GRID", "grid: ", e),
+            G::Cancelled(_) => ApiError::stopped(false),
+            e @ G::TooLarge(_) => ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()),
         }
     }
 }

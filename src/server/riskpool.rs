@@ -102,17 +102,6 @@ fn low_priority_pool(threads: usize) -> Arc<rayon::ThreadPool> {
     Arc::new(pool)
 }
 
-/// The status of a grid that could not run.
-fn grid_error(e: grid::GridError) -> Status {
-    match e {
-        grid::GridError::Spec(e) => spec_error(e, "INVALID_GRID", "grid: ").into(),
-        grid::GridError::Cancelled(_) => stopped(false).into(),
-        e @ grid::GridError::TooLarge(_) => {
-            ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()).into()
-        }
-    }
-}
-
 /// The controls of the runs in flight.
 #[derive(Debug, Clone, Default)]
 pub struct Runs(Arc<std::sync::Mutex<Vec<std::sync::Weak<Control>>>>);
@@ -227,10 +216,10 @@ impl RiskPoolSvc {
                 ));
             }
             Some(pb::pool_spec::Document::Toml(t)) => {
-                Spec::from_toml(&t).map_err(|e| spec_error(e, "INVALID_SPEC", "spec."))?
+                Spec::from_toml(&t).map_err(ApiError::spec)?
             }
             Some(pb::pool_spec::Document::Json(j)) => {
-                Spec::from_json(&j).map_err(|e| spec_error(e, "INVALID_SPEC", "spec."))?
+                Spec::from_json(&j).map_err(ApiError::spec)?
             }
         };
         if spec.portfolio.csv.is_some() {
@@ -249,20 +238,7 @@ impl RiskPoolSvc {
     }
 
     fn model(&self, spec: &Spec) -> Result<Model, ApiError> {
-        Model::compile(spec, &self.cfg.limits()).map_err(|e| spec_error(e, "INVALID_SPEC", "spec."))
-    }
-}
-
-/// A spec's violations as INVALID_ARGUMENT, field paths prefixed with where
-/// the spec sits in the request.
-fn spec_error(e: riskpool::SpecError, reason: &'static str, prefix: &str) -> ApiError {
-    ApiError::InvalidArgument {
-        reason,
-        violations: e
-            .violations
-            .into_iter()
-            .map(|v| FieldViolation::new(format!("{prefix}{}", v.field), v.description))
-            .collect(),
+        Model::compile(spec, &self.cfg.limits()).map_err(ApiError::spec)
     }
 }
 
@@ -276,14 +252,16 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// The `grpc-timeout` header as a duration ("100m" = 100 ms).
+/// The `grpc-timeout` header as a duration ("100m" = 100 ms). The gRPC
+/// spec allows at most 8 digits; a longer or larger value (a hostile
+/// "18446744073709551615H") saturates instead of overflowing.
 fn grpc_timeout(md: &MetadataMap) -> Option<Duration> {
     let v = md.get("grpc-timeout")?.to_str().ok()?;
     let (n, unit) = v.split_at(v.len().checked_sub(1)?);
     let n: u64 = n.parse().ok()?;
     Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
         "S" => Duration::from_secs(n),
         "m" => Duration::from_millis(n),
         "u" => Duration::from_micros(n),
@@ -293,14 +271,7 @@ fn grpc_timeout(md: &MetadataMap) -> Option<Duration> {
 }
 
 fn stopped(deadline: bool) -> ApiError {
-    ApiError::Stopped {
-        deadline,
-        message: if deadline {
-            "the call's deadline passed; simulation stopped".into()
-        } else {
-            "simulation cancelled".into()
-        },
-    }
+    ApiError::stopped(deadline)
 }
 
 /// Runs blocking work with a permit, cancelling it when `guard` is dropped.
@@ -331,7 +302,8 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         &self,
         request: Request<pb::SimulatePoolRequest>,
     ) -> Result<Response<Self::SimulatePoolStream>, Status> {
-        let deadline = grpc_timeout(request.metadata()).map(|d| Instant::now() + d);
+        // A deadline too far to represent is no deadline.
+        let deadline = grpc_timeout(request.metadata()).and_then(|d| Instant::now().checked_add(d));
         let pb::SimulatePoolRequest { spec } = request.into_inner();
         let (_, model) = self.compile(spec, 1).await?;
         let permit = self.permit()?;
@@ -413,7 +385,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         };
         // Refused before the spec is compiled or a simulation slot is
         // taken (grid::run checks too).
-        g.check_size().map_err(grid_error)?;
+        g.check_size().map_err(ApiError::from)?;
         let cells = u64::try_from(g.cell_count()).unwrap_or(u64::MAX);
         let (spec, _) = self.compile(spec, cells).await?;
         let limits = self.cfg.limits();
@@ -424,7 +396,8 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             pool.install(|| grid::run(&spec, None, &g, &limits, 0, c))
         })
         .await?;
-        r.map(|g| Response::new(g.into())).map_err(grid_error)
+        r.map(|g| Response::new(g.into()))
+            .map_err(|e| ApiError::from(e).into())
     }
 
     async fn solve_leverage(
