@@ -95,6 +95,7 @@ fn compute(a: ComputeArgs) -> Result<(), CliError> {
         return Err(CliError {
             message: format!("{failed} bank(s) could not be computed (see the notes)"),
             code: 3,
+            io: None,
         });
     }
     Ok(())

@@ -532,6 +532,7 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         return Err(CliError {
             message: format!("{invalid} of {} records were invalid", matched + invalid),
             code: 3,
+            io: None,
         });
     }
     Ok(())
@@ -577,6 +578,7 @@ pub fn run_classify(a: ClassifyArgs) -> Result<(), CliError> {
         return Err(CliError {
             message: "size class could not be decided (see above)".into(),
             code: 4,
+            io: None,
         });
     }
     Ok(())

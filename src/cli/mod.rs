@@ -67,13 +67,17 @@ pub enum Command {
     },
 }
 
-/// A CLI failure: a one-line message and an exit code.
+/// A CLI failure: a one-line message and an exit code, and the I/O error
+/// behind it when there is one (so a closed pipe is recognised by its kind,
+/// not by its text).
 #[derive(Debug)]
 pub struct CliError {
     /// Message (one line).
     pub message: String,
     /// Exit code.
     pub code: u8,
+    /// The I/O error, when the failure is one.
+    pub io: Option<io::ErrorKind>,
 }
 
 impl CliError {
@@ -82,13 +86,24 @@ impl CliError {
         CliError {
             message: message.into(),
             code: 1,
+            io: None,
         }
+    }
+
+    /// Whether the failure is writing to a reader that went away
+    /// (`smefin … | head`): not an error for the user.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.io == Some(io::ErrorKind::BrokenPipe)
     }
 }
 
 impl From<io::Error> for CliError {
     fn from(e: io::Error) -> Self {
-        CliError::new(e.to_string())
+        CliError {
+            message: e.to_string(),
+            code: 1,
+            io: Some(e.kind()),
+        }
     }
 }
 
@@ -109,7 +124,7 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.message.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(io::stderr(), "smefin: {}", e.message);
             ExitCode::from(e.code)
