@@ -15,7 +15,7 @@ use crate::server::convert::incentive as conv;
 use crate::server::error::{self, ApiError};
 use crate::server::page::Page;
 use crate::server::pb;
-use crate::store::{Store, StoreError, Submission};
+use crate::store::{IncentiveStore, StoreError, Submission};
 
 /// Most loans accepted in one snapshot.
 pub const MAX_SNAPSHOT_LOANS: usize = 5_000_000;
@@ -23,13 +23,13 @@ pub const MAX_SNAPSHOT_LOANS: usize = 5_000_000;
 /// The incentive service.
 #[derive(Debug, Clone)]
 pub struct IncentiveSvc {
-    store: Arc<Store>,
+    store: Arc<dyn IncentiveStore>,
     rules: Arc<IncentiveRules>,
 }
 
 impl IncentiveSvc {
     /// A service over a store.
-    pub fn new(store: Arc<Store>, rules: IncentiveRules) -> Self {
+    pub fn new(store: Arc<dyn IncentiveStore>, rules: IncentiveRules) -> Self {
         IncentiveSvc {
             store,
             rules: Arc::new(rules),
@@ -38,10 +38,10 @@ impl IncentiveSvc {
 
     async fn db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn IncentiveStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Status> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
             .map_err(|e| ApiError::from(e).into())

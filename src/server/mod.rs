@@ -113,7 +113,8 @@ pub async fn serve(
         tracing::warn!(%addr, "no token file: serving OPEN, every caller acts as the bureau");
     }
     let auth = auth::Auth::new(tokens);
-    let store = Arc::new(crate::store::Store::open(&config.store.data_dir)?);
+    let store: Arc<dyn crate::store::IncentiveStore> =
+        Arc::new(crate::store::Store::open(&config.store.data_dir)?);
     tracing::info!(data_dir = %config.store.data_dir.display(), "store open");
 
     let (reporter, health) = tonic_health::server::health_reporter();

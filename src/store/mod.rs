@@ -80,7 +80,115 @@ pub struct StoredStatement {
     pub computed_at: String,
 }
 
-/// The database.
+/// What the incentive service needs of a store: the seam where a second
+/// backend (a shared database for replicas) is an addition, not a rewrite.
+/// Every method is a whole transaction: it is done, or nothing of it is.
+/// Calls block; async callers run them on a blocking pool.
+pub trait IncentiveStore: Send + Sync + std::fmt::Debug {
+    /// Registers a bank; the same details again return it; other details
+    /// for the same id are ALREADY_EXISTS.
+    fn register_bank(&self, b: &Bank) -> Result<Bank, StoreError>;
+
+    /// One page of banks by id (`only`: that bank alone), `limit` at most.
+    fn banks_page(
+        &self,
+        only: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Bank>, StoreError>;
+
+    /// Stores a submission as the next version of (bank, period), or
+    /// returns the earlier report of the same (`by`, `request_id`) with the
+    /// same content; other content is ALREADY_EXISTS. Versions of a (bank,
+    /// period) are 1..n without gaps.
+    fn submit(
+        &self,
+        request_id: &str,
+        content_hash: &str,
+        bank_id: &str,
+        period: Quarter,
+        sub: Submission<'_>,
+        by: &str,
+    ) -> Result<StoredReport, StoreError>;
+
+    /// Stored reports, every version, oldest first, filtered, paged.
+    fn reports(
+        &self,
+        bank: Option<&str>,
+        period: Option<Quarter>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredReport>, StoreError>;
+
+    /// Computes the statement of `period` from the latest reports and
+    /// stores it as the next version.
+    fn compute_statement(
+        &self,
+        rules: &IncentiveRules,
+        period: Quarter,
+        budget: Option<Yuan>,
+        by: &str,
+    ) -> Result<StoredStatement, StoreError>;
+
+    /// A stored statement: a version, or the latest.
+    fn statement(
+        &self,
+        period: Quarter,
+        version: Option<u32>,
+    ) -> Result<Option<StoredStatement>, StoreError>;
+}
+
+impl IncentiveStore for Store {
+    fn register_bank(&self, b: &Bank) -> Result<Bank, StoreError> {
+        Store::register_bank(self, b)
+    }
+    fn banks_page(
+        &self,
+        only: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Bank>, StoreError> {
+        Store::banks_page(self, only, offset, limit)
+    }
+    fn submit(
+        &self,
+        request_id: &str,
+        content_hash: &str,
+        bank_id: &str,
+        period: Quarter,
+        sub: Submission<'_>,
+        by: &str,
+    ) -> Result<StoredReport, StoreError> {
+        Store::submit(self, request_id, content_hash, bank_id, period, sub, by)
+    }
+    fn reports(
+        &self,
+        bank: Option<&str>,
+        period: Option<Quarter>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredReport>, StoreError> {
+        Store::reports(self, bank, period, offset, limit)
+    }
+    fn compute_statement(
+        &self,
+        rules: &IncentiveRules,
+        period: Quarter,
+        budget: Option<Yuan>,
+        by: &str,
+    ) -> Result<StoredStatement, StoreError> {
+        Store::compute_statement(self, rules, period, budget, by)
+    }
+    fn statement(
+        &self,
+        period: Quarter,
+        version: Option<u32>,
+    ) -> Result<Option<StoredStatement>, StoreError> {
+        Store::statement(self, period, version)
+    }
+}
+
+/// The embedded SQLite database.
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
