@@ -16,6 +16,7 @@ pub mod oracle;
 pub mod scenarios;
 pub mod spec;
 pub mod stats;
+pub mod validate;
 
 use std::ops::Range;
 
