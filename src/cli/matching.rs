@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::Args;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::table::Table;
@@ -424,6 +425,10 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
 
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start {threads} matching threads: {e}")))?;
     let mut eligible = vec![0u64; catalog.products.len()];
     let mut needs = vec![0u64; catalog.products.len()];
     let (mut matched, mut invalid) = (0u64, 0u64);
@@ -464,28 +469,20 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         if chunk.is_empty() {
             break;
         }
-        let per = chunk.len().div_ceil(threads);
-        let results: Vec<Done> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunk
-                .chunks(per)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|(n, l)| match l {
-                                Ok(l) => match_line(catalog, opts, *n, l, full),
-                                Err(e) => {
-                                    problem(*n, vec![FieldViolation::new("(line)", e.clone())])
-                                }
-                            })
-                            .collect::<Vec<_>>()
+        // In order whatever the scheduling (rayon's indexed collect); a
+        // worker that panics fails the run with a message, not a crash.
+        let results: Vec<Done> = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|(n, l)| match l {
+                        Ok(l) => match_line(catalog, opts, *n, l, full),
+                        Err(e) => problem(*n, vec![FieldViolation::new("(line)", e.clone())]),
                     })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
+                    .collect()
+            })
+        }))
+        .unwrap_or_default();
         if results.len() != chunk.len() {
             return Err(CliError::new(
                 "a matching worker failed; no output past this point is reliable",
