@@ -175,6 +175,64 @@ struct TopUp {
     max_per_year: i64,
 }
 
+/// The pool's running figures within one scenario, fen.
+#[derive(Debug, Clone, Copy)]
+struct PoolState {
+    balance: i64,
+    /// Capital provided: initial plus top-ups.
+    provided: i64,
+    paid_cum: i64,
+    returned_cum: i64,
+    defaulted_amount: i64,
+    lent: i64,
+    tripped: bool,
+    topped_this_year: i64,
+}
+
+impl PoolState {
+    fn new(capital: i64) -> PoolState {
+        PoolState {
+            balance: capital,
+            provided: capital,
+            paid_cum: 0,
+            returned_cum: 0,
+            defaulted_amount: 0,
+            lent: 0,
+            tripped: false,
+            topped_this_year: 0,
+        }
+    }
+
+    /// Pays period `t`'s claims in full until the pool is dry; what it
+    /// cannot pay is unfunded, and the first such period is when it ran dry.
+    #[inline]
+    fn pay(&mut self, claims: i64, t: usize, out: &mut Outcome) {
+        let paid = claims.min(self.balance.max(0));
+        if claims > 0 && claims >= self.balance && out.exhausted_period == 0 {
+            out.exhausted_period = (t + 1) as u16;
+        }
+        self.balance -= paid;
+        self.paid_cum += paid;
+        out.unfunded += claims - paid;
+    }
+
+    /// The top-up rule at the end of period `t` (`ppy` periods a year).
+    #[inline]
+    fn top_up(&mut self, rule: TopUp, t: usize, ppy: usize) {
+        if self.balance < rule.below {
+            let add = (rule.refill_to - self.balance)
+                .min(rule.max_per_year - self.topped_this_year)
+                .max(0);
+            self.balance += add;
+            self.provided += add;
+            self.topped_this_year += add;
+        }
+        if (t + 1) % ppy == 0 {
+            self.topped_this_year = 0;
+        }
+    }
+}
+
 /// Outcome of one scenario.
 #[derive(Debug, Clone, Copy, Default)]
 struct Outcome {
@@ -359,8 +417,11 @@ impl<'m> Engine<'m> {
     }
 
     /// Simulates scenario `i`. When `sector_loss` is given, adds each
-    /// defaulted loan's loss to its sector's entry.
-    #[allow(clippy::needless_range_loop)] // t indexes the period's recoveries and histogram
+    /// defaulted loan's loss to its sector's entry. Each period: the
+    /// factors are drawn, the defaults picked and their claims paid, then
+    /// (multi-period) recoveries come back, loans mature, the breaker is
+    /// tested and the book re-lent, the top-up applied, and the balance
+    /// binned.
     fn scenario(
         &self,
         i: u64,
@@ -369,175 +430,198 @@ impl<'m> Engine<'m> {
         hist: &mut [Vec<u64>],
     ) -> Outcome {
         let model = self.model;
-        let pool = &model.spec.pool;
         let mut rng = self.base.clone();
         rng.set_stream(i);
-        let lag = pool.recovery_lag as usize;
-        let ppy = model.spec.periods_per_year as usize;
         let mut out = Outcome {
             weight: 1.0,
             ..Outcome::default()
         };
-        let mut balance = model.capital_fen;
-        let mut provided = model.capital_fen;
-        let mut paid_cum: i64 = 0;
-        let mut returned_cum: i64 = 0;
-        let mut defaulted_amount: i64 = 0;
-        let mut lent: i64 = 0;
-        let mut tripped = false;
-        let mut topped_this_year: i64 = 0;
+        let mut st = PoolState::new(model.capital_fen);
         if self.multi {
             scratch.reset(model, self.periods);
-            lent = self.book_fen;
-        } else if lag > 0 {
+            st.lent = self.book_fen;
+        } else if model.spec.pool.recovery_lag > 0 {
             scratch.recoveries.clear();
             scratch.recoveries.resize(self.periods + 1, 0);
         }
         let mut z = 0.0f64;
-        for t in 0..self.periods {
-            let eps: f64 = StandardNormal.sample(&mut rng);
-            z = if t == 0 {
-                if self.is_shift != 0.0 {
-                    let zz = eps + self.is_shift;
-                    out.weight = (-self.is_shift * zz + 0.5 * self.is_shift * self.is_shift).exp();
-                    zz
-                } else {
-                    eps
-                }
-            } else {
-                self.phi_ar * z + (1.0 - self.phi_ar * self.phi_ar).sqrt() * eps
-            };
-            if self.sqrt_sector_rho > 0.0 {
-                scratch.sector_z.clear();
-                for _ in 0..model.sectors.len() {
-                    scratch.sector_z.push(StandardNormal.sample(&mut rng));
-                }
-            }
-            let scale = match (self.t_nu, &self.chi2) {
-                (Some(nu), Some(chi)) => (chi.sample(&mut rng) / nu).sqrt(),
-                _ => 1.0,
-            };
-            let mut claims: i64 = 0;
-            for c in &self.classes {
-                let s = if self.sqrt_sector_rho > 0.0 {
-                    scratch.sector_z[c.sector]
-                } else {
-                    0.0
-                };
-                let p = if c.thr == f64::NEG_INFINITY {
-                    0.0
-                } else if c.thr == f64::INFINITY {
-                    1.0
-                } else {
-                    phi((c.thr * scale - c.sqrt_rho * z - self.sqrt_sector_rho * s) / c.resid_sd)
-                };
-                if p <= 0.0 {
-                    continue;
-                }
-                // Which loans of the class default: their number K ~ Bin(n, p),
-                // then K distinct positions drawn uniformly (Floyd's algorithm).
-                let n = c.loans.len();
-                let mut chosen = std::mem::take(&mut scratch.chosen);
-                chosen.clear();
-                if p >= 1.0 {
-                    chosen.extend(0..n as u32);
-                } else {
-                    let k = Binomial::new(n as u64, p).map_or(0, |b| b.sample(&mut rng)) as usize;
-                    floyd(n, k, &mut rng, &mut scratch.bits, &mut chosen);
-                }
-                for &pos in &chosen {
-                    let loan = c.loans[pos as usize] as usize;
-                    if self.multi && !scratch.active[loan] {
-                        continue;
-                    }
-                    let amount = model.loans[loan].amount_fen;
-                    let DefaultAmounts { loss, claim, back } = self.default_amounts(loan, &mut rng);
-                    out.defaults += 1;
-                    out.loss += loss;
-                    if let Some(sl) = sector_loss.as_deref_mut() {
-                        sl[c.sector] += loss;
-                    }
-                    claims += claim;
-                    // A recovery due after the horizon is not returned
-                    // within it (the pool has paid the gross claim).
-                    if lag > 0 && t + lag < self.periods {
-                        scratch.recoveries[t + lag] += back;
-                    }
-                    if self.multi {
-                        scratch.active[loan] = false;
-                        scratch.pending.push(loan as u32);
-                        defaulted_amount += amount;
-                    }
-                }
-                scratch.chosen = chosen;
-            }
-            // Pay the period's claims in full until the pool is dry.
-            let paid = claims.min(balance.max(0));
-            if claims > 0 && claims >= balance && out.exhausted_period == 0 {
-                out.exhausted_period = (t + 1) as u16;
-            }
-            balance -= paid;
-            paid_cum += paid;
-            out.unfunded += claims - paid;
+        for (t, period_hist) in hist.iter_mut().enumerate().take(self.periods) {
+            z = self.factor(t, z, &mut rng, &mut out);
+            let scale = self.draw_period_shocks(&mut rng, scratch);
+            let claims = self.period_defaults(
+                t,
+                z,
+                scale,
+                &mut rng,
+                scratch,
+                &mut st,
+                &mut out,
+                sector_loss.as_deref_mut(),
+            );
+            st.pay(claims, t, &mut out);
             if self.multi {
-                let back = scratch.recoveries[t];
-                balance += back;
-                returned_cum += back;
-                // Maturities.
-                for (loan, l) in model.loans.iter().enumerate() {
-                    if scratch.active[loan] {
-                        scratch.age[loan] += 1;
-                        if scratch.age[loan] >= l.term_periods {
-                            scratch.active[loan] = false;
-                            scratch.pending.push(loan as u32);
-                        }
-                    }
-                }
-                if !tripped {
-                    if let Some(b) = &pool.breaker {
-                        let dr = b
-                            .default_rate
-                            .is_some_and(|r| defaulted_amount as f64 >= r * lent as f64);
-                        let cr = b
-                            .compensation_ratio
-                            .is_some_and(|r| paid_cum as f64 >= r * provided as f64);
-                        if dr || cr {
-                            tripped = true;
-                            out.breaker_period = (t + 1) as u16;
-                        }
-                    }
-                }
-                if !tripped {
-                    for &loan in &scratch.pending {
-                        scratch.active[loan as usize] = true;
-                        scratch.age[loan as usize] = 0;
-                        lent += model.loans[loan as usize].amount_fen;
-                    }
-                }
-                scratch.pending.clear();
+                self.period_end(t, scratch, &mut st, &mut out);
             }
-            if let Some(TopUp {
-                below,
-                refill_to: to,
-                max_per_year: max,
-            }) = self.top_up
-            {
-                if balance < below {
-                    let add = (to - balance).min(max - topped_this_year).max(0);
-                    balance += add;
-                    provided += add;
-                    topped_this_year += add;
-                }
-                if (t + 1) % ppy == 0 {
-                    topped_this_year = 0;
-                }
+            if let Some(rule) = self.top_up {
+                st.top_up(rule, t, model.spec.periods_per_year as usize);
             }
             let width = (2 * model.capital_fen / BALANCE_BINS as i64).max(1);
-            let bin = ((balance.max(0) / width) as usize).min(BALANCE_BINS - 1);
-            hist[t][bin] += 1;
+            let bin = ((st.balance.max(0) / width) as usize).min(BALANCE_BINS - 1);
+            period_hist[bin] += 1;
         }
-        out.compensation = paid_cum - returned_cum;
+        out.compensation = st.paid_cum - st.returned_cum;
         out
+    }
+
+    /// The global factor of period `t`: N(0, 1) (shifted under importance
+    /// sampling, whose likelihood ratio goes into `out`), then AR(1).
+    #[inline]
+    fn factor(&self, t: usize, z: f64, rng: &mut ChaCha8Rng, out: &mut Outcome) -> f64 {
+        let eps: f64 = StandardNormal.sample(rng);
+        if t == 0 {
+            if self.is_shift != 0.0 {
+                let zz = eps + self.is_shift;
+                out.weight = (-self.is_shift * zz + 0.5 * self.is_shift * self.is_shift).exp();
+                zz
+            } else {
+                eps
+            }
+        } else {
+            self.phi_ar * z + (1.0 - self.phi_ar * self.phi_ar).sqrt() * eps
+        }
+    }
+
+    /// The sector factors (into `scratch.sector_z`) and the t copula's
+    /// common scale √(χ²ν/ν) of a period (1 under the Gaussian copula).
+    #[inline]
+    fn draw_period_shocks(&self, rng: &mut ChaCha8Rng, scratch: &mut Scratch) -> f64 {
+        if self.sqrt_sector_rho > 0.0 {
+            scratch.sector_z.clear();
+            for _ in 0..self.model.sectors.len() {
+                scratch.sector_z.push(StandardNormal.sample(rng));
+            }
+        }
+        match (self.t_nu, &self.chi2) {
+            (Some(nu), Some(chi)) => (chi.sample(rng) / nu).sqrt(),
+            _ => 1.0,
+        }
+    }
+
+    /// The defaults of period `t`, class by class: their losses into
+    /// `out`, their recoveries queued, the defaulted loans set aside for
+    /// re-lending. Returns the period's claims, fen.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn period_defaults(
+        &self,
+        t: usize,
+        z: f64,
+        scale: f64,
+        rng: &mut ChaCha8Rng,
+        scratch: &mut Scratch,
+        st: &mut PoolState,
+        out: &mut Outcome,
+        mut sector_loss: Option<&mut [i64]>,
+    ) -> i64 {
+        let model = self.model;
+        let lag = model.spec.pool.recovery_lag as usize;
+        let mut claims: i64 = 0;
+        for c in &self.classes {
+            let s = if self.sqrt_sector_rho > 0.0 {
+                scratch.sector_z[c.sector]
+            } else {
+                0.0
+            };
+            let p = if c.thr == f64::NEG_INFINITY {
+                0.0
+            } else if c.thr == f64::INFINITY {
+                1.0
+            } else {
+                phi((c.thr * scale - c.sqrt_rho * z - self.sqrt_sector_rho * s) / c.resid_sd)
+            };
+            if p <= 0.0 {
+                continue;
+            }
+            // Which loans of the class default: their number K ~ Bin(n, p),
+            // then K distinct positions drawn uniformly (Floyd's algorithm).
+            let n = c.loans.len();
+            let mut chosen = std::mem::take(&mut scratch.chosen);
+            chosen.clear();
+            if p >= 1.0 {
+                chosen.extend(0..n as u32);
+            } else {
+                let k = Binomial::new(n as u64, p).map_or(0, |b| b.sample(rng)) as usize;
+                floyd(n, k, rng, &mut scratch.bits, &mut chosen);
+            }
+            for &pos in &chosen {
+                let loan = c.loans[pos as usize] as usize;
+                if self.multi && !scratch.active[loan] {
+                    continue;
+                }
+                let amount = model.loans[loan].amount_fen;
+                let DefaultAmounts { loss, claim, back } = self.default_amounts(loan, rng);
+                out.defaults += 1;
+                out.loss += loss;
+                if let Some(sl) = sector_loss.as_deref_mut() {
+                    sl[c.sector] += loss;
+                }
+                claims += claim;
+                // A recovery due after the horizon is not returned
+                // within it (the pool has paid the gross claim).
+                if lag > 0 && t + lag < self.periods {
+                    scratch.recoveries[t + lag] += back;
+                }
+                if self.multi {
+                    scratch.active[loan] = false;
+                    scratch.pending.push(loan as u32);
+                    st.defaulted_amount += amount;
+                }
+            }
+            scratch.chosen = chosen;
+        }
+        claims
+    }
+
+    /// The end of period `t` of a multi-period run: recoveries due now come
+    /// back, loans mature, the breaker is tested, and (unless it tripped)
+    /// matured and defaulted loans are lent again.
+    #[inline]
+    fn period_end(&self, t: usize, scratch: &mut Scratch, st: &mut PoolState, out: &mut Outcome) {
+        let model = self.model;
+        let back = scratch.recoveries[t];
+        st.balance += back;
+        st.returned_cum += back;
+        for (loan, l) in model.loans.iter().enumerate() {
+            if scratch.active[loan] {
+                scratch.age[loan] += 1;
+                if scratch.age[loan] >= l.term_periods {
+                    scratch.active[loan] = false;
+                    scratch.pending.push(loan as u32);
+                }
+            }
+        }
+        if !st.tripped {
+            if let Some(b) = &model.spec.pool.breaker {
+                let dr = b
+                    .default_rate
+                    .is_some_and(|r| st.defaulted_amount as f64 >= r * st.lent as f64);
+                let cr = b
+                    .compensation_ratio
+                    .is_some_and(|r| st.paid_cum as f64 >= r * st.provided as f64);
+                if dr || cr {
+                    st.tripped = true;
+                    out.breaker_period = (t + 1) as u16;
+                }
+            }
+        }
+        if !st.tripped {
+            for &loan in &scratch.pending {
+                scratch.active[loan as usize] = true;
+                scratch.age[loan as usize] = 0;
+                st.lent += model.loans[loan as usize].amount_fen;
+            }
+        }
+        scratch.pending.clear();
     }
 
     /// Runs scenarios `range` on `threads` threads (0: all cores), batch by
