@@ -138,56 +138,6 @@ pub trait IncentiveStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<StoredStatement>, StoreError>;
 }
 
-impl IncentiveStore for Store {
-    fn register_bank(&self, b: &Bank) -> Result<Bank, StoreError> {
-        Store::register_bank(self, b)
-    }
-    fn banks_page(
-        &self,
-        only: Option<&str>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<Bank>, StoreError> {
-        Store::banks_page(self, only, offset, limit)
-    }
-    fn submit(
-        &self,
-        request_id: &str,
-        content_hash: &str,
-        bank_id: &str,
-        period: Quarter,
-        sub: Submission<'_>,
-        by: &str,
-    ) -> Result<StoredReport, StoreError> {
-        Store::submit(self, request_id, content_hash, bank_id, period, sub, by)
-    }
-    fn reports(
-        &self,
-        bank: Option<&str>,
-        period: Option<Quarter>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<StoredReport>, StoreError> {
-        Store::reports(self, bank, period, offset, limit)
-    }
-    fn compute_statement(
-        &self,
-        rules: &IncentiveRules,
-        period: Quarter,
-        budget: Option<Yuan>,
-        by: &str,
-    ) -> Result<StoredStatement, StoreError> {
-        Store::compute_statement(self, rules, period, budget, by)
-    }
-    fn statement(
-        &self,
-        period: Quarter,
-        version: Option<u32>,
-    ) -> Result<Option<StoredStatement>, StoreError> {
-        Store::statement(self, period, version)
-    }
-}
-
 /// The embedded SQLite database.
 #[derive(Debug)]
 pub struct Store {
@@ -299,8 +249,21 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// All banks, by id.
+    pub fn banks(&self) -> Result<Vec<Bank>, StoreError> {
+        let conn = self.lock();
+        banks_in(&conn, None, 0, u64::MAX)
+    }
+
+    /// One bank.
+    pub fn bank(&self, id: &str) -> Result<Option<Bank>, StoreError> {
+        bank_in(&self.lock(), id)
+    }
+}
+
+impl IncentiveStore for Store {
     /// Registers a bank; the same details again return it.
-    pub fn register_bank(&self, b: &Bank) -> Result<Bank, StoreError> {
+    fn register_bank(&self, b: &Bank) -> Result<Bank, StoreError> {
         let conn = self.lock();
         if let Some(old) = bank_in(&conn, &b.bank_id)? {
             return if old == *b {
@@ -319,45 +282,15 @@ impl Store {
         Ok(b.clone())
     }
 
-    /// All banks, by id.
-    pub fn banks(&self) -> Result<Vec<Bank>, StoreError> {
-        let conn = self.lock();
-        banks_in(&conn)
-    }
-
     /// One page of banks by id, paged in the database: `only` restricts it
     /// to one bank (a bank's own view). Returns up to `limit` banks.
-    pub fn banks_page(
+    fn banks_page(
         &self,
         only: Option<&str>,
         offset: u64,
         limit: u64,
     ) -> Result<Vec<Bank>, StoreError> {
-        let conn = self.lock();
-        let mut st = conn.prepare(
-            "SELECT bank_id FROM banks WHERE (?1 IS NULL OR bank_id = ?1) ORDER BY bank_id LIMIT ?2 OFFSET ?3",
-        )?;
-        let ids: Vec<String> = st
-            .query_map(
-                params![
-                    only,
-                    i64::try_from(limit).unwrap_or(i64::MAX),
-                    i64::try_from(offset).unwrap_or(i64::MAX)
-                ],
-                |r| r.get(0),
-            )?
-            .collect::<Result<_, _>>()?;
-        ids.iter()
-            .map(|id| {
-                bank_in(&conn, id)
-                    .and_then(|b| b.ok_or_else(|| StoreError::UnknownBank(id.clone())))
-            })
-            .collect()
-    }
-
-    /// One bank.
-    pub fn bank(&self, id: &str) -> Result<Option<Bank>, StoreError> {
-        bank_in(&self.lock(), id)
+        banks_in(&self.lock(), only, offset, limit)
     }
 
     /// Stores a submission as the next version of (bank, period), or returns
@@ -365,7 +298,7 @@ impl Store {
     /// content. Request ids are scoped to the submitter `by` (`bank:<id>`,
     /// `bureau`, `open`): another submitter's ids are neither visible nor
     /// blocked.
-    pub fn submit(
+    fn submit(
         &self,
         request_id: &str,
         content_hash: &str,
@@ -440,7 +373,7 @@ impl Store {
     }
 
     /// Stored reports, every version, oldest first, filtered, paged.
-    pub fn reports(
+    fn reports(
         &self,
         bank: Option<&str>,
         period: Option<Quarter>,
@@ -468,7 +401,7 @@ impl Store {
 
     /// Computes the statement of `period` from the latest reports and stores
     /// it as the next version, atomically.
-    pub fn compute_statement(
+    fn compute_statement(
         &self,
         rules: &IncentiveRules,
         period: Quarter,
@@ -477,7 +410,7 @@ impl Store {
     ) -> Result<StoredStatement, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let banks = banks_in(&tx)?;
+        let banks = banks_in(&tx, None, 0, u64::MAX)?;
         let mut latest: BTreeMap<(String, Quarter), BalanceReport> = BTreeMap::new();
         for p in [period.prev(), period] {
             let mut st = tx.prepare(
@@ -516,7 +449,7 @@ impl Store {
     }
 
     /// A stored statement: a version, or the latest.
-    pub fn statement(
+    fn statement(
         &self,
         period: Quarter,
         version: Option<u32>,
@@ -545,9 +478,26 @@ fn bank_in(conn: &Connection, id: &str) -> Result<Option<Bank>, StoreError> {
     .transpose()
 }
 
-fn banks_in(conn: &Connection) -> Result<Vec<Bank>, StoreError> {
-    let mut st = conn.prepare("SELECT bank_id FROM banks ORDER BY bank_id")?;
-    let ids: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+/// Banks by id: `only` that one, `limit` at most after skipping `offset`.
+fn banks_in(
+    conn: &Connection,
+    only: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Bank>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT bank_id FROM banks WHERE (?1 IS NULL OR bank_id = ?1) ORDER BY bank_id LIMIT ?2 OFFSET ?3",
+    )?;
+    let ids: Vec<String> = st
+        .query_map(
+            params![
+                only,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                i64::try_from(offset).unwrap_or(i64::MAX)
+            ],
+            |r| r.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
     ids.iter()
         .map(|id| {
             bank_in(conn, id).and_then(|b| b.ok_or_else(|| StoreError::UnknownBank(id.clone())))
