@@ -346,14 +346,15 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
                 break;
             }
         }
-        if let Err(why) = self.rules.line_limit_for(q) {
-            errs.push(FieldViolation::new("period", why));
-        }
-        if !errs.is_empty() {
+        let limit = self
+            .rules
+            .line_limit_for(q)
+            .map_err(|why| errs.push(FieldViolation::new("period", why)))
+            .ok();
+        let (Some(limit), true) = (limit, errs.is_empty()) else {
             return Err(invalid(errs));
-        }
+        };
         let hash = hex::encode(hasher.finalize());
-        let limit = self.rules.line_limit_for(q).map_err(|_| invalid(vec![]))?;
         let by = who.name();
         let received = records.len() as u64;
         let r = self
@@ -454,7 +455,7 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
         if !errs.is_empty() {
             return Err(invalid(errs));
         }
-        let Page { offset, size } = page(&page_token, page_size)?;
+        let p = page(&page_token, page_size)?;
         let bank = match (&who, bank_id.is_empty()) {
             (Principal::Bank(own), true) => Some(own.clone()),
             (_, true) => None,
@@ -462,19 +463,15 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
             (w, false) => return Err(denied(w, &format!("read reports of bank `{bank_id}`"))),
         };
         let rows = self
-            .db(move |s| s.reports(bank.as_deref(), q, offset, size + 1))
+            .db(move |s| s.reports(bank.as_deref(), q, p.offset, p.size + 1))
             .await?;
-        let more = rows.len() as u64 > size;
+        let more = rows.len() as u64 > p.size;
         let reports: Vec<pb::BalanceReport> = rows
             .into_iter()
-            .take(size as usize)
+            .take(p.size as usize)
             .map(Into::into)
             .collect();
-        let next_page_token = if more {
-            format!("o{}", offset + size)
-        } else {
-            String::new()
-        };
+        let next_page_token = p.next_token(reports.len(), more);
         Ok(Response::new(pb::ListReportsResponse {
             reports,
             next_page_token,

@@ -259,20 +259,19 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
                 None
             }
         };
-        let (offset, size) = match Page::parse(&page_token, page_size, DEFAULT_PAGE, MAX_PAGE) {
-            Ok(p) if p.offset <= self.catalog.products.len() as u64 => {
-                (p.offset as usize, p.size as usize)
-            }
+        let no_page = Page { offset: 0, size: 0 };
+        let req_page = match Page::parse(&page_token, page_size, DEFAULT_PAGE, MAX_PAGE) {
+            Ok(p) if p.offset <= self.catalog.products.len() as u64 => p,
             Ok(_) => {
                 errs.push(FieldViolation::new(
                     "page_token",
                     "is not a token this service returned",
                 ));
-                (0, 0)
+                no_page
             }
             Err(v) => {
                 errs.push(v);
-                (0, 0)
+                no_page
             }
         };
         if !errs.is_empty() {
@@ -288,18 +287,15 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
             .iter()
             .filter(|p| date.is_none_or(|d| p.in_force(d)) && kind.is_none_or(|k| p.kind == k))
             .collect();
+        let offset = req_page.offset as usize;
         let page: Vec<pb::Product> = matching
             .iter()
             .skip(offset)
-            .take(size)
+            .take(req_page.size as usize)
             .map(|p| (*p).into())
             .collect();
-        let next = offset + page.len();
-        let next_page_token = if next < matching.len() {
-            format!("o{next}")
-        } else {
-            String::new()
-        };
+        let more = offset + page.len() < matching.len();
+        let next_page_token = req_page.next_token(page.len(), more);
         Ok(Response::new(pb::ListProductsResponse {
             products: page,
             next_page_token,

@@ -36,8 +36,8 @@ impl Page {
         Ok(Page { offset, size })
     }
 
-    /// The token of the page after this one, or "" when `total_known` says
-    /// there is none.
+    /// The token of the page after this one, which showed `shown` items, or
+    /// "" when there are no `more`.
     pub fn next_token(&self, shown: usize, more: bool) -> String {
         if more {
             format!("o{}", self.offset.saturating_add(shown as u64))
