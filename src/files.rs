@@ -37,9 +37,6 @@ pub struct SpecFile {
 /// Reads a spec file: JSON when it ends in `.json`, TOML otherwise, or the
 /// built-in default for the name `default`; then the loan CSV it names.
 pub fn spec(path: &Path) -> Result<SpecFile, SpecError> {
-    let one = |field: &str, m: String| SpecError {
-        violations: vec![crate::enterprise::FieldViolation::new(field, m)],
-    };
     if path.as_os_str() == "default" {
         return Ok(SpecFile {
             spec: Spec::from_toml(crate::riskpool::spec::DEFAULT_SPEC_TOML)?,
@@ -47,7 +44,7 @@ pub fn spec(path: &Path) -> Result<SpecFile, SpecError> {
         });
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| one("(file)", format!("{}: {e}", path.display())))?;
+        .map_err(|e| SpecError::one("(file)", format!("{}: {e}", path.display())))?;
     let mut spec = if path.extension().is_some_and(|e| e == "json") {
         Spec::from_json(&text)?
     } else {
@@ -68,11 +65,8 @@ pub fn spec(path: &Path) -> Result<SpecFile, SpecError> {
 pub fn csv_of(spec: &Spec) -> Result<Option<String>, SpecError> {
     match &spec.portfolio.csv {
         None => Ok(None),
-        Some(p) => std::fs::read_to_string(p).map(Some).map_err(|e| SpecError {
-            violations: vec![crate::enterprise::FieldViolation::new(
-                "portfolio.csv",
-                format!("{}: {e}", p.display()),
-            )],
-        }),
+        Some(p) => std::fs::read_to_string(p)
+            .map(Some)
+            .map_err(|e| SpecError::one("portfolio.csv", format!("{}: {e}", p.display()))),
     }
 }

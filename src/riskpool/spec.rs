@@ -356,7 +356,8 @@ pub struct SpecError {
 }
 
 impl SpecError {
-    fn one(field: impl Into<String>, description: impl Into<String>) -> Self {
+    /// One problem.
+    pub(crate) fn one(field: impl Into<String>, description: impl Into<String>) -> Self {
         SpecError {
             violations: vec![FieldViolation::new(field, description)],
         }

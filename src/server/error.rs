@@ -215,6 +215,18 @@ fn bad_request(reason: &str, message: String, violations: Vec<FieldViolation>) -
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
+/// A status carrying one ErrorInfo with `reason` and `metadata`.
+fn with_reason(
+    code: Code,
+    message: String,
+    reason: &str,
+    metadata: HashMap<String, String>,
+) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
 /// An id for one internal failure: milliseconds since the epoch and a
 /// process-wide sequence number, both hex (`18c3f2a9b10-7`).
 fn failure_id() -> String {
@@ -254,41 +266,32 @@ impl From<ApiError> for Status {
                     S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
                     S::Db(_) | S::Dir { .. } | S::Corrupt(_) => (Code::Internal, "STORAGE_FAILURE"),
                 };
-                let mut details = ErrorDetails::new();
                 if code == Code::Internal {
                     // The database's own words stay in the log; the client
                     // gets an id to quote, not SQL text.
                     let id = failure_id();
                     tracing::error!(failure_id = %id, error = %e, "storage failure");
-                    details.set_error_info(
-                        reason,
-                        DOMAIN,
-                        HashMap::from([("failure_id".to_string(), id.clone())]),
-                    );
-                    return Status::with_error_details(
+                    return with_reason(
                         code,
                         format!("storage failure (failure id {id}; the server log has the cause)"),
-                        details,
+                        reason,
+                        HashMap::from([("failure_id".to_string(), id)]),
                     );
                 }
-                details.set_error_info(reason, DOMAIN, HashMap::new());
-                Status::with_error_details(code, e.to_string(), details)
+                with_reason(code, e.to_string(), reason, HashMap::new())
             }
             ApiError::Unauthenticated { reason, message } => {
-                let mut details = ErrorDetails::new();
-                details.set_error_info(reason, DOMAIN, HashMap::new());
-                Status::with_error_details(Code::Unauthenticated, message, details)
+                with_reason(Code::Unauthenticated, message, reason, HashMap::new())
             }
             ApiError::PermissionDenied { reason, message } => {
-                let mut details = ErrorDetails::new();
-                details.set_error_info(reason, DOMAIN, HashMap::new());
-                Status::with_error_details(Code::PermissionDenied, message, details)
+                with_reason(Code::PermissionDenied, message, reason, HashMap::new())
             }
-            ApiError::ResourceExhausted(m) => {
-                let mut details = ErrorDetails::new();
-                details.set_error_info("SIMULATIONS_BUSY", DOMAIN, HashMap::new());
-                Status::with_error_details(Code::ResourceExhausted, m, details)
-            }
+            ApiError::ResourceExhausted(m) => with_reason(
+                Code::ResourceExhausted,
+                m,
+                "SIMULATIONS_BUSY",
+                HashMap::new(),
+            ),
             ApiError::Stopped {
                 deadline: true,
                 message,
@@ -298,10 +301,13 @@ impl From<ApiError> for Status {
                 message,
             } => Status::cancelled(message),
             ApiError::NotFound { reason, kind, name } => {
-                let mut details = ErrorDetails::new();
                 let name = clip(name, MAX_DESCRIPTION_BYTES);
-                details.set_error_info(reason, DOMAIN, HashMap::from([(kind.to_string(), name)]));
-                Status::with_error_details(Code::NotFound, message, details)
+                with_reason(
+                    Code::NotFound,
+                    message,
+                    reason,
+                    HashMap::from([(kind.to_string(), name)]),
+                )
             }
         }
     }

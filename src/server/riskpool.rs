@@ -167,7 +167,7 @@ impl RiskPoolSvc {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| stopped(false))?;
+            .map_err(|_| ApiError::stopped(false))?;
         let me = self.clone();
         tokio::task::spawn_blocking(move || {
             let spec = me.spec(spec)?;
@@ -270,10 +270,6 @@ fn grpc_timeout(md: &MetadataMap) -> Option<Duration> {
     })
 }
 
-fn stopped(deadline: bool) -> ApiError {
-    ApiError::stopped(deadline)
-}
-
 /// Runs blocking work with a permit, cancelling it when `guard` is dropped.
 async fn blocking<T: Send + 'static>(
     permit: OwnedSemaphorePermit,
@@ -357,7 +353,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                 Ok(Ok(summary)) => Ok(pb::SimulatePoolResponse {
                     event: Some(pb::simulate_pool_response::Event::Result(summary.into())),
                 }),
-                Ok(Err(_)) => Err(Status::from(stopped(timed_out))),
+                Ok(Err(_)) => Err(Status::from(ApiError::stopped(timed_out))),
                 Err(e) => Err(Status::internal(format!("simulation worker failed: {e}"))),
             };
             if msg.is_err() && tx.is_closed() {
@@ -441,7 +437,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         })
         .await?;
         r.map(|r| Response::new(r.into()))
-            .map_err(|_| stopped(false).into())
+            .map_err(|_| ApiError::stopped(false).into())
     }
 
     async fn list_scenario_presets(
