@@ -50,9 +50,10 @@ pub fn check_bank_id(id: &str) -> Result<(), String> {
 /// `loan_id`.
 pub const MAX_ID_CHARS: usize = 128;
 
-/// Checks a submission's `request_id`: not blank, at most
-/// [`MAX_ID_CHARS`] characters.
-pub fn check_request_id(id: &str) -> Result<(), String> {
+/// Checks an id a caller gives (a submission's `request_id`, a loan's
+/// `loan_id` or `borrower_id`): not blank, at most [`MAX_ID_CHARS`]
+/// characters.
+pub fn check_id(id: &str) -> Result<(), String> {
     if id.trim().is_empty() {
         Err("is required".into())
     } else if id.chars().count() > MAX_ID_CHARS {
@@ -82,12 +83,7 @@ impl LoanIds {
         id: &str,
         place: impl Fn(usize) -> String,
     ) -> Result<(), String> {
-        if id.trim().is_empty() {
-            return Err("is required (a snapshot lists each loan once, by its id)".into());
-        }
-        if id.chars().count() > MAX_ID_CHARS {
-            return Err(format!("is longer than {MAX_ID_CHARS} characters"));
-        }
+        check_id(id)?;
         match self.first.entry(id.to_string()) {
             std::collections::hash_map::Entry::Occupied(e) => Err(format!(
                 "`{}` is listed again (first at {}); a snapshot lists each loan once",
@@ -395,16 +391,11 @@ impl LoanRecord {
     /// required (the credit-line limit is per borrower, so a loan without
     /// one cannot be placed) and at most [`MAX_ID_CHARS`] characters.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        if self.borrower_id.trim().is_empty() {
-            out.push(("borrower_id", "is required".to_string()));
-        } else if self.borrower_id.chars().count() > MAX_ID_CHARS {
-            out.push((
-                "borrower_id",
-                format!("is longer than {MAX_ID_CHARS} characters"),
-            ));
-        }
-        out
+        check_id(&self.borrower_id)
+            .err()
+            .map(|why| ("borrower_id", why))
+            .into_iter()
+            .collect()
     }
 }
 

@@ -63,7 +63,7 @@ fn check_bank_id(field: &str, id: &str, errs: &mut Vec<FieldViolation>) {
 }
 
 fn check_request_id(id: &str, errs: &mut Vec<FieldViolation>) {
-    if let Err(why) = crate::incentive::check_request_id(id) {
+    if let Err(why) = crate::incentive::check_id(id) {
         errs.push(FieldViolation::new("request_id", why));
     }
 }
