@@ -6,7 +6,7 @@
 //! it into the owned [`MatchReport`] (Chinese sentences, suggestions, offers
 //! rounded to the fen) that the CLI prints and the server sends.
 //!
-//! MatchStatus of a product: ELIGIBLE when every criterion passes; INELIGIBLE when
+//! Status of a product: ELIGIBLE when every criterion passes; INELIGIBLE when
 //! any fails; otherwise NEEDS_INFO. Where a regional variant (`variant_of`)
 //! applies to the firm, the product it replaces is left out.
 
@@ -58,7 +58,7 @@ impl MatchOptions {
     }
 }
 
-/// MatchStatus of one product for one firm.
+/// Status of one product for one firm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MatchStatus {
@@ -86,7 +86,7 @@ impl MatchStatus {
 pub struct ProductEval<'a> {
     /// The product.
     pub product: &'a Product,
-    /// MatchStatus.
+    /// Status.
     pub status: MatchStatus,
     /// Criteria, in catalogue order (region and term first).
     pub criteria: Vec<Criterion<'a>>,
@@ -351,7 +351,7 @@ pub struct ProductMatchReport {
     pub product_name: String,
     /// Kind.
     pub kind: ProductKind,
-    /// MatchStatus.
+    /// Status.
     pub status: MatchStatus,
     /// Criteria.
     pub criteria: Vec<CriterionReport>,
