@@ -220,7 +220,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     set_threads(a.threads)?;
     let threads = 0;
     if let Some(Shard { k, n }) = a.shard {
-        let range = riskpool::shard_range(model.spec.scenarios, k, n);
+        let range = riskpool::shard_range(model.spec().scenarios, k, n);
         let part = with_progress(range.end - range.start, |c| {
             riskpool::run_shard(&model, k, n, threads, c)
         })
@@ -242,8 +242,8 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     }
     let t0 = std::time::Instant::now();
     let engine = riskpool::engine_for(&model);
-    let raw = with_progress(model.spec.scenarios, |c| {
-        engine.run(0..model.spec.scenarios, threads, c)
+    let raw = with_progress(model.spec().scenarios, |c| {
+        engine.run(0..model.spec().scenarios, threads, c)
     })
     .map_err(|e| CliError::new(e.to_string()))?;
     let t1 = std::time::Instant::now();
@@ -414,9 +414,16 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
     };
     grid.check_size()
         .map_err(|e| CliError::new(e.to_string()))?;
-    let total = model.spec.scenarios * grid.cell_count() as u64;
+    let total = model.spec().scenarios * grid.cell_count() as u64;
     let result = with_progress(total, |c| {
-        riskpool::grid::run(&model.spec, csv.as_deref(), &grid, &Limits::default(), 0, c)
+        riskpool::grid::run(
+            model.spec(),
+            csv.as_deref(),
+            &grid,
+            &Limits::default(),
+            0,
+            c,
+        )
     })
     .map_err(|e| CliError::new(e.to_string()))?;
     if a.json {
@@ -442,7 +449,7 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
     print(&format!(
         "压力测试：{} 个组合，每个 {} 次模拟（共同随机数）\n{}",
         result.cells.len(),
-        model.spec.scenarios,
+        model.spec().scenarios,
         t.render("")
     ))
 }
@@ -453,7 +460,7 @@ pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
     set_threads(a.threads)?;
     let what = riskpool::grid::Solve::from(a.solve);
     let target = a.target;
-    let r = with_progress(model.spec.scenarios * 40, |c| {
+    let r = with_progress(model.spec().scenarios * 40, |c| {
         riskpool::grid::solve_leverage(&model, what, target, 0, c)
     })
     .map_err(|e| CliError::new(e.to_string()))?;

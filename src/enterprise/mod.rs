@@ -353,6 +353,112 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .ok_or_else(|| format!("`{s}` is not a date (expected YYYY-MM-DD)"))
 }
 
+/// A present field parsed by `parse`; a failure is recorded under `field`.
+fn checked<T, E: std::fmt::Display>(
+    field: &str,
+    value: Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    errs: &mut Vec<FieldViolation>,
+) -> Option<T> {
+    match parse(&value?) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errs.push(FieldViolation::new(field, e.to_string()));
+            None
+        }
+    }
+}
+
+/// A GB/T 2260 area code: 2, 4 or 6 digits, surrounding spaces ignored.
+fn parse_region(r: &str) -> Result<String, String> {
+    let t = r.trim();
+    if matches!(t.len(), 2 | 4 | 6) && t.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(t.to_string())
+    } else {
+        Err(format!(
+            "`{r}` is not a GB/T 2260 area code (2, 4 or 6 digits, e.g. \"360102\")"
+        ))
+    }
+}
+
+fn expected<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> String {
+    all.iter().map(|&v| code(v)).collect::<Vec<_>>().join(", ")
+}
+
+/// Certifications, deduplicated in enum order; each unknown entry is a
+/// problem of its own, and too many entries are one problem.
+fn parse_certifications(list: &[String], errs: &mut Vec<FieldViolation>) -> Vec<Certification> {
+    if list.len() > MAX_CERTIFICATIONS {
+        // One problem, not one per entry: 500,000 unknown values made
+        // 150 MB of problems out of a 1 MB message.
+        errs.push(FieldViolation::new(
+            "certifications",
+            format!(
+                "{} entries; at most {MAX_CERTIFICATIONS} (there are {} kinds)",
+                list.len(),
+                Certification::ALL.len()
+            ),
+        ));
+        return Vec::new();
+    }
+    let mut certs = Vec::new();
+    for (i, c) in list.iter().enumerate() {
+        match Certification::parse(c) {
+            Some(v) => certs.push(v),
+            None => errs.push(FieldViolation::new(
+                format!("certifications[{i}]"),
+                format!(
+                    "unknown certification `{c}` (expected one of: {})",
+                    expected(Certification::ALL, Certification::code)
+                ),
+            )),
+        }
+    }
+    certs.sort();
+    certs.dedup();
+    certs
+}
+
+/// The financing request: a positive amount, 1 to 600 months, a known purpose.
+fn parse_request(r: RawRequest, errs: &mut Vec<FieldViolation>) -> FinancingRequest {
+    let amount = money("request.amount", &r.amount, errs);
+    if amount.is_some_and(|a| a.0.is_zero()) {
+        errs.push(FieldViolation::new(
+            "request.amount",
+            "must be greater than zero",
+        ));
+    }
+    let term_months = r.term_months.and_then(|t| {
+        if (1..=600).contains(&t) {
+            Some(t as u32)
+        } else {
+            errs.push(FieldViolation::new(
+                "request.term_months",
+                format!("{t} is out of range (1 to 600 months)"),
+            ));
+            None
+        }
+    });
+    let purpose = checked(
+        "request.purpose",
+        r.purpose,
+        |p| {
+            LoanPurpose::parse(p).ok_or_else(|| {
+                format!(
+                    "unknown purpose `{p}` (expected one of: {})",
+                    expected(LoanPurpose::ALL, LoanPurpose::code)
+                )
+            })
+        },
+        errs,
+    );
+    FinancingRequest {
+        amount,
+        term_months,
+        purpose,
+    }
+}
+
 impl Profile {
     /// Validates a raw profile, reporting every problem at once.
     pub fn from_raw(raw: RawProfile) -> Result<Profile, ProfileError> {
@@ -383,38 +489,17 @@ impl Profile {
             request,
         } = raw;
         let mut errs = Vec::new();
-
-        let credit_code = credit_code.and_then(|c| match credit_code::validate(&c) {
-            Ok(cc) => Some(cc),
-            Err(e) => {
-                errs.push(FieldViolation::new("credit_code", e.to_string()));
-                None
-            }
-        });
+        let credit_code = checked("credit_code", credit_code, credit_code::validate, &mut errs);
         if name.chars().count() > 200 {
             errs.push(FieldViolation::new("name", "longer than 200 characters"));
         }
-        let region_code = region_code.and_then(|r| {
-            let t = r.trim().to_string();
-            if matches!(t.len(), 2 | 4 | 6) && t.bytes().all(|b| b.is_ascii_digit()) {
-                Some(t)
-            } else {
-                errs.push(FieldViolation::new(
-                    "region_code",
-                    format!(
-                        "`{r}` is not a GB/T 2260 area code (2, 4 or 6 digits, e.g. \"360102\")"
-                    ),
-                ));
-                None
-            }
-        });
-        let industry = industry_code.and_then(|c| match IndustryCode::parse(&c) {
-            Ok(i) => Some(i),
-            Err(e) => {
-                errs.push(FieldViolation::new("industry_code", e.to_string()));
-                None
-            }
-        });
+        let region_code = checked("region_code", region_code, parse_region, &mut errs);
+        let industry = checked(
+            "industry_code",
+            industry_code,
+            IndustryCode::parse,
+            &mut errs,
+        );
         let employees = count("employees", employees, &mut errs);
         let new_eligible_hires = count("new_eligible_hires", new_eligible_hires, &mut errs);
         if let (Some(h), Some(n)) = (new_eligible_hires, employees) {
@@ -427,95 +512,22 @@ impl Profile {
         }
         let annual_revenue = money("annual_revenue", &annual_revenue, &mut errs);
         let total_assets = money("total_assets", &total_assets, &mut errs);
-        let established = established.and_then(|d| match parse_date(&d) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                errs.push(FieldViolation::new("established", e));
-                None
-            }
-        });
-        let mut certs = Vec::new();
-        if certifications.len() > MAX_CERTIFICATIONS {
-            // One problem, not one per entry: 500,000 unknown values made
-            // 150 MB of problems out of a 1 MB message.
-            errs.push(FieldViolation::new(
-                "certifications",
-                format!(
-                    "{} entries; at most {MAX_CERTIFICATIONS} (there are {} kinds)",
-                    certifications.len(),
-                    Certification::ALL.len()
-                ),
-            ));
-        } else {
-            for (i, c) in certifications.iter().enumerate() {
-                match Certification::parse(c) {
-                    Some(v) => certs.push(v),
-                    None => errs.push(FieldViolation::new(
-                        format!("certifications[{i}]"),
-                        format!(
-                            "unknown certification `{c}` (expected one of: {})",
-                            Certification::ALL
-                                .iter()
-                                .map(|v| v.code())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    )),
-                }
-            }
-        }
-        certs.sort();
-        certs.dedup();
-        let tax_credit_grade = tax_credit_grade.and_then(|g| match TaxCreditGrade::parse(&g) {
-            Some(v) => Some(v),
-            None => {
-                errs.push(FieldViolation::new(
-                    "tax_credit_grade",
-                    format!("unknown grade `{g}` (expected A, B, M, C or D)"),
-                ));
-                None
-            }
-        });
+        let established = checked("established", established, parse_date, &mut errs);
+        let certs = parse_certifications(&certifications, &mut errs);
+        let tax_credit_grade = checked(
+            "tax_credit_grade",
+            tax_credit_grade,
+            |g| {
+                TaxCreditGrade::parse(g)
+                    .ok_or_else(|| format!("unknown grade `{g}` (expected A, B, M, C or D)"))
+            },
+            &mut errs,
+        );
         let is_cultural_tourism = is_cultural_tourism
             .or_else(|| industry.as_ref().map(IndustryCode::is_cultural_tourism));
-        let mut req = FinancingRequest::default();
-        if let Some(r) = request {
-            req.amount = money("request.amount", &r.amount, &mut errs);
-            if req.amount.is_some_and(|a| a.0.is_zero()) {
-                errs.push(FieldViolation::new(
-                    "request.amount",
-                    "must be greater than zero",
-                ));
-            }
-            req.term_months = match r.term_months {
-                None => None,
-                Some(t) if (1..=600).contains(&t) => Some(t as u32),
-                Some(t) => {
-                    errs.push(FieldViolation::new(
-                        "request.term_months",
-                        format!("{t} is out of range (1 to 600 months)"),
-                    ));
-                    None
-                }
-            };
-            req.purpose = r.purpose.and_then(|p| match LoanPurpose::parse(&p) {
-                Some(v) => Some(v),
-                None => {
-                    errs.push(FieldViolation::new(
-                        "request.purpose",
-                        format!(
-                            "unknown purpose `{p}` (expected one of: {})",
-                            LoanPurpose::ALL
-                                .iter()
-                                .map(|v| v.code())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
-                    None
-                }
-            });
-        }
+        let req = request
+            .map(|r| parse_request(r, &mut errs))
+            .unwrap_or_default();
         if !errs.is_empty() {
             for e in &mut errs {
                 e.field = format!("{prefix}{}", e.field);

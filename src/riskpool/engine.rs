@@ -23,11 +23,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Binomial, ChiSquared, Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use statrs::distribution::StudentsT;
 
-use super::model::{Lgd, Model};
+use super::model::{CopulaLaw, Lgd, Model};
 use super::oracle::{conditional_pd, phi, phi_inv, t_inv};
-use super::spec::Copula;
 
 /// Most scenarios per batch of a run: progress is counted and cancellation
 /// acted on between batches (within a batch, a cancelled run skips its
@@ -254,8 +252,8 @@ pub struct Engine<'m> {
     fixed: Vec<Option<DefaultAmounts>>,
     beta: Vec<Option<Beta<f64>>>,
     sqrt_sector_rho: f64,
-    t_nu: Option<f64>,
-    chi2: Option<ChiSquared<f64>>,
+    /// ν and χ²(ν) under the t copula.
+    mixing: Option<(f64, ChiSquared<f64>)>,
     base: ChaCha8Rng,
     share: f64,
     periods: usize,
@@ -276,15 +274,17 @@ fn round_fen(x: f64) -> i64 {
 impl<'m> Engine<'m> {
     /// Prepares a model: classes, thresholds, fixed losses.
     pub fn new(model: &'m Model) -> Engine<'m> {
-        let spec = &model.spec;
+        let spec = model.spec();
         let ppy = f64::from(spec.periods_per_year);
         let d = &spec.dependence;
-        let t_nu = (d.copula == Copula::T).then_some(d.nu);
-        let student = t_nu.map(|nu| StudentsT::new(0.0, 1.0, nu).expect("ν validated"));
+        let (student, mixing) = match *model.copula() {
+            CopulaLaw::Gaussian => (None, None),
+            CopulaLaw::T { nu, student, chi2 } => (Some(student), Some((nu, chi2))),
+        };
         let mut classes: Vec<Class> = Vec::new();
         let mut index: std::collections::HashMap<(u64, u64, usize), usize> =
             std::collections::HashMap::new();
-        for (i, l) in model.loans.iter().enumerate() {
+        for (i, l) in model.loans().iter().enumerate() {
             let pd_period = if ppy == 1.0 {
                 l.pd
             } else {
@@ -312,7 +312,7 @@ impl<'m> Engine<'m> {
         }
         let share = spec.pool.compensation_share;
         let fixed_loss: Vec<i64> = model
-            .loans
+            .loans()
             .iter()
             .map(|l| match l.lgd {
                 Lgd::Fixed(x) => round_fen(l.amount_fen as f64 * x),
@@ -320,7 +320,7 @@ impl<'m> Engine<'m> {
             })
             .collect();
         let beta = model
-            .loans
+            .loans()
             .iter()
             .map(|l| match l.lgd {
                 Lgd::Beta(a, b) => Beta::new(a, b).ok(),
@@ -333,8 +333,7 @@ impl<'m> Engine<'m> {
             fixed: Vec::new(),
             beta,
             sqrt_sector_rho: d.sector_rho.sqrt(),
-            t_nu,
-            chi2: t_nu.map(|nu| ChiSquared::new(nu).expect("ν validated")),
+            mixing,
             base: ChaCha8Rng::seed_from_u64(spec.seed),
             share,
             periods: spec.periods as usize,
@@ -377,7 +376,7 @@ impl<'m> Engine<'m> {
             let rho = c.sqrt_rho * c.sqrt_rho;
             let p = conditional_pd(c.pd_period, rho, z);
             for &i in &c.loans {
-                let l = &self.model.loans[i as usize];
+                let l = &self.model.loans()[i as usize];
                 s += self.share * l.amount_fen as f64 * l.lgd.mean() * p;
             }
         }
@@ -396,16 +395,16 @@ impl<'m> Engine<'m> {
         let lgd = self.beta[loan].map_or(0.0, |b| b.sample(rng));
         self.amounts(
             loan,
-            round_fen(self.model.loans[loan].amount_fen as f64 * lgd),
+            round_fen(self.model.loans()[loan].amount_fen as f64 * lgd),
         )
     }
 
     fn amounts(&self, loan: usize, loss: i64) -> DefaultAmounts {
-        let amount = self.model.loans[loan].amount_fen;
-        let lag = self.model.spec.pool.recovery_lag > 0;
+        let amount = self.model.loans()[loan].amount_fen;
+        let lag = self.model.spec().pool.recovery_lag > 0;
         let gross = if lag { amount } else { loss };
         let mut claim = round_fen(self.share * gross as f64);
-        if let Some(cap) = self.model.cap_fen {
+        if let Some(cap) = self.model.cap_fen() {
             claim = claim.min(cap);
         }
         let back = if lag && amount > 0 {
@@ -436,11 +435,11 @@ impl<'m> Engine<'m> {
             weight: 1.0,
             ..Outcome::default()
         };
-        let mut st = PoolState::new(model.capital_fen);
+        let mut st = PoolState::new(model.capital_fen());
         if self.multi {
             scratch.reset(model, self.periods);
             st.lent = self.book_fen;
-        } else if model.spec.pool.recovery_lag > 0 {
+        } else if model.spec().pool.recovery_lag > 0 {
             scratch.recoveries.clear();
             scratch.recoveries.resize(self.periods + 1, 0);
         }
@@ -463,9 +462,9 @@ impl<'m> Engine<'m> {
                 self.period_end(t, scratch, &mut st, &mut out);
             }
             if let Some(rule) = self.top_up {
-                st.top_up(rule, t, model.spec.periods_per_year as usize);
+                st.top_up(rule, t, model.spec().periods_per_year as usize);
             }
-            let width = (2 * model.capital_fen / BALANCE_BINS as i64).max(1);
+            let width = (2 * model.capital_fen() / BALANCE_BINS as i64).max(1);
             let bin = ((st.balance.max(0) / width) as usize).min(BALANCE_BINS - 1);
             period_hist[bin] += 1;
         }
@@ -497,13 +496,13 @@ impl<'m> Engine<'m> {
     fn draw_period_shocks(&self, rng: &mut ChaCha8Rng, scratch: &mut Scratch) -> f64 {
         if self.sqrt_sector_rho > 0.0 {
             scratch.sector_z.clear();
-            for _ in 0..self.model.sectors.len() {
+            for _ in 0..self.model.sectors().len() {
                 scratch.sector_z.push(StandardNormal.sample(rng));
             }
         }
-        match (self.t_nu, &self.chi2) {
-            (Some(nu), Some(chi)) => (chi.sample(rng) / nu).sqrt(),
-            _ => 1.0,
+        match &self.mixing {
+            Some((nu, chi)) => (chi.sample(rng) / nu).sqrt(),
+            None => 1.0,
         }
     }
 
@@ -524,7 +523,7 @@ impl<'m> Engine<'m> {
         mut sector_loss: Option<&mut [i64]>,
     ) -> i64 {
         let model = self.model;
-        let lag = model.spec.pool.recovery_lag as usize;
+        let lag = model.spec().pool.recovery_lag as usize;
         let mut claims: i64 = 0;
         for c in &self.classes {
             let s = if self.sqrt_sector_rho > 0.0 {
@@ -558,7 +557,7 @@ impl<'m> Engine<'m> {
                 if self.multi && !scratch.active[loan] {
                     continue;
                 }
-                let amount = model.loans[loan].amount_fen;
+                let amount = model.loans()[loan].amount_fen;
                 let DefaultAmounts { loss, claim, back } = self.default_amounts(loan, rng);
                 out.defaults += 1;
                 out.loss += loss;
@@ -591,7 +590,7 @@ impl<'m> Engine<'m> {
         let back = scratch.recoveries[t];
         st.balance += back;
         st.returned_cum += back;
-        for (loan, l) in model.loans.iter().enumerate() {
+        for (loan, l) in model.loans().iter().enumerate() {
             if scratch.active[loan] {
                 scratch.age[loan] += 1;
                 if scratch.age[loan] >= l.term_periods {
@@ -601,7 +600,7 @@ impl<'m> Engine<'m> {
             }
         }
         if !st.tripped {
-            if let Some(b) = &model.spec.pool.breaker {
+            if let Some(b) = &model.spec().pool.breaker {
                 let dr = b
                     .default_rate
                     .is_some_and(|r| st.defaulted_amount as f64 >= r * st.lent as f64);
@@ -618,7 +617,7 @@ impl<'m> Engine<'m> {
             for &loan in &scratch.pending {
                 scratch.active[loan as usize] = true;
                 scratch.age[loan as usize] = 0;
-                st.lent += model.loans[loan as usize].amount_fen;
+                st.lent += model.loans()[loan as usize].amount_fen;
             }
         }
         scratch.pending.clear();
@@ -653,7 +652,7 @@ impl<'m> Engine<'m> {
             balance_hist: Vec::new(),
         };
         let hist = Mutex::new(vec![vec![0u64; BALANCE_BINS]; self.periods]);
-        let loan_periods = (self.model.loans.len().max(1) * self.periods.max(1)) as u64;
+        let loan_periods = (self.model.loans().len().max(1) * self.periods.max(1)) as u64;
         let batch = (BATCH * 2000 / loan_periods).clamp(MIN_BATCH, BATCH);
         let mut work = || -> Result<(), Cancelled> {
             let mut s = range.start;
@@ -755,7 +754,7 @@ impl<'m> Engine<'m> {
 
     /// Re-simulates scenario `i` and returns its loss by sector (fen).
     pub fn sector_losses(&self, i: u64) -> Vec<i64> {
-        let mut by_sector = vec![0i64; self.model.sectors.len()];
+        let mut by_sector = vec![0i64; self.model.sectors().len()];
         let mut scratch = Scratch::default();
         let mut hist = vec![vec![0u64; BALANCE_BINS]; self.periods];
         self.scenario(i, &mut scratch, Some(&mut by_sector), &mut hist);
@@ -823,9 +822,9 @@ struct Scratch {
 impl Scratch {
     fn reset(&mut self, m: &Model, horizon: usize) {
         self.active.clear();
-        self.active.resize(m.loans.len(), true);
+        self.active.resize(m.loans().len(), true);
         self.age.clear();
-        self.age.resize(m.loans.len(), 0);
+        self.age.resize(m.loans().len(), 0);
         self.pending.clear();
         self.recoveries.clear();
         self.recoveries.resize(horizon + 1, 0);

@@ -101,7 +101,7 @@ impl Grid {
 
 fn exhaustion(model: &Model, threads: usize, control: &Control) -> Result<Probability, Cancelled> {
     let engine = Engine::new(model);
-    let raw = engine.run(0..model.spec.scenarios, threads, control)?;
+    let raw = engine.run(0..model.spec().scenarios, threads, control)?;
     let hits = raw.exhausted_period.iter().filter(|&&p| p > 0).count() as u64;
     Ok(Probability::from_count(hits, raw.len() as u64))
 }
@@ -167,16 +167,10 @@ pub struct LeverageResult {
 }
 
 fn scaled(model: &Model, what: Solve, f: f64) -> Model {
-    let mut m = model.clone();
     match what {
-        Solve::Scale => {
-            for l in &mut m.loans {
-                l.amount_fen = (l.amount_fen as f64 * f).round() as i64;
-            }
-        }
-        Solve::Capital => m.capital_fen = ((model.capital_fen as f64 * f).round() as i64).max(1),
+        Solve::Scale => model.with_book_scaled(f),
+        Solve::Capital => model.with_capital_scaled(f),
     }
-    m
 }
 
 /// Checks a leverage target: an exhaustion probability strictly between 0 and
@@ -219,7 +213,7 @@ pub fn solve_leverage(
     // no amount of a run overflows: the solver treats that as the limit.
     let grown = match what {
         Solve::Scale => model.exposure_fen(),
-        Solve::Capital => model.capital_fen,
+        Solve::Capital => model.capital_fen(),
     }
     .max(1) as f64;
     let f_money = super::model::MAX_SPEC_FEN as f64 / grown;
@@ -275,9 +269,9 @@ pub fn solve_leverage(
     Ok(LeverageResult {
         solve: what,
         target,
-        capital: Yuan::from_fen(m.capital_fen),
+        capital: Yuan::from_fen(m.capital_fen()),
         exposure: Yuan::from_fen(exposure),
-        leverage: exposure as f64 / m.capital_fen as f64,
+        leverage: exposure as f64 / m.capital_fen() as f64,
         exhaustion_probability: p_good,
         steps,
     })

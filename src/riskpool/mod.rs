@@ -30,7 +30,7 @@ pub use stats::Summary;
 /// Builds the engine of a model, with importance sampling when the spec asks.
 pub fn engine_for(model: &Model) -> Engine<'_> {
     let e = Engine::new(model);
-    match &model.spec.importance_sampling {
+    match &model.spec().importance_sampling {
         None => e,
         Some(is) => {
             let shift = is.shift.unwrap_or_else(|| auto_shift(&e, model));
@@ -43,7 +43,7 @@ pub fn engine_for(model: &Model) -> Engine<'_> {
 /// (bisection; claims fall as z rises). Shifting the factor's mean there puts
 /// about half the scenarios in the exhaustion region.
 pub fn auto_shift(e: &Engine<'_>, model: &Model) -> f64 {
-    let target = model.capital_fen as f64;
+    let target = model.capital_fen() as f64;
     let (mut lo, mut hi) = (-10.0f64, 10.0f64);
     if e.expected_claims_given_factor(lo) < target {
         return lo;
@@ -69,7 +69,7 @@ pub fn simulate(
     control: &Control,
 ) -> Result<(Raw, Summary), Cancelled> {
     let engine = engine_for(model);
-    let raw = engine.run(0..model.spec.scenarios, threads, control)?;
+    let raw = engine.run(0..model.spec().scenarios, threads, control)?;
     let summary = stats::summarize(&engine, model, &raw, control)?;
     Ok((raw, summary))
 }
@@ -108,10 +108,10 @@ pub fn run_shard(
     control: &Control,
 ) -> Result<Part, Cancelled> {
     let engine = engine_for(model);
-    let raw = engine.run(shard_range(model.spec.scenarios, k, n), threads, control)?;
+    let raw = engine.run(shard_range(model.spec().scenarios, k, n), threads, control)?;
     Ok(Part {
         format: PART_FORMAT.into(),
-        spec: model.spec.clone(),
+        spec: model.spec().clone(),
         shard: k,
         shards: n,
         raw,

@@ -7,10 +7,13 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::{ChiSquared, Distribution, StandardNormal};
+use statrs::distribution::StudentsT;
 
 use super::scenarios::{self, Preset};
-use super::spec::{LgdSpec, Limits, LoanSpec, SegmentSpec, Spec, SpecError};
+use super::spec::{
+    Copula, DependenceSpec, LgdSpec, Limits, LoanSpec, SegmentSpec, Spec, SpecError,
+};
 pub use super::validate::{MAX_SPEC_FEN, Resources};
 use super::validate::{
     book_specs, check_book_money, check_dependence, check_importance, check_output, check_pool,
@@ -55,21 +58,80 @@ pub struct Loan {
     pub rho: f64,
 }
 
-/// A compiled, validated model: everything the engine needs.
+/// The copula's laws, built when the spec compiles: ν is checked there, so
+/// the engine never builds a distribution that could fail.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CopulaLaw {
+    /// Gaussian.
+    Gaussian,
+    /// Student t with ν degrees of freedom.
+    T {
+        /// ν.
+        nu: f64,
+        /// The standard t(ν), for default thresholds.
+        student: StudentsT,
+        /// χ²(ν), the mixing variable.
+        chi2: ChiSquared<f64>,
+    },
+}
+
+/// A compiled, validated model: everything the engine needs. Only
+/// [`Model::compile`] builds one (and the solver's rescaled copies), so
+/// what is read from it has been checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
+    spec: Spec,
+    preset: Preset,
+    loans: Vec<Loan>,
+    sectors: Vec<String>,
+    capital_fen: i64,
+    cap_fen: Option<i64>,
+    copula: CopulaLaw,
+}
+
+impl Model {
     /// The spec it came from (for reports and shard files).
-    pub spec: Spec,
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
     /// The resolved preset.
-    pub preset: Preset,
+    pub fn preset(&self) -> &Preset {
+        &self.preset
+    }
     /// Loans.
-    pub loans: Vec<Loan>,
+    pub fn loans(&self) -> &[Loan] {
+        &self.loans
+    }
     /// Sector names, by index.
-    pub sectors: Vec<String>,
+    pub fn sectors(&self) -> &[String] {
+        &self.sectors
+    }
     /// Capital, fen.
-    pub capital_fen: i64,
+    pub fn capital_fen(&self) -> i64 {
+        self.capital_fen
+    }
     /// Per-loan cap, fen.
-    pub cap_fen: Option<i64>,
+    pub fn cap_fen(&self) -> Option<i64> {
+        self.cap_fen
+    }
+    /// The copula's laws.
+    pub fn copula(&self) -> &CopulaLaw {
+        &self.copula
+    }
+    /// The same model with every loan's amount times `f` (rounded to the fen).
+    pub fn with_book_scaled(&self, f: f64) -> Model {
+        let mut m = self.clone();
+        for l in &mut m.loans {
+            l.amount_fen = (l.amount_fen as f64 * f).round() as i64;
+        }
+        m
+    }
+    /// The same model with the capital times `f` (rounded, at least 1 fen).
+    pub fn with_capital_scaled(&self, f: f64) -> Model {
+        let mut m = self.clone();
+        m.capital_fen = ((self.capital_fen as f64 * f).round() as i64).max(1);
+        m
+    }
 }
 
 impl Model {
@@ -248,71 +310,16 @@ impl Model {
         check_book_money(spec, &specs, &mut errs);
         check_resources(spec, total_count, limits, &mut errs);
 
-        // Every field of a loan but its amount, validated once per loan spec
-        // or per segment (so a bad segment is reported once, and a segment of
-        // a million loans is checked once, not a million times).
-        let mut sectors: Vec<String> = Vec::new();
-        let mut sector_index: std::collections::HashMap<String, usize> =
-            std::collections::HashMap::new();
-        let shocked: std::collections::HashSet<&str> = spec
-            .scenario
-            .shock_sectors
-            .iter()
-            .map(String::as_str)
-            .collect();
-        // (periods_per_year is checked above; a bad one must not divide by 0.)
-        let months_per_period = match spec.periods_per_year {
-            ppy @ (1 | 2 | 4 | 12) => 12 / ppy,
-            _ => 12,
-        };
-        let mut template =
-            |field: &str, l: &LoanTemplateSpec<'_>, errs: &mut Vec<FieldViolation>| -> Loan {
-                check_prob(errs, &format!("{field}.pd"), l.pd, false, false);
-                if l.term_months == 0 || l.term_months > 600 {
-                    errs.push(FieldViolation::new(
-                        format!("{field}.term_months"),
-                        "must be in 1..=600",
-                    ));
-                }
-                let sector_mult = if shocked.contains(l.sector) {
-                    preset.sector_pd_multiplier
-                } else {
-                    1.0
-                };
-                let pd = (l.pd * preset.pd_multiplier * sector_mult).clamp(0.0, 1.0);
-                let lgd = lgd_of(errs, &format!("{field}.lgd"), l.lgd, preset.lgd_shift);
-                let rho = if d.basel_sme {
-                    let turnover = l
-                        .turnover
-                        .map_or(5.0, |t| t.to_fen() as f64 / 100.0 / d.eur_cny / 1e6);
-                    basel_sme_rho(pd, turnover)
-                } else {
-                    d.rho
-                };
-                // (A bad sector_rho is reported above; the bound stays a
-                // valid one whatever it is.)
-                let rho = (rho + preset.rho_shift).clamp(0.0, (0.999 - d.sector_rho).max(0.0));
-                let sector = *sector_index.entry(l.sector.to_string()).or_insert_with(|| {
-                    sectors.push(l.sector.to_string());
-                    sectors.len() - 1
-                });
-                Loan {
-                    amount_fen: 0,
-                    pd,
-                    lgd,
-                    sector: u16::try_from(sector).unwrap_or(u16::MAX),
-                    term_periods: l.term_months.div_ceil(months_per_period).max(1),
-                    rho,
-                }
-            };
+        let copula = copula_law(d, &mut errs);
         // Nothing is generated for a spec with a problem (a bad size_sigma
         // or total would otherwise be used to draw and split a whole book);
         // its templates are still checked, so every problem is reported.
         let generate = errs.is_empty();
         let capacity = if generate { total_count } else { 0 };
         let mut loans = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut templates = Templates::new(spec, &preset);
         for (field, l) in &specs {
-            let t = template(field, &LoanTemplateSpec::of_loan(l), &mut errs);
+            let t = templates.loan(field, &LoanTemplateSpec::of_loan(l), &mut errs);
             loans.push(Loan {
                 amount_fen: l.amount.to_fen(),
                 ..t
@@ -323,7 +330,7 @@ impl Model {
         let mut size_rng = ChaCha8Rng::seed_from_u64(spec.seed);
         size_rng.set_stream(u64::MAX);
         for (si, s) in spec.portfolio.segments.iter().enumerate() {
-            let t = template(
+            let t = templates.loan(
                 &format!("portfolio.segments[{si}]"),
                 &LoanTemplateSpec::of_segment(s),
                 &mut errs,
@@ -331,39 +338,159 @@ impl Model {
             if !generate {
                 continue;
             }
-            let amounts: Vec<i64> = match (s.amount, s.total) {
-                (Some(a), None) => vec![a.to_fen(); s.count as usize],
-                (None, Some(t)) => {
-                    let w: Vec<f64> = (0..s.count)
-                        .map(|_| {
-                            let z: f64 = StandardNormal.sample(&mut size_rng);
-                            (s.size_sigma * z).exp()
-                        })
-                        .collect();
-                    split_exact(t.to_fen(), &w)
-                }
-                // reported above
-                _ => continue,
-            };
-            loans.extend(amounts.into_iter().map(|a| Loan { amount_fen: a, ..t }));
+            // (Neither or both of amount and total: reported above.)
+            if let Some(amounts) = segment_amounts(s, &mut size_rng) {
+                loans.extend(amounts.into_iter().map(|a| Loan { amount_fen: a, ..t }));
+            }
         }
+        let sectors = templates.sectors;
         if sectors.len() > u16::MAX as usize {
             errs.push(FieldViolation::new(
                 "portfolio",
                 "too many sectors (at most 65535)",
             ));
         }
-        if !errs.is_empty() {
-            return Err(SpecError { violations: errs });
+        match copula {
+            Some(copula) if errs.is_empty() => Ok(Model {
+                spec: spec.clone(),
+                preset,
+                loans,
+                sectors,
+                capital_fen: p.capital.to_fen(),
+                cap_fen: p.per_loan_cap.map(Yuan::to_fen),
+                copula,
+            }),
+            _ => Err(SpecError { violations: errs }),
         }
-        Ok(Model {
-            spec: spec.clone(),
+    }
+}
+
+/// The copula's laws; `None` (with a problem recorded) when ν admits none.
+fn copula_law(d: &DependenceSpec, errs: &mut Vec<FieldViolation>) -> Option<CopulaLaw> {
+    match d.copula {
+        Copula::Gaussian => Some(CopulaLaw::Gaussian),
+        Copula::T => match (StudentsT::new(0.0, 1.0, d.nu), ChiSquared::new(d.nu)) {
+            (Ok(student), Ok(chi2)) => Some(CopulaLaw::T {
+                nu: d.nu,
+                student,
+                chi2,
+            }),
+            _ => {
+                // check_dependence has said why; this only guards the law.
+                if !errs.iter().any(|e| e.field == "dependence.nu") {
+                    errs.push(FieldViolation::new(
+                        "dependence.nu",
+                        format!("{} admits no t distribution", d.nu),
+                    ));
+                }
+                None
+            }
+        },
+    }
+}
+
+/// Segment amounts in fen: `count` equal ones, or `total` split exactly
+/// over lognormal weights drawn from `rng`.
+fn segment_amounts(s: &SegmentSpec, rng: &mut ChaCha8Rng) -> Option<Vec<i64>> {
+    match (s.amount, s.total) {
+        (Some(a), None) => Some(vec![a.to_fen(); s.count as usize]),
+        (None, Some(t)) => {
+            let w: Vec<f64> = (0..s.count)
+                .map(|_| {
+                    let z: f64 = StandardNormal.sample(rng);
+                    (s.size_sigma * z).exp()
+                })
+                .collect();
+            Some(split_exact(t.to_fen(), &w))
+        }
+        _ => None,
+    }
+}
+
+/// Every field of a loan but its amount, validated once per loan spec or
+/// per segment (so a bad segment is reported once, and a segment of a
+/// million loans is checked once, not a million times), with the scenario
+/// applied and sectors numbered in order of appearance.
+struct Templates<'s> {
+    preset: &'s Preset,
+    dependence: &'s DependenceSpec,
+    shocked: std::collections::HashSet<&'s str>,
+    months_per_period: u32,
+    sectors: Vec<String>,
+    sector_index: std::collections::HashMap<String, usize>,
+}
+
+impl<'s> Templates<'s> {
+    fn new(spec: &'s Spec, preset: &'s Preset) -> Self {
+        Templates {
             preset,
-            loans,
-            sectors,
-            capital_fen: p.capital.to_fen(),
-            cap_fen: p.per_loan_cap.map(Yuan::to_fen),
-        })
+            dependence: &spec.dependence,
+            shocked: spec
+                .scenario
+                .shock_sectors
+                .iter()
+                .map(String::as_str)
+                .collect(),
+            // (periods_per_year is checked in check_run; a bad one must not
+            // divide by 0.)
+            months_per_period: match spec.periods_per_year {
+                ppy @ (1 | 2 | 4 | 12) => 12 / ppy,
+                _ => 12,
+            },
+            sectors: Vec::new(),
+            sector_index: std::collections::HashMap::new(),
+        }
+    }
+
+    fn loan(
+        &mut self,
+        field: &str,
+        l: &LoanTemplateSpec<'_>,
+        errs: &mut Vec<FieldViolation>,
+    ) -> Loan {
+        let (preset, d) = (self.preset, self.dependence);
+        check_prob(errs, &format!("{field}.pd"), l.pd, false, false);
+        if l.term_months == 0 || l.term_months > 600 {
+            errs.push(FieldViolation::new(
+                format!("{field}.term_months"),
+                "must be in 1..=600",
+            ));
+        }
+        let sector_mult = if self.shocked.contains(l.sector) {
+            preset.sector_pd_multiplier
+        } else {
+            1.0
+        };
+        let pd = (l.pd * preset.pd_multiplier * sector_mult).clamp(0.0, 1.0);
+        let lgd = lgd_of(errs, &format!("{field}.lgd"), l.lgd, preset.lgd_shift);
+        let rho = if d.basel_sme {
+            let turnover = l
+                .turnover
+                .map_or(5.0, |t| t.to_fen() as f64 / 100.0 / d.eur_cny / 1e6);
+            basel_sme_rho(pd, turnover)
+        } else {
+            d.rho
+        };
+        // (A bad sector_rho is reported in check_dependence; the bound stays
+        // a valid one whatever it is.)
+        let rho = (rho + preset.rho_shift).clamp(0.0, (0.999 - d.sector_rho).max(0.0));
+        let sector = match self.sector_index.get(l.sector) {
+            Some(&i) => i,
+            None => {
+                self.sectors.push(l.sector.to_string());
+                self.sector_index
+                    .insert(l.sector.to_string(), self.sectors.len() - 1);
+                self.sectors.len() - 1
+            }
+        };
+        Loan {
+            amount_fen: 0,
+            pd,
+            lgd,
+            sector: u16::try_from(sector).unwrap_or(u16::MAX),
+            term_periods: l.term_months.div_ceil(self.months_per_period).max(1),
+            rho,
+        }
     }
 }
 

@@ -364,27 +364,27 @@ fn worst_scenarios(loss: &[i64], m: usize, t: i64) -> Vec<usize> {
 }
 
 fn vasicek(model: &Model) -> Option<VasicekFigure> {
-    let s = &model.spec;
+    let s = model.spec();
     if s.periods != 1
         || s.dependence.copula != Copula::Gaussian
         || s.dependence.sector_rho > 0.0
-        || model.cap_fen.is_some()
+        || model.cap_fen().is_some()
     {
         return None;
     }
-    let first = model.loans.first()?;
+    let first = model.loans().first()?;
     let Lgd::Fixed(lgd) = first.lgd else {
         return None;
     };
     let homogeneous = model
-        .loans
+        .loans()
         .iter()
         .all(|l| l.pd == first.pd && l.rho == first.rho && l.lgd == first.lgd);
     if !homogeneous || lgd <= 0.0 || s.pool.compensation_share <= 0.0 || first.rho <= 0.0 {
         return None;
     }
-    let x =
-        model.capital_fen as f64 / (s.pool.compensation_share * lgd * model.exposure_fen() as f64);
+    let x = model.capital_fen() as f64
+        / (s.pool.compensation_share * lgd * model.exposure_fen() as f64);
     Some(VasicekFigure {
         pd: first.pd,
         rho: first.rho,
@@ -401,49 +401,120 @@ pub fn summarize(
     control: &Control,
 ) -> Result<Summary, Cancelled> {
     let n = raw.len() as u64;
-    let spec = &model.spec;
+    let spec = model.spec();
     let alpha = spec.output.tail_level;
     let periods = spec.periods as usize;
-    let weighted = !raw.weight.is_empty();
     control.check()?;
-    let prob = |hit: &dyn Fn(usize) -> bool| -> Probability {
-        if weighted {
+    let prob = Probabilities { raw };
+    let exhaustion_probability = prob.of(|i| raw.exhausted_period[i] > 0);
+    let exhaustion_by_period = (1..=periods)
+        .map(|t| {
+            prob.of(|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t)
+        })
+        .collect();
+    let breaker = spec
+        .pool
+        .breaker
+        .as_ref()
+        .map(|_| breaker_stats(raw, periods, &prob));
+    let balance_fan = balance_fan(raw, model.capital_fen());
+    let exposure = model.exposure_fen();
+    let loss_histogram = loss_histogram(
+        raw,
+        exposure,
+        spec.output.histogram_bins,
+        spec.output.histogram_max_rate,
+    );
+    control.check()?;
+    let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
+    let d = distributions(raw, alpha, m);
+    control.check()?;
+    let worst = worst_scenarios(&raw.loss, m, d.tail_threshold);
+    let risk_contributions = risk_contributions(engine, model, raw, &worst, control)?;
+    let importance_sampling = (!raw.weight.is_empty()).then(|| is_stats(engine, raw));
+    Ok(Summary {
+        scenarios: n,
+        seed: spec.seed,
+        preset: model.preset().name.clone(),
+        periods: spec.periods,
+        loans: model.loans().len() as u64,
+        exposure: Yuan::from_fen(exposure),
+        capital: Yuan::from_fen(model.capital_fen()),
+        leverage: exposure as f64 / model.capital_fen() as f64,
+        exhaustion_probability,
+        exhaustion_by_period,
+        defaults: default_moments(&raw.defaults),
+        loss: d.loss,
+        compensation: d.compensation,
+        unfunded_claims: d.unfunded,
+        bank_loss: d.bank_loss,
+        breaker,
+        balance_fan,
+        loss_histogram,
+        risk_contributions,
+        vasicek: vasicek(model),
+        importance_sampling,
+        tail_level: alpha,
+        conventions: "quantile/VaR: order statistic X(ceil(alpha*N)); ES: discrete Acerbi-Tasche mean of the worst N(1-alpha) outcomes; 95% interval: Wilson (plain MC) or normal (importance sampling); balance quantiles: upper edges of bins of 2% of capital".into(),
+    })
+}
+
+/// Probabilities of per-scenario events: a count under plain Monte Carlo,
+/// the likelihood-ratio-weighted mean under importance sampling.
+struct Probabilities<'a> {
+    raw: &'a Raw,
+}
+
+impl Probabilities<'_> {
+    fn of(&self, hit: impl Fn(usize) -> bool) -> Probability {
+        let raw = self.raw;
+        if raw.weight.is_empty() {
+            let hits = (0..raw.len()).filter(|&i| hit(i)).count() as u64;
+            Probability::from_count(hits, raw.len() as u64)
+        } else {
             let terms: Vec<f64> = (0..raw.len())
                 .map(|i| if hit(i) { raw.weight[i] } else { 0.0 })
                 .collect();
             Probability::from_weighted(&terms)
-        } else {
-            Probability::from_count((0..raw.len()).filter(|&i| hit(i)).count() as u64, n)
         }
-    };
-    let exhaustion_probability = prob(&|i| raw.exhausted_period[i] > 0);
-    let exhaustion_by_period = (1..=periods)
-        .map(|t| {
-            prob(&|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t)
-        })
-        .collect();
-    let dmean = raw.defaults.iter().map(|&d| f64::from(d)).sum::<f64>() / n as f64;
-    let dvar = raw
-        .defaults
+    }
+}
+
+/// Mean and (N−1) variance of the default count.
+fn default_moments(defaults: &[u32]) -> DefaultStats {
+    let n = defaults.len() as f64;
+    let mean = defaults.iter().map(|&d| f64::from(d)).sum::<f64>() / n;
+    let variance = defaults
         .iter()
-        .map(|&d| (f64::from(d) - dmean).powi(2))
+        .map(|&d| (f64::from(d) - mean).powi(2))
         .sum::<f64>()
-        / (n as f64 - 1.0).max(1.0);
-    let breaker = spec.pool.breaker.as_ref().map(|_| BreakerStats {
-        trip_probability: prob(&|i| raw.breaker_period[i] > 0),
+        / (n - 1.0).max(1.0);
+    DefaultStats { mean, variance }
+}
+
+/// The breaker's trip probability and the share of scenarios tripping in
+/// each period.
+fn breaker_stats(raw: &Raw, periods: usize, prob: &Probabilities<'_>) -> BreakerStats {
+    let n = raw.len() as f64;
+    BreakerStats {
+        trip_probability: prob.of(|i| raw.breaker_period[i] > 0),
         by_period: (1..=periods)
             .map(|t| {
                 raw.breaker_period
                     .iter()
                     .filter(|&&b| usize::from(b) == t)
                     .count() as f64
-                    / n as f64
+                    / n
             })
             .collect(),
-    });
-    let width = (2 * model.capital_fen / BALANCE_BINS as i64).max(1);
-    let balance_fan = raw
-        .balance_hist
+    }
+}
+
+/// Pool-balance quantiles by period, read from the per-period histograms of
+/// bins of 2% of capital (each quantile is its bin's upper edge).
+fn balance_fan(raw: &Raw, capital_fen: i64) -> Vec<FanPoint> {
+    let width = (2 * capital_fen / BALANCE_BINS as i64).max(1);
+    raw.balance_hist
         .iter()
         .enumerate()
         .map(|(t, h)| {
@@ -470,10 +541,14 @@ pub fn summarize(
                     .collect(),
             }
         })
-        .collect();
-    let exposure = model.exposure_fen();
-    let bins = spec.output.histogram_bins as usize;
-    let bw = spec.output.histogram_max_rate / bins as f64;
+        .collect()
+}
+
+/// Histogram of the loss rate (loss / exposure) in `bins` equal bins up to
+/// `max_rate`, with the scenarios beyond it counted as overflow.
+fn loss_histogram(raw: &Raw, exposure: i64, bins: u32, max_rate: f64) -> Histogram {
+    let bins = bins as usize;
+    let bw = max_rate / bins as f64;
     let mut counts = vec![0u64; bins];
     let mut overflow = 0;
     for &l in &raw.loss {
@@ -485,15 +560,32 @@ pub fn summarize(
             overflow += 1
         }
     }
-    control.check()?;
-    // The four distributions: each copies its column and selects the order
-    // statistics it reports, in parallel. The loss also selects the m-th
-    // largest loss, the threshold of the tail re-simulated below.
-    let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
-    let ((loss_sel, compensation_stats), (unfunded_stats, bank_stats)) = rayon::join(
+    Histogram {
+        bin_width_rate: bw,
+        bin_width: yuan_f(bw * exposure as f64),
+        counts,
+        overflow,
+    }
+}
+
+/// The four money distributions, and the m-th largest loss (the threshold
+/// of the tail whose scenarios the risk contributions re-simulate).
+struct Distributions {
+    loss: MoneyStats,
+    compensation: MoneyStats,
+    unfunded: MoneyStats,
+    bank_loss: MoneyStats,
+    tail_threshold: i64,
+}
+
+/// Each distribution copies its column and selects the order statistics it
+/// reports, in parallel; the loss also selects its m-th largest value.
+fn distributions(raw: &Raw, alpha: f64, m: usize) -> Distributions {
+    let n = raw.len();
+    let ((loss_sel, compensation), (unfunded, bank_loss)) = rayon::join(
         || {
             rayon::join(
-                || money_stats(&raw.loss, alpha, Some(raw.len() - m)),
+                || money_stats(&raw.loss, alpha, Some(n - m)),
                 || money_stats(&raw.compensation, alpha, None).0,
             )
         },
@@ -504,13 +596,26 @@ pub fn summarize(
             )
         },
     );
-    let (loss_stats, selected_loss) = loss_sel;
-    control.check()?;
-    // Risk contributions: re-simulate the worst m = ⌈N(1−α)⌉ scenarios by
-    // sector, in parallel, stopping between blocks when cancelled.
-    let worst = worst_scenarios(&raw.loss, m, selected_loss[raw.len() - m]);
-    drop(selected_loss);
-    let sectors = model.sectors.len();
+    let (loss, selected) = loss_sel;
+    Distributions {
+        loss,
+        compensation,
+        unfunded,
+        bank_loss,
+        tail_threshold: selected[n - m],
+    }
+}
+
+/// Each sector's share of the loss ES: the `worst` scenarios re-simulated
+/// by sector, in parallel, stopping between blocks when cancelled.
+fn risk_contributions(
+    engine: &Engine<'_>,
+    model: &Model,
+    raw: &Raw,
+    worst: &[usize],
+    control: &Control,
+) -> Result<Vec<Contribution>, Cancelled> {
+    let sectors = model.sectors().len();
     let by_sector = worst
         .par_chunks(256)
         .map(|block| -> Result<Vec<i128>, Cancelled> {
@@ -535,58 +640,35 @@ pub fn summarize(
             },
         )?;
     let total: i128 = by_sector.iter().sum();
-    let risk_contributions = model
-        .sectors
+    let m = Decimal::from(worst.len() as u64);
+    Ok(model
+        .sectors()
         .iter()
         .zip(&by_sector)
         .map(|(name, &v)| Contribution {
             sector: name.clone(),
-            es_contribution: Yuan(Decimal::from_i128_with_scale(v, 2) / Decimal::from(m as u64))
-                .round_fen(),
+            es_contribution: Yuan(Decimal::from_i128_with_scale(v, 2) / m).round_fen(),
             share: if total > 0 {
                 v as f64 / total as f64
             } else {
                 0.0
             },
         })
-        .collect();
-    // ESS of the exhaustion estimator: (Σ wᵢ1ᵢ)² / Σ (wᵢ1ᵢ)², the number of
-    // equally weighted exhaustion scenarios the weighted ones are worth.
-    let importance_sampling = weighted.then(|| {
-        let hits = (0..raw.len())
-            .filter(|&i| raw.exhausted_period[i] > 0)
-            .map(|i| raw.weight[i]);
-        let (sw, sw2) = hits.fold((0.0, 0.0), |(a, b), w| (a + w, b + w * w));
-        IsStats {
-            shift: engine.factor_shift(),
-            effective_sample_size: if sw2 > 0.0 { sw * sw / sw2 } else { 0.0 },
-        }
-    });
-    Ok(Summary {
-        scenarios: n,
-        seed: spec.seed,
-        preset: model.preset.name.clone(),
-        periods: spec.periods,
-        loans: model.loans.len() as u64,
-        exposure: Yuan::from_fen(exposure),
-        capital: Yuan::from_fen(model.capital_fen),
-        leverage: exposure as f64 / model.capital_fen as f64,
-        exhaustion_probability,
-        exhaustion_by_period,
-        defaults: DefaultStats { mean: dmean, variance: dvar },
-        loss: loss_stats,
-        compensation: compensation_stats,
-        unfunded_claims: unfunded_stats,
-        bank_loss: bank_stats,
-        breaker,
-        balance_fan,
-        loss_histogram: Histogram { bin_width_rate: bw, bin_width: yuan_f(bw * exposure as f64), counts, overflow },
-        risk_contributions,
-        vasicek: vasicek(model),
-        importance_sampling,
-        tail_level: alpha,
-        conventions: "quantile/VaR: order statistic X(ceil(alpha*N)); ES: discrete Acerbi-Tasche mean of the worst N(1-alpha) outcomes; 95% interval: Wilson (plain MC) or normal (importance sampling); balance quantiles: upper edges of bins of 2% of capital".into(),
-    })
+        .collect())
+}
+
+/// The factor shift and the effective sample size of the exhaustion
+/// estimator, (Σ wᵢ1ᵢ)² / Σ (wᵢ1ᵢ)²: the number of equally weighted
+/// exhaustion scenarios the weighted ones are worth.
+fn is_stats(engine: &Engine<'_>, raw: &Raw) -> IsStats {
+    let hits = (0..raw.len())
+        .filter(|&i| raw.exhausted_period[i] > 0)
+        .map(|i| raw.weight[i]);
+    let (sw, sw2) = hits.fold((0.0, 0.0), |(a, b), w| (a + w, b + w * w));
+    IsStats {
+        shift: engine.factor_shift(),
+        effective_sample_size: if sw2 > 0.0 { sw * sw / sw2 } else { 0.0 },
+    }
 }
 
 #[cfg(test)]

@@ -304,7 +304,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         let (_, model) = self.compile(spec, 1).await?;
         let permit = self.permit()?;
         let pool = self.pool.clone();
-        let total = model.spec.scenarios;
+        let total = model.spec().scenarios;
         let control = self.control();
         let (tx, rx) = mpsc::channel::<Result<pb::SimulatePoolResponse, Status>>(8);
         tokio::spawn(async move {

@@ -109,7 +109,7 @@ fn heterogeneous_book_mean_and_variance() {
     let m = model(toml);
     let (raw, s) = run(&m, 0);
     let book: Vec<(f64, f64)> = m
-        .loans
+        .loans()
         .iter()
         .map(|l| {
             let smefin::riskpool::model::Lgd::Fixed(lgd) = l.lgd else {
@@ -492,12 +492,12 @@ fn cancellation_mid_run_and_during_the_summary() {
             }
             control.cancel.store(true, Ordering::Relaxed);
         });
-        e.run(0..m.spec.scenarios, 2, &control)
+        e.run(0..m.spec().scenarios, 2, &control)
     });
     assert_eq!(raw, Err(riskpool::Cancelled));
     let done = control.done.load(Ordering::Relaxed);
     assert!(
-        done > 0 && done < m.spec.scenarios / 10,
+        done > 0 && done < m.spec().scenarios / 10,
         "{done} scenarios ran"
     );
     // a finished run's summary stops when cancelled

@@ -264,53 +264,9 @@ pub fn evaluate<'a>(
 ) -> Criterion<'a> {
     let code = rule.code();
     match rule {
-        Rule::SizeClassIn { classes } => match cls.class() {
-            Some(c) => verdict(
-                classes.contains(&c),
-                code,
-                Detail::Size {
-                    allowed: classes,
-                    cls,
-                },
-            ),
-            None if cls.not_covered => fail(
-                code,
-                Detail::Size {
-                    allowed: classes,
-                    cls,
-                },
-            ),
-            None => Criterion {
-                code,
-                outcome: Outcome::NeedsInfo,
-                missing: missing_size_fields(cls),
-                detail: Detail::Size {
-                    allowed: classes,
-                    cls,
-                },
-            },
-        },
-        Rule::IndustryIn { prefixes, label } | Rule::IndustryNotIn { prefixes, label } => {
-            let excluded = matches!(rule, Rule::IndustryNotIn { .. });
-            let Some(ind) = &p.industry else {
-                return needs(code, "industry_code", "行业代码");
-            };
-            let inside = prefixes.iter().any(|x| ind.starts_with(x));
-            // A coarse code ("C") cannot decide a finer prefix ("C35").
-            let undecided = !inside && prefixes.iter().any(|x| x.starts_with(ind.0.as_str()));
-            if undecided {
-                return needs(code, "industry_code", "更细的行业代码");
-            }
-            verdict(
-                inside != excluded,
-                code,
-                Detail::Industry {
-                    code: Some(&ind.0),
-                    label,
-                    excluded,
-                },
-            )
-        }
+        Rule::SizeClassIn { classes } => size(code, classes, cls),
+        Rule::IndustryIn { prefixes, label } => industry(code, p, prefixes, label, false),
+        Rule::IndustryNotIn { prefixes, label } => industry(code, p, prefixes, label, true),
         Rule::CertificationAny { of } => {
             let held = of.iter().copied().find(|c| p.certifications.contains(c));
             verdict(held.is_some(), code, Detail::Certification { held, of })
@@ -341,94 +297,21 @@ pub fn evaluate<'a>(
             ratio,
             ratio_above,
             staff_above,
-        } => match (p.new_eligible_hires, p.employees) {
-            (Some(h), Some(n)) => {
-                let required = if n > *staff_above {
-                    *ratio_above
-                } else {
-                    *ratio
-                };
-                let ok = n > 0 && Decimal::from(h) >= required * Decimal::from(n);
-                let need_more = if ok {
-                    0
-                } else {
-                    min_extra_hires(h, n, *ratio, *ratio_above, *staff_above)
-                };
-                verdict(
-                    ok,
-                    code,
-                    Detail::NewHires {
-                        hires: h,
-                        staff: n,
-                        required,
-                        need_more,
-                        ratio: *ratio,
-                        ratio_above: *ratio_above,
-                        staff_above: *staff_above,
-                    },
-                )
-            }
-            (None, _) => needs(code, "new_eligible_hires", "新招用重点群体人数"),
-            (_, None) => needs(code, "employees", "从业人员人数"),
-        },
-        Rule::MaxEmployees { max } => match p.employees {
-            Some(v) => verdict(
-                v <= *max,
-                code,
-                Detail::Max {
-                    metric: Metric::Staff,
-                    value: v.into(),
-                    max: (*max).into(),
-                },
-            ),
-            None => needs(code, "employees", "从业人员人数"),
-        },
-        Rule::MaxRevenue { max } => match p.annual_revenue {
-            Some(v) => verdict(
-                v <= *max,
-                code,
-                Detail::Max {
-                    metric: Metric::Revenue,
-                    value: v.0,
-                    max: max.0,
-                },
-            ),
-            None => needs(code, "annual_revenue", "营业收入"),
-        },
-        Rule::MaxAssets { max } => match p.total_assets {
-            Some(v) => verdict(
-                v <= *max,
-                code,
-                Detail::Max {
-                    metric: Metric::Assets,
-                    value: v.0,
-                    max: max.0,
-                },
-            ),
-            None => needs(code, "total_assets", "资产总额"),
-        },
-        Rule::MinYearsEstablished { years } | Rule::MaxYearsEstablished { years } => {
-            let minimum = matches!(rule, Rule::MinYearsEstablished { .. });
-            let Some(est) = p.established else {
-                return needs(code, "established", "成立日期");
-            };
-            let full_years = as_of.years_since(est).unwrap_or(0);
-            let ok = if minimum {
-                as_of >= est && full_years >= *years
-            } else {
-                full_years < *years
-            };
-            verdict(
-                ok,
-                code,
-                Detail::Years {
-                    established: est,
-                    full_years,
-                    years: *years,
-                    minimum,
-                },
-            )
+        } => new_hires(code, p, *ratio, *ratio_above, *staff_above),
+        Rule::MaxEmployees { max } => at_most(
+            code,
+            Metric::Staff,
+            p.employees.map(Decimal::from),
+            Decimal::from(*max),
+        ),
+        Rule::MaxRevenue { max } => {
+            at_most(code, Metric::Revenue, p.annual_revenue.map(|v| v.0), max.0)
         }
+        Rule::MaxAssets { max } => {
+            at_most(code, Metric::Assets, p.total_assets.map(|v| v.0), max.0)
+        }
+        Rule::MinYearsEstablished { years } => established(code, p, *years, true, as_of),
+        Rule::MaxYearsEstablished { years } => established(code, p, *years, false, as_of),
         Rule::PurposeIn { purposes } => match p.request.purpose {
             Some(v) => verdict(
                 purposes.contains(&v),
@@ -441,6 +324,144 @@ pub fn evaluate<'a>(
             None => needs(code, "request.purpose", "贷款用途"),
         },
     }
+}
+
+/// Size class among `classes`: NEEDS_INFO names the figures the
+/// classification lacks; a firm outside the standard fails.
+fn size<'a>(
+    code: &'static str,
+    classes: &'a [SizeClass],
+    cls: &'a Classification,
+) -> Criterion<'a> {
+    let detail = Detail::Size {
+        allowed: classes,
+        cls,
+    };
+    match cls.class() {
+        Some(c) => verdict(classes.contains(&c), code, detail),
+        None if cls.not_covered => fail(code, detail),
+        None => Criterion {
+            code,
+            outcome: Outcome::NeedsInfo,
+            missing: missing_size_fields(cls),
+            detail,
+        },
+    }
+}
+
+/// Industry inside (or, `excluded`, outside) the prefixes; a coarse code
+/// ("C") that cannot decide a finer prefix ("C35") needs more information.
+fn industry<'a>(
+    code: &'static str,
+    p: &'a Profile,
+    prefixes: &'a [String],
+    label: &'a str,
+    excluded: bool,
+) -> Criterion<'a> {
+    let Some(ind) = &p.industry else {
+        return needs(code, "industry_code", "行业代码");
+    };
+    let inside = prefixes.iter().any(|x| ind.starts_with(x));
+    let undecided = !inside && prefixes.iter().any(|x| x.starts_with(ind.0.as_str()));
+    if undecided {
+        return needs(code, "industry_code", "更细的行业代码");
+    }
+    verdict(
+        inside != excluded,
+        code,
+        Detail::Industry {
+            code: Some(&ind.0),
+            label,
+            excluded,
+        },
+    )
+}
+
+/// New eligible hires at least `ratio` of the staff (`ratio_above` when the
+/// staff exceeds `staff_above`); a failure says how many more hires pass.
+fn new_hires(
+    code: &'static str,
+    p: &Profile,
+    ratio: Decimal,
+    ratio_above: Decimal,
+    staff_above: u32,
+) -> Criterion<'static> {
+    let (h, n) = match (p.new_eligible_hires, p.employees) {
+        (Some(h), Some(n)) => (h, n),
+        (None, _) => return needs(code, "new_eligible_hires", "新招用重点群体人数"),
+        (_, None) => return needs(code, "employees", "从业人员人数"),
+    };
+    let required = if n > staff_above { ratio_above } else { ratio };
+    let ok = n > 0 && Decimal::from(h) >= required * Decimal::from(n);
+    let need_more = if ok {
+        0
+    } else {
+        min_extra_hires(h, n, ratio, ratio_above, staff_above)
+    };
+    verdict(
+        ok,
+        code,
+        Detail::NewHires {
+            hires: h,
+            staff: n,
+            required,
+            need_more,
+            ratio,
+            ratio_above,
+            staff_above,
+        },
+    )
+}
+
+/// A metric of the profile at most `max`.
+fn at_most(
+    code: &'static str,
+    metric: Metric,
+    value: Option<Decimal>,
+    max: Decimal,
+) -> Criterion<'static> {
+    match value {
+        Some(value) => verdict(value <= max, code, Detail::Max { metric, value, max }),
+        None => needs(code, metric.field(), missing_label(metric)),
+    }
+}
+
+/// What a NEEDS_INFO for a metric asks for.
+fn missing_label(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Staff => "从业人员人数",
+        Metric::Revenue | Metric::Assets => metric.name_zh(),
+    }
+}
+
+/// At least (`minimum`) or fewer than `years` full years since establishment
+/// on `as_of`.
+fn established(
+    code: &'static str,
+    p: &Profile,
+    years: u32,
+    minimum: bool,
+    as_of: NaiveDate,
+) -> Criterion<'static> {
+    let Some(est) = p.established else {
+        return needs(code, "established", "成立日期");
+    };
+    let full_years = as_of.years_since(est).unwrap_or(0);
+    let ok = if minimum {
+        as_of >= est && full_years >= years
+    } else {
+        full_years < years
+    };
+    verdict(
+        ok,
+        code,
+        Detail::Years {
+            established: est,
+            full_years,
+            years,
+            minimum,
+        },
+    )
 }
 
 fn missing_size_fields(cls: &Classification) -> &'static str {
