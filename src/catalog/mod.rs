@@ -87,18 +87,6 @@ impl ProductKind {
     pub fn is_credit(self) -> bool {
         matches!(self, Self::Loan | Self::Guarantee)
     }
-    /// Parses "loan", "PRODUCT_KIND_LOAN".
-    pub fn parse(s: &str) -> Option<ProductKind> {
-        let t = s.trim().to_ascii_lowercase();
-        let t = t.strip_prefix("product_kind_").unwrap_or(&t);
-        Some(match t {
-            "loan" => Self::Loan,
-            "guarantee" => Self::Guarantee,
-            "subsidy" => Self::Subsidy,
-            "award" => Self::Award,
-            _ => return None,
-        })
-    }
 }
 
 /// How a product's lending rate is set.

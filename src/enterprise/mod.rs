@@ -67,8 +67,44 @@ pub struct ProfileError {
     pub violations: Vec<FieldViolation>,
 }
 
+/// `CamelCase` → `CAMEL_CASE`.
+pub(crate) fn screaming_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// `lower` without the leading `type_name` in lower snake case and its `_`
+/// (`certification_high_tech` of `Certification` → `high_tech`), or all of
+/// `lower` when it does not start so.
+pub(crate) fn strip_qualifier<'a>(lower: &'a str, type_name: &str) -> &'a str {
+    let mut rest = lower.as_bytes();
+    for (i, c) in type_name.bytes().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            match rest.split_first() {
+                Some((b'_', r)) => rest = r,
+                _ => return lower,
+            }
+        }
+        match rest.split_first() {
+            Some((&b, r)) if b == c.to_ascii_lowercase() => rest = r,
+            _ => return lower,
+        }
+    }
+    match rest.split_first() {
+        // (all ASCII so far, so the index is a char boundary)
+        Some((b'_', _)) => &lower[lower.len() - rest.len() + 1..],
+        _ => lower,
+    }
+}
+
 macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident, $prefix:literal, { $($(#[$vm:meta])* $variant:ident = $code:literal, $zh:literal;)+ }) => {
+    ($(#[$m:meta])* $name:ident, { $($(#[$vm:meta])* $variant:ident = $code:literal, $zh:literal;)+ }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name { $($(#[$vm])* $variant,)+ }
@@ -80,13 +116,18 @@ macro_rules! named_enum {
             pub fn code(self) -> &'static str { match self { $($name::$variant => $code,)+ } }
             /// The Chinese name.
             pub fn name_zh(self) -> &'static str { match self { $($name::$variant => $zh,)+ } }
-            /// The proto enum value name (e.g. `CERTIFICATION_HIGH_TECH`).
-            pub fn proto_name(self) -> String { format!("{}{}", $prefix, self.code().to_ascii_uppercase()) }
-            /// Parses the snake_case code, the proto name or the Chinese name.
+            /// The code qualified by the type, upper case (`HighTech` of
+            /// `Certification` is `CERTIFICATION_HIGH_TECH`): the spelling
+            /// of suggestion targets, unambiguous across types.
+            pub fn qualified_code(self) -> String {
+                format!("{}_{}", $crate::enterprise::screaming_snake(stringify!($name)), self.code().to_ascii_uppercase())
+            }
+            /// Parses the code (any case, bare or qualified as
+            /// [`Self::qualified_code`] writes it) or the Chinese name.
             pub fn parse(s: &str) -> Option<$name> {
                 let t = s.trim();
                 let lower = t.to_ascii_lowercase();
-                let bare = lower.strip_prefix(&$prefix.to_ascii_lowercase()).unwrap_or(&lower);
+                let bare = $crate::enterprise::strip_qualifier(&lower, stringify!($name));
                 $name::ALL.iter().copied().find(|v| v.code() == bare || v.name_zh() == t)
             }
         }
@@ -109,7 +150,7 @@ pub(crate) use named_enum;
 
 named_enum!(
     /// Certifications (资质认定) an enterprise may hold.
-    Certification, "CERTIFICATION_", {
+    Certification, {
     /// 创新型中小企业.
     InnovativeSme = "innovative_sme", "创新型中小企业";
     /// 江西省专精特新中小企业.
@@ -132,7 +173,7 @@ named_enum!(
 
 named_enum!(
     /// 纳税信用等级, best first.
-    TaxCreditGrade, "TAX_CREDIT_GRADE_", {
+    TaxCreditGrade, {
     /// A.
     A = "a", "A级";
     /// B.
@@ -147,7 +188,7 @@ named_enum!(
 
 named_enum!(
     /// What a requested loan is for.
-    LoanPurpose, "LOAN_PURPOSE_", {
+    LoanPurpose, {
     /// 流动资金.
     WorkingCapital = "working_capital", "流动资金";
     /// 固定资产 / 设备.
@@ -164,7 +205,7 @@ named_enum!(
 
 named_enum!(
     /// Boolean facts of a profile that rules can test.
-    Flag, "FLAG_", {
+    Flag, {
     /// In a provincial industrial park.
     InIndustrialPark = "in_industrial_park", "位于工业园区";
     /// Culture or tourism enterprise.
@@ -791,7 +832,7 @@ mod tests {
             Some(Certification::LittleGiantNational)
         );
         assert_eq!(
-            Certification::HighTech.proto_name(),
+            Certification::HighTech.qualified_code(),
             "CERTIFICATION_HIGH_TECH"
         );
         assert_eq!(

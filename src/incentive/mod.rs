@@ -173,7 +173,7 @@ impl<'de> Deserialize<'de> for Quarter {
 
 named_enum!(
     /// Type of banking institution.
-    InstitutionType, "INSTITUTION_TYPE_", {
+    InstitutionType, {
     /// 国有大型商业银行.
     StateOwnedLarge = "state_owned_large", "国有大型商业银行";
     /// 股份制商业银行.
@@ -200,7 +200,7 @@ named_enum!(
 
 named_enum!(
     /// Type of borrower of a loan.
-    BorrowerType, "BORROWER_TYPE_", {
+    BorrowerType, {
     /// 小微企业.
     SmallMicroEnterprise = "small_micro_enterprise", "小微企业";
     /// 个体工商户.
@@ -215,7 +215,7 @@ named_enum!(
 
 named_enum!(
     /// Purpose of a loan.
-    LoanUse, "LOAN_USE_", {
+    LoanUse, {
     /// 经营性.
     Business = "business", "经营性";
     /// 消费.

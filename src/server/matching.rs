@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::catalog::{Catalog, ProductKind};
+use crate::catalog::Catalog;
 use crate::enterprise::{self, FieldViolation, Profile};
 use crate::matching::{self, MatchOptions};
 use crate::server::error::{self, ApiError};
@@ -249,8 +249,7 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
             parse_as_of(&as_of, "as_of", &mut errs)
         };
         let kind = match pb::ProductKind::try_from(kind) {
-            Ok(pb::ProductKind::Unspecified) => None,
-            Ok(k) => ProductKind::parse(k.as_str_name()),
+            Ok(k) => crate::server::convert::matching::product_kind(k),
             Err(_) => {
                 errs.push(FieldViolation::new(
                     "kind",

@@ -180,7 +180,7 @@ impl Criterion<'_> {
                 "OBTAIN_CERTIFICATION",
                 "certifications",
                 of.iter()
-                    .map(|c| c.proto_name())
+                    .map(|c| c.qualified_code())
                     .collect::<Vec<_>>()
                     .join("|"),
                 format!("取得以下资质之一：{}", names(of, Certification::name_zh)),
@@ -195,7 +195,7 @@ impl Criterion<'_> {
             Detail::TaxGrade { min, .. } => vec![s(
                 "IMPROVE_TAX_GRADE",
                 "tax_credit_grade",
-                min.proto_name(),
+                min.qualified_code(),
                 format!("纳税信用等级须提升至{}及以上", min.name_zh()),
             )],
             Detail::Years {
@@ -219,7 +219,7 @@ impl Criterion<'_> {
                 "request.purpose",
                 allowed
                     .iter()
-                    .map(|p| p.proto_name())
+                    .map(|p| p.qualified_code())
                     .collect::<Vec<_>>()
                     .join("|"),
                 format!("将贷款用途调整为{}", names(allowed, LoanPurpose::name_zh)),

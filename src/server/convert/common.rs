@@ -1,13 +1,114 @@
 //! Conversions for `smefin/v1/common.proto`.
 
-use crate::enterprise::{self, RawProfile, RawRequest, SizeClass};
+use crate::enterprise::{
+    self, Certification, LoanPurpose, RawProfile, RawRequest, SizeClass, TaxCreditGrade,
+};
 use crate::server::pb;
 
-/// The name of a proto enum value, or a description of an unknown number
-/// (which validation then rejects, naming the field).
-fn enum_name<E: TryFrom<i32>>(v: i32, name: impl Fn(E) -> &'static str) -> String {
-    match E::try_from(v) {
-        Ok(e) => name(e).to_string(),
+/// Proto enum → domain; `None` for UNSPECIFIED. Exhaustive both ways, as in
+/// the incentive conversions: a variant added or renamed on either side
+/// fails the build.
+pub fn certification(c: pb::Certification) -> Option<Certification> {
+    use Certification as D;
+    use pb::Certification as P;
+    Some(match c {
+        P::Unspecified => return None,
+        P::InnovativeSme => D::InnovativeSme,
+        P::ZjtxProvincial => D::ZjtxProvincial,
+        P::ZjtxNanchang => D::ZjtxNanchang,
+        P::LittleGiantProvincial => D::LittleGiantProvincial,
+        P::LittleGiantNational => D::LittleGiantNational,
+        P::SingleChampionProvincial => D::SingleChampionProvincial,
+        P::SingleChampionNational => D::SingleChampionNational,
+        P::HighTech => D::HighTech,
+        P::TechSme => D::TechSme,
+    })
+}
+
+/// Domain → proto enum.
+pub fn certification_pb(c: Certification) -> pb::Certification {
+    use Certification as D;
+    use pb::Certification as P;
+    match c {
+        D::InnovativeSme => P::InnovativeSme,
+        D::ZjtxProvincial => P::ZjtxProvincial,
+        D::ZjtxNanchang => P::ZjtxNanchang,
+        D::LittleGiantProvincial => P::LittleGiantProvincial,
+        D::LittleGiantNational => P::LittleGiantNational,
+        D::SingleChampionProvincial => P::SingleChampionProvincial,
+        D::SingleChampionNational => P::SingleChampionNational,
+        D::HighTech => P::HighTech,
+        D::TechSme => P::TechSme,
+    }
+}
+
+/// Proto enum → domain; `None` for UNSPECIFIED.
+pub fn tax_credit_grade(g: pb::TaxCreditGrade) -> Option<TaxCreditGrade> {
+    use TaxCreditGrade as D;
+    use pb::TaxCreditGrade as P;
+    Some(match g {
+        P::Unspecified => return None,
+        P::A => D::A,
+        P::B => D::B,
+        P::M => D::M,
+        P::C => D::C,
+        P::D => D::D,
+    })
+}
+
+/// Domain → proto enum.
+pub fn tax_credit_grade_pb(g: TaxCreditGrade) -> pb::TaxCreditGrade {
+    use TaxCreditGrade as D;
+    use pb::TaxCreditGrade as P;
+    match g {
+        D::A => P::A,
+        D::B => P::B,
+        D::M => P::M,
+        D::C => P::C,
+        D::D => P::D,
+    }
+}
+
+/// Proto enum → domain; `None` for UNSPECIFIED.
+pub fn loan_purpose(p: pb::LoanPurpose) -> Option<LoanPurpose> {
+    use LoanPurpose as D;
+    use pb::LoanPurpose as P;
+    Some(match p {
+        P::Unspecified => return None,
+        P::WorkingCapital => D::WorkingCapital,
+        P::FixedAssets => D::FixedAssets,
+        P::Technology => D::Technology,
+        P::Renewal => D::Renewal,
+        P::StartUp => D::StartUp,
+        P::Other => D::Other,
+    })
+}
+
+/// Domain → proto enum.
+pub fn loan_purpose_pb(p: LoanPurpose) -> pb::LoanPurpose {
+    use LoanPurpose as D;
+    use pb::LoanPurpose as P;
+    match p {
+        D::WorkingCapital => P::WorkingCapital,
+        D::FixedAssets => P::FixedAssets,
+        D::Technology => P::Technology,
+        D::Renewal => P::Renewal,
+        D::StartUp => P::StartUp,
+        D::Other => P::Other,
+    }
+}
+
+/// A proto enum number as the raw profile's text: the domain code of a
+/// value it has; for UNSPECIFIED or a number the proto does not define,
+/// text that validation rejects under the field's name.
+fn raw_enum<P: TryFrom<i32>, D>(
+    v: i32,
+    to_domain: fn(P) -> Option<D>,
+    code: fn(D) -> &'static str,
+    unspecified: &str,
+) -> String {
+    match P::try_from(v) {
+        Ok(p) => to_domain(p).map_or_else(|| unspecified.to_string(), |d| code(d).to_string()),
         Err(_) => format!("unknown enum value {v}"),
     }
 }
@@ -45,12 +146,25 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             established,
             certifications: certifications
                 .into_iter()
-                .map(|c| enum_name(c, |e: pb::Certification| e.as_str_name()))
+                .map(|c| {
+                    raw_enum(
+                        c,
+                        certification,
+                        Certification::code,
+                        "CERTIFICATION_UNSPECIFIED",
+                    )
+                })
                 .collect(),
             in_industrial_park,
             is_cultural_tourism,
-            tax_credit_grade: tax_credit_grade
-                .map(|g| enum_name(g, |e: pb::TaxCreditGrade| e.as_str_name())),
+            tax_credit_grade: tax_credit_grade.map(|g| {
+                raw_enum(
+                    g,
+                    self::tax_credit_grade,
+                    TaxCreditGrade::code,
+                    "TAX_CREDIT_GRADE_UNSPECIFIED",
+                )
+            }),
             has_bank_loans,
             new_eligible_hires: new_eligible_hires.map(i64::from),
             wage_or_social_insurance_arrears,
@@ -65,7 +179,14 @@ impl From<pb::EnterpriseProfile> for RawProfile {
                 RawRequest {
                     amount,
                     term_months: term_months.map(i64::from),
-                    purpose: purpose.map(|p| enum_name(p, |e: pb::LoanPurpose| e.as_str_name())),
+                    purpose: purpose.map(|p| {
+                        raw_enum(
+                            p,
+                            loan_purpose,
+                            LoanPurpose::code,
+                            "LOAN_PURPOSE_UNSPECIFIED",
+                        )
+                    }),
                 }
             }),
         }
@@ -141,6 +262,29 @@ mod tests {
             prof.request.purpose,
             Some(enterprise::LoanPurpose::Technology)
         );
+    }
+
+    /// The domain's qualified codes are the proto's value names (both
+    /// follow the type-prefix rule), so suggestion targets name wire values
+    /// and a proto-JSON profile reads as is.
+    #[test]
+    fn every_value_converts_both_ways_and_spells_as_the_wire() {
+        for &c in Certification::ALL {
+            let p = certification_pb(c);
+            assert_eq!(certification(p), Some(c));
+            assert_eq!(p.as_str_name(), c.qualified_code());
+        }
+        for &g in TaxCreditGrade::ALL {
+            let p = tax_credit_grade_pb(g);
+            assert_eq!(tax_credit_grade(p), Some(g));
+            assert_eq!(p.as_str_name(), g.qualified_code());
+        }
+        for &u in LoanPurpose::ALL {
+            let p = loan_purpose_pb(u);
+            assert_eq!(loan_purpose(p), Some(u));
+            assert_eq!(p.as_str_name(), u.qualified_code());
+        }
+        assert_eq!(certification(pb::Certification::Unspecified), None);
     }
 
     #[test]

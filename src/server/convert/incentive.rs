@@ -221,4 +221,22 @@ mod tests {
         assert_eq!(loan_use(1), Some(LoanUse::Business));
         assert_eq!(borrower_type(2), Some(BorrowerType::IndividualBusiness));
     }
+
+    /// The CSV formats accept the qualified codes; they are the wire's names.
+    #[test]
+    fn qualified_codes_are_the_wire_names() {
+        for v in 1..=11 {
+            let d = institution_type(v).unwrap();
+            let p = pb::InstitutionType::try_from(v).unwrap();
+            assert_eq!(p.as_str_name(), d.qualified_code());
+        }
+        for v in 1..=5 {
+            let p = pb::BorrowerType::try_from(v).unwrap();
+            assert_eq!(p.as_str_name(), borrower_type(v).unwrap().qualified_code());
+        }
+        for v in 1..=3 {
+            let p = pb::LoanUse::try_from(v).unwrap();
+            assert_eq!(p.as_str_name(), loan_use(v).unwrap().qualified_code());
+        }
+    }
 }

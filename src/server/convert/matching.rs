@@ -23,6 +23,17 @@ impl From<ProductKind> for pb::ProductKind {
     }
 }
 
+/// Proto enum → domain; `None` for UNSPECIFIED (no filter).
+pub fn product_kind(k: pb::ProductKind) -> Option<ProductKind> {
+    Some(match k {
+        pb::ProductKind::Unspecified => return None,
+        pb::ProductKind::Loan => ProductKind::Loan,
+        pb::ProductKind::Guarantee => ProductKind::Guarantee,
+        pb::ProductKind::Subsidy => ProductKind::Subsidy,
+        pb::ProductKind::Award => ProductKind::Award,
+    })
+}
+
 impl From<MatchStatus> for pb::MatchStatus {
     fn from(s: MatchStatus) -> Self {
         match s {
