@@ -87,6 +87,65 @@ pub fn check_open_mode(config: &Config, addr: std::net::SocketAddr) -> Result<()
     Ok(())
 }
 
+/// Every service's health (and the server's, the empty name) set to `status`.
+async fn set_health(
+    reporter: &tonic_health::server::HealthReporter,
+    status: tonic_health::ServingStatus,
+) {
+    use crate::server::pb::incentive_service_server::IncentiveServiceServer;
+    use crate::server::pb::matching_service_server::MatchingServiceServer;
+    use crate::server::pb::risk_pool_service_server::RiskPoolServiceServer;
+    use tonic::server::NamedService;
+    for name in [
+        <MatchingServiceServer<matching::MatchingSvc> as NamedService>::NAME,
+        <RiskPoolServiceServer<riskpool::RiskPoolSvc> as NamedService>::NAME,
+        <IncentiveServiceServer<incentive::IncentiveSvc> as NamedService>::NAME,
+    ] {
+        reporter.set_service_status(name, status).await;
+    }
+    if status == tonic_health::ServingStatus::NotServing {
+        reporter.set_service_status("", status).await;
+    }
+}
+
+/// The HTTP/2 transport: windows, stream and keep-alive limits, connection
+/// age, and TLS when configured.
+fn transport(config: &Config) -> Result<Server, ServeError> {
+    let sc = &config.server;
+    let ping = (sc.keepalive_interval_seconds > 0)
+        .then(|| Duration::from_secs(sc.keepalive_interval_seconds));
+    let mut builder = Server::builder()
+        .initial_stream_window_size(sc.stream_window_bytes)
+        .initial_connection_window_size(sc.connection_window_bytes)
+        .max_concurrent_streams(sc.max_concurrent_streams)
+        .http2_adaptive_window(Some(false))
+        .http2_keepalive_interval(ping)
+        .http2_keepalive_timeout(Some(Duration::from_secs(sc.keepalive_timeout_seconds)));
+    if sc.max_connection_age_seconds > 0 {
+        builder = builder
+            .max_connection_age(Duration::from_secs(sc.max_connection_age_seconds))
+            .max_connection_age_grace(Duration::from_secs(sc.shutdown_grace_seconds.max(1)));
+    }
+    if let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| ServeError::Tls(format!("{}: {e}", p.display())))
+        };
+        let mut tls = tonic::transport::ServerTlsConfig::new().identity(
+            tonic::transport::Identity::from_pem(read(cert)?, read(key)?),
+        );
+        if let Some(ca) = &config.tls.client_ca {
+            tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+        }
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| ServeError::Tls(e.to_string()))?;
+        tracing::info!(client_auth = config.tls.client_ca.is_some(), "TLS on");
+    } else if config.tls.cert.is_some() || config.tls.key.is_some() {
+        return Err(ServeError::Tls("give both tls.cert and tls.key".into()));
+    }
+    Ok(builder)
+}
+
 /// Serves on `listener` until `shutdown` completes, then drains calls in
 /// flight for at most `server.shutdown_grace_seconds`.
 pub async fn serve(
@@ -118,15 +177,7 @@ pub async fn serve(
     tracing::info!(data_dir = %config.store.data_dir.display(), "store open");
 
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_serving::<MatchingServiceServer<matching::MatchingSvc>>()
-        .await;
-    reporter
-        .set_serving::<RiskPoolServiceServer<riskpool::RiskPoolSvc>>()
-        .await;
-    reporter
-        .set_serving::<IncentiveServiceServer<incentive::IncentiveSvc>>()
-        .await;
+    set_health(&reporter, tonic_health::ServingStatus::Serving).await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -162,18 +213,7 @@ pub async fn serve(
         tracing::info!("shutting down: no new calls; draining calls in flight");
         // Load balancers and health checkers see the drain before the
         // listener closes.
-        draining
-            .set_not_serving::<MatchingServiceServer<matching::MatchingSvc>>()
-            .await;
-        draining
-            .set_not_serving::<RiskPoolServiceServer<riskpool::RiskPoolSvc>>()
-            .await;
-        draining
-            .set_not_serving::<IncentiveServiceServer<incentive::IncentiveSvc>>()
-            .await;
-        draining
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
+        set_health(&draining, tonic_health::ServingStatus::NotServing).await;
         let _ = fired_tx.send(());
     };
     let sc = &config.server;
@@ -186,37 +226,7 @@ pub async fn serve(
         },
     );
     let counter_log = tokio::spawn(listen::COUNTERS.log_every_minute());
-    let ping = (sc.keepalive_interval_seconds > 0)
-        .then(|| Duration::from_secs(sc.keepalive_interval_seconds));
-    let mut builder = Server::builder()
-        .initial_stream_window_size(sc.stream_window_bytes)
-        .initial_connection_window_size(sc.connection_window_bytes)
-        .max_concurrent_streams(sc.max_concurrent_streams)
-        .http2_adaptive_window(Some(false))
-        .http2_keepalive_interval(ping)
-        .http2_keepalive_timeout(Some(Duration::from_secs(sc.keepalive_timeout_seconds)));
-    if sc.max_connection_age_seconds > 0 {
-        builder = builder
-            .max_connection_age(Duration::from_secs(sc.max_connection_age_seconds))
-            .max_connection_age_grace(Duration::from_secs(sc.shutdown_grace_seconds.max(1)));
-    }
-    if let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) {
-        let read = |p: &std::path::Path| {
-            std::fs::read(p).map_err(|e| ServeError::Tls(format!("{}: {e}", p.display())))
-        };
-        let mut tls = tonic::transport::ServerTlsConfig::new().identity(
-            tonic::transport::Identity::from_pem(read(cert)?, read(key)?),
-        );
-        if let Some(ca) = &config.tls.client_ca {
-            tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
-        }
-        builder = builder
-            .tls_config(tls)
-            .map_err(|e| ServeError::Tls(e.to_string()))?;
-        tracing::info!(client_auth = config.tls.client_ca.is_some(), "TLS on");
-    } else if config.tls.cert.is_some() || config.tls.key.is_some() {
-        return Err(ServeError::Tls("give both tls.cert and tls.key".into()));
-    }
+    let builder = transport(config)?;
     let server = builder
         .layer(tower::util::MapResponseLayer::new(
             malformed_request_is_invalid_argument,
