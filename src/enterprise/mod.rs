@@ -645,11 +645,11 @@ impl Profile {
                     not_covered: false,
                 }
             }
-            Err(IndustryError::NotCovered(_)) => Classification {
+            Err(IndustryError::NotCovered { name_zh, .. }) => Classification {
                 outcome: None,
                 missing_fields: vec![],
                 note: format!(
-                    "行业 {} 属金融业，不适用工信部联企业〔2011〕300号划型标准",
+                    "行业 {} 属{name_zh}，不适用工信部联企业〔2011〕300号划型标准",
                     ind.0
                 ),
                 not_covered: true,
@@ -673,7 +673,7 @@ pub struct Classification {
     pub missing_fields: Vec<&'static str>,
     /// Why there is no outcome (empty when there is one).
     pub note: String,
-    /// The industry is outside the standard (金融业).
+    /// The industry is outside the standard (金融业, 铁路运输业).
     pub not_covered: bool,
 }
 

@@ -36,9 +36,9 @@ pub enum SizeIndustry {
     Wholesale,
     /// 零售业 (F52).
     Retail,
-    /// 交通运输业 (G53–G58, excluding 仓储 and 邮政).
+    /// 交通运输业 (G54–G58 and 装卸搬运 G591; 铁路运输 G53 is outside the standard).
     Transport,
-    /// 仓储业 (G59).
+    /// 仓储业 (G592–G599).
     Warehousing,
     /// 邮政业 (G60).
     Postal,
@@ -112,9 +112,17 @@ pub enum IndustryError {
         "`{0}` is not a GB/T 4754-2017 code (a section letter A-T, optionally followed by 2-4 digits, e.g. \"C3562\")"
     )]
     Malformed(String),
-    /// The section is outside the 2011 standard.
-    #[error("section {0} (金融业) is outside 工信部联企业〔2011〕300号")]
-    NotCovered(char),
+    /// The industry is outside the 2011 standard: 金融业 (section J, 划型
+    /// by its own standard), and 铁路运输业 (G53), which the standard names
+    /// in order to exclude it ("交通运输业（不含铁路运输业）"), so it is not
+    /// among the 其他未列明行业 either.
+    #[error("{what} ({name_zh}) is outside 工信部联企业〔2011〕300号")]
+    NotCovered {
+        /// The section or division (`section J`, `G53`).
+        what: &'static str,
+        /// Its Chinese name.
+        name_zh: &'static str,
+    },
 }
 
 /// A validated GB/T 4754-2017 industry code: section letter plus 0, 2, 3 or 4
@@ -172,10 +180,26 @@ impl IndustryCode {
                     )));
                 }
             },
+            // 300号: 交通运输业 "不含铁路运输业" (G53); 装卸搬运 (G591) is
+            // 交通运输业, and only the other groups of G59 (G592–G599) are
+            // 仓储业.
             'G' => match div {
-                Some(59) => SizeIndustry::Warehousing,
+                Some(53) => {
+                    return Err(IndustryError::NotCovered {
+                        what: "G53",
+                        name_zh: "铁路运输业",
+                    });
+                }
+                Some(59) if self.starts_with("G591") => SizeIndustry::Transport,
+                Some(59) if self.0.len() >= 4 => SizeIndustry::Warehousing,
+                Some(59) => {
+                    return Err(IndustryError::Malformed(format!(
+                        "{} (G59 须给出中类：G591 装卸搬运属交通运输业，G592–G599 属仓储业)",
+                        self.0
+                    )));
+                }
                 Some(60) => SizeIndustry::Postal,
-                Some(53..=58) => SizeIndustry::Transport,
+                Some(54..=58) => SizeIndustry::Transport,
                 _ => {
                     return Err(IndustryError::Malformed(format!(
                         "{} (交通运输、仓储和邮政业须给出大类 G53–G60)",
@@ -203,7 +227,12 @@ impl IndustryCode {
                     )));
                 }
             },
-            'J' => return Err(IndustryError::NotCovered('J')),
+            'J' => {
+                return Err(IndustryError::NotCovered {
+                    what: "section J",
+                    name_zh: "金融业",
+                });
+            }
             'K' => {
                 if self.starts_with("K701") {
                     SizeIndustry::RealEstateDevelopment
@@ -762,7 +791,7 @@ mod tests {
         assert_eq!(ind("F5111"), Ok(Wholesale));
         assert_eq!(ind("F52"), Ok(Retail));
         assert_eq!(ind("G54"), Ok(Transport));
-        assert_eq!(ind("G59"), Ok(Warehousing));
+        assert_eq!(ind("G595"), Ok(Warehousing));
         assert_eq!(ind("G60"), Ok(Postal));
         assert_eq!(ind("H61"), Ok(Accommodation));
         assert_eq!(ind("H62"), Ok(Catering));
@@ -773,7 +802,26 @@ mod tests {
         assert_eq!(ind("K703"), Ok(Other));
         assert_eq!(ind("L72"), Ok(LeasingBusinessServices));
         assert_eq!(ind("M73"), Ok(Other));
-        assert_eq!(ind("J66"), Err(IndustryError::NotCovered('J')));
+        assert_eq!(
+            ind("J66"),
+            Err(IndustryError::NotCovered {
+                what: "section J",
+                name_zh: "金融业",
+            })
+        );
+        // 300号: 交通运输业（不含铁路运输业）; 装卸搬运 G591 is transport,
+        // G592–G599 warehousing, a bare G59 undecided.
+        assert!(matches!(ind("G53"), Err(IndustryError::NotCovered { .. })));
+        assert!(matches!(
+            ind("G5310"),
+            Err(IndustryError::NotCovered { .. })
+        ));
+        assert_eq!(ind("G54"), Ok(Transport));
+        assert_eq!(ind("G591"), Ok(Transport));
+        assert_eq!(ind("G5910"), Ok(Transport));
+        assert_eq!(ind("G592"), Ok(Warehousing));
+        assert_eq!(ind("G5990"), Ok(Warehousing));
+        assert!(matches!(ind("G59"), Err(IndustryError::Malformed(_))));
         assert!(ind("F").is_err());
         assert!(ind("K70").is_err());
         assert!(IndustryCode::parse("C35621").is_err());
