@@ -94,6 +94,7 @@ fn generate(n: usize, seed: u64) -> Vec<Profile> {
                     term_months: Some([6, 12, 24, 36][r.below(4) as usize]),
                     purpose: Some(r.pick(&purposes).to_string()),
                 }),
+                ..RawProfile::default()
             };
             Profile::from_raw(raw).expect("generated profiles are valid")
         })

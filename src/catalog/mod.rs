@@ -193,6 +193,27 @@ pub struct FeeTier {
     pub rate: Decimal,
 }
 
+/// A dated parameter of a product: `value` in force from `from` until the
+/// next fact of the same name (as the LPR table is dated). What changed in a
+/// programme over time (工信通's credit scale 3亿 → 6亿) is a fact, not a new
+/// product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatedFact {
+    /// What the value is (Chinese, e.g. "信贷规模").
+    pub name: String,
+    /// The value, as the text gives it ("6亿").
+    pub value: String,
+    /// First day in force.
+    pub from: NaiveDate,
+    /// The text that states it (document number and article).
+    #[serde(default)]
+    pub source: String,
+    /// The value or its date rests on no text: a documented default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+}
+
 /// A financing product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -249,12 +270,29 @@ pub struct Product {
     /// Product this one replaces where both apply.
     #[serde(default)]
     pub variant_of: Option<String>,
+    /// Dated parameters, oldest first within a name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<DatedFact>,
 }
 
 impl Product {
     /// Whether the product is in force on `d`.
     pub fn in_force(&self, d: NaiveDate) -> bool {
         d >= self.valid_from && self.valid_to.is_none_or(|t| d <= t)
+    }
+
+    /// The facts in force on `d`: for each name, the latest value dated on
+    /// or before `d`.
+    pub fn facts_on(&self, d: NaiveDate) -> Vec<&DatedFact> {
+        let mut out: Vec<&DatedFact> = Vec::new();
+        for f in self.facts.iter().filter(|f| f.from <= d) {
+            match out.iter_mut().find(|g| g.name == f.name) {
+                Some(g) if g.from <= f.from => *g = f,
+                Some(_) => {}
+                None => out.push(f),
+            }
+        }
+        out
     }
 
     /// The guarantee fee rate for an amount.
@@ -390,6 +428,22 @@ impl Product {
         for (i, r) in self.rules.iter().enumerate() {
             r.validate()
                 .map_err(|(p, reason)| invalid(&loc, format!("rules[{i}]{p}"), reason))?;
+        }
+        for (i, f) in self.facts.iter().enumerate() {
+            if f.name.trim().is_empty() || f.value.trim().is_empty() {
+                return Err(invalid(
+                    loc,
+                    format!("facts[{i}]"),
+                    "needs a name and a value",
+                ));
+            }
+            if f.source.trim().is_empty() && !f.uncertain {
+                return Err(invalid(
+                    loc,
+                    format!("facts[{i}].source"),
+                    "cite the text that states it, or mark it `uncertain = true`",
+                ));
+            }
         }
         Ok(())
     }
@@ -587,7 +641,9 @@ mod tests {
     #[test]
     fn lpr_by_date() {
         let c = Catalog::builtin();
-        assert_eq!(c.lpr_on(d("2021-12-19")), None);
+        assert_eq!(c.lpr_on(d("2020-04-19")), None);
+        assert_eq!(c.lpr_on(d("2020-04-20")), Some(dec!(0.0385)));
+        assert_eq!(c.lpr_on(d("2021-12-19")), Some(dec!(0.0385)));
         assert_eq!(c.lpr_on(d("2021-12-20")), Some(dec!(0.038)));
         assert_eq!(c.lpr_on(d("2022-08-21")), Some(dec!(0.037)));
         assert_eq!(c.lpr_on(d("2022-08-22")), Some(dec!(0.0365)));

@@ -34,10 +34,15 @@ pub enum Rule {
         /// Chinese description of the set.
         label: String,
     },
-    /// Holds at least one of the certifications.
+    /// Holds at least one of the certifications; with `since`, designated
+    /// on or after that date (an unknown designation date is NEEDS_INFO).
     CertificationAny {
         /// Accepted certifications.
         of: Vec<Certification>,
+        /// Earliest designation date that counts (洪府办发〔2022〕109号:
+        /// "适用于2021年1月1日以来符合条件的企业和项目").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<chrono::NaiveDate>,
     },
     /// A boolean fact has the given value.
     Flag {
@@ -130,6 +135,8 @@ impl Rule {
                 Flag::WageOrSocialInsuranceArrears => "NO_ARREARS",
                 Flag::HasRegisteredIp => "REGISTERED_IP",
                 Flag::HasReceivables => "RECEIVABLES",
+                Flag::MakesListedMajorEquipment => "LISTED_MAJOR_EQUIPMENT",
+                Flag::MakesListedNewMaterial => "LISTED_NEW_MATERIAL",
             },
             Rule::MinTaxGrade { .. } => "TAX_CREDIT_GRADE",
             Rule::NewHireRatio { .. } => "NEW_HIRE_RATIO",
@@ -154,9 +161,12 @@ impl Rule {
             }
             Rule::IndustryIn { label, .. } => format!("所属行业为{label}"),
             Rule::IndustryNotIn { label, .. } => format!("不属于{label}"),
-            Rule::CertificationAny { of } => {
+            Rule::CertificationAny { of, since } => {
+                let when = since
+                    .map(|d| format!("（{d} 以来认定）"))
+                    .unwrap_or_default();
                 format!(
-                    "具备以下资质之一：{}",
+                    "具备以下资质之一{when}：{}",
                     join(of.iter().map(|c| c.name_zh()).collect())
                 )
             }
@@ -220,7 +230,7 @@ impl Rule {
             Rule::IndustryIn { prefixes, .. } | Rule::IndustryNotIn { prefixes, .. } => {
                 prefixes_ok(prefixes)
             }
-            Rule::CertificationAny { of } => nonempty("of", of.len()),
+            Rule::CertificationAny { of, .. } => nonempty("of", of.len()),
             Rule::PurposeIn { purposes } => nonempty("purposes", purposes.len()),
             Rule::NewHireRatio {
                 ratio, ratio_above, ..

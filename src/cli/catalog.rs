@@ -95,6 +95,21 @@ fn show(p: &Product) -> String {
     for r in &p.rules {
         s.push_str(&format!("    - [{}] {}\n", r.code(), r.describe()));
     }
+    if !p.facts.is_empty() {
+        s.push_str("  分期参数：\n");
+        for f in &p.facts {
+            let flag = if f.uncertain { "［不确定］" } else { "" };
+            let src = if f.source.is_empty() {
+                String::new()
+            } else {
+                format!("（{}）", f.source)
+            };
+            s.push_str(&format!(
+                "    - {} 起 {}：{}{flag}{src}\n",
+                f.from, f.name, f.value
+            ));
+        }
+    }
     s.push_str("  依据：\n");
     for src in &p.sources {
         s.push_str(&format!("    - {src}\n"));

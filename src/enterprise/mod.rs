@@ -169,6 +169,18 @@ named_enum!(
     HighTech = "high_tech", "高新技术企业";
     /// 科技型中小企业.
     TechSme = "tech_sme", "科技型中小企业";
+    /// 国家中小企业公共服务示范平台.
+    ServicePlatformNational = "service_platform_national", "国家中小企业公共服务示范平台";
+    /// 江西省中小企业公共服务示范平台.
+    ServicePlatformProvincial = "service_platform_provincial", "江西省中小企业公共服务示范平台";
+    /// 南昌市中小企业公共服务示范平台.
+    ServicePlatformNanchang = "service_platform_nanchang", "南昌市中小企业公共服务示范平台";
+    /// 国家小型微型企业创业创新示范基地.
+    InnovationBaseNational = "innovation_base_national", "国家小型微型企业创业创新示范基地";
+    /// 江西省小型微型企业创业创新示范基地.
+    InnovationBaseProvincial = "innovation_base_provincial", "江西省小型微型企业创业创新示范基地";
+    /// 南昌市小型微型企业创业创新示范基地.
+    InnovationBaseNanchang = "innovation_base_nanchang", "南昌市小型微型企业创业创新示范基地";
 });
 
 named_enum!(
@@ -218,7 +230,21 @@ named_enum!(
     HasRegisteredIp = "has_registered_ip", "拥有已登记的专利或商标";
     /// Has pledgeable receivables.
     HasReceivables = "has_receivables", "拥有可质押的应收账款";
+    /// Makes 首台（套）重大技术装备 listed for promotion in Jiangxi.
+    MakesListedMajorEquipment = "makes_listed_major_equipment", "生产列入江西省推广应用范围的首台（套）重大技术装备";
+    /// Makes 重点新材料 listed for 首批次 application insurance in Jiangxi.
+    MakesListedNewMaterial = "makes_listed_new_material", "生产列入江西省推广应用范围的重点新材料产品";
 });
+
+/// A certification's designation date, as it arrives.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCertificationDate {
+    /// Certification (code, qualified code or Chinese name).
+    pub certification: String,
+    /// Designation date, `YYYY-MM-DD`.
+    pub designated: String,
+}
 
 /// The financing requested, as it arrives.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -294,6 +320,15 @@ pub struct RawProfile {
     /// Financing request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RawRequest>,
+    /// Designation dates of certifications.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certification_dates: Vec<RawCertificationDate>,
+    /// Makes listed 首台（套） equipment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub makes_listed_major_equipment: Option<bool>,
+    /// Makes listed 首批次 new material.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub makes_listed_new_material: Option<bool>,
 }
 
 /// The financing requested, validated.
@@ -346,6 +381,15 @@ pub struct Profile {
     pub has_receivables: Option<bool>,
     /// Financing request.
     pub request: FinancingRequest,
+    /// Designation dates of held certifications, where known.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub certification_dates: std::collections::BTreeMap<Certification, NaiveDate>,
+    /// Makes listed 首台（套） equipment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub makes_listed_major_equipment: Option<bool>,
+    /// Makes listed 首批次 new material.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub makes_listed_new_material: Option<bool>,
 }
 
 fn count(field: &str, v: Option<i64>, errs: &mut Vec<FieldViolation>) -> Option<u32> {
@@ -460,6 +504,54 @@ fn parse_certifications(list: &[String], errs: &mut Vec<FieldViolation>) -> Vec<
     certs
 }
 
+/// Designation dates, one per certification; each entry's problems are
+/// reported under its index.
+fn parse_certification_dates(
+    list: &[RawCertificationDate],
+    errs: &mut Vec<FieldViolation>,
+) -> std::collections::BTreeMap<Certification, NaiveDate> {
+    let mut out = std::collections::BTreeMap::new();
+    if list.len() > MAX_CERTIFICATIONS {
+        errs.push(FieldViolation::new(
+            "certification_dates",
+            format!(
+                "{} entries; at most {MAX_CERTIFICATIONS} (there are {} kinds)",
+                list.len(),
+                Certification::ALL.len()
+            ),
+        ));
+        return out;
+    }
+    for (i, d) in list.iter().enumerate() {
+        let c = Certification::parse(&d.certification);
+        if c.is_none() {
+            errs.push(FieldViolation::new(
+                format!("certification_dates[{i}].certification"),
+                format!(
+                    "unknown certification `{}` (expected one of: {})",
+                    d.certification,
+                    expected(Certification::ALL, Certification::code)
+                ),
+            ));
+        }
+        let date = checked(
+            &format!("certification_dates[{i}].designated"),
+            Some(d.designated.clone()),
+            parse_date,
+            errs,
+        );
+        if let (Some(c), Some(date)) = (c, date) {
+            if out.insert(c, date).is_some_and(|prev| prev != date) {
+                errs.push(FieldViolation::new(
+                    format!("certification_dates[{i}]"),
+                    format!("{} is dated twice, differently", c.code()),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// The financing request: a positive amount, 1 to 600 months, a known purpose.
 fn parse_request(r: RawRequest, errs: &mut Vec<FieldViolation>) -> FinancingRequest {
     let amount = money("request.amount", &r.amount, errs);
@@ -528,6 +620,9 @@ impl Profile {
             has_registered_ip,
             has_receivables,
             request,
+            certification_dates,
+            makes_listed_major_equipment,
+            makes_listed_new_material,
         } = raw;
         let mut errs = Vec::new();
         let credit_code = checked("credit_code", credit_code, credit_code::validate, &mut errs);
@@ -554,7 +649,12 @@ impl Profile {
         let annual_revenue = money("annual_revenue", &annual_revenue, &mut errs);
         let total_assets = money("total_assets", &total_assets, &mut errs);
         let established = checked("established", established, parse_date, &mut errs);
-        let certs = parse_certifications(&certifications, &mut errs);
+        let mut certs = parse_certifications(&certifications, &mut errs);
+        let certification_dates = parse_certification_dates(&certification_dates, &mut errs);
+        // A dated certification is held.
+        certs.extend(certification_dates.keys().copied());
+        certs.sort();
+        certs.dedup();
         let tax_credit_grade = checked(
             "tax_credit_grade",
             tax_credit_grade,
@@ -594,6 +694,9 @@ impl Profile {
             has_registered_ip,
             has_receivables,
             request: req,
+            certification_dates,
+            makes_listed_major_equipment,
+            makes_listed_new_material,
         })
     }
 
@@ -614,6 +717,8 @@ impl Profile {
             Flag::WageOrSocialInsuranceArrears => self.wage_or_social_insurance_arrears,
             Flag::HasRegisteredIp => self.has_registered_ip,
             Flag::HasReceivables => self.has_receivables,
+            Flag::MakesListedMajorEquipment => self.makes_listed_major_equipment,
+            Flag::MakesListedNewMaterial => self.makes_listed_new_material,
         }
     }
 
@@ -780,7 +885,7 @@ mod tests {
         assert_eq!(err.violations[0].field, "certifications");
         assert_eq!(
             err.violations[0].description,
-            "500000 entries; at most 64 (there are 9 kinds)"
+            "500000 entries; at most 64 (there are 15 kinds)"
         );
         // 64 are still looked at one by one
         let json = serde_json::json!({ "certifications": vec!["gold_star"; 64] }).to_string();

@@ -351,18 +351,81 @@ fn pledge_financing() {
 
 #[test]
 fn government_guarantee() {
+    // In Jiangxi from 2023 the regional variant (fee ≤ 1%) replaces the
+    // national tiers.
+    let r = run(&profile("{}"), "2024-06-01");
     assert_eq!(
-        status(&profile("{}"), "zhengfu_rongzi_danbao"),
+        find(&r, "zhengfu_rongzi_danbao_jiangxi").status,
         MatchStatus::Eligible
     );
+    assert!(
+        r.eligible
+            .iter()
+            .chain(&r.needs_info)
+            .chain(&r.ineligible)
+            .all(|m| m.product_id != "zhengfu_rongzi_danbao")
+    );
+    // outside Jiangxi the national product stays
+    let p = profile(r#"{"region_code": "110101"}"#);
+    assert_eq!(status(&p, "zhengfu_rongzi_danbao"), MatchStatus::Eligible);
     // medium firms are outside the 小微 focus
     let p = profile(r#"{"employees": 400, "annual_revenue": "5000万"}"#);
-    assert_eq!(status(&p, "zhengfu_rongzi_danbao"), MatchStatus::Ineligible);
+    assert_eq!(
+        status(&p, "zhengfu_rongzi_danbao_jiangxi"),
+        MatchStatus::Ineligible
+    );
+}
+
+/// 赣中小领字〔2023〕3号: "政府性融资担保机构的担保费率不超过1%". A Jiangxi firm
+/// asking for guaranteed credit is quoted at most 1%, whatever the amount;
+/// a firm outside Jiangxi keeps the national 1.5% above 500万.
+#[test]
+fn a_jiangxi_firm_is_never_quoted_a_guarantee_fee_above_one_percent() {
+    for amount in [
+        "1万",
+        "300万",
+        "500万",
+        "500.01万",
+        "800万",
+        "1000万",
+        "5000万",
+    ] {
+        let p = profile(&format!(
+            r#"{{"in_industrial_park": true, "request": {{"amount": "{amount}", "term_months": 12, "purpose": "working_capital"}}}}"#
+        ));
+        let r = run(&p, "2024-06-01");
+        let guaranteed: Vec<_> = r
+            .eligible
+            .iter()
+            .filter(|m| m.kind == crate::catalog::ProductKind::Guarantee)
+            .collect();
+        assert!(guaranteed.len() >= 2, "{amount}: {guaranteed:?}");
+        for m in guaranteed {
+            let o = m.offer.as_ref().unwrap();
+            let fee = o.annual_guarantee_fee.unwrap().0;
+            let lent = o.amount.unwrap().0;
+            assert!(
+                fee <= lent * dec!(0.01),
+                "{amount}: {} quotes {fee} on {lent}",
+                m.product_id
+            );
+        }
+    }
+    let p = profile(
+        r#"{"region_code": "110101", "request": {"amount": "800万", "term_months": 12, "purpose": "working_capital"}}"#,
+    );
+    let r = run(&p, "2024-06-01");
+    let o = find(&r, "zhengfu_rongzi_danbao").offer.clone().unwrap();
+    assert_eq!(o.annual_guarantee_fee.unwrap().0, dec!(120000));
 }
 
 #[test]
 fn nanchang_awards_in_force_only_to_2025_09_01() {
-    let p = profile(r#"{"certifications": ["little_giant_national", "zjtx_provincial"]}"#);
+    let p = profile(
+        r#"{"certification_dates": [
+            {"certification": "little_giant_national", "designated": "2022-07-01"},
+            {"certification": "zjtx_provincial", "designated": "2021-01-01"}]}"#,
+    );
     let r = run(&p, "2024-06-01");
     let m = find(&r, "award_little_giant_national");
     assert_eq!(m.status, MatchStatus::Eligible);
@@ -383,16 +446,15 @@ fn nanchang_awards_in_force_only_to_2025_09_01() {
     let first_award = kinds.iter().position(|c| !c).unwrap();
     assert!(kinds[first_award..].iter().all(|c| !c));
     // outside Nanchang
-    let p = profile(r#"{"region_code": "360402", "certifications": ["little_giant_national"]}"#);
+    let p = profile(
+        r#"{"region_code": "360402", "certification_dates": [{"certification": "little_giant_national", "designated": "2022-07-01"}]}"#,
+    );
     assert_eq!(
         status(&p, "award_little_giant_national"),
         MatchStatus::Ineligible
     );
     // after the measures expired the awards are not listed
-    let r = run(
-        &profile(r#"{"certifications": ["little_giant_national"]}"#),
-        "2026-01-01",
-    );
+    let r = run(&p, "2026-01-01");
     assert!(
         r.eligible
             .iter()
@@ -402,16 +464,117 @@ fn nanchang_awards_in_force_only_to_2025_09_01() {
     );
 }
 
+/// 洪府办发〔2022〕109号: "本政策措施适用于2021年1月1日以来符合条件的企业和项目".
 #[test]
-fn first_batch_insurance_only_in_2022() {
-    let r = run(&profile("{}"), "2022-06-01");
-    assert_eq!(find(&r, "shoupici_baoxian").status, MatchStatus::Eligible);
-    let r = run(&profile("{}"), "2023-01-01");
+fn nanchang_awards_count_designations_since_2021_only() {
+    let dated = |d: &str| {
+        profile(&format!(
+            r#"{{"certification_dates": [{{"certification": "little_giant_national", "designated": "{d}"}}]}}"#
+        ))
+    };
+    let id = "award_little_giant_national";
+    assert_eq!(status(&dated("2021-01-01"), id), MatchStatus::Eligible);
+    let r = run(&dated("2020-12-31"), "2024-06-01");
+    let m = find(&r, id);
+    assert_eq!(m.status, MatchStatus::Ineligible);
+    let c = criterion(m, "CERTIFICATION");
     assert!(
-        r.eligible
-            .iter()
-            .all(|m| m.product_id != "shoupici_baoxian")
+        c.message.contains("2020-12-31") && c.message.contains("早于"),
+        "{}",
+        c.message
     );
+    assert!(m.suggestions.is_empty(), "{:?}", m.suggestions);
+    // held, date unknown: the award needs the date
+    let p = profile(r#"{"certifications": ["little_giant_national"]}"#);
+    let r = run(&p, "2024-06-01");
+    let m = find(&r, id);
+    assert_eq!(m.status, MatchStatus::NeedsInfo);
+    assert_eq!(
+        criterion(m, "CERTIFICATION").missing_field,
+        "certification_dates"
+    );
+    // a loan that only needs the certification does not need its date
+    let p = profile(r#"{"certifications": ["high_tech"]}"#);
+    assert_eq!(status(&p, "kedaitong"), MatchStatus::Eligible);
+    // not held at all: ineligible, with the certification to obtain
+    let r = run(&profile("{}"), "2024-06-01");
+    let m = find(&r, id);
+    assert_eq!(m.status, MatchStatus::Ineligible);
+    assert_eq!(m.suggestions[0].action, "OBTAIN_CERTIFICATION");
+}
+
+/// 洪府办发〔2022〕109号 第8、9条: platforms and bases, 30万 / 20万 / 10万.
+#[test]
+fn nanchang_platform_and_base_awards() {
+    for (cert, id, amount) in [
+        (
+            "service_platform_national",
+            "award_service_platform_national",
+            "30万",
+        ),
+        (
+            "service_platform_provincial",
+            "award_service_platform_provincial",
+            "20万",
+        ),
+        (
+            "innovation_base_nanchang",
+            "award_innovation_base_nanchang",
+            "10万",
+        ),
+    ] {
+        let p = profile(&format!(
+            r#"{{"certification_dates": [{{"certification": "{cert}", "designated": "2023-03-01"}}]}}"#
+        ));
+        let r = run(&p, "2024-06-01");
+        let m = find(&r, id);
+        assert_eq!(m.status, MatchStatus::Eligible, "{id}");
+        let o = m.offer.as_ref().unwrap();
+        assert_eq!(
+            o.benefit.as_deref(),
+            Some(format!("一次性奖励最高{amount}元").as_str()),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn first_batch_insurance_needs_a_listed_material_and_continues_after_2022() {
+    let r = run(&profile("{}"), "2022-06-01");
+    assert_eq!(find(&r, "shoupici_baoxian").status, MatchStatus::NeedsInfo);
+    let p = profile(r#"{"makes_listed_new_material": true}"#);
+    for d in ["2022-06-01", "2023-06-01", "2025-06-01"] {
+        assert_eq!(
+            find(&run(&p, d), "shoupici_baoxian").status,
+            MatchStatus::Eligible,
+            "{d}"
+        );
+    }
+    let p = profile(r#"{"makes_listed_new_material": false}"#);
+    assert_eq!(status(&p, "shoupici_baoxian"), MatchStatus::Ineligible);
+    // a manufacturer is no longer enough by itself
+    let p = profile(r#"{"makes_listed_major_equipment": true}"#);
+    assert_eq!(status(&p, "shoutaitao_baoxian"), MatchStatus::Eligible);
+}
+
+/// 工信通 was running when the 2021 work points (2021-04-15) asked to grow it;
+/// what changed on 2022-04-27 is its scale, a dated fact.
+#[test]
+fn gongxintong_before_2022_with_its_dated_scale() {
+    let r = run(&profile("{}"), "2021-06-01");
+    assert_eq!(find(&r, "gongxintong").status, MatchStatus::Eligible);
+    let c = Catalog::builtin();
+    let g = c.product("gongxintong").unwrap();
+    let scale = |d: &str| {
+        g.facts_on(date(d))
+            .into_iter()
+            .find(|f| f.name == "信贷规模")
+            .map(|f| f.value.clone())
+    };
+    assert_eq!(scale("2021-06-01").as_deref(), Some("3亿"));
+    assert_eq!(scale("2022-04-26").as_deref(), Some("3亿"));
+    assert_eq!(scale("2022-04-27").as_deref(), Some("6亿"));
+    assert_eq!(scale("2021-04-14"), None);
 }
 
 #[test]

@@ -291,7 +291,7 @@ fn classify_and_catalog_commands() {
     write(d.path(), "cat.toml", &stdout(&o));
     let o = run(&["catalog", "validate", "cat.toml"], d.path());
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("ok — 21 products"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("ok — 32 products"), "{}", stdout(&o));
     let broken = stdout(&run(&["catalog", "validate", "--print-builtin"], d.path()))
         .replace("ratio = \"0.15\"", "ratio = \"1.15\"");
     write(d.path(), "broken.toml", &broken);

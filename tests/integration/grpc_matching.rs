@@ -35,6 +35,12 @@ fn profile() -> pb::EnterpriseProfile {
             term_months: Some(12),
             purpose: Some(pb::LoanPurpose::WorkingCapital as i32),
         }),
+        certification_dates: vec![pb::CertificationDate {
+            certification: pb::Certification::ZjtxProvincial as i32,
+            designated: "2022-06-30".into(),
+        }],
+        makes_listed_major_equipment: None,
+        makes_listed_new_material: None,
     }
 }
 
@@ -214,7 +220,7 @@ async fn batch_match_streams_results_in_order_and_reports_bad_items() {
                 assert_eq!(r.problems[1].field, "profile.certifications");
                 assert_eq!(
                     r.problems[1].description,
-                    "500000 entries; at most 64 (there are 9 kinds)"
+                    "500000 entries; at most 64 (there are 15 kinds)"
                 );
             } else {
                 assert_eq!(r.problems_total as usize, r.problems.len());
@@ -320,7 +326,7 @@ async fn list_and_get_products() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(awards.products.len(), 6);
+    assert_eq!(awards.products.len(), 14);
     let in_2026 = c
         .list_products(pb::ListProductsRequest {
             as_of: "2026-01-01".into(),

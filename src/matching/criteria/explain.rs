@@ -54,9 +54,20 @@ impl Criterion<'_> {
                     (false, true) => format!("行业 {code} 属于{label}，不在支持范围"),
                 }
             }
-            Detail::Certification { held, of } => match held {
-                Some(c) => format!("已具备{}", c.name_zh()),
-                None => format!("未具备以下资质之一：{}", names(of, Certification::name_zh)),
+            Detail::Certification {
+                held,
+                of,
+                since,
+                designated,
+            } => match (held, since, designated) {
+                (Some(c), Some(s), Some(d)) if d < s => {
+                    format!("{}认定于 {d}，早于本政策适用的 {s}", c.name_zh())
+                }
+                (Some(c), Some(_), Some(d)) => format!("已具备{}（{d} 认定）", c.name_zh()),
+                (Some(c), ..) => format!("已具备{}", c.name_zh()),
+                (None, _, _) => {
+                    format!("未具备以下资质之一：{}", names(of, Certification::name_zh))
+                }
             },
             Detail::Flag { flag, equals } => flag_message(flag, equals, ok),
             Detail::TaxGrade { grade, min } => {
@@ -176,6 +187,8 @@ impl Criterion<'_> {
                     ),
                 )]
             }
+            // A designation before the policy's date cannot be changed.
+            Detail::Certification { held: Some(_), .. } => Vec::new(),
             Detail::Certification { of, .. } => vec![s(
                 "OBTAIN_CERTIFICATION",
                 "certifications",
@@ -319,6 +332,14 @@ fn flag_message(flag: Flag, equals: bool, ok: bool) -> String {
         ),
         Flag::HasRegisteredIp => ("拥有已登记的知识产权", "无已登记的知识产权"),
         Flag::HasReceivables => ("拥有可质押的应收账款", "无可质押的应收账款"),
+        Flag::MakesListedMajorEquipment => (
+            "生产列入江西省推广应用范围的首台（套）重大技术装备",
+            "未生产列入江西省推广应用范围的首台（套）重大技术装备",
+        ),
+        Flag::MakesListedNewMaterial => (
+            "生产列入江西省推广应用范围的重点新材料产品",
+            "未生产列入江西省推广应用范围的重点新材料产品",
+        ),
     };
     let actual = if ok == equals { yes } else { no };
     let required = if equals { yes } else { no };

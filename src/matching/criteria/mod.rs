@@ -58,10 +58,15 @@ pub enum Detail<'a> {
     },
     /// Certifications.
     Certification {
-        /// The first accepted certification the firm holds.
+        /// The accepted certification the firm holds (under `since`, the
+        /// one that decided).
         held: Option<Certification>,
         /// Accepted certifications.
         of: &'a [Certification],
+        /// Earliest designation date that counts.
+        since: Option<NaiveDate>,
+        /// When `held` was designated, if known.
+        designated: Option<NaiveDate>,
     },
     /// A boolean fact.
     Flag {
@@ -267,10 +272,7 @@ pub fn evaluate<'a>(
         Rule::SizeClassIn { classes } => size(code, classes, cls),
         Rule::IndustryIn { prefixes, label } => industry(code, p, prefixes, label, false),
         Rule::IndustryNotIn { prefixes, label } => industry(code, p, prefixes, label, true),
-        Rule::CertificationAny { of } => {
-            let held = of.iter().copied().find(|c| p.certifications.contains(c));
-            verdict(held.is_some(), code, Detail::Certification { held, of })
-        }
+        Rule::CertificationAny { of, since } => certification(code, p, of, *since),
         Rule::Flag { flag, equals } => match p.flag(*flag) {
             Some(v) => verdict(
                 v == *equals,
@@ -323,6 +325,43 @@ pub fn evaluate<'a>(
             ),
             None => needs(code, "request.purpose", "贷款用途"),
         },
+    }
+}
+
+/// Holds one of `of`; with `since`, one designated on or after it. A held
+/// certification of unknown date decides nothing: NEEDS_INFO unless another
+/// passes.
+fn certification<'a>(
+    code: &'static str,
+    p: &Profile,
+    of: &'a [Certification],
+    since: Option<NaiveDate>,
+) -> Criterion<'a> {
+    let detail = |held, designated| Detail::Certification {
+        held,
+        of,
+        since,
+        designated,
+    };
+    let mut held = of.iter().copied().filter(|c| p.certifications.contains(c));
+    let Some(since) = since else {
+        let first = held.next();
+        return verdict(first.is_some(), code, detail(first, None));
+    };
+    let (mut undated, mut early) = (false, None);
+    for c in held {
+        match p.certification_dates.get(&c) {
+            Some(&d) if d >= since => return pass(code, detail(Some(c), Some(d))),
+            Some(&d) => early = early.or(Some((c, d))),
+            None => undated = true,
+        }
+    }
+    if undated {
+        return needs(code, "certification_dates", "资质认定日期");
+    }
+    match early {
+        Some((c, d)) => fail(code, detail(Some(c), Some(d))),
+        None => fail(code, detail(None, None)),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Conversions for `smefin/v1/common.proto`.
 
 use crate::enterprise::{
-    self, Certification, LoanPurpose, RawProfile, RawRequest, SizeClass, TaxCreditGrade,
+    self, Certification, LoanPurpose, RawCertificationDate, RawProfile, RawRequest, SizeClass,
+    TaxCreditGrade,
 };
 use crate::server::pb;
 
@@ -22,6 +23,12 @@ pub fn certification(c: pb::Certification) -> Option<Certification> {
         P::SingleChampionNational => D::SingleChampionNational,
         P::HighTech => D::HighTech,
         P::TechSme => D::TechSme,
+        P::ServicePlatformNational => D::ServicePlatformNational,
+        P::ServicePlatformProvincial => D::ServicePlatformProvincial,
+        P::ServicePlatformNanchang => D::ServicePlatformNanchang,
+        P::InnovationBaseNational => D::InnovationBaseNational,
+        P::InnovationBaseProvincial => D::InnovationBaseProvincial,
+        P::InnovationBaseNanchang => D::InnovationBaseNanchang,
     })
 }
 
@@ -39,6 +46,12 @@ pub fn certification_pb(c: Certification) -> pb::Certification {
         D::SingleChampionNational => P::SingleChampionNational,
         D::HighTech => P::HighTech,
         D::TechSme => P::TechSme,
+        D::ServicePlatformNational => P::ServicePlatformNational,
+        D::ServicePlatformProvincial => P::ServicePlatformProvincial,
+        D::ServicePlatformNanchang => P::ServicePlatformNanchang,
+        D::InnovationBaseNational => P::InnovationBaseNational,
+        D::InnovationBaseProvincial => P::InnovationBaseProvincial,
+        D::InnovationBaseNanchang => P::InnovationBaseNanchang,
     }
 }
 
@@ -134,8 +147,25 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             has_registered_ip,
             has_receivables,
             request,
+            certification_dates,
+            makes_listed_major_equipment,
+            makes_listed_new_material,
         } = p;
         RawProfile {
+            certification_dates: certification_dates
+                .into_iter()
+                .map(|d| RawCertificationDate {
+                    certification: raw_enum(
+                        d.certification,
+                        certification,
+                        Certification::code,
+                        "CERTIFICATION_UNSPECIFIED",
+                    ),
+                    designated: d.designated,
+                })
+                .collect(),
+            makes_listed_major_equipment,
+            makes_listed_new_material,
             credit_code,
             name,
             region_code,

@@ -210,6 +210,7 @@ impl From<&Product> for pb::Product {
             sources,
             uncertain,
             variant_of,
+            facts,
         } = p;
         pb::Product {
             id: id.clone(),
@@ -236,6 +237,16 @@ impl From<&Product> for pb::Product {
             sources: sources.clone(),
             uncertain_parameters: uncertain.clone(),
             variant_of: variant_of.clone().unwrap_or_default(),
+            facts: facts
+                .iter()
+                .map(|f| pb::DatedFact {
+                    name: f.name.clone(),
+                    value: f.value.clone(),
+                    from: f.from.to_string(),
+                    source: f.source.clone(),
+                    uncertain: f.uncertain,
+                })
+                .collect(),
         }
     }
 }
