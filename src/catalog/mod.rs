@@ -638,6 +638,29 @@ mod tests {
         }
     }
 
+    /// Every built-in product cites a text, every dated fact cites one or is
+    /// flagged, and every award or subsidy without an amount says why (or
+    /// pays the whole cost).
+    #[test]
+    fn every_builtin_figure_is_cited_or_flagged() {
+        let c = Catalog::builtin();
+        for p in &c.products {
+            assert!(!p.sources.is_empty(), "{} cites nothing", p.id);
+            for f in &p.facts {
+                assert!(f.uncertain || !f.source.is_empty(), "{}: {}", p.id, f.name);
+            }
+            // (全额: the whole cost is paid, so there is no amount to state.)
+            let full = p.benefit.as_deref().is_some_and(|b| b.contains("全额"));
+            if !p.kind.is_credit() && p.benefit_amount.is_none() && !full {
+                assert!(
+                    p.uncertain.iter().any(|u| u.starts_with("benefit")),
+                    "{}: no amount and no flag saying why",
+                    p.id
+                );
+            }
+        }
+    }
+
     #[test]
     fn lpr_by_date() {
         let c = Catalog::builtin();
@@ -706,6 +729,12 @@ rate = { kind = "lpr_plus", spread_bp = 50 }
         assert!(e.contains("rules[0].of[0]") && e.contains("gold"), "{e}");
         let e = err("[[product.rules]]\nrule = \"size_class_in\"\nclasses = []\n");
         assert!(e.contains("rules[0].classes") && e.contains("empty"), "{e}");
+        let e =
+            err("[[product.facts]]\nname = \"信贷规模\"\nvalue = \"6亿\"\nfrom = \"2022-04-27\"\n");
+        assert!(
+            e.contains("facts[0].source") && e.contains("uncertain"),
+            "{e}"
+        );
 
         let dup = "[[product]]\nid = \"p\"\nname = \"n\"\nissuer = \"x\"\nkind = \"loan\"\nvalid_from = \"2024-01-01\"\nrate = { kind = \"fixed\", rate = \"0.05\" }\n";
         assert_eq!(err(dup), "product `p`: id: duplicate product id");
