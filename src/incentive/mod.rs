@@ -9,10 +9,12 @@
 //!   half away from zero; a missing previous quarter is an error for that
 //!   bank, never a silent zero;
 //! - rates by quarter come from a schedule: 1% for 2022Q1, 2% from 2022Q2 to
-//!   2024Q4 by default, nothing outside unless configured;
+//!   2024Q4 by default, nothing outside unless configured (only the 2% is in
+//!   a seed text, 赣中小领字〔2023〕3号; the dates are uncertain defaults);
 //! - a loan counts as 普惠小微 when its borrower is a 小微企业, or a 个体工商户 or
 //!   小微企业主 borrowing for business, and the borrower's total credit line at
-//!   the bank is within the limit (1000万; 2000万 from 2024);
+//!   the bank is within the limit (1000万; 2000万 from 2024, an uncertain
+//!   default from the national 2024 口径, in no seed text);
 //! - over budget, every incentive is scaled pro rata so that the total equals
 //!   the budget exactly, the last fen going by largest remainder.
 

@@ -320,6 +320,9 @@ fn first_loan_and_renewal_are_exclusive() {
         status(&profile(r#"{"has_bank_loans": null}"#), "shoudai"),
         MatchStatus::NeedsInfo
     );
+    // 无还本续贷 is for 小微企业 (赣中小领字〔2023〕3号 第（三）条): a medium firm is not
+    let medium = profile(r#"{"employees": 400, "annual_revenue": "5000万"}"#);
+    assert_eq!(status(&medium, "wuhuanben_xudai"), MatchStatus::Ineligible);
 }
 
 #[test]
