@@ -257,7 +257,34 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
             rayon::current_num_threads()
         );
     }
-    output(&summary, a.json)
+    output(&summary, a.json)?;
+    if path.as_os_str() == "default" && !a.json {
+        other_reading(&model)?;
+    }
+    Ok(())
+}
+
+/// The built-in pool is 3000万 behind 6亿 (1:20), one reading of
+/// 赣工强省小组办字〔2022〕20号 第8条, which says only that 3000万 was injected
+/// into a pool that backed 3亿. The other reading, 6000万 behind 6亿 (1:10),
+/// is as plausible: `simulate default` prints its exhaustion probability
+/// too, on the same scenarios.
+fn other_reading(model: &Model) -> Result<(), CliError> {
+    let alt = model.with_capital_scaled(2.0);
+    let engine = riskpool::engine_for(&alt);
+    let raw = with_progress(alt.spec().scenarios, |c| {
+        engine.run(0..alt.spec().scenarios, 0, c)
+    })
+    .map_err(|e| CliError::new(e.to_string()))?;
+    let s = riskpool::stats::summarize(&engine, &alt, &raw, &Control::default())
+        .map_err(|e| CliError::new(e.to_string()))?;
+    print(&format!(
+        "\n另一种读法（赣工强省小组办字〔2022〕20号 第8条只写明向原支持3亿的资金池注入3000万）：\n  资金池 {}、授信 {}（放大 {:.1} 倍），同一组情景下资金池耗尽概率：{}\n",
+        s.capital.human(),
+        s.exposure.human(),
+        s.leverage,
+        prob_line(&s.exhaustion_probability)
+    ))
 }
 
 /// Runs `smefin merge`.

@@ -30,6 +30,9 @@ fn simulate_prints_a_summary_and_json() {
         "{s}"
     );
     assert!(s.contains("Vasicek"), "{s}");
+    // the 1:10 reading of the 2022 text, beside the default 1:20
+    assert!(s.contains("另一种读法"), "{s}");
+    assert!(s.contains("资金池 6000万、授信 6亿（放大 10.0 倍）"), "{s}");
     let o = run(
         &[
             "simulate",
