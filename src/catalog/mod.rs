@@ -273,12 +273,21 @@ pub struct Product {
     /// Dated parameters, oldest first within a name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub facts: Vec<DatedFact>,
+    /// Each rule's citation (a rule's `source` key in the catalogue; empty
+    /// when it gives none), in the order of `rules`.
+    #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub rule_sources: Vec<String>,
 }
 
 impl Product {
     /// Whether the product is in force on `d`.
     pub fn in_force(&self, d: NaiveDate) -> bool {
         d >= self.valid_from && self.valid_to.is_none_or(|t| d <= t)
+    }
+
+    /// The citation of rule `i` ("" when none).
+    pub fn rule_source(&self, i: usize) -> &str {
+        self.rule_sources.get(i).map_or("", String::as_str)
     }
 
     /// The facts in force on `d`: for each name, the latest value dated on
@@ -531,9 +540,10 @@ impl Catalog {
                 Some(id) => format!("product `{id}`"),
                 None => format!("product[{i}]"),
             };
-            let v = retag_rules(v).map_err(|(path, r)| invalid(&loc, path, r))?;
-            let p: Product =
+            let (v, rule_sources) = retag_rules(v).map_err(|(path, r)| invalid(&loc, path, r))?;
+            let mut p: Product =
                 deserialize(v).map_err(|(path, r)| invalid(&loc, strip_variant(&path), r))?;
+            p.rule_sources = rule_sources;
             p.validate(!lpr.is_empty())?;
             if !ids.insert(p.id.clone()) {
                 return Err(invalid(loc, "id", "duplicate product id"));
@@ -578,14 +588,18 @@ fn deserialize<T: serde::de::DeserializeOwned>(v: toml::Value) -> Result<T, (Str
     })
 }
 
-fn retag_rules(mut v: toml::Value) -> Result<toml::Value, (String, String)> {
+/// The product with its rules retagged, and each rule's citation.
+fn retag_rules(mut v: toml::Value) -> Result<(toml::Value, Vec<String>), (String, String)> {
+    let mut sources = Vec::new();
     if let Some(toml::Value::Array(rs)) = v.get_mut("rules") {
         let taken = std::mem::take(rs);
         for (i, r) in taken.into_iter().enumerate() {
-            rs.push(rules::retag(r, i)?);
+            let (r, source) = rules::retag(r, i)?;
+            rs.push(r);
+            sources.push(source);
         }
     }
-    Ok(v)
+    Ok((v, sources))
 }
 
 /// `rules[0].new_hire_ratio.ratio` → `rules[0].ratio`: the variant name is an
@@ -638,7 +652,7 @@ mod tests {
         }
     }
 
-    /// Every built-in product cites a text, every dated fact cites one or is
+    /// Every built-in product and rule cites a text, every dated fact cites one or is
     /// flagged, and every award or subsidy without an amount says why (or
     /// pays the whole cost).
     #[test]
@@ -646,6 +660,15 @@ mod tests {
         let c = Catalog::builtin();
         for p in &c.products {
             assert!(!p.sources.is_empty(), "{} cites nothing", p.id);
+            assert_eq!(p.rule_sources.len(), p.rules.len(), "{}", p.id);
+            for (i, r) in p.rules.iter().enumerate() {
+                assert!(
+                    !p.rule_source(i).is_empty(),
+                    "{}: {} cites nothing",
+                    p.id,
+                    r.code()
+                );
+            }
             for f in &p.facts {
                 assert!(f.uncertain || !f.source.is_empty(), "{}: {}", p.id, f.name);
             }

@@ -100,10 +100,21 @@ pub enum Rule {
     },
 }
 
-/// Rewrites `{ rule = "x", a = 1 }` as `{ x = { a = 1 } }`.
-pub(crate) fn retag(v: toml::Value, index: usize) -> Result<toml::Value, (String, String)> {
+/// Rewrites `{ rule = "x", a = 1, source = "…" }` as `{ x = { a = 1 } }`,
+/// returning the rule's `source` (its citation) apart.
+pub(crate) fn retag(
+    v: toml::Value,
+    index: usize,
+) -> Result<(toml::Value, String), (String, String)> {
     let toml::Value::Table(mut t) = v else {
         return Err((format!("rules[{index}]"), "must be a table".into()));
+    };
+    let source = match t.remove("source") {
+        None => String::new(),
+        Some(toml::Value::String(s)) => s,
+        Some(_) => {
+            return Err((format!("rules[{index}].source"), "must be a string".into()));
+        }
     };
     let name = match t.remove("rule") {
         Some(toml::Value::String(s)) => s,
@@ -117,7 +128,7 @@ pub(crate) fn retag(v: toml::Value, index: usize) -> Result<toml::Value, (String
     };
     let mut outer = toml::Table::new();
     outer.insert(name, toml::Value::Table(t));
-    Ok(toml::Value::Table(outer))
+    Ok((toml::Value::Table(outer), source))
 }
 
 impl Rule {

@@ -92,8 +92,12 @@ fn show(p: &Product) -> String {
     );
     line("替代", p.variant_of.clone().unwrap_or_default());
     s.push_str("  条件：\n");
-    for r in &p.rules {
-        s.push_str(&format!("    - [{}] {}\n", r.code(), r.describe()));
+    for (i, r) in p.rules.iter().enumerate() {
+        let src = match p.rule_source(i) {
+            "" => String::new(),
+            x => format!("（依据：{x}）"),
+        };
+        s.push_str(&format!("    - [{}] {}{src}\n", r.code(), r.describe()));
     }
     if !p.facts.is_empty() {
         s.push_str("  分期参数：\n");

@@ -149,8 +149,11 @@ pub fn evaluate<'a>(
         if !p.regions.is_empty() {
             crit.push(criteria::region(profile, &p.regions));
         }
-        for r in &p.rules {
-            crit.push(criteria::evaluate(r, profile, cls, opts.as_of));
+        for (i, r) in p.rules.iter().enumerate() {
+            crit.push(criteria::Criterion {
+                source: p.rule_source(i),
+                ..criteria::evaluate(r, profile, cls, opts.as_of)
+            });
         }
         if let (Some(t), Some(max)) = (profile.request.term_months, p.max_term_months) {
             if p.kind.is_credit() {
@@ -283,6 +286,10 @@ pub struct CriterionReport {
     /// Missing field, for NEEDS_INFO.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub missing_field: String,
+    /// The text the rule comes from (FULL view; empty for the region and
+    /// term checks).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 /// An offer, reported: money to the fen, rates as decimal strings.
@@ -437,6 +444,11 @@ impl Evaluation<'_> {
                         outcome: c.outcome,
                         message: if full { c.message() } else { String::new() },
                         missing_field: c.missing.to_string(),
+                        source: if full {
+                            c.source.to_string()
+                        } else {
+                            String::new()
+                        },
                     })
                     .collect(),
                 offer: e.offer.as_deref().map(|o| {

@@ -151,6 +151,8 @@ pub struct Criterion<'a> {
     pub missing: &'static str,
     /// What was seen.
     pub detail: Detail<'a>,
+    /// The text the rule comes from ("" when none).
+    pub source: &'a str,
 }
 
 /// A suggestion: the smallest change that would make a criterion pass.
@@ -174,6 +176,7 @@ fn pass<'a>(code: &'static str, detail: Detail<'a>) -> Criterion<'a> {
         outcome: Outcome::Pass,
         missing: "",
         detail,
+        source: "",
     }
 }
 fn fail<'a>(code: &'static str, detail: Detail<'a>) -> Criterion<'a> {
@@ -182,6 +185,7 @@ fn fail<'a>(code: &'static str, detail: Detail<'a>) -> Criterion<'a> {
         outcome: Outcome::Fail,
         missing: "",
         detail,
+        source: "",
     }
 }
 fn needs(code: &'static str, missing: &'static str, what: &'static str) -> Criterion<'static> {
@@ -190,6 +194,7 @@ fn needs(code: &'static str, missing: &'static str, what: &'static str) -> Crite
         outcome: Outcome::NeedsInfo,
         missing,
         detail: Detail::Missing { what },
+        source: "",
     }
 }
 fn verdict<'a>(ok: bool, code: &'static str, detail: Detail<'a>) -> Criterion<'a> {
@@ -384,6 +389,7 @@ fn size<'a>(
             outcome: Outcome::NeedsInfo,
             missing: missing_size_fields(cls),
             detail,
+            source: "",
         },
     }
 }

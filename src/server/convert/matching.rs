@@ -78,12 +78,14 @@ impl From<CriterionReport> for pb::CriterionResult {
             outcome,
             message,
             missing_field,
+            source,
         } = c;
         pb::CriterionResult {
             code,
             outcome: pb::CriterionOutcome::from(outcome) as i32,
             message,
             missing_field,
+            source,
         }
     }
 }
@@ -211,6 +213,7 @@ impl From<&Product> for pb::Product {
             uncertain,
             variant_of,
             facts,
+            rule_sources: _,
         } = p;
         pb::Product {
             id: id.clone(),
@@ -229,9 +232,11 @@ impl From<&Product> for pb::Product {
             regions: regions.clone(),
             rules: rules
                 .iter()
-                .map(|r| pb::ProductRule {
+                .enumerate()
+                .map(|(i, r)| pb::ProductRule {
                     code: r.code().into(),
                     description: r.describe(),
+                    source: p.rule_source(i).to_string(),
                 })
                 .collect(),
             sources: sources.clone(),
