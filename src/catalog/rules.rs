@@ -51,6 +51,11 @@ pub enum Rule {
         /// Required value.
         equals: bool,
     },
+    /// At least one of the boolean facts is true.
+    AnyFlag {
+        /// The facts.
+        flags: Vec<Flag>,
+    },
     /// Tax credit grade at least as good as `grade` (A > B > M > C > D).
     MinTaxGrade {
         /// Worst accepted grade.
@@ -148,7 +153,11 @@ impl Rule {
                 Flag::HasReceivables => "RECEIVABLES",
                 Flag::MakesListedMajorEquipment => "LISTED_MAJOR_EQUIPMENT",
                 Flag::MakesListedNewMaterial => "LISTED_NEW_MATERIAL",
+                Flag::HasWarehouseReceipts => "WAREHOUSE_RECEIPTS",
+                Flag::HasPurchaseOrders => "PURCHASE_ORDERS",
+                Flag::IsListed => "LISTED_COMPANY",
             },
+            Rule::AnyFlag { .. } => "ANY_OF",
             Rule::MinTaxGrade { .. } => "TAX_CREDIT_GRADE",
             Rule::NewHireRatio { .. } => "NEW_HIRE_RATIO",
             Rule::MaxEmployees { .. } => "MAX_EMPLOYEES",
@@ -186,6 +195,10 @@ impl Rule {
                 flag,
                 equals: false,
             } => format!("不{}", flag.name_zh()),
+            Rule::AnyFlag { flags } => format!(
+                "具备以下之一：{}",
+                join(flags.iter().map(|f| f.name_zh()).collect())
+            ),
             Rule::MinTaxGrade { grade } => format!("纳税信用等级不低于{}", grade.name_zh()),
             Rule::NewHireRatio {
                 ratio,
@@ -243,6 +256,7 @@ impl Rule {
             }
             Rule::CertificationAny { of, .. } => nonempty("of", of.len()),
             Rule::PurposeIn { purposes } => nonempty("purposes", purposes.len()),
+            Rule::AnyFlag { flags } => nonempty("flags", flags.len()),
             Rule::NewHireRatio {
                 ratio, ratio_above, ..
             } => {

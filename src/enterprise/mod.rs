@@ -234,6 +234,12 @@ named_enum!(
     MakesListedMajorEquipment = "makes_listed_major_equipment", "生产列入江西省推广应用范围的首台（套）重大技术装备";
     /// Makes 重点新材料 listed for 首批次 application insurance in Jiangxi.
     MakesListedNewMaterial = "makes_listed_new_material", "生产列入江西省推广应用范围的重点新材料产品";
+    /// Holds pledgeable warehouse receipts.
+    HasWarehouseReceipts = "has_warehouse_receipts", "拥有可质押的仓单";
+    /// Holds pledgeable purchase orders.
+    HasPurchaseOrders = "has_purchase_orders", "拥有可质押的订单";
+    /// Listed on a stock exchange.
+    IsListed = "is_listed", "已在境内外上市";
 });
 
 /// A certification's designation date, as it arrives.
@@ -329,6 +335,15 @@ pub struct RawProfile {
     /// Makes listed 首批次 new material.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub makes_listed_new_material: Option<bool>,
+    /// Has pledgeable warehouse receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_warehouse_receipts: Option<bool>,
+    /// Has pledgeable purchase orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_purchase_orders: Option<bool>,
+    /// Listed on a stock exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_listed: Option<bool>,
 }
 
 /// The financing requested, validated.
@@ -390,6 +405,15 @@ pub struct Profile {
     /// Makes listed 首批次 new material.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub makes_listed_new_material: Option<bool>,
+    /// Has pledgeable warehouse receipts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_warehouse_receipts: Option<bool>,
+    /// Has pledgeable purchase orders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_purchase_orders: Option<bool>,
+    /// Listed on a stock exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_listed: Option<bool>,
 }
 
 fn count(field: &str, v: Option<i64>, errs: &mut Vec<FieldViolation>) -> Option<u32> {
@@ -623,6 +647,9 @@ impl Profile {
             certification_dates,
             makes_listed_major_equipment,
             makes_listed_new_material,
+            has_warehouse_receipts,
+            has_purchase_orders,
+            is_listed,
         } = raw;
         let mut errs = Vec::new();
         let credit_code = checked("credit_code", credit_code, credit_code::validate, &mut errs);
@@ -697,6 +724,9 @@ impl Profile {
             certification_dates,
             makes_listed_major_equipment,
             makes_listed_new_material,
+            has_warehouse_receipts,
+            has_purchase_orders,
+            is_listed,
         })
     }
 
@@ -719,6 +749,9 @@ impl Profile {
             Flag::HasReceivables => self.has_receivables,
             Flag::MakesListedMajorEquipment => self.makes_listed_major_equipment,
             Flag::MakesListedNewMaterial => self.makes_listed_new_material,
+            Flag::HasWarehouseReceipts => self.has_warehouse_receipts,
+            Flag::HasPurchaseOrders => self.has_purchase_orders,
+            Flag::IsListed => self.is_listed,
         }
     }
 

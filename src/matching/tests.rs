@@ -456,14 +456,15 @@ fn nanchang_awards_in_force_only_to_2025_09_01() {
         status(&p, "award_little_giant_national"),
         MatchStatus::Ineligible
     );
-    // after the measures expired the awards are not listed
+    // after the measures expired the Nanchang awards are not listed
     let r = run(&p, "2026-01-01");
+    let c = Catalog::builtin();
     assert!(
         r.eligible
             .iter()
             .chain(&r.ineligible)
             .chain(&r.needs_info)
-            .all(|m| !m.product_id.starts_with("award_"))
+            .all(|m| c.product(&m.product_id).unwrap().regions != ["3601"])
     );
 }
 
@@ -663,4 +664,50 @@ fn empty_profile_needs_info_everywhere_but_fails_nothing_it_cannot_know() {
     assert!(r.eligible.is_empty());
     assert!(r.needs_info.len() >= 10);
     assert_eq!(r.classification.missing_fields, vec!["industry_code"]);
+}
+
+/// The financing models the seed texts ask banks to offer: who qualifies is
+/// as the texts say it.
+#[test]
+fn financing_models_of_the_seed_texts() {
+    // 仓单/订单质押 (2021 work points 第17条): either pledge will do
+    let id = "cangdan_dingdan_zhiya";
+    assert_eq!(status(&profile("{}"), id), MatchStatus::NeedsInfo);
+    let p = profile(r#"{"has_warehouse_receipts": false, "has_purchase_orders": true}"#);
+    assert_eq!(status(&p, id), MatchStatus::Eligible);
+    let p = profile(r#"{"has_warehouse_receipts": false, "has_purchase_orders": false}"#);
+    let r = run(&p, "2024-06-01");
+    let m = find(&r, id);
+    assert_eq!(m.status, MatchStatus::Ineligible);
+    assert_eq!(
+        m.suggestions[0].field,
+        "has_warehouse_receipts|has_purchase_orders"
+    );
+    // one known true decides even when the other is unknown
+    let p = profile(r#"{"has_warehouse_receipts": true}"#);
+    assert_eq!(status(&p, id), MatchStatus::Eligible);
+    // 展期/续贷 (2023 第（三）条): an existing loan, for renewal
+    let renew = r#"{"request": {"amount": "200万", "term_months": 12, "purpose": "renewal"}}"#;
+    assert_eq!(
+        status(&profile(renew), "zhanqi_xudai"),
+        MatchStatus::Eligible
+    );
+    assert_eq!(
+        status(&profile("{}"), "zhanqi_xudai"),
+        MatchStatus::Ineligible
+    );
+    // 随借随还 from 2023 only
+    let r = run(&profile("{}"), "2022-06-01");
+    assert!(r.eligible.iter().all(|m| m.product_id != "suijie_suihuan"));
+    assert_eq!(
+        status(&profile("{}"), "suijie_suihuan"),
+        MatchStatus::Eligible
+    );
+    // listing award: a listed firm
+    assert_eq!(
+        status(&profile("{}"), "award_shangshi"),
+        MatchStatus::NeedsInfo
+    );
+    let p = profile(r#"{"is_listed": true}"#);
+    assert_eq!(status(&p, "award_shangshi"), MatchStatus::Eligible);
 }

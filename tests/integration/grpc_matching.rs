@@ -41,6 +41,9 @@ fn profile() -> pb::EnterpriseProfile {
         }],
         makes_listed_major_equipment: None,
         makes_listed_new_material: None,
+        has_warehouse_receipts: None,
+        has_purchase_orders: None,
+        is_listed: None,
     }
 }
 
@@ -326,7 +329,7 @@ async fn list_and_get_products() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(awards.products.len(), 14);
+    assert_eq!(awards.products.len(), 15);
     let in_2026 = c
         .list_products(pb::ListProductsRequest {
             as_of: "2026-01-01".into(),
@@ -335,7 +338,10 @@ async fn list_and_get_products() {
         .await
         .unwrap()
         .into_inner();
-    assert!(in_2026.products.iter().all(|p| !p.id.starts_with("award_")));
+    assert!(
+        in_2026.products.iter().all(|p| p.regions != ["3601"]),
+        "the Nanchang awards end 2025-09-01"
+    );
     // bad page token and kind
     let e = c
         .list_products(pb::ListProductsRequest {

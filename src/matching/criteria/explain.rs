@@ -70,6 +70,10 @@ impl Criterion<'_> {
                 }
             },
             Detail::Flag { flag, equals } => flag_message(flag, equals, ok),
+            Detail::AnyFlag { flags, held } => match held {
+                Some(f) => format!("{}，符合要求", f.name_zh()),
+                None => format!("不具备以下任一项：{}", names(flags, Flag::name_zh)),
+            },
             Detail::TaxGrade { grade, min } => {
                 let g = grade.map_or("未知", TaxCreditGrade::name_zh);
                 if ok {
@@ -249,6 +253,13 @@ impl Criterion<'_> {
                 }
                 None => Vec::new(),
             },
+            // field: the facts, any one of which set true passes.
+            Detail::AnyFlag { flags, .. } => vec![s(
+                "OBTAIN_ANY",
+                &flags.iter().map(|f| f.code()).collect::<Vec<_>>().join("|"),
+                "true".to_string(),
+                format!("具备以下之一后可申请：{}", names(flags, Flag::name_zh)),
+            )],
             Detail::Region { .. }
             | Detail::Industry { .. }
             | Detail::Missing { .. }
@@ -340,6 +351,9 @@ fn flag_message(flag: Flag, equals: bool, ok: bool) -> String {
             "生产列入江西省推广应用范围的重点新材料产品",
             "未生产列入江西省推广应用范围的重点新材料产品",
         ),
+        Flag::HasWarehouseReceipts => ("拥有可质押的仓单", "无可质押的仓单"),
+        Flag::HasPurchaseOrders => ("拥有可质押的订单", "无可质押的订单"),
+        Flag::IsListed => ("已在境内外上市", "未上市"),
     };
     let actual = if ok == equals { yes } else { no };
     let required = if equals { yes } else { no };

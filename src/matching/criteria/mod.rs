@@ -75,6 +75,13 @@ pub enum Detail<'a> {
         /// Required value.
         equals: bool,
     },
+    /// Any of several boolean facts.
+    AnyFlag {
+        /// The facts, one of which must hold.
+        flags: &'a [Flag],
+        /// The first that holds.
+        held: Option<Flag>,
+    },
     /// Tax grade.
     TaxGrade {
         /// Firm's grade.
@@ -289,6 +296,13 @@ pub fn evaluate<'a>(
             ),
             None => needs(code, flag.code(), flag.name_zh()),
         },
+        Rule::AnyFlag { flags } => {
+            let held = flags.iter().copied().find(|&f| p.flag(f) == Some(true));
+            match flags.iter().copied().find(|&f| p.flag(f).is_none()) {
+                Some(unknown) if held.is_none() => needs(code, unknown.code(), unknown.name_zh()),
+                _ => verdict(held.is_some(), code, Detail::AnyFlag { flags, held }),
+            }
+        }
         Rule::MinTaxGrade { grade } => match p.tax_credit_grade {
             Some(g) => verdict(
                 g <= *grade,

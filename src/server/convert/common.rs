@@ -150,6 +150,9 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             certification_dates,
             makes_listed_major_equipment,
             makes_listed_new_material,
+            has_warehouse_receipts,
+            has_purchase_orders,
+            is_listed,
         } = p;
         RawProfile {
             certification_dates: certification_dates
@@ -166,6 +169,9 @@ impl From<pb::EnterpriseProfile> for RawProfile {
                 .collect(),
             makes_listed_major_equipment,
             makes_listed_new_material,
+            has_warehouse_receipts,
+            has_purchase_orders,
+            is_listed,
             credit_code,
             name,
             region_code,
