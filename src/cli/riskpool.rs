@@ -370,7 +370,7 @@ pub fn render_summary(s: &Summary) -> String {
     }
     if let Some(is) = &s.importance_sampling {
         o.push_str(&format!(
-            "重要性抽样：因子均值平移 {:.4}，有效样本量 {:.0}\n",
+            "重要性抽样：因子均值平移 {:.4}，有效样本量 {:.0}；以下各项均为似然比加权估计（资金池余额分布不在重要性抽样下估计）\n",
             is.shift, is.effective_sample_size
         ));
     }

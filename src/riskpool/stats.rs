@@ -119,6 +119,15 @@ pub struct FanPoint {
     pub quantiles: Vec<Quantile>,
 }
 
+/// A histogram's bins as probabilities (importance sampling).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightedBins {
+    /// Probability of each bin.
+    pub probabilities: Vec<f64>,
+    /// Probability beyond the last bin.
+    pub overflow: f64,
+}
+
 /// Loss histogram with fixed bins of loss rate (loss / exposure).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
@@ -130,6 +139,11 @@ pub struct Histogram {
     pub counts: Vec<u64>,
     /// Scenarios above the last bin.
     pub overflow: u64,
+    /// Under importance sampling: each bin's likelihood-ratio-weighted
+    /// probability (then `counts` and `overflow` are empty and 0: raw counts
+    /// of the shifted measure would mislead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weighted: Option<WeightedBins>,
 }
 
 /// A sector's share of the expected shortfall of the book's loss.
@@ -146,7 +160,7 @@ pub struct Contribution {
 /// The Vasicek large-pool figure for a homogeneous book.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VasicekFigure {
-    /// PD used.
+    /// PD of one period (the annual PD when periods are years).
     pub pd: f64,
     /// ρ used.
     pub rho: f64,
@@ -385,11 +399,16 @@ fn vasicek(model: &Model) -> Option<VasicekFigure> {
     }
     let x = model.capital_fen() as f64
         / (s.pool.compensation_share * lgd * model.exposure_fen() as f64);
+    // The PD of the period the horizon is (the loans' PDs are annual).
+    let pd = match s.periods_per_year {
+        1 => first.pd,
+        ppy => 1.0 - (1.0 - first.pd).powf(1.0 / f64::from(ppy)),
+    };
     Some(VasicekFigure {
-        pd: first.pd,
+        pd,
         rho: first.rho,
         default_rate_threshold: x,
-        exhaustion_probability: 1.0 - vasicek_cdf(x, first.pd, first.rho),
+        exhaustion_probability: 1.0 - vasicek_cdf(x, pd, first.rho),
     })
 }
 
@@ -412,6 +431,17 @@ pub fn summarize(
             prob.of(|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t)
         })
         .collect();
+    if !raw.weight.is_empty() {
+        return weighted_summary(
+            engine,
+            model,
+            raw,
+            control,
+            prob,
+            exhaustion_probability,
+            exhaustion_by_period,
+        );
+    }
     let breaker = spec
         .pool
         .breaker
@@ -431,7 +461,6 @@ pub fn summarize(
     control.check()?;
     let worst = worst_scenarios(&raw.loss, m, d.tail_threshold);
     let risk_contributions = risk_contributions(engine, model, raw, &worst, control)?;
-    let importance_sampling = (!raw.weight.is_empty()).then(|| is_stats(engine, raw));
     Ok(Summary {
         scenarios: n,
         seed: spec.seed,
@@ -453,10 +482,259 @@ pub fn summarize(
         loss_histogram,
         risk_contributions,
         vasicek: vasicek(model),
-        importance_sampling,
+        importance_sampling: None,
         tail_level: alpha,
-        conventions: "quantile/VaR: order statistic X(ceil(alpha*N)); ES: discrete Acerbi-Tasche mean of the worst N(1-alpha) outcomes; 95% interval: Wilson (plain MC) or normal (importance sampling); balance quantiles: upper edges of bins of 2% of capital".into(),
+        conventions: CONVENTIONS.into(),
     })
+}
+
+const CONVENTIONS: &str = "quantile/VaR: order statistic X(ceil(alpha*N)); ES: discrete Acerbi-Tasche mean of the worst N(1-alpha) outcomes; 95% interval: Wilson (plain MC) or normal (importance sampling); balance quantiles: upper edges of bins of 2% of capital";
+
+const CONVENTIONS_IS: &str = "importance sampling: every figure is likelihood-ratio weighted, a probability being the mean of w*1 over the N scenarios (normal 95% interval). Means: mean of w*x, with its standard error; quantile/VaR at level l: the largest outcome whose weighted upper tail reaches 1-l; ES: the weighted mean of the worst 1-alpha, the boundary outcome in part; histogram bins as probabilities; the pool-balance fan is not estimated under importance sampling";
+
+/// A run under importance sampling: every statistic weighted by the
+/// likelihood ratios (see [`CONVENTIONS_IS`]); the balance fan, accumulated
+/// unweighted by the engine, is left out rather than shown wrong.
+#[allow(clippy::too_many_arguments)]
+fn weighted_summary(
+    engine: &Engine<'_>,
+    model: &Model,
+    raw: &Raw,
+    control: &Control,
+    prob: Probabilities<'_>,
+    exhaustion_probability: Probability,
+    exhaustion_by_period: Vec<Probability>,
+) -> Result<Summary, Cancelled> {
+    let spec = model.spec();
+    let alpha = spec.output.tail_level;
+    let periods = spec.periods as usize;
+    let n = raw.len() as f64;
+    let w = &raw.weight;
+    let breaker = spec.pool.breaker.as_ref().map(|_| BreakerStats {
+        trip_probability: prob.of(|i| raw.breaker_period[i] > 0),
+        by_period: (1..=periods)
+            .map(|t| {
+                (0..raw.len())
+                    .filter(|&i| usize::from(raw.breaker_period[i]) == t)
+                    .map(|i| w[i])
+                    .sum::<f64>()
+                    / n
+            })
+            .collect(),
+    });
+    let exposure = model.exposure_fen();
+    let mut loss_histogram = loss_histogram(
+        raw,
+        exposure,
+        spec.output.histogram_bins,
+        spec.output.histogram_max_rate,
+    );
+    let bins = loss_histogram.counts.len();
+    let mut probs = vec![0.0; bins];
+    let mut over = 0.0;
+    for (i, &l) in raw.loss.iter().enumerate() {
+        let b = (l as f64 / exposure as f64 / loss_histogram.bin_width_rate).floor() as usize;
+        if b < bins {
+            probs[b] += w[i] / n;
+        } else {
+            over += w[i] / n;
+        }
+    }
+    loss_histogram.counts = Vec::new();
+    loss_histogram.overflow = 0;
+    loss_histogram.weighted = Some(WeightedBins {
+        probabilities: probs,
+        overflow: over,
+    });
+    control.check()?;
+    let ((loss, compensation), (unfunded, bank_loss)) = rayon::join(
+        || {
+            rayon::join(
+                || weighted_money_stats(&raw.loss, w, alpha),
+                || weighted_money_stats(&raw.compensation, w, alpha),
+            )
+        },
+        || {
+            rayon::join(
+                || weighted_money_stats(&raw.unfunded, w, alpha),
+                || weighted_money_stats(&raw.bank_loss, w, alpha),
+            )
+        },
+    );
+    control.check()?;
+    let tail = weighted_tail(&raw.loss, w, alpha);
+    let risk_contributions = weighted_contributions(engine, model, raw, &tail, alpha, control)?;
+    let dmean: f64 = raw
+        .defaults
+        .iter()
+        .zip(w)
+        .map(|(&d, &q)| q * f64::from(d))
+        .sum::<f64>()
+        / n;
+    let dm2: f64 = raw
+        .defaults
+        .iter()
+        .zip(w)
+        .map(|(&d, &q)| q * f64::from(d).powi(2))
+        .sum::<f64>()
+        / n;
+    let dvar = (dm2 - dmean * dmean).max(0.0);
+    Ok(Summary {
+        scenarios: raw.len() as u64,
+        seed: spec.seed,
+        preset: model.preset().name.clone(),
+        periods: spec.periods,
+        loans: model.loans().len() as u64,
+        exposure: Yuan::from_fen(exposure),
+        capital: Yuan::from_fen(model.capital_fen()),
+        leverage: exposure as f64 / model.capital_fen() as f64,
+        exhaustion_probability,
+        exhaustion_by_period,
+        defaults: DefaultStats {
+            mean: dmean,
+            variance: dvar,
+        },
+        loss,
+        compensation,
+        unfunded_claims: unfunded,
+        bank_loss,
+        breaker,
+        balance_fan: Vec::new(),
+        loss_histogram,
+        risk_contributions,
+        vasicek: vasicek(model),
+        importance_sampling: Some(is_stats(engine, raw)),
+        tail_level: alpha,
+        conventions: CONVENTIONS_IS.into(),
+    })
+}
+
+/// The worst `1 − alpha` of probability under likelihood ratios `w` (the
+/// probability of a set is Σ wᵢ / N over its scenarios): scenario indices
+/// with the share of each taken (1 but for the boundary outcome, taken in
+/// part), worst first.
+pub fn weighted_tail(values: &[i64], w: &[f64], alpha: f64) -> Vec<(usize, f64)> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_unstable_by(|&a, &b| values[b].cmp(&values[a]).then(a.cmp(&b)));
+    let mass = values.len() as f64 * (1.0 - alpha);
+    let mut acc = 0.0;
+    let mut out = Vec::new();
+    for i in order {
+        if acc >= mass {
+            break;
+        }
+        if w[i] > 0.0 {
+            let take = ((mass - acc) / w[i]).min(1.0);
+            out.push((i, take));
+            acc += w[i] * take;
+        }
+    }
+    out
+}
+
+/// A money column under likelihood ratios `w`, every figure the standard
+/// importance-sampling estimate (a probability is Σ wᵢ / N over its
+/// scenarios; self-normalising by Σ wᵢ would carry the body's noise into
+/// the tail): mean (1/N)·Σ wᵢxᵢ with the standard error of that mean;
+/// sd from the weighted second moment; quantile at level l the largest
+/// value whose weighted upper tail reaches 1 − l; ES the weighted mean of
+/// the worst 1 − α.
+pub fn weighted_money_stats(values: &[i64], w: &[f64], alpha: f64) -> MoneyStats {
+    let n = values.len() as f64;
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_unstable_by(|&a, &b| values[b].cmp(&values[a]).then(a.cmp(&b)));
+    let terms: Vec<f64> = values.iter().zip(w).map(|(&x, &q)| q * x as f64).collect();
+    let mean = terms.iter().sum::<f64>() / n;
+    let m2 = values
+        .iter()
+        .zip(w)
+        .map(|(&x, &q)| q * (x as f64).powi(2))
+        .sum::<f64>()
+        / n;
+    let var = (m2 - mean * mean).max(0.0);
+    let se =
+        (terms.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0) / n).sqrt();
+    let quantile = |level: f64| -> i64 {
+        let mass = n * (1.0 - level);
+        let mut acc = 0.0;
+        for &i in &order {
+            acc += w[i];
+            if acc >= mass * (1.0 - 1e-12) {
+                return values[i];
+            }
+        }
+        values[*order.last().expect("a run has scenarios")]
+    };
+    let es = weighted_tail(values, w, alpha)
+        .iter()
+        .map(|&(i, take)| w[i] * take * values[i] as f64)
+        .sum::<f64>()
+        / (n * (1.0 - alpha));
+    MoneyStats {
+        mean: yuan_f(mean),
+        std_dev: yuan_f(var.sqrt()),
+        mean_std_error: yuan_f(se),
+        quantiles: LEVELS
+            .iter()
+            .map(|&l| Quantile {
+                level: l,
+                value: Yuan::from_fen(quantile(l)),
+            })
+            .collect(),
+        var: Yuan::from_fen(quantile(alpha)),
+        es: yuan_f(es),
+        max: Yuan::from_fen(values.iter().copied().max().unwrap_or(0)),
+    }
+}
+
+/// Each sector's part of the weighted loss ES: the tail scenarios
+/// re-simulated by sector, weighted as the ES weights them, so the parts
+/// add up to the ES.
+fn weighted_contributions(
+    engine: &Engine<'_>,
+    model: &Model,
+    raw: &Raw,
+    tail: &[(usize, f64)],
+    alpha: f64,
+    control: &Control,
+) -> Result<Vec<Contribution>, Cancelled> {
+    let n = raw.len() as f64;
+    let sectors = model.sectors().len();
+    let by_sector = tail
+        .par_chunks(256)
+        .map(|block| -> Result<Vec<f64>, Cancelled> {
+            control.check()?;
+            let mut acc = vec![0.0; sectors];
+            for &(i, take) in block {
+                let q = raw.weight[i] * take / (n * (1.0 - alpha));
+                for (s, v) in engine
+                    .sector_losses(raw.start + i as u64)
+                    .into_iter()
+                    .enumerate()
+                {
+                    acc[s] += q * v as f64;
+                }
+            }
+            Ok(acc)
+        })
+        .try_reduce(
+            || vec![0.0; sectors],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                Ok(a)
+            },
+        )?;
+    let total: f64 = by_sector.iter().sum();
+    Ok(model
+        .sectors()
+        .iter()
+        .zip(&by_sector)
+        .map(|(name, &v)| Contribution {
+            sector: name.clone(),
+            es_contribution: yuan_f(v),
+            share: if total > 0.0 { v / total } else { 0.0 },
+        })
+        .collect())
 }
 
 /// Probabilities of per-scenario events: a count under plain Monte Carlo,
@@ -565,6 +843,7 @@ fn loss_histogram(raw: &Raw, exposure: i64, bins: u32, max_rate: f64) -> Histogr
         bin_width: yuan_f(bw * exposure as f64),
         counts,
         overflow,
+        weighted: None,
     }
 }
 

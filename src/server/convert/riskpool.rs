@@ -116,6 +116,12 @@ impl From<Summary> for pb::SimulationResult {
             loss_histogram: Some(pb::LossHistogram {
                 bin_width_rate: loss_histogram.bin_width_rate,
                 bin_width: loss_histogram.bin_width.to_fen_string(),
+                probabilities: loss_histogram
+                    .weighted
+                    .as_ref()
+                    .map(|w| w.probabilities.clone())
+                    .unwrap_or_default(),
+                overflow_probability: loss_histogram.weighted.as_ref().map_or(0.0, |w| w.overflow),
                 counts: loss_histogram.counts,
                 overflow: loss_histogram.overflow,
             }),
