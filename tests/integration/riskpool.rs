@@ -837,3 +837,211 @@ fn monte_carlo_meets_the_vasicek_limit_with_period_pd() {
         "{wrong}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Oracles that share no code with the engine: the bivariate normal by
+// Plackett's identity, the t copula as a two-dimensional integral over the
+// factor and the χ²ν mixing variable, the Beta LGD's variance in closed form.
+
+fn normal() -> statrs::distribution::Normal {
+    statrs::distribution::Normal::new(0.0, 1.0).unwrap()
+}
+
+/// Φ₂(h, h; ρ) = Φ(h)² + ∫₀^ρ φ₂(h, h; r) dr (Plackett), by quadrature in r.
+fn bvn_same(h: f64, rho: f64) -> f64 {
+    use statrs::distribution::ContinuousCDF;
+    let phi_h = normal().cdf(h);
+    let density =
+        |r: f64| (-(h * h) / (1.0 + r)).exp() / (2.0 * std::f64::consts::PI * (1.0 - r * r).sqrt());
+    phi_h * phi_h + smefin::riskpool::oracle::integrate(&density, 0.0, rho, 1e-14)
+}
+
+/// Sample variance and the standard error of it, (m₄ − s⁴)/N under the root.
+fn variance_with_se(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    let v = x.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1.0);
+    let m4 = x.iter().map(|a| (a - m).powi(4)).sum::<f64>() / n;
+    (v, ((m4 - v * v) / n).sqrt())
+}
+
+/// Var[D] of a homogeneous one-factor pool pins ρ: two loans default
+/// together with probability Φ₂(t, t; ρ), t = Φ⁻¹(p).
+#[test]
+fn the_pairwise_default_probability_pins_the_loading() {
+    use statrs::distribution::ContinuousCDF;
+    let (n, pd, rho) = (100u64, 0.05, 0.2);
+    let m = model(&homogeneous(n, pd, rho, 1000, 200_000, ""));
+    let (raw, _) = run(&m, 0);
+    let d: Vec<f64> = raw.defaults.iter().map(|&x| f64::from(x)).collect();
+    let (v, se) = variance_with_se(&d);
+    let t = normal().inverse_cdf(pd);
+    let nf = n as f64;
+    let exact = nf * pd * (1.0 - pd) + nf * (nf - 1.0) * (bvn_same(t, rho) - pd * pd);
+    within(v, exact, se, "Var[D] against Φ₂");
+    // the same check would tell √ρ from ρ
+    let wrong = nf * pd * (1.0 - pd) + nf * (nf - 1.0) * (bvn_same(t, rho.sqrt()) - pd * pd);
+    assert!((v - wrong).abs() > 10.0 * se);
+}
+
+/// Two sectors with a sector factor: the same-sector variance follows
+/// Φ₂(t, t; ρg + ρs), the cross-sector covariance Φ₂(t, t; ρg).
+#[test]
+fn sector_factors_give_the_bivariate_normal_covariances() {
+    let (n, pd, rho_g, rho_s, scenarios) = (150u64, 0.03, 0.1, 0.15, 100_000u64);
+    let m = model(&format!(
+        r#"
+        seed = 3
+        scenarios = {scenarios}
+        [pool]
+        capital = "100亿"
+        compensation_share = 1.0
+        [dependence]
+        rho = {rho_g}
+        sector_rho = {rho_s}
+        [[portfolio.segments]]
+        count = {n}
+        amount = "100万"
+        pd = {pd}
+        lgd = 1.0
+        sector = "A"
+        [[portfolio.segments]]
+        count = {n}
+        amount = "100万"
+        pd = {pd}
+        lgd = 1.0
+        sector = "B"
+        "#
+    ));
+    let e = Engine::new(&m);
+    let (a, b): (Vec<f64>, Vec<f64>) = (0..scenarios)
+        .map(|i| {
+            let s = e.sector_losses(i);
+            (s[0] as f64 / 1e8, s[1] as f64 / 1e8)
+        })
+        .unzip();
+    use statrs::distribution::ContinuousCDF;
+    let t = normal().inverse_cdf(pd);
+    let nf = n as f64;
+    let (va, se_a) = variance_with_se(&a);
+    let exact_same =
+        nf * pd * (1.0 - pd) + nf * (nf - 1.0) * (bvn_same(t, rho_g + rho_s) - pd * pd);
+    within(va, exact_same, se_a, "same-sector Var[D_A]");
+    let (ma, mb) = (
+        a.iter().sum::<f64>() / scenarios as f64,
+        b.iter().sum::<f64>() / scenarios as f64,
+    );
+    let prods: Vec<f64> = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).collect();
+    let cov = prods.iter().sum::<f64>() / (scenarios as f64 - 1.0);
+    let (_, _) = (ma, mb);
+    let sd = (prods.iter().map(|p| (p - cov).powi(2)).sum::<f64>() / scenarios as f64).sqrt();
+    let exact_cross = nf * nf * (bvn_same(t, rho_g) - pd * pd);
+    within(
+        cov,
+        exact_cross,
+        sd / (scenarios as f64).sqrt(),
+        "cross-sector Cov[D_A, D_B]",
+    );
+}
+
+/// The t copula's finite homogeneous pool: conditional on the factor g and
+/// the mixing variable c ~ χ²ν, a loan defaults with probability
+/// Φ((t_ν⁻¹(p)·√(c/ν) − √ρ·g) / √(1 − ρ)); P(D ≥ k), E[D] = n·p and Var[D]
+/// are integrals over (Φ(g), F_χ²(c)) ∈ (0, 1)².
+#[test]
+fn t_copula_matches_its_exact_finite_pool() {
+    use smefin::riskpool::oracle::{binomial_sf, integrate};
+    use statrs::distribution::{ChiSquared, ContinuousCDF, StudentsT};
+    let (n, pd, rho, nu, k) = (100u64, 0.02, 0.15f64, 4.0f64, 10u64);
+    let thr = StudentsT::new(0.0, 1.0, nu).unwrap().inverse_cdf(pd);
+    let chi = ChiSquared::new(nu).unwrap();
+    let norm = normal();
+    // the χ² quantile once per outer node, the normal one per inner node
+    let integral = |thr: f64, f: &dyn Fn(f64) -> f64| {
+        integrate(
+            &|u2: f64| {
+                let scale = (chi.inverse_cdf(u2) / nu).sqrt();
+                integrate(
+                    &|u1: f64| {
+                        let g = norm.inverse_cdf(u1);
+                        f(norm.cdf((thr * scale - rho.sqrt() * g) / (1.0 - rho).sqrt()))
+                    },
+                    0.0,
+                    1.0,
+                    1e-11,
+                )
+            },
+            0.0,
+            1.0,
+            1e-10,
+        )
+    };
+    let over = |f: &dyn Fn(f64) -> f64| integral(thr, f);
+    let tail = over(&|q| binomial_sf(k, n, q));
+    let mean_q = over(&|q| q);
+    let both = over(&|q| q * q);
+    assert!((mean_q - pd).abs() < 1e-6, "E[cpd] = {mean_q}, p = {pd}");
+    let m = model(&homogeneous(
+        n,
+        pd,
+        rho,
+        k,
+        200_000,
+        "copula = \"t\"\nnu = 4",
+    ));
+    let (raw, s) = run(&m, 0);
+    within(
+        s.exhaustion_probability.estimate,
+        tail,
+        s.exhaustion_probability.std_error,
+        "t copula P(D ≥ k)",
+    );
+    let d: Vec<f64> = raw.defaults.iter().map(|&x| f64::from(x)).collect();
+    let nf = n as f64;
+    let (v, se) = variance_with_se(&d);
+    within(
+        v,
+        nf * pd * (1.0 - pd) + nf * (nf - 1.0) * (both - pd * pd),
+        se,
+        "t copula Var[D]",
+    );
+    let mean = d.iter().sum::<f64>() / d.len() as f64;
+    within(mean, nf * pd, (v / d.len() as f64).sqrt(), "t copula E[D]");
+    // Φ⁻¹ for the threshold instead of t_ν⁻¹ gives another tail
+    let wrong = integral(norm.inverse_cdf(pd), &|q| binomial_sf(k, n, q));
+    assert!(
+        (s.exhaustion_probability.estimate - wrong).abs()
+            > 10.0 * s.exhaustion_probability.std_error
+    );
+}
+
+/// Beta LGD with mean m and sd s: with independent defaults (ρ = 0) the loss
+/// variance is n·a²·(p·(s² + m²) − p²·m²), which pins the sd → (α, β) map.
+#[test]
+fn beta_lgd_sd_gives_the_loss_variance() {
+    let (n, pd, mean, sd) = (400u64, 0.05, 0.45, 0.2);
+    let m = model(&format!(
+        r#"
+        seed = 21
+        scenarios = 200000
+        [pool]
+        capital = "100亿"
+        [dependence]
+        rho = 0.0
+        [[portfolio.segments]]
+        count = {n}
+        amount = "100万"
+        pd = {pd}
+        lgd = {{ mean = {mean}, sd = {sd} }}
+        sector = "A"
+        "#
+    ));
+    let (raw, _) = run(&m, 0);
+    let l: Vec<f64> = raw.loss.iter().map(|&x| x as f64 / 1e8).collect();
+    let (v, se) = variance_with_se(&l);
+    let exact = n as f64 * (pd * (sd * sd + mean * mean) - pd * pd * mean * mean);
+    within(v, exact, se, "Var[L] with Beta LGD");
+    // a fixed LGD at the mean would give n·m²·p(1−p): far off
+    let fixed = n as f64 * mean * mean * pd * (1.0 - pd);
+    assert!((v - fixed).abs() > 10.0 * se);
+}
