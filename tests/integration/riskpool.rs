@@ -933,7 +933,6 @@ fn sector_factors_give_the_bivariate_normal_covariances() {
     );
     let prods: Vec<f64> = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).collect();
     let cov = prods.iter().sum::<f64>() / (scenarios as f64 - 1.0);
-    let (_, _) = (ma, mb);
     let sd = (prods.iter().map(|p| (p - cov).powi(2)).sum::<f64>() / scenarios as f64).sqrt();
     let exact_cross = nf * nf * (bvn_same(t, rho_g) - pd * pd);
     within(
@@ -1044,4 +1043,103 @@ fn beta_lgd_sd_gives_the_loss_variance() {
     // a fixed LGD at the mean would give n·m²·p(1−p): far off
     let fixed = n as f64 * mean * mean * pd * (1.0 - pd);
     assert!((v - fixed).abs() > 10.0 * se);
+}
+
+/// Binomial pmf, by the recurrence from P(0) = (1 − q)ⁿ.
+fn binomial_pmf(n: usize, q: f64) -> Vec<f64> {
+    let mut out = vec![0.0; n + 1];
+    if q >= 1.0 {
+        out[n] = 1.0;
+        return out;
+    }
+    out[0] = (1.0 - q).powi(n as i32);
+    for k in 1..=n {
+        out[k] = out[k - 1] * (n - k + 1) as f64 / k as f64 * q / (1.0 - q);
+    }
+    out
+}
+
+/// AR(1) factor across two periods, Z₂ = φ·Z₁ + √(1 − φ²)·η: defaulted loans
+/// are re-lent (no breaker), terms outlast the horizon, so conditional on
+/// (Z₁, Z₂) the counts are independent Bin(n, q(Zₜ)), and the pool of K
+/// claims is exhausted by period 2 iff D₁ + D₂ ≥ K: a two-dimensional
+/// integral of the convolved binomials.
+#[test]
+fn ar1_factor_matches_the_exact_two_period_integral() {
+    use smefin::riskpool::oracle::integrate;
+    use statrs::distribution::ContinuousCDF;
+    let (n, pd, rho, phi, k) = (30usize, 0.04, 0.3f64, 0.9f64, 6usize);
+    let toml = format!(
+        r#"
+        seed = 17
+        scenarios = 200000
+        periods = 2
+        factor_ar = {phi}
+        [pool]
+        capital = "{k}00万"
+        compensation_share = 1.0
+        [dependence]
+        rho = {rho}
+        [[portfolio.segments]]
+        count = {n}
+        amount = "100万"
+        pd = {pd}
+        lgd = 1.0
+        term_months = 600
+        "#
+    );
+    let (_, s) = run(&model(&toml), 0);
+    let norm = normal();
+    let thr = norm.inverse_cdf(pd);
+    let q = |z: f64| norm.cdf((thr - rho.sqrt() * z) / (1.0 - rho).sqrt());
+    let exact = |phi: f64| {
+        integrate(
+            &|u1: f64| {
+                let z1 = norm.inverse_cdf(u1);
+                let p1 = binomial_pmf(n, q(z1));
+                integrate(
+                    &|u2: f64| {
+                        let z2 = phi * z1 + (1.0 - phi * phi).sqrt() * norm.inverse_cdf(u2);
+                        let p2 = binomial_pmf(n, q(z2));
+                        // P(D₁ + D₂ ≥ k) = 1 − Σ_{a+b<k} p1[a]·p2[b]
+                        let below: f64 = (0..k)
+                            .map(|a| p1[a] * p2[..k - a].iter().sum::<f64>())
+                            .sum();
+                        1.0 - below
+                    },
+                    0.0,
+                    1.0,
+                    1e-11,
+                )
+            },
+            0.0,
+            1.0,
+            1e-10,
+        )
+    };
+    let by_two = exact(phi);
+    let p = s.exhaustion_probability;
+    within(p.estimate, by_two, p.std_error, "AR(1) P(D1 + D2 ≥ K)");
+    let first = s.exhaustion_by_period[0];
+    let exact_first = integrate(
+        &|u: f64| {
+            let pmf = binomial_pmf(n, q(norm.inverse_cdf(u)));
+            pmf[k..].iter().sum::<f64>()
+        },
+        0.0,
+        1.0,
+        1e-11,
+    );
+    within(
+        first.estimate,
+        exact_first,
+        first.std_error,
+        "AR(1) P(D1 ≥ K)",
+    );
+    // independent factors (φ = 0) would give another answer
+    let independent = exact(0.0);
+    assert!(
+        (p.estimate - independent).abs() > 10.0 * p.std_error,
+        "{independent}"
+    );
 }
