@@ -673,6 +673,30 @@ pub fn compute(
             l.adjustment = Some(Yuan(a.0 - old.0));
         }
     }
+    // A bank stated before and absent now keeps a line that takes its
+    // amount back, so the adjustments add up to the change of the total.
+    if let Some(prev) = previous {
+        for p in &prev.lines {
+            if !banks.iter().any(|b| b.bank_id == p.bank_id) {
+                lines.push(StatementLine {
+                    bank_id: p.bank_id.clone(),
+                    bank_name: p.bank_name.clone(),
+                    institution_type: p.institution_type,
+                    previous_balance: None,
+                    balance: None,
+                    increment: None,
+                    rate: Decimal::ZERO,
+                    incentive_before_budget: Yuan::ZERO,
+                    incentive: Yuan::ZERO,
+                    previously_stated: Some(p.incentive),
+                    adjustment: Some(Yuan(-p.incentive.0)),
+                    excluded: Vec::new(),
+                    note: "本版银行名单中已无此行，前版金额冲回".into(),
+                    error: false,
+                });
+            }
+        }
+    }
     let total = Yuan(lines.iter().map(|l| l.incentive.0).sum());
     Statement {
         period,

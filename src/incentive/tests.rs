@@ -384,3 +384,175 @@ fn one_loan_rule_and_no_silent_line_limit() {
         Ok(y("2000万"))
     );
 }
+
+/// Largest remainder against an oracle in integer fen: each share is
+/// ⌊aᵢ·B/T⌋ fen, the fen left go one each to the largest remainders
+/// (aᵢ·B mod T), ties to the earlier bank.
+fn oracle_scale(amounts: &[i128], budget: i128) -> Vec<i128> {
+    let total: i128 = amounts.iter().sum();
+    if total <= budget {
+        return amounts.to_vec();
+    }
+    let mut out: Vec<i128> = amounts.iter().map(|a| a * budget / total).collect();
+    let rem: Vec<i128> = amounts.iter().map(|a| a * budget % total).collect();
+    let mut order: Vec<usize> = (0..amounts.len()).collect();
+    order.sort_by(|&a, &b| rem[b].cmp(&rem[a]).then(a.cmp(&b)));
+    let left = budget - out.iter().sum::<i128>();
+    for &i in order.iter().take(left as usize) {
+        out[i] += 1;
+    }
+    out
+}
+
+#[test]
+fn budget_scaling_by_largest_remainder_with_many_banks_and_ties() {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |m: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % m
+    };
+    for round in 0..200 {
+        let banks = 1 + next(300) as usize;
+        // few distinct amounts, so many banks tie on their remainders
+        let palette: Vec<i128> = (0..1 + next(5))
+            .map(|_| 1 + next(50_000_00) as i128)
+            .collect();
+        let amounts: Vec<i128> = (0..banks)
+            .map(|_| palette[next(palette.len() as u64) as usize])
+            .collect();
+        let total: i128 = amounts.iter().sum();
+        let budget = 1 + next(total as u64) as i128;
+        let got = scale_to_budget(
+            &amounts
+                .iter()
+                .map(|&a| Yuan(Decimal::new(a as i64, 2)))
+                .collect::<Vec<_>>(),
+            Yuan(Decimal::new(budget as i64, 2)),
+        );
+        let want = oracle_scale(&amounts, budget);
+        let got_fen: Vec<i128> = got
+            .iter()
+            .map(|y| rust_decimal::prelude::ToPrimitive::to_i128(&(y.0 * dec!(100))).unwrap())
+            .collect();
+        assert_eq!(got_fen, want, "round {round}");
+        assert_eq!(got_fen.iter().sum::<i128>(), budget.min(total));
+    }
+}
+
+/// Restating the previous quarter changes this quarter's increment.
+#[test]
+fn restating_the_previous_quarter_moves_this_quarters_incentive() {
+    let rules = IncentiveRules::default();
+    let banks = vec![bank("A", InstitutionType::CityCommercial)];
+    let q2: Quarter = "2023Q2".parse().unwrap();
+    let first = compute(
+        &rules,
+        q2,
+        &banks,
+        &reports(&[("A", "2023Q1", "1亿"), ("A", "2023Q2", "2亿")]),
+        None,
+        None,
+    );
+    assert_eq!(first.total, y("200万"));
+    // Q1 restated up to 1.2亿: Q2's increment falls to 0.8亿
+    let second = compute(
+        &rules,
+        q2,
+        &banks,
+        &reports(&[("A", "2023Q1", "1.2亿"), ("A", "2023Q2", "2亿")]),
+        None,
+        Some(&first),
+    );
+    assert_eq!(second.lines[0].increment, Some(y("0.8亿")));
+    assert_eq!(second.total, y("160万"));
+    assert_eq!(second.lines[0].adjustment, Some(Yuan(dec!(-400000))));
+}
+
+/// Under a binding budget a restatement moves money between banks: the
+/// total stays the budget and the adjustments add up to zero.
+#[test]
+fn restatement_under_a_budget_moves_money_between_banks() {
+    let rules = IncentiveRules::default();
+    let banks = vec![
+        bank("A", InstitutionType::CityCommercial),
+        bank("B", InstitutionType::Village),
+        bank("C", InstitutionType::RuralCommercial),
+    ];
+    let q2: Quarter = "2023Q2".parse().unwrap();
+    let budget = Some(y("100万"));
+    let base = [
+        ("A", "2023Q1", "1亿"),
+        ("A", "2023Q2", "2亿"),
+        ("B", "2023Q1", "1亿"),
+        ("B", "2023Q2", "1.7亿"),
+        ("C", "2023Q1", "3亿"),
+        ("C", "2023Q2", "3.3亿"),
+    ];
+    let first = compute(&rules, q2, &banks, &reports(&base), budget, None);
+    assert!(first.scaled);
+    assert_eq!(first.total, y("100万"));
+    let mut restated = base;
+    restated[3] = ("B", "2023Q2", "2.4亿");
+    let second = compute(
+        &rules,
+        q2,
+        &banks,
+        &reports(&restated),
+        budget,
+        Some(&first),
+    );
+    assert_eq!(second.total, y("100万"));
+    let adj: Decimal = second.lines.iter().map(|l| l.adjustment.unwrap().0).sum();
+    assert_eq!(adj, Decimal::ZERO);
+    assert!(second.lines[1].adjustment.unwrap().0 > Decimal::ZERO);
+    assert!(second.lines[0].adjustment.unwrap().0 < Decimal::ZERO);
+}
+
+/// Banks added or removed between versions: a new bank's whole amount is
+/// its adjustment, a bank no longer listed gets a line taking its amount
+/// back, and the adjustments add up to the change of the total.
+#[test]
+fn banks_added_or_removed_between_versions() {
+    let rules = IncentiveRules::default();
+    let q2: Quarter = "2023Q2".parse().unwrap();
+    let rep = reports(&[
+        ("A", "2023Q1", "1亿"),
+        ("A", "2023Q2", "2亿"),
+        ("B", "2023Q1", "1亿"),
+        ("B", "2023Q2", "1.5亿"),
+        ("C", "2023Q1", "1亿"),
+        ("C", "2023Q2", "1.1亿"),
+    ]);
+    let first = compute(
+        &rules,
+        q2,
+        &[
+            bank("A", InstitutionType::CityCommercial),
+            bank("B", InstitutionType::Village),
+        ],
+        &rep,
+        None,
+        None,
+    );
+    assert_eq!(first.total, y("300万"));
+    let second = compute(
+        &rules,
+        q2,
+        &[
+            bank("A", InstitutionType::CityCommercial),
+            bank("C", InstitutionType::RuralCommercial),
+        ],
+        &rep,
+        None,
+        Some(&first),
+    );
+    assert_eq!(second.total, y("220万"));
+    let line = |id: &str| second.lines.iter().find(|l| l.bank_id == id).unwrap();
+    assert_eq!(line("C").adjustment, Some(y("20万")));
+    assert_eq!(line("B").incentive, Yuan::ZERO);
+    assert_eq!(line("B").adjustment, Some(Yuan(dec!(-1000000))));
+    let adj: Decimal = second.lines.iter().map(|l| l.adjustment.unwrap().0).sum();
+    assert_eq!(adj, second.total.0 - first.total.0);
+}

@@ -85,6 +85,14 @@ async fn tls_server_and_client_certificates() {
         call(srv.addr, Some(trust.clone())).await.is_err(),
         "a client without a certificate must be refused"
     );
+    // a client certificate from another CA (a well-formed certificate, the
+    // same name) is refused too
+    let other = pki();
+    let foreign = trust
+        .clone()
+        .identity(Identity::from_pem(&other.client.0, &other.client.1));
+    let e = call(srv.addr, Some(foreign)).await;
+    assert!(e.is_err(), "a certificate from another CA must be refused");
     let with_cert = trust.identity(Identity::from_pem(&p.client.0, &p.client.1));
     call(srv.addr, Some(with_cert))
         .await
