@@ -171,3 +171,45 @@ fn every_engine_path_gives_its_golden_values() {
     }
     assert_eq!(got.len(), GOLDEN.len());
 }
+
+/// Beside the golden digests (which the code produced), each single-period
+/// path's mean default count and mean loss against their exact values
+/// Σ PD and Σ EAD·PD·E[LGD], within 4 standard errors (likelihood-ratio
+/// weighted under importance sampling).
+#[test]
+fn every_single_period_path_meets_its_exact_means() {
+    for (name, toml) in paths() {
+        let spec = Spec::from_toml(&toml).unwrap();
+        if spec.periods != 1 {
+            continue;
+        }
+        let m = Model::compile(&spec, &Limits::default()).unwrap();
+        let (raw, _) = riskpool::simulate(&m, 2, &Control::default()).unwrap();
+        let exact_d: f64 = m.loans().iter().map(|l| l.pd).sum();
+        let exact_l: f64 = m
+            .loans()
+            .iter()
+            .map(|l| l.amount_fen as f64 * l.pd * l.lgd.mean())
+            .sum();
+        let n = raw.len() as f64;
+        let w = |i: usize| {
+            if raw.weight.is_empty() {
+                1.0
+            } else {
+                raw.weight[i]
+            }
+        };
+        let check = |x: &dyn Fn(usize) -> f64, exact: f64, what: &str| {
+            let t: Vec<f64> = (0..raw.len()).map(|i| w(i) * x(i)).collect();
+            let mean = t.iter().sum::<f64>() / n;
+            let se = (t.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt();
+            let z = (mean - exact) / se;
+            assert!(
+                z.abs() <= 4.0,
+                "{name} {what}: {mean} vs exact {exact}, z = {z:.2}"
+            );
+        };
+        check(&|i| f64::from(raw.defaults[i]), exact_d, "E[D]");
+        check(&|i| raw.loss[i] as f64, exact_l, "E[L]");
+    }
+}
