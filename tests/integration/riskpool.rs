@@ -543,6 +543,40 @@ fn top_up_refills_within_its_yearly_cap() {
     assert_eq!(s.bank_loss.mean.to_fen_string(), "1800000.00");
 }
 
+/// The yearly top-up cap resets at the year boundary: claims of 50万 a
+/// period, refill to 60万, at most 60万 a year. Half-yearly periods:
+/// P1 60→10 +50; P2 60→10 +10 (cap reached, year ends, cap resets);
+/// P3 claims 50 against 20: dry, pays 20, +60; P4 60→10, +0.
+/// Quarterly periods (one year for all four): P3 gets no top-up, P4 pays 0.
+#[test]
+fn the_yearly_top_up_cap_resets_at_the_year_boundary() {
+    let pool = "capital = \"60万\"\ncompensation_share = 0.5\ntop_up = { below = \"60万\", refill_to = \"60万\", max_per_year = \"60万\" }";
+    let s = certain_default(pool, 4, 2, 1.0);
+    assert_eq!(s.exhaustion_by_period[1].estimate, 0.0);
+    assert_eq!(s.exhaustion_by_period[2].estimate, 1.0);
+    assert_eq!(s.compensation.mean.to_fen_string(), "1700000.00");
+    assert_eq!(s.unfunded_claims.mean.to_fen_string(), "300000.00");
+    let s = certain_default(pool, 4, 4, 1.0);
+    assert_eq!(s.compensation.mean.to_fen_string(), "1200000.00");
+    assert_eq!(s.unfunded_claims.mean.to_fen_string(), "800000.00");
+}
+
+/// The compensation-ratio breaker compares what was paid with all capital
+/// provided, top-ups included: capital 100万, claims 50万 a period, refills
+/// to 100万, ratio 0.7. P1 50 < 70; +50 (provided 150); P2 100 < 105; +50
+/// (200); P3 150 ≥ 140: trips. Counting the initial capital alone would trip
+/// in P2 (100 ≥ 70).
+#[test]
+fn the_compensation_ratio_counts_top_ups() {
+    let s = certain_default(
+        "capital = \"100万\"\ncompensation_share = 0.5\ntop_up = { below = \"80万\", refill_to = \"100万\", max_per_year = \"1000万\" }\nbreaker = { compensation_ratio = 0.7 }",
+        4,
+        4,
+        1.0,
+    );
+    assert_eq!(s.breaker.unwrap().by_period, vec![0.0, 0.0, 1.0, 0.0]);
+}
+
 #[test]
 fn compensation_ratio_breaker_stops_lending() {
     // paid 50万 ≥ 0.8 × 60万 after period 1: lending stops, the book runs off
