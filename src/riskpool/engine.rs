@@ -148,6 +148,10 @@ struct Class {
     loans: Vec<u32>,
     /// Period PD (for the factor-free case).
     pd_period: f64,
+    /// What each default of the class costs when every loan of it costs the
+    /// same (fixed LGD, equal amounts): then, in a single period, which
+    /// loans default changes nothing and only their number is drawn.
+    uniform: Option<DefaultAmounts>,
 }
 
 /// What one defaulted loan costs, fen.
@@ -305,6 +309,7 @@ impl<'m> Engine<'m> {
                     sector: usize::from(l.sector),
                     loans: Vec::new(),
                     pd_period,
+                    uniform: None,
                 });
                 classes.len() - 1
             });
@@ -352,6 +357,14 @@ impl<'m> Engine<'m> {
             .enumerate()
             .map(|(i, &l)| (l >= 0).then(|| e.amounts(i, l)))
             .collect();
+        if !e.multi {
+            for c in &mut e.classes {
+                let first = e.fixed[c.loans[0] as usize];
+                if first.is_some() && c.loans.iter().all(|&i| e.fixed[i as usize] == first) {
+                    c.uniform = first;
+                }
+            }
+        }
         e
     }
 
@@ -543,7 +556,25 @@ impl<'m> Engine<'m> {
             }
             // Which loans of the class default: their number K ~ Bin(n, p),
             // then K distinct positions drawn uniformly (Floyd's algorithm).
+            // In a single period a class whose loans all cost the same
+            // needs only K.
             let n = c.loans.len();
+            if let Some(u) = c.uniform {
+                let k = if p >= 1.0 {
+                    n as u64
+                } else {
+                    Binomial::new(n as u64, p).map_or(0, |b| b.sample(rng))
+                };
+                let k32 = u32::try_from(k).unwrap_or(u32::MAX);
+                let k = k as i64;
+                out.defaults += k32;
+                out.loss += k * u.loss;
+                if let Some(sl) = sector_loss.as_deref_mut() {
+                    sl[c.sector] += k * u.loss;
+                }
+                claims += k * u.claim;
+                continue;
+            }
             let mut chosen = std::mem::take(&mut scratch.chosen);
             chosen.clear();
             if p >= 1.0 {
