@@ -44,12 +44,18 @@ pub struct Config {
 pub struct StoreConfig {
     /// Directory of the SQLite database (created if missing).
     pub data_dir: PathBuf,
+    /// When a write counts as done: `full` (the default) acknowledges a
+    /// write only after SQLite has synced it to disk, so a power cut loses
+    /// nothing acknowledged; `normal` and `off` sync less or never (faster,
+    /// for throwaway data: acknowledged writes can be lost on a power cut).
+    pub synchronous: crate::store::Synchronous,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             data_dir: PathBuf::from("smefin-data"),
+            synchronous: crate::store::Synchronous::Full,
         }
     }
 }

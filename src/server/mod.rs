@@ -172,9 +172,14 @@ pub async fn serve(
         tracing::warn!(%addr, "no token file: serving OPEN, every caller acts as the bureau");
     }
     let auth = auth::Auth::new(tokens);
-    let store: Arc<dyn crate::store::IncentiveStore> =
-        Arc::new(crate::store::Store::open(&config.store.data_dir)?);
+    let store: Arc<dyn crate::store::IncentiveStore> = Arc::new(crate::store::Store::open_with(
+        &config.store.data_dir,
+        config.store.synchronous,
+    )?);
     tracing::info!(data_dir = %config.store.data_dir.display(), "store open");
+    if config.store.synchronous != crate::store::Synchronous::Full {
+        tracing::warn!(synchronous = ?config.store.synchronous, "store.synchronous is not full: acknowledged writes can be lost on a power cut");
+    }
 
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, tonic_health::ServingStatus::Serving).await;

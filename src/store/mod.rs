@@ -218,16 +218,39 @@ pub enum Submission<'a> {
     Snapshot(&'a [LoanRecord], &'a SnapshotBalance),
 }
 
+/// SQLite's `synchronous` setting: when a write is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// Synced before it is acknowledged (the default).
+    Full,
+    /// Synced at checkpoints: a power cut can lose the last acknowledged writes.
+    Normal,
+    /// Never synced by SQLite.
+    Off,
+}
+
 impl Store {
-    /// Opens (creating if needed) the database in `dir` and migrates it.
+    /// Opens (creating if needed) the database in `dir` and migrates it,
+    /// with every write synced before it is acknowledged.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(dir, Synchronous::Full)
+    }
+
+    /// [`Store::open`] with the given `synchronous` setting.
+    pub fn open_with(dir: &Path, sync: Synchronous) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir {
             path: dir.display().to_string(),
             reason: e.to_string(),
         })?;
         let conn = Connection::open(dir.join("smefin.sqlite3"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let sync = match sync {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Off => "OFF",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let mut conn = conn;
