@@ -866,6 +866,72 @@ impl Scratch {
 mod tests {
     use super::*;
 
+    /// The pool's rules on random multi-period paths against a model that
+    /// states the yearly cap by the year of each period (t / ppy) rather
+    /// than with a counter reset at the boundary: random claims, capital,
+    /// top-up rule and periods per year; after every period the balance,
+    /// the capital provided, the unfunded claims and the period the pool
+    /// ran dry agree, and no year's top-ups exceed the cap.
+    #[test]
+    fn top_ups_on_random_paths_keep_the_yearly_cap_by_calendar_year() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for _ in 0..2000 {
+            let ppy = [1usize, 2, 4, 12][next(4) as usize];
+            let periods = 1 + next(40) as usize;
+            let capital = 1 + next(1_000) as i64;
+            let rule = TopUp {
+                below: next(1_200) as i64,
+                refill_to: next(1_500) as i64,
+                max_per_year: next(2_000) as i64,
+            };
+            let mut st = PoolState::new(capital);
+            let mut out = Outcome::default();
+            // the model
+            let (mut bal, mut provided, mut unfunded, mut dry) = (capital, capital, 0i64, 0usize);
+            let mut added_in_year: std::collections::HashMap<usize, i64> = Default::default();
+            for t in 0..periods {
+                let claims = next(700) as i64;
+                st.pay(claims, t, &mut out);
+                st.top_up(rule, t, ppy);
+                let paid = claims.min(bal.max(0));
+                if claims > 0 && claims >= bal && dry == 0 {
+                    dry = t + 1;
+                }
+                bal -= paid;
+                unfunded += claims - paid;
+                let year = t / ppy;
+                let used = added_in_year.get(&year).copied().unwrap_or(0);
+                if bal < rule.below {
+                    let add = (rule.refill_to - bal).min(rule.max_per_year - used).max(0);
+                    bal += add;
+                    provided += add;
+                    *added_in_year.entry(year).or_default() += add;
+                }
+                assert_eq!(
+                    (
+                        st.balance,
+                        st.provided,
+                        out.unfunded,
+                        usize::from(out.exhausted_period)
+                    ),
+                    (bal, provided, unfunded, dry),
+                    "period {t}, ppy {ppy}, {rule:?}"
+                );
+            }
+            assert!(
+                added_in_year
+                    .values()
+                    .all(|&a| a <= rule.max_per_year.max(0))
+            );
+        }
+    }
+
     #[test]
     fn floyd_draws_distinct_uniform_subsets() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
