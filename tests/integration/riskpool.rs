@@ -1177,3 +1177,67 @@ fn ar1_factor_matches_the_exact_two_period_integral() {
         "{independent}"
     );
 }
+
+/// Two sectors' tail: conditional on the global factor g the sectors are
+/// independent, each a mixture over its own factor s of Bin(n, q(g, s)),
+/// q = Φ((t − √ρg·g − √ρs·s) / √(1 − ρg − ρs)); P(D_A + D_B ≥ k) is the
+/// integral over g of the convolved mixtures (midpoint rules in u-space).
+#[test]
+fn two_sectors_tail_matches_the_nested_integral() {
+    use statrs::distribution::ContinuousCDF;
+    let (n, pd, rho_g, rho_s, k) = (150usize, 0.03, 0.1f64, 0.15f64, 30usize);
+    let m = model(&format!(
+        r#"
+        seed = 23
+        scenarios = 200000
+        [pool]
+        capital = "{k}00万"
+        compensation_share = 1.0
+        [dependence]
+        rho = {rho_g}
+        sector_rho = {rho_s}
+        [[portfolio.segments]]
+        count = {n}
+        amount = "100万"
+        pd = {pd}
+        lgd = 1.0
+        sector = "A"
+        [[portfolio.segments]]
+        count = {n}
+        amount = "100万"
+        pd = {pd}
+        lgd = 1.0
+        sector = "B"
+        "#
+    ));
+    let (_, s) = run(&m, 0);
+    let norm = normal();
+    let t = norm.inverse_cdf(pd);
+    let resid = (1.0 - rho_g - rho_s).sqrt();
+    let (outer, inner) = (1200usize, 400usize);
+    let s_nodes: Vec<f64> = (0..inner)
+        .map(|j| norm.inverse_cdf((j as f64 + 0.5) / inner as f64))
+        .collect();
+    let mut tail = 0.0;
+    for i in 0..outer {
+        let g = norm.inverse_cdf((i as f64 + 0.5) / outer as f64);
+        // one sector's law given g (both sectors alike)
+        let mut pmf = vec![0.0; n + 1];
+        for &sv in &s_nodes {
+            let q = norm.cdf((t - rho_g.sqrt() * g - rho_s.sqrt() * sv) / resid);
+            for (a, b) in pmf.iter_mut().zip(binomial_pmf(n, q)) {
+                *a += b / inner as f64;
+            }
+        }
+        let below: f64 = (0..k)
+            .map(|a| pmf[a] * pmf[..k - a].iter().sum::<f64>())
+            .sum();
+        tail += (1.0 - below) / outer as f64;
+    }
+    let p = s.exhaustion_probability;
+    assert!(p.estimate > 0.005 && p.estimate < 0.2, "{p:?}");
+    within(p.estimate, tail, p.std_error, "two-sector P(D ≥ k)");
+    // one factor with ρ = ρg + ρs for everyone (sectors ignored) differs
+    let one = finite_pool_tail(2 * n as u64, k as u64, pd, rho_g + rho_s);
+    assert!((p.estimate - one).abs() > 6.0 * p.std_error, "{one}");
+}
