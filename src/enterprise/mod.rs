@@ -494,20 +494,27 @@ fn expected<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> String {
     all.iter().map(|&v| code(v)).collect::<Vec<_>>().join(", ")
 }
 
-/// Certifications, deduplicated in enum order; each unknown entry is a
-/// problem of its own, and too many entries are one problem.
-fn parse_certifications(list: &[String], errs: &mut Vec<FieldViolation>) -> Vec<Certification> {
-    if list.len() > MAX_CERTIFICATIONS {
-        // One problem, not one per entry: 500,000 unknown values made
-        // 150 MB of problems out of a 1 MB message.
+/// More than [`MAX_CERTIFICATIONS`] entries is one problem, not one per
+/// entry: 500,000 unknown values made 150 MB of problems out of a 1 MB
+/// message.
+fn too_many(field: &str, len: usize, errs: &mut Vec<FieldViolation>) -> bool {
+    let over = len > MAX_CERTIFICATIONS;
+    if over {
         errs.push(FieldViolation::new(
-            "certifications",
+            field,
             format!(
-                "{} entries; at most {MAX_CERTIFICATIONS} (there are {} kinds)",
-                list.len(),
+                "{len} entries; at most {MAX_CERTIFICATIONS} (there are {} kinds)",
                 Certification::ALL.len()
             ),
         ));
+    }
+    over
+}
+
+/// Certifications, deduplicated in enum order; each unknown entry is a
+/// problem of its own, and too many entries are one problem.
+fn parse_certifications(list: &[String], errs: &mut Vec<FieldViolation>) -> Vec<Certification> {
+    if too_many("certifications", list.len(), errs) {
         return Vec::new();
     }
     let mut certs = Vec::new();
@@ -535,15 +542,7 @@ fn parse_certification_dates(
     errs: &mut Vec<FieldViolation>,
 ) -> std::collections::BTreeMap<Certification, NaiveDate> {
     let mut out = std::collections::BTreeMap::new();
-    if list.len() > MAX_CERTIFICATIONS {
-        errs.push(FieldViolation::new(
-            "certification_dates",
-            format!(
-                "{} entries; at most {MAX_CERTIFICATIONS} (there are {} kinds)",
-                list.len(),
-                Certification::ALL.len()
-            ),
-        ));
+    if too_many("certification_dates", list.len(), errs) {
         return out;
     }
     for (i, d) in list.iter().enumerate() {

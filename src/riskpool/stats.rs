@@ -431,36 +431,12 @@ pub fn summarize(
             prob.of(|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t)
         })
         .collect();
-    if !raw.weight.is_empty() {
-        return weighted_summary(
-            engine,
-            model,
-            raw,
-            control,
-            prob,
-            exhaustion_probability,
-            exhaustion_by_period,
-        );
-    }
-    let breaker = spec
-        .pool
-        .breaker
-        .as_ref()
-        .map(|_| breaker_stats(raw, periods, &prob));
-    let balance_fan = balance_fan(raw, model.capital_fen());
+    let f = if raw.weight.is_empty() {
+        plain_figures(engine, model, raw, control, &prob)?
+    } else {
+        weighted_figures(engine, model, raw, control, &prob)?
+    };
     let exposure = model.exposure_fen();
-    let loss_histogram = loss_histogram(
-        raw,
-        exposure,
-        spec.output.histogram_bins,
-        spec.output.histogram_max_rate,
-    );
-    control.check()?;
-    let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
-    let d = distributions(raw, alpha, m);
-    control.check()?;
-    let worst = worst_scenarios(&raw.loss, m, d.tail_threshold);
-    let risk_contributions = risk_contributions(engine, model, raw, &worst, control)?;
     Ok(Summary {
         scenarios: n,
         seed: spec.seed,
@@ -472,19 +448,77 @@ pub fn summarize(
         leverage: exposure as f64 / model.capital_fen() as f64,
         exhaustion_probability,
         exhaustion_by_period,
+        defaults: f.defaults,
+        loss: f.loss,
+        compensation: f.compensation,
+        unfunded_claims: f.unfunded,
+        bank_loss: f.bank_loss,
+        breaker: f.breaker,
+        balance_fan: f.balance_fan,
+        loss_histogram: f.loss_histogram,
+        risk_contributions: f.risk_contributions,
+        vasicek: vasicek(model),
+        importance_sampling: f.importance_sampling,
+        tail_level: alpha,
+        conventions: f.conventions.into(),
+    })
+}
+
+/// The figures that plain Monte Carlo and importance sampling estimate
+/// differently.
+struct Figures {
+    defaults: DefaultStats,
+    loss: MoneyStats,
+    compensation: MoneyStats,
+    unfunded: MoneyStats,
+    bank_loss: MoneyStats,
+    breaker: Option<BreakerStats>,
+    balance_fan: Vec<FanPoint>,
+    loss_histogram: Histogram,
+    risk_contributions: Vec<Contribution>,
+    importance_sampling: Option<IsStats>,
+    conventions: &'static str,
+}
+
+/// Plain Monte Carlo: counts, order statistics, the worst ⌈N(1 − α)⌉
+/// scenarios.
+fn plain_figures(
+    engine: &Engine<'_>,
+    model: &Model,
+    raw: &Raw,
+    control: &Control,
+    prob: &Probabilities<'_>,
+) -> Result<Figures, Cancelled> {
+    let spec = model.spec();
+    let alpha = spec.output.tail_level;
+    let breaker = spec
+        .pool
+        .breaker
+        .as_ref()
+        .map(|_| breaker_stats(raw, spec.periods as usize, prob));
+    let loss_histogram = loss_histogram(
+        raw,
+        model.exposure_fen(),
+        spec.output.histogram_bins,
+        spec.output.histogram_max_rate,
+    );
+    control.check()?;
+    let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
+    let d = distributions(raw, alpha, m);
+    control.check()?;
+    let worst = worst_scenarios(&raw.loss, m, d.tail_threshold);
+    Ok(Figures {
         defaults: default_moments(&raw.defaults),
         loss: d.loss,
         compensation: d.compensation,
-        unfunded_claims: d.unfunded,
+        unfunded: d.unfunded,
         bank_loss: d.bank_loss,
         breaker,
-        balance_fan,
+        balance_fan: balance_fan(raw, model.capital_fen()),
         loss_histogram,
-        risk_contributions,
-        vasicek: vasicek(model),
+        risk_contributions: risk_contributions(engine, model, raw, &worst, control)?,
         importance_sampling: None,
-        tail_level: alpha,
-        conventions: CONVENTIONS.into(),
+        conventions: CONVENTIONS,
     })
 }
 
@@ -495,16 +529,13 @@ const CONVENTIONS_IS: &str = "importance sampling: every figure is likelihood-ra
 /// A run under importance sampling: every statistic weighted by the
 /// likelihood ratios (see [`CONVENTIONS_IS`]); the balance fan, accumulated
 /// unweighted by the engine, is left out rather than shown wrong.
-#[allow(clippy::too_many_arguments)]
-fn weighted_summary(
+fn weighted_figures(
     engine: &Engine<'_>,
     model: &Model,
     raw: &Raw,
     control: &Control,
-    prob: Probabilities<'_>,
-    exhaustion_probability: Probability,
-    exhaustion_by_period: Vec<Probability>,
-) -> Result<Summary, Cancelled> {
+    prob: &Probabilities<'_>,
+) -> Result<Figures, Cancelled> {
     let spec = model.spec();
     let alpha = spec.output.tail_level;
     let periods = spec.periods as usize;
@@ -579,33 +610,21 @@ fn weighted_summary(
         .sum::<f64>()
         / n;
     let dvar = (dm2 - dmean * dmean).max(0.0);
-    Ok(Summary {
-        scenarios: raw.len() as u64,
-        seed: spec.seed,
-        preset: model.preset().name.clone(),
-        periods: spec.periods,
-        loans: model.loans().len() as u64,
-        exposure: Yuan::from_fen(exposure),
-        capital: Yuan::from_fen(model.capital_fen()),
-        leverage: exposure as f64 / model.capital_fen() as f64,
-        exhaustion_probability,
-        exhaustion_by_period,
+    Ok(Figures {
         defaults: DefaultStats {
             mean: dmean,
             variance: dvar,
         },
         loss,
         compensation,
-        unfunded_claims: unfunded,
+        unfunded,
         bank_loss,
         breaker,
         balance_fan: Vec::new(),
         loss_histogram,
         risk_contributions,
-        vasicek: vasicek(model),
         importance_sampling: Some(is_stats(engine, raw)),
-        tail_level: alpha,
-        conventions: CONVENTIONS_IS.into(),
+        conventions: CONVENTIONS_IS,
     })
 }
 
