@@ -92,8 +92,9 @@ def run_smefin(exe, amount_fen, scenarios, threads):
     return elapsed, p["estimate"], p["std_error"], loss_mean, loss_se
 
 
-def run_numpy(amount_fen, scenarios, chunk, seed=7):
-    loss, claim = claims_per_loan(amount_fen)
+def numpy_loop(scenarios, chunk, draw, seed=7):
+    """The loop every numpy method shares: per chunk, the factor and p(z),
+    then `draw(rng, c, p)` gives each scenario's claims and losses."""
     thr = ndtri(PD)
     rng = np.random.default_rng(seed)
     hits, n = 0, 0
@@ -103,9 +104,7 @@ def run_numpy(amount_fen, scenarios, chunk, seed=7):
         c = min(chunk, scenarios - n)
         z = rng.standard_normal(c)
         p = ndtr((thr - math.sqrt(RHO) * z) / math.sqrt(1 - RHO))
-        d = (rng.random((c, N_LOANS)) < p[:, None]).astype(np.float64)
-        cl = d @ claim
-        ls = d @ loss
+        cl, ls = draw(rng, c, p)
         hits += int((cl >= CAPITAL_FEN).sum())
         s1 += ls.sum()
         s2 += (ls * ls).sum()
@@ -117,19 +116,23 @@ def run_numpy(amount_fen, scenarios, chunk, seed=7):
     return elapsed, pe, math.sqrt(pe * (1 - pe) / n), mean, math.sqrt(var / n)
 
 
-def run_numpy_sparse(amount_fen, scenarios, chunk, seed=7):
+def run_numpy(amount_fen, scenarios, chunk):
+    """Dense: a uniform per loan, claims by BLAS mat-vec."""
+    loss, claim = claims_per_loan(amount_fen)
+
+    def draw(rng, c, p):
+        d = (rng.random((c, N_LOANS)) < p[:, None]).astype(np.float64)
+        return d @ claim, d @ loss
+
+    return numpy_loop(scenarios, chunk, draw)
+
+
+def run_numpy_sparse(amount_fen, scenarios, chunk):
     """Binomial counts, then distinct defaulters per scenario (duplicates
     within a scenario redrawn until none are left)."""
     loss, claim = claims_per_loan(amount_fen)
-    thr = ndtri(PD)
-    rng = np.random.default_rng(seed)
-    hits, n = 0, 0
-    s1 = s2 = 0.0
-    t0 = time.perf_counter()
-    while n < scenarios:
-        c = min(chunk, scenarios - n)
-        z = rng.standard_normal(c)
-        p = ndtr((thr - math.sqrt(RHO) * z) / math.sqrt(1 - RHO))
+
+    def draw(rng, c, p):
         k = rng.binomial(N_LOANS, p)
         scen = np.repeat(np.arange(c), k)
         idx = rng.integers(0, N_LOANS, scen.size)
@@ -141,43 +144,24 @@ def run_numpy_sparse(amount_fen, scenarios, chunk, seed=7):
             if not dup.any():
                 break
             idx[dup] = rng.integers(0, N_LOANS, int(dup.sum()))
-        cl = np.bincount(scen, weights=claim[idx], minlength=c)
-        ls = np.bincount(scen, weights=loss[idx], minlength=c)
-        hits += int((cl >= CAPITAL_FEN).sum())
-        s1 += ls.sum()
-        s2 += (ls * ls).sum()
-        n += c
-    elapsed = time.perf_counter() - t0
-    pe = hits / n
-    mean = s1 / n
-    var = s2 / n - mean * mean
-    return elapsed, pe, math.sqrt(pe * (1 - pe) / n), mean, math.sqrt(var / n)
+        return (
+            np.bincount(scen, weights=claim[idx], minlength=c),
+            np.bincount(scen, weights=loss[idx], minlength=c),
+        )
+
+    return numpy_loop(scenarios, chunk, draw)
 
 
-def run_numpy_counts(amount_fen, scenarios, chunk, seed=7):
+def run_numpy_counts(amount_fen, scenarios, chunk):
     """Equal claims: the binomial count decides everything."""
     loss, claim = claims_per_loan(amount_fen)
     assert (claim == claim[0]).all(), "--equal only"
-    thr = ndtri(PD)
-    rng = np.random.default_rng(seed)
-    hits, n = 0, 0
-    s1 = s2 = 0.0
-    t0 = time.perf_counter()
-    while n < scenarios:
-        c = min(chunk, scenarios - n)
-        z = rng.standard_normal(c)
-        p = ndtr((thr - math.sqrt(RHO) * z) / math.sqrt(1 - RHO))
+
+    def draw(rng, c, p):
         k = rng.binomial(N_LOANS, p).astype(np.float64)
-        hits += int((k * claim[0] >= CAPITAL_FEN).sum())
-        ls = k * loss[0]
-        s1 += ls.sum()
-        s2 += (ls * ls).sum()
-        n += c
-    elapsed = time.perf_counter() - t0
-    pe = hits / n
-    mean = s1 / n
-    var = s2 / n - mean * mean
-    return elapsed, pe, math.sqrt(pe * (1 - pe) / n), mean, math.sqrt(var / n)
+        return k * claim[0], k * loss[0]
+
+    return numpy_loop(scenarios, chunk, draw)
 
 
 def run_cre(amount_fen, scenarios, chunk):
