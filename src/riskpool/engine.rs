@@ -258,6 +258,10 @@ pub struct Engine<'m> {
     sqrt_sector_rho: f64,
     /// ν and χ²(ν) under the t copula.
     mixing: Option<(f64, ChiSquared<f64>)>,
+    /// By period: the loans whose first lending matures at its end, in loan
+    /// order (multi-period runs), so a period's end costs what matures and
+    /// defaults, not a pass over the book.
+    first_maturities: Vec<Vec<u32>>,
     base: ChaCha8Rng,
     share: f64,
     periods: usize,
@@ -339,6 +343,7 @@ impl<'m> Engine<'m> {
             beta,
             sqrt_sector_rho: d.sector_rho.sqrt(),
             mixing,
+            first_maturities: Vec::new(),
             base: ChaCha8Rng::seed_from_u64(spec.seed),
             share,
             periods: spec.periods as usize,
@@ -357,7 +362,15 @@ impl<'m> Engine<'m> {
             .enumerate()
             .map(|(i, &l)| (l >= 0).then(|| e.amounts(i, l)))
             .collect();
-        if !e.multi {
+        if e.multi {
+            let mut by_period = vec![Vec::new(); e.periods];
+            for (i, l) in model.loans().iter().enumerate() {
+                if let Some(b) = by_period.get_mut(l.term_periods as usize - 1) {
+                    b.push(i as u32);
+                }
+            }
+            e.first_maturities = by_period;
+        } else {
             for c in &mut e.classes {
                 let first = e.fixed[c.loans[0] as usize];
                 if first.is_some() && c.loans.iter().all(|&i| e.fixed[i as usize] == first) {
@@ -621,15 +634,25 @@ impl<'m> Engine<'m> {
         let back = scratch.recoveries[t];
         st.balance += back;
         st.returned_cum += back;
-        for (loan, l) in model.loans().iter().enumerate() {
-            if scratch.active[loan] {
-                scratch.age[loan] += 1;
-                if scratch.age[loan] >= l.term_periods {
-                    scratch.active[loan] = false;
-                    scratch.pending.push(loan as u32);
-                }
+        // Loans mature at the end of their term's last period: first
+        // lendings from the table built once, later ones as scheduled when
+        // lent (a loan that defaulted since is inactive or lent anew).
+        for &loan in &self.first_maturities[t] {
+            let l = loan as usize;
+            if scratch.active[l] && scratch.relent[l] == 0 {
+                scratch.active[l] = false;
+                scratch.pending.push(loan);
             }
         }
+        let due = std::mem::take(&mut scratch.maturing[t]);
+        for &(loan, lending) in &due {
+            let l = loan as usize;
+            if scratch.active[l] && scratch.relent[l] == lending {
+                scratch.active[l] = false;
+                scratch.pending.push(loan);
+            }
+        }
+        scratch.maturing[t] = due;
         if !st.tripped {
             if let Some(b) = &model.spec().pool.breaker {
                 let dr = b
@@ -646,9 +669,14 @@ impl<'m> Engine<'m> {
         }
         if !st.tripped {
             for &loan in &scratch.pending {
-                scratch.active[loan as usize] = true;
-                scratch.age[loan as usize] = 0;
-                st.lent += model.loans()[loan as usize].amount_fen;
+                let l = loan as usize;
+                scratch.active[l] = true;
+                scratch.relent[l] += 1;
+                let matures = t + model.loans()[l].term_periods as usize;
+                if let Some(b) = scratch.maturing.get_mut(matures) {
+                    b.push((loan, scratch.relent[l]));
+                }
+                st.lent += model.loans()[l].amount_fen;
             }
         }
         scratch.pending.clear();
@@ -844,7 +872,11 @@ struct Scratch {
     chosen: Vec<u32>,
     bits: Vec<u64>,
     active: Vec<bool>,
-    age: Vec<u32>,
+    /// Times each loan was lent again (0: still its first lending).
+    relent: Vec<u32>,
+    /// By period: the loans lent again that mature at its end, with the
+    /// lending they belong to (an entry of an earlier lending is stale).
+    maturing: Vec<Vec<(u32, u32)>>,
     pending: Vec<u32>,
     recoveries: Vec<i64>,
     sector_z: Vec<f64>,
@@ -854,8 +886,10 @@ impl Scratch {
     fn reset(&mut self, m: &Model, horizon: usize) {
         self.active.clear();
         self.active.resize(m.loans().len(), true);
-        self.age.clear();
-        self.age.resize(m.loans().len(), 0);
+        self.relent.clear();
+        self.relent.resize(m.loans().len(), 0);
+        self.maturing.resize_with(horizon, Vec::new);
+        self.maturing.iter_mut().for_each(Vec::clear);
         self.pending.clear();
         self.recoveries.clear();
         self.recoveries.resize(horizon + 1, 0);
