@@ -541,47 +541,22 @@ fn weighted_figures(
     let periods = spec.periods as usize;
     let n = raw.len() as f64;
     let w = &raw.weight;
-    let breaker = spec.pool.breaker.as_ref().map(|_| BreakerStats {
-        trip_probability: prob.of(|i| raw.breaker_period[i] > 0),
-        by_period: (1..=periods)
-            .map(|t| {
-                (0..raw.len())
-                    .filter(|&i| usize::from(raw.breaker_period[i]) == t)
-                    .map(|i| w[i])
-                    .sum::<f64>()
-                    / n
-            })
-            .collect(),
-    });
-    let exposure = model.exposure_fen();
-    let mut loss_histogram = loss_histogram(
+    let breaker = spec
+        .pool
+        .breaker
+        .as_ref()
+        .map(|_| breaker_stats(raw, periods, prob));
+    let loss_histogram = loss_histogram(
         raw,
-        exposure,
+        model.exposure_fen(),
         spec.output.histogram_bins,
         spec.output.histogram_max_rate,
     );
-    let bins = loss_histogram.counts.len();
-    let mut probs = vec![0.0; bins];
-    let mut over = 0.0;
-    for (i, &l) in raw.loss.iter().enumerate() {
-        let b = (l as f64 / exposure as f64 / loss_histogram.bin_width_rate).floor() as usize;
-        if b < bins {
-            probs[b] += w[i] / n;
-        } else {
-            over += w[i] / n;
-        }
-    }
-    loss_histogram.counts = Vec::new();
-    loss_histogram.overflow = 0;
-    loss_histogram.weighted = Some(WeightedBins {
-        probabilities: probs,
-        overflow: over,
-    });
     control.check()?;
     let ((loss, compensation), (unfunded, bank_loss)) = rayon::join(
         || {
             rayon::join(
-                || weighted_money_stats(&raw.loss, w, alpha),
+                || weighted_stats_and_tail(&raw.loss, w, alpha),
                 || weighted_money_stats(&raw.compensation, w, alpha),
             )
         },
@@ -593,7 +568,7 @@ fn weighted_figures(
         },
     );
     control.check()?;
-    let tail = weighted_tail(&raw.loss, w, alpha);
+    let (loss, tail) = loss;
     let risk_contributions = weighted_contributions(engine, model, raw, &tail, alpha, control)?;
     let dmean: f64 = raw
         .defaults
@@ -628,17 +603,22 @@ fn weighted_figures(
     })
 }
 
-/// The worst `1 − alpha` of probability under likelihood ratios `w` (the
-/// probability of a set is Σ wᵢ / N over its scenarios): scenario indices
-/// with the share of each taken (1 but for the boundary outcome, taken in
-/// part), worst first.
-pub fn weighted_tail(values: &[i64], w: &[f64], alpha: f64) -> Vec<(usize, f64)> {
+/// Scenario indices by value, largest first (ties: lower index first).
+fn descending(values: &[i64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_unstable_by(|&a, &b| values[b].cmp(&values[a]).then(a.cmp(&b)));
-    let mass = values.len() as f64 * (1.0 - alpha);
+    order
+}
+
+/// The worst `1 − alpha` of probability under likelihood ratios `w` (the
+/// probability of a set is Σ wᵢ / N over its scenarios), walking `order`
+/// (from [`descending`]): scenario indices with the share of each taken (1
+/// but for the boundary outcome, taken in part), worst first.
+fn tail_of(order: &[usize], w: &[f64], alpha: f64) -> Vec<(usize, f64)> {
+    let mass = order.len() as f64 * (1.0 - alpha);
     let mut acc = 0.0;
     let mut out = Vec::new();
-    for i in order {
+    for &i in order {
         if acc >= mass {
             break;
         }
@@ -659,9 +639,17 @@ pub fn weighted_tail(values: &[i64], w: &[f64], alpha: f64) -> Vec<(usize, f64)>
 /// value whose weighted upper tail reaches 1 − l; ES the weighted mean of
 /// the worst 1 − α.
 pub fn weighted_money_stats(values: &[i64], w: &[f64], alpha: f64) -> MoneyStats {
+    weighted_stats_and_tail(values, w, alpha).0
+}
+
+/// [`weighted_money_stats`] and the column's tail ([`tail_of`]), from one sort.
+fn weighted_stats_and_tail(
+    values: &[i64],
+    w: &[f64],
+    alpha: f64,
+) -> (MoneyStats, Vec<(usize, f64)>) {
     let n = values.len() as f64;
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_unstable_by(|&a, &b| values[b].cmp(&values[a]).then(a.cmp(&b)));
+    let order = descending(values);
     let terms: Vec<f64> = values.iter().zip(w).map(|(&x, &q)| q * x as f64).collect();
     let mean = terms.iter().sum::<f64>() / n;
     let m2 = values
@@ -684,12 +672,13 @@ pub fn weighted_money_stats(values: &[i64], w: &[f64], alpha: f64) -> MoneyStats
         }
         values[*order.last().expect("a run has scenarios")]
     };
-    let es = weighted_tail(values, w, alpha)
+    let tail = tail_of(&order, w, alpha);
+    let es = tail
         .iter()
         .map(|&(i, take)| w[i] * take * values[i] as f64)
         .sum::<f64>()
         / (n * (1.0 - alpha));
-    MoneyStats {
+    let stats = MoneyStats {
         mean: yuan_f(mean),
         std_dev: yuan_f(var.sqrt()),
         mean_std_error: yuan_f(se),
@@ -703,7 +692,8 @@ pub fn weighted_money_stats(values: &[i64], w: &[f64], alpha: f64) -> MoneyStats
         var: Yuan::from_fen(quantile(alpha)),
         es: yuan_f(es),
         max: Yuan::from_fen(values.iter().copied().max().unwrap_or(0)),
-    }
+    };
+    (stats, tail)
 }
 
 /// Each sector's part of the weighted loss ES: the tail scenarios
@@ -775,6 +765,20 @@ impl Probabilities<'_> {
             Probability::from_weighted(&terms)
         }
     }
+
+    /// The share of scenarios `hit` picks: a count over N under plain Monte
+    /// Carlo, (1/N)·Σ wᵢ over them under importance sampling.
+    fn share(&self, hit: impl Fn(usize) -> bool) -> f64 {
+        let raw = self.raw;
+        let weight = |i: usize| {
+            if raw.weight.is_empty() {
+                1.0
+            } else {
+                raw.weight[i]
+            }
+        };
+        (0..raw.len()).filter(|&i| hit(i)).map(weight).sum::<f64>() / raw.len() as f64
+    }
 }
 
 /// Mean and (N−1) variance of the default count.
@@ -792,17 +796,10 @@ fn default_moments(defaults: &[u32]) -> DefaultStats {
 /// The breaker's trip probability and the share of scenarios tripping in
 /// each period.
 fn breaker_stats(raw: &Raw, periods: usize, prob: &Probabilities<'_>) -> BreakerStats {
-    let n = raw.len() as f64;
     BreakerStats {
         trip_probability: prob.of(|i| raw.breaker_period[i] > 0),
         by_period: (1..=periods)
-            .map(|t| {
-                raw.breaker_period
-                    .iter()
-                    .filter(|&&b| usize::from(b) == t)
-                    .count() as f64
-                    / n
-            })
+            .map(|t| prob.share(|i| usize::from(raw.breaker_period[i]) == t))
             .collect(),
     }
 }
@@ -846,24 +843,38 @@ fn balance_fan(raw: &Raw, capital_fen: i64) -> Vec<FanPoint> {
 fn loss_histogram(raw: &Raw, exposure: i64, bins: u32, max_rate: f64) -> Histogram {
     let bins = bins as usize;
     let bw = max_rate / bins as f64;
-    let mut counts = vec![0u64; bins];
-    let mut overflow = 0;
-    for &l in &raw.loss {
-        let rate = l as f64 / exposure as f64;
-        let b = (rate / bw).floor() as usize;
-        if b < bins {
-            counts[b] += 1
-        } else {
-            overflow += 1
-        }
-    }
-    Histogram {
+    let bin = |l: i64| (l as f64 / exposure as f64 / bw).floor() as usize;
+    let mut h = Histogram {
         bin_width_rate: bw,
         bin_width: yuan_f(bw * exposure as f64),
-        counts,
-        overflow,
+        counts: Vec::new(),
+        overflow: 0,
         weighted: None,
+    };
+    if raw.weight.is_empty() {
+        h.counts = vec![0u64; bins];
+        for &l in &raw.loss {
+            match h.counts.get_mut(bin(l)) {
+                Some(c) => *c += 1,
+                None => h.overflow += 1,
+            }
+        }
+    } else {
+        // Under importance sampling, each bin's (1/N)·Σ wᵢ.
+        let n = raw.len() as f64;
+        let mut w = WeightedBins {
+            probabilities: vec![0.0; bins],
+            overflow: 0.0,
+        };
+        for (&l, &q) in raw.loss.iter().zip(&raw.weight) {
+            match w.probabilities.get_mut(bin(l)) {
+                Some(p) => *p += q / n,
+                None => w.overflow += q / n,
+            }
+        }
+        h.weighted = Some(w);
     }
+    h
 }
 
 /// The four money distributions, and the m-th largest loss (the threshold
