@@ -507,6 +507,55 @@ fn nanchang_awards_count_designations_since_2021_only() {
     assert_eq!(m.suggestions[0].action, "OBTAIN_CERTIFICATION");
 }
 
+/// A designation dated after the match date is not held on that date, for
+/// awards that count designations from a date and for loans that only need
+/// the certification; the day itself counts.
+#[test]
+fn a_designation_after_the_match_date_is_not_yet_held() {
+    let dated = |cert: &str, d: &str| {
+        profile(&format!(
+            r#"{{"certification_dates": [{{"certification": "{cert}", "designated": "{d}"}}]}}"#
+        ))
+    };
+    let award = "award_little_giant_national";
+    let on_the_day = dated("little_giant_national", "2024-06-01");
+    assert_eq!(status(&on_the_day, award), MatchStatus::Eligible);
+    for d in ["2024-06-02", "9999-12-31"] {
+        let r = run(&dated("little_giant_national", d), "2024-06-01");
+        let m = find(&r, award);
+        assert_eq!(m.status, MatchStatus::Ineligible, "{d}");
+        let c = criterion(m, "CERTIFICATION");
+        assert!(
+            c.message.contains(d) && c.message.contains("晚于匹配日期 2024-06-01"),
+            "{}",
+            c.message
+        );
+        assert!(m.suggestions.is_empty(), "{:?}", m.suggestions);
+    }
+    // 科贷通 needs a tech certification, held on the match date or not
+    assert_eq!(
+        status(&dated("high_tech", "2024-06-01"), "kedaitong"),
+        MatchStatus::Eligible
+    );
+    let r = run(&dated("high_tech", "2024-06-02"), "2024-06-01");
+    let m = find(&r, "kedaitong");
+    assert_eq!(m.status, MatchStatus::Ineligible);
+    assert!(
+        criterion(m, "CERTIFICATION")
+            .message
+            .contains("晚于匹配日期")
+    );
+    // matched on a later date, the same designation counts
+    assert_eq!(
+        find(
+            &run(&dated("high_tech", "2024-06-02"), "2024-06-02"),
+            "kedaitong"
+        )
+        .status,
+        MatchStatus::Eligible
+    );
+}
+
 /// 洪府办发〔2022〕109号 第8、9条: platforms and bases, 30万 / 20万 / 10万.
 #[test]
 fn nanchang_platform_and_base_awards() {

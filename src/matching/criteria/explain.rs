@@ -59,7 +59,14 @@ impl Criterion<'_> {
                 of,
                 since,
                 designated,
+                as_of,
             } => match (held, since, designated) {
+                (Some(c), _, Some(d)) if d > as_of => {
+                    format!(
+                        "{}认定于 {d}，晚于匹配日期 {as_of}，当日尚未具备",
+                        c.name_zh()
+                    )
+                }
                 (Some(c), Some(s), Some(d)) if d < s => {
                     format!("{}认定于 {d}，早于本政策适用的 {s}", c.name_zh())
                 }
@@ -191,7 +198,8 @@ impl Criterion<'_> {
                     ),
                 )]
             }
-            // A designation before the policy's date cannot be changed.
+            // A designation before the policy's date cannot be changed; one
+            // after the match date comes by itself.
             Detail::Certification { held: Some(_), .. } => Vec::new(),
             Detail::Certification { of, .. } => vec![s(
                 "OBTAIN_CERTIFICATION",

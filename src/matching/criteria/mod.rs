@@ -67,6 +67,8 @@ pub enum Detail<'a> {
         since: Option<NaiveDate>,
         /// When `held` was designated, if known.
         designated: Option<NaiveDate>,
+        /// The match date: a later designation is not yet held.
+        as_of: NaiveDate,
     },
     /// A boolean fact.
     Flag {
@@ -284,7 +286,7 @@ pub fn evaluate<'a>(
         Rule::SizeClassIn { classes } => size(code, classes, cls),
         Rule::IndustryIn { prefixes, label } => industry(code, p, prefixes, label, false),
         Rule::IndustryNotIn { prefixes, label } => industry(code, p, prefixes, label, true),
-        Rule::CertificationAny { of, since } => certification(code, p, of, *since),
+        Rule::CertificationAny { of, since } => certification(code, p, of, *since, as_of),
         Rule::Flag { flag, equals } => match p.flag(*flag) {
             Some(v) => verdict(
                 v == *equals,
@@ -355,30 +357,30 @@ fn certification<'a>(
     p: &Profile,
     of: &'a [Certification],
     since: Option<NaiveDate>,
+    as_of: NaiveDate,
 ) -> Criterion<'a> {
     let detail = |held, designated| Detail::Certification {
         held,
         of,
         since,
         designated,
+        as_of,
     };
-    let mut held = of.iter().copied().filter(|c| p.certifications.contains(c));
-    let Some(since) = since else {
-        let first = held.next();
-        return verdict(first.is_some(), code, detail(first, None));
-    };
-    let (mut undated, mut early) = (false, None);
-    for c in held {
-        match p.certification_dates.get(&c) {
-            Some(&d) if d >= since => return pass(code, detail(Some(c), Some(d))),
-            Some(&d) => early = early.or(Some((c, d))),
-            None => undated = true,
+    // A designation dated after the match date is not held on that date.
+    let (mut undated, mut early, mut late) = (false, None, None);
+    for c in of.iter().copied().filter(|c| p.certifications.contains(c)) {
+        match (p.certification_dates.get(&c).copied(), since) {
+            (Some(d), _) if d > as_of => late = late.or(Some((c, d))),
+            (d, None) => return pass(code, detail(Some(c), d)),
+            (Some(d), Some(s)) if d >= s => return pass(code, detail(Some(c), Some(d))),
+            (Some(d), Some(_)) => early = early.or(Some((c, d))),
+            (None, Some(_)) => undated = true,
         }
     }
     if undated {
         return needs(code, "certification_dates", "资质认定日期");
     }
-    match early {
+    match early.or(late) {
         Some((c, d)) => fail(code, detail(Some(c), Some(d))),
         None => fail(code, detail(None, None)),
     }
