@@ -49,6 +49,15 @@ pub struct StoreConfig {
     /// nothing acknowledged; `normal` and `off` sync less or never (faster,
     /// for throwaway data: acknowledged writes can be lost on a power cut).
     pub synchronous: crate::store::Synchronous,
+    /// Where the store is: absent (or `sqlite:`) is the embedded SQLite in
+    /// `data_dir`; `postgres://user:password@host:port/database` is a
+    /// PostgreSQL shared by every replica (migrated at start-up, once).
+    pub url: Option<String>,
+    /// PostgreSQL: most connections a server opens (default 16).
+    pub pool_size: usize,
+    /// PostgreSQL: seconds to wait for a connection (to connect, or for a
+    /// busy pool to free one) before a call fails UNAVAILABLE (default 2).
+    pub connect_timeout_seconds: u64,
 }
 
 impl Default for StoreConfig {
@@ -56,6 +65,9 @@ impl Default for StoreConfig {
         StoreConfig {
             data_dir: PathBuf::from("smefin-data"),
             synchronous: crate::store::Synchronous::Full,
+            url: None,
+            pool_size: 16,
+            connect_timeout_seconds: 2,
         }
     }
 }
@@ -370,7 +382,7 @@ impl Config {
     /// otherwise fail later, or be quietly replaced).
     fn out_of_range(&self) -> Option<(&'static str, String)> {
         let (s, r) = (&self.server, &self.riskpool);
-        let checks: [(&'static str, u64, u64, u64, &str); 19] = [
+        let checks: [(&'static str, u64, u64, u64, &str); 21] = [
             (
                 "server.stream_window_bytes",
                 s.stream_window_bytes.into(),
@@ -480,6 +492,14 @@ impl Config {
                 "",
             ),
             ("riskpool.max_work", r.max_work, 1, u64::MAX, ""),
+            ("store.pool_size", self.store.pool_size as u64, 1, 1024, ""),
+            (
+                "store.connect_timeout_seconds",
+                self.store.connect_timeout_seconds,
+                1,
+                600,
+                "",
+            ),
         ];
         checks.into_iter().find_map(|(key, v, lo, hi, note)| {
             let range = if hi == u64::MAX {

@@ -23,6 +23,11 @@ pub struct ServeArgs {
     /// Directory of the database (default ./smefin-data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Store URL (store.url): `postgres://user:password@host:port/db` for a
+    /// PostgreSQL shared by replicas; absent or `sqlite:` for the embedded
+    /// SQLite in the data directory.
+    #[arg(long)]
+    pub store_url: Option<String>,
     /// Token file (SHA-256 hashes → principals); see `smefin token new`.
     #[arg(long)]
     pub tokens: Option<PathBuf>,
@@ -89,6 +94,9 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
     }
     if let Some(d) = a.data_dir {
         cfg.store.data_dir = d;
+    }
+    if let Some(u) = a.store_url {
+        cfg.store.url = Some(u);
     }
     if let Some(t) = a.tokens {
         cfg.auth.tokens_file = Some(t);

@@ -264,7 +264,10 @@ impl From<ApiError> for Status {
                 let (code, reason) = match &e {
                     S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
                     S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
-                    S::Db(_) | S::Dir { .. } | S::Corrupt(_) => (Code::Internal, "STORAGE_FAILURE"),
+                    S::Unavailable(_) => (Code::Unavailable, "STORE_UNAVAILABLE"),
+                    S::Db(_) | S::Postgres(_) | S::Url(_) | S::Dir { .. } | S::Corrupt(_) => {
+                        (Code::Internal, "STORAGE_FAILURE")
+                    }
                 };
                 if code == Code::Internal {
                     // The database's own words stay in the log; the client

@@ -108,6 +108,54 @@ async fn set_health(
     }
 }
 
+/// How often the health service asks the store whether it answers.
+const STORE_CHECK: Duration = Duration::from_millis(500);
+
+/// Keeps the incentive service's health in step with its database: NOT_SERVING
+/// while the store does not answer, SERVING again at the first check it does
+/// (within [`STORE_CHECK`] of its return). The overall status ("") stays
+/// SERVING: matching and simulations need no database.
+async fn watch_store(
+    store: Arc<dyn crate::store::IncentiveStore>,
+    reporter: tonic_health::server::HealthReporter,
+) {
+    use crate::server::pb::incentive_service_server::IncentiveServiceServer;
+    use tonic::server::NamedService;
+    use tonic_health::ServingStatus;
+    let name = <IncentiveServiceServer<incentive::IncentiveSvc> as NamedService>::NAME;
+    let mut up = true;
+    let mut tick = tokio::time::interval(STORE_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = store.clone();
+        let r = tokio::task::spawn_blocking(move || s.ping()).await;
+        let now_up = matches!(r, Ok(Ok(())));
+        if now_up != up {
+            up = now_up;
+            if up {
+                tracing::info!(
+                    backend = store.backend(),
+                    "store answers again: incentive service SERVING"
+                );
+                reporter
+                    .set_service_status(name, ServingStatus::Serving)
+                    .await;
+            } else {
+                let why = match r {
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                    Ok(Ok(())) => String::new(),
+                };
+                tracing::warn!(backend = store.backend(), error = %why, "store does not answer: incentive service NOT_SERVING");
+                reporter
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+        }
+    }
+}
+
 /// The HTTP/2 transport: windows, stream and keep-alive limits, connection
 /// age, and TLS when configured.
 fn transport(config: &Config) -> Result<Server, ServeError> {
@@ -172,17 +220,24 @@ pub async fn serve(
         tracing::warn!(%addr, "no token file: serving OPEN, every caller acts as the bureau");
     }
     let auth = auth::Auth::new(tokens);
-    let store: Arc<dyn crate::store::IncentiveStore> = Arc::new(crate::store::Store::open_with(
-        &config.store.data_dir,
-        config.store.synchronous,
-    )?);
-    tracing::info!(data_dir = %config.store.data_dir.display(), "store open");
-    if config.store.synchronous != crate::store::Synchronous::Full {
+    let location =
+        crate::store::Location::parse(config.store.url.as_deref(), &config.store.data_dir)?;
+    let store = {
+        let (location, cfg) = (location.clone(), config.store.clone());
+        tokio::task::spawn_blocking(move || crate::store::open(&location, &cfg))
+            .await
+            .map_err(|e| ServeError::Tls(format!("opening the store: {e}")))??
+    };
+    tracing::info!(store = %location.redacted(), "store open");
+    if matches!(location, crate::store::Location::Sqlite(_))
+        && config.store.synchronous != crate::store::Synchronous::Full
+    {
         tracing::warn!(synchronous = ?config.store.synchronous, "store.synchronous is not full: acknowledged writes can be lost on a power cut");
     }
 
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, tonic_health::ServingStatus::Serving).await;
+    let store_watch = tokio::spawn(watch_store(store.clone(), reporter.clone()));
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -215,6 +270,7 @@ pub async fn serve(
     let draining = reporter.clone();
     let signal = async move {
         shutdown.await;
+        store_watch.abort();
         tracing::info!("shutting down: no new calls; draining calls in flight");
         // Load balancers and health checkers see the drain before the
         // listener closes.

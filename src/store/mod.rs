@@ -1,30 +1,35 @@
-//! Persistence: embedded SQLite (bundled) in a data directory.
+//! Persistence of the incentive service: one behaviour, two backends.
 //!
-//! - WAL journal with `synchronous=FULL`: a write is acknowledged only once it
-//!   is durable, so a process killed with SIGKILL loses nothing it answered.
-//! - Money is stored as integer fen.
-//! - Every submission is kept: a corrected report is a new version, a loan
-//!   snapshot keeps its loans, a recomputed statement is a new version.
-//! - Every submission carries a client `request_id`: the same id with the
-//!   same content returns the original result and stores nothing twice; the
-//!   same id with different content is refused.
-//! - Schema migrations run at start-up (`PRAGMA user_version`).
+//! - [`sqlite`]: the embedded SQLite of a single server (the default; needs
+//!   nothing installed).
+//! - [`postgres`]: a shared PostgreSQL for several replicas behind a load
+//!   balancer (`store.url = "postgres://…"`).
 //!
-//! One connection behind a mutex serialises writers; callers on the async
-//! runtime use `spawn_blocking`.
+//! On both:
+//! - money is stored as integer fen;
+//! - every submission is kept: a corrected report is a new version, a loan
+//!   snapshot keeps its loans, a recomputed statement is a new version;
+//! - versions of a (bank, period) are 1..n without gaps, whoever submits;
+//! - every submission carries a client `request_id`, scoped to its
+//!   submitter: the same id with the same content returns the original result
+//!   and stores nothing twice (across replicas: a unique key in the database);
+//!   the same id with different content is refused;
+//! - schema migrations run at start-up, once however many servers start.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Mutex;
+pub mod postgres;
+pub mod sqlite;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::incentive::{
-    self, BalanceReport, Bank, Excluded, IncentiveRules, InstitutionType, LoanRecord, Quarter,
-    SnapshotBalance, Statement,
+    BalanceReport, Bank, IncentiveRules, LoanRecord, Quarter, SnapshotBalance, Statement,
 };
 use crate::money::Yuan;
+
+pub use sqlite::Store;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +37,16 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// PostgreSQL answered with an error.
+    #[error("database: {0}")]
+    Postgres(String),
+    /// The database cannot be reached (down, restarting, or every
+    /// connection busy); the call can be retried with the same request id.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// `store.url` is not a store this server knows.
+    #[error("store.url: {0}")]
+    Url(String),
     /// The data directory could not be prepared.
     #[error("data directory {path}: {reason}")]
     Dir {
@@ -136,74 +151,70 @@ pub trait IncentiveStore: Send + Sync + std::fmt::Debug {
         period: Quarter,
         version: Option<u32>,
     ) -> Result<Option<StoredStatement>, StoreError>;
+
+    /// Whether the database answers now (for the health service).
+    fn ping(&self) -> Result<(), StoreError>;
+
+    /// Which backend, for logs: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
 }
 
-/// The embedded SQLite database.
-#[derive(Debug)]
-pub struct Store {
-    conn: Mutex<Connection>,
+/// Where the store is, from `store.url`: absent or `sqlite:` is the
+/// embedded SQLite in `store.data_dir` (`sqlite:DIR` names another
+/// directory); `postgres://…` or `postgresql://…` is PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// SQLite in this directory.
+    Sqlite(PathBuf),
+    /// PostgreSQL at this connection URL.
+    Postgres(String),
 }
 
-const MIGRATIONS: &[&str] = &[
-    // 1: the initial schema
-    "CREATE TABLE banks (
-        bank_id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        institution_type TEXT NOT NULL,
-        registered_at TEXT NOT NULL
-     );
-     CREATE TABLE reports (
-        id INTEGER PRIMARY KEY,
-        bank_id TEXT NOT NULL REFERENCES banks(bank_id),
-        period TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        balance_fen INTEGER NOT NULL,
-        source TEXT NOT NULL,
-        loans INTEGER NOT NULL,
-        excluded_json TEXT NOT NULL,
-        request_id TEXT NOT NULL,
-        submitted_by TEXT NOT NULL,
-        submitted_at TEXT NOT NULL,
-        UNIQUE (bank_id, period, version)
-     );
-     CREATE TABLE snapshot_loans (
-        report_id INTEGER NOT NULL REFERENCES reports(id),
-        loan_id TEXT NOT NULL,
-        borrower_id TEXT NOT NULL,
-        borrower_type TEXT NOT NULL,
-        purpose TEXT NOT NULL,
-        credit_line_fen INTEGER NOT NULL,
-        balance_fen INTEGER NOT NULL
-     );
-     CREATE TABLE requests (
-        request_id TEXT PRIMARY KEY,
-        content_hash TEXT NOT NULL,
-        report_id INTEGER NOT NULL REFERENCES reports(id)
-     );
-     CREATE TABLE statements (
-        period TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        json TEXT NOT NULL,
-        computed_by TEXT NOT NULL,
-        computed_at TEXT NOT NULL,
-        PRIMARY KEY (period, version)
-     );",
-    // 2: request ids are scoped to the submitter (a bank, or the bureau),
-    // so no caller can block or probe another's ids. Existing ids keep the
-    // scope of the principal that submitted them.
-    "CREATE TABLE scoped_requests (
-        scope TEXT NOT NULL,
-        request_id TEXT NOT NULL,
-        content_hash TEXT NOT NULL,
-        report_id INTEGER NOT NULL REFERENCES reports(id),
-        PRIMARY KEY (scope, request_id)
-     );
-     INSERT INTO scoped_requests (scope, request_id, content_hash, report_id)
-        SELECT r.submitted_by, q.request_id, q.content_hash, q.report_id
-        FROM requests q JOIN reports r ON r.id = q.report_id;
-     DROP TABLE requests;
-     ALTER TABLE scoped_requests RENAME TO requests;",
-];
+impl Location {
+    /// Reads `url` (the configured `store.url`), with `data_dir` for SQLite.
+    pub fn parse(url: Option<&str>, data_dir: &std::path::Path) -> Result<Location, StoreError> {
+        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Location::Sqlite(data_dir.to_path_buf()));
+        };
+        if let Some(dir) = url.strip_prefix("sqlite:") {
+            let dir = dir.strip_prefix("//").unwrap_or(dir);
+            return Ok(Location::Sqlite(if dir.is_empty() {
+                data_dir.to_path_buf()
+            } else {
+                PathBuf::from(dir)
+            }));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_string()));
+        }
+        let scheme = url.split(':').next().unwrap_or(url);
+        Err(StoreError::Url(format!(
+            "unknown scheme `{scheme}`: use `sqlite:` (or leave it out) or `postgres://user@host:port/db`"
+        )))
+    }
+
+    /// The location with any password replaced by `***`, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Location::Sqlite(d) => format!("sqlite:{}", d.display()),
+            Location::Postgres(u) => postgres::redact(u),
+        }
+    }
+}
+
+/// Opens the store at `loc`, migrating it.
+pub fn open(
+    loc: &Location,
+    cfg: &crate::config::StoreConfig,
+) -> Result<Arc<dyn IncentiveStore>, StoreError> {
+    Ok(match loc {
+        Location::Sqlite(dir) => Arc::new(Store::open_with(dir, cfg.synchronous)?),
+        Location::Postgres(url) => Arc::new(postgres::PgStore::open(
+            url,
+            &postgres::PoolOptions::from(cfg),
+        )?),
+    })
+}
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -228,514 +239,4 @@ pub enum Synchronous {
     Normal,
     /// Never synced by SQLite.
     Off,
-}
-
-impl Store {
-    /// Opens (creating if needed) the database in `dir` and migrates it,
-    /// with every write synced before it is acknowledged.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_with(dir, Synchronous::Full)
-    }
-
-    /// [`Store::open`] with the given `synchronous` setting.
-    pub fn open_with(dir: &Path, sync: Synchronous) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir {
-            path: dir.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let conn = Connection::open(dir.join("smefin.sqlite3"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        let sync = match sync {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
-            Synchronous::Off => "OFF",
-        };
-        conn.pragma_update(None, "synchronous", sync)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mut conn = conn;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(m)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
-        }
-        Ok(Store {
-            conn: Mutex::new(conn),
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite inconsistent
-        // (transactions roll back), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// All banks, by id.
-    pub fn banks(&self) -> Result<Vec<Bank>, StoreError> {
-        let conn = self.lock();
-        banks_in(&conn, None, 0, u64::MAX)
-    }
-
-    /// One bank.
-    pub fn bank(&self, id: &str) -> Result<Option<Bank>, StoreError> {
-        bank_in(&self.lock(), id)
-    }
-}
-
-impl IncentiveStore for Store {
-    /// Registers a bank; the same details again return it.
-    fn register_bank(&self, b: &Bank) -> Result<Bank, StoreError> {
-        let conn = self.lock();
-        if let Some(old) = bank_in(&conn, &b.bank_id)? {
-            return if old == *b {
-                Ok(old)
-            } else {
-                Err(StoreError::AlreadyExists(format!(
-                    "bank `{}` is registered with other details",
-                    b.bank_id
-                )))
-            };
-        }
-        conn.execute(
-            "INSERT INTO banks (bank_id, name, institution_type, registered_at) VALUES (?1, ?2, ?3, ?4)",
-            params![b.bank_id, b.name, b.institution_type.code(), now()],
-        )?;
-        Ok(b.clone())
-    }
-
-    /// One page of banks by id, paged in the database: `only` restricts it
-    /// to one bank (a bank's own view). Returns up to `limit` banks.
-    fn banks_page(
-        &self,
-        only: Option<&str>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<Bank>, StoreError> {
-        banks_in(&self.lock(), only, offset, limit)
-    }
-
-    /// Stores a submission as the next version of (bank, period), or returns
-    /// the report of an earlier submission with the same request id and
-    /// content. Request ids are scoped to the submitter `by` (`bank:<id>`,
-    /// `bureau`, `open`): another submitter's ids are neither visible nor
-    /// blocked.
-    fn submit(
-        &self,
-        request_id: &str,
-        content_hash: &str,
-        bank_id: &str,
-        period: Quarter,
-        sub: Submission<'_>,
-        by: &str,
-    ) -> Result<StoredReport, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let prior: Option<(String, i64)> = tx
-            .query_row(
-                "SELECT content_hash, report_id FROM requests WHERE scope = ?1 AND request_id = ?2",
-                params![by, request_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((hash, id)) = prior {
-            if hash != content_hash {
-                return Err(StoreError::AlreadyExists(format!(
-                    "request_id `{request_id}` was already used for different content"
-                )));
-            }
-            return report_by_id(&tx, id);
-        }
-        if bank_in(&tx, bank_id)?.is_none() {
-            return Err(StoreError::UnknownBank(bank_id.to_string()));
-        }
-        let version: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM reports WHERE bank_id = ?1 AND period = ?2",
-            params![bank_id, period.to_string()],
-            |r| r.get(0),
-        )?;
-        let (balance, source, loans, excluded) = match &sub {
-            Submission::Total(b) => (*b, "total", 0u64, Vec::new()),
-            Submission::Snapshot(ls, s) => {
-                (s.balance, "snapshot", ls.len() as u64, s.excluded.clone())
-            }
-        };
-        let excluded_json =
-            serde_json::to_string(&excluded).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO reports (bank_id, period, version, balance_fen, source, loans, excluded_json, request_id, submitted_by, submitted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![bank_id, period.to_string(), version, balance.to_fen(), source, loans as i64, excluded_json, request_id, by, now()],
-        )?;
-        let id = tx.last_insert_rowid();
-        if let Submission::Snapshot(ls, _) = &sub {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO snapshot_loans (report_id, loan_id, borrower_id, borrower_type, purpose, credit_line_fen, balance_fen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for l in ls.iter() {
-                st.execute(params![
-                    id,
-                    l.loan_id,
-                    l.borrower_id,
-                    l.borrower_type.code(),
-                    l.purpose.code(),
-                    l.credit_line.to_fen(),
-                    l.balance.to_fen()
-                ])?;
-            }
-        }
-        tx.execute(
-            "INSERT INTO requests (scope, request_id, content_hash, report_id) VALUES (?1, ?2, ?3, ?4)",
-            params![by, request_id, content_hash, id],
-        )?;
-        let r = report_by_id(&tx, id)?;
-        tx.commit()?;
-        Ok(r)
-    }
-
-    /// Stored reports, every version, oldest first, filtered, paged.
-    fn reports(
-        &self,
-        bank: Option<&str>,
-        period: Option<Quarter>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<StoredReport>, StoreError> {
-        let conn = self.lock();
-        let mut st = conn.prepare(
-            "SELECT id FROM reports WHERE (?1 IS NULL OR bank_id = ?1) AND (?2 IS NULL OR period = ?2)
-             ORDER BY id LIMIT ?3 OFFSET ?4",
-        )?;
-        let ids: Vec<i64> = st
-            .query_map(
-                params![
-                    bank,
-                    period.map(|p| p.to_string()),
-                    limit as i64,
-                    offset as i64
-                ],
-                |r| r.get(0),
-            )?
-            .collect::<Result<_, _>>()?;
-        ids.into_iter().map(|id| report_by_id(&conn, id)).collect()
-    }
-
-    /// Computes the statement of `period` from the latest reports and stores
-    /// it as the next version, atomically.
-    fn compute_statement(
-        &self,
-        rules: &IncentiveRules,
-        period: Quarter,
-        budget: Option<Yuan>,
-        by: &str,
-    ) -> Result<StoredStatement, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let banks = banks_in(&tx, None, 0, u64::MAX)?;
-        let mut latest: BTreeMap<(String, Quarter), BalanceReport> = BTreeMap::new();
-        for p in [period.prev(), period] {
-            let mut st = tx.prepare(
-                "SELECT r.id FROM reports r WHERE r.period = ?1 AND r.version =
-                 (SELECT MAX(version) FROM reports x WHERE x.bank_id = r.bank_id AND x.period = r.period)",
-            )?;
-            let ids: Vec<i64> = st
-                .query_map([p.to_string()], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for id in ids {
-                let r = report_by_id(&tx, id)?;
-                latest.insert((r.report.bank_id.clone(), p), r.report);
-            }
-        }
-        let previous = statement_in(&tx, period, None)?;
-        let s = incentive::compute(
-            rules,
-            period,
-            &banks,
-            &latest,
-            budget,
-            previous.as_ref().map(|p| &p.statement),
-        );
-        let json = serde_json::to_string(&s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let at = now();
-        tx.execute(
-            "INSERT INTO statements (period, version, json, computed_by, computed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![period.to_string(), s.version, json, by, at],
-        )?;
-        tx.commit()?;
-        Ok(StoredStatement {
-            statement: s,
-            computed_by: by.to_string(),
-            computed_at: at,
-        })
-    }
-
-    /// A stored statement: a version, or the latest.
-    fn statement(
-        &self,
-        period: Quarter,
-        version: Option<u32>,
-    ) -> Result<Option<StoredStatement>, StoreError> {
-        statement_in(&self.lock(), period, version)
-    }
-}
-
-fn bank_in(conn: &Connection, id: &str) -> Result<Option<Bank>, StoreError> {
-    let row: Option<(String, String, String)> = conn
-        .query_row(
-            "SELECT bank_id, name, institution_type FROM banks WHERE bank_id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    row.map(|(bank_id, name, t)| {
-        let institution_type = InstitutionType::parse(&t)
-            .ok_or_else(|| StoreError::Corrupt(format!("institution type `{t}`")))?;
-        Ok(Bank {
-            bank_id,
-            name,
-            institution_type,
-        })
-    })
-    .transpose()
-}
-
-/// Banks by id: `only` that one, `limit` at most after skipping `offset`.
-fn banks_in(
-    conn: &Connection,
-    only: Option<&str>,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<Bank>, StoreError> {
-    let mut st = conn.prepare(
-        "SELECT bank_id FROM banks WHERE (?1 IS NULL OR bank_id = ?1) ORDER BY bank_id LIMIT ?2 OFFSET ?3",
-    )?;
-    let ids: Vec<String> = st
-        .query_map(
-            params![
-                only,
-                i64::try_from(limit).unwrap_or(i64::MAX),
-                i64::try_from(offset).unwrap_or(i64::MAX)
-            ],
-            |r| r.get(0),
-        )?
-        .collect::<Result<_, _>>()?;
-    ids.iter()
-        .map(|id| {
-            bank_in(conn, id).and_then(|b| b.ok_or_else(|| StoreError::UnknownBank(id.clone())))
-        })
-        .collect()
-}
-
-fn report_by_id(conn: &Connection, id: i64) -> Result<StoredReport, StoreError> {
-    let row = conn.query_row(
-        "SELECT bank_id, period, version, balance_fen, source, loans, excluded_json, request_id, submitted_by, submitted_at
-         FROM reports WHERE id = ?1",
-        [id],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, String>(8)?,
-                r.get::<_, String>(9)?,
-            ))
-        },
-    )?;
-    let (
-        bank_id,
-        period,
-        version,
-        balance,
-        source,
-        loans,
-        excluded,
-        request_id,
-        submitted_by,
-        submitted_at,
-    ) = row;
-    let period: Quarter = period.parse().map_err(StoreError::Corrupt)?;
-    let excluded: Vec<Excluded> =
-        serde_json::from_str(&excluded).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(StoredReport {
-        report: BalanceReport {
-            bank_id,
-            period,
-            balance: Yuan::from_fen(balance),
-            version: version as u32,
-            excluded,
-        },
-        source,
-        loans: loans as u64,
-        request_id,
-        submitted_by,
-        submitted_at,
-    })
-}
-
-fn statement_in(
-    conn: &Connection,
-    period: Quarter,
-    version: Option<u32>,
-) -> Result<Option<StoredStatement>, StoreError> {
-    // A given version, or (version NULL) the latest.
-    let row: Option<(String, String, String)> = conn
-        .query_row(
-            "SELECT json, computed_by, computed_at FROM statements
-             WHERE period = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1",
-            params![period.to_string(), version],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    row.map(|(json, computed_by, computed_at)| {
-        let statement: Statement =
-            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(StoredStatement {
-            statement,
-            computed_by,
-            computed_at,
-        })
-    })
-    .transpose()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::incentive::InstitutionType::CityCommercial;
-
-    fn q(s: &str) -> Quarter {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn versions_idempotency_and_statements() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
-        let b = Bank {
-            bank_id: "JXB".into(),
-            name: "江西银行".into(),
-            institution_type: CityCommercial,
-        };
-        s.register_bank(&b).unwrap();
-        assert_eq!(s.register_bank(&b).unwrap(), b);
-        let other = Bank {
-            name: "别的".into(),
-            ..b.clone()
-        };
-        assert!(matches!(
-            s.register_bank(&other),
-            Err(StoreError::AlreadyExists(_))
-        ));
-
-        let r1 = s
-            .submit(
-                "r1",
-                "h1",
-                "JXB",
-                q("2023Q1"),
-                Submission::Total(Yuan::wan(10_000)),
-                "bank:JXB",
-            )
-            .unwrap();
-        assert_eq!(r1.report.version, 1);
-        // same id, same content: the original, nothing stored twice
-        let again = s
-            .submit(
-                "r1",
-                "h1",
-                "JXB",
-                q("2023Q1"),
-                Submission::Total(Yuan::wan(10_000)),
-                "bank:JXB",
-            )
-            .unwrap();
-        assert_eq!(again, r1);
-        assert_eq!(s.reports(None, None, 0, 100).unwrap().len(), 1);
-        // same id, other content
-        assert!(matches!(
-            s.submit(
-                "r1",
-                "h2",
-                "JXB",
-                q("2023Q1"),
-                Submission::Total(Yuan::wan(1)),
-                "bank:JXB"
-            ),
-            Err(StoreError::AlreadyExists(_))
-        ));
-        assert!(matches!(
-            s.submit(
-                "r9",
-                "h9",
-                "NOPE",
-                q("2023Q1"),
-                Submission::Total(Yuan::wan(1)),
-                "bureau"
-            ),
-            Err(StoreError::UnknownBank(_))
-        ));
-        s.submit(
-            "r2",
-            "h",
-            "JXB",
-            q("2023Q2"),
-            Submission::Total(Yuan::wan(20_000)),
-            "bank:JXB",
-        )
-        .unwrap();
-        let st = s
-            .compute_statement(&IncentiveRules::default(), q("2023Q2"), None, "bureau")
-            .unwrap();
-        assert_eq!(st.statement.total, Yuan::wan(200));
-        // restatement: a new version, the old kept; the recomputation shows the adjustment
-        let v2 = s
-            .submit(
-                "r3",
-                "h",
-                "JXB",
-                q("2023Q2"),
-                Submission::Total(Yuan::wan(18_000)),
-                "bank:JXB",
-            )
-            .unwrap();
-        assert_eq!(v2.report.version, 2);
-        assert_eq!(
-            s.reports(Some("JXB"), Some(q("2023Q2")), 0, 100)
-                .unwrap()
-                .len(),
-            2
-        );
-        let st2 = s
-            .compute_statement(&IncentiveRules::default(), q("2023Q2"), None, "bureau")
-            .unwrap();
-        assert_eq!(st2.statement.version, 2);
-        assert_eq!(st2.statement.lines[0].adjustment, Some(Yuan::wan(-40)));
-        assert_eq!(
-            s.statement(q("2023Q2"), Some(1))
-                .unwrap()
-                .unwrap()
-                .statement
-                .total,
-            Yuan::wan(200)
-        );
-        assert_eq!(
-            s.statement(q("2023Q2"), None)
-                .unwrap()
-                .unwrap()
-                .statement
-                .version,
-            2
-        );
-        drop(s);
-        // reopening keeps everything and does not re-run migrations
-        let s = Store::open(dir.path()).unwrap();
-        assert_eq!(s.reports(None, None, 0, 100).unwrap().len(), 3);
-    }
 }

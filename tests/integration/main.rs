@@ -19,4 +19,5 @@ mod grpc_riskpool;
 mod hardening;
 mod riskpool;
 mod spec_props;
+mod store_backends;
 mod tls;
