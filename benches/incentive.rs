@@ -1,7 +1,8 @@
 //! Incentive accounting speed (`cargo bench --bench incentive`):
 //! classifying and aggregating 1,000,000 loan records, and durable ingestion
-//! of loan records through the real server (SubmitLoanSnapshot, SQLite WAL
-//! with synchronous=FULL).
+//! of loan records through the real server (SubmitLoanSnapshot), stored in
+//! SQLite (WAL, synchronous=FULL) and in PostgreSQL (a throwaway cluster
+//! with its defaults: fsync on, synchronous_commit on), in the same run.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -63,10 +64,26 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    // Durable ingestion through the server.
+    // Durable ingestion through the server: SQLite, then (when installed)
+    // a PostgreSQL cluster started here, in the same run.
+    ingest(c, "durable_snapshot_ingest_200k_records", None);
+    if let Some(pg) = common::pg::PgCluster::start() {
+        let url = pg.database("smefin_bench");
+        ingest(
+            c,
+            "durable_snapshot_ingest_200k_records_postgres",
+            Some(url),
+        );
+    }
+}
+
+/// SubmitLoanSnapshot of 200,000 records in messages of 2,000 through a real
+/// server on the store at `store_url` (None: SQLite, synchronous=FULL).
+fn ingest(c: &mut Criterion, name: &str, store_url: Option<String>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut cfg = smefin::config::Config::default();
     cfg.server.max_message_bytes = 64 * 1024 * 1024;
+    cfg.store.url = store_url;
     let server = rt.block_on(common::start_with(cfg));
     let url = server.url();
     let per_run = 200_000usize;
@@ -75,7 +92,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("incentive_server");
     g.sample_size(10);
     g.throughput(Throughput::Elements(per_run as u64));
-    g.bench_function("durable_snapshot_ingest_200k_records", |b| {
+    g.bench_function(name, |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
                 let mut c =

@@ -46,12 +46,17 @@ pub struct SimulateArgs {
 /// Flags of `smefin merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Part files written by `simulate --shard k/n --out`.
+    /// Part files written by `simulate --shard k/n --out`; a directory
+    /// stands for every `part-*.json` in it.
     #[arg(required = true)]
     pub parts: Vec<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the result to this file (whole, or not at all) instead of
+    /// standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Worker threads for the risk-contribution pass.
     #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
@@ -216,23 +221,21 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         .spec
         .clone()
         .ok_or_else(|| CliError::new("a spec file is required (or `default`)"))?;
-    let model = load(&path, a.scenarios, a.seed)?;
+    let (model, csv) = load_with_csv(&path, a.scenarios, a.seed)?;
     set_threads(a.threads)?;
     let threads = 0;
     if let Some(Shard { k, n }) = a.shard {
         let range = riskpool::shard_range(model.spec().scenarios, k, n);
         let part = with_progress(range.end - range.start, |c| {
-            riskpool::run_shard(&model, k, n, threads, c)
+            riskpool::run_shard(&model, csv.as_deref(), k, n, threads, c)
         })
         .map_err(|e| CliError::new(e.to_string()))?;
         let out = a
             .out
             .as_ref()
             .ok_or_else(|| CliError::new("--shard needs --out"))?;
-        let file = std::fs::File::create(out)
-            .map_err(|e| CliError::new(format!("{}: {e}", out.display())))?;
-        serde_json::to_writer(std::io::BufWriter::new(file), &part)
-            .map_err(|e| CliError::new(e.to_string()))?;
+        let text = serde_json::to_vec(&part).map_err(|e| CliError::new(e.to_string()))?;
+        write_whole(out, &text)?;
         return print(&format!(
             "shard {k}/{n}: scenarios {}..{} written to {}\n",
             part.raw.start,
@@ -287,33 +290,119 @@ fn other_reading(model: &Model) -> Result<(), CliError> {
     ))
 }
 
+/// Writes `bytes` to `path` whole or not at all (a temporary file beside
+/// it, renamed): a run killed mid-write leaves no half file behind.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let err = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| CliError::new(format!("{}: not a file name", path.display())))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}
+
+/// The part files `merge` was given: files as named, directories as every
+/// `part-*.json` in them, by name.
+fn part_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = Vec::new();
+    for p in args {
+        if !p.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+            .map_err(|e| CliError::new(format!("{}: {e}", p.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| {
+                f.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("part-") && n.ends_with(".json"))
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(CliError::new(format!(
+                "{}: no part-*.json files in this directory",
+                p.display()
+            )));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
 /// Runs `smefin merge`.
 pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
     let mut parts = Vec::new();
-    for p in &a.parts {
+    for p in part_files(&a.parts)? {
         let f =
-            std::fs::File::open(p).map_err(|e| CliError::new(format!("{}: {e}", p.display())))?;
+            std::fs::File::open(&p).map_err(|e| CliError::new(format!("{}: {e}", p.display())))?;
         let part: riskpool::Part = serde_json::from_reader(std::io::BufReader::new(f))
             .map_err(|e| CliError::new(format!("{}: not a part file: {e}", p.display())))?;
-        parts.push(part);
+        parts.push((p.display().to_string(), part));
     }
-    let (spec, raw) = riskpool::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
+    let (first_digest, first_version) = parts
+        .first()
+        .map(|(_, p)| (p.digest.clone(), p.smefin_version.clone()))
+        .unwrap_or_default();
+    let (spec, raw) = riskpool::merge_named(parts).map_err(|e| CliError::new(e.to_string()))?;
     let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
+    // The summary is computed here, so the book and the version must be the
+    // shards' own.
+    if first_digest != riskpool::inputs_digest(&spec, csv.as_deref()) {
+        return Err(CliError::new(if first_version != riskpool::VERSION {
+            format!(
+                "the parts were written by smefin {first_version}; this is smefin {}: merge with the version that ran them",
+                riskpool::VERSION
+            )
+        } else {
+            match &spec.portfolio.csv {
+                Some(f) => format!(
+                    "the loan book {} is not the one the shards ran on (its digest differs)",
+                    f.display()
+                ),
+                None => "the parts' input digest does not match their spec".to_string(),
+            }
+        }));
+    }
     let model =
         Model::compile_with_csv(&spec, csv.as_deref(), &Limits::default()).map_err(spec_error)?;
     set_threads(a.threads)?;
     let engine = riskpool::engine_for(&model);
     let summary = riskpool::stats::summarize(&engine, &model, &raw, &Control::default())
         .map_err(|e| CliError::new(e.to_string()))?;
-    output(&summary, a.json)
+    match &a.out {
+        Some(out) => {
+            write_whole(out, render(&summary, a.json)?.as_bytes())?;
+            eprintln!(
+                "merged {} scenarios into {}",
+                summary.scenarios,
+                out.display()
+            );
+            Ok(())
+        }
+        None => output(&summary, a.json),
+    }
+}
+
+fn render(s: &Summary, json: bool) -> Result<String, CliError> {
+    if json {
+        let text = serde_json::to_string_pretty(s).map_err(|e| CliError::new(e.to_string()))?;
+        return Ok(format!("{text}\n"));
+    }
+    Ok(render_summary(s))
 }
 
 fn output(s: &Summary, json: bool) -> Result<(), CliError> {
-    if json {
-        let text = serde_json::to_string_pretty(s).map_err(|e| CliError::new(e.to_string()))?;
-        return print(&format!("{text}\n"));
-    }
-    print(&render_summary(s))
+    print(&render(s, json)?)
 }
 
 fn pct(p: f64) -> String {

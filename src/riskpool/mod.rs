@@ -81,7 +81,8 @@ pub fn shard_range(scenarios: u64, k: u64, n: u64) -> Range<u64> {
     a..b
 }
 
-/// A shard's output: the spec, which shard, and its raw outcomes.
+/// A shard's output: the spec, which shard, what made it, and its raw
+/// outcomes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Part {
     /// Format tag.
@@ -92,16 +93,40 @@ pub struct Part {
     pub shard: u64,
     /// Number of shards.
     pub shards: u64,
+    /// The smefin version that ran it: versions may draw differently.
+    pub smefin_version: String,
+    /// [`inputs_digest`] of the spec (seed and scenario count included),
+    /// the loan book's CSV and the smefin version.
+    pub digest: String,
     /// Raw outcomes of the shard's scenarios.
     pub raw: Raw,
 }
 
 /// Tag of part files.
-pub const PART_FORMAT: &str = "smefin-riskpool-part/1";
+pub const PART_FORMAT: &str = "smefin-riskpool-part/2";
 
-/// Runs one shard.
+/// This build's version, as part files record it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// SHA-256 (hex) of everything that decides a run's outcomes: the spec as
+/// JSON (its seed and scenario count among its fields), the text of the loan
+/// book CSV it names, and the smefin version.
+pub fn inputs_digest(spec: &Spec, book_csv: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(spec).unwrap_or_default());
+    h.update([0]);
+    h.update(book_csv.unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(VERSION.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Runs one shard; `book_csv` is the text of the loan CSV the spec names
+/// (for the digest).
 pub fn run_shard(
     model: &Model,
+    book_csv: Option<&str>,
     k: u64,
     n: u64,
     threads: usize,
@@ -114,87 +139,170 @@ pub fn run_shard(
         spec: model.spec().clone(),
         shard: k,
         shards: n,
+        smefin_version: VERSION.into(),
+        digest: inputs_digest(model.spec(), book_csv),
         raw,
     })
 }
 
-/// Why parts could not be merged.
+/// Why parts could not be merged; each names the part files concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MergeError {
     /// No parts.
     #[error("no parts given")]
     Empty,
-    /// A part is not a part file.
-    #[error("part {0}: not a {PART_FORMAT} file")]
-    Format(usize),
-    /// Parts disagree.
-    #[error("part {index}: {reason}")]
-    Mismatch {
-        /// Which part.
-        index: usize,
+    /// A part is not a part file of this format.
+    #[error("{0}: not a {PART_FORMAT} file")]
+    Format(String),
+    /// A part belongs to another run.
+    #[error("{part}: not the same run as {first}: {what}")]
+    Mixed {
+        /// The part.
+        part: String,
+        /// The first part, which the others are compared with.
+        first: String,
         /// What differs.
+        what: String,
+    },
+    /// A shard was given twice.
+    #[error("shard {shard} of {shards} is given twice: {a} and {b}")]
+    Twice {
+        /// Shard index.
+        shard: u64,
+        /// Number of shards.
+        shards: u64,
+        /// One file.
+        a: String,
+        /// The other.
+        b: String,
+    },
+    /// Shards are missing.
+    #[error("{} of {shards} shards missing: {}", missing.len(), list(missing))]
+    Missing {
+        /// Missing shard indices.
+        missing: Vec<u64>,
+        /// Number of shards.
+        shards: u64,
+    },
+    /// A part's outcomes do not match its shard.
+    #[error("{part}: {reason}")]
+    Mismatch {
+        /// The part.
+        part: String,
+        /// What is wrong.
         reason: String,
     },
 }
 
-/// Merges the parts of a sharded run into the raw outcomes of the whole run,
-/// checking that they share one spec and cover every shard exactly once.
-pub fn merge(mut parts: Vec<Part>) -> Result<(Spec, Raw), MergeError> {
-    if parts.is_empty() {
-        return Err(MergeError::Empty);
+/// `0, 3, 5` (at most 20 shown).
+fn list(v: &[u64]) -> String {
+    let mut s: Vec<String> = v.iter().take(20).map(u64::to_string).collect();
+    if v.len() > 20 {
+        s.push(format!("… ({} more)", v.len() - 20));
     }
-    for (i, p) in parts.iter().enumerate() {
+    s.join(", ")
+}
+
+/// What differs between two parts' runs, first the cause a user can act on.
+fn run_difference(a: &Part, b: &Part) -> Option<String> {
+    if a.smefin_version != b.smefin_version {
+        return Some(format!(
+            "smefin {} against {}",
+            a.smefin_version, b.smefin_version
+        ));
+    }
+    if a.spec.seed != b.spec.seed {
+        return Some(format!("seed {} against {}", a.spec.seed, b.spec.seed));
+    }
+    if a.spec.scenarios != b.spec.scenarios {
+        return Some(format!(
+            "{} scenarios against {}",
+            a.spec.scenarios, b.spec.scenarios
+        ));
+    }
+    if a.shards != b.shards {
+        return Some(format!("{} shards against {}", a.shards, b.shards));
+    }
+    if a.spec != b.spec {
+        return Some("the specs differ".into());
+    }
+    if a.digest != b.digest {
+        return Some("the loan books differ (input digests differ)".into());
+    }
+    None
+}
+
+/// Merges the parts of a sharded run into the raw outcomes of the whole run,
+/// checking that they are of one run and cover every shard exactly once.
+/// Parts are named `part 0`, `part 1`… in errors; [`merge_named`] takes names.
+pub fn merge(parts: Vec<Part>) -> Result<(Spec, Raw), MergeError> {
+    merge_named(
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (format!("part {i}"), p))
+            .collect(),
+    )
+}
+
+/// [`merge`] with a name (the file) for each part.
+pub fn merge_named(mut parts: Vec<(String, Part)>) -> Result<(Spec, Raw), MergeError> {
+    let Some((first, p0)) = parts.first() else {
+        return Err(MergeError::Empty);
+    };
+    let (first, p0) = (first.clone(), p0.clone());
+    for (name, p) in &parts {
         if p.format != PART_FORMAT {
-            return Err(MergeError::Format(i));
+            return Err(MergeError::Format(name.clone()));
         }
-        if p.spec != parts[0].spec {
-            return Err(MergeError::Mismatch {
-                index: i,
-                reason: "its spec differs from part 0's".into(),
-            });
-        }
-        if p.shards != parts[0].shards {
-            return Err(MergeError::Mismatch {
-                index: i,
-                reason: format!("{} shards, part 0 says {}", p.shards, parts[0].shards),
+        if let Some(what) = run_difference(&p0, p) {
+            return Err(MergeError::Mixed {
+                part: name.clone(),
+                first: first.clone(),
+                what,
             });
         }
         let want = shard_range(p.spec.scenarios, p.shard, p.shards);
-        if p.raw.start != want.start
+        if p.shard >= p.shards
+            || p.raw.start != want.start
             || p.raw.end != want.end
             || p.raw.len() as u64 != want.end - want.start
         {
             return Err(MergeError::Mismatch {
-                index: i,
+                part: name.clone(),
                 reason: format!(
-                    "holds scenarios {}..{}, shard {} is {:?}",
-                    p.raw.start, p.raw.end, p.shard, want
+                    "holds scenarios {}..{}, shard {} of {} is {:?}",
+                    p.raw.start, p.raw.end, p.shard, p.shards, want
                 ),
             });
         }
     }
-    parts.sort_by_key(|p| p.shard);
-    let n = parts[0].shards;
-    for (k, p) in parts.iter().enumerate() {
-        if p.shard != k as u64 {
-            return Err(MergeError::Mismatch {
-                index: k,
-                reason: format!("shard {k} of {n} is missing or duplicated"),
+    parts.sort_by_key(|(_, p)| p.shard);
+    for w in parts.windows(2) {
+        if w[0].1.shard == w[1].1.shard {
+            return Err(MergeError::Twice {
+                shard: w[0].1.shard,
+                shards: p0.shards,
+                a: w[0].0.clone(),
+                b: w[1].0.clone(),
             });
         }
     }
-    if parts.len() as u64 != n {
-        return Err(MergeError::Mismatch {
-            index: parts.len(),
-            reason: format!("{} of {n} shards given", parts.len()),
+    if parts.len() as u64 != p0.shards {
+        let have: std::collections::BTreeSet<u64> = parts.iter().map(|(_, p)| p.shard).collect();
+        return Err(MergeError::Missing {
+            missing: (0..p0.shards).filter(|k| !have.contains(k)).collect(),
+            shards: p0.shards,
         });
     }
-    let spec = parts[0].spec.clone();
-    let mut it = parts.into_iter();
+    let spec = p0.spec;
+    let mut it = parts.into_iter().map(|(_, p)| p);
     let mut raw = it.next().map(|p| p.raw).unwrap_or_default();
     for p in it {
-        raw.append(p.raw)
-            .map_err(|reason| MergeError::Mismatch { index: 0, reason })?;
+        raw.append(p.raw).map_err(|reason| MergeError::Mismatch {
+            part: first.clone(),
+            reason,
+        })?;
     }
     Ok((spec, raw))
 }

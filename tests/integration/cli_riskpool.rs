@@ -97,7 +97,64 @@ fn shards_merge_to_the_unsharded_run() {
     // a missing shard is an error naming it
     let o = run(&["merge", "p0.json", "p1.json"], d.path());
     assert_eq!(o.status.code(), Some(1));
-    assert!(err(&o).contains("of 3 shards"), "{}", err(&o));
+    assert!(err(&o).contains("1 of 3 shards missing: 2"), "{}", err(&o));
+    // a shard given twice, naming both files
+    std::fs::copy(d.path().join("p1.json"), d.path().join("p1-again.json")).unwrap();
+    let o = run(
+        &["merge", "p0.json", "p1.json", "p1-again.json", "p2.json"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("shard 1 of 3 is given twice: p1-again.json and p1.json")
+            || err(&o).contains("shard 1 of 3 is given twice: p1.json and p1-again.json"),
+        "{}",
+        err(&o)
+    );
+    // a shard of another run (another seed), naming it and what differs
+    let o = run(
+        &[
+            "simulate",
+            "default",
+            "--scenarios",
+            "9000",
+            "--seed",
+            "99",
+            "--shard",
+            "2/3",
+            "--out",
+            "other.json",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let o = run(&["merge", "p0.json", "p1.json", "other.json"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("other.json: not the same run as p0.json: seed")
+            && err(&o).contains("against 99"),
+        "{}",
+        err(&o)
+    );
+    // a directory stands for its part-*.json files; --out writes the result
+    std::fs::create_dir(d.path().join("run")).unwrap();
+    for k in 0..3 {
+        std::fs::copy(
+            d.path().join(format!("p{k}.json")),
+            d.path().join(format!("run/part-{k}.json")),
+        )
+        .unwrap();
+    }
+    let o = run(
+        &["merge", "run", "--json", "--out", "run/result.json"],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).is_empty());
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("run/result.json")).unwrap(),
+        out(&whole)
+    );
     let o = run(
         &["simulate", "default", "--shard", "3/3", "--out", "x.json"],
         d.path(),

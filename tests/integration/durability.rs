@@ -13,7 +13,7 @@ fn start(data: &std::path::Path) -> (Child, String) {
 }
 
 #[allow(clippy::zombie_processes)] // the caller kills and waits for the child
-fn start_with(data: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
+pub(crate) fn start_with(data: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_smefin"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)

@@ -17,6 +17,7 @@ mod grpc_incentive;
 mod grpc_matching;
 mod grpc_riskpool;
 mod hardening;
+mod replicas;
 mod riskpool;
 mod spec_props;
 mod store_backends;

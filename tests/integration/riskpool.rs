@@ -422,7 +422,7 @@ fn bit_identical_across_thread_counts_and_shard_splits() {
     // 3 shards, written out as part files and read back, merge to the same run
     let parts: Vec<riskpool::Part> = (0..3)
         .map(|k| {
-            let p = riskpool::run_shard(&m, k, 3, 2, &Control::default()).unwrap();
+            let p = riskpool::run_shard(&m, None, k, 3, 2, &Control::default()).unwrap();
             serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap()
         })
         .collect();
