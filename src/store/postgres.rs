@@ -287,6 +287,22 @@ pub struct PgStore {
     health: Mutex<Option<Client>>,
 }
 
+impl Drop for PgStore {
+    /// A blocking client closes by blocking on its own runtime, which tokio
+    /// forbids on a thread that drives async tasks (where a server drops its
+    /// store at shutdown): the clients are closed on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut *lock(&self.pool.idle));
+        let health = lock(&self.health).take();
+        let close = move || drop((idle, health));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(close).join();
+        } else {
+            close();
+        }
+    }
+}
+
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore").field("pool", &self.pool).finish()

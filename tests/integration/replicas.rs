@@ -197,6 +197,21 @@ fn two_replicas_one_killed_mid_ingest_lose_nothing() {
     });
     assert_eq!(again.report.unwrap().version, v);
     assert_eq!(rt.block_on(all_reports(&a.url)).len(), writers * each);
+    // SIGTERM: the survivor drains and exits cleanly, closing its connections
+    let mut a = a;
+    let pid = a.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = a.child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the replica exited with {status} on SIGTERM"
+    );
     eprintln!(
         "{} writes over two replicas, {failovers} retried through the survivor",
         acked.len()
