@@ -11,6 +11,7 @@ mod common;
 mod architecture;
 mod cli;
 mod cli_riskpool;
+mod deploy;
 mod durability;
 mod golden_paths;
 mod grpc_incentive;
