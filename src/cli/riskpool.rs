@@ -85,6 +85,13 @@ pub struct StressArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run only shard k of n of the cells (`--shard 0/4`); needs --out;
+    /// `smefin merge` joins the parts.
+    #[arg(long, requires = "out", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Where to write the shard's part file.
+    #[arg(long, requires = "shard")]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags of `smefin leverage`.
@@ -339,16 +346,65 @@ fn part_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(files)
 }
 
-/// Runs `smefin merge`.
+/// Reads a part file as `P`, named by its path.
+fn read_part<P: serde::de::DeserializeOwned>(
+    p: &Path,
+    bytes: &[u8],
+) -> Result<(String, P), CliError> {
+    let part: P = serde_json::from_slice(bytes)
+        .map_err(|e| CliError::new(format!("{}: not a part file: {e}", p.display())))?;
+    Ok((p.display().to_string(), part))
+}
+
+/// Runs `smefin merge`: the parts of a sharded simulation, or of a sharded
+/// stress grid (told apart by their format tag).
 pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
-    let mut parts = Vec::new();
-    for p in part_files(&a.parts)? {
-        let f =
-            std::fs::File::open(&p).map_err(|e| CliError::new(format!("{}: {e}", p.display())))?;
-        let part: riskpool::Part = serde_json::from_reader(std::io::BufReader::new(f))
-            .map_err(|e| CliError::new(format!("{}: not a part file: {e}", p.display())))?;
-        parts.push((p.display().to_string(), part));
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        format: String,
     }
+    let mut files = Vec::new();
+    for p in part_files(&a.parts)? {
+        let bytes =
+            std::fs::read(&p).map_err(|e| CliError::new(format!("{}: {e}", p.display())))?;
+        let tag: Tag = serde_json::from_slice(&bytes)
+            .map_err(|e| CliError::new(format!("{}: not a part file: {e}", p.display())))?;
+        files.push((p, tag.format, bytes));
+    }
+    let grid = files
+        .first()
+        .is_some_and(|(_, f, _)| f == riskpool::grid::GRID_PART_FORMAT);
+    let want = if grid {
+        riskpool::grid::GRID_PART_FORMAT
+    } else {
+        riskpool::PART_FORMAT
+    };
+    if let Some((p, f, _)) = files.iter().find(|(_, f, _)| f != want) {
+        return Err(CliError::new(format!(
+            "{}: not a {want} file like the first part (it is `{f}`): merge one run's parts at a time",
+            p.display()
+        )));
+    }
+    if grid {
+        let parts = files
+            .iter()
+            .map(|(p, _, b)| read_part::<riskpool::grid::GridPart>(p, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The cells are computed in the parts: merging needs neither the
+        // loan book nor the version that ran them (the parts must agree).
+        let result = riskpool::grid::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
+        return write_or_print(
+            &render_grid(&result, a.json)?,
+            a.out.as_deref(),
+            result.cells.len() as u64,
+            "cells",
+        );
+    }
+    let parts = files
+        .iter()
+        .map(|(p, _, b)| read_part::<riskpool::Part>(p, b))
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(files);
     let (first_digest, first_version) = parts
         .first()
         .map(|(_, p)| (p.digest.clone(), p.smefin_version.clone()))
@@ -379,17 +435,23 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
     let engine = riskpool::engine_for(&model);
     let summary = riskpool::stats::summarize(&engine, &model, &raw, &Control::default())
         .map_err(|e| CliError::new(e.to_string()))?;
-    match &a.out {
+    write_or_print(
+        &render(&summary, a.json)?,
+        a.out.as_deref(),
+        summary.scenarios,
+        "scenarios",
+    )
+}
+
+/// Writes a merged result to `out` (saying so on stderr), or prints it.
+fn write_or_print(text: &str, out: Option<&Path>, n: u64, what: &str) -> Result<(), CliError> {
+    match out {
         Some(out) => {
-            write_whole(out, render(&summary, a.json)?.as_bytes())?;
-            eprintln!(
-                "merged {} scenarios into {}",
-                summary.scenarios,
-                out.display()
-            );
+            write_whole(out, text.as_bytes())?;
+            eprintln!("merged {n} {what} into {}", out.display());
             Ok(())
         }
-        None => output(&summary, a.json),
+        None => print(text),
     }
 }
 
@@ -530,6 +592,34 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
     };
     grid.check_size()
         .map_err(|e| CliError::new(e.to_string()))?;
+    if let Some(Shard { k, n }) = a.shard {
+        let cells = riskpool::shard_range(grid.cell_count() as u64, k, n);
+        let part = with_progress(model.spec().scenarios * (cells.end - cells.start), |c| {
+            riskpool::grid::run_shard(
+                model.spec(),
+                csv.as_deref(),
+                &grid,
+                k,
+                n,
+                &Limits::default(),
+                0,
+                c,
+            )
+        })
+        .map_err(|e| CliError::new(e.to_string()))?;
+        let out = a
+            .out
+            .as_ref()
+            .ok_or_else(|| CliError::new("--shard needs --out"))?;
+        let text = serde_json::to_vec(&part).map_err(|e| CliError::new(e.to_string()))?;
+        write_whole(out, &text)?;
+        return print(&format!(
+            "shard {k}/{n}: cells {}..{} written to {}\n",
+            cells.start,
+            cells.end,
+            out.display()
+        ));
+    }
     let total = model.spec().scenarios * grid.cell_count() as u64;
     let result = with_progress(total, |c| {
         riskpool::grid::run(
@@ -542,10 +632,14 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
         )
     })
     .map_err(|e| CliError::new(e.to_string()))?;
-    if a.json {
+    print(&render_grid(&result, a.json)?)
+}
+
+fn render_grid(result: &riskpool::grid::GridResult, json: bool) -> Result<String, CliError> {
+    if json {
         let text =
-            serde_json::to_string_pretty(&result).map_err(|e| CliError::new(e.to_string()))?;
-        return print(&format!("{text}\n"));
+            serde_json::to_string_pretty(result).map_err(|e| CliError::new(e.to_string()))?;
+        return Ok(format!("{text}\n"));
     }
     let mut t = Table::new(
         &["PD倍数", "ρ", "代偿比例", "耗尽概率", "标准误", "95%区间"],
@@ -562,10 +656,10 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
             format!("{} – {}", pct(p.ci95_low), pct(p.ci95_high)),
         ]);
     }
-    print(&format!(
+    Ok(format!(
         "压力测试：{} 个组合，每个 {} 次模拟（共同随机数）\n{}",
         result.cells.len(),
-        model.spec().scenarios,
+        result.scenarios,
         t.render("")
     ))
 }

@@ -2,6 +2,8 @@
 //! runs the same scenarios (same seed: common random numbers), so
 //! differences between cells are the model's, not the sampling's.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use super::engine::{Cancelled, Control, Engine};
@@ -116,9 +118,27 @@ pub fn run(
     control: &Control,
 ) -> Result<GridResult, GridError> {
     grid.check_size()?;
+    let n = grid.cells(spec).len();
+    Ok(GridResult {
+        scenarios: spec.scenarios,
+        cells: run_cells(spec, csv_text, grid, 0..n, limits, threads, control)?,
+    })
+}
+
+/// Runs the cells `range` of a grid (in the order of [`Grid::cells`]).
+pub fn run_cells(
+    spec: &Spec,
+    csv_text: Option<&str>,
+    grid: &Grid,
+    range: Range<usize>,
+    limits: &Limits,
+    threads: usize,
+    control: &Control,
+) -> Result<Vec<Cell>, GridError> {
+    grid.check_size()?;
     let cells = grid.cells(spec);
-    let mut out = Vec::with_capacity(cells.len());
-    for (m, r, s) in cells {
+    let mut out = Vec::with_capacity(range.len());
+    for &(m, r, s) in &cells[range] {
         let mut cs = spec.clone();
         cs.scenario.pd_multiplier = Some(m);
         cs.dependence.rho = r;
@@ -131,10 +151,118 @@ pub fn run(
             exhaustion_probability: exhaustion(&model, threads, control)?,
         });
     }
-    Ok(GridResult {
-        scenarios: spec.scenarios,
-        cells: out,
+    Ok(out)
+}
+
+/// Tag of stress-grid part files.
+pub const GRID_PART_FORMAT: &str = "smefin-stress-part/1";
+
+/// A shard of a stress grid: a range of its cells, each over every scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridPart {
+    /// Format tag.
+    pub format: String,
+    /// The spec every shard must share.
+    pub spec: Spec,
+    /// The grid's axes.
+    pub grid: Grid,
+    /// Shard index (0-based).
+    pub shard: u64,
+    /// Number of shards.
+    pub shards: u64,
+    /// The smefin version that ran it.
+    pub smefin_version: String,
+    /// [`super::inputs_digest`] of the spec, the loan book and the version.
+    pub digest: String,
+    /// Index of the first cell it holds.
+    pub first_cell: u64,
+    /// Its cells.
+    pub cells: Vec<Cell>,
+}
+
+impl super::Sharded for GridPart {
+    const FORMAT: &'static str = GRID_PART_FORMAT;
+    fn format(&self) -> &str {
+        &self.format
+    }
+    fn shard(&self) -> (u64, u64) {
+        (self.shard, self.shards)
+    }
+    fn run_difference(&self, o: &Self) -> Option<String> {
+        if self.shards != o.shards {
+            return Some(format!("{} shards against {}", self.shards, o.shards));
+        }
+        if self.grid != o.grid {
+            return Some("the grids' axes differ".into());
+        }
+        super::input_difference(
+            (&self.spec, &self.smefin_version, &self.digest),
+            (&o.spec, &o.smefin_version, &o.digest),
+        )
+    }
+}
+
+/// Runs shard `k` of `n` of a grid: its share of the cells, split as
+/// [`super::shard_range`] splits scenarios.
+#[allow(clippy::too_many_arguments)]
+pub fn run_shard(
+    spec: &Spec,
+    csv_text: Option<&str>,
+    grid: &Grid,
+    k: u64,
+    n: u64,
+    limits: &Limits,
+    threads: usize,
+    control: &Control,
+) -> Result<GridPart, GridError> {
+    grid.check_size()?;
+    let range = super::shard_range(grid.cell_count() as u64, k, n);
+    let cells = run_cells(
+        spec,
+        csv_text,
+        grid,
+        range.start as usize..range.end as usize,
+        limits,
+        threads,
+        control,
+    )?;
+    Ok(GridPart {
+        format: GRID_PART_FORMAT.into(),
+        spec: spec.clone(),
+        grid: grid.clone(),
+        shard: k,
+        shards: n,
+        smefin_version: super::VERSION.into(),
+        digest: super::inputs_digest(spec, csv_text),
+        first_cell: range.start,
+        cells,
     })
+}
+
+/// Merges the shards of a grid into the grid's result, checking that they
+/// are of one run and cover every cell once.
+pub fn merge(parts: Vec<(String, GridPart)>) -> Result<GridResult, super::MergeError> {
+    let parts = super::check_parts(parts)?;
+    let scenarios = parts[0].1.spec.scenarios;
+    let mut cells = Vec::new();
+    for (name, p) in parts {
+        let want = super::shard_range(p.grid.cell_count() as u64, p.shard, p.shards);
+        if p.first_cell != want.start || p.cells.len() as u64 != want.end - want.start {
+            return Err(super::MergeError::Mismatch {
+                part: name,
+                reason: format!(
+                    "holds cells {}..{}, shard {} of {} is {:?}",
+                    p.first_cell,
+                    p.first_cell + p.cells.len() as u64,
+                    p.shard,
+                    p.shards,
+                    want
+                ),
+            });
+        }
+        cells.extend(p.cells);
+    }
+    Ok(GridResult { scenarios, cells })
 }
 
 /// What the leverage solver varies.

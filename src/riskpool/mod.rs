@@ -151,9 +151,9 @@ pub enum MergeError {
     /// No parts.
     #[error("no parts given")]
     Empty,
-    /// A part is not a part file of this format.
-    #[error("{0}: not a {PART_FORMAT} file")]
-    Format(String),
+    /// A part is not a part file of the kind being merged.
+    #[error("{0}: not a {1} file")]
+    Format(String, &'static str),
     /// A part belongs to another run.
     #[error("{part}: not the same run as {first}: {what}")]
     Mixed {
@@ -203,33 +203,109 @@ fn list(v: &[u64]) -> String {
     s.join(", ")
 }
 
-/// What differs between two parts' runs, first the cause a user can act on.
-fn run_difference(a: &Part, b: &Part) -> Option<String> {
-    if a.smefin_version != b.smefin_version {
-        return Some(format!(
-            "smefin {} against {}",
-            a.smefin_version, b.smefin_version
-        ));
+/// What `merge` needs of a part file, of a simulation or of a stress grid.
+pub trait Sharded {
+    /// The format tag this kind of part must carry.
+    const FORMAT: &'static str;
+    /// The format tag it carries.
+    fn format(&self) -> &str;
+    /// Shard index (0-based) and number of shards.
+    fn shard(&self) -> (u64, u64);
+    /// What differs between two parts' runs (None: the same run), first
+    /// the cause a user can act on.
+    fn run_difference(&self, other: &Self) -> Option<String>;
+}
+
+/// What differs between two runs' common inputs.
+fn input_difference(
+    (a, a_version, a_digest): (&Spec, &str, &str),
+    (b, b_version, b_digest): (&Spec, &str, &str),
+) -> Option<String> {
+    if a_version != b_version {
+        return Some(format!("smefin {a_version} against {b_version}"));
     }
-    if a.spec.seed != b.spec.seed {
-        return Some(format!("seed {} against {}", a.spec.seed, b.spec.seed));
+    if a.seed != b.seed {
+        return Some(format!("seed {} against {}", a.seed, b.seed));
     }
-    if a.spec.scenarios != b.spec.scenarios {
-        return Some(format!(
-            "{} scenarios against {}",
-            a.spec.scenarios, b.spec.scenarios
-        ));
+    if a.scenarios != b.scenarios {
+        return Some(format!("{} scenarios against {}", a.scenarios, b.scenarios));
     }
-    if a.shards != b.shards {
-        return Some(format!("{} shards against {}", a.shards, b.shards));
-    }
-    if a.spec != b.spec {
+    if a != b {
         return Some("the specs differ".into());
     }
-    if a.digest != b.digest {
+    if a_digest != b_digest {
         return Some("the loan books differ (input digests differ)".into());
     }
     None
+}
+
+impl Sharded for Part {
+    const FORMAT: &'static str = PART_FORMAT;
+    fn format(&self) -> &str {
+        &self.format
+    }
+    fn shard(&self) -> (u64, u64) {
+        (self.shard, self.shards)
+    }
+    fn run_difference(&self, o: &Self) -> Option<String> {
+        if self.shards != o.shards {
+            return Some(format!("{} shards against {}", self.shards, o.shards));
+        }
+        input_difference(
+            (&self.spec, &self.smefin_version, &self.digest),
+            (&o.spec, &o.smefin_version, &o.digest),
+        )
+    }
+}
+
+/// Checks that named parts are of one kind and one run and cover every
+/// shard exactly once; returns them by shard.
+pub fn check_parts<P: Sharded>(
+    mut parts: Vec<(String, P)>,
+) -> Result<Vec<(String, P)>, MergeError> {
+    let Some((first, p0)) = parts.first() else {
+        return Err(MergeError::Empty);
+    };
+    for (name, p) in &parts {
+        if p.format() != P::FORMAT {
+            return Err(MergeError::Format(name.clone(), P::FORMAT));
+        }
+        if let Some(what) = p0.run_difference(p) {
+            return Err(MergeError::Mixed {
+                part: name.clone(),
+                first: first.clone(),
+                what,
+            });
+        }
+        let (k, n) = p.shard();
+        if k >= n {
+            return Err(MergeError::Mismatch {
+                part: name.clone(),
+                reason: format!("shard {k} of {n} does not exist"),
+            });
+        }
+    }
+    let shards = p0.shard().1;
+    parts.sort_by_key(|(_, p)| p.shard().0);
+    for w in parts.windows(2) {
+        if w[0].1.shard().0 == w[1].1.shard().0 {
+            return Err(MergeError::Twice {
+                shard: w[0].1.shard().0,
+                shards,
+                a: w[0].0.clone(),
+                b: w[1].0.clone(),
+            });
+        }
+    }
+    if parts.len() as u64 != shards {
+        let have: std::collections::BTreeSet<u64> =
+            parts.iter().map(|(_, p)| p.shard().0).collect();
+        return Err(MergeError::Missing {
+            missing: (0..shards).filter(|k| !have.contains(k)).collect(),
+            shards,
+        });
+    }
+    Ok(parts)
 }
 
 /// Merges the parts of a sharded run into the raw outcomes of the whole run,
@@ -246,25 +322,11 @@ pub fn merge(parts: Vec<Part>) -> Result<(Spec, Raw), MergeError> {
 }
 
 /// [`merge`] with a name (the file) for each part.
-pub fn merge_named(mut parts: Vec<(String, Part)>) -> Result<(Spec, Raw), MergeError> {
-    let Some((first, p0)) = parts.first() else {
-        return Err(MergeError::Empty);
-    };
-    let (first, p0) = (first.clone(), p0.clone());
+pub fn merge_named(parts: Vec<(String, Part)>) -> Result<(Spec, Raw), MergeError> {
+    let parts = check_parts(parts)?;
     for (name, p) in &parts {
-        if p.format != PART_FORMAT {
-            return Err(MergeError::Format(name.clone()));
-        }
-        if let Some(what) = run_difference(&p0, p) {
-            return Err(MergeError::Mixed {
-                part: name.clone(),
-                first: first.clone(),
-                what,
-            });
-        }
         let want = shard_range(p.spec.scenarios, p.shard, p.shards);
-        if p.shard >= p.shards
-            || p.raw.start != want.start
+        if p.raw.start != want.start
             || p.raw.end != want.end
             || p.raw.len() as u64 != want.end - want.start
         {
@@ -277,25 +339,8 @@ pub fn merge_named(mut parts: Vec<(String, Part)>) -> Result<(Spec, Raw), MergeE
             });
         }
     }
-    parts.sort_by_key(|(_, p)| p.shard);
-    for w in parts.windows(2) {
-        if w[0].1.shard == w[1].1.shard {
-            return Err(MergeError::Twice {
-                shard: w[0].1.shard,
-                shards: p0.shards,
-                a: w[0].0.clone(),
-                b: w[1].0.clone(),
-            });
-        }
-    }
-    if parts.len() as u64 != p0.shards {
-        let have: std::collections::BTreeSet<u64> = parts.iter().map(|(_, p)| p.shard).collect();
-        return Err(MergeError::Missing {
-            missing: (0..p0.shards).filter(|k| !have.contains(k)).collect(),
-            shards: p0.shards,
-        });
-    }
-    let spec = p0.spec;
+    let first = parts[0].0.clone();
+    let spec = parts[0].1.spec.clone();
     let mut it = parts.into_iter().map(|(_, p)| p);
     let mut raw = it.next().map(|p| p.raw).unwrap_or_default();
     for p in it {

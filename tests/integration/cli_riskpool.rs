@@ -299,3 +299,70 @@ fn print_default_round_trips() {
     assert!(a.status.success());
     assert_eq!(out(&a), out(&b));
 }
+
+#[test]
+fn stress_grid_shards_merge_to_the_whole_grid() {
+    let d = tempfile::tempdir().unwrap();
+    let grid = [
+        "stress",
+        "default",
+        "--scenarios",
+        "3000",
+        "--pd-multiplier",
+        "1,2,3",
+        "--rho",
+        "0.1,0.3",
+        "--json",
+    ];
+    // 6 cells over 4 shards: 1, 2, 1, 2 cells
+    for k in 0..4 {
+        let shard = format!("{k}/4");
+        let part = format!("grid/part-{k}.json");
+        std::fs::create_dir_all(d.path().join("grid")).unwrap();
+        let mut args = grid.to_vec();
+        args.extend(["--shard", &shard, "--out", &part]);
+        let o = run(&args, d.path());
+        assert!(o.status.success(), "{}", err(&o));
+        assert!(out(&o).contains("cells"), "{}", out(&o));
+    }
+    let merged = run(&["merge", "grid", "--json"], d.path());
+    assert!(merged.status.success(), "{}", err(&merged));
+    let whole = run(&grid, d.path());
+    assert!(whole.status.success(), "{}", err(&whole));
+    assert_eq!(out(&merged), out(&whole));
+    let v: serde_json::Value = serde_json::from_str(&out(&merged)).unwrap();
+    assert_eq!(v["cells"].as_array().unwrap().len(), 6);
+    // the table, too, and a missing shard named
+    let table = run(&["merge", "grid"], d.path());
+    assert!(
+        out(&table).contains("压力测试：6 个组合"),
+        "{}",
+        out(&table)
+    );
+    std::fs::remove_file(d.path().join("grid/part-1.json")).unwrap();
+    let o = run(&["merge", "grid"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("1 of 4 shards missing: 1"), "{}", err(&o));
+    // a simulation's part among a grid's is refused, named
+    let o = run(
+        &[
+            "simulate",
+            "default",
+            "--scenarios",
+            "3000",
+            "--shard",
+            "1/4",
+            "--out",
+            "grid/part-1.json",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let o = run(&["merge", "grid"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("part-1.json") && err(&o).contains("smefin-stress-part/1"),
+        "{}",
+        err(&o)
+    );
+}
