@@ -226,6 +226,7 @@ impl Pool {
 /// UNAVAILABLE (retry later, same request id); a database that is shutting
 /// down or starting is too; anything else is the database's own error.
 fn classify(e: postgres::Error) -> StoreError {
+    let text = describe(&e);
     if let Some(code) = e.code() {
         let c = code.code();
         return if c.starts_with("08")
@@ -234,22 +235,35 @@ fn classify(e: postgres::Error) -> StoreError {
             || *code == SqlState::CANNOT_CONNECT_NOW
             || *code == SqlState::TOO_MANY_CONNECTIONS
         {
-            StoreError::Unavailable(e.to_string())
+            StoreError::Unavailable(text)
         } else {
-            StoreError::Postgres(format!("{e} (SQLSTATE {c})"))
+            StoreError::Postgres(format!("{text} (SQLSTATE {c})"))
         };
     }
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
     while let Some(s) = src {
         if s.is::<std::io::Error>() {
-            return StoreError::Unavailable(e.to_string());
+            return StoreError::Unavailable(text);
         }
         src = s.source();
     }
     if e.is_closed() {
-        return StoreError::Unavailable(e.to_string());
+        return StoreError::Unavailable(text);
     }
-    StoreError::Postgres(e.to_string())
+    StoreError::Postgres(text)
+}
+
+/// The error and its causes: the driver's own text ("db error", "error
+/// connecting to server") says little without them.
+fn describe(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        src = s.source();
+    }
+    text
 }
 
 fn retryable(e: &postgres::Error) -> bool {
