@@ -31,6 +31,7 @@ pub mod files;
 pub mod incentive;
 pub mod matching;
 pub mod money;
+pub mod report;
 pub mod riskpool;
 pub mod server;
 pub mod store;

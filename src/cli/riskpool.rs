@@ -41,6 +41,10 @@ pub struct SimulateArgs {
     /// Print the engine and summary times to stderr.
     #[arg(long)]
     pub timing: bool,
+    /// Also write the report as one self-contained HTML file (charts,
+    /// Chinese, printable on A4).
+    #[arg(long, conflicts_with = "shard")]
+    pub report: Option<PathBuf>,
 }
 
 /// Flags of `smefin merge`.
@@ -57,6 +61,9 @@ pub struct MergeArgs {
     /// standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Worker threads for the risk-contribution pass.
     #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
@@ -267,6 +274,9 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
             rayon::current_num_threads()
         );
     }
+    if let Some(r) = &a.report {
+        write_report(r, &summary, &model, csv.as_deref())?;
+    }
     output(&summary, a.json)?;
     if path.as_os_str() == "default" && !a.json {
         other_reading(&model)?;
@@ -435,12 +445,40 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
     let engine = riskpool::engine_for(&model);
     let summary = riskpool::stats::summarize(&engine, &model, &raw, &Control::default())
         .map_err(|e| CliError::new(e.to_string()))?;
+    if let Some(r) = &a.report {
+        write_report(r, &summary, &model, csv.as_deref())?;
+    }
     write_or_print(
         &render(&summary, a.json)?,
         a.out.as_deref(),
         summary.scenarios,
         "scenarios",
     )
+}
+
+/// How this process was asked, for a report's "re-run" section.
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+/// Writes the HTML report of a simulation.
+fn write_report(
+    path: &Path,
+    summary: &Summary,
+    model: &Model,
+    csv: Option<&str>,
+) -> Result<(), CliError> {
+    let info = crate::report::RunInfo {
+        spec_text: toml::to_string_pretty(model.spec())
+            .map_err(|e| CliError::new(e.to_string()))?,
+        digest: riskpool::inputs_digest(model.spec(), csv),
+        version: riskpool::VERSION.to_string(),
+        how: command_line(),
+    };
+    let html = crate::report::simulation::simulation(summary, model.spec(), &info);
+    write_whole(path, html.as_bytes())?;
+    eprintln!("report written to {}", path.display());
+    Ok(())
 }
 
 /// Writes a merged result to `out` (saying so on stderr), or prints it.

@@ -19,6 +19,7 @@ mod grpc_matching;
 mod grpc_riskpool;
 mod hardening;
 mod replicas;
+mod reports;
 mod riskpool;
 mod spec_props;
 mod store_backends;

@@ -1,0 +1,339 @@
+//! The simulation report: headline, pool balance fan, exhaustion by period,
+//! loss distribution with capital, VaR and ES marked, breaker trips,
+//! sectors' shares of the ES, the money table, and how to re-run it.
+
+use std::fmt::Write;
+
+use super::svg::{self, ACCENT, Chart, DARK, INK, LIGHT, MID, esc, money, pct, ticks};
+use super::{RunInfo, document, run_info, table};
+use crate::riskpool::Spec;
+use crate::riskpool::stats::{MoneyStats, Summary};
+
+fn yuan(y: crate::money::Yuan) -> f64 {
+    y.to_fen() as f64 / 100.0
+}
+
+fn quantile(points: &[crate::riskpool::stats::Quantile], level: f64) -> Option<f64> {
+    points
+        .iter()
+        .find(|q| (q.level - level).abs() < 1e-9)
+        .map(|q| yuan(q.value))
+}
+
+/// The report of a simulation run.
+pub fn simulation(s: &Summary, spec: &Spec, info: &RunInfo) -> String {
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<h1>风险补偿资金池模拟报告</h1>\n<p class=\"sub\">{} 笔贷款 · 授信规模 {} · 资金池 {}（放大 {:.1} 倍）· 情景 {} · {} 次模拟 · {} 期</p>\n",
+        s.loans,
+        esc(&s.exposure.human()),
+        esc(&s.capital.human()),
+        s.leverage,
+        esc(&s.preset),
+        s.scenarios,
+        s.periods
+    );
+    b.push_str(&headline(s));
+    if s.periods > 1 && !s.balance_fan.is_empty() {
+        b.push_str("<h2>资金池余额</h2>\n");
+        b.push_str(&fan(s));
+        b.push_str("<h2>累计耗尽概率</h2>\n");
+        b.push_str(&exhaustion_by_period(s));
+    }
+    b.push_str("<h2>损失分布</h2>\n");
+    b.push_str(&histogram(s, spec));
+    if let Some(br) = &s.breaker {
+        b.push_str("<h2>熔断</h2>\n");
+        let _ = writeln!(
+            b,
+            "<p>期内触发熔断的概率：{}（95%区间 {} – {}）。</p>",
+            pct(br.trip_probability.estimate),
+            pct(br.trip_probability.ci95_low),
+            pct(br.trip_probability.ci95_high)
+        );
+        if s.periods > 1 {
+            b.push_str(&breaker(&br.by_period));
+        }
+    }
+    if !s.risk_contributions.is_empty() {
+        b.push_str("<h2>各行业对预期损失（ES）的贡献</h2>\n");
+        b.push_str(&contributions(s));
+    }
+    b.push_str("<h2>金额分布</h2>\n");
+    b.push_str(&money_table(s));
+    b.push_str(&run_info(
+        info,
+        &[
+            ("种子", s.seed.to_string()),
+            ("模拟次数", s.scenarios.to_string()),
+            ("期数", s.periods.to_string()),
+            ("尾部水平", pct(s.tail_level)),
+            ("统计口径", s.conventions.clone()),
+        ],
+    ));
+    document("风险补偿资金池模拟报告", &b)
+}
+
+fn headline(s: &Summary) -> String {
+    let p = &s.exhaustion_probability;
+    let mut h = format!(
+        "<div class=\"headline\"><div><span>资金池耗尽概率</span><b>{}</b><span>95%区间 {} – {}</span></div><div><span>放大倍数</span><b>{:.1} 倍</b><span>授信 {} ÷ 资金池 {}</span></div>",
+        pct(p.estimate),
+        pct(p.ci95_low),
+        pct(p.ci95_high),
+        s.leverage,
+        esc(&s.exposure.human()),
+        esc(&s.capital.human())
+    );
+    if let Some(v) = &s.vasicek {
+        let _ = write!(
+            h,
+            "<div><span>Vasicek 大数极限</span><b>{}</b><span>违约率超过 {} 即耗尽（PD {}，ρ {}）</span></div>",
+            pct(v.exhaustion_probability),
+            pct(v.default_rate_threshold),
+            pct(v.pd),
+            v.rho
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<div><span>信贷损失 ES（{}）</span><b>{}</b><span>VaR {}</span></div></div>",
+        pct(s.tail_level),
+        money(yuan(s.loss.es)),
+        money(yuan(s.loss.var))
+    );
+    h
+}
+
+fn fan(s: &Summary) -> String {
+    let capital = yuan(s.capital);
+    // period 0: every scenario starts at the capital
+    let band =
+        |level: f64| -> Vec<(f64, f64)> {
+            std::iter::once((0.0, capital))
+                .chain(s.balance_fan.iter().filter_map(|f| {
+                    quantile(&f.quantiles, level).map(|v| (f64::from(f.period), v))
+                }))
+                .collect()
+        };
+    let (p5, p25, p50, p75, p95) = (band(0.05), band(0.25), band(0.5), band(0.75), band(0.95));
+    let ymax = p95.iter().map(|p| p.1).fold(capital, f64::max).max(1.0) * 1.05;
+    let ymin = p5.iter().map(|p| p.1).fold(0.0, f64::min);
+    let periods = f64::from(s.periods);
+    let mut c = Chart::new("fan", "资金池余额（期末）", (0.0, periods), (ymin, ymax));
+    let xt = ticks(0.0, periods, 8.min(s.periods as usize).max(1));
+    let yt = ticks(ymin, ymax, 5);
+    c.axes(
+        &xt,
+        &|v| format!("{v:.0}"),
+        &yt,
+        &|v| money(v),
+        "期",
+        "余额",
+    );
+    c.band("p5-p95", &p5, &p95, LIGHT, Some("P5–P95"));
+    c.band("p25-p75", &p25, &p75, MID, Some("P25–P75"));
+    c.line("median", &p50, DARK, None, Some("中位数"));
+    c.hline(
+        "capital",
+        capital,
+        ACCENT,
+        "6 4",
+        &format!("初始资金 {}", money(capital)),
+    );
+    c.finish("每期期末资金池余额的分布：浅色带为 5%–95% 分位，深色带为 25%–75%，实线为中位数（分位数取资本 2% 宽的分箱上沿）；虚线为初始资金。")
+}
+
+fn exhaustion_by_period(s: &Summary) -> String {
+    let pts: Vec<(f64, f64)> = s
+        .exhaustion_by_period
+        .iter()
+        .enumerate()
+        .map(|(t, p)| ((t + 1) as f64, p.estimate))
+        .collect();
+    let lo: Vec<(f64, f64)> = s
+        .exhaustion_by_period
+        .iter()
+        .enumerate()
+        .map(|(t, p)| ((t + 1) as f64, p.ci95_low))
+        .collect();
+    let hi: Vec<(f64, f64)> = s
+        .exhaustion_by_period
+        .iter()
+        .enumerate()
+        .map(|(t, p)| ((t + 1) as f64, p.ci95_high))
+        .collect();
+    let ymax = hi.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-6) * 1.1;
+    let periods = f64::from(s.periods);
+    let mut c = Chart::new("exhaustion", "累计耗尽概率", (1.0, periods), (0.0, ymax));
+    let xt = ticks(1.0, periods, 8.min(s.periods as usize).max(1));
+    let yt = ticks(0.0, ymax, 5);
+    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| pct(v), "期", "概率");
+    c.band("ci", &lo, &hi, LIGHT, Some("95% 区间"));
+    c.line("estimate", &pts, DARK, None, Some("估计值"));
+    c.dots("estimate-points", &pts, DARK);
+    c.finish("到第 t 期末为止资金池已耗尽的概率，及其 95% 置信区间。")
+}
+
+fn histogram(s: &Summary, spec: &Spec) -> String {
+    let h = &s.loss_histogram;
+    let width = yuan(h.bin_width);
+    let probs: Vec<f64> = match &h.weighted {
+        Some(w) => w.probabilities.clone(),
+        None => {
+            let n = s.scenarios.max(1) as f64;
+            h.counts.iter().map(|&c| c as f64 / n).collect()
+        }
+    };
+    // drawn up to where 99.99% of the probability is (a far, thin tail
+    // would squash the body); what lies beyond is stated
+    let total: f64 = probs.iter().sum();
+    let mut acc = 0.0;
+    let last = probs
+        .iter()
+        .position(|&p| {
+            acc += p;
+            acc >= total * (1.0 - 1e-4)
+        })
+        .map_or(probs.len(), |i| i + 1)
+        .max(1);
+    let es = yuan(s.loss.es);
+    let var = yuan(s.loss.var);
+    let capital = yuan(s.capital);
+    // the loss at which the pool's claims reach its capital, where each
+    // default's claim is the share of its net loss (no cap, no lag)
+    let share = spec.pool.compensation_share;
+    let exhausting_loss =
+        (spec.pool.per_loan_cap.is_none() && spec.pool.recovery_lag == 0 && share > 0.0)
+            .then(|| capital / share);
+    let mut xmax = (last as f64 * width).max(es * 1.08).max(width);
+    if let Some(x) = exhausting_loss {
+        xmax = xmax.max(x * 1.05);
+    }
+    let bins: Vec<(f64, f64)> = probs
+        .iter()
+        .enumerate()
+        .take(last)
+        .map(|(i, &p)| (i as f64 * width, p))
+        .collect();
+    let ymax = probs.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.1;
+    let mut c = Chart::new("histogram", "信贷损失分布", (0.0, xmax), (0.0, ymax));
+    let xt = ticks(0.0, xmax, 6);
+    let yt = ticks(0.0, ymax, 5);
+    c.axes(&xt, &|v| money(v), &yt, &|v| pct(v), "信贷损失", "概率");
+    c.bars("bins", &bins, width, MID);
+    c.vline("var", var, DARK, "5 3", &format!("VaR {}", money(var)), 0);
+    c.vline("es", es, INK, "2 2", &format!("ES {}", money(es)), 1);
+    if let Some(x) = exhausting_loss {
+        c.vline(
+            "capital",
+            x,
+            ACCENT,
+            "8 4",
+            &format!("耗尽线 {}", money(x)),
+            2,
+        );
+    }
+    let overflow = match &h.weighted {
+        Some(w) => w.overflow,
+        None => h.overflow as f64 / s.scenarios.max(1) as f64,
+    } + probs.iter().skip(last).sum::<f64>();
+    let mut cap = format!(
+        "每个柱宽 {}（授信规模的 {}）；VaR 与 ES 为 {} 水平。",
+        money(width),
+        pct(h.bin_width_rate),
+        pct(s.tail_level)
+    );
+    if exhausting_loss.is_some() {
+        cap.push_str(&format!(
+            "耗尽线：损失达到资金池 ÷ 代偿比例（{} ÷ {}）时，代偿用尽资金池。",
+            money(capital),
+            share
+        ));
+    }
+    if overflow > 0.0 {
+        cap.push_str(&format!(
+            "损失超过 {} 的概率 {}（图外）。",
+            money(last as f64 * width),
+            pct(overflow)
+        ));
+    }
+    c.finish(&cap)
+}
+
+fn breaker(by_period: &[f64]) -> String {
+    let bars: Vec<(f64, f64)> = by_period
+        .iter()
+        .enumerate()
+        .map(|(t, &p)| (t as f64 + 0.6, p))
+        .collect();
+    let n = by_period.len() as f64;
+    let ymax = by_period.iter().copied().fold(0.0, f64::max).max(1e-6) * 1.1;
+    let mut c = Chart::new("breaker", "各期触发熔断的概率", (0.5, n + 0.5), (0.0, ymax));
+    let xt = ticks(1.0, n, 8.min(by_period.len()).max(1));
+    let yt = ticks(0.0, ymax, 5);
+    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| pct(v), "期", "概率");
+    c.bars("trips", &bars, 0.8, DARK);
+    c.finish("熔断在第 t 期触发的概率（每个情景至多触发一次）。")
+}
+
+fn contributions(s: &Summary) -> String {
+    let rows = s.risk_contributions.len();
+    let (l, r, t, _) = svg::plot_area();
+    let row_h = 26.0;
+    let label_w = 120.0;
+    let bar0 = l + label_w - 70.0;
+    let bar_w = r - bar0 - 150.0;
+    let h = t + rows as f64 * row_h + 12.0;
+    let max = s
+        .risk_contributions
+        .iter()
+        .map(|c| c.share)
+        .fold(0.0, f64::max)
+        .max(1e-12);
+    let mut body = String::new();
+    for (i, c) in s.risk_contributions.iter().enumerate() {
+        let y = t + i as f64 * row_h;
+        let w = (c.share.max(0.0) / max) * bar_w;
+        let _ = write!(
+            body,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><rect class=\"series share\" x=\"{bar0:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{}\"/><text class=\"note\" x=\"{:.1}\" y=\"{:.1}\">{} · {}</text>",
+            bar0 - 8.0,
+            y + row_h * 0.62,
+            esc(&c.sector),
+            y + 4.0,
+            row_h - 8.0,
+            if i % 2 == 0 { DARK } else { MID },
+            bar0 + w + 6.0,
+            y + row_h * 0.62,
+            pct(c.share),
+            money(yuan(c.es_contribution))
+        );
+    }
+    format!(
+        "<figure class=\"chart contributions\"><svg class=\"contributions\" viewBox=\"0 0 {} {h:.0}\" role=\"img\" aria-label=\"各行业对 ES 的贡献\"><title>各行业对 ES 的贡献</title>{body}</svg><figcaption>尾部情景（损失不低于 VaR）中各行业的平均损失及其占比。</figcaption></figure>\n",
+        svg::W
+    )
+}
+
+fn money_table(s: &Summary) -> String {
+    let row = |name: &str, m: &MoneyStats| -> Vec<String> {
+        let mut r = vec![name.to_string(), money(yuan(m.mean))];
+        for level in [0.5, 0.9, 0.95, 0.99, 0.999] {
+            r.push(quantile(&m.quantiles, level).map_or("—".into(), money));
+        }
+        r.push(money(yuan(m.var)));
+        r.push(money(yuan(m.es)));
+        r
+    };
+    table(
+        &["", "均值", "P50", "P90", "P95", "P99", "P99.9", "VaR", "ES"],
+        &[
+            row("信贷损失", &s.loss),
+            row("资金池代偿", &s.compensation),
+            row("未获代偿", &s.unfunded_claims),
+            row("银行承担", &s.bank_loss),
+        ],
+    )
+}
