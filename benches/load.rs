@@ -200,6 +200,7 @@ fn sim_request(scenarios: u64) -> pb::SimulatePoolRequest {
             scenarios,
             seed: None,
         }),
+        ..Default::default()
     }
 }
 

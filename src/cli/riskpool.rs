@@ -92,6 +92,14 @@ pub struct StressArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as one self-contained HTML file (a heatmap per
+    /// compensation share).
+    #[arg(long, conflicts_with = "shard")]
+    pub report: Option<PathBuf>,
+    /// In the report, outline the cells whose exhaustion probability is at
+    /// most this, in (0, 1).
+    #[arg(long, requires = "report", value_parser = |s: &str| s.parse::<f64>().map_err(|e| e.to_string()).and_then(riskpool::grid::check_target))]
+    pub target: Option<f64>,
     /// Run only shard k of n of the cells (`--shard 0/4`); needs --out;
     /// `smefin merge` joins the parts.
     #[arg(long, requires = "out", value_parser = parse_shard)]
@@ -118,6 +126,9 @@ pub struct LeverageArgs {
     /// Worker threads.
     #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
+    /// Also write the report as one self-contained HTML file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -125,10 +136,6 @@ pub struct LeverageArgs {
 
 fn spec_error(e: SpecError) -> CliError {
     CliError::new(e.to_string())
-}
-
-fn load(path: &Path, scenarios: Option<u64>, seed: Option<u64>) -> Result<Model, CliError> {
-    load_with_csv(path, scenarios, seed).map(|(m, _)| m)
 }
 
 /// The compiled model and the text of the loan CSV its spec names.
@@ -468,14 +475,12 @@ fn write_report(
     model: &Model,
     csv: Option<&str>,
 ) -> Result<(), CliError> {
-    let info = crate::report::RunInfo {
-        spec_text: toml::to_string_pretty(model.spec())
-            .map_err(|e| CliError::new(e.to_string()))?,
-        digest: riskpool::inputs_digest(model.spec(), csv),
-        version: riskpool::VERSION.to_string(),
-        how: command_line(),
-    };
+    let info = crate::report::RunInfo::of(model.spec(), csv, command_line());
     let html = crate::report::simulation::simulation(summary, model.spec(), &info);
+    save_report(path, &html)
+}
+
+fn save_report(path: &Path, html: &str) -> Result<(), CliError> {
     write_whole(path, html.as_bytes())?;
     eprintln!("report written to {}", path.display());
     Ok(())
@@ -670,6 +675,10 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
         )
     })
     .map_err(|e| CliError::new(e.to_string()))?;
+    if let Some(r) = &a.report {
+        let info = crate::report::RunInfo::of(model.spec(), csv.as_deref(), command_line());
+        save_report(r, &crate::report::grid::stress(&result, a.target, &info))?;
+    }
     print(&render_grid(&result, a.json)?)
 }
 
@@ -704,7 +713,7 @@ fn render_grid(result: &riskpool::grid::GridResult, json: bool) -> Result<String
 
 /// Runs `smefin leverage`.
 pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
-    let model = load(&a.spec, a.scenarios, None)?;
+    let (model, csv) = load_with_csv(&a.spec, a.scenarios, None)?;
     set_threads(a.threads)?;
     let what = riskpool::grid::Solve::from(a.solve);
     let target = a.target;
@@ -712,6 +721,13 @@ pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
         riskpool::grid::solve_leverage(&model, what, target, 0, c)
     })
     .map_err(|e| CliError::new(e.to_string()))?;
+    if let Some(path) = &a.report {
+        let info = crate::report::RunInfo::of(model.spec(), csv.as_deref(), command_line());
+        save_report(
+            path,
+            &crate::report::grid::leverage(&r, model.spec(), &info),
+        )?;
+    }
     if a.json {
         let text = serde_json::to_string_pretty(&r).map_err(|e| CliError::new(e.to_string()))?;
         return print(&format!("{text}\n"));

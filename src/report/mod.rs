@@ -6,6 +6,7 @@
 //! to re-run it, and returned as a string; the CLI writes it to a file and
 //! the gRPC services return it in their final message.
 
+pub mod grid;
 pub mod simulation;
 pub mod svg;
 
@@ -25,6 +26,20 @@ pub struct RunInfo {
     pub version: String,
     /// How it was asked for (a command line, or the gRPC method).
     pub how: String,
+}
+
+impl RunInfo {
+    /// The run of `spec` (with the text of the loan CSV it names, if any),
+    /// asked for as `how`.
+    pub fn of(spec: &crate::riskpool::Spec, book_csv: Option<&str>, how: String) -> RunInfo {
+        RunInfo {
+            spec_text: toml::to_string_pretty(spec)
+                .unwrap_or_else(|e| format!("(the spec could not be written as TOML: {e})")),
+            digest: crate::riskpool::inputs_digest(spec, book_csv),
+            version: crate::riskpool::VERSION.to_string(),
+            how,
+        }
+    }
 }
 
 const CSS: &str = r#"

@@ -292,6 +292,20 @@ pub struct LeverageResult {
     pub exhaustion_probability: Probability,
     /// Solver steps (simulations run).
     pub steps: u32,
+    /// Every point the solver simulated, in order.
+    #[serde(default)]
+    pub path: Vec<SolverStep>,
+}
+
+/// One simulation of the leverage solver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolverStep {
+    /// Capital simulated.
+    pub capital: Yuan,
+    /// Credit scale simulated.
+    pub exposure: Yuan,
+    /// Its exhaustion probability.
+    pub exhaustion_probability: Probability,
 }
 
 fn scaled(model: &Model, what: Solve, f: f64) -> Model {
@@ -330,9 +344,17 @@ pub fn solve_leverage(
 ) -> Result<LeverageResult, Cancelled> {
     // ok(f): the pool is safe enough at factor f.
     let mut steps = 0u32;
+    let mut path = Vec::new();
     let mut eval = |f: f64| -> Result<Probability, Cancelled> {
         steps += 1;
-        exhaustion(&scaled(model, what, f), threads, control)
+        let m = scaled(model, what, f);
+        let p = exhaustion(&m, threads, control)?;
+        path.push(SolverStep {
+            capital: Yuan::from_fen(m.capital_fen()),
+            exposure: Yuan::from_fen(m.exposure_fen()),
+            exhaustion_probability: p,
+        });
+        Ok(p)
     };
     // For Scale, larger f is riskier; for Capital, smaller f is riskier.
     let safe = |p: &Probability| p.estimate <= target;
@@ -402,5 +424,6 @@ pub fn solve_leverage(
         leverage: exposure as f64 / m.capital_fen() as f64,
         exhaustion_probability: p_good,
         steps,
+        path,
     })
 }

@@ -17,6 +17,7 @@ use tonic::{Request, Response, Status};
 
 use crate::config::RiskPoolConfig;
 use crate::enterprise::FieldViolation;
+use crate::report::RunInfo;
 use crate::riskpool::grid::{self, Grid, Solve};
 use crate::riskpool::{self, Control, Model, Spec};
 use crate::server::error::ApiError;
@@ -300,7 +301,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
     ) -> Result<Response<Self::SimulatePoolStream>, Status> {
         // A deadline too far to represent is no deadline.
         let deadline = grpc_timeout(request.metadata()).and_then(|d| Instant::now().checked_add(d));
-        let pb::SimulatePoolRequest { spec } = request.into_inner();
+        let pb::SimulatePoolRequest { spec, report } = request.into_inner();
         let (_, model) = self.compile(spec, 1).await?;
         let permit = self.permit()?;
         let pool = self.pool.clone();
@@ -311,7 +312,12 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             let c = control.clone();
             let mut job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                pool.install(|| riskpool::simulate(&model, 0, &c).map(|(_, s)| s))
+                let s = pool.install(|| riskpool::simulate(&model, 0, &c).map(|(_, s)| s))?;
+                let html = report.then(|| {
+                    let info = RunInfo::of(model.spec(), None, "gRPC SimulatePool".into());
+                    crate::report::simulation::simulation(&s, model.spec(), &info)
+                });
+                Ok::<_, riskpool::Cancelled>((s, html))
             });
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             // The deadline has its own timer, so a run stops as soon as it
@@ -350,9 +356,13 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                 }
             };
             let msg = match result {
-                Ok(Ok(summary)) => Ok(pb::SimulatePoolResponse {
-                    event: Some(pb::simulate_pool_response::Event::Result(summary.into())),
-                }),
+                Ok(Ok((summary, html))) => {
+                    let mut result: pb::SimulationResult = summary.into();
+                    result.report_html = html.unwrap_or_default();
+                    Ok(pb::SimulatePoolResponse {
+                        event: Some(pb::simulate_pool_response::Event::Result(result)),
+                    })
+                }
                 Ok(Err(_)) => Err(Status::from(ApiError::stopped(timed_out))),
                 Err(e) => Err(Status::internal(format!("simulation worker failed: {e}"))),
             };
@@ -373,7 +383,18 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             pd_multipliers,
             rhos,
             shares,
+            report,
+            report_target,
         } = request.into_inner();
+        let report_target = match report_target {
+            0.0 => None,
+            t => Some(
+                grid::check_target(t).map_err(|why| ApiError::InvalidArgument {
+                    reason: "INVALID_STRESS_REQUEST",
+                    violations: vec![FieldViolation::new("report_target", why)],
+                })?,
+            ),
+        };
         let g = Grid {
             pd_multipliers,
             rhos,
@@ -389,11 +410,20 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         let permit = self.permit()?;
         let control = self.control();
         let r = blocking(permit, control, move |c| {
-            pool.install(|| grid::run(&spec, None, &g, &limits, 0, c))
+            let g = pool.install(|| grid::run(&spec, None, &g, &limits, 0, c))?;
+            let html = report.then(|| {
+                let info = RunInfo::of(&spec, None, "gRPC RunStressGrid".into());
+                crate::report::grid::stress(&g, report_target, &info)
+            });
+            Ok::<_, grid::GridError>((g, html))
         })
         .await?;
-        r.map(|g| Response::new(g.into()))
-            .map_err(|e| ApiError::from(e).into())
+        r.map(|(g, html)| {
+            let mut out: pb::RunStressGridResponse = g.into();
+            out.report_html = html.unwrap_or_default();
+            Response::new(out)
+        })
+        .map_err(|e| ApiError::from(e).into())
     }
 
     async fn solve_leverage(
@@ -404,6 +434,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             spec,
             target,
             solve,
+            report,
         } = request.into_inner();
         let mut errs = Vec::new();
         if let Err(why) = grid::check_target(target) {
@@ -433,11 +464,20 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         let control = self.control();
         let what = what.unwrap_or(Solve::Scale);
         let r = blocking(permit, control, move |c| {
-            pool.install(|| grid::solve_leverage(&model, what, target, 0, c))
+            let r = pool.install(|| grid::solve_leverage(&model, what, target, 0, c))?;
+            let html = report.then(|| {
+                let info = RunInfo::of(model.spec(), None, "gRPC SolveLeverage".into());
+                crate::report::grid::leverage(&r, model.spec(), &info)
+            });
+            Ok::<_, riskpool::Cancelled>((r, html))
         })
         .await?;
-        r.map(|r| Response::new(r.into()))
-            .map_err(|_| ApiError::stopped(false).into())
+        r.map(|(r, html)| {
+            let mut out: pb::SolveLeverageResponse = r.into();
+            out.report_html = html.unwrap_or_default();
+            Response::new(out)
+        })
+        .map_err(|_| ApiError::stopped(false).into())
     }
 
     async fn list_scenario_presets(

@@ -29,6 +29,7 @@ async fn simulate_pool_streams_progress_then_the_same_result_as_the_library() {
     let mut stream = c
         .simulate_pool(pb::SimulatePoolRequest {
             spec: Some(spec(50_000)),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -62,6 +63,72 @@ async fn simulate_pool_streams_progress_then_the_same_result_as_the_library() {
     assert_eq!(r.capital, "30000000.00");
     assert_eq!(r.exposure, "600000000.00");
     assert!(r.vasicek.is_some());
+    assert!(r.report_html.is_empty(), "a report nobody asked for");
+    srv.shutdown().await;
+}
+
+/// Each run returns its HTML report in its final message when asked.
+#[tokio::test]
+async fn runs_return_their_html_report_when_asked() {
+    let srv = common::start().await;
+    let mut c = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
+    let mut stream = c
+        .simulate_pool(pb::SimulatePoolRequest {
+            spec: Some(spec(5_000)),
+            report: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut html = String::new();
+    while let Some(ev) = stream.message().await.unwrap() {
+        if let pb::simulate_pool_response::Event::Result(r) = ev.event.unwrap() {
+            html = r.report_html;
+        }
+    }
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("风险补偿资金池模拟报告"));
+    assert!(html.contains("<svg") && !html.contains("<script"));
+    assert!(html.contains("gRPC SimulatePool"));
+    let g = c
+        .run_stress_grid(pb::RunStressGridRequest {
+            spec: Some(spec(3_000)),
+            pd_multipliers: vec![1.0, 2.0],
+            rhos: vec![0.1, 0.2],
+            report: true,
+            report_target: 0.01,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(g.report_html.contains("压力测试报告"));
+    assert_eq!(
+        g.report_html.matches("<rect class=\"series cell").count(),
+        4
+    );
+    let e = c
+        .run_stress_grid(pb::RunStressGridRequest {
+            spec: Some(spec(3_000)),
+            report: true,
+            report_target: 1.5,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(fields(&e), vec!["report_target"]);
+    let r = c
+        .solve_leverage(pb::SolveLeverageRequest {
+            spec: Some(spec(3_000)),
+            target: 0.01,
+            solve: pb::LeverageTarget::Scale as i32,
+            report: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.path.len() as u32, r.steps);
+    assert!(r.report_html.contains("放大倍数测算报告"));
     srv.shutdown().await;
 }
 
@@ -75,6 +142,7 @@ async fn bad_specs_are_invalid_argument_naming_the_field() {
             scenarios: 0,
             seed: None,
         }),
+        ..Default::default()
     };
     let e = c
         .simulate_pool(bad(
@@ -105,7 +173,10 @@ async fn bad_specs_are_invalid_argument_naming_the_field() {
         .unwrap_err();
     assert_eq!(fields(&e), vec!["spec.portfolio.csv"]);
     let e = c
-        .simulate_pool(pb::SimulatePoolRequest { spec: None })
+        .simulate_pool(pb::SimulatePoolRequest {
+            spec: None,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(fields(&e), vec!["spec"]);
@@ -115,6 +186,7 @@ async fn bad_specs_are_invalid_argument_naming_the_field() {
             scenarios: 0,
             seed: None,
         }),
+        ..Default::default()
     };
     let e = c.simulate_pool(json).await.unwrap_err();
     assert_eq!(fields(&e), vec!["spec.seed"]);
@@ -131,6 +203,7 @@ async fn excess_simulations_are_refused_and_cancellation_frees_the_slot() {
     let mut long = c
         .simulate_pool(pb::SimulatePoolRequest {
             spec: Some(spec(20_000_000)),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -143,6 +216,7 @@ async fn excess_simulations_are_refused_and_cancellation_frees_the_slot() {
     let e = c
         .simulate_pool(pb::SimulatePoolRequest {
             spec: Some(spec(1000)),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -158,6 +232,7 @@ async fn excess_simulations_are_refused_and_cancellation_frees_the_slot() {
         match c
             .simulate_pool(pb::SimulatePoolRequest {
                 spec: Some(spec(1000)),
+                ..Default::default()
             })
             .await
         {
@@ -183,6 +258,7 @@ async fn deadline_stops_a_simulation() {
     let mut c = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
     let mut req = tonic::Request::new(pb::SimulatePoolRequest {
         spec: Some(spec(20_000_000)),
+        ..Default::default()
     });
     req.set_timeout(Duration::from_millis(300));
     let mut stream = c.simulate_pool(req).await.unwrap().into_inner();
@@ -210,6 +286,7 @@ async fn stress_grid_leverage_and_presets() {
             pd_multipliers: vec![1.0, 2.0],
             rhos: vec![0.1, 0.2],
             shares: vec![],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -231,6 +308,7 @@ async fn stress_grid_leverage_and_presets() {
             pd_multipliers: vec![1.0; 150_000],
             rhos: vec![0.1; 150_000],
             shares: vec![],
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -247,6 +325,7 @@ async fn stress_grid_leverage_and_presets() {
             spec: Some(spec(20_000)),
             target: 0.01,
             solve: pb::LeverageTarget::Scale as i32,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -258,6 +337,7 @@ async fn stress_grid_leverage_and_presets() {
             spec: Some(spec(20_000)),
             target: 1.5,
             solve: 0,
+            ..Default::default()
         })
         .await
         .unwrap_err();

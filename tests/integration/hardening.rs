@@ -59,6 +59,7 @@ async fn specs_that_hung_or_killed_the_server_are_refused_and_health_answers() {
         let s = c
             .simulate_pool(pb::SimulatePoolRequest {
                 spec: Some(toml_spec(&spec)),
+                ..Default::default()
             })
             .await
             .unwrap_err();
@@ -78,6 +79,7 @@ async fn specs_that_hung_or_killed_the_server_are_refused_and_health_answers() {
                 "periods = 4\n[pool]\nrecovery_lag = 4294967295\n{}",
                 seg("")
             ))),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -96,6 +98,7 @@ async fn specs_that_hung_or_killed_the_server_are_refused_and_health_answers() {
             let mut st = c
                 .simulate_pool(pb::SimulatePoolRequest {
                     spec: Some(toml_spec(&spec)),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()
@@ -112,6 +115,7 @@ async fn specs_that_hung_or_killed_the_server_are_refused_and_health_answers() {
                     pd_multipliers: vec![1.0, 2.0],
                     rhos: vec![],
                     shares: vec![],
+                    ..Default::default()
                 })
                 .await
                 .unwrap()
@@ -128,6 +132,7 @@ async fn specs_that_hung_or_killed_the_server_are_refused_and_health_answers() {
             pd_multipliers: (1..=20).map(f64::from).collect(),
             rhos: (1..=20).map(|r| f64::from(r) / 100.0).collect(),
             shares: vec![],
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -677,6 +682,7 @@ fn sigterm_stops_the_server_while_the_largest_simulation_runs() {
                     scenarios: 20_000_000,
                     seed: None,
                 }),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -766,6 +772,7 @@ async fn an_absurd_grpc_timeout_neither_panics_nor_kills_the_run() {
             spec: Some(toml_spec(
                 "scenarios = 2000\n[[portfolio.segments]]\ncount = 200\ntotal = \"6000万\"\npd = 0.02\n",
             )),
+            ..Default::default()
         });
         r.metadata_mut()
             .insert("grpc-timeout", timeout.parse().unwrap());

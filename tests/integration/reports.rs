@@ -233,3 +233,53 @@ fn simulation_report_renders_in_chromium() {
     let (png, pdf, dom) = render(&chrome, &file, dir.path());
     check_rendered(&html, &png, &pdf, &dom);
 }
+
+fn grid_reports() -> (String, String) {
+    use smefin::riskpool::grid::{self, Grid, Solve};
+    let mut spec = Spec::from_toml(riskpool::spec::DEFAULT_SPEC_TOML).unwrap();
+    spec.scenarios = 3_000;
+    let g = Grid {
+        pd_multipliers: vec![1.0, 2.0, 3.0],
+        rhos: vec![0.1, 0.2],
+        shares: vec![0.5, 0.8],
+    };
+    let result = grid::run(&spec, None, &g, &Limits::default(), 2, &Control::default()).unwrap();
+    let info = RunInfo::of(&spec, None, "test".into());
+    let stress = smefin::report::grid::stress(&result, Some(0.01), &info);
+    let m = Model::compile(&spec, &Limits::default()).unwrap();
+    let r = grid::solve_leverage(&m, Solve::Scale, 0.01, 2, &Control::default()).unwrap();
+    assert_eq!(r.path.len() as u32, r.steps);
+    let lev = smefin::report::grid::leverage(&r, &spec, &info);
+    (stress, lev)
+}
+
+#[test]
+fn stress_and_leverage_report_structure() {
+    let (stress, lev) = grid_reports();
+    for html in [&stress, &lev] {
+        self_contained(html);
+    }
+    // one heatmap per compensation share, 6 cells each, and the scale
+    assert_eq!(stress.matches("<figure class=\"chart heatmap\"").count(), 2);
+    assert_eq!(stress.matches("<rect class=\"series cell").count(), 12);
+    assert!(
+        stress.contains("class=\"safe-edge\""),
+        "no safe region outlined"
+    );
+    snapshot("stress_report.txt", &structure(&stress));
+    snapshot("leverage_report.txt", &structure(&lev));
+    assert!(lev.contains("放大倍数测算报告") && lev.contains("class=\"solution\""));
+}
+
+#[test]
+fn stress_and_leverage_reports_render_in_chromium() {
+    let Some(chrome) = chromium() else { return };
+    let (stress, lev) = grid_reports();
+    for (name, html) in [("stress", stress), ("leverage", lev)] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(format!("{name}.html"));
+        std::fs::write(&file, &html).unwrap();
+        let (png, pdf, dom) = render(&chrome, &file, dir.path());
+        check_rendered(&html, &png, &pdf, &dom);
+    }
+}

@@ -143,6 +143,7 @@ impl From<Summary> for pb::SimulationResult {
             effective_sample_size: importance_sampling.map_or(0.0, |i| i.effective_sample_size),
             tail_level,
             conventions,
+            report_html: String::new(),
         }
     }
 }
@@ -169,6 +170,7 @@ impl From<GridResult> for pb::RunStressGridResponse {
         pb::RunStressGridResponse {
             scenarios: g.scenarios,
             cells: g.cells.into_iter().map(Into::into).collect(),
+            report_html: String::new(),
         }
     }
 }
@@ -183,6 +185,7 @@ impl From<LeverageResult> for pb::SolveLeverageResponse {
             leverage,
             exhaustion_probability,
             steps,
+            path,
         } = r;
         pb::SolveLeverageResponse {
             capital: capital.to_fen_string(),
@@ -190,6 +193,15 @@ impl From<LeverageResult> for pb::SolveLeverageResponse {
             leverage,
             exhaustion_probability: Some(exhaustion_probability.into()),
             steps,
+            path: path
+                .into_iter()
+                .map(|s| pb::LeverageStep {
+                    capital: s.capital.to_fen_string(),
+                    exposure: s.exposure.to_fen_string(),
+                    exhaustion_probability: Some(s.exhaustion_probability.into()),
+                })
+                .collect(),
+            report_html: String::new(),
         }
     }
 }

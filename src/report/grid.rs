@@ -1,0 +1,371 @@
+//! Stress-grid and leverage reports.
+
+use std::fmt::Write;
+
+use super::svg::{self, ACCENT, Chart, DARK, LIGHT, esc, money, pct, ticks};
+use super::{RunInfo, document, run_info, table};
+use crate::riskpool::Spec;
+use crate::riskpool::grid::{GridResult, LeverageResult, Solve};
+
+fn yuan(y: crate::money::Yuan) -> f64 {
+    y.to_fen() as f64 / 100.0
+}
+
+/// Sorted distinct values.
+fn axis(v: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut a: Vec<f64> = v.collect();
+    a.sort_by(f64::total_cmp);
+    a.dedup();
+    a
+}
+
+/// Grey level of a probability on the colour scale: white (0) to near
+/// black (the largest probability of the grid), on a square-root scale so
+/// that small probabilities stay apart. Greyscale by construction.
+fn shade(p: f64, max: f64) -> (String, bool) {
+    let t = if max > 0.0 {
+        (p / max).clamp(0.0, 1.0).sqrt()
+    } else {
+        0.0
+    };
+    // from #f4f7fb to #0b2545 (a blue-grey ramp, monotone in lightness)
+    let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+    let c = format!(
+        "#{:02x}{:02x}{:02x}",
+        lerp(244.0, 11.0),
+        lerp(247.0, 37.0),
+        lerp(251.0, 69.0)
+    );
+    (c, t > 0.55)
+}
+
+/// The stress-grid report: a heatmap of exhaustion probability over PD
+/// multiplier × ρ, one per compensation share, cells labelled, the safe
+/// region (≤ `target`) outlined.
+pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
+    let pds = axis(g.cells.iter().map(|c| c.pd_multiplier));
+    let rhos = axis(g.cells.iter().map(|c| c.rho));
+    let shares = axis(g.cells.iter().map(|c| c.compensation_share));
+    let max = g
+        .cells
+        .iter()
+        .map(|c| c.exhaustion_probability.estimate)
+        .fold(0.0, f64::max);
+    let mut b = format!(
+        "<h1>压力测试报告</h1>\n<p class=\"sub\">{} 个组合 · 每个 {} 次模拟（共同随机数：各组合的差异来自模型而非抽样）</p>\n",
+        g.cells.len(),
+        g.scenarios
+    );
+    if let Some(t) = target {
+        let safe = g
+            .cells
+            .iter()
+            .filter(|c| c.exhaustion_probability.estimate <= t)
+            .count();
+        let _ = writeln!(
+            b,
+            "<div class=\"headline\"><div><span>安全组合（耗尽概率 ≤ {}）</span><b>{safe} / {}</b><span>图中以粗框标出</span></div><div><span>最大耗尽概率</span><b>{}</b><span>全部组合中</span></div></div>",
+            pct(t),
+            g.cells.len(),
+            pct(max)
+        );
+    }
+    for &share in &shares {
+        let _ = writeln!(b, "<h2>代偿比例 {}</h2>", pct(share));
+        b.push_str(&heatmap(g, &pds, &rhos, share, max, target));
+    }
+    b.push_str(&legend(max));
+    b.push_str("<h2>全部组合</h2>\n");
+    let rows: Vec<Vec<String>> = g
+        .cells
+        .iter()
+        .map(|c| {
+            let p = &c.exhaustion_probability;
+            vec![
+                format!("{}", c.pd_multiplier),
+                format!("{}", c.rho),
+                pct(c.compensation_share),
+                pct(p.estimate),
+                pct(p.std_error),
+                format!("{} – {}", pct(p.ci95_low), pct(p.ci95_high)),
+            ]
+        })
+        .collect();
+    b.push_str(&table(
+        &["PD 倍数", "ρ", "代偿比例", "耗尽概率", "标准误", "95% 区间"],
+        &rows,
+    ));
+    b.push_str(&run_info(
+        info,
+        &[("每组合模拟次数", g.scenarios.to_string())],
+    ));
+    document("压力测试报告", &b)
+}
+
+fn heatmap(
+    g: &GridResult,
+    pds: &[f64],
+    rhos: &[f64],
+    share: f64,
+    max: f64,
+    target: Option<f64>,
+) -> String {
+    let (l, r, t, b) = svg::plot_area();
+    let cw = (r - l) / pds.len().max(1) as f64;
+    let ch = (b - t) / rhos.len().max(1) as f64;
+    let mut body = String::new();
+    for (i, &m) in pds.iter().enumerate() {
+        for (j, &rho) in rhos.iter().enumerate() {
+            let Some(c) = g
+                .cells
+                .iter()
+                .find(|c| c.pd_multiplier == m && c.rho == rho && c.compensation_share == share)
+            else {
+                continue;
+            };
+            let p = c.exhaustion_probability.estimate;
+            let (fill, dark) = shade(p, max);
+            let x = l + i as f64 * cw;
+            // ρ grows upwards
+            let y = b - (j + 1) as f64 * ch;
+            let safe = target.is_some_and(|tg| p <= tg);
+            let _ = write!(
+                body,
+                "<rect class=\"series cell{}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" fill=\"{fill}\" stroke=\"#ffffff\" stroke-width=\"1\"/><text class=\"note\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" style=\"fill:{}\">{}</text>",
+                if safe { " safe" } else { "" },
+                x + cw / 2.0,
+                y + ch / 2.0 + 4.0,
+                if dark { "#ffffff" } else { "#1a1a1a" },
+                pct(p)
+            );
+        }
+    }
+    // the safe region: each safe cell's edges that border an unsafe cell
+    // (or the grid's edge) drawn thick
+    if let Some(tg) = target {
+        let safe_at = |i: isize, j: isize| -> bool {
+            if i < 0 || j < 0 || i as usize >= pds.len() || j as usize >= rhos.len() {
+                return false;
+            }
+            g.cells.iter().any(|c| {
+                c.pd_multiplier == pds[i as usize]
+                    && c.rho == rhos[j as usize]
+                    && c.compensation_share == share
+                    && c.exhaustion_probability.estimate <= tg
+            })
+        };
+        for i in 0..pds.len() as isize {
+            for j in 0..rhos.len() as isize {
+                if !safe_at(i, j) {
+                    continue;
+                }
+                let x0 = l + i as f64 * cw;
+                let x1 = x0 + cw;
+                let y1 = b - j as f64 * ch;
+                let y0 = y1 - ch;
+                for (ni, nj, (ax, ay, bx, by)) in [
+                    (i - 1, j, (x0, y0, x0, y1)),
+                    (i + 1, j, (x1, y0, x1, y1)),
+                    (i, j - 1, (x0, y1, x1, y1)),
+                    (i, j + 1, (x0, y0, x1, y0)),
+                ] {
+                    if !safe_at(ni, nj) {
+                        let _ = write!(
+                            body,
+                            "<line class=\"safe-edge\" x1=\"{ax:.1}\" y1=\"{ay:.1}\" x2=\"{bx:.1}\" y2=\"{by:.1}\" stroke=\"{ACCENT}\" stroke-width=\"3.5\" stroke-linecap=\"square\"/>"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // axis labels: categories
+    for (i, &m) in pds.iter().enumerate() {
+        let _ = write!(
+            body,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">×{m}</text>",
+            l + (i as f64 + 0.5) * cw,
+            b + 18.0
+        );
+    }
+    for (j, &rho) in rhos.iter().enumerate() {
+        let _ = write!(
+            body,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{rho}</text>",
+            l - 6.0,
+            b - (j as f64 + 0.5) * ch + 4.0
+        );
+    }
+    let _ = write!(
+        body,
+        "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">PD 倍数</text><text class=\"label\" x=\"8\" y=\"{:.1}\">ρ（资产相关性）</text>",
+        (l + r) / 2.0,
+        svg::H - 8.0,
+        t - 12.0
+    );
+    let title = format!("耗尽概率：PD 倍数 × ρ（代偿比例 {}）", pct(share));
+    let caption = match target {
+        Some(tg) => format!(
+            "格中为资金池耗尽概率；粗框围出耗尽概率 ≤ {} 的安全组合。",
+            pct(tg)
+        ),
+        None => "格中为资金池耗尽概率（给出目标概率即可标出安全区域）。".to_string(),
+    };
+    format!(
+        "<figure class=\"chart heatmap\"><svg class=\"heatmap\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>{body}</svg><figcaption>{}</figcaption></figure>\n",
+        svg::W,
+        svg::H,
+        esc(&caption),
+        t = esc(&title)
+    )
+}
+
+fn legend(max: f64) -> String {
+    let steps = 6;
+    let mut body = String::new();
+    let w = 90.0;
+    for k in 0..=steps {
+        let p = max * (k as f64 / steps as f64).powi(2);
+        let (fill, _) = shade(p, max);
+        let x = 20.0 + k as f64 * w;
+        let _ = write!(
+            body,
+            "<rect class=\"series scale\" x=\"{x:.1}\" y=\"8\" width=\"{w:.1}\" height=\"16\" fill=\"{fill}\" stroke=\"#999\" stroke-width=\"0.5\"/><text class=\"tick\" x=\"{x:.1}\" y=\"40\">{}</text>",
+            pct(p)
+        );
+    }
+    format!(
+        "<figure class=\"chart scale\"><svg class=\"scale\" viewBox=\"0 0 {} 48\" role=\"img\" aria-label=\"颜色刻度\"><title>颜色刻度</title>{body}</svg><figcaption>颜色刻度：颜色越深，耗尽概率越高（平方根刻度，灰度打印亦可分辨）。</figcaption></figure>\n",
+        svg::W
+    )
+}
+
+/// The leverage report: exhaustion probability against the credit scale
+/// (or the capital) over the solver's steps, the target line and the
+/// solved point.
+pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
+    let (what, x_of): (&str, fn(&crate::riskpool::grid::SolverStep) -> f64) = match r.solve {
+        Solve::Scale => ("授信规模", |s| yuan(s.exposure)),
+        Solve::Capital => ("资金池资本", |s| yuan(s.capital)),
+    };
+    let mut b = format!(
+        "<h1>放大倍数测算报告</h1>\n<p class=\"sub\">目标：资金池耗尽概率 ≤ {} · 求解{} · {} 次模拟 × {} 步</p>\n",
+        pct(r.target),
+        if r.solve == Solve::Scale {
+            "最大授信规模"
+        } else {
+            "最小资本"
+        },
+        spec.scenarios,
+        r.steps
+    );
+    let p = &r.exhaustion_probability;
+    let _ = writeln!(
+        b,
+        "<div class=\"headline\"><div><span>资本</span><b>{}</b><span>{}</span></div><div><span>授信规模</span><b>{}</b><span>放大 {:.1} 倍</span></div><div><span>该点耗尽概率</span><b>{}</b><span>95%区间 {} – {}</span></div></div>",
+        money(yuan(r.capital)),
+        if r.solve == Solve::Capital {
+            "求解所得"
+        } else {
+            "给定"
+        },
+        money(yuan(r.exposure)),
+        r.leverage,
+        pct(p.estimate),
+        pct(p.ci95_low),
+        pct(p.ci95_high)
+    );
+    b.push_str("<h2>耗尽概率与规模</h2>\n");
+    let mut pts: Vec<(f64, f64, f64, f64)> = r
+        .path
+        .iter()
+        .map(|s| {
+            let q = &s.exhaustion_probability;
+            (x_of(s), q.estimate, q.ci95_low, q.ci95_high)
+        })
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let solved_x = match r.solve {
+        Solve::Scale => yuan(r.exposure),
+        Solve::Capital => yuan(r.capital),
+    };
+    // the solver's bracket can span orders of magnitude; the chart shows the
+    // steps around the solution (within a factor of 4)
+    let near: Vec<_> = pts
+        .iter()
+        .copied()
+        .filter(|p| p.0 >= solved_x / 4.0 && p.0 <= solved_x * 4.0)
+        .collect();
+    let xs = if near.len() >= 2 { &near } else { &pts };
+    let x0 = xs
+        .iter()
+        .map(|p| p.0)
+        .fold(f64::INFINITY, f64::min)
+        .min(solved_x);
+    let x1 = xs.iter().map(|p| p.0).fold(0.0, f64::max).max(solved_x);
+    let ymax = xs.iter().map(|p| p.3).fold(r.target, f64::max) * 1.15;
+    let mut c = Chart::new(
+        "leverage",
+        &format!("耗尽概率与{what}"),
+        (x0, x1),
+        (0.0, ymax.max(1e-6)),
+    );
+    let xt = ticks(x0, x1, 5);
+    let yt = ticks(0.0, ymax, 5);
+    c.axes(&xt, &|v| money(v), &yt, &|v| pct(v), what, "耗尽概率");
+    let lo: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.2)).collect();
+    let hi: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.3)).collect();
+    let est: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.1)).collect();
+    c.band("ci", &lo, &hi, LIGHT, Some("95% 区间"));
+    c.line("estimate", &est, DARK, None, Some("求解各步的估计值"));
+    c.dots("steps", &est, DARK);
+    c.hline(
+        "target",
+        r.target,
+        ACCENT,
+        "6 4",
+        &format!("目标 {}", pct(r.target)),
+    );
+    c.vline(
+        "solution",
+        solved_x,
+        ACCENT,
+        "2 3",
+        &format!("解 {}", money(solved_x)),
+        0,
+    );
+    c.raw(&format!(
+        "<circle class=\"solution\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"6\" fill=\"none\" stroke=\"{ACCENT}\" stroke-width=\"2.5\"/>",
+        c.x.at(solved_x),
+        c.y.at(p.estimate)
+    ));
+    b.push_str(&c.finish("求解器模拟过的各点（共同随机数，估计值随规模单调）及其 95% 区间；虚线为目标概率，圈出的点为解。"));
+    let rows: Vec<Vec<String>> = r
+        .path
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let q = &s.exhaustion_probability;
+            vec![
+                (i + 1).to_string(),
+                money(yuan(s.capital)),
+                money(yuan(s.exposure)),
+                pct(q.estimate),
+                format!("{} – {}", pct(q.ci95_low), pct(q.ci95_high)),
+            ]
+        })
+        .collect();
+    b.push_str("<h2>求解步骤</h2>\n");
+    b.push_str(&table(
+        &["步", "资本", "授信规模", "耗尽概率", "95% 区间"],
+        &rows,
+    ));
+    b.push_str(&run_info(
+        info,
+        &[
+            ("种子", spec.seed.to_string()),
+            ("每步模拟次数", spec.scenarios.to_string()),
+        ],
+    ));
+    document("放大倍数测算报告", &b)
+}
