@@ -46,6 +46,10 @@ pub struct MatchArgs {
     /// fields).
     #[arg(long, requires = "input")]
     pub full: bool,
+    /// With --input: also write the registry report (精准推送) as one
+    /// self-contained HTML file.
+    #[arg(long, requires = "input")]
+    pub report: Option<PathBuf>,
 }
 
 /// Flags of `smefin classify`.
@@ -82,6 +86,7 @@ pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
             opts: &opts,
             threads,
             full: a.full,
+            report: a.report.as_deref(),
         };
         return run_batch(batch, input, output);
     }
@@ -320,6 +325,8 @@ struct Done {
     valid: bool,
     eligible: Vec<usize>,
     needs: Vec<usize>,
+    /// What the registry report counts of this firm (when one is asked).
+    tally: Option<crate::report::registry::FirmTally>,
 }
 
 fn problem(line: u64, problems: Vec<FieldViolation>) -> Done {
@@ -329,10 +336,17 @@ fn problem(line: u64, problems: Vec<FieldViolation>) -> Done {
         valid: false,
         eligible: vec![],
         needs: vec![],
+        tally: None,
     }
 }
 
-fn match_line(catalog: &Catalog, opts: &MatchOptions, line: u64, text: &str, full: bool) -> Done {
+fn match_line(
+    catalog: &Catalog,
+    opts: &MatchOptions,
+    line: u64,
+    text: &str,
+    (full, report): (bool, bool),
+) -> Done {
     let raw: RawProfile = match serde_json::from_str(text) {
         Ok(r) => r,
         Err(e) => return problem(line, vec![FieldViolation::new("(json)", e.to_string())]),
@@ -389,6 +403,7 @@ fn match_line(catalog: &Catalog, opts: &MatchOptions, line: u64, text: &str, ful
         valid: true,
         eligible,
         needs,
+        tally: report.then(|| crate::report::registry::FirmTally::of(&ev, cls.class())),
     }
 }
 
@@ -397,6 +412,7 @@ struct Batch<'a> {
     opts: &'a MatchOptions,
     threads: usize,
     full: bool,
+    report: Option<&'a std::path::Path>,
 }
 
 fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliError> {
@@ -405,7 +421,10 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         opts,
         threads,
         full,
+        report,
     } = b;
+    let mut stats = crate::report::registry::RegistryStats::default();
+    let mut digest = <sha2::Sha256 as sha2::Digest>::new();
     let reader = std::fs::File::open(input)
         .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
     // Progress in bytes of the input, so the file is read once.
@@ -452,6 +471,10 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
                 Some(Ok(mut bytes)) => {
                     line_no += 1;
                     bytes_read += bytes.len() as u64 + 1;
+                    if report.is_some() {
+                        sha2::Digest::update(&mut digest, &bytes);
+                        sha2::Digest::update(&mut digest, b"\n");
+                    }
                     if bytes.last() == Some(&b'\r') {
                         bytes.pop();
                     }
@@ -476,7 +499,7 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
                 chunk
                     .par_iter()
                     .map(|(n, l)| match l {
-                        Ok(l) => match_line(catalog, opts, *n, l, full),
+                        Ok(l) => match_line(catalog, opts, *n, l, (full, report.is_some())),
                         Err(e) => problem(*n, vec![FieldViolation::new("(line)", e.clone())]),
                     })
                     .collect()
@@ -488,7 +511,10 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
                 "a matching worker failed; no output past this point is reliable",
             ));
         }
-        for d in results {
+        for mut d in results {
+            if let Some(t) = d.tally.take() {
+                stats.add(t);
+            }
             if d.valid {
                 matched += 1;
                 d.eligible.iter().for_each(|&i| eligible[i] += 1);
@@ -503,6 +529,20 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
     }
     out.flush()?;
     bar.finish_and_clear();
+    if let Some(path) = report {
+        stats.invalid = invalid;
+        let info = crate::report::RunInfo {
+            spec_text: String::new(),
+            digest: hex::encode(sha2::Digest::finalize(digest)),
+            version: crate::riskpool::VERSION.to_string(),
+            how: std::env::args().collect::<Vec<_>>().join(" "),
+        };
+        let html =
+            crate::report::registry::registry(&stats, catalog, &opts.as_of.to_string(), &info);
+        std::fs::write(path, html)
+            .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+        eprintln!("report written to {}", path.display());
+    }
 
     let mut s = format!("已匹配 {matched} 家企业，结果写入 {}", output.display());
     if invalid > 0 {

@@ -409,7 +409,13 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
             .collect::<Result<Vec<_>, _>>()?;
         // The cells are computed in the parts: merging needs neither the
         // loan book nor the version that ran them (the parts must agree).
+        let spec = parts.first().map(|(_, p)| p.spec.clone());
         let result = riskpool::grid::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
+        if let (Some(path), Some(spec)) = (&a.report, spec) {
+            let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
+            let info = crate::report::RunInfo::of(&spec, csv.as_deref(), command_line());
+            save_report(path, &crate::report::grid::stress(&result, None, &info))?;
+        }
         return write_or_print(
             &render_grid(&result, a.json)?,
             a.out.as_deref(),

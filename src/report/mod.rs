@@ -7,6 +7,7 @@
 //! the gRPC services return it in their final message.
 
 pub mod grid;
+pub mod registry;
 pub mod simulation;
 pub mod svg;
 
@@ -73,7 +74,7 @@ th:first-child, td:first-child { text-align: left; }
 thead th { background: #eee; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: 8pt; border: 1px solid #ccc; padding: 2mm; background: #fafafa; }
 .none { color: #666; font-style: italic; }
-table.kv td { text-align: left; }
+table.kv td, table.left td, table.left th { text-align: left; }
 table.kv td:first-child { width: 32mm; white-space: nowrap; }
 "#;
 

@@ -402,6 +402,101 @@ impl Chart {
     }
 }
 
+/// `s` cut to about `width` CJK characters (a Latin letter counts about
+/// half of one), with "…" when cut: labels sit in a fixed margin.
+pub fn fit(s: &str, width: f64) -> String {
+    let mut w = 0.0;
+    let mut out = String::new();
+    for c in s.chars() {
+        w += if c.is_ascii() { 0.55 } else { 1.0 };
+        if w > width {
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Horizontal stacked bars, one row per label: each row's segments in
+/// `colours` order, its total written at its end. `legend` names the
+/// segments (empty: one unnamed series).
+pub fn hbars(
+    kind: &'static str,
+    title: &str,
+    rows: &[(String, Vec<f64>)],
+    colours: &[&str],
+    legend: &[&str],
+    caption: &str,
+) -> String {
+    let row_h = 18.0;
+    let top = 8.0;
+    let label_w = 290.0;
+    let value_w = 70.0;
+    let bar_w = W - label_w - value_w - 16.0;
+    let h = top + rows.len() as f64 * row_h + 8.0;
+    let max = rows
+        .iter()
+        .map(|(_, v)| v.iter().sum::<f64>())
+        .fold(0.0, f64::max)
+        .max(1e-12);
+    let mut body = String::new();
+    for (i, (label, segs)) in rows.iter().enumerate() {
+        let y = top + i as f64 * row_h;
+        let _ = write!(
+            body,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            label_w - 6.0,
+            y + row_h * 0.7,
+            esc(&fit(label, 22.0))
+        );
+        let mut x = label_w;
+        for (k, &v) in segs.iter().enumerate() {
+            let w = v.max(0.0) / max * bar_w;
+            if w > 0.0 {
+                let _ = write!(
+                    body,
+                    "<rect class=\"series seg{k}\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{}\"/>",
+                    y + 2.0,
+                    row_h - 4.0,
+                    colours[k % colours.len()]
+                );
+            }
+            x += w;
+        }
+        let total: f64 = segs.iter().sum();
+        let _ = write!(
+            body,
+            "<text class=\"note\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            x + 5.0,
+            y + row_h * 0.7,
+            if total.fract() == 0.0 {
+                format!("{total:.0}")
+            } else {
+                format!("{total:.2}")
+            }
+        );
+    }
+    let mut leg = String::new();
+    if !legend.is_empty() {
+        leg.push_str("<ul class=\"legend\">");
+        for (k, l) in legend.iter().enumerate() {
+            let _ = write!(
+                leg,
+                "<li><span class=\"swatch\" style=\"background:{}\"></span>{}</li>",
+                colours[k % colours.len()],
+                esc(l)
+            );
+        }
+        leg.push_str("</ul>");
+    }
+    format!(
+        "<figure class=\"chart {kind}\"><svg class=\"{kind}\" viewBox=\"0 0 {W} {h:.0}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>{body}</svg>{leg}<figcaption>{}</figcaption></figure>\n",
+        esc(caption),
+        t = esc(title)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 //! blocking pool, so a blocking client fits the seam as SQLite's does, with
 //! no second async runtime in the store; money is integer fen, so the
 //! driver's `rust_decimal` support is not needed. A small pool of its own
-//! ([`Pool`]) bounds the connections and drops the ones the server closed.
+//! (`Pool`) bounds the connections and drops the ones the server closed.
 //!
 //! Behaviour across replicas:
 //! - migrations run in one transaction under an advisory lock: two servers

@@ -325,8 +325,13 @@ fn stress_grid_shards_merge_to_the_whole_grid() {
         assert!(o.status.success(), "{}", err(&o));
         assert!(out(&o).contains("cells"), "{}", out(&o));
     }
-    let merged = run(&["merge", "grid", "--json"], d.path());
+    let merged = run(
+        &["merge", "grid", "--json", "--report", "grid.html"],
+        d.path(),
+    );
     assert!(merged.status.success(), "{}", err(&merged));
+    let html = std::fs::read_to_string(d.path().join("grid.html")).unwrap();
+    assert_eq!(html.matches("<rect class=\"series cell").count(), 6);
     let whole = run(&grid, d.path());
     assert!(whole.status.success(), "{}", err(&whole));
     assert_eq!(out(&merged), out(&whole));

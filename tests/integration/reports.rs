@@ -283,3 +283,50 @@ fn stress_and_leverage_reports_render_in_chromium() {
         check_rendered(&html, &png, &pdf, &dom);
     }
 }
+
+/// The registry report of `tests/data/firms.jsonl` through the CLI, as a
+/// bureau runs it.
+fn registry_report(dir: &Path) -> String {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/firms.jsonl");
+    let o = Command::new(env!("CARGO_BIN_EXE_smefin"))
+        .args(["match", "--input", data, "--output"])
+        .arg(dir.join("out.jsonl"))
+        .args(["--as-of", "2024-06-01", "--report"])
+        .arg(dir.join("registry.html"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(dir.join("registry.html")).unwrap()
+}
+
+#[test]
+fn registry_report_structure() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = registry_report(dir.path());
+    self_contained(&html);
+    snapshot("registry_report.txt", &structure(&html));
+    // 200 firms; per product the three counts add up to them
+    assert!(html.contains("200 家企业"));
+    let rows = html.split("<h2>各产品明细</h2>").nth(1).unwrap();
+    let row = rows.split("<tr><td>工信通</td>").nth(1).unwrap();
+    let n: Vec<u64> = row
+        .split("</tr>")
+        .next()
+        .unwrap()
+        .split("<td>")
+        .skip(1)
+        .map(|c| c.trim_end_matches("</td>").parse().unwrap())
+        .collect();
+    assert_eq!(n.iter().sum::<u64>(), 200, "{n:?}");
+    // the suggestion table names a product a firm is one step from
+    assert!(html.contains("只差一步的企业") && html.contains("STAY_BELOW"));
+}
+
+#[test]
+fn registry_report_renders_in_chromium() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let html = registry_report(dir.path());
+    let (png, pdf, dom) = render(&chrome, &dir.path().join("registry.html"), dir.path());
+    check_rendered(&html, &png, &pdf, &dom);
+}
