@@ -251,18 +251,14 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
             riskpool::run_shard(&model, csv.as_deref(), k, n, threads, c)
         })
         .map_err(|e| CliError::new(e.to_string()))?;
-        let out = a
-            .out
-            .as_ref()
-            .ok_or_else(|| CliError::new("--shard needs --out"))?;
-        let text = serde_json::to_vec(&part).map_err(|e| CliError::new(e.to_string()))?;
-        write_whole(out, &text)?;
-        return print(&format!(
-            "shard {k}/{n}: scenarios {}..{} written to {}\n",
-            part.raw.start,
-            part.raw.end,
-            out.display()
-        ));
+        return write_part(
+            a.out.as_deref(),
+            &part,
+            &format!(
+                "shard {k}/{n}: scenarios {}..{}",
+                part.raw.start, part.raw.end
+            ),
+        );
     }
     let t0 = std::time::Instant::now();
     let engine = riskpool::engine_for(&model);
@@ -312,6 +308,18 @@ fn other_reading(model: &Model) -> Result<(), CliError> {
         s.leverage,
         prob_line(&s.exhaustion_probability)
     ))
+}
+
+/// Writes a shard's part file to `--out` and says what it holds.
+fn write_part(
+    out: Option<&Path>,
+    part: &impl serde::Serialize,
+    what: &str,
+) -> Result<(), CliError> {
+    let out = out.ok_or_else(|| CliError::new("--shard needs --out"))?;
+    let text = serde_json::to_vec(part).map_err(|e| CliError::new(e.to_string()))?;
+    write_whole(out, &text)?;
+    print(&format!("{what} written to {}\n", out.display()))
 }
 
 /// Writes `bytes` to `path` whole or not at all (a temporary file beside
@@ -656,18 +664,11 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
             )
         })
         .map_err(|e| CliError::new(e.to_string()))?;
-        let out = a
-            .out
-            .as_ref()
-            .ok_or_else(|| CliError::new("--shard needs --out"))?;
-        let text = serde_json::to_vec(&part).map_err(|e| CliError::new(e.to_string()))?;
-        write_whole(out, &text)?;
-        return print(&format!(
-            "shard {k}/{n}: cells {}..{} written to {}\n",
-            cells.start,
-            cells.end,
-            out.display()
-        ));
+        return write_part(
+            a.out.as_deref(),
+            &part,
+            &format!("shard {k}/{n}: cells {}..{}", cells.start, cells.end),
+        );
     }
     let total = model.spec().scenarios * grid.cell_count() as u64;
     let result = with_progress(total, |c| {

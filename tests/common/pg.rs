@@ -167,24 +167,7 @@ impl PgCluster {
 
     /// Creates database `name` and returns its URL.
     pub fn database(&self, name: &str) -> String {
-        let o = Command::new(self.bin.join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "smefin",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-            ])
-            .arg(format!("CREATE DATABASE {name}"))
-            .output()
-            .unwrap();
-        check(o, "CREATE DATABASE");
+        self.query("postgres", &format!("CREATE DATABASE {name}"));
         self.url(name)
     }
 

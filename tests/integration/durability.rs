@@ -102,27 +102,7 @@ fn sigkill_mid_ingest_loses_no_acknowledged_write() {
     );
 
     let (mut child, url) = start(data.path());
-    let stored = rt.block_on(async {
-        let mut c = IncentiveServiceClient::connect(url).await.unwrap();
-        let mut all = Vec::new();
-        let mut token = String::new();
-        loop {
-            let r = c
-                .list_reports(pb::ListReportsRequest {
-                    page_size: 1000,
-                    page_token: token.clone(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            all.extend(r.reports);
-            if r.next_page_token.is_empty() {
-                break all;
-            }
-            token = r.next_page_token;
-        }
-    });
+    let stored = rt.block_on(crate::replicas::all_reports(&url));
     let _ = Command::new("kill")
         .args(["-9", &child.id().to_string()])
         .status();

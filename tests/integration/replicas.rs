@@ -78,7 +78,8 @@ async fn register(url: &str) {
     .unwrap();
 }
 
-async fn all_reports(url: &str) -> Vec<pb::BalanceReport> {
+/// Every stored report, through ListReports page by page.
+pub(crate) async fn all_reports(url: &str) -> Vec<pb::BalanceReport> {
     let mut c = IncentiveServiceClient::connect(url.to_string())
         .await
         .unwrap();
