@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::svg::{self, ACCENT, Chart, DARK, INK, LIGHT, MID, esc, money, pct, ticks};
 use super::{RunInfo, document, run_info, table};
 use crate::riskpool::Spec;
-use crate::riskpool::stats::{MoneyStats, Summary};
+use crate::riskpool::stats::{Histogram, MoneyStats, Summary};
 
 fn yuan(y: crate::money::Yuan) -> f64 {
     y.to_fen() as f64 / 100.0
@@ -41,8 +41,8 @@ pub fn simulation(s: &Summary, spec: &Spec, info: &RunInfo) -> String {
         b.push_str("<h2>累计耗尽概率</h2>\n");
         b.push_str(&exhaustion_by_period(s));
     }
-    b.push_str("<h2>损失分布</h2>\n");
-    b.push_str(&histogram(s, spec));
+    b.push_str("<h2>损失与代偿分布</h2>\n");
+    b.push_str(&histograms(s, spec));
     if let Some(br) = &s.breaker {
         b.push_str("<h2>熔断</h2>\n");
         let _ = writeln!(
@@ -176,8 +176,64 @@ fn exhaustion_by_period(s: &Summary) -> String {
     c.finish("到第 t 期末为止资金池已耗尽的概率，及其 95% 置信区间。")
 }
 
-fn histogram(s: &Summary, spec: &Spec) -> String {
-    let h = &s.loss_histogram;
+/// A marker on a distribution chart: where, what it is called, and the
+/// sentence that explains it.
+struct Marker {
+    at: f64,
+    label: String,
+    note: String,
+}
+
+/// The loss distribution, with the loss at which the pool's claims reach
+/// its capital marked where each claim is the share of its net loss (no
+/// cap, no lag); then the compensation distribution with the capital.
+fn histograms(s: &Summary, spec: &Spec) -> String {
+    let capital = yuan(s.capital);
+    let share = spec.pool.compensation_share;
+    let exhausting = (spec.pool.per_loan_cap.is_none()
+        && spec.pool.recovery_lag == 0
+        && share > 0.0)
+        .then(|| Marker {
+            at: capital / share,
+            label: format!("耗尽线 {}", money(capital / share)),
+            note: format!(
+                "耗尽线：损失达到资金池 ÷ 代偿比例（{} ÷ {share}）时，代偿用尽资金池。",
+                money(capital)
+            ),
+        });
+    let mut out = distribution(
+        ("histogram", "信贷损失分布", "信贷损失"),
+        s,
+        &s.loss_histogram,
+        &s.loss,
+        exhausting,
+    );
+    let capital_line = Marker {
+        at: capital,
+        label: format!("资本 {}", money(capital)),
+        note: if s.periods > 1 {
+            "资本线：期内累计代偿与初始资本相比（补充资金与追回款另计）。".into()
+        } else {
+            "资本线：代偿不低于资本即耗尽资金池。".into()
+        },
+    };
+    out.push_str(&distribution(
+        ("compensation", "资金池代偿分布", "资金池代偿"),
+        s,
+        &s.compensation_histogram,
+        &s.compensation,
+        Some(capital_line),
+    ));
+    out
+}
+
+fn distribution(
+    (kind, title, xlabel): (&'static str, &str, &str),
+    s: &Summary,
+    h: &Histogram,
+    m: &MoneyStats,
+    marker: Option<Marker>,
+) -> String {
     let width = yuan(h.bin_width);
     let probs: Vec<f64> = match &h.weighted {
         Some(w) => w.probabilities.clone(),
@@ -198,18 +254,10 @@ fn histogram(s: &Summary, spec: &Spec) -> String {
         })
         .map_or(probs.len(), |i| i + 1)
         .max(1);
-    let es = yuan(s.loss.es);
-    let var = yuan(s.loss.var);
-    let capital = yuan(s.capital);
-    // the loss at which the pool's claims reach its capital, where each
-    // default's claim is the share of its net loss (no cap, no lag)
-    let share = spec.pool.compensation_share;
-    let exhausting_loss =
-        (spec.pool.per_loan_cap.is_none() && spec.pool.recovery_lag == 0 && share > 0.0)
-            .then(|| capital / share);
+    let (es, var) = (yuan(m.es), yuan(m.var));
     let mut xmax = (last as f64 * width).max(es * 1.08).max(width);
-    if let Some(x) = exhausting_loss {
-        xmax = xmax.max(x * 1.05);
+    if let Some(mk) = &marker {
+        xmax = xmax.max(mk.at * 1.05);
     }
     let bins: Vec<(f64, f64)> = probs
         .iter()
@@ -218,23 +266,13 @@ fn histogram(s: &Summary, spec: &Spec) -> String {
         .map(|(i, &p)| (i as f64 * width, p))
         .collect();
     let ymax = probs.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.1;
-    let mut c = Chart::new("histogram", "信贷损失分布", (0.0, xmax), (0.0, ymax));
+    let mut c = Chart::new(kind, title, (0.0, xmax), (0.0, ymax));
     let xt = ticks(0.0, xmax, 6);
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| money(v), &yt, &|v| pct(v), "信贷损失", "概率");
+    c.axes(&xt, &|v| money(v), &yt, &|v| pct(v), xlabel, "概率");
     c.bars("bins", &bins, width, MID);
     c.vline("var", var, DARK, "5 3", &format!("VaR {}", money(var)), 0);
     c.vline("es", es, INK, "2 2", &format!("ES {}", money(es)), 1);
-    if let Some(x) = exhausting_loss {
-        c.vline(
-            "capital",
-            x,
-            ACCENT,
-            "8 4",
-            &format!("耗尽线 {}", money(x)),
-            2,
-        );
-    }
     let overflow = match &h.weighted {
         Some(w) => w.overflow,
         None => h.overflow as f64 / s.scenarios.max(1) as f64,
@@ -245,16 +283,13 @@ fn histogram(s: &Summary, spec: &Spec) -> String {
         pct(h.bin_width_rate),
         pct(s.tail_level)
     );
-    if exhausting_loss.is_some() {
-        cap.push_str(&format!(
-            "耗尽线：损失达到资金池 ÷ 代偿比例（{} ÷ {}）时，代偿用尽资金池。",
-            money(capital),
-            share
-        ));
+    if let Some(mk) = marker {
+        c.vline("capital", mk.at, ACCENT, "8 4", &mk.label, 2);
+        cap.push_str(&mk.note);
     }
     if overflow > 0.0 {
         cap.push_str(&format!(
-            "损失超过 {} 的概率 {}（图外）。",
+            "超过 {} 的概率 {}（图外）。",
             money(last as f64 * width),
             pct(overflow)
         ));

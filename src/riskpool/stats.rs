@@ -228,6 +228,9 @@ pub struct Summary {
     pub balance_fan: Vec<FanPoint>,
     /// Loss histogram.
     pub loss_histogram: Histogram,
+    /// Histogram of the pool's compensation (claims), on the loss
+    /// histogram's bins.
+    pub compensation_histogram: Histogram,
     /// Sector shares of the loss ES.
     pub risk_contributions: Vec<Contribution>,
     /// Vasicek large-pool figure, when the book is homogeneous.
@@ -456,6 +459,7 @@ pub fn summarize(
         breaker: f.breaker,
         balance_fan: f.balance_fan,
         loss_histogram: f.loss_histogram,
+        compensation_histogram: f.compensation_histogram,
         risk_contributions: f.risk_contributions,
         vasicek: vasicek(model),
         importance_sampling: f.importance_sampling,
@@ -475,6 +479,7 @@ struct Figures {
     breaker: Option<BreakerStats>,
     balance_fan: Vec<FanPoint>,
     loss_histogram: Histogram,
+    compensation_histogram: Histogram,
     risk_contributions: Vec<Contribution>,
     importance_sampling: Option<IsStats>,
     conventions: &'static str,
@@ -496,12 +501,7 @@ fn plain_figures(
         .breaker
         .as_ref()
         .map(|_| breaker_stats(raw, spec.periods as usize, prob));
-    let loss_histogram = loss_histogram(
-        raw,
-        model.exposure_fen(),
-        spec.output.histogram_bins,
-        spec.output.histogram_max_rate,
-    );
+    let (loss_histogram, compensation_histogram) = histograms(raw, model);
     control.check()?;
     let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
     let d = distributions(raw, alpha, m);
@@ -516,6 +516,7 @@ fn plain_figures(
         breaker,
         balance_fan: balance_fan(raw, model.capital_fen()),
         loss_histogram,
+        compensation_histogram,
         risk_contributions: risk_contributions(engine, model, raw, &worst, control)?,
         importance_sampling: None,
         conventions: CONVENTIONS,
@@ -546,12 +547,7 @@ fn weighted_figures(
         .breaker
         .as_ref()
         .map(|_| breaker_stats(raw, periods, prob));
-    let loss_histogram = loss_histogram(
-        raw,
-        model.exposure_fen(),
-        spec.output.histogram_bins,
-        spec.output.histogram_max_rate,
-    );
+    let (loss_histogram, compensation_histogram) = histograms(raw, model);
     control.check()?;
     let ((loss, compensation), (unfunded, bank_loss)) = rayon::join(
         || {
@@ -597,6 +593,7 @@ fn weighted_figures(
         breaker,
         balance_fan: Vec::new(),
         loss_histogram,
+        compensation_histogram,
         risk_contributions,
         importance_sampling: Some(is_stats(engine, raw)),
         conventions: CONVENTIONS_IS,
@@ -840,7 +837,25 @@ fn balance_fan(raw: &Raw, capital_fen: i64) -> Vec<FanPoint> {
 
 /// Histogram of the loss rate (loss / exposure) in `bins` equal bins up to
 /// `max_rate`, with the scenarios beyond it counted as overflow.
-fn loss_histogram(raw: &Raw, exposure: i64, bins: u32, max_rate: f64) -> Histogram {
+/// The loss and the compensation histograms, on the same bins of loss rate
+/// (claims are at most the share of the loss, so one scale fits both).
+fn histograms(raw: &Raw, model: &Model) -> (Histogram, Histogram) {
+    let out = &model.spec().output;
+    let h = |col: &[i64]| {
+        histogram(
+            col,
+            &raw.weight,
+            model.exposure_fen(),
+            out.histogram_bins,
+            out.histogram_max_rate,
+        )
+    };
+    (h(&raw.loss), h(&raw.compensation))
+}
+
+/// A histogram of `column` (fen) in bins of `max_rate / bins` of the
+/// exposure: counts, or under importance sampling each bin's (1/N)·Σ wᵢ.
+fn histogram(column: &[i64], weight: &[f64], exposure: i64, bins: u32, max_rate: f64) -> Histogram {
     let bins = bins as usize;
     let bw = max_rate / bins as f64;
     let bin = |l: i64| (l as f64 / exposure as f64 / bw).floor() as usize;
@@ -851,22 +866,21 @@ fn loss_histogram(raw: &Raw, exposure: i64, bins: u32, max_rate: f64) -> Histogr
         overflow: 0,
         weighted: None,
     };
-    if raw.weight.is_empty() {
+    if weight.is_empty() {
         h.counts = vec![0u64; bins];
-        for &l in &raw.loss {
+        for &l in column {
             match h.counts.get_mut(bin(l)) {
                 Some(c) => *c += 1,
                 None => h.overflow += 1,
             }
         }
     } else {
-        // Under importance sampling, each bin's (1/N)·Σ wᵢ.
-        let n = raw.len() as f64;
+        let n = column.len() as f64;
         let mut w = WeightedBins {
             probabilities: vec![0.0; bins],
             overflow: 0.0,
         };
-        for (&l, &q) in raw.loss.iter().zip(&raw.weight) {
+        for (&l, &q) in column.iter().zip(weight) {
             match w.probabilities.get_mut(bin(l)) {
                 Some(p) => *p += q / n,
                 None => w.overflow += q / n,

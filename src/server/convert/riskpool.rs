@@ -75,6 +75,7 @@ impl From<Summary> for pb::SimulationResult {
             breaker,
             balance_fan,
             loss_histogram,
+            compensation_histogram,
             risk_contributions,
             vasicek,
             importance_sampling,
@@ -113,18 +114,8 @@ impl From<Summary> for pb::SimulationResult {
                     quantiles: quantiles(f.quantiles),
                 })
                 .collect(),
-            loss_histogram: Some(pb::LossHistogram {
-                bin_width_rate: loss_histogram.bin_width_rate,
-                bin_width: loss_histogram.bin_width.to_fen_string(),
-                probabilities: loss_histogram
-                    .weighted
-                    .as_ref()
-                    .map(|w| w.probabilities.clone())
-                    .unwrap_or_default(),
-                overflow_probability: loss_histogram.weighted.as_ref().map_or(0.0, |w| w.overflow),
-                counts: loss_histogram.counts,
-                overflow: loss_histogram.overflow,
-            }),
+            loss_histogram: Some(histogram(loss_histogram)),
+            compensation_histogram: Some(histogram(compensation_histogram)),
             risk_contributions: risk_contributions
                 .into_iter()
                 .map(|c| pb::RiskContribution {
@@ -145,6 +136,21 @@ impl From<Summary> for pb::SimulationResult {
             conventions,
             report_html: String::new(),
         }
+    }
+}
+
+fn histogram(h: stats::Histogram) -> pb::LossHistogram {
+    pb::LossHistogram {
+        bin_width_rate: h.bin_width_rate,
+        bin_width: h.bin_width.to_fen_string(),
+        probabilities: h
+            .weighted
+            .as_ref()
+            .map(|w| w.probabilities.clone())
+            .unwrap_or_default(),
+        overflow_probability: h.weighted.as_ref().map_or(0.0, |w| w.overflow),
+        counts: h.counts,
+        overflow: h.overflow,
     }
 }
 
