@@ -176,6 +176,106 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
         }))
     }
 
+    async fn match_registry(
+        &self,
+        request: Request<Streaming<pb::MatchRegistryRequest>>,
+    ) -> Result<Response<pb::MatchRegistryResponse>, Status> {
+        use crate::report::registry::{FirmTally, RegistryStats};
+        let mut stream = request.into_inner();
+        let mut stats = RegistryStats::default();
+        let mut digest = <sha2::Sha256 as sha2::Digest>::new();
+        let mut setup: Option<(NaiveDate, bool)> = None;
+        let mut index = 0u64;
+        while let Some(item) = stream.message().await? {
+            let pb::MatchRegistryRequest {
+                profile,
+                as_of,
+                report,
+            } = item;
+            let (date, want_report) = match setup {
+                Some(s) if as_of.is_empty() && !report => s,
+                Some(_) => {
+                    return Err(ApiError::InvalidArgument {
+                        reason: "INVALID_REGISTRY_REQUEST",
+                        violations: vec![FieldViolation::new(
+                            "as_of",
+                            format!(
+                                "message {index}: as_of and report belong in the first message only"
+                            ),
+                        )],
+                    }
+                    .into());
+                }
+                None => {
+                    let mut errs = Vec::new();
+                    let d = parse_as_of(&as_of, "as_of", &mut errs).ok_or_else(|| {
+                        Status::from(ApiError::InvalidArgument {
+                            reason: "INVALID_REGISTRY_REQUEST",
+                            violations: errs,
+                        })
+                    })?;
+                    setup = Some((d, report));
+                    (d, report)
+                }
+            };
+            index += 1;
+            if want_report {
+                if let Some(p) = &profile {
+                    sha2::Digest::update(&mut digest, prost::Message::encode_to_vec(p));
+                }
+            }
+            let Ok((p, _)) = validate(profile, "") else {
+                stats.invalid += 1;
+                continue;
+            };
+            let cls = p.classify();
+            match matching::evaluate(&self.catalog, &p, &cls, &MatchOptions::on(date)) {
+                Ok(ev) => stats.add(FirmTally::of(&ev, cls.class())),
+                Err(e) => return Err(ApiError::from(e).into()),
+            }
+        }
+        let (date, want_report) = setup.unwrap_or((crate::files::today_cst(), false));
+        let mut missing: Vec<_> = stats.missing.iter().map(|(f, n)| (*f, *n)).collect();
+        missing.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let report_html = if want_report {
+            let info = crate::report::RunInfo {
+                spec_text: String::new(),
+                digest: hex::encode(sha2::Digest::finalize(digest)),
+                version: crate::riskpool::VERSION.to_string(),
+                how: "gRPC MatchRegistry".into(),
+            };
+            crate::report::registry::registry(&stats, &self.catalog, &date.to_string(), &info)
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::MatchRegistryResponse {
+            firms: stats.firms,
+            invalid: stats.invalid,
+            products: stats
+                .by_product
+                .iter()
+                .map(|(&order, c)| {
+                    let p = &self.catalog.products[order];
+                    pb::RegistryProductCount {
+                        product_id: p.id.clone(),
+                        name: p.name.clone(),
+                        eligible: c[0],
+                        needs_info: c[1],
+                        ineligible: c[2],
+                    }
+                })
+                .collect(),
+            missing_fields: missing
+                .into_iter()
+                .map(|(field, firms)| pb::RegistryFieldCount {
+                    field: field.to_string(),
+                    firms,
+                })
+                .collect(),
+            report_html,
+        }))
+    }
+
     type BatchMatchStream = BatchStream;
 
     async fn batch_match(

@@ -488,3 +488,94 @@ async fn oversized_message_is_rejected_not_crashed() {
     assert!(ok.is_ok());
     srv.shutdown().await;
 }
+
+/// A registry streamed to MatchRegistry: the counts are the library's, one
+/// invalid profile is counted, not fatal, and the report comes back.
+#[tokio::test]
+async fn match_registry_counts_a_streamed_registry() {
+    use smefin::catalog::Catalog;
+    use smefin::enterprise::Profile;
+    use smefin::matching::{MatchOptions, MatchStatus, match_profile};
+    let srv = common::start().await;
+    let mut c = MatchingServiceClient::connect(srv.url()).await.unwrap();
+    let firms: Vec<pb::EnterpriseProfile> = (0..60)
+        .map(|i| {
+            let mut p = profile();
+            p.employees = Some(5 + 9 * i);
+            p.region_code = Some(["360102", "360402", "360702"][i as usize % 3].into());
+            if i % 4 == 0 {
+                p.tax_credit_grade = None;
+            }
+            p
+        })
+        .collect();
+    let mut bad = profile();
+    bad.annual_revenue = Some("一些钱".into());
+    let mut reqs: Vec<pb::MatchRegistryRequest> = firms
+        .iter()
+        .map(|p| pb::MatchRegistryRequest {
+            profile: Some(p.clone()),
+            ..Default::default()
+        })
+        .collect();
+    reqs.insert(
+        7,
+        pb::MatchRegistryRequest {
+            profile: Some(bad),
+            ..Default::default()
+        },
+    );
+    reqs[0].as_of = "2024-06-01".into();
+    reqs[0].report = true;
+    let r = c
+        .match_registry(tokio_stream::iter(reqs.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.firms, r.invalid), (60, 1));
+    // the library's own counts
+    let catalog = Catalog::builtin();
+    let opts = MatchOptions::on("2024-06-01".parse().unwrap());
+    for pc in &r.products {
+        let mut want = [0u64; 3];
+        for f in &firms {
+            let p = Profile::from_raw_at(f.clone().into(), "").unwrap();
+            let rep = match_profile(&catalog, &p, &opts).unwrap();
+            let status = rep
+                .eligible
+                .iter()
+                .chain(&rep.needs_info)
+                .chain(&rep.ineligible)
+                .find(|m| m.product_id == pc.product_id)
+                .unwrap()
+                .status;
+            want[match status {
+                MatchStatus::Eligible => 0,
+                MatchStatus::NeedsInfo => 1,
+                MatchStatus::Ineligible => 2,
+            }] += 1;
+        }
+        assert_eq!(
+            [pc.eligible, pc.needs_info, pc.ineligible],
+            want,
+            "{}",
+            pc.product_id
+        );
+    }
+    assert!(
+        r.missing_fields
+            .iter()
+            .any(|f| f.field == "tax_credit_grade" && f.firms == 15)
+    );
+    assert!(r.report_html.contains("企业名录匹配报告") && r.report_html.contains("60 家企业"));
+    // as_of belongs to the first message only
+    let mut late = reqs;
+    late[3].as_of = "2024-01-01".into();
+    let e = c
+        .match_registry(tokio_stream::iter(late))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert_eq!(common::violation_fields(&e), vec!["as_of"]);
+    srv.shutdown().await;
+}
