@@ -440,7 +440,11 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
         .first()
         .map(|(_, p)| (p.digest.clone(), p.smefin_version.clone()))
         .unwrap_or_default();
-    let (spec, raw) = riskpool::merge_named(parts).map_err(|e| CliError::new(e.to_string()))?;
+    let riskpool::Merged {
+        spec,
+        raw,
+        tail_sectors,
+    } = riskpool::merge_named(parts).map_err(|e| CliError::new(e.to_string()))?;
     let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
     // The summary is computed here, so the book and the version must be the
     // shards' own.
@@ -464,8 +468,9 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
         Model::compile_with_csv(&spec, csv.as_deref(), &Limits::default()).map_err(spec_error)?;
     set_threads(a.threads)?;
     let engine = riskpool::engine_for(&model);
-    let summary = riskpool::stats::summarize(&engine, &model, &raw, &Control::default())
-        .map_err(|e| CliError::new(e.to_string()))?;
+    let summary =
+        riskpool::stats::summarize_with(&engine, &model, &raw, &Control::default(), &tail_sectors)
+            .map_err(|e| CliError::new(e.to_string()))?;
     if let Some(r) = &a.report {
         write_report(r, &summary, &model, csv.as_deref())?;
     }

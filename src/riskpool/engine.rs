@@ -811,6 +811,11 @@ impl<'m> Engine<'m> {
         *weights(raw, &mut unit) = w;
     }
 
+    /// How many sectors the book has.
+    pub fn sectors(&self) -> usize {
+        self.model.sectors().len()
+    }
+
     /// Re-simulates scenario `i` and returns its loss by sector (fen).
     pub fn sector_losses(&self, i: u64) -> Vec<i64> {
         let mut by_sector = vec![0i64; self.model.sectors().len()];

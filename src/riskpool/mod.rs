@@ -100,6 +100,25 @@ pub struct Part {
     pub digest: String,
     /// Raw outcomes of the shard's scenarios.
     pub raw: Raw,
+    /// Sector losses of the shard's own worst scenarios (every one that can
+    /// be among the whole run's worst), so that the merge need not simulate
+    /// them again: (scenario index, loss by sector).
+    #[serde(default)]
+    pub tail_sectors: Vec<(u64, Vec<i64>)>,
+}
+
+/// The scenarios of a shard that can be among the worst `1 − alpha` of a
+/// run of `total` scenarios: those at least as bad as the shard's own m-th
+/// worst, m being the whole run's tail count. (Plain Monte Carlo; under
+/// importance sampling the tail is weighted, and the merge simulates it.)
+fn tail_candidates(raw: &Raw, total: u64, alpha: f64) -> Vec<usize> {
+    if !raw.weight.is_empty() || raw.is_empty() {
+        return Vec::new();
+    }
+    let m = (stats::ceil_tol(stats::tail_mass(total as usize, alpha)) as usize).clamp(1, raw.len());
+    let mut sorted = raw.loss.clone();
+    let (_, &mut t, _) = sorted.select_nth_unstable_by(m - 1, |a, b| b.cmp(a));
+    (0..raw.len()).filter(|&i| raw.loss[i] >= t).collect()
 }
 
 /// Tag of part files.
@@ -134,6 +153,22 @@ pub fn run_shard(
 ) -> Result<Part, Cancelled> {
     let engine = engine_for(model);
     let raw = engine.run(shard_range(model.spec().scenarios, k, n), threads, control)?;
+    // The merge's risk contributions need the sector losses of the run's
+    // worst scenarios; each shard computes its own candidates, in parallel
+    // with the others, rather than the merge alone computing them all.
+    let tail_sectors = if engine.sectors() > 1 {
+        use rayon::prelude::*;
+        tail_candidates(&raw, model.spec().scenarios, model.spec().output.tail_level)
+            .par_iter()
+            .map(|&i| {
+                control.check()?;
+                let g = raw.start + i as u64;
+                Ok((g, engine.sector_losses(g)))
+            })
+            .collect::<Result<Vec<_>, Cancelled>>()?
+    } else {
+        Vec::new()
+    };
     Ok(Part {
         format: PART_FORMAT.into(),
         spec: model.spec().clone(),
@@ -142,6 +177,7 @@ pub fn run_shard(
         smefin_version: VERSION.into(),
         digest: inputs_digest(model.spec(), book_csv),
         raw,
+        tail_sectors,
     })
 }
 
@@ -319,10 +355,23 @@ pub fn merge(parts: Vec<Part>) -> Result<(Spec, Raw), MergeError> {
             .map(|(i, p)| (format!("part {i}"), p))
             .collect(),
     )
+    .map(|m| (m.spec, m.raw))
+}
+
+/// A merged run: the spec, every scenario's outcome, and the sector losses
+/// of tail scenarios the shards computed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The spec.
+    pub spec: Spec,
+    /// Raw outcomes of every scenario.
+    pub raw: Raw,
+    /// For [`stats::summarize_with`].
+    pub tail_sectors: stats::TailSectors,
 }
 
 /// [`merge`] with a name (the file) for each part.
-pub fn merge_named(parts: Vec<(String, Part)>) -> Result<(Spec, Raw), MergeError> {
+pub fn merge_named(parts: Vec<(String, Part)>) -> Result<Merged, MergeError> {
     let parts = check_parts(parts)?;
     for (name, p) in &parts {
         let want = shard_range(p.spec.scenarios, p.shard, p.shards);
@@ -341,13 +390,21 @@ pub fn merge_named(parts: Vec<(String, Part)>) -> Result<(Spec, Raw), MergeError
     }
     let first = parts[0].0.clone();
     let spec = parts[0].1.spec.clone();
-    let mut it = parts.into_iter().map(|(_, p)| p);
-    let mut raw = it.next().map(|p| p.raw).unwrap_or_default();
-    for p in it {
-        raw.append(p.raw).map_err(|reason| MergeError::Mismatch {
-            part: first.clone(),
-            reason,
-        })?;
+    let mut tail_sectors = stats::TailSectors::new();
+    let mut raw: Option<Raw> = None;
+    for (_, p) in parts {
+        tail_sectors.extend(p.tail_sectors);
+        match &mut raw {
+            None => raw = Some(p.raw),
+            Some(r) => r.append(p.raw).map_err(|reason| MergeError::Mismatch {
+                part: first.clone(),
+                reason,
+            })?,
+        }
     }
-    Ok((spec, raw))
+    Ok(Merged {
+        spec,
+        raw: raw.unwrap_or_default(),
+        tail_sectors,
+    })
 }

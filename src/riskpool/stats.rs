@@ -256,12 +256,12 @@ fn yuan_f(x: f64) -> Yuan {
 
 /// ⌈x⌉ for a product like α·N that should be an integer but carries
 /// floating-point noise (0.99 × 100000 = 99000.00000000001).
-fn ceil_tol(x: f64) -> f64 {
+pub(super) fn ceil_tol(x: f64) -> f64 {
     (x - 1e-9 * x.abs().max(1.0)).ceil()
 }
 
 /// N(1 − α), with the same noise removed.
-fn tail_mass(n: usize, alpha: f64) -> f64 {
+pub(super) fn tail_mass(n: usize, alpha: f64) -> f64 {
     let k = n as f64 * (1.0 - alpha);
     let r = k.round();
     if (k - r).abs() <= 1e-9 * k.max(1.0) {
@@ -422,6 +422,18 @@ pub fn summarize(
     raw: &Raw,
     control: &Control,
 ) -> Result<Summary, Cancelled> {
+    summarize_with(engine, model, raw, control, &TailSectors::new())
+}
+
+/// [`summarize`], with the sector losses of tail scenarios that shards have
+/// already computed (the rest are simulated again).
+pub fn summarize_with(
+    engine: &Engine<'_>,
+    model: &Model,
+    raw: &Raw,
+    control: &Control,
+    known: &TailSectors,
+) -> Result<Summary, Cancelled> {
     let n = raw.len() as u64;
     let spec = model.spec();
     let alpha = spec.output.tail_level;
@@ -435,9 +447,9 @@ pub fn summarize(
         })
         .collect();
     let f = if raw.weight.is_empty() {
-        plain_figures(engine, model, raw, control, &prob)?
+        plain_figures(engine, model, raw, (control, known), &prob)?
     } else {
-        weighted_figures(engine, model, raw, control, &prob)?
+        weighted_figures(engine, model, raw, (control, known), &prob)?
     };
     let exposure = model.exposure_fen();
     Ok(Summary {
@@ -491,7 +503,7 @@ fn plain_figures(
     engine: &Engine<'_>,
     model: &Model,
     raw: &Raw,
-    control: &Control,
+    (control, known): (&Control, &TailSectors),
     prob: &Probabilities<'_>,
 ) -> Result<Figures, Cancelled> {
     let spec = model.spec();
@@ -517,7 +529,7 @@ fn plain_figures(
         balance_fan: balance_fan(raw, model.capital_fen()),
         loss_histogram,
         compensation_histogram,
-        risk_contributions: risk_contributions(engine, model, raw, &worst, control)?,
+        risk_contributions: risk_contributions(engine, model, raw, &worst, (control, known))?,
         importance_sampling: None,
         conventions: CONVENTIONS,
     })
@@ -534,7 +546,7 @@ fn weighted_figures(
     engine: &Engine<'_>,
     model: &Model,
     raw: &Raw,
-    control: &Control,
+    (control, known): (&Control, &TailSectors),
     prob: &Probabilities<'_>,
 ) -> Result<Figures, Cancelled> {
     let spec = model.spec();
@@ -565,7 +577,8 @@ fn weighted_figures(
     );
     control.check()?;
     let (loss, tail) = loss;
-    let risk_contributions = weighted_contributions(engine, model, raw, &tail, alpha, control)?;
+    let risk_contributions =
+        weighted_contributions(engine, model, raw, &tail, alpha, (control, known))?;
     let dmean: f64 = raw
         .defaults
         .iter()
@@ -702,7 +715,7 @@ fn weighted_contributions(
     raw: &Raw,
     tail: &[(usize, f64)],
     alpha: f64,
-    control: &Control,
+    (control, known): (&Control, &TailSectors),
 ) -> Result<Vec<Contribution>, Cancelled> {
     let n = raw.len() as f64;
     let sectors = model.sectors().len();
@@ -713,8 +726,7 @@ fn weighted_contributions(
             let mut acc = vec![0.0; sectors];
             for &(i, take) in block {
                 let q = raw.weight[i] * take / (n * (1.0 - alpha));
-                for (s, v) in engine
-                    .sector_losses(raw.start + i as u64)
+                for (s, v) in tail_sector_losses(engine, raw, i, known)
                     .into_iter()
                     .enumerate()
                 {
@@ -931,12 +943,30 @@ fn distributions(raw: &Raw, alpha: f64, m: usize) -> Distributions {
 
 /// Each sector's share of the loss ES: the `worst` scenarios re-simulated
 /// by sector, in parallel, stopping between blocks when cancelled.
+/// Sector losses of tail scenarios already computed (by the shards of a
+/// run, each for its own worst scenarios), by scenario index.
+pub type TailSectors = std::collections::HashMap<u64, Vec<i64>>;
+
+/// The sector losses of scenario `i` of `raw`: its loss itself when the
+/// book has one sector, else what a shard computed, else simulated again
+/// (the same numbers every way: a scenario is a function of its index).
+fn tail_sector_losses(engine: &Engine<'_>, raw: &Raw, i: usize, known: &TailSectors) -> Vec<i64> {
+    let global = raw.start + i as u64;
+    if engine.sectors() == 1 {
+        return vec![raw.loss[i]];
+    }
+    match known.get(&global) {
+        Some(v) => v.clone(),
+        None => engine.sector_losses(global),
+    }
+}
+
 fn risk_contributions(
     engine: &Engine<'_>,
     model: &Model,
     raw: &Raw,
     worst: &[usize],
-    control: &Control,
+    (control, known): (&Control, &TailSectors),
 ) -> Result<Vec<Contribution>, Cancelled> {
     let sectors = model.sectors().len();
     let by_sector = worst
@@ -945,8 +975,7 @@ fn risk_contributions(
             control.check()?;
             let mut acc = vec![0i128; sectors];
             for &i in block {
-                for (s, v) in engine
-                    .sector_losses(raw.start + i as u64)
+                for (s, v) in tail_sector_losses(engine, raw, i, known)
                     .into_iter()
                     .enumerate()
                 {

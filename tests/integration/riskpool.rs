@@ -1241,3 +1241,91 @@ fn two_sectors_tail_matches_the_nested_integral() {
     let one = finite_pool_tail(2 * n as u64, k as u64, pd, rho_g + rho_s);
     assert!((p.estimate - one).abs() > 6.0 * p.std_error, "{one}");
 }
+
+/// With several sectors each shard computes the sector losses of its own
+/// worst scenarios; the merge uses them instead of simulating the tail
+/// again, and the summary is the unsharded one to the byte.
+#[test]
+fn shards_carry_their_tail_sector_losses() {
+    let toml = r#"
+seed = 7
+scenarios = 20000
+[pool]
+capital = "2000万"
+compensation_share = 0.5
+[dependence]
+rho = 0.12
+sector_rho = 0.2
+[[portfolio.segments]]
+name = "a"
+count = 400
+total = "2亿"
+size_sigma = 0.8
+pd = 0.02
+lgd = 0.6
+sector = "制造业"
+[[portfolio.segments]]
+name = "b"
+count = 300
+total = "1亿"
+size_sigma = 0.8
+pd = 0.03
+lgd = 0.5
+sector = "批发零售"
+[[portfolio.segments]]
+name = "c"
+count = 300
+total = "1亿"
+size_sigma = 0.8
+pd = 0.015
+lgd = 0.7
+sector = "科技服务"
+"#;
+    let spec = Spec::from_toml(toml).unwrap();
+    let m = Model::compile(&spec, &Limits::default()).unwrap();
+    let (_, whole) = riskpool::simulate(&m, 2, &Control::default()).unwrap();
+    let parts: Vec<(String, riskpool::Part)> = (0..4)
+        .map(|k| {
+            let p = riskpool::run_shard(&m, None, k, 4, 2, &Control::default()).unwrap();
+            (
+                format!("p{k}"),
+                serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    // 200 scenarios in the run's 1% tail; each shard keeps at least that many
+    // of its own
+    for (_, p) in &parts {
+        assert!(p.tail_sectors.len() >= 200, "{}", p.tail_sectors.len());
+        assert!(p.tail_sectors.iter().all(|(_, v)| v.len() == 3));
+    }
+    let merged = riskpool::merge_named(parts).unwrap();
+    // every scenario as bad as the run's 200th worst is covered
+    let mut losses = merged.raw.loss.clone();
+    losses.sort_unstable_by(|a, b| b.cmp(a));
+    let t = losses[199];
+    for (i, &l) in merged.raw.loss.iter().enumerate() {
+        if l >= t {
+            assert!(merged.tail_sectors.contains_key(&(i as u64)), "scenario {i} not covered");
+        }
+    }
+    let e = Engine::new(&m);
+    let s = riskpool::stats::summarize_with(
+        &e,
+        &m,
+        &merged.raw,
+        &Control::default(),
+        &merged.tail_sectors,
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_string(&s).unwrap(),
+        serde_json::to_string(&whole).unwrap()
+    );
+    assert_eq!(s.risk_contributions.len(), 3);
+    // every scenario of the run's tail was among the shards' candidates: the
+    // numbers agree with the scenarios simulated again, sector by sector
+    for (&i, v) in merged.tail_sectors.iter().take(50) {
+        assert_eq!(&e.sector_losses(i), v);
+    }
+}
