@@ -37,7 +37,7 @@ pub fn simulation(s: &Summary, spec: &Spec, info: &RunInfo) -> String {
     b.push_str(&headline(s));
     if s.periods > 1 && !s.balance_fan.is_empty() {
         b.push_str("<h2>资金池余额</h2>\n");
-        b.push_str(&fan(s));
+        b.push_str(&fan(s, spec));
         b.push_str("<h2>累计耗尽概率</h2>\n");
         b.push_str(&exhaustion_by_period(s));
     }
@@ -106,7 +106,9 @@ fn headline(s: &Summary) -> String {
     h
 }
 
-fn fan(s: &Summary) -> String {
+/// The balance fan; with a top-up rule, its trigger and refill levels are
+/// drawn, since the rule moves every path that crosses them.
+fn fan(s: &Summary, spec: &Spec) -> String {
     let capital = yuan(s.capital);
     // period 0: every scenario starts at the capital
     let band =
@@ -118,7 +120,14 @@ fn fan(s: &Summary) -> String {
                 .collect()
         };
     let (p5, p25, p50, p75, p95) = (band(0.05), band(0.25), band(0.5), band(0.75), band(0.95));
-    let ymax = p95.iter().map(|p| p.1).fold(capital, f64::max).max(1.0) * 1.05;
+    let top_up = spec.pool.top_up.as_ref();
+    let refill = top_up.map_or(0.0, |t| yuan(t.refill_to));
+    let ymax = p95
+        .iter()
+        .map(|p| p.1)
+        .fold(capital.max(refill), f64::max)
+        .max(1.0)
+        * 1.05;
     let ymin = p5.iter().map(|p| p.1).fold(0.0, f64::min);
     let periods = f64::from(s.periods);
     let mut c = Chart::new("fan", "资金池余额（期末）", (0.0, periods), (ymin, ymax));
@@ -142,7 +151,35 @@ fn fan(s: &Summary) -> String {
         "6 4",
         &format!("初始资金 {}", money(capital)),
     );
-    c.finish("每期期末资金池余额的分布：浅色带为 5%–95% 分位，深色带为 25%–75%，实线为中位数（分位数取资本 2% 宽的分箱上沿）；虚线为初始资金。")
+    let mut caption = String::from(
+        "每期期末资金池余额的分布：浅色带为 5%–95% 分位，深色带为 25%–75%，实线为中位数（分位数取资本 2% 宽的分箱上沿）；虚线为初始资金。",
+    );
+    if let Some(t) = top_up {
+        let below = yuan(t.below);
+        c.hline(
+            "top-up-trigger",
+            below,
+            INK,
+            "2 3",
+            &format!("补充触发 {}", money(below)),
+        );
+        if (refill - capital).abs() > 0.5 {
+            c.hline(
+                "top-up-refill",
+                refill,
+                INK,
+                "8 3",
+                &format!("补足至 {}", money(refill)),
+            );
+        }
+        caption.push_str(&format!(
+            "点线为补充规则：期末余额低于 {} 时补足至 {}，每年至多 {}。",
+            money(below),
+            money(refill),
+            money(yuan(t.max_per_year))
+        ));
+    }
+    c.finish(&caption)
 }
 
 fn exhaustion_by_period(s: &Summary) -> String {

@@ -21,6 +21,11 @@ fn quarterly_spec() -> Spec {
         default_rate: Some(0.05),
         compensation_ratio: None,
     });
+    spec.pool.top_up = Some(riskpool::spec::TopUpSpec {
+        below: "2000万".parse().unwrap(),
+        refill_to: "3000万".parse().unwrap(),
+        max_per_year: "1000万".parse().unwrap(),
+    });
     spec
 }
 

@@ -1306,7 +1306,10 @@ sector = "科技服务"
     let t = losses[199];
     for (i, &l) in merged.raw.loss.iter().enumerate() {
         if l >= t {
-            assert!(merged.tail_sectors.contains_key(&(i as u64)), "scenario {i} not covered");
+            assert!(
+                merged.tail_sectors.contains_key(&(i as u64)),
+                "scenario {i} not covered"
+            );
         }
     }
     let e = Engine::new(&m);
