@@ -226,6 +226,58 @@ fn the_simulation_job_as_written_merges_to_the_unsharded_run() {
     assert_eq!(v["scenarios"].as_i64(), spec["scenarios"].as_integer());
 }
 
+/// The stress-grid Job as written: every index's pod command, then the
+/// parts merged, equal to the grid run in one process.
+#[test]
+fn the_stress_job_as_written_merges_to_the_whole_grid() {
+    let sim = manifests("simulate-job.yaml");
+    let stress = manifests("stress-job.yaml");
+    let job = kind(&stress, "Job", "smefin-stress");
+    assert_eq!(text(job, "spec.completionMode"), "Indexed");
+    let n = at(job, "spec.completions").as_u64().unwrap();
+    let claims = tempfile::tempdir().unwrap();
+    let pod = at(job, "spec.template.spec");
+    for i in 0..n {
+        // its spec ConfigMap is simulate-job.yaml's
+        run_pod(pod, &sim, claims.path(), Some(i));
+    }
+    let mounts = mounts(pod, &sim, claims.path());
+    let runs = local("/runs", &mounts);
+    let merged = Command::new(env!("CARGO_BIN_EXE_smefin"))
+        .args(["merge", &runs, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    // the same grid in one process: the pod's arguments without the shard
+    let args: Vec<String> = at(pod, "containers.0.args")
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| local(a.as_str().unwrap(), &mounts))
+        .collect();
+    let cut = args.iter().position(|a| a == "--shard").unwrap();
+    let whole = Command::new(env!("CARGO_BIN_EXE_smefin"))
+        .args(&args[..cut])
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        whole.status.success(),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
+    assert!(
+        merged.stdout == whole.stdout,
+        "the merged grid differs from the whole grid"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(v["cells"].as_array().unwrap().len(), 32);
+}
+
 #[test]
 fn kubernetes_expansion_is_as_documented() {
     let env = HashMap::from([("JOB_COMPLETION_INDEX".to_string(), "3".to_string())]);
