@@ -58,6 +58,10 @@ pub struct StoreConfig {
     /// PostgreSQL: seconds to wait for a connection (to connect, or for a
     /// busy pool to free one) before a call fails UNAVAILABLE (default 2).
     pub connect_timeout_seconds: u64,
+    /// PostgreSQL over TLS (the URL's `sslmode`: `prefer` by default,
+    /// `require`, `disable`): PEM file of the CAs trusted for the database's
+    /// certificate; absent, the system's bundle.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -68,6 +72,7 @@ impl Default for StoreConfig {
             url: None,
             pool_size: 16,
             connect_timeout_seconds: 2,
+            ca_file: None,
         }
     }
 }

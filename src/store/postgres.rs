@@ -16,6 +16,9 @@
 //!   versions are 1..n with no gap however the submitters race; the
 //!   `(scope, request_id)` primary key makes a request id unique in the
 //!   database itself;
+//! - TLS (rustls) as the URL's `sslmode` asks (`prefer` by default), the
+//!   database's certificate verified against `store.ca_file` or the system's
+//!   CAs;
 //! - a failed connection is `UNAVAILABLE` to the caller, never a hang: the
 //!   connect timeout is `store.connect_timeout_seconds`, and a connection the
 //!   server dropped is discarded and replaced on the next call.
@@ -27,7 +30,8 @@ use std::time::Duration;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::Type;
-use postgres::{Client, GenericClient, NoTls, Transaction};
+use postgres::{Client, GenericClient, Transaction};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{IncentiveStore, StoreError, StoredReport, StoredStatement, Submission, now};
 use crate::incentive::{
@@ -95,13 +99,16 @@ const MIGRATIONS: &[&str] = &[
 const ATTEMPTS: u32 = 5;
 
 /// Connection-pool settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolOptions {
     /// Most connections open at once.
     pub max_connections: usize,
     /// How long to wait for the database to accept a connection, and for a
     /// free connection when all are busy.
     pub connect_timeout: Duration,
+    /// PEM file of the certificate authorities trusted for the database's
+    /// certificate (None: the system bundle).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl From<&crate::config::StoreConfig> for PoolOptions {
@@ -109,13 +116,58 @@ impl From<&crate::config::StoreConfig> for PoolOptions {
         PoolOptions {
             max_connections: c.pool_size,
             connect_timeout: Duration::from_secs(c.connect_timeout_seconds),
+            ca_file: c.ca_file.clone(),
         }
     }
+}
+
+/// Where Debian (and most Linux systems) keep the system's trusted CAs.
+const SYSTEM_CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+];
+
+/// The TLS connector: rustls (ring), trusting the CAs of `ca_file`, or of
+/// the system bundle. Whether TLS is used follows the URL's `sslmode`
+/// (`disable`, `prefer` — the default: TLS when the server offers it — or
+/// `require`); when it is, the database's certificate is always verified
+/// against these CAs and the host name.
+fn tls(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect, StoreError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let path = match ca_file {
+        Some(p) => Some(p.to_path_buf()),
+        None => SYSTEM_CA_BUNDLES
+            .iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.is_file()),
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = &path {
+        let bad = |e: String| StoreError::Url(format!("store.ca_file {}: {e}", path.display()));
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
+            roots
+                .add(cert.map_err(|e| bad(e.to_string()))?)
+                .map_err(|e| bad(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(bad("holds no certificate".into()));
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| StoreError::Url(format!("TLS: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
 }
 
 /// A bounded pool of blocking clients.
 struct Pool {
     config: postgres::Config,
+    tls: MakeRustlsConnect,
     opts: PoolOptions,
     idle: Mutex<Vec<Client>>,
     /// Connections handed out or idle.
@@ -184,7 +236,7 @@ impl Pool {
             if *open < self.opts.max_connections {
                 *open += 1;
                 drop(open);
-                return match self.config.connect(NoTls) {
+                return match self.config.connect(self.tls.clone()) {
                     Ok(c) => Ok(Conn {
                         pool: self,
                         client: Some(c),
@@ -360,7 +412,8 @@ impl PgStore {
         let store = PgStore {
             pool: Pool {
                 config,
-                opts: *opts,
+                tls: tls(opts.ca_file.as_deref())?,
+                opts: opts.clone(),
                 idle: Mutex::new(Vec::new()),
                 open: Mutex::new(0),
                 freed: Condvar::new(),
@@ -644,7 +697,7 @@ impl IncentiveStore for PgStore {
         let mut slot = lock(&self.health);
         let mut client = match slot.take() {
             Some(c) if !c.is_closed() => c,
-            _ => match self.pool.config.connect(NoTls) {
+            _ => match self.pool.config.connect(self.pool.tls.clone()) {
                 Ok(c) => c,
                 Err(e) => {
                     self.pool.clear_idle();

@@ -16,6 +16,8 @@ pub struct PgCluster {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// Extra server settings (`-c …`), e.g. TLS.
+    extra: String,
 }
 
 fn find_bin() -> Option<PathBuf> {
@@ -64,6 +66,15 @@ impl PgCluster {
     /// Initialises and starts a cluster, or `None` when PostgreSQL is not
     /// installed (and not required).
     pub fn start() -> Option<PgCluster> {
+        Self::start_with(None)
+    }
+
+    /// A cluster that also offers TLS with this certificate and key (PEM).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Option<PgCluster> {
+        Self::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Option<PgCluster> {
         let Some(bin) = find_bin() else {
             assert!(
                 std::env::var_os("SMEFIN_REQUIRE_POSTGRES").is_none(),
@@ -90,12 +101,31 @@ impl PgCluster {
                 .arg(dir.path().parent().unwrap())
                 .status();
         }
-        let c = PgCluster {
+        let mut c = PgCluster {
             dir,
             bin,
             port: free_port(),
             as_postgres,
+            extra: String::new(),
         };
+        if let Some((cert, key)) = tls {
+            let (cf, kf) = (
+                c.dir.path().join("server.crt"),
+                c.dir.path().join("server.key"),
+            );
+            std::fs::write(&cf, cert).unwrap();
+            std::fs::write(&kf, key).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&kf, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if as_postgres {
+                run(Command::new("chown").arg("postgres:").arg(&cf).arg(&kf));
+            }
+            c.extra = format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cf.display(),
+                kf.display()
+            );
+        }
         let data = c.data();
         c.pg("initdb")
             .args([
@@ -136,9 +166,10 @@ impl PgCluster {
     /// connections.
     pub fn start_again(&self) {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.extra
         );
         let o = self
             .pg("pg_ctl")

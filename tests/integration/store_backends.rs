@@ -383,3 +383,58 @@ fn store_url_is_checked() {
     assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
     assert!(t.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// PostgreSQL over TLS: `sslmode=require` with the database's CA trusted
+/// connects encrypted; the same without that CA is refused (the certificate
+/// is verified, never taken on trust); `sslmode=disable` stays plain.
+#[test]
+fn postgres_over_tls_verifies_the_certificate() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let Some(pg) = PgCluster::start_tls(&cert.pem(), &key.serialize_pem()) else {
+        return;
+    };
+    let plain_url = pg.database("smefin");
+    let tls_url = plain_url.replace("127.0.0.1", "localhost") + "?sslmode=require";
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let cfg = StoreConfig {
+        ca_file: Some(ca_file),
+        ..StoreConfig::default()
+    };
+    let s = smefin::store::open(&Location::Postgres(tls_url.clone()), &cfg).unwrap();
+    s.register_bank(&jxb()).unwrap();
+    assert_eq!(
+        pg.query(
+            "smefin",
+            "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'smefin'"
+        )
+        .trim(),
+        "t",
+        "smefin's connections are not encrypted"
+    );
+    drop(s);
+    // the system's CAs do not vouch for this database
+    let e = smefin::store::open(&Location::Postgres(tls_url), &StoreConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("certificate") || e.contains("UnknownIssuer"),
+        "{e}"
+    );
+    // disable: plain, as asked
+    let s = smefin::store::open(
+        &Location::Postgres(plain_url + "?sslmode=disable"),
+        &StoreConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(s.banks_page(None, 0, 10).unwrap(), vec![jxb()]);
+}
