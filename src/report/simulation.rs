@@ -38,6 +38,9 @@ pub fn simulation(s: &Summary, spec: &Spec, info: &RunInfo) -> String {
     if s.periods > 1 && !s.balance_fan.is_empty() {
         b.push_str("<h2>资金池余额</h2>\n");
         b.push_str(&fan(s, spec));
+        if s.top_up_by_period.iter().any(|&p| p > 0.0) {
+            b.push_str(&top_ups(&s.top_up_by_period));
+        }
         b.push_str("<h2>累计耗尽概率</h2>\n");
         b.push_str(&exhaustion_by_period(s));
     }
@@ -156,6 +159,23 @@ fn fan(s: &Summary, spec: &Spec) -> String {
     );
     if let Some(t) = top_up {
         let below = yuan(t.below);
+        // ▲ on the axis under each period whose end saw a top-up in any
+        // scenario (its probability is charted below the fan)
+        let (_, _, _, bottom) = svg::plot_area();
+        for (i, &p) in s.top_up_by_period.iter().enumerate() {
+            if p > 0.0 {
+                let x = c.x.at((i + 1) as f64);
+                c.raw(&format!(
+                    "<path class=\"series top-up\" d=\"M{:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z\" fill=\"{ACCENT}\"/>",
+                    x - 5.0,
+                    bottom - 1.0,
+                    x + 5.0,
+                    bottom - 1.0,
+                    x,
+                    bottom - 10.0
+                ));
+            }
+        }
         c.hline(
             "top-up-trigger",
             below,
@@ -173,7 +193,7 @@ fn fan(s: &Summary, spec: &Spec) -> String {
             );
         }
         caption.push_str(&format!(
-            "点线为补充规则：期末余额低于 {} 时补足至 {}，每年至多 {}。",
+            "点线为补充规则：期末余额低于 {} 时补足至 {}，每年至多 {}；▲ 标出有情景获得补充的期。",
             money(below),
             money(refill),
             money(yuan(t.max_per_year))
@@ -332,6 +352,27 @@ fn distribution(
         ));
     }
     c.finish(&cap)
+}
+
+fn top_ups(by_period: &[f64]) -> String {
+    let bars: Vec<(f64, f64)> = by_period
+        .iter()
+        .enumerate()
+        .map(|(t, &p)| (t as f64 + 0.6, p))
+        .collect();
+    let n = by_period.len() as f64;
+    let ymax = by_period.iter().copied().fold(0.0, f64::max).max(1e-6) * 1.1;
+    let mut c = Chart::new(
+        "top-ups",
+        "各期末获得补充资金的概率",
+        (0.5, n + 0.5),
+        (0.0, ymax),
+    );
+    let xt = ticks(1.0, n, 8.min(by_period.len()).max(1));
+    let yt = ticks(0.0, ymax, 5);
+    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| pct(v), "期", "概率");
+    c.bars("top-ups", &bars, 0.8, ACCENT);
+    c.finish("第 t 期末余额低于触发线、按补充规则获得资金的情景占比。")
 }
 
 fn breaker(by_period: &[f64]) -> String {

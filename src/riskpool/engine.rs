@@ -95,6 +95,10 @@ pub struct Raw {
     pub weight: Vec<f64>,
     /// Pool balance at each period end: `BALANCE_BINS` counts per period.
     pub balance_hist: Vec<Vec<u64>>,
+    /// Scenarios whose pool was topped up at the end of each period (empty
+    /// without a top-up rule).
+    #[serde(default)]
+    pub top_ups: Vec<u64>,
 }
 
 impl Raw {
@@ -122,6 +126,13 @@ impl Raw {
             for (x, y) in a.iter_mut().zip(b) {
                 *x += y;
             }
+        }
+        if self.top_ups.len() == other.top_ups.len() {
+            for (x, y) in self.top_ups.iter_mut().zip(other.top_ups) {
+                *x += y;
+            }
+        } else {
+            return Err("one part counts top-ups and the other does not".into());
         }
         Ok(())
     }
@@ -220,7 +231,9 @@ impl PoolState {
 
     /// The top-up rule at the end of period `t` (`ppy` periods a year).
     #[inline]
-    fn top_up(&mut self, rule: TopUp, t: usize, ppy: usize) {
+    /// Returns whether money was added.
+    fn top_up(&mut self, rule: TopUp, t: usize, ppy: usize) -> bool {
+        let mut added = false;
         if self.balance < rule.below {
             let add = (rule.refill_to - self.balance)
                 .min(rule.max_per_year - self.topped_this_year)
@@ -228,10 +241,12 @@ impl PoolState {
             self.balance += add;
             self.provided += add;
             self.topped_this_year += add;
+            added = add > 0;
         }
         if (t + 1) % ppy == 0 {
             self.topped_this_year = 0;
         }
+        added
     }
 }
 
@@ -487,8 +502,11 @@ impl<'m> Engine<'m> {
             if self.multi {
                 self.period_end(t, scratch, &mut st, &mut out);
             }
-            if let Some(rule) = self.top_up {
-                st.top_up(rule, t, model.spec().periods_per_year as usize);
+            // a top-up is counted in the row's extra slot (see `run`)
+            if let Some(rule) = self.top_up
+                && st.top_up(rule, t, model.spec().periods_per_year as usize)
+            {
+                period_hist[BALANCE_BINS] += 1;
             }
             let width = (2 * model.capital_fen() / BALANCE_BINS as i64).max(1);
             let bin = ((st.balance.max(0) / width) as usize).min(BALANCE_BINS - 1);
@@ -709,8 +727,11 @@ impl<'m> Engine<'m> {
             breaker_period: Vec::with_capacity(n),
             weight: Vec::with_capacity(if is { n } else { 0 }),
             balance_hist: Vec::new(),
+            top_ups: Vec::new(),
         };
-        let hist = Mutex::new(vec![vec![0u64; BALANCE_BINS]; self.periods]);
+        // Each period's row: BALANCE_BINS balance bins, then the number of
+        // scenarios topped up at its end.
+        let hist = Mutex::new(vec![vec![0u64; BALANCE_BINS + 1]; self.periods]);
         let loan_periods = (self.model.loans().len().max(1) * self.periods.max(1)) as u64;
         let batch = (BATCH * 2000 / loan_periods).clamp(MIN_BATCH, BATCH);
         let mut work = || -> Result<(), Cancelled> {
@@ -745,7 +766,12 @@ impl<'m> Engine<'m> {
                 .map_err(|_| Cancelled)?;
             pool.install(work)?
         };
-        raw.balance_hist = hist.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut rows = hist.into_inner().unwrap_or_else(|e| e.into_inner());
+        if self.top_up.is_some() {
+            raw.top_ups = rows.iter().map(|r| r[BALANCE_BINS]).collect();
+        }
+        rows.iter_mut().for_each(|r| r.truncate(BALANCE_BINS));
+        raw.balance_hist = rows;
         Ok(raw)
     }
 
@@ -784,7 +810,7 @@ impl<'m> Engine<'m> {
                 .map_init(
                     || Local {
                         scratch: Scratch::default(),
-                        hist: vec![vec![0u64; BALANCE_BINS]; self.periods],
+                        hist: vec![vec![0u64; BALANCE_BINS + 1]; self.periods],
                         sink: hist,
                     },
                     |local, i| {
@@ -820,7 +846,7 @@ impl<'m> Engine<'m> {
     pub fn sector_losses(&self, i: u64) -> Vec<i64> {
         let mut by_sector = vec![0i64; self.model.sectors().len()];
         let mut scratch = Scratch::default();
-        let mut hist = vec![vec![0u64; BALANCE_BINS]; self.periods];
+        let mut hist = vec![vec![0u64; BALANCE_BINS + 1]; self.periods];
         self.scenario(i, &mut scratch, Some(&mut by_sector), &mut hist);
         by_sector
     }

@@ -226,6 +226,10 @@ pub struct Summary {
     pub breaker: Option<BreakerStats>,
     /// Pool balance fan chart.
     pub balance_fan: Vec<FanPoint>,
+    /// Probability that the pool is topped up at the end of each period
+    /// (with a top-up rule, plain Monte Carlo; empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_up_by_period: Vec<f64>,
     /// Loss histogram.
     pub loss_histogram: Histogram,
     /// Histogram of the pool's compensation (claims), on the loss
@@ -470,6 +474,14 @@ pub fn summarize_with(
         bank_loss: f.bank_loss,
         breaker: f.breaker,
         balance_fan: f.balance_fan,
+        top_up_by_period: if raw.weight.is_empty() {
+            raw.top_ups
+                .iter()
+                .map(|&c| c as f64 / n.max(1) as f64)
+                .collect()
+        } else {
+            Vec::new()
+        },
         loss_histogram: f.loss_histogram,
         compensation_histogram: f.compensation_histogram,
         risk_contributions: f.risk_contributions,

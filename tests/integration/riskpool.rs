@@ -1332,3 +1332,31 @@ sector = "科技服务"
         assert_eq!(&e.sector_losses(i), v);
     }
 }
+
+/// The per-period top-up probability: one period with the trigger at the
+/// capital tops up exactly the scenarios that paid any claim, which the
+/// raw compensation column counts independently; without a rule there is
+/// none, and a trigger at zero never fires.
+#[test]
+fn top_up_probability_by_period() {
+    let base = |top_up: &str| {
+        let mut spec = Spec::from_toml(&format!(
+            "seed = 3\nscenarios = 20000\n[pool]\ncapital = \"3000万\"\ncompensation_share = 0.5\n{top_up}\n[[portfolio.segments]]\ncount = 500\ntotal = \"1.5亿\"\npd = 0.02\nlgd = 0.6\nsector = \"制造业\"\n"
+        ))
+        .unwrap();
+        spec.scenarios = 20_000;
+        let m = Model::compile(&spec, &Limits::default()).unwrap();
+        riskpool::simulate(&m, 2, &Control::default()).unwrap()
+    };
+    let (raw, s) = base(
+        "[pool.top_up]\nbelow = \"3000万\"\nrefill_to = \"3000万\"\nmax_per_year = \"1亿\"",
+    );
+    let paid = raw.compensation.iter().filter(|&&c| c > 0).count() as f64 / raw.len() as f64;
+    assert_eq!(s.top_up_by_period, vec![paid]);
+    assert!(paid > 0.5 && paid < 1.0, "{paid}");
+    let (_, s) = base("");
+    assert!(s.top_up_by_period.is_empty());
+    let (_, s) =
+        base("[pool.top_up]\nbelow = \"0\"\nrefill_to = \"3000万\"\nmax_per_year = \"1亿\"");
+    assert_eq!(s.top_up_by_period, vec![0.0]);
+}

@@ -76,6 +76,7 @@ impl From<Summary> for pb::SimulationResult {
             balance_fan,
             loss_histogram,
             compensation_histogram,
+            top_up_by_period,
             risk_contributions,
             vasicek,
             importance_sampling,
@@ -116,6 +117,7 @@ impl From<Summary> for pb::SimulationResult {
                 .collect(),
             loss_histogram: Some(histogram(loss_histogram)),
             compensation_histogram: Some(histogram(compensation_histogram)),
+            top_up_by_period,
             risk_contributions: risk_contributions
                 .into_iter()
                 .map(|c| pb::RiskContribution {
