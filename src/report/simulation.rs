@@ -203,24 +203,18 @@ fn fan(s: &Summary, spec: &Spec) -> String {
 }
 
 fn exhaustion_by_period(s: &Summary) -> String {
-    let pts: Vec<(f64, f64)> = s
-        .exhaustion_by_period
-        .iter()
-        .enumerate()
-        .map(|(t, p)| ((t + 1) as f64, p.estimate))
-        .collect();
-    let lo: Vec<(f64, f64)> = s
-        .exhaustion_by_period
-        .iter()
-        .enumerate()
-        .map(|(t, p)| ((t + 1) as f64, p.ci95_low))
-        .collect();
-    let hi: Vec<(f64, f64)> = s
-        .exhaustion_by_period
-        .iter()
-        .enumerate()
-        .map(|(t, p)| ((t + 1) as f64, p.ci95_high))
-        .collect();
+    let series = |f: fn(&crate::riskpool::stats::Probability) -> f64| -> Vec<(f64, f64)> {
+        s.exhaustion_by_period
+            .iter()
+            .enumerate()
+            .map(|(t, p)| ((t + 1) as f64, f(p)))
+            .collect()
+    };
+    let (pts, lo, hi) = (
+        series(|p| p.estimate),
+        series(|p| p.ci95_low),
+        series(|p| p.ci95_high),
+    );
     let ymax = hi.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-6) * 1.1;
     let periods = f64::from(s.periods);
     let mut c = Chart::new("exhaustion", "累计耗尽概率", (1.0, periods), (0.0, ymax));

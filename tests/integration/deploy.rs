@@ -155,6 +155,20 @@ fn run_pod(pod: &Value, docs: &[Value], claims: &Path, index: Option<u64>) {
     );
 }
 
+/// Runs smefin with `args`, requires success, returns its standard output.
+fn smefin(args: &[String]) -> Vec<u8> {
+    let o = Command::new(env!("CARGO_BIN_EXE_smefin"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "smefin {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
 #[test]
 fn the_simulation_job_as_written_merges_to_the_unsharded_run() {
     let sim = manifests("simulate-job.yaml");
@@ -206,19 +220,13 @@ fn the_simulation_job_as_written_merges_to_the_unsharded_run() {
 
     // the unsharded run of the same spec, in one process
     let spec = claims.path().join("configmap-smefin-pool-spec/pool.toml");
-    let whole = Command::new(env!("CARGO_BIN_EXE_smefin"))
-        .arg("simulate")
-        .arg(&spec)
-        .arg("--json")
-        .output()
-        .unwrap();
+    let whole = smefin(&[
+        "simulate".into(),
+        spec.display().to_string(),
+        "--json".into(),
+    ]);
     assert!(
-        whole.status.success(),
-        "{}",
-        String::from_utf8_lossy(&whole.stderr)
-    );
-    assert!(
-        merged == String::from_utf8(whole.stdout).unwrap(),
+        merged.as_bytes() == whole.as_slice(),
         "the merged result differs from the unsharded run"
     );
     let v: serde_json::Value = serde_json::from_str(&merged).unwrap();
@@ -243,15 +251,7 @@ fn the_stress_job_as_written_merges_to_the_whole_grid() {
     }
     let mounts = mounts(pod, &sim, claims.path());
     let runs = local("/runs", &mounts);
-    let merged = Command::new(env!("CARGO_BIN_EXE_smefin"))
-        .args(["merge", &runs, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        merged.status.success(),
-        "{}",
-        String::from_utf8_lossy(&merged.stderr)
-    );
+    let merged = smefin(&["merge".into(), runs, "--json".into()]);
     // the same grid in one process: the pod's arguments without the shard
     let args: Vec<String> = at(pod, "containers.0.args")
         .as_sequence()
@@ -260,21 +260,14 @@ fn the_stress_job_as_written_merges_to_the_whole_grid() {
         .map(|a| local(a.as_str().unwrap(), &mounts))
         .collect();
     let cut = args.iter().position(|a| a == "--shard").unwrap();
-    let whole = Command::new(env!("CARGO_BIN_EXE_smefin"))
-        .args(&args[..cut])
-        .arg("--json")
-        .output()
-        .unwrap();
+    let mut one = args[..cut].to_vec();
+    one.push("--json".into());
+    let whole = smefin(&one);
     assert!(
-        whole.status.success(),
-        "{}",
-        String::from_utf8_lossy(&whole.stderr)
-    );
-    assert!(
-        merged.stdout == whole.stdout,
+        merged == whole,
         "the merged grid differs from the whole grid"
     );
-    let v: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&merged).unwrap();
     assert_eq!(v["cells"].as_array().unwrap().len(), 32);
 }
 

@@ -1348,9 +1348,8 @@ fn top_up_probability_by_period() {
         let m = Model::compile(&spec, &Limits::default()).unwrap();
         riskpool::simulate(&m, 2, &Control::default()).unwrap()
     };
-    let (raw, s) = base(
-        "[pool.top_up]\nbelow = \"3000万\"\nrefill_to = \"3000万\"\nmax_per_year = \"1亿\"",
-    );
+    let (raw, s) =
+        base("[pool.top_up]\nbelow = \"3000万\"\nrefill_to = \"3000万\"\nmax_per_year = \"1亿\"");
     let paid = raw.compensation.iter().filter(|&&c| c > 0).count() as f64 / raw.len() as f64;
     assert_eq!(s.top_up_by_period, vec![paid]);
     assert!(paid > 0.5 && paid < 1.0, "{paid}");
