@@ -918,35 +918,35 @@ fn the_pairwise_default_probability_pins_the_loading() {
     assert!((v - wrong).abs() > 10.0 * se);
 }
 
+/// Two sectors A and B of `n` loans of 100万 each (PD `pd`, LGD 1), a global
+/// and a sector factor, the pool paying every loss out of `capital`.
+fn two_sectors(
+    seed: u64,
+    scenarios: u64,
+    capital: &str,
+    n: u64,
+    pd: f64,
+    rho_g: f64,
+    rho_s: f64,
+) -> Model {
+    let segment = |sector: &str| {
+        format!(
+            "[[portfolio.segments]]\ncount = {n}\namount = \"100万\"\npd = {pd}\nlgd = 1.0\nsector = \"{sector}\"\n"
+        )
+    };
+    model(&format!(
+        "seed = {seed}\nscenarios = {scenarios}\n[pool]\ncapital = \"{capital}\"\ncompensation_share = 1.0\n[dependence]\nrho = {rho_g}\nsector_rho = {rho_s}\n{}{}",
+        segment("A"),
+        segment("B")
+    ))
+}
+
 /// Two sectors with a sector factor: the same-sector variance follows
 /// Φ₂(t, t; ρg + ρs), the cross-sector covariance Φ₂(t, t; ρg).
 #[test]
 fn sector_factors_give_the_bivariate_normal_covariances() {
     let (n, pd, rho_g, rho_s, scenarios) = (150u64, 0.03, 0.1, 0.15, 100_000u64);
-    let m = model(&format!(
-        r#"
-        seed = 3
-        scenarios = {scenarios}
-        [pool]
-        capital = "100亿"
-        compensation_share = 1.0
-        [dependence]
-        rho = {rho_g}
-        sector_rho = {rho_s}
-        [[portfolio.segments]]
-        count = {n}
-        amount = "100万"
-        pd = {pd}
-        lgd = 1.0
-        sector = "A"
-        [[portfolio.segments]]
-        count = {n}
-        amount = "100万"
-        pd = {pd}
-        lgd = 1.0
-        sector = "B"
-        "#
-    ));
+    let m = two_sectors(3, scenarios, "100亿", n, pd, rho_g, rho_s);
     let e = Engine::new(&m);
     let (a, b): (Vec<f64>, Vec<f64>) = (0..scenarios)
         .map(|i| {
@@ -1186,30 +1186,7 @@ fn ar1_factor_matches_the_exact_two_period_integral() {
 fn two_sectors_tail_matches_the_nested_integral() {
     use statrs::distribution::ContinuousCDF;
     let (n, pd, rho_g, rho_s, k) = (150usize, 0.03, 0.1f64, 0.15f64, 30usize);
-    let m = model(&format!(
-        r#"
-        seed = 23
-        scenarios = 200000
-        [pool]
-        capital = "{k}00万"
-        compensation_share = 1.0
-        [dependence]
-        rho = {rho_g}
-        sector_rho = {rho_s}
-        [[portfolio.segments]]
-        count = {n}
-        amount = "100万"
-        pd = {pd}
-        lgd = 1.0
-        sector = "A"
-        [[portfolio.segments]]
-        count = {n}
-        amount = "100万"
-        pd = {pd}
-        lgd = 1.0
-        sector = "B"
-        "#
-    ));
+    let m = two_sectors(23, 200_000, &format!("{k}00万"), n as u64, pd, rho_g, rho_s);
     let (_, s) = run(&m, 0);
     let norm = normal();
     let t = norm.inverse_cdf(pd);
