@@ -450,10 +450,19 @@ pub fn summarize_with(
             prob.of(|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t)
         })
         .collect();
+    // Figures the weighting does not change how to compute: the breaker's
+    // probabilities go through `prob`, the histograms weigh their bins.
+    let breaker = spec
+        .pool
+        .breaker
+        .as_ref()
+        .map(|_| breaker_stats(raw, periods, &prob));
+    let (loss_histogram, compensation_histogram) = histograms(raw, model);
+    control.check()?;
     let f = if raw.weight.is_empty() {
-        plain_figures(engine, model, raw, (control, known), &prob)?
+        plain_figures(engine, model, raw, (control, known))?
     } else {
-        weighted_figures(engine, model, raw, (control, known), &prob)?
+        weighted_figures(engine, model, raw, (control, known))?
     };
     let exposure = model.exposure_fen();
     Ok(Summary {
@@ -472,7 +481,7 @@ pub fn summarize_with(
         compensation: f.compensation,
         unfunded_claims: f.unfunded,
         bank_loss: f.bank_loss,
-        breaker: f.breaker,
+        breaker,
         balance_fan: f.balance_fan,
         top_up_by_period: if raw.weight.is_empty() {
             raw.top_ups
@@ -482,8 +491,8 @@ pub fn summarize_with(
         } else {
             Vec::new()
         },
-        loss_histogram: f.loss_histogram,
-        compensation_histogram: f.compensation_histogram,
+        loss_histogram,
+        compensation_histogram,
         risk_contributions: f.risk_contributions,
         vasicek: vasicek(model),
         importance_sampling: f.importance_sampling,
@@ -500,10 +509,7 @@ struct Figures {
     compensation: MoneyStats,
     unfunded: MoneyStats,
     bank_loss: MoneyStats,
-    breaker: Option<BreakerStats>,
     balance_fan: Vec<FanPoint>,
-    loss_histogram: Histogram,
-    compensation_histogram: Histogram,
     risk_contributions: Vec<Contribution>,
     importance_sampling: Option<IsStats>,
     conventions: &'static str,
@@ -516,17 +522,8 @@ fn plain_figures(
     model: &Model,
     raw: &Raw,
     (control, known): (&Control, &TailSectors),
-    prob: &Probabilities<'_>,
 ) -> Result<Figures, Cancelled> {
-    let spec = model.spec();
-    let alpha = spec.output.tail_level;
-    let breaker = spec
-        .pool
-        .breaker
-        .as_ref()
-        .map(|_| breaker_stats(raw, spec.periods as usize, prob));
-    let (loss_histogram, compensation_histogram) = histograms(raw, model);
-    control.check()?;
+    let alpha = model.spec().output.tail_level;
     let m = (ceil_tol(tail_mass(raw.len(), alpha)) as usize).clamp(1, raw.len());
     let d = distributions(raw, alpha, m);
     control.check()?;
@@ -537,10 +534,7 @@ fn plain_figures(
         compensation: d.compensation,
         unfunded: d.unfunded,
         bank_loss: d.bank_loss,
-        breaker,
         balance_fan: balance_fan(raw, model.capital_fen()),
-        loss_histogram,
-        compensation_histogram,
         risk_contributions: risk_contributions(engine, model, raw, &worst, (control, known))?,
         importance_sampling: None,
         conventions: CONVENTIONS,
@@ -559,20 +553,11 @@ fn weighted_figures(
     model: &Model,
     raw: &Raw,
     (control, known): (&Control, &TailSectors),
-    prob: &Probabilities<'_>,
 ) -> Result<Figures, Cancelled> {
     let spec = model.spec();
     let alpha = spec.output.tail_level;
-    let periods = spec.periods as usize;
     let n = raw.len() as f64;
     let w = &raw.weight;
-    let breaker = spec
-        .pool
-        .breaker
-        .as_ref()
-        .map(|_| breaker_stats(raw, periods, prob));
-    let (loss_histogram, compensation_histogram) = histograms(raw, model);
-    control.check()?;
     let ((loss, compensation), (unfunded, bank_loss)) = rayon::join(
         || {
             rayon::join(
@@ -615,10 +600,7 @@ fn weighted_figures(
         compensation,
         unfunded,
         bank_loss,
-        breaker,
         balance_fan: Vec::new(),
-        loss_histogram,
-        compensation_histogram,
         risk_contributions,
         importance_sampling: Some(is_stats(engine, raw)),
         conventions: CONVENTIONS_IS,
