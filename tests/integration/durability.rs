@@ -46,14 +46,7 @@ fn sigkill_mid_ingest_loses_no_acknowledged_write() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     rt.block_on(async {
-        let mut c = IncentiveServiceClient::connect(url.clone()).await.unwrap();
-        c.register_bank(pb::RegisterBankRequest {
-            bank_id: "JXB".into(),
-            name: "江西银行".into(),
-            institution_type: 6,
-        })
-        .await
-        .unwrap();
+        crate::replicas::register(&url).await;
         let mut tasks = Vec::new();
         for w in 0..8 {
             let url = url.clone();
@@ -191,14 +184,8 @@ fn synced_before_ack(sync: &str) -> Option<Vec<bool>> {
     let syncs = || std::fs::metadata(&log).map_or(0, |m| m.len());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let out = rt.block_on(async {
+        crate::replicas::register(&url).await;
         let mut c = IncentiveServiceClient::connect(url).await.unwrap();
-        c.register_bank(pb::RegisterBankRequest {
-            bank_id: "JXB".into(),
-            name: "江西银行".into(),
-            institution_type: 6,
-        })
-        .await
-        .unwrap();
         let mut out = Vec::new();
         for k in 0..20 {
             let before = syncs();

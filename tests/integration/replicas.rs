@@ -65,7 +65,8 @@ fn report(id: &str, balance: &str) -> pb::SubmitBalanceReportRequest {
     }
 }
 
-async fn register(url: &str) {
+/// Registers the bank JXB (a 城市商业银行) through the server at `url`.
+pub(crate) async fn register(url: &str) {
     let mut c = IncentiveServiceClient::connect(url.to_string())
         .await
         .unwrap();
