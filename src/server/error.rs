@@ -265,7 +265,7 @@ impl From<ApiError> for Status {
                     S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
                     S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
                     S::Unavailable(_) => (Code::Unavailable, "STORE_UNAVAILABLE"),
-                    S::Db(_) | S::Postgres(_) | S::Url(_) | S::Dir { .. } | S::Corrupt(_) => {
+                    S::Db(_) | S::Postgres(_) | S::Config(_) | S::Dir { .. } | S::Corrupt(_) => {
                         (Code::Internal, "STORAGE_FAILURE")
                     }
                 };

@@ -44,9 +44,10 @@ pub enum StoreError {
     /// connection busy); the call can be retried with the same request id.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// `store.url` is not a store this server knows.
-    #[error("store.url: {0}")]
-    Url(String),
+    /// A store setting (`store.url`, `store.ca_file`) cannot be used; the
+    /// message names the setting.
+    #[error("{0}")]
+    Config(String),
     /// The data directory could not be prepared.
     #[error("data directory {path}: {reason}")]
     Dir {
@@ -188,8 +189,8 @@ impl Location {
             return Ok(Location::Postgres(url.to_string()));
         }
         let scheme = url.split(':').next().unwrap_or(url);
-        Err(StoreError::Url(format!(
-            "unknown scheme `{scheme}`: use `sqlite:` (or leave it out) or `postgres://user@host:port/db`"
+        Err(StoreError::Config(format!(
+            "store.url: unknown scheme `{scheme}`: use `sqlite:` (or leave it out) or `postgres://user@host:port/db`"
         )))
     }
 

@@ -144,7 +144,7 @@ fn tls(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect, StoreErro
     };
     let mut roots = rustls::RootCertStore::empty();
     if let Some(path) = &path {
-        let bad = |e: String| StoreError::Url(format!("store.ca_file {}: {e}", path.display()));
+        let bad = |e: String| StoreError::Config(format!("store.ca_file {}: {e}", path.display()));
         for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
             roots
                 .add(cert.map_err(|e| bad(e.to_string()))?)
@@ -158,7 +158,7 @@ fn tls(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect, StoreErro
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| StoreError::Url(format!("TLS: {e}")))?
+    .map_err(|e| StoreError::Config(format!("store TLS settings: {e}")))?
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
@@ -403,7 +403,13 @@ impl PgStore {
     pub fn open(url: &str, opts: &PoolOptions) -> Result<PgStore, StoreError> {
         let mut config: postgres::Config = url
             .parse()
-            .map_err(|e| StoreError::Url(format!("{}: {e}", redact(url))))?;
+            .map_err(|e| StoreError::Config(format!("store.url {}: {e}", redact(url))))?;
+        if config.get_hosts().is_empty() {
+            return Err(StoreError::Config(format!(
+                "store.url {}: names no host",
+                redact(url)
+            )));
+        }
         config
             .connect_timeout(opts.connect_timeout)
             .keepalives(true)

@@ -364,6 +364,36 @@ fn store_url_is_checked() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("store.url") && e.contains("mysql"), "{e}");
+    // settings that cannot be used are refused before any connection, naming
+    // the setting (and never the password)
+    let open = |url: &str, cfg: &StoreConfig| {
+        smefin::store::open(&Location::Postgres(url.into()), cfg)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = open("postgres://", &StoreConfig::default());
+    assert_eq!(e, "store.url postgres://: names no host");
+    let e = open(
+        "postgres://u:secret@db/x?sslmode=bogus",
+        &StoreConfig::default(),
+    );
+    assert!(
+        e.starts_with("store.url postgres://u:***@db/x") && !e.contains("secret"),
+        "{e}"
+    );
+    let missing = StoreConfig {
+        ca_file: Some("/nonexistent/ca.pem".into()),
+        ..StoreConfig::default()
+    };
+    let e = open("postgres://u@db/x", &missing);
+    assert!(e.starts_with("store.ca_file /nonexistent/ca.pem:"), "{e}");
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let no_certs = StoreConfig {
+        ca_file: Some(empty.path().into()),
+        ..StoreConfig::default()
+    };
+    let e = open("postgres://u@db/x", &no_certs);
+    assert!(e.ends_with("holds no certificate"), "{e}");
     // a database that does not answer is UNAVAILABLE, within the connect timeout
     let cfg = StoreConfig {
         connect_timeout_seconds: 1,
