@@ -137,6 +137,11 @@ impl Raw {
         Ok(())
     }
 
+    /// The scenario indices it holds.
+    pub fn range(&self) -> Range<u64> {
+        self.start..self.end
+    }
+
     /// Number of scenarios.
     pub fn len(&self) -> usize {
         self.loss.len()

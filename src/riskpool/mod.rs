@@ -388,6 +388,22 @@ pub fn merge_named(parts: Vec<(String, Part)>) -> Result<Merged, MergeError> {
             });
         }
     }
+    for (name, p) in &parts {
+        // a part vouches only for its own scenarios
+        if let Some((i, _)) = p
+            .tail_sectors
+            .iter()
+            .find(|(i, _)| !p.raw.range().contains(i))
+        {
+            return Err(MergeError::Mismatch {
+                part: name.clone(),
+                reason: format!(
+                    "holds the sector losses of scenario {i}, outside its scenarios {}..{}",
+                    p.raw.start, p.raw.end
+                ),
+            });
+        }
+    }
     let first = parts[0].0.clone();
     let spec = parts[0].1.spec.clone();
     let mut tail_sectors = stats::TailSectors::new();

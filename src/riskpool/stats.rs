@@ -950,8 +950,8 @@ fn tail_sector_losses(engine: &Engine<'_>, raw: &Raw, i: usize, known: &TailSect
         return vec![raw.loss[i]];
     }
     match known.get(&global) {
-        Some(v) => v.clone(),
-        None => engine.sector_losses(global),
+        Some(v) if v.len() == engine.sectors() => v.clone(),
+        _ => engine.sector_losses(global),
     }
 }
 

@@ -1276,6 +1276,31 @@ sector = "科技服务"
         assert!(p.tail_sectors.len() >= 200, "{}", p.tail_sectors.len());
         assert!(p.tail_sectors.iter().all(|(_, v)| v.len() == 3));
     }
+    // a part that claims another part's scenario is refused, named
+    let mut forged = parts.clone();
+    forged[1].1.tail_sectors.push((0, vec![1, 2, 3]));
+    let e = riskpool::merge_named(forged).unwrap_err().to_string();
+    assert!(
+        e.starts_with("p1: holds the sector losses of scenario 0"),
+        "{e}"
+    );
+    // a part whose sector losses have the wrong width is not believed: the
+    // scenario is simulated again, and the summary is still the true one
+    let mut odd = parts.clone();
+    for (_, p) in &mut odd {
+        for (_, v) in &mut p.tail_sectors {
+            v.push(999);
+        }
+    }
+    let odd = riskpool::merge_named(odd).unwrap();
+    let e = Engine::new(&m);
+    let s =
+        riskpool::stats::summarize_with(&e, &m, &odd.raw, &Control::default(), &odd.tail_sectors)
+            .unwrap();
+    assert_eq!(
+        serde_json::to_string(&s).unwrap(),
+        serde_json::to_string(&whole).unwrap()
+    );
     let merged = riskpool::merge_named(parts).unwrap();
     // every scenario as bad as the run's 200th worst is covered
     let mut losses = merged.raw.loss.clone();
