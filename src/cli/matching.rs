@@ -78,6 +78,7 @@ pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
         product_ids: a.products.clone(),
     };
     if let (Some(input), Some(output)) = (&a.input, &a.output) {
+        super::check_output_dirs(&[a.report.as_deref()])?;
         let threads = a
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -153,6 +153,23 @@ fn read_input(path: &PathBuf) -> Result<String, CliError> {
 }
 
 /// Writes text to stdout.
+/// Refuses, before any work, a file to write (`--out`, `--report`) whose
+/// directory does not exist: a long run is not lost to a mistyped path.
+fn check_output_dirs(paths: &[Option<&Path>]) -> Result<(), CliError> {
+    for p in paths.iter().flatten() {
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(CliError::new(format!(
+                    "{}: directory {} does not exist",
+                    p.display(),
+                    dir.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn print(s: &str) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
     out.write_all(s.as_bytes())?;

@@ -238,6 +238,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     if a.print_default {
         return print(riskpool::spec::DEFAULT_SPEC_TOML);
     }
+    super::check_output_dirs(&[a.out.as_deref(), a.report.as_deref()])?;
     let path = a
         .spec
         .clone()
@@ -384,6 +385,7 @@ fn read_part<P: serde::de::DeserializeOwned>(
 /// Runs `smefin merge`: the parts of a sharded simulation, or of a sharded
 /// stress grid (told apart by their format tag).
 pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
+    super::check_output_dirs(&[a.out.as_deref(), a.report.as_deref()])?;
     #[derive(serde::Deserialize)]
     struct Tag {
         format: String,
@@ -645,6 +647,7 @@ pub fn render_summary(s: &Summary) -> String {
 
 /// Runs `smefin stress`.
 pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
+    super::check_output_dirs(&[a.out.as_deref(), a.report.as_deref()])?;
     let (model, csv) = load_with_csv(&a.spec, a.scenarios, None)?;
     set_threads(a.threads)?;
     let grid = riskpool::grid::Grid {
@@ -725,6 +728,7 @@ fn render_grid(result: &riskpool::grid::GridResult, json: bool) -> Result<String
 
 /// Runs `smefin leverage`.
 pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
+    super::check_output_dirs(&[a.report.as_deref()])?;
     let (model, csv) = load_with_csv(&a.spec, a.scenarios, None)?;
     set_threads(a.threads)?;
     let what = riskpool::grid::Solve::from(a.solve);

@@ -21,6 +21,38 @@ fn err(o: &Output) -> String {
 #[test]
 fn simulate_prints_a_summary_and_json() {
     let d = tempfile::tempdir().unwrap();
+    // a report or part file into a directory that does not exist is refused
+    // before anything runs
+    for args in [
+        &["simulate", "default", "--report", "no/such/dir/r.html"][..],
+        &[
+            "simulate",
+            "default",
+            "--shard",
+            "0/2",
+            "--out",
+            "no/such/p.json",
+        ][..],
+        &["stress", "default", "--report", "no/such/s.html"][..],
+        &[
+            "leverage",
+            "default",
+            "--target",
+            "0.01",
+            "--report",
+            "no/such/l.html",
+        ][..],
+        &["merge", "x.json", "--out", "no/such/m.json"][..],
+    ] {
+        let o = run(args, d.path());
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(
+            err(&o).contains("directory no/such"),
+            "{args:?}: {}",
+            err(&o)
+        );
+        assert!(out(&o).is_empty());
+    }
     let o = run(&["simulate", "default", "--scenarios", "5000"], d.path());
     assert!(o.status.success(), "{}", err(&o));
     let s = out(&o);
