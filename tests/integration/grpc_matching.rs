@@ -568,6 +568,25 @@ async fn match_registry_counts_a_streamed_registry() {
             .any(|f| f.field == "tax_credit_grade" && f.firms == 15)
     );
     assert!(r.report_html.contains("企业名录匹配报告") && r.report_html.contains("60 家企业"));
+    // an empty registry: nothing counted, nothing invented
+    let r = c
+        .match_registry(tokio_stream::iter(Vec::<pb::MatchRegistryRequest>::new()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.firms, r.invalid), (0, 0));
+    assert!(r.products.is_empty() && r.missing_fields.is_empty() && r.report_html.is_empty());
+    // a malformed first as_of is INVALID_ARGUMENT naming it
+    let e = c
+        .match_registry(tokio_stream::iter(vec![pb::MatchRegistryRequest {
+            profile: Some(profile()),
+            as_of: "2024-13-45".into(),
+            report: true,
+        }]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert_eq!(common::violation_fields(&e), vec!["as_of"]);
     // as_of belongs to the first message only
     let mut late = reqs;
     late[3].as_of = "2024-01-01".into();

@@ -106,17 +106,27 @@ async fn runs_return_their_html_report_when_asked() {
         g.report_html.matches("<rect class=\"series cell").count(),
         4
     );
-    let e = c
-        .run_stress_grid(pb::RunStressGridRequest {
-            spec: Some(spec(3_000)),
-            report: true,
-            report_target: 1.5,
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::InvalidArgument);
-    assert_eq!(fields(&e), vec!["report_target"]);
+    for bad in [
+        1.5,
+        1.0,
+        -0.01,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MIN_POSITIVE * -1.0,
+    ] {
+        let e = c
+            .run_stress_grid(pb::RunStressGridRequest {
+                spec: Some(spec(3_000)),
+                report: true,
+                report_target: bad,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{bad}");
+        assert_eq!(fields(&e), vec!["report_target"], "{bad}");
+    }
     let r = c
         .solve_leverage(pb::SolveLeverageRequest {
             spec: Some(spec(3_000)),
