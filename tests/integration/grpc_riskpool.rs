@@ -113,7 +113,7 @@ async fn runs_return_their_html_report_when_asked() {
         f64::NAN,
         f64::INFINITY,
         f64::NEG_INFINITY,
-        f64::MIN_POSITIVE * -1.0,
+        -f64::MIN_POSITIVE,
     ] {
         let e = c
             .run_stress_grid(pb::RunStressGridRequest {
