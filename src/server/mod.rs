@@ -226,7 +226,9 @@ pub async fn serve(
         let (location, cfg) = (location.clone(), config.store.clone());
         tokio::task::spawn_blocking(move || crate::store::open(&location, &cfg))
             .await
-            .map_err(|e| ServeError::Tls(format!("opening the store: {e}")))??
+            .map_err(|e| {
+                crate::store::StoreError::Unavailable(format!("opening the store failed: {e}"))
+            })??
     };
     tracing::info!(store = %location.redacted(), "store open");
     if matches!(location, crate::store::Location::Sqlite(_))
@@ -237,7 +239,10 @@ pub async fn serve(
 
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, tonic_health::ServingStatus::Serving).await;
-    let store_watch = tokio::spawn(watch_store(store.clone(), reporter.clone()));
+    // A shared database can go away while the server runs; an embedded
+    // SQLite file cannot, and is not polled.
+    let store_watch = matches!(location, crate::store::Location::Postgres(_))
+        .then(|| tokio::spawn(watch_store(store.clone(), reporter.clone())));
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -270,7 +275,9 @@ pub async fn serve(
     let draining = reporter.clone();
     let signal = async move {
         shutdown.await;
-        store_watch.abort();
+        if let Some(w) = &store_watch {
+            w.abort();
+        }
         tracing::info!("shutting down: no new calls; draining calls in flight");
         // Load balancers and health checkers see the drain before the
         // listener closes.
