@@ -2,6 +2,7 @@
 //! code. Errors print one line to stderr and exit non-zero; output that goes
 //! to a closed pipe ends quietly.
 
+mod analytic;
 mod catalog;
 mod incentive;
 mod matching;

@@ -6,6 +6,7 @@
 //! to re-run it, and returned as a string; the CLI writes it to a file and
 //! the gRPC services return it in their final message.
 
+pub mod analytic;
 pub mod grid;
 pub mod registry;
 pub mod simulation;

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use super::svg::{self, ACCENT, Chart, DARK, INK, LIGHT, MID, esc, money, pct, ticks};
 use super::{RunInfo, document, run_info, table};
 use crate::riskpool::Spec;
+use crate::riskpool::analytic::{AnalyticSummary, Certificate};
 use crate::riskpool::stats::{Histogram, MoneyStats, Summary};
 
 fn yuan(y: crate::money::Yuan) -> f64 {
@@ -22,6 +23,54 @@ fn quantile(points: &[crate::riskpool::stats::Quantile], level: f64) -> Option<f
 
 /// The report of a simulation run.
 pub fn simulation(s: &Summary, spec: &Spec, info: &RunInfo) -> String {
+    simulation_with(Some(s), None, None, spec, info)
+}
+
+/// The report of a run by Monte Carlo, the analytic engine, or both (with
+/// their certificate).
+pub fn simulation_with(
+    s: Option<&Summary>,
+    a: Option<&AnalyticSummary>,
+    cert: Option<&Certificate>,
+    spec: &Spec,
+    info: &RunInfo,
+) -> String {
+    match (s, a) {
+        (Some(s), _) => monte_carlo(s, a, cert, spec, info),
+        (None, Some(a)) => analytic_only(a, spec, info),
+        (None, None) => document("风险补偿资金池模拟报告", "<p>没有结果。</p>"),
+    }
+}
+
+fn analytic_only(a: &AnalyticSummary, spec: &Spec, info: &RunInfo) -> String {
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<h1>风险补偿资金池解析报告</h1>\n<p class=\"sub\">预期违约 {:.1} 笔 · 资金池 {} · 情景 {} · 单期（解析法，不抽样）</p>\n",
+        a.mean_defaults,
+        esc(&spec.pool.capital.human()),
+        esc(&spec.scenario.preset),
+    );
+    b.push_str(&super::analytic::headline(a));
+    b.push_str(&super::analytic::section(a, None));
+    b.push_str(&run_info(
+        info,
+        &[
+            ("方法", a.method.clone()),
+            ("尾部水平", pct(a.tail_level)),
+            ("积分容差", format!("{:e}", a.quadrature.tolerance)),
+        ],
+    ));
+    document("风险补偿资金池解析报告", &b)
+}
+
+fn monte_carlo(
+    s: &Summary,
+    a: Option<&AnalyticSummary>,
+    cert: Option<&Certificate>,
+    spec: &Spec,
+    info: &RunInfo,
+) -> String {
     let mut b = String::new();
     let _ = write!(
         b,
@@ -65,6 +114,9 @@ pub fn simulation(s: &Summary, spec: &Spec, info: &RunInfo) -> String {
     }
     b.push_str("<h2>金额分布</h2>\n");
     b.push_str(&money_table(s));
+    if let Some(a) = a {
+        b.push_str(&super::analytic::section(a, cert));
+    }
     b.push_str(&run_info(
         info,
         &[

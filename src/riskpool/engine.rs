@@ -170,6 +170,24 @@ struct Class {
     uniform: Option<DefaultAmounts>,
 }
 
+/// A class of loans as the engine draws them: default when
+/// thr·w > √ρ·z + √ρ_s·z_s + resid_sd·ε.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClassView<'e> {
+    /// Threshold (Φ⁻¹ or t⁻¹ of the period PD).
+    pub thr: f64,
+    /// √ρ.
+    pub sqrt_rho: f64,
+    /// √(1 − ρ − ρ_s).
+    pub resid_sd: f64,
+    /// Sector index.
+    pub sector: usize,
+    /// Period PD.
+    pub pd: f64,
+    /// Its loans.
+    pub loans: &'e [u32],
+}
+
 /// What one defaulted loan costs, fen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct DefaultAmounts {
@@ -840,6 +858,35 @@ impl<'m> Engine<'m> {
         (raw.defaults, raw.loss, raw.compensation, raw.unfunded) = (d, l, c, u);
         (raw.bank_loss, raw.exhausted_period, raw.breaker_period) = (b, e, r);
         *weights(raw, &mut unit) = w;
+    }
+
+    /// The loan classes as the engine draws them. The semi-analytic engine
+    /// uses the very same classes, so both methods model one book.
+    pub(crate) fn class_view(&self) -> impl Iterator<Item = ClassView<'_>> + '_ {
+        self.classes.iter().map(|c| ClassView {
+            thr: c.thr,
+            sqrt_rho: c.sqrt_rho,
+            resid_sd: c.resid_sd,
+            sector: c.sector,
+            pd: c.pd_period,
+            loans: &c.loans,
+        })
+    }
+
+    /// √ρ_s, the loading of the sector factors (0 without them).
+    pub(crate) fn sector_loading(&self) -> f64 {
+        self.sqrt_sector_rho
+    }
+
+    /// (loss, claim) of a defaulted fixed-LGD loan, fen, exactly as the
+    /// engine books them; `None` for a drawn (Beta) LGD.
+    pub(crate) fn fixed_amounts(&self, loan: usize) -> Option<(i64, i64)> {
+        self.fixed[loan].map(|a| (a.loss, a.claim))
+    }
+
+    /// The claim of a defaulted loan whose loss is `loss` fen.
+    pub(crate) fn claim_of(&self, loan: usize, loss: i64) -> i64 {
+        self.amounts(loan, loss).claim
     }
 
     /// How many sectors the book has.

@@ -9,6 +9,7 @@
 //! - [`oracle`]: closed forms and exact integrals the engine is checked against;
 //! - this module: runs, shards and merges, stress grids, the leverage solver.
 
+pub mod analytic;
 pub mod engine;
 pub mod grid;
 pub mod model;

@@ -250,7 +250,7 @@ pub struct Summary {
 }
 
 /// A fen amount held in f64 (a mean or deviation), rounded to the fen.
-fn yuan_f(x: f64) -> Yuan {
+pub(crate) fn yuan_f(x: f64) -> Yuan {
     if x.is_finite() {
         Yuan::from_fen(x.round() as i64)
     } else {

@@ -1,0 +1,518 @@
+//! The distribution of a sum of independent defaults on a lattice, given
+//! each loan group's conditional default probability: convolution, group by
+//! group, over the window of points that carry mass, truncated at the
+//! lattice's last point (what falls beyond is the overflow, 1 − Σ pmf).
+
+use super::lattice::Law;
+
+/// Mass below this is dropped at a window's edges (its total over a whole
+/// run stays far below the quadrature's tolerance).
+const NEGLIGIBLE: f64 = 1e-20;
+
+/// Loans of one class (one conditional PD) whose defaults cost the same law.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Group {
+    /// Index of the class (its conditional PD).
+    pub class: usize,
+    /// Number of loans.
+    pub count: u32,
+    /// What one default costs, in lattice units.
+    pub law: Law,
+    /// For a drawn law shared by several loans: the cost of j defaults,
+    /// Q^{*j}, j = 0, 1, … (as far as any of it stays on the lattice),
+    /// computed once, as it does not depend on the factors.
+    pub powers: Option<Vec<Pmf>>,
+}
+
+/// Most floats the powers of one group may hold (128 MB); a group whose
+/// powers would take more is convolved loan by loan.
+const MAX_POWER_FLOATS: usize = 1 << 24;
+
+impl Group {
+    /// A group, with its law's convolution powers when they pay.
+    pub(super) fn new(class: usize, count: u32, law: Law, points: usize) -> Group {
+        let powers = match &law {
+            Law::Pmf(q) if count > 1 && (count as usize + 1) * points <= MAX_POWER_FLOATS => {
+                let q = Pmf::from_law(q, points);
+                let mut out = vec![Pmf::point(points)];
+                while out.len() <= count as usize {
+                    let next = out[out.len() - 1].convolve(&q);
+                    let gone = next.lo == next.hi && next.p[next.lo] == 0.0;
+                    out.push(next);
+                    if gone {
+                        break;
+                    }
+                }
+                Some(out)
+            }
+            _ => None,
+        };
+        Group {
+            class,
+            count,
+            law,
+            powers,
+        }
+    }
+}
+
+/// The binomial pmf Bin(n, p) at j = lo..=hi (returned with lo), the terms
+/// below `NEGLIGIBLE` × the mode's left out.
+fn binomial_terms(n: u32, p: f64, out: &mut Vec<f64>) -> usize {
+    out.clear();
+    if p >= 1.0 {
+        out.push(1.0);
+        return n as usize;
+    }
+    let nf = f64::from(n);
+    let mode = (((nf + 1.0) * p).floor()).min(nf) as u32;
+    let ln = |j: u32| {
+        let jf = f64::from(j);
+        ln_choose(n, j) + jf * p.ln() + (nf - jf) * (-p).ln_1p()
+    };
+    let at_mode = ln(mode).exp();
+    let r = p / (1.0 - p);
+    // down from the mode
+    let mut down = Vec::new();
+    let mut b = at_mode;
+    let mut j = mode;
+    while j > 0 {
+        b *= f64::from(j) / (nf - f64::from(j) + 1.0) / r;
+        if b < NEGLIGIBLE * at_mode {
+            break;
+        }
+        j -= 1;
+        down.push(b);
+    }
+    let lo = mode as usize - down.len();
+    out.extend(down.iter().rev());
+    out.push(at_mode);
+    let mut b = at_mode;
+    let mut j = mode;
+    while j < n {
+        b *= (nf - f64::from(j)) / (f64::from(j) + 1.0) * r;
+        if b < NEGLIGIBLE * at_mode {
+            break;
+        }
+        j += 1;
+        out.push(b);
+    }
+    // The mode's value carries ln Γ's rounding (about 1e-10 relative at
+    // n = 10⁶); the terms' ratios are exact to an ulp each, and what was
+    // left out is below 1e-20 of the mode: normalising restores the sum.
+    let sum: f64 = out.iter().sum();
+    out.iter_mut().for_each(|b| *b /= sum);
+    lo
+}
+
+/// ln C(n, j).
+fn ln_choose(n: u32, j: u32) -> f64 {
+    use statrs::function::gamma::ln_gamma;
+    let (n, j) = (f64::from(n), f64::from(j));
+    ln_gamma(n + 1.0) - ln_gamma(j + 1.0) - ln_gamma(n - j + 1.0)
+}
+
+/// A pmf on 0..points, with the window [lo, hi] outside which it is zero.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Pmf {
+    pub p: Vec<f64>,
+    pub lo: usize,
+    pub hi: usize,
+}
+
+impl Pmf {
+    /// A law's pmf on the lattice (what lies beyond it dropped).
+    fn from_law(q: &[f64], points: usize) -> Pmf {
+        let mut p = vec![0.0; points];
+        let n = q.len().min(points);
+        p[..n].copy_from_slice(&q[..n]);
+        let lo = p.iter().position(|&x| x != 0.0).unwrap_or(0);
+        let hi = p.iter().rposition(|&x| x != 0.0).unwrap_or(0).max(lo);
+        Pmf { p, lo, hi }
+    }
+
+    /// Whether all mass is at 0.
+    fn is_point(&self) -> bool {
+        self.lo == 0 && self.hi == 0 && self.p[0] == 1.0
+    }
+
+    /// All mass at 0.
+    pub(super) fn point(points: usize) -> Pmf {
+        let mut p = vec![0.0; points];
+        p[0] = 1.0;
+        Pmf { p, lo: 0, hi: 0 }
+    }
+
+    fn trim(&mut self) {
+        while self.lo < self.hi && self.p[self.lo] < NEGLIGIBLE {
+            self.p[self.lo] = 0.0;
+            self.lo += 1;
+        }
+        while self.hi > self.lo && self.p[self.hi] < NEGLIGIBLE {
+            self.p[self.hi] = 0.0;
+            self.hi -= 1;
+        }
+    }
+
+    /// Convolves with the sum of `count` independent defaults, each with
+    /// probability `p` and cost `law` (truncated at the last point).
+    fn add(&mut self, g: &Group, p: f64, scratch: &mut Scratch) {
+        let (count, law) = (g.count, &g.law);
+        if p <= 0.0 || count == 0 {
+            return;
+        }
+        let points = self.p.len();
+        if let Some(powers) = &g.powers {
+            // Σ_j Bin(count, p)_j · Q^{*j}, then one convolution
+            let j0 = binomial_terms(count, p.min(1.0), &mut scratch.terms);
+            let mut acc = vec![0.0; points];
+            let (mut lo, mut hi) = (points - 1, 0);
+            for (k, &b) in scratch.terms.iter().enumerate() {
+                let Some(q) = powers.get(j0 + k) else { break };
+                for (d, &s) in acc[q.lo..=q.hi].iter_mut().zip(&q.p[q.lo..=q.hi]) {
+                    *d += b * s;
+                }
+                lo = lo.min(q.lo);
+                hi = hi.max(q.hi);
+            }
+            let mut own = Pmf {
+                p: acc,
+                lo: lo.min(hi),
+                hi,
+            };
+            own.trim();
+            *self = if self.is_point() {
+                own
+            } else {
+                self.convolve(&own)
+            };
+            return;
+        }
+        match law {
+            Law::Step(0) => {}
+            Law::Step(a) => {
+                let a = *a;
+                let j0 = binomial_terms(count, p.min(1.0), &mut scratch.terms);
+                // j·a beyond the lattice falls off it
+                let jmax = (points - 1 - self.lo.min(points - 1)) / a;
+                let new_lo = self.lo + j0 * a;
+                if j0 > jmax || new_lo >= points {
+                    self.p.fill(0.0);
+                    self.lo = points - 1;
+                    self.hi = points - 1;
+                    return;
+                }
+                let new_hi = (self.hi + (j0 + scratch.terms.len() - 1) * a).min(points - 1);
+                let acc = &mut scratch.acc;
+                acc.clear();
+                acc.resize(new_hi - new_lo + 1, 0.0);
+                let src = &self.p[self.lo..=self.hi];
+                for (k, &b) in scratch.terms.iter().enumerate() {
+                    let shift = (j0 + k) * a + self.lo - new_lo;
+                    if shift >= acc.len() {
+                        break;
+                    }
+                    let len = src.len().min(acc.len() - shift);
+                    for (d, &s) in acc[shift..shift + len].iter_mut().zip(&src[..len]) {
+                        *d += b * s;
+                    }
+                }
+                self.p[self.lo..=self.hi].fill(0.0);
+                self.p[new_lo..=new_hi].copy_from_slice(acc);
+                (self.lo, self.hi) = (new_lo, new_hi);
+            }
+            Law::Pmf(q) => {
+                for _ in 0..count {
+                    let new_hi = (self.hi + q.len() - 1).min(points - 1);
+                    let acc = &mut scratch.acc;
+                    acc.clear();
+                    acc.resize(new_hi - self.lo + 1, 0.0);
+                    let src = &self.p[self.lo..=self.hi];
+                    for (d, &s) in acc.iter_mut().zip(src) {
+                        *d = (1.0 - p) * s;
+                    }
+                    for (y, &qy) in q.iter().enumerate() {
+                        let w = p * qy;
+                        if w == 0.0 || y >= acc.len() {
+                            continue;
+                        }
+                        let len = src.len().min(acc.len() - y);
+                        for (d, &s) in acc[y..y + len].iter_mut().zip(&src[..len]) {
+                            *d += w * s;
+                        }
+                    }
+                    self.p[self.lo..=new_hi].copy_from_slice(acc);
+                    self.hi = new_hi;
+                    self.trim();
+                }
+            }
+        }
+        self.trim();
+    }
+
+    /// The convolution with `other` (truncated at the last point): direct
+    /// when a window is narrow, by FFT when both are wide.
+    pub(super) fn convolve(&self, other: &Pmf) -> Pmf {
+        let points = self.p.len();
+        let (wa, wb) = (self.hi - self.lo + 1, other.hi - other.lo + 1);
+        if wa.min(wb) > 96 {
+            return self.convolve_fft(other);
+        }
+        let mut out = vec![0.0; points];
+        for i in self.lo..=self.hi {
+            let a = self.p[i];
+            if a == 0.0 || i + other.lo >= points {
+                continue;
+            }
+            let end = (other.hi + 1).min(points - i);
+            for (d, &b) in out[i + other.lo..i + end]
+                .iter_mut()
+                .zip(&other.p[other.lo..end])
+            {
+                *d += a * b;
+            }
+        }
+        let mut r = Pmf {
+            p: out,
+            lo: (self.lo + other.lo).min(points - 1),
+            hi: (self.hi + other.hi).min(points - 1),
+        };
+        r.trim();
+        r
+    }
+}
+
+impl Pmf {
+    fn convolve_fft(&self, other: &Pmf) -> Pmf {
+        let points = self.p.len();
+        let lo = self.lo + other.lo;
+        if lo >= points {
+            return Pmf {
+                p: vec![0.0; points],
+                lo: points - 1,
+                hi: points - 1,
+            };
+        }
+        let hi = (self.hi + other.hi).min(points - 1);
+        let need = (self.hi - self.lo) + (other.hi - other.lo) + 1;
+        let n = need.next_power_of_two();
+        let mut a = vec![(0.0, 0.0); n];
+        for (d, &x) in a.iter_mut().zip(&self.p[self.lo..=self.hi]) {
+            d.0 = x;
+        }
+        for (d, &x) in a.iter_mut().zip(&other.p[other.lo..=other.hi]) {
+            d.1 = x;
+        }
+        // both real sequences in one complex transform: A = (F + conj F(−k))/2,
+        // B = (F − conj F(−k))/2i, and A·B back
+        fft(&mut a, false);
+        let mut c = vec![(0.0, 0.0); n];
+        for k in 0..n {
+            let f = a[k];
+            let g = a[(n - k) % n];
+            let ar = (0.5 * (f.0 + g.0), 0.5 * (f.1 - g.1));
+            let br = (0.5 * (f.1 + g.1), -0.5 * (f.0 - g.0));
+            c[k] = (ar.0 * br.0 - ar.1 * br.1, ar.0 * br.1 + ar.1 * br.0);
+        }
+        fft(&mut c, true);
+        let mut p = vec![0.0; points];
+        for (i, d) in p[lo..=hi].iter_mut().enumerate() {
+            // (rounding leaves ±1e-17 where the true value is 0)
+            *d = (c[i].0 / n as f64).max(0.0);
+        }
+        let mut r = Pmf { p, lo, hi };
+        r.trim();
+        r
+    }
+}
+
+/// In-place radix-2 FFT of a power-of-two length (`inverse`: conjugate
+/// twiddles, unscaled).
+fn fft(a: &mut [(f64, f64)], inverse: bool) {
+    let n = a.len();
+    let mut j = 0;
+    for i in 1..n {
+        let mut bit = n >> 1;
+        while j & bit != 0 {
+            j ^= bit;
+            bit >>= 1;
+        }
+        j |= bit;
+        if i < j {
+            a.swap(i, j);
+        }
+    }
+    let sign = if inverse { 1.0 } else { -1.0 };
+    let mut len = 2;
+    while len <= n {
+        let ang = sign * 2.0 * std::f64::consts::PI / len as f64;
+        let half = len / 2;
+        let tw: Vec<(f64, f64)> = (0..half)
+            .map(|k| ((ang * k as f64).cos(), (ang * k as f64).sin()))
+            .collect();
+        for start in (0..n).step_by(len) {
+            for k in 0..half {
+                let (wr, wi) = tw[k];
+                let (xr, xi) = a[start + k + half];
+                let t = (xr * wr - xi * wi, xr * wi + xi * wr);
+                let u = a[start + k];
+                a[start + k] = (u.0 + t.0, u.1 + t.1);
+                a[start + k + half] = (u.0 - t.0, u.1 - t.1);
+            }
+        }
+        len <<= 1;
+    }
+}
+
+/// Working memory of a convolution.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    terms: Vec<f64>,
+    acc: Vec<f64>,
+}
+
+/// The distribution of the sum of `groups`' defaults, with `pd[class]` each
+/// group's conditional default probability.
+pub(super) fn distribution(
+    groups: &[Group],
+    pd: &[f64],
+    points: usize,
+    scratch: &mut Scratch,
+) -> Pmf {
+    let mut f = Pmf::point(points);
+    for g in groups {
+        f.add(g, pd[g.class], scratch);
+    }
+    f
+}
+
+#[cfg(test)]
+#[allow(clippy::needless_range_loop)]
+mod tests {
+    use super::*;
+
+    fn binomial(n: u32, p: f64) -> Vec<f64> {
+        let mut terms = Vec::new();
+        let lo = binomial_terms(n, p, &mut terms);
+        let mut full = vec![0.0; n as usize + 1];
+        full[lo..lo + terms.len()].copy_from_slice(&terms);
+        full
+    }
+
+    #[test]
+    fn binomial_terms_match_the_pmf() {
+        let b = binomial(10, 0.3);
+        // C(10,3)·0.3³·0.7⁷
+        assert!((b[3] - 120.0 * 0.027 * 0.7f64.powi(7)).abs() < 1e-14);
+        assert!((b.iter().sum::<f64>() - 1.0).abs() < 1e-13);
+        let big = binomial(1_000_000, 0.02);
+        assert!((big.iter().sum::<f64>() - 1.0).abs() < 1e-10);
+        assert_eq!(binomial(5, 1.0)[5], 1.0);
+    }
+
+    #[test]
+    fn fft_convolution_equals_the_direct_one() {
+        let n = 700;
+        let mk = |seed: u64, lo: usize, hi: usize| {
+            let mut p = vec![0.0; n];
+            let mut x = seed;
+            for v in &mut p[lo..=hi] {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                *v = (x >> 11) as f64 / (1u64 << 53) as f64;
+            }
+            let s: f64 = p.iter().sum();
+            p.iter_mut().for_each(|v| *v /= s);
+            Pmf { p, lo, hi }
+        };
+        let (a, b) = (mk(1, 3, 400), mk(2, 10, 350));
+        let fast = a.convolve_fft(&b);
+        // direct, by definition
+        let mut want = vec![0.0; n];
+        for i in a.lo..=a.hi {
+            for j in b.lo..=b.hi {
+                if i + j < n {
+                    want[i + j] += a.p[i] * b.p[j];
+                }
+            }
+        }
+        for x in 0..n {
+            assert!((fast.p[x] - want[x]).abs() < 1e-15, "{x}");
+        }
+        assert_eq!(a.convolve(&b).p.len(), n);
+    }
+
+    /// Loan by loan against the groups: the same distribution.
+    #[test]
+    fn groups_equal_loan_by_loan_convolution() {
+        let pd = [0.1, 0.3];
+        let groups = vec![
+            Group::new(0, 3, Law::Step(2), 20),
+            Group::new(1, 2, Law::Pmf(vec![0.0, 0.5, 0.5]), 20),
+        ];
+        assert!(groups[1].powers.is_some());
+        let mut s = Scratch::default();
+        let f = distribution(&groups, &pd, 20, &mut s);
+        // by enumeration of the 2⁵ default sets and the LGD halves
+        let mut want = [0.0; 20];
+        for set in 0u32..32 {
+            let mut prob = 1.0;
+            let mut base = 0;
+            let mut beta = 0;
+            for i in 0..5 {
+                let d = set >> i & 1 == 1;
+                let p = if i < 3 { pd[0] } else { pd[1] };
+                prob *= if d { p } else { 1.0 - p };
+                if d && i < 3 {
+                    base += 2;
+                }
+                if d && i >= 3 {
+                    beta += 1;
+                }
+            }
+            // each defaulted Pmf loan costs 1 or 2 with ½ each
+            // (so their total is beta + Bin(beta, ½))
+            let choose = [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 2.0, 1.0]];
+            for k in 0..=beta {
+                want[base + beta + k] += prob * choose[beta][k] / f64::from(1u32 << beta);
+            }
+        }
+        for x in 0..20 {
+            assert!(
+                (f.p[x] - want[x]).abs() < 1e-15,
+                "{x}: {} vs {}",
+                f.p[x],
+                want[x]
+            );
+        }
+        // loan by loan (no powers): the same
+        let plain: Vec<Group> = groups
+            .iter()
+            .map(|g| Group {
+                powers: None,
+                ..g.clone()
+            })
+            .collect();
+        let f2 = distribution(&plain, &pd, 20, &mut s);
+        for x in 0..20 {
+            assert!((f2.p[x] - want[x]).abs() < 1e-15);
+        }
+        // truncated at 5 points: what is kept is the same, the rest is gone
+        let short = vec![
+            Group::new(0, 3, Law::Step(2), 5),
+            Group::new(1, 2, Law::Pmf(vec![0.0, 0.5, 0.5]), 5),
+        ];
+        let t = distribution(&short, &pd, 5, &mut s);
+        for x in 0..5 {
+            assert!((t.p[x] - want[x]).abs() < 1e-15);
+        }
+        // convolving two halves gives the whole
+        let a = distribution(&groups[..1], &pd, 20, &mut s);
+        let b = distribution(&groups[1..], &pd, 20, &mut s);
+        let ab = a.convolve(&b);
+        for x in 0..20 {
+            assert!((ab.p[x] - want[x]).abs() < 1e-15);
+        }
+    }
+}

@@ -1,0 +1,1001 @@
+//! The semi-analytic engine: a single period's loss and claim distributions
+//! without sampling.
+//!
+//! Conditional on the factors the loans default independently, so the
+//! period's loss is a sum of independent terms whose distribution is a
+//! convolution (`conv`) on an integer lattice of amounts (`lattice`);
+//! the factors are then integrated out by adaptive Gauss–Kronrod quadrature
+//! in u = Φ(z) space (`quadrature`), so that tails of 10⁻⁹ are resolved:
+//!
+//! - the global factor z: one integral;
+//! - sector factors (up to [`MAX_SECTORS`]): given z the sectors are
+//!   independent, so each sector's distribution is its own inner integral
+//!   over its factor, and the sectors are convolved;
+//! - the t copula: an outer integral over the χ²(ν) mixing variable, whose
+//!   scale w = √(χ²/ν) multiplies every default threshold (as the Monte
+//!   Carlo engine draws it);
+//! - a Beta LGD: each loan's loss given default is discretised on the
+//!   lattice.
+//!
+//! Errors are bounded, not guessed: a lattice whose unit divides every
+//! amount is exact; otherwise the amounts are also rounded down and up, and
+//! the floor and ceiling results bracket the truth. The quadrature's error
+//! estimate widens every probability bound and the quantiles' levels.
+//!
+//! Where it does not apply it says why ([`applicability`]): several periods
+//! (each period's defaults change the next period's book and pool, and the
+//! factor path is a many-dimensional integral), or more sector factors than
+//! the nested quadrature handles.
+
+mod conv;
+mod lattice;
+mod quadrature;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+use self::conv::{Group, Pmf, Scratch};
+use self::lattice::{Amount, Law, Rounding};
+use self::quadrature::{Integrand, Tally};
+use super::engine::{Cancelled, ClassView, Control, Engine};
+use super::model::{CopulaLaw, Lgd, Model};
+use super::oracle::{phi, phi_inv};
+use super::stats::yuan_f;
+use crate::money::Yuan;
+
+/// Most sector factors the nested quadrature integrates.
+pub const MAX_SECTORS: usize = 3;
+
+/// Quantile levels reported (as for Monte Carlo).
+const LEVELS: [f64; 5] = [0.5, 0.9, 0.95, 0.99, 0.999];
+
+/// How the engine is run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    /// Most lattice points per distribution (more: a finer lattice and a
+    /// tighter bracket, at proportional cost).
+    pub lattice_points: usize,
+    /// Tolerance of the quadrature: the largest error in any tail
+    /// probability it aims at.
+    pub tolerance: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            lattice_points: 4096,
+            tolerance: 1e-7,
+        }
+    }
+}
+
+/// A value with bounds that contain the exact one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bounded<T> {
+    /// The estimate (nearest lattice; exact on an exact lattice, up to the
+    /// quadrature).
+    pub estimate: T,
+    /// Lower bound.
+    pub low: T,
+    /// Upper bound.
+    pub high: T,
+}
+
+/// A bounded quantile.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticQuantile {
+    /// Level.
+    pub level: f64,
+    /// The quantile (the smallest x with P(X ≤ x) ≥ level) and its bounds.
+    #[serde(flatten)]
+    pub value: Bounded<Yuan>,
+}
+
+/// Distribution figures of one money outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticMoney {
+    /// Mean.
+    pub mean: Bounded<Yuan>,
+    /// Quantiles at 50%, 90%, 95%, 99%, 99.9%.
+    pub quantiles: Vec<AnalyticQuantile>,
+    /// VaR at the tail level.
+    pub var: AnalyticQuantile,
+    /// Expected shortfall at the tail level (the continuous
+    /// Acerbi–Tasche form: (E[X·1{X > VaR}] + VaR·(F(VaR) − α)) / (1 − α)).
+    pub es: Bounded<Yuan>,
+}
+
+/// The lattice a run used.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatticeInfo {
+    /// Unit of the loss lattice.
+    pub loss_unit: Yuan,
+    /// Points of the loss lattice.
+    pub loss_points: u64,
+    /// Unit of the claims lattice.
+    pub claim_unit: Yuan,
+    /// Points of the claims lattice.
+    pub claim_points: u64,
+    /// Whether both units divide every amount (no discretisation error).
+    pub exact: bool,
+}
+
+/// The quadrature a run took.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QuadratureInfo {
+    /// Integrand evaluations (conditional distributions computed).
+    pub nodes: u64,
+    /// Its error estimate: the largest error in a tail probability.
+    pub error_estimate: f64,
+    /// The tolerance it aimed at.
+    pub tolerance: f64,
+}
+
+/// The semi-analytic figures of a single-period run, in the shapes of the
+/// Monte Carlo summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticSummary {
+    /// What made these figures.
+    pub method: String,
+    /// P(claims ≥ capital): the pool runs dry.
+    pub exhaustion_probability: Bounded<f64>,
+    /// Expected number of defaults.
+    pub mean_defaults: f64,
+    /// Net credit loss of the book.
+    pub loss: AnalyticMoney,
+    /// Claims on the pool (before it runs dry).
+    pub claims: AnalyticMoney,
+    /// Compensation paid: min(claims, capital).
+    pub compensation: AnalyticMoney,
+    /// Claims the pool could not pay: max(claims − capital, 0).
+    pub unfunded_claims: AnalyticMoney,
+    /// Tail level of VaR and ES.
+    pub tail_level: f64,
+    /// The lattice.
+    pub lattice: LatticeInfo,
+    /// The quadrature.
+    pub quadrature: QuadratureInfo,
+    /// What the figures leave out, if anything.
+    pub notes: Vec<String>,
+}
+
+/// Why there are no analytic figures.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalyticError {
+    /// The model is outside what the engine computes.
+    #[error("the analytic method does not apply: {0}")]
+    NotApplicable(String),
+    /// The run was cancelled.
+    #[error("analysis cancelled")]
+    Cancelled,
+}
+
+impl From<Cancelled> for AnalyticError {
+    fn from(_: Cancelled) -> Self {
+        AnalyticError::Cancelled
+    }
+}
+
+/// Which engine computes a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Monte Carlo only.
+    MonteCarlo,
+    /// The semi-analytic engine only.
+    Analytic,
+    /// Both, with a certificate of their agreement.
+    Both,
+}
+
+/// Loans above which `both` is not the default: the analytic engine's cost
+/// grows with the book, Monte Carlo's with its defaults.
+pub const BOTH_BY_DEFAULT_MAX_LOANS: usize = 200_000;
+
+/// The method of a run: the one asked for, if the model admits it; when
+/// none is asked, `both` for a single-period book the analytic engine
+/// handles (up to [`BOTH_BY_DEFAULT_MAX_LOANS`] loans), else Monte Carlo.
+pub fn resolve(asked: Option<Method>, model: &Model) -> Result<Method, AnalyticError> {
+    match asked {
+        None => Ok(
+            if applicability(model).is_ok() && model.loans().len() <= BOTH_BY_DEFAULT_MAX_LOANS {
+                Method::Both
+            } else {
+                Method::MonteCarlo
+            },
+        ),
+        Some(Method::MonteCarlo) => Ok(Method::MonteCarlo),
+        Some(m) => applicability(model)
+            .map(|()| m)
+            .map_err(AnalyticError::NotApplicable),
+    }
+}
+
+/// Whether the engine can compute this model, and if not, why.
+pub fn applicability(model: &Model) -> Result<(), String> {
+    let spec = model.spec();
+    if spec.periods > 1 {
+        return Err(format!(
+            "{} periods: each period's defaults change the next period's book (re-lending, \
+             the breaker) and pool (recoveries, top-ups), and the factor path is a \
+             {}-dimensional integral; it is a single-period method",
+            spec.periods, spec.periods
+        ));
+    }
+    if spec.dependence.sector_rho > 0.0 && model.sectors().len() > MAX_SECTORS {
+        return Err(format!(
+            "{} sector factors: the nested quadrature integrates at most {MAX_SECTORS}",
+            model.sectors().len()
+        ));
+    }
+    if model.loans().is_empty() {
+        return Err("the book has no loans".into());
+    }
+    Ok(())
+}
+
+/// The conditional default probability of a class given the scale w, the
+/// global factor z and its sector's factor s.
+#[inline]
+fn conditional(c: &ClassView<'_>, w: f64, z: f64, s_load: f64, s: f64) -> f64 {
+    if c.thr == f64::NEG_INFINITY {
+        0.0
+    } else if c.thr == f64::INFINITY {
+        1.0
+    } else {
+        phi((c.thr * w - c.sqrt_rho * z - s_load * s) / c.resid_sd)
+    }
+}
+
+/// One outcome (loss or claims) on its lattice: its groups by rounding and
+/// sector, and each rounding's exact mean in units.
+struct Quantity {
+    unit: i64,
+    points: usize,
+    exact: bool,
+    /// [rounding][sector] → groups.
+    groups: Vec<Vec<Vec<Group>>>,
+    /// [rounding] → mean units.
+    mean_units: Vec<f64>,
+    /// Largest possible total, fen.
+    max_total: f64,
+}
+
+/// Key of a group: class and law (a step, or the loan's Beta amount).
+type LawKey = (usize, u8, u64, u64, u64, u64);
+
+fn law_key(class: usize, law: &Law, amount: Amount) -> LawKey {
+    match (law, amount) {
+        (Law::Step(a), _) => (class, 0, *a as u64, 0, 0, 0),
+        (
+            Law::Pmf(_),
+            Amount::Beta {
+                scale, cap, a, b, ..
+            },
+        ) => (
+            class,
+            1,
+            scale.to_bits(),
+            cap.map_or(u64::MAX, |c| c as u64),
+            a.to_bits(),
+            b.to_bits(),
+        ),
+        (Law::Pmf(_), Amount::Fixed(v)) => (class, 2, v as u64, 0, 0, 0),
+    }
+}
+
+impl Quantity {
+    /// The lattice of `amounts` (per loan; `class_of` and `sector_of` per
+    /// class) covering [0, range] fen with at most `max_points` points.
+    fn build(
+        amounts: &[Amount],
+        class_of: &[usize],
+        classes: &[ClassView<'_>],
+        sectors: usize,
+        range: f64,
+        max_points: usize,
+    ) -> Quantity {
+        let max_total: f64 = amounts.iter().map(|a| a.max()).sum();
+        let range = range.min(max_total).max(1.0);
+        let all_fixed = amounts.iter().all(|a| matches!(a, Amount::Fixed(_)));
+        let g = amounts.iter().fold(0i64, |g, a| match a {
+            Amount::Fixed(v) => lattice::gcd(g, *v),
+            Amount::Beta { .. } => g,
+        });
+        let exact_points = if g > 0 {
+            (range / g as f64).ceil() + 1.0
+        } else {
+            1.0
+        };
+        let (unit, points, exact) = if all_fixed && g > 0 && exact_points <= max_points as f64 {
+            (g, exact_points as usize, true)
+        } else if all_fixed && g == 0 {
+            (1, 1, true)
+        } else {
+            let unit = ((range / (max_points - 1) as f64).ceil() as i64).max(1);
+            (unit, max_points, false)
+        };
+        let roundings: &[Rounding] = if exact {
+            &[Rounding::Nearest]
+        } else {
+            &[Rounding::Nearest, Rounding::Floor, Rounding::Ceil]
+        };
+        let mut groups = Vec::new();
+        let mut mean_units = Vec::new();
+        for &r in roundings {
+            let mut by_key: BTreeMap<LawKey, (u32, Law)> = BTreeMap::new();
+            let mut mean = 0.0;
+            for (i, &amount) in amounts.iter().enumerate() {
+                let c = class_of[i];
+                let law = lattice::law(amount, unit, r);
+                mean += classes[c].pd * law.mean();
+                by_key.entry(law_key(c, &law, amount)).or_insert((0, law)).0 += 1;
+            }
+            let mut per_sector = vec![Vec::new(); sectors.max(1)];
+            for ((class, ..), (count, law)) in by_key {
+                let s = if sectors > 0 {
+                    classes[class].sector
+                } else {
+                    0
+                };
+                per_sector[s].push(Group::new(class, count, law, points));
+            }
+            groups.push(per_sector);
+            mean_units.push(mean);
+        }
+        Quantity {
+            unit,
+            points,
+            exact,
+            groups,
+            mean_units,
+            max_total,
+        }
+    }
+}
+
+/// Everything a run integrates.
+struct Setup<'e> {
+    classes: Vec<ClassView<'e>>,
+    loss: Quantity,
+    claims: Quantity,
+    /// √ρ_s (0: no sector factors).
+    s_load: f64,
+    /// Sectors with their own factor (0 without).
+    sectors: usize,
+}
+
+impl Setup<'_> {
+    /// The channels: each rounding of the loss, then of the claims.
+    fn channels(&self) -> Vec<(&Quantity, usize)> {
+        let mut out = Vec::new();
+        for q in [&self.loss, &self.claims] {
+            for r in 0..q.groups.len() {
+                out.push((q, r));
+            }
+        }
+        out
+    }
+
+    /// The distributions of every channel given the scale w and the global
+    /// factor z (sector factors integrated out).
+    fn given(
+        &self,
+        w: f64,
+        z: f64,
+        tol: f64,
+        tally: &std::sync::Mutex<Tally>,
+        control: &Control,
+    ) -> Result<Vec<Pmf>, Cancelled> {
+        control.check()?;
+        let channels = self.channels();
+        let mut scratch = Scratch::default();
+        if self.sectors == 0 {
+            let pd: Vec<f64> = self
+                .classes
+                .iter()
+                .map(|c| conditional(c, w, z, 0.0, 0.0))
+                .collect();
+            return Ok(channels
+                .iter()
+                .map(|(q, r)| conv::distribution(&q.groups[*r][0], &pd, q.points, &mut scratch))
+                .collect());
+        }
+        // Given z the sectors are independent: each sector's distribution
+        // is an integral over its own factor; then they are convolved.
+        let mut total: Option<Vec<Pmf>> = None;
+        let mut sector_error = 0.0;
+        for s in 0..self.sectors {
+            let inner = |u: f64| -> Result<Vec<Pmf>, Cancelled> {
+                let zs = phi_inv(u);
+                let pd: Vec<f64> = self
+                    .classes
+                    .iter()
+                    .map(|c| {
+                        if c.sector == s {
+                            conditional(c, w, z, self.s_load, zs)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let mut scratch = Scratch::default();
+                Ok(channels
+                    .iter()
+                    .map(|(q, r)| conv::distribution(&q.groups[*r][s], &pd, q.points, &mut scratch))
+                    .collect())
+            };
+            let mut t = Tally::default();
+            let d = quadrature::integrate(
+                &inner,
+                &quadrature::INNER_BREAKS,
+                tol,
+                quadrature::INNER_PIECES,
+                &mut t,
+            )?;
+            {
+                // (the sectors' errors add up in the convolution; the
+                // outer integral's worst node bounds their average)
+                let mut g = tally.lock().unwrap_or_else(|e| e.into_inner());
+                g.nodes += t.nodes;
+                sector_error += t.error;
+            }
+            total = Some(match total {
+                None => d,
+                Some(acc) => acc.iter().zip(&d).map(|(a, b)| a.convolve(b)).collect(),
+            });
+        }
+        let mut g = tally.lock().unwrap_or_else(|e| e.into_inner());
+        g.error = g.error.max(sector_error);
+        Ok(total.unwrap_or_default())
+    }
+}
+
+/// Per-loan amounts of the loss and the claim.
+fn amounts(engine: &Engine<'_>, model: &Model) -> (Vec<Amount>, Vec<Amount>) {
+    let spec = model.spec();
+    let lag = spec.pool.recovery_lag > 0;
+    let share = spec.pool.compensation_share;
+    let mut loss = Vec::with_capacity(model.loans().len());
+    let mut claims = Vec::with_capacity(model.loans().len());
+    for (i, l) in model.loans().iter().enumerate() {
+        match (engine.fixed_amounts(i), l.lgd) {
+            (Some((lo, cl)), _) => {
+                loss.push(Amount::Fixed(lo));
+                claims.push(Amount::Fixed(cl));
+            }
+            (None, Lgd::Beta(a, b)) => {
+                loss.push(Amount::Beta {
+                    scale: l.amount_fen as f64,
+                    cap: None,
+                    a,
+                    b,
+                });
+                claims.push(if lag {
+                    Amount::Fixed(engine.claim_of(i, 0))
+                } else {
+                    Amount::Beta {
+                        scale: share * l.amount_fen as f64,
+                        cap: model.cap_fen(),
+                        a,
+                        b,
+                    }
+                });
+            }
+            (None, Lgd::Fixed(x)) => {
+                // (the engine precomputes every fixed LGD; kept total)
+                let lo = (l.amount_fen as f64 * x).round() as i64;
+                loss.push(Amount::Fixed(lo));
+                claims.push(Amount::Fixed(engine.claim_of(i, lo)));
+            }
+        }
+    }
+    (loss, claims)
+}
+
+/// A first range for the figures asked for: the conditional mean plus 4
+/// standard deviations at a factor (and sector factor and scale) of
+/// probability a quarter of the highest level's tail (a range found too
+/// short is doubled).
+fn range_guess(
+    setup: &Setup<'_>,
+    amounts: &[Amount],
+    class_of: &[usize],
+    w: f64,
+    top_level: f64,
+) -> f64 {
+    let z = phi_inv((1.0 - top_level) / 4.0);
+    let (mut mean, mut var, mut top) = (0.0, 0.0, 0.0f64);
+    for (i, a) in amounts.iter().enumerate() {
+        let p = conditional(&setup.classes[class_of[i]], w, z, setup.s_load, z);
+        let (m, x) = (a.mean(), a.max());
+        mean += p * m;
+        var += p * x * x - (p * m) * (p * m);
+        top = top.max(x);
+    }
+    mean + 4.0 * var.max(0.0).sqrt() + top
+}
+
+/// One channel's result: its pmf, unit and exact mean.
+struct Dist<'a> {
+    pmf: &'a [f64],
+    unit: f64,
+    mean_units: f64,
+}
+
+impl Dist<'_> {
+    fn overflow(&self) -> f64 {
+        (1.0 - self.pmf.iter().sum::<f64>()).max(0.0)
+    }
+    /// E[X·1{X beyond the lattice}], units.
+    fn overflow_moment(&self) -> f64 {
+        let inside: f64 = self
+            .pmf
+            .iter()
+            .enumerate()
+            .map(|(x, &p)| x as f64 * p)
+            .sum();
+        (self.mean_units - inside).max(self.overflow() * self.pmf.len() as f64)
+    }
+    /// The smallest x with P(X ≤ x) ≥ level, units; `None` beyond the lattice.
+    fn quantile(&self, level: f64) -> Option<usize> {
+        let mut c = 0.0;
+        for (x, &p) in self.pmf.iter().enumerate() {
+            c += p;
+            if c >= level - 1e-13 {
+                return Some(x);
+            }
+        }
+        None
+    }
+    /// P(X ≥ x).
+    fn tail(&self, x: usize) -> f64 {
+        self.pmf.iter().skip(x).sum::<f64>() + self.overflow()
+    }
+}
+
+/// A monotone function of the outcome, fen → fen, with its expectation
+/// over the overflow given P(overflow) and E[X·1{overflow}] (fen).
+struct Transform {
+    f: Box<dyn Fn(f64) -> f64>,
+    over: Box<dyn Fn(f64, f64) -> f64>,
+}
+
+impl Transform {
+    fn identity() -> Transform {
+        Transform {
+            f: Box::new(|x| x),
+            over: Box::new(|_, m| m),
+        }
+    }
+    fn capped(k: f64) -> Transform {
+        Transform {
+            f: Box::new(move |x| x.min(k)),
+            over: Box::new(move |p, _| k * p),
+        }
+    }
+    fn excess(k: f64) -> Transform {
+        Transform {
+            f: Box::new(move |x| (x - k).max(0.0)),
+            over: Box::new(move |p, m| (m - k * p).max(0.0)),
+        }
+    }
+}
+
+/// (mean, VaR, ES) of g(X) in fen, and g's quantile at a level.
+fn money(d: &Dist<'_>, g: &Transform, alpha: f64, top: f64) -> (f64, f64, f64) {
+    let u = d.unit;
+    let (ovf, ovm) = (d.overflow(), d.overflow_moment() * u);
+    let mean: f64 = d
+        .pmf
+        .iter()
+        .enumerate()
+        .map(|(x, &p)| (g.f)(x as f64 * u) * p)
+        .sum::<f64>()
+        + (g.over)(ovf, ovm);
+    let q = d.quantile(alpha);
+    let var = q.map_or((g.f)(top), |q| (g.f)(q as f64 * u));
+    let es = match q {
+        Some(q) => {
+            let above: f64 = d
+                .pmf
+                .iter()
+                .enumerate()
+                .skip(q + 1)
+                .map(|(x, &p)| (g.f)(x as f64 * u) * p)
+                .sum::<f64>()
+                + (g.over)(ovf, ovm);
+            let at_or_below: f64 = d.pmf[..=q].iter().sum();
+            (above + var * (at_or_below - alpha)) / (1.0 - alpha)
+        }
+        None => var,
+    };
+    (mean, var, es)
+}
+
+fn quantile_of(d: &Dist<'_>, g: &Transform, level: f64, top: f64) -> f64 {
+    let level = level.clamp(0.0, 1.0 - 1e-15);
+    d.quantile(level)
+        .map_or((g.f)(top), |q| (g.f)(q as f64 * d.unit))
+}
+
+/// Bounded money figures of g(X) from the rounding channels (nearest, and
+/// floor and ceiling when the lattice is not exact); `err` is the
+/// quadrature's error in probabilities.
+fn bounded_money(
+    ds: &[Dist<'_>],
+    g: &Transform,
+    alpha: f64,
+    err: f64,
+    top: f64,
+    exact_mean: Option<f64>,
+) -> AnalyticMoney {
+    let (near, lo, hi) = match ds {
+        [n, l, h] => (n, l, h),
+        [n, ..] => (n, n, n),
+        [] => unreachable!("a quantity has at least one channel"),
+    };
+    let (m, v, e) = money(near, g, alpha, top);
+    // (the mean of the loss or the claims needs no lattice: Σ PDᵢ·E[amountᵢ])
+    let m = exact_mean.unwrap_or(m);
+    let (ml, _, el) = money(lo, g, alpha, top);
+    let (mh, _, eh) = money(hi, g, alpha, top);
+    let q = |level: f64| AnalyticQuantile {
+        level,
+        value: Bounded {
+            estimate: yuan_f(quantile_of(near, g, level, top)),
+            low: yuan_f(quantile_of(lo, g, level - err, top)),
+            high: yuan_f(quantile_of(hi, g, level + err, top)),
+        },
+    };
+    let var = q(alpha);
+    debug_assert!((var.value.estimate.to_fen() as f64 - v.round()).abs() < 1.0);
+    AnalyticMoney {
+        mean: Bounded {
+            estimate: yuan_f(m),
+            low: yuan_f(ml.min(m)),
+            high: yuan_f(mh.max(m)),
+        },
+        quantiles: LEVELS.iter().map(|&l| q(l)).collect(),
+        var,
+        es: Bounded {
+            estimate: yuan_f(e),
+            low: yuan_f(el.min(e)),
+            high: yuan_f(eh.max(e)),
+        },
+    }
+}
+
+/// Computes the analytic figures of a single-period model.
+pub fn analyze(
+    model: &Model,
+    opts: &Options,
+    control: &Control,
+) -> Result<AnalyticSummary, AnalyticError> {
+    applicability(model).map_err(AnalyticError::NotApplicable)?;
+    if opts.lattice_points < 16 || !(opts.tolerance > 0.0 && opts.tolerance < 1e-2) {
+        return Err(AnalyticError::NotApplicable(
+            "lattice_points must be ≥ 16 and tolerance in (0, 0.01)".into(),
+        ));
+    }
+    let spec = model.spec();
+    let engine = Engine::new(model);
+    let classes: Vec<ClassView<'_>> = engine.class_view().collect();
+    let mut class_of = vec![0usize; model.loans().len()];
+    for (c, cv) in classes.iter().enumerate() {
+        for &l in cv.loans {
+            class_of[l as usize] = c;
+        }
+    }
+    let s_load = engine.sector_loading();
+    let sectors = if s_load > 0.0 {
+        model.sectors().len()
+    } else {
+        0
+    };
+    let (loss_amounts, claim_amounts) = amounts(&engine, model);
+    let student = match model.copula() {
+        CopulaLaw::Gaussian => None,
+        CopulaLaw::T { nu, .. } => ChiSquared::new(*nu).ok().map(|c| (*nu, c)),
+    };
+    let capital = model.capital_fen() as f64;
+    // (the scale at which the thresholds are least negative, for the range)
+    let w_bad = student.map_or(1.0, |(nu, c)| (c.inverse_cdf(1e-4) / nu).sqrt());
+    let mut setup = Setup {
+        classes,
+        loss: Quantity::build(&[], &[], &[], 0, 1.0, 16),
+        claims: Quantity::build(&[], &[], &[], 0, 1.0, 16),
+        s_load,
+        sectors,
+    };
+    let top_level = LEVELS[LEVELS.len() - 1].max(spec.output.tail_level);
+    let mut loss_range = range_guess(&setup, &loss_amounts, &class_of, w_bad, top_level);
+    let mut claim_range =
+        range_guess(&setup, &claim_amounts, &class_of, w_bad, top_level).max(1.1 * capital);
+    let tol = opts.tolerance;
+    loop {
+        setup.loss = Quantity::build(
+            &loss_amounts,
+            &class_of,
+            &setup.classes,
+            sectors,
+            loss_range,
+            opts.lattice_points,
+        );
+        setup.claims = Quantity::build(
+            &claim_amounts,
+            &class_of,
+            &setup.classes,
+            sectors,
+            claim_range,
+            opts.lattice_points,
+        );
+        let tally = std::sync::Mutex::new(Tally::default());
+        let mut outer = Tally::default();
+        let dists = match student {
+            None => {
+                let f = |u: f64| setup.given(1.0, phi_inv(u), tol / 4.0, &tally, control);
+                quadrature::integrate(
+                    &f as &Integrand<'_>,
+                    &quadrature::BREAKS,
+                    tol,
+                    quadrature::OUTER_PIECES,
+                    &mut outer,
+                )?
+            }
+            Some((nu, chi2)) => {
+                let f = |v: f64| -> Result<Vec<Pmf>, Cancelled> {
+                    let w = (chi2.inverse_cdf(v) / nu).sqrt();
+                    let g = |u: f64| setup.given(w, phi_inv(u), tol / 4.0, &tally, control);
+                    let mut t = Tally::default();
+                    let r = quadrature::integrate(
+                        &g as &Integrand<'_>,
+                        &quadrature::BREAKS,
+                        tol / 2.0,
+                        quadrature::OUTER_PIECES,
+                        &mut t,
+                    )?;
+                    let mut all = tally.lock().unwrap_or_else(|e| e.into_inner());
+                    all.nodes += t.nodes;
+                    all.error = all.error.max(t.error);
+                    Ok(r)
+                };
+                quadrature::integrate(
+                    &f as &Integrand<'_>,
+                    &quadrature::INNER_BREAKS,
+                    tol,
+                    quadrature::INNER_PIECES,
+                    &mut outer,
+                )?
+            }
+        };
+        let inner = tally.into_inner().unwrap_or_else(|e| e.into_inner());
+        let err = outer.error + inner.error;
+        let channels = setup.channels();
+        let ds: Vec<Dist<'_>> = channels
+            .iter()
+            .zip(&dists)
+            .map(|((q, r), d)| Dist {
+                pmf: &d.p,
+                unit: q.unit as f64,
+                mean_units: q.mean_units[*r],
+            })
+            .collect();
+        let nl = setup.loss.groups.len();
+        let (loss_d, claim_d) = ds.split_at(nl);
+        // Widen a range whose highest quantile falls beyond it.
+        let short = |d: &[Dist<'_>], q: &Quantity| {
+            q.points as f64 * (q.unit as f64) < q.max_total
+                && d.iter()
+                    .any(|d| d.quantile((top_level + err).min(1.0 - 1e-15)).is_none())
+        };
+        let (short_loss, short_claims) =
+            (short(loss_d, &setup.loss), short(claim_d, &setup.claims));
+        if short_loss || short_claims {
+            if short_loss {
+                loss_range *= 2.0;
+            }
+            if short_claims {
+                claim_range *= 2.0;
+            }
+            continue;
+        }
+        let alpha = spec.output.tail_level;
+        let exact_mean = |amounts: &[Amount]| -> f64 {
+            amounts
+                .iter()
+                .zip(&class_of)
+                .map(|(a, &c)| setup.classes[c].pd * a.mean())
+                .sum()
+        };
+        let top_l = setup.loss.max_total;
+        let top_c = setup.claims.max_total;
+        let k0 = ((capital / setup.claims.unit as f64).ceil() as usize).max(1);
+        let exhaust: Vec<f64> = claim_d.iter().map(|d| d.tail(k0)).collect();
+        let (pe, pl, ph) = match exhaust.as_slice() {
+            [n, l, h] => (*n, *l, *h),
+            [n, ..] => (*n, *n, *n),
+            [] => unreachable!("claims have a channel"),
+        };
+        let mut notes = Vec::new();
+        if spec.pool.top_up.is_some() || spec.pool.breaker.is_some() {
+            notes.push(
+                "top-ups and the breaker act at the period's end, after its claims: no figure here depends on them"
+                    .into(),
+            );
+        }
+        if spec.importance_sampling.is_some() {
+            notes.push("importance sampling concerns Monte Carlo only".into());
+        }
+        let summary = AnalyticSummary {
+            method: "analytic: conditional convolution on an amount lattice, adaptive Gauss–Kronrod over the factors".into(),
+            exhaustion_probability: Bounded {
+                estimate: pe,
+                low: (pl.min(pe) - err).max(0.0),
+                high: (ph.max(pe) + err).min(1.0),
+            },
+            mean_defaults: setup
+                .classes
+                .iter()
+                .map(|c| c.pd * c.loans.len() as f64)
+                .sum(),
+            loss: bounded_money(
+                loss_d,
+                &Transform::identity(),
+                alpha,
+                err,
+                top_l,
+                Some(exact_mean(&loss_amounts)),
+            ),
+            claims: bounded_money(
+                claim_d,
+                &Transform::identity(),
+                alpha,
+                err,
+                top_c,
+                Some(exact_mean(&claim_amounts)),
+            ),
+            compensation: bounded_money(
+                claim_d,
+                &Transform::capped(capital),
+                alpha,
+                err,
+                top_c,
+                None,
+            ),
+            unfunded_claims: bounded_money(
+                claim_d,
+                &Transform::excess(capital),
+                alpha,
+                err,
+                top_c,
+                None,
+            ),
+            tail_level: alpha,
+            lattice: LatticeInfo {
+                loss_unit: Yuan::from_fen(setup.loss.unit),
+                loss_points: setup.loss.points as u64,
+                claim_unit: Yuan::from_fen(setup.claims.unit),
+                claim_points: setup.claims.points as u64,
+                exact: setup.loss.exact && setup.claims.exact,
+            },
+            quadrature: QuadratureInfo {
+                nodes: outer.nodes + inner.nodes,
+                error_estimate: err,
+                tolerance: tol,
+            },
+            notes,
+        };
+        return Ok(summary);
+    }
+}
+
+/// One line of a certificate: a Monte Carlo estimate against the analytic
+/// value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateLine {
+    /// What is compared.
+    pub quantity: String,
+    /// The Monte Carlo estimate.
+    pub monte_carlo: f64,
+    /// Its standard error (for a plain Monte Carlo probability, that of the
+    /// analytic value at the run's scenario count).
+    pub std_error: f64,
+    /// The analytic estimate.
+    pub analytic: f64,
+    /// The analytic lower bound.
+    pub analytic_low: f64,
+    /// The analytic upper bound.
+    pub analytic_high: f64,
+    /// The Monte Carlo estimate's distance from the analytic bounds, in
+    /// standard errors (0 inside them; signed: negative below).
+    pub z: f64,
+    /// |z| > 4: the two methods disagree.
+    pub flagged: bool,
+}
+
+/// Two independent methods on one run: where they agree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// Exhaustion probability, mean loss, mean compensation.
+    pub lines: Vec<CertificateLine>,
+    /// No line flagged.
+    pub agree: bool,
+}
+
+/// |z| above this flags a line.
+pub const FLAG_Z: f64 = 4.0;
+
+fn line(quantity: &str, mc: f64, se: f64, a: f64, lo: f64, hi: f64) -> CertificateLine {
+    let d = if mc < lo {
+        mc - lo
+    } else if mc > hi {
+        mc - hi
+    } else {
+        0.0
+    };
+    let z = if d == 0.0 {
+        0.0
+    } else if se > 0.0 {
+        d / se
+    } else {
+        d.signum() * f64::INFINITY
+    };
+    CertificateLine {
+        quantity: quantity.into(),
+        monte_carlo: mc,
+        std_error: se,
+        analytic: a,
+        analytic_low: lo,
+        analytic_high: hi,
+        z,
+        flagged: z.abs() > FLAG_Z,
+    }
+}
+
+/// The certificate of a Monte Carlo summary against the analytic figures
+/// of the same model.
+pub fn certify(mc: &super::stats::Summary, a: &AnalyticSummary) -> Certificate {
+    let e = &a.exhaustion_probability;
+    let n = mc.scenarios.max(1) as f64;
+    // Plain Monte Carlo: the binomial standard error at the analytic value
+    // (the run's own is 0 when it saw no exhaustion); weighted: its own.
+    let se = if mc.importance_sampling.is_some() {
+        mc.exhaustion_probability.std_error
+    } else {
+        (e.estimate * (1.0 - e.estimate) / n).sqrt()
+    };
+    let f = |y: Yuan| y.to_fen() as f64 / 100.0;
+    let money = |q: &str, m: &super::stats::MoneyStats, b: &Bounded<Yuan>| {
+        line(
+            q,
+            f(m.mean),
+            f(m.mean_std_error),
+            f(b.estimate),
+            f(b.low),
+            f(b.high),
+        )
+    };
+    let lines = vec![
+        line(
+            "exhaustion_probability",
+            mc.exhaustion_probability.estimate,
+            se,
+            e.estimate,
+            e.low,
+            e.high,
+        ),
+        money("mean_loss", &mc.loss, &a.loss.mean),
+        money("mean_compensation", &mc.compensation, &a.compensation.mean),
+    ];
+    Certificate {
+        agree: lines.iter().all(|l| !l.flagged),
+        lines,
+    }
+}
+
+#[cfg(test)]
+mod tests;
