@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status};
 use crate::config::RiskPoolConfig;
 use crate::enterprise::FieldViolation;
 use crate::report::RunInfo;
+use crate::riskpool::analytic::{self, Method};
 use crate::riskpool::grid::{self, Grid, Solve};
 use crate::riskpool::{self, Control, Model, Spec};
 use crate::server::error::ApiError;
@@ -289,6 +290,14 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
+/// INVALID_ARGUMENT on `method`.
+fn bad_method(why: String) -> ApiError {
+    ApiError::InvalidArgument {
+        reason: "INVALID_SIMULATION_METHOD",
+        violations: vec![FieldViolation::new("method", why)],
+    }
+}
+
 type SimStream = Pin<Box<dyn Stream<Item = Result<pb::SimulatePoolResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -301,8 +310,22 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
     ) -> Result<Response<Self::SimulatePoolStream>, Status> {
         // A deadline too far to represent is no deadline.
         let deadline = grpc_timeout(request.metadata()).and_then(|d| Instant::now().checked_add(d));
-        let pb::SimulatePoolRequest { spec, report } = request.into_inner();
+        let pb::SimulatePoolRequest {
+            spec,
+            report,
+            method,
+        } = request.into_inner();
+        let asked = match pb::SimulationMethod::try_from(method) {
+            Ok(pb::SimulationMethod::Unspecified | pb::SimulationMethod::MonteCarlo) => {
+                Method::MonteCarlo
+            }
+            Ok(pb::SimulationMethod::Analytic) => Method::Analytic,
+            Ok(pb::SimulationMethod::Both) => Method::Both,
+            Err(_) => return Err(bad_method(format!("{method} is not a SimulationMethod")).into()),
+        };
         let (_, model) = self.compile(spec, 1).await?;
+        let method =
+            analytic::resolve(Some(asked), &model).map_err(|e| bad_method(e.to_string()))?;
         let permit = self.permit()?;
         let pool = self.pool.clone();
         let total = model.spec().scenarios;
@@ -312,12 +335,52 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             let c = control.clone();
             let mut job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                let s = pool.install(|| riskpool::simulate(&model, 0, &c).map(|(_, s)| s))?;
+                let s = match method {
+                    Method::Analytic => None,
+                    _ => Some(pool.install(|| riskpool::simulate(&model, 0, &c).map(|(_, s)| s))?),
+                };
+                let a = match method {
+                    Method::MonteCarlo => None,
+                    _ => Some(
+                        pool.install(|| {
+                            analytic::analyze(&model, &analytic::Options::default(), &c)
+                        })
+                        .map_err(|_| riskpool::Cancelled)?,
+                    ),
+                };
+                let cert = s
+                    .as_ref()
+                    .zip(a.as_ref())
+                    .map(|(s, a)| analytic::certify(s, a));
                 let html = report.then(|| {
                     let info = RunInfo::of(model.spec(), None, "gRPC SimulatePool".into());
-                    crate::report::simulation::simulation(&s, model.spec(), &info)
+                    crate::report::simulation::simulation_with(
+                        s.as_ref(),
+                        a.as_ref(),
+                        cert.as_ref(),
+                        model.spec(),
+                        &info,
+                    )
                 });
-                Ok::<_, riskpool::Cancelled>((s, html))
+                let mut result: pb::SimulationResult = match s {
+                    Some(s) => s.into(),
+                    None => pb::SimulationResult {
+                        seed: model.spec().seed,
+                        preset: model.preset().name.clone(),
+                        periods: model.spec().periods,
+                        loans: model.loans().len() as u64,
+                        exposure: crate::money::Yuan::from_fen(model.exposure_fen())
+                            .to_fen_string(),
+                        capital: crate::money::Yuan::from_fen(model.capital_fen()).to_fen_string(),
+                        leverage: model.exposure_fen() as f64 / model.capital_fen().max(1) as f64,
+                        tail_level: model.spec().output.tail_level,
+                        ..Default::default()
+                    },
+                };
+                result.method = pb::SimulationMethod::from(method).into();
+                result.analytic = a.map(Into::into);
+                result.certificate = cert.map(Into::into);
+                Ok::<_, riskpool::Cancelled>((result, html))
             });
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             // The deadline has its own timer, so a run stops as soon as it
@@ -356,8 +419,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                 }
             };
             let msg = match result {
-                Ok(Ok((summary, html))) => {
-                    let mut result: pb::SimulationResult = summary.into();
+                Ok(Ok((mut result, html))) => {
                     result.report_html = html.unwrap_or_default();
                     Ok(pb::SimulatePoolResponse {
                         event: Some(pb::simulate_pool_response::Event::Result(result)),

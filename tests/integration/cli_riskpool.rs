@@ -403,3 +403,89 @@ fn stress_grid_shards_merge_to_the_whole_grid() {
         err(&o)
     );
 }
+
+/// `--method`: the analytic engine alone (table and JSON), both with the
+/// certificate, Monte Carlo alone as before; refused, saying why, where it
+/// does not apply.
+#[test]
+fn simulate_method_analytic_both_and_monte_carlo() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("pool.toml"),
+        "seed = 3\nscenarios = 20000\n[pool]\ncapital = \"100万\"\ncompensation_share = 0.5\n\
+         [[portfolio.segments]]\ncount = 100\namount = \"20万\"\npd = 0.05\nlgd = 0.5\n",
+    )
+    .unwrap();
+    let o = run(&["simulate", "pool.toml", "--method", "analytic"], d.path());
+    assert!(o.status.success(), "{}", err(&o));
+    let t = out(&o);
+    assert!(t.contains("解析法") && t.contains("无离散化误差"), "{t}");
+    assert!(!t.contains("核验") && !t.contains("次模拟"), "{t}");
+    let o = run(
+        &["simulate", "pool.toml", "--method", "analytic", "--json"],
+        d.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["method"], "analytic");
+    assert!(v.get("scenarios").is_none());
+    // mean loss 100 × 5% × 20万 × 0.5, exactly
+    assert_eq!(v["analytic"]["loss"]["mean"]["estimate"], "500000.00");
+    let p = v["analytic"]["exhaustion_probability"]["estimate"]
+        .as_f64()
+        .unwrap();
+    // the default (both): Monte Carlo fields as before, plus the analytic
+    // figures and a certificate that agrees
+    let o = run(&["simulate", "pool.toml", "--json"], d.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["method"], "both");
+    assert_eq!(v["scenarios"], 20000);
+    assert_eq!(v["analytic"]["exhaustion_probability"]["estimate"], p);
+    assert_eq!(v["certificate"]["agree"], true, "{}", v["certificate"]);
+    let o = run(&["simulate", "pool.toml"], d.path());
+    assert!(out(&o).contains("两种方法一致"), "{}", out(&o));
+    let o = run(
+        &["simulate", "pool.toml", "--method", "monte-carlo", "--json"],
+        d.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["method"], "monte-carlo");
+    assert!(v.get("analytic").is_none() && v.get("certificate").is_none());
+    // several periods: Monte Carlo by default, refused when asked
+    std::fs::write(
+        d.path().join("q.toml"),
+        "scenarios = 2000\nperiods = 4\nperiods_per_year = 4\n\
+         [[portfolio.segments]]\ncount = 100\namount = \"20万\"\npd = 0.05\n",
+    )
+    .unwrap();
+    let o = run(&["simulate", "q.toml", "--json"], d.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["method"], "monte-carlo");
+    let o = run(&["simulate", "q.toml", "--method", "both"], d.path());
+    assert!(!o.status.success());
+    assert!(err(&o).contains("4 periods"), "{}", err(&o));
+    assert_eq!(err(&o).trim().lines().count(), 1, "{}", err(&o));
+    // bad options name themselves
+    for (flag, v) in [
+        ("--tolerance", "0"),
+        ("--tolerance", "nan"),
+        ("--lattice-points", "8"),
+    ] {
+        let o = run(&["simulate", "pool.toml", flag, v], d.path());
+        assert!(!o.status.success() && err(&o).contains(flag), "{}", err(&o));
+    }
+    // a report of the analytic run
+    let o = run(
+        &[
+            "simulate",
+            "pool.toml",
+            "--method",
+            "analytic",
+            "--report",
+            "a.html",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let html = std::fs::read_to_string(d.path().join("a.html")).unwrap();
+    assert!(html.contains("风险补偿资金池解析报告") && !html.contains("<script"));
+}

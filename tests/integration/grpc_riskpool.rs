@@ -76,6 +76,7 @@ async fn runs_return_their_html_report_when_asked() {
         .simulate_pool(pb::SimulatePoolRequest {
             spec: Some(spec(5_000)),
             report: true,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -361,5 +362,123 @@ async fn stress_grid_leverage_and_presets() {
         .presets;
     let names: Vec<&str> = presets.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, vec!["baseline", "adverse", "severe", "sector_shock"]);
+    srv.shutdown().await;
+}
+
+/// `method`: the analytic engine alone and both with their certificate;
+/// a model it does not apply to, and a value that is no method, are
+/// INVALID_ARGUMENT on `method`.
+#[tokio::test]
+async fn simulate_pool_computes_analytically_and_certifies_when_asked() {
+    let srv = common::start().await;
+    let c = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
+    let small = |scenarios: u64| pb::PoolSpec {
+        document: Some(pb::pool_spec::Document::Toml(
+            "[pool]\ncapital = \"100万\"\ncompensation_share = 0.5\n\
+             [[portfolio.segments]]\ncount = 100\namount = \"20万\"\npd = 0.05\nlgd = 0.5\n"
+                .into(),
+        )),
+        scenarios,
+        seed: Some(7),
+    };
+    let result = |req: pb::SimulatePoolRequest| {
+        let mut c = c.clone();
+        async move {
+            let mut stream = c.simulate_pool(req).await?.into_inner();
+            let mut last = None;
+            while let Some(ev) = stream.message().await? {
+                if let pb::simulate_pool_response::Event::Result(r) = ev.event.unwrap() {
+                    last = Some(r);
+                }
+            }
+            Ok::<_, tonic::Status>(last.unwrap())
+        }
+    };
+    // analytic only: no scenarios, the library's figures (mean loss
+    // 100 × 5% × 20万 × 0.5 = 50万)
+    let r = result(pb::SimulatePoolRequest {
+        spec: Some(small(1_000)),
+        method: pb::SimulationMethod::Analytic.into(),
+        report: true,
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.method, pb::SimulationMethod::Analytic as i32);
+    assert_eq!(r.scenarios, 0);
+    let a = r.analytic.unwrap();
+    let model = Model::compile(
+        &Spec::from_toml(
+            "seed = 7\nscenarios = 1000\n[pool]\ncapital = \"100万\"\ncompensation_share = 0.5\n\
+             [[portfolio.segments]]\ncount = 100\namount = \"20万\"\npd = 0.05\nlgd = 0.5\n",
+        )
+        .unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
+    let lib = riskpool::analytic::analyze(
+        &model,
+        &riskpool::analytic::Options::default(),
+        &Control::default(),
+    )
+    .unwrap();
+    let e = a.exhaustion_probability.unwrap();
+    assert_eq!(e.estimate, lib.exhaustion_probability.estimate);
+    assert!(a.exact_lattice);
+    assert_eq!(a.loss.unwrap().mean.unwrap().estimate, "500000.00");
+    assert!(r.report_html.contains("风险补偿资金池解析报告"));
+    assert!(r.certificate.is_none());
+    // both: Monte Carlo, the analytic figures and a certificate that agrees
+    let r = result(pb::SimulatePoolRequest {
+        spec: Some(small(20_000)),
+        method: pb::SimulationMethod::Both.into(),
+        report: true,
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.scenarios, 20_000);
+    let cert = r.certificate.unwrap();
+    assert_eq!(cert.lines.len(), 3);
+    assert!(cert.agree, "{cert:?}");
+    assert!(r.report_html.contains("两种方法核验"));
+    // unspecified stays Monte Carlo
+    let r = result(pb::SimulatePoolRequest {
+        spec: Some(small(2_000)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.method, pb::SimulationMethod::MonteCarlo as i32);
+    assert!(r.analytic.is_none());
+    // several periods: refused, saying why
+    let multi = pb::PoolSpec {
+        document: Some(pb::pool_spec::Document::Toml(
+            "periods = 4\nperiods_per_year = 4\n[[portfolio.segments]]\ncount = 10\namount = \"10万\"\npd = 0.02\n"
+                .into(),
+        )),
+        scenarios: 1_000,
+        seed: None,
+    };
+    for (spec, method) in [
+        (multi, pb::SimulationMethod::Analytic as i32),
+        (small(1_000), 9),
+        (small(1_000), -1),
+    ] {
+        let e = result(pb::SimulatePoolRequest {
+            spec: Some(spec),
+            method,
+            report: false,
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{method}: {e:?}");
+        assert_eq!(fields(&e), vec!["method"]);
+        if method == 2 {
+            assert!(
+                e.message().contains("4 periods")
+                    || format!("{:?}", e.get_details_bad_request()).contains("4 periods"),
+                "{e:?}"
+            );
+        }
+    }
     srv.shutdown().await;
 }

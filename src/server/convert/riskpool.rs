@@ -1,5 +1,9 @@
 //! Conversions for `smefin/v1/riskpool_service.proto`.
 
+use crate::money::Yuan;
+use crate::riskpool::analytic::{
+    AnalyticMoney, AnalyticQuantile, AnalyticSummary, Bounded, Certificate, Method,
+};
 use crate::riskpool::grid::{Cell, GridResult, LeverageResult};
 use crate::riskpool::scenarios::Preset;
 use crate::riskpool::stats::{self, Summary};
@@ -118,6 +122,9 @@ impl From<Summary> for pb::SimulationResult {
             loss_histogram: Some(histogram(loss_histogram)),
             compensation_histogram: Some(histogram(compensation_histogram)),
             top_up_by_period,
+            method: pb::SimulationMethod::MonteCarlo.into(),
+            analytic: None,
+            certificate: None,
             risk_contributions: risk_contributions
                 .into_iter()
                 .map(|c| pb::RiskContribution {
@@ -231,6 +238,92 @@ impl From<Preset> for pb::ScenarioPreset {
             rho_shift,
             lgd_shift,
             sector_pd_multiplier,
+        }
+    }
+}
+
+impl From<Method> for pb::SimulationMethod {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::MonteCarlo => pb::SimulationMethod::MonteCarlo,
+            Method::Analytic => pb::SimulationMethod::Analytic,
+            Method::Both => pb::SimulationMethod::Both,
+        }
+    }
+}
+
+fn amount(b: Bounded<Yuan>) -> pb::BoundedAmount {
+    pb::BoundedAmount {
+        estimate: b.estimate.to_fen_string(),
+        low: b.low.to_fen_string(),
+        high: b.high.to_fen_string(),
+    }
+}
+
+fn quantile(q: AnalyticQuantile) -> pb::BoundedQuantile {
+    pb::BoundedQuantile {
+        level: q.level,
+        value: Some(amount(q.value)),
+    }
+}
+
+impl From<AnalyticMoney> for pb::AnalyticMoney {
+    fn from(m: AnalyticMoney) -> Self {
+        pb::AnalyticMoney {
+            mean: Some(amount(m.mean)),
+            quantiles: m.quantiles.into_iter().map(quantile).collect(),
+            var: Some(quantile(m.var)),
+            es: Some(amount(m.es)),
+        }
+    }
+}
+
+impl From<AnalyticSummary> for pb::AnalyticResult {
+    fn from(a: AnalyticSummary) -> Self {
+        let e = a.exhaustion_probability;
+        pb::AnalyticResult {
+            method: a.method,
+            exhaustion_probability: Some(pb::BoundedProbability {
+                estimate: e.estimate,
+                low: e.low,
+                high: e.high,
+            }),
+            mean_defaults: a.mean_defaults,
+            loss: Some(a.loss.into()),
+            claims: Some(a.claims.into()),
+            compensation: Some(a.compensation.into()),
+            unfunded_claims: Some(a.unfunded_claims.into()),
+            tail_level: a.tail_level,
+            loss_unit: a.lattice.loss_unit.to_fen_string(),
+            loss_points: a.lattice.loss_points,
+            claim_unit: a.lattice.claim_unit.to_fen_string(),
+            claim_points: a.lattice.claim_points,
+            exact_lattice: a.lattice.exact,
+            quadrature_nodes: a.quadrature.nodes,
+            quadrature_error: a.quadrature.error_estimate,
+            notes: a.notes,
+        }
+    }
+}
+
+impl From<Certificate> for pb::Certificate {
+    fn from(c: Certificate) -> Self {
+        pb::Certificate {
+            lines: c
+                .lines
+                .into_iter()
+                .map(|l| pb::CertificateLine {
+                    quantity: l.quantity,
+                    monte_carlo: l.monte_carlo,
+                    std_error: l.std_error,
+                    analytic: l.analytic,
+                    analytic_low: l.analytic_low,
+                    analytic_high: l.analytic_high,
+                    z: l.z,
+                    flagged: l.flagged,
+                })
+                .collect(),
+            agree: c.agree,
         }
     }
 }
