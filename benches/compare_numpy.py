@@ -79,7 +79,7 @@ def run_smefin(exe, amount_fen, scenarios, threads):
                 f'[portfolio]\ncsv = "loans.csv"\n'
             )
         t0 = time.perf_counter()
-        out = subprocess.run([exe, "simulate", spec, "--json", "--timing", "--threads", str(threads)], check=True, capture_output=True, text=True)
+        out = subprocess.run([exe, "simulate", spec, "--method", "monte-carlo", "--json", "--timing", "--threads", str(threads)], check=True, capture_output=True, text=True)
         elapsed = time.perf_counter() - t0
     s = json.loads(out.stdout)
     timing = [l for l in out.stderr.splitlines() if l.startswith("timing:")]

@@ -611,7 +611,13 @@ fn write_or_print(text: &str, out: Option<&Path>, n: u64, what: &str) -> Result<
 
 fn render(s: &Summary, json: bool) -> Result<String, CliError> {
     if json {
-        let text = serde_json::to_string_pretty(s).map_err(|e| CliError::new(e.to_string()))?;
+        let out = super::analytic::Output {
+            method: riskpool::analytic::Method::MonteCarlo,
+            monte_carlo: Some(s),
+            analytic: None,
+            certificate: None,
+        };
+        let text = serde_json::to_string_pretty(&out).map_err(|e| CliError::new(e.to_string()))?;
         return Ok(format!("{text}\n"));
     }
     Ok(render_summary(s))

@@ -296,10 +296,12 @@ pub struct Engine<'m> {
     sqrt_sector_rho: f64,
     /// ν and χ²(ν) under the t copula.
     mixing: Option<(f64, ChiSquared<f64>)>,
-    /// By period: the loans whose first lending matures at its end, in loan
-    /// order (multi-period runs), so a period's end costs what matures and
-    /// defaults, not a pass over the book.
-    first_maturities: Vec<Vec<u32>>,
+    /// By period: the amount of the book whose first lending matures at
+    /// its end (multi-period runs). Loans lent together mature together
+    /// and, until the breaker trips, are lent again at once: a cohort's
+    /// maturity changes nothing but the amount lent, so a period's end
+    /// costs its defaults, not a pass over what matures.
+    base_matured: Vec<i64>,
     base: ChaCha8Rng,
     share: f64,
     periods: usize,
@@ -381,7 +383,7 @@ impl<'m> Engine<'m> {
             beta,
             sqrt_sector_rho: d.sector_rho.sqrt(),
             mixing,
-            first_maturities: Vec::new(),
+            base_matured: Vec::new(),
             base: ChaCha8Rng::seed_from_u64(spec.seed),
             share,
             periods: spec.periods as usize,
@@ -401,13 +403,13 @@ impl<'m> Engine<'m> {
             .map(|(i, &l)| (l >= 0).then(|| e.amounts(i, l)))
             .collect();
         if e.multi {
-            let mut by_period = vec![Vec::new(); e.periods];
-            for (i, l) in model.loans().iter().enumerate() {
-                if let Some(b) = by_period.get_mut(l.term_periods as usize - 1) {
-                    b.push(i as u32);
+            let mut by_period = vec![0i64; e.periods];
+            for l in model.loans() {
+                for t in schedule(l.term_periods, None, 0, e.periods) {
+                    by_period[t] += l.amount_fen;
                 }
             }
-            e.first_maturities = by_period;
+            e.base_matured = by_period;
         } else {
             for c in &mut e.classes {
                 let first = e.fixed[c.loans[0] as usize];
@@ -639,7 +641,9 @@ impl<'m> Engine<'m> {
             }
             for &pos in &chosen {
                 let loan = c.loans[pos as usize] as usize;
-                if self.multi && !scratch.active[loan] {
+                // (before the breaker trips every loan is lent at the start
+                // of a period, and a class's picks are distinct)
+                if self.multi && scratch.tripped && !scratch.active[loan] {
                     continue;
                 }
                 let amount = model.loans()[loan].amount_fen;
@@ -656,7 +660,15 @@ impl<'m> Engine<'m> {
                     scratch.recoveries[t + lag] += back;
                 }
                 if self.multi {
-                    scratch.active[loan] = false;
+                    if scratch.tripped {
+                        scratch.active[loan] = false;
+                    } else {
+                        // its maturities from now on will not come
+                        let term = model.loans()[loan].term_periods;
+                        for m in schedule(term, scratch.lent_at(loan), t, self.periods) {
+                            scratch.delta[m] -= amount;
+                        }
+                    }
                     scratch.pending.push(loan as u32);
                     st.defaulted_amount += amount;
                 }
@@ -675,52 +687,70 @@ impl<'m> Engine<'m> {
         let back = scratch.recoveries[t];
         st.balance += back;
         st.returned_cum += back;
-        // Loans mature at the end of their term's last period: first
-        // lendings from the table built once, later ones as scheduled when
-        // lent (a loan that defaulted since is inactive or lent anew).
-        for &loan in &self.first_maturities[t] {
+        if scratch.tripped {
+            // After the breaker: loans run off as they mature.
+            let due = std::mem::take(&mut scratch.maturing[t]);
+            for &loan in &due {
+                scratch.active[loan as usize] = false;
+            }
+            scratch.maturing[t] = due;
+            scratch.pending.clear();
+            return;
+        }
+        // What matures now: the first lendings' cohorts, less the loans
+        // that defaulted before their maturity, plus those lent again since.
+        let matured = self.base_matured[t] + scratch.delta[t];
+        if let Some(b) = &model.spec().pool.breaker {
+            let dr = b
+                .default_rate
+                .is_some_and(|r| st.defaulted_amount as f64 >= r * st.lent as f64);
+            let cr = b
+                .compensation_ratio
+                .is_some_and(|r| st.paid_cum as f64 >= r * st.provided as f64);
+            if dr || cr {
+                st.tripped = true;
+                out.breaker_period = (t + 1) as u16;
+                self.trip(t, scratch);
+                return;
+            }
+        }
+        // Matured and defaulted loans are lent again.
+        st.lent += matured;
+        for &loan in &scratch.pending {
             let l = loan as usize;
-            if scratch.active[l] && scratch.relent[l] == 0 {
-                scratch.active[l] = false;
-                scratch.pending.push(loan);
-            }
-        }
-        let due = std::mem::take(&mut scratch.maturing[t]);
-        for &(loan, lending) in &due {
-            let l = loan as usize;
-            if scratch.active[l] && scratch.relent[l] == lending {
-                scratch.active[l] = false;
-                scratch.pending.push(loan);
-            }
-        }
-        scratch.maturing[t] = due;
-        if !st.tripped {
-            if let Some(b) = &model.spec().pool.breaker {
-                let dr = b
-                    .default_rate
-                    .is_some_and(|r| st.defaulted_amount as f64 >= r * st.lent as f64);
-                let cr = b
-                    .compensation_ratio
-                    .is_some_and(|r| st.paid_cum as f64 >= r * st.provided as f64);
-                if dr || cr {
-                    st.tripped = true;
-                    out.breaker_period = (t + 1) as u16;
-                }
-            }
-        }
-        if !st.tripped {
-            for &loan in &scratch.pending {
-                let l = loan as usize;
-                scratch.active[l] = true;
-                scratch.relent[l] += 1;
-                let matures = t + model.loans()[l].term_periods as usize;
-                if let Some(b) = scratch.maturing.get_mut(matures) {
-                    b.push((loan, scratch.relent[l]));
-                }
-                st.lent += model.loans()[l].amount_fen;
+            let term = model.loans()[l].term_periods;
+            st.lent += model.loans()[l].amount_fen;
+            scratch.stamp[l] = scratch.epoch;
+            scratch.lent[l] = t as u32;
+            for m in schedule(term, Some(t), t + 1, self.periods) {
+                scratch.delta[m] += model.loans()[l].amount_fen;
             }
         }
         scratch.pending.clear();
+    }
+
+    /// The breaker trips at the end of period `t`: nothing is lent again.
+    /// The loans still out (neither defaulted in `t` nor maturing at its
+    /// end) are listed by when they mature — once per scenario that trips.
+    fn trip(&self, t: usize, scratch: &mut Scratch) {
+        scratch.tripped = true;
+        let n = self.model.loans().len();
+        scratch.active.clear();
+        scratch.active.resize(n, true);
+        for &loan in &scratch.pending {
+            scratch.active[loan as usize] = false;
+        }
+        scratch.pending.clear();
+        for (l, loan) in self.model.loans().iter().enumerate() {
+            if !scratch.active[l] {
+                continue;
+            }
+            match schedule(loan.term_periods, scratch.lent_at(l), t, self.periods).next() {
+                Some(m) if m == t => scratch.active[l] = false,
+                Some(m) => scratch.maturing[m].push(l as u32),
+                None => {}
+            }
+        }
     }
 
     /// Runs scenarios `range` on `threads` threads (0: all cores), batch by
@@ -949,17 +979,45 @@ impl Drop for Local<'_> {
     }
 }
 
+/// The periods (0-based, within `from..horizon`) at whose end a loan of
+/// `term` periods matures: lent at the start (`lent` None), its first
+/// term ends at term − 1; lent again at the end of period s, at s + term;
+/// then every `term`.
+fn schedule(
+    term: u32,
+    lent: Option<usize>,
+    from: usize,
+    horizon: usize,
+) -> impl Iterator<Item = usize> {
+    let term = term.max(1) as usize;
+    let first = lent.map_or(term - 1, |s| s + term);
+    let skip = if from > first {
+        (from - first).div_ceil(term)
+    } else {
+        0
+    };
+    (first + skip * term..horizon).step_by(term)
+}
+
 /// Per-thread working memory of scenarios.
 #[derive(Debug, Default)]
 struct Scratch {
     chosen: Vec<u32>,
     bits: Vec<u64>,
+    /// Whether the breaker has tripped in this scenario; only then is
+    /// `active` kept.
+    tripped: bool,
     active: Vec<bool>,
-    /// Times each loan was lent again (0: still its first lending).
-    relent: Vec<u32>,
-    /// By period: the loans lent again that mature at its end, with the
-    /// lending they belong to (an entry of an earlier lending is stale).
-    maturing: Vec<Vec<(u32, u32)>>,
+    /// This scenario's number: `stamp[l] == epoch` marks a loan lent again
+    /// in it, at the end of period `lent[l]` (no pass over the book per
+    /// scenario to forget the previous one's).
+    epoch: u32,
+    stamp: Vec<u32>,
+    lent: Vec<u32>,
+    /// By period: the change to the first lendings' maturing amount.
+    delta: Vec<i64>,
+    /// By period, after the breaker: the loans maturing at its end.
+    maturing: Vec<Vec<u32>>,
     pending: Vec<u32>,
     recoveries: Vec<i64>,
     sector_z: Vec<f64>,
@@ -967,15 +1025,29 @@ struct Scratch {
 
 impl Scratch {
     fn reset(&mut self, m: &Model, horizon: usize) {
-        self.active.clear();
-        self.active.resize(m.loans().len(), true);
-        self.relent.clear();
-        self.relent.resize(m.loans().len(), 0);
+        let n = m.loans().len();
+        if self.stamp.len() != n || self.epoch == u32::MAX {
+            self.stamp.clear();
+            self.stamp.resize(n, 0);
+            self.lent.resize(n, 0);
+            self.epoch = 0;
+        }
+        self.epoch += 1;
+        self.tripped = false;
+        self.delta.clear();
+        self.delta.resize(horizon, 0);
         self.maturing.resize_with(horizon, Vec::new);
         self.maturing.iter_mut().for_each(Vec::clear);
         self.pending.clear();
         self.recoveries.clear();
         self.recoveries.resize(horizon + 1, 0);
+    }
+
+    /// When loan `l` was last lent again in this scenario (None: not since
+    /// the start).
+    #[inline]
+    fn lent_at(&self, l: usize) -> Option<usize> {
+        (self.stamp[l] == self.epoch).then(|| self.lent[l] as usize)
     }
 }
 

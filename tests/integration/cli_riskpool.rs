@@ -119,6 +119,8 @@ fn shards_merge_to_the_unsharded_run() {
             "default",
             "--scenarios",
             "9000",
+            "--method",
+            "monte-carlo",
             "--json",
             "--threads",
             "1",

@@ -223,6 +223,8 @@ fn the_simulation_job_as_written_merges_to_the_unsharded_run() {
     let whole = smefin(&[
         "simulate".into(),
         spec.display().to_string(),
+        "--method".into(),
+        "monte-carlo".into(),
         "--json".into(),
     ]);
     assert!(
