@@ -44,7 +44,7 @@ pub struct SimulateArgs {
     /// How to compute: `monte-carlo`, `analytic` (the semi-analytic
     /// engine: no sampling, single period) or `both` (with a certificate
     /// line comparing them). Default: `both` for a single-period book the
-    /// analytic engine handles (up to 200,000 loans), else `monte-carlo`.
+    /// analytic engine handles (up to 10,000 loans), else `monte-carlo`.
     #[arg(long, value_enum, conflicts_with = "shard")]
     pub method: Option<super::analytic::MethodArg>,
     /// Analytic: most lattice points per distribution (default 4096; more

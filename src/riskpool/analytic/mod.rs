@@ -193,11 +193,13 @@ pub enum Method {
 
 /// Loans above which `both` is not the default: the analytic engine's cost
 /// grows with the book, Monte Carlo's with its defaults.
-pub const BOTH_BY_DEFAULT_MAX_LOANS: usize = 200_000;
+pub const BOTH_BY_DEFAULT_MAX_LOANS: usize = 10_000;
 
 /// The method of a run: the one asked for, if the model admits it; when
 /// none is asked, `both` for a single-period book the analytic engine
-/// handles (up to [`BOTH_BY_DEFAULT_MAX_LOANS`] loans), else Monte Carlo.
+/// handles (up to [`BOTH_BY_DEFAULT_MAX_LOANS`] loans: beyond, the default
+/// lattice's unit grows past the typical loan and the bounds widen until
+/// they say little), else Monte Carlo.
 pub fn resolve(asked: Option<Method>, model: &Model) -> Result<Method, AnalyticError> {
     match asked {
         None => Ok(
@@ -826,6 +828,19 @@ pub fn analyze(
                 "top-ups and the breaker act at the period's end, after its claims: no figure here depends on them"
                     .into(),
             );
+        }
+        // Loans below half a unit are put at 0 by the nearest rounding: say
+        // how much of the book that is.
+        let unit = setup.loss.unit as f64;
+        let (small, total) = loss_amounts.iter().fold((0.0, 0.0), |(s, t), a| {
+            let m = a.max();
+            (if m < 0.5 * unit { s + m } else { s }, t + m)
+        });
+        if total > 0.0 && small > 0.01 * total {
+            notes.push(format!(
+                "{:.0}% of the loss amounts are below half the lattice unit and count as 0 in the estimate (the bounds still hold): raise lattice_points",
+                100.0 * small / total
+            ));
         }
         if spec.importance_sampling.is_some() {
             notes.push("importance sampling concerns Monte Carlo only".into());
