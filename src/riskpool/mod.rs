@@ -7,6 +7,8 @@
 //! - [`engine`]: the Monte Carlo engine (per-scenario streams, integer fen);
 //! - [`stats`]: summaries (probabilities, quantiles, ES, fan charts …);
 //! - [`oracle`]: closed forms and exact integrals the engine is checked against;
+//! - [`analytic`]: the semi-analytic engine (a single period's distributions
+//!   without sampling, with bounds) and its certificate against Monte Carlo;
 //! - this module: runs, shards and merges, stress grids, the leverage solver.
 
 pub mod analytic;
