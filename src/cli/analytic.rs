@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use super::table::Table;
 use crate::money::Yuan;
 use crate::riskpool::analytic::{AnalyticMoney, AnalyticSummary, Certificate, Method};
 use crate::riskpool::stats::Summary;
@@ -81,21 +80,7 @@ pub fn render_analytic(a: &AnalyticSummary) -> String {
         pct(e.high),
         a.mean_defaults
     ));
-    let tail = format!("{}", a.tail_level * 100.0);
-    let mut t = Table::new(
-        &[
-            "（元）",
-            "均值",
-            "P50",
-            "P90",
-            "P95",
-            "P99",
-            "P99.9",
-            &format!("VaR{tail}"),
-            &format!("ES{tail}"),
-        ],
-        &[1, 2, 3, 4, 5, 6, 7, 8],
-    );
+    let mut t = super::riskpool::money_table(a.tail_level);
     let rows = |name: &str, m: &AnalyticMoney| {
         let mut est = vec![name.to_string(), fen(m.mean.estimate)];
         est.extend(m.quantiles.iter().map(|q| fen(q.value.estimate)));

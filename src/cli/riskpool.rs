@@ -637,6 +637,26 @@ fn prob_line(p: &Probability) -> String {
     )
 }
 
+/// The money table's columns (mean, the five quantiles, VaR and ES at the
+/// tail level), shared by the Monte Carlo and the analytic summaries.
+pub(super) fn money_table(tail_level: f64) -> Table {
+    let tail = format!("{}", tail_level * 100.0);
+    Table::new(
+        &[
+            "（元）",
+            "均值",
+            "P50",
+            "P90",
+            "P95",
+            "P99",
+            "P99.9",
+            &format!("VaR{tail}"),
+            &format!("ES{tail}"),
+        ],
+        &[1, 2, 3, 4, 5, 6, 7, 8],
+    )
+}
+
 /// The readable summary.
 pub fn render_summary(s: &Summary) -> String {
     let mut o = String::new();
@@ -686,20 +706,7 @@ pub fn render_summary(s: &Summary) -> String {
         s.defaults.mean, s.defaults.variance
     ));
     let tail = format!("{}", s.tail_level * 100.0);
-    let mut t = Table::new(
-        &[
-            "（元）",
-            "均值",
-            "P50",
-            "P90",
-            "P95",
-            "P99",
-            "P99.9",
-            &format!("VaR{tail}"),
-            &format!("ES{tail}"),
-        ],
-        &[1, 2, 3, 4, 5, 6, 7, 8],
-    );
+    let mut t = money_table(s.tail_level);
     let row = |name: &str, m: &MoneyStats| {
         let mut r = vec![name.to_string(), m.mean.to_fen_string()];
         r.extend(m.quantiles.iter().map(|q| q.value.to_fen_string()));

@@ -944,14 +944,19 @@ pub struct Certificate {
 /// |z| above this flags a line.
 pub const FLAG_Z: f64 = 4.0;
 
-fn line(quantity: &str, mc: f64, se: f64, a: f64, lo: f64, hi: f64) -> CertificateLine {
-    let d = if mc < lo {
-        mc - lo
-    } else if mc > hi {
-        mc - hi
+/// The signed distance of `x` from [lo, hi] (0 inside, negative below).
+pub(crate) fn outside(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        x - lo
+    } else if x > hi {
+        x - hi
     } else {
         0.0
-    };
+    }
+}
+
+fn line(quantity: &str, mc: f64, se: f64, a: f64, lo: f64, hi: f64) -> CertificateLine {
+    let d = outside(mc, lo, hi);
     let z = if d == 0.0 {
         0.0
     } else if se > 0.0 {

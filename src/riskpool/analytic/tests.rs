@@ -137,14 +137,7 @@ fn two_classes_match_the_product_integral() {
 
 /// Whether `mc` (with standard error `se`) is within 4 se of [low, high].
 fn agrees(mc: f64, se: f64, low: f64, high: f64) -> bool {
-    let d = if mc < low {
-        low - mc
-    } else if mc > high {
-        mc - high
-    } else {
-        0.0
-    };
-    d <= 4.0 * se
+    outside(mc, low, high).abs() <= 4.0 * se
 }
 
 /// (Sector factors and the t copula nest integrals: a coarser lattice and
