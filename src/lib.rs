@@ -20,7 +20,7 @@
 //! - [`config`]: layered configuration (defaults → TOML file → `SMEFIN__…`).
 //! - [`server`]: the tonic gRPC services and proto ↔ domain conversion.
 //! - [`cli`]: the `smefin` command line.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod catalog;

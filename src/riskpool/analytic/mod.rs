@@ -38,7 +38,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use self::conv::{Group, Pmf, Scratch};
 use self::lattice::{Amount, Law, Rounding};
-use self::quadrature::{Integrand, Tally};
+use self::quadrature::{Integrand, Tally, Var};
 use super::engine::{Cancelled, ClassView, Control, Engine};
 use super::model::{CopulaLaw, Lgd, Model};
 use super::oracle::{phi, phi_inv};
@@ -290,16 +290,9 @@ fn law_key(class: usize, law: &Law, amount: Amount) -> LawKey {
 }
 
 impl Quantity {
-    /// The lattice of `amounts` (per loan; `class_of` and `sector_of` per
-    /// class) covering [0, range] fen with at most `max_points` points.
-    fn build(
-        amounts: &[Amount],
-        class_of: &[usize],
-        classes: &[ClassView<'_>],
-        sectors: usize,
-        range: f64,
-        max_points: usize,
-    ) -> Quantity {
+    /// The lattice (unit, points, exact) of `amounts` covering [0, range]
+    /// fen with at most `max_points` points.
+    fn lattice(amounts: &[Amount], range: f64, max_points: usize) -> (i64, usize, bool) {
         let max_total: f64 = amounts.iter().map(|a| a.max()).sum();
         let range = range.min(max_total).max(1.0);
         let all_fixed = amounts.iter().all(|a| matches!(a, Amount::Fixed(_)));
@@ -312,14 +305,26 @@ impl Quantity {
         } else {
             1.0
         };
-        let (unit, points, exact) = if all_fixed && g > 0 && exact_points <= max_points as f64 {
+        if all_fixed && g > 0 && exact_points <= max_points as f64 {
             (g, exact_points as usize, true)
         } else if all_fixed && g == 0 {
             (1, 1, true)
         } else {
             let unit = ((range / (max_points - 1) as f64).ceil() as i64).max(1);
             (unit, max_points, false)
-        };
+        }
+    }
+
+    /// The groups of `amounts` (per loan; `class_of` and `sector_of` per
+    /// class) on the lattice `(unit, points, exact)`.
+    fn build(
+        amounts: &[Amount],
+        class_of: &[usize],
+        classes: &[ClassView<'_>],
+        sectors: usize,
+        (unit, points, exact): (i64, usize, bool),
+    ) -> Quantity {
+        let max_total: f64 = amounts.iter().map(|a| a.max()).sum();
         let roundings: &[Rounding] = if exact {
             &[Rounding::Nearest]
         } else {
@@ -368,6 +373,67 @@ struct Setup<'e> {
     s_load: f64,
     /// Sectors with their own factor (0 without).
     sectors: usize,
+    /// Per channel: an earlier channel with the same groups, whose
+    /// distribution it shares.
+    twins: Vec<Option<usize>>,
+}
+
+/// Per channel, the first earlier channel with the same points and groups
+/// (its distribution is the same: computed once).
+fn twins(channels: &[(&Quantity, usize)]) -> Vec<Option<usize>> {
+    channels
+        .iter()
+        .enumerate()
+        .map(|(j, (q, r))| {
+            channels[..j]
+                .iter()
+                .position(|(p, s)| p.points == q.points && p.groups[*s] == q.groups[*r])
+        })
+        .collect()
+}
+
+/// A unit for the claims lattice on which every loan's claim takes the
+/// same number of units as its loss does on the loss lattice, in every
+/// rounding, when there is one near the claims-to-loss ratio (as when each
+/// claim is a share of its loss): then each claims channel has the groups
+/// of a loss channel, and its distribution is computed once for both.
+/// `None` when an amount is drawn (Beta), a lattice is exact, or no unit
+/// near the ratio (and at least the claims' own) agrees on every loan.
+fn twin_unit(
+    loss: &[Amount],
+    claims: &[Amount],
+    (loss_unit, loss_points, loss_exact): (i64, usize, bool),
+    (claim_unit, claim_points, claim_exact): (i64, usize, bool),
+) -> Option<i64> {
+    if loss_exact || claim_exact || loss_points != claim_points {
+        return None;
+    }
+    let mut pairs = Vec::with_capacity(loss.len());
+    let (mut sum_l, mut sum_c) = (0.0, 0.0);
+    for (l, c) in loss.iter().zip(claims) {
+        let (Amount::Fixed(l), Amount::Fixed(c)) = (*l, *c) else {
+            return None;
+        };
+        sum_l += l as f64;
+        sum_c += c as f64;
+        pairs.push((l, c));
+    }
+    if sum_l <= 0.0 {
+        return None;
+    }
+    let guess = (loss_unit as f64 * sum_c / sum_l).round() as i64;
+    let rounds = [Rounding::Nearest, Rounding::Floor, Rounding::Ceil];
+    (0..=16)
+        .map(|k: i64| guess + if k % 2 == 0 { k / 2 } else { -(k + 1) / 2 })
+        .filter(|&u| u >= claim_unit)
+        .find(|&u| {
+            pairs.iter().all(|&(l, c)| {
+                rounds.iter().all(|&r| {
+                    lattice::law(Amount::Fixed(l), loss_unit, r)
+                        == lattice::law(Amount::Fixed(c), u, r)
+                })
+            })
+        })
 }
 
 impl Setup<'_> {
@@ -378,6 +444,23 @@ impl Setup<'_> {
             for r in 0..q.groups.len() {
                 out.push((q, r));
             }
+        }
+        out
+    }
+
+    /// `f` of every channel, computed once per set of twins.
+    fn each_channel(
+        &self,
+        channels: &[(&Quantity, usize)],
+        mut f: impl FnMut(&Quantity, usize) -> Pmf,
+    ) -> Vec<Pmf> {
+        let mut out: Vec<Pmf> = Vec::with_capacity(channels.len());
+        for (j, (q, r)) in channels.iter().enumerate() {
+            let d = match self.twins.get(j).copied().flatten() {
+                Some(i) => out[i].clone(),
+                None => f(q, *r),
+            };
+            out.push(d);
         }
         out
     }
@@ -401,18 +484,16 @@ impl Setup<'_> {
                 .iter()
                 .map(|c| conditional(c, w, z, 0.0, 0.0))
                 .collect();
-            return Ok(channels
-                .iter()
-                .map(|(q, r)| conv::distribution(&q.groups[*r][0], &pd, q.points, &mut scratch))
-                .collect());
+            return Ok(self.each_channel(&channels, |q, r| {
+                conv::distribution(&q.groups[r][0], &pd, q.points, &mut scratch)
+            }));
         }
         // Given z the sectors are independent: each sector's distribution
         // is an integral over its own factor; then they are convolved.
         let mut total: Option<Vec<Pmf>> = None;
         let mut sector_error = 0.0;
         for s in 0..self.sectors {
-            let inner = |u: f64| -> Result<Vec<Pmf>, Cancelled> {
-                let zs = phi_inv(u);
+            let inner = |zs: f64| -> Result<Vec<Pmf>, Cancelled> {
                 let pd: Vec<f64> = self
                     .classes
                     .iter()
@@ -425,14 +506,14 @@ impl Setup<'_> {
                     })
                     .collect();
                 let mut scratch = Scratch::default();
-                Ok(channels
-                    .iter()
-                    .map(|(q, r)| conv::distribution(&q.groups[*r][s], &pd, q.points, &mut scratch))
-                    .collect())
+                Ok(self.each_channel(&channels, |q, r| {
+                    conv::distribution(&q.groups[r][s], &pd, q.points, &mut scratch)
+                }))
             };
             let mut t = Tally::default();
             let d = quadrature::integrate(
                 &inner,
+                Var::Normal,
                 &quadrature::INNER_BREAKS,
                 tol,
                 quadrature::INNER_PIECES,
@@ -708,8 +789,9 @@ pub fn analyze(
     let w_bad = student.map_or(1.0, |(nu, c)| (c.inverse_cdf(1e-4) / nu).sqrt());
     let mut setup = Setup {
         classes,
-        loss: Quantity::build(&[], &[], &[], 0, 1.0, 16),
-        claims: Quantity::build(&[], &[], &[], 0, 1.0, 16),
+        loss: Quantity::build(&[], &[], &[], 0, (1, 1, true)),
+        claims: Quantity::build(&[], &[], &[], 0, (1, 1, true)),
+        twins: Vec::new(),
         s_load,
         sectors,
     };
@@ -719,29 +801,34 @@ pub fn analyze(
         range_guess(&setup, &claim_amounts, &class_of, w_bad, top_level).max(1.1 * capital);
     let tol = opts.tolerance;
     loop {
+        let loss_lattice = Quantity::lattice(&loss_amounts, loss_range, opts.lattice_points);
+        let mut claim_lattice = Quantity::lattice(&claim_amounts, claim_range, opts.lattice_points);
+        if let Some(unit) = twin_unit(&loss_amounts, &claim_amounts, loss_lattice, claim_lattice) {
+            claim_lattice.0 = unit;
+        }
         setup.loss = Quantity::build(
             &loss_amounts,
             &class_of,
             &setup.classes,
             sectors,
-            loss_range,
-            opts.lattice_points,
+            loss_lattice,
         );
         setup.claims = Quantity::build(
             &claim_amounts,
             &class_of,
             &setup.classes,
             sectors,
-            claim_range,
-            opts.lattice_points,
+            claim_lattice,
         );
+        setup.twins = twins(&setup.channels());
         let tally = std::sync::Mutex::new(Tally::default());
         let mut outer = Tally::default();
         let dists = match student {
             None => {
-                let f = |u: f64| setup.given(1.0, phi_inv(u), tol / 4.0, &tally, control);
+                let f = |z: f64| setup.given(1.0, z, tol / 4.0, &tally, control);
                 quadrature::integrate(
                     &f as &Integrand<'_>,
+                    Var::Normal,
                     &quadrature::BREAKS,
                     tol,
                     quadrature::OUTER_PIECES,
@@ -751,10 +838,11 @@ pub fn analyze(
             Some((nu, chi2)) => {
                 let f = |v: f64| -> Result<Vec<Pmf>, Cancelled> {
                     let w = (chi2.inverse_cdf(v) / nu).sqrt();
-                    let g = |u: f64| setup.given(w, phi_inv(u), tol / 4.0, &tally, control);
+                    let g = |z: f64| setup.given(w, z, tol / 4.0, &tally, control);
                     let mut t = Tally::default();
                     let r = quadrature::integrate(
                         &g as &Integrand<'_>,
+                        Var::Normal,
                         &quadrature::BREAKS,
                         tol / 2.0,
                         quadrature::OUTER_PIECES,
@@ -767,7 +855,8 @@ pub fn analyze(
                 };
                 quadrature::integrate(
                     &f as &Integrand<'_>,
-                    &quadrature::INNER_BREAKS,
+                    Var::Uniform,
+                    &quadrature::UNIFORM_BREAKS,
                     tol,
                     quadrature::INNER_PIECES,
                     &mut outer,

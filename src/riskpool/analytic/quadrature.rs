@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::conv::Pmf;
 use crate::riskpool::engine::Cancelled;
-use crate::riskpool::oracle::{WG, WGK, XGK};
+use crate::riskpool::oracle::{WG, WGK, XGK, phi, phi_inv};
 
 /// What an integral cost and how sure it is.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -54,18 +54,54 @@ fn to_pmfs(v: Vec<Vec<f64>>) -> Vec<Pmf> {
         .collect()
 }
 
-fn gk15(
-    f: &Integrand<'_>,
-    a: f64,
-    b: f64,
-    tally: &mut Tally,
-) -> Result<(Vec<Vec<f64>>, f64), Cancelled> {
-    let c = 0.5 * (a + b);
-    let h = 0.5 * (b - a);
-    // node j: c − h·x_j for j < 7, c, c + h·x_j (Kronrod weights by |x|)
-    let xs: Vec<(f64, f64, f64)> = (0..15)
-        .map(|j| {
-            let (x, k) = match j {
+/// The variable an integral runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Var {
+    /// u ∈ [0, 1], uniform weight; the integrand is given u.
+    Uniform,
+    /// z ∈ [−∞, ∞] with the standard normal weight φ(z); the integrand is
+    /// given z. A piece with finite ends is integrated in z (where the
+    /// conditional distributions move smoothly: a bump of fixed width in
+    /// z), one with an infinite end in u = Φ(z) (where it is finite).
+    Normal,
+}
+
+/// The standard normal density.
+fn density(z: f64) -> f64 {
+    (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+impl Var {
+    /// The probability weight of [a, b].
+    fn mass(self, a: f64, b: f64) -> f64 {
+        match self {
+            Var::Uniform => b - a,
+            Var::Normal => phi(b) - phi(a),
+        }
+    }
+
+    /// Where [a, b] is halved: its midpoint, or for a normal piece with an
+    /// infinite end, the point that halves its mass.
+    fn middle(self, a: f64, b: f64) -> f64 {
+        if self == Var::Normal && !(a.is_finite() && b.is_finite()) {
+            phi_inv(0.5 * (phi(a) + phi(b)))
+        } else {
+            0.5 * (a + b)
+        }
+    }
+
+    /// The 15 Kronrod nodes of [a, b], each as (the integrand's argument,
+    /// its Kronrod weight, its Gauss weight), weights including the
+    /// measure; and the half-width of the piece in the integration
+    /// coordinate.
+    fn nodes(self, a: f64, b: f64) -> [(f64, f64, f64); 15] {
+        let in_u = self == Var::Normal && !(a.is_finite() && b.is_finite());
+        let (lo, hi) = if in_u { (phi(a), phi(b)) } else { (a, b) };
+        let c = 0.5 * (lo + hi);
+        let h = 0.5 * (hi - lo);
+        std::array::from_fn(|j| {
+            // node j: c − h·x_j for j < 7, c, c + h·x_j (weights by |x|)
+            let (t, k) = match j {
                 0..=6 => (c - h * XGK[j], j),
                 7 => (c, 7),
                 _ => (c + h * XGK[14 - j], 14 - j),
@@ -77,9 +113,24 @@ fn gk15(
             } else {
                 0.0
             };
-            (x, WGK[k], g)
+            let (x, m) = match (self, in_u) {
+                (Var::Uniform, _) => (t, h),
+                (Var::Normal, true) => (phi_inv(t), h),
+                (Var::Normal, false) => (t, h * density(t)),
+            };
+            (x, WGK[k] * m, g * m)
         })
-        .collect();
+    }
+}
+
+fn gk15(
+    f: &Integrand<'_>,
+    var: Var,
+    a: f64,
+    b: f64,
+    tally: &mut Tally,
+) -> Result<(Vec<Vec<f64>>, f64), Cancelled> {
+    let xs = var.nodes(a, b);
     let values: Vec<Vec<Pmf>> = xs
         .par_iter()
         .map(|&(x, _, _)| f(x))
@@ -89,18 +140,20 @@ fn gk15(
     let zero = || shape.iter().map(|&n| vec![0.0; n]).collect::<Vec<_>>();
     let (mut kr, mut ga) = (zero(), zero());
     for (v, &(_, wk, wg)) in values.iter().zip(&xs) {
-        axpy(&mut kr, wk * h, v);
+        axpy(&mut kr, wk, v);
         if wg != 0.0 {
-            axpy(&mut ga, wg * h, v);
+            axpy(&mut ga, wg, v);
         }
     }
     // QUADPACK's estimate: the Gauss–Kronrod difference, scaled as
-    // (200·Δ/s)^{3/2}·s, s bounding the integral of a probability (h):
-    // the raw difference is the 7-point Gauss rule's error, far above the
-    // 15-point Kronrod result's.
+    // (200·Δ/s)^{3/2}·s, s bounding the integral of a probability (the
+    // piece's mass): the raw difference is the 7-point Gauss rule's error,
+    // far above the 15-point Kronrod result's.
     let diff = tail_sup(&kr, &ga);
-    let s = h.abs();
-    let err = if s > 0.0 {
+    let s = var.mass(a, b);
+    let err = if std::env::var("RAWERR").is_ok() {
+        diff
+    } else if s > 0.0 {
         s * (200.0 * diff / s).powf(1.5).min(1.0)
     } else {
         0.0
@@ -108,23 +161,31 @@ fn gk15(
     Ok((kr, err))
 }
 
-/// Where the first partition of [0, 1] in u-space breaks: finer towards
-/// both ends, where z = Φ⁻¹(u) runs off to ∓∞ and the tails live.
-pub(super) const BREAKS: [f64; 9] = [
+/// Where the first partition of the global factor's integral breaks, in z:
+/// about one unit apart where the conditional distributions move, wider in
+/// the far tails (−∞ and ∞ are integrated in u = Φ(z)).
+pub(super) const BREAKS: [f64; 13] = [
+    f64::NEG_INFINITY,
+    -6.0,
+    -4.0,
+    -3.0,
+    -2.0,
+    -1.0,
     0.0,
-    1e-8,
-    1e-4,
-    0.02,
-    0.5,
-    0.98,
-    1.0 - 1e-4,
-    1.0 - 1e-8,
     1.0,
+    2.0,
+    3.0,
+    4.0,
+    6.0,
+    f64::INFINITY,
 ];
 
-/// The first partition of an inner integral (sector factors, the χ²
-/// mixing variable): coarser, as it is taken at every outer node.
-pub(super) const INNER_BREAKS: [f64; 5] = [0.0, 1e-6, 0.5, 1.0 - 1e-6, 1.0];
+/// The first partition of an inner integral over a normal factor (sector
+/// factors): coarser, as it is taken at every outer node.
+pub(super) const INNER_BREAKS: [f64; 5] = [f64::NEG_INFINITY, -4.75, 0.0, 4.75, f64::INFINITY];
+
+/// The first partition of the χ² mixing variable's integral, in u.
+pub(super) const UNIFORM_BREAKS: [f64; 5] = [0.0, 1e-6, 0.5, 1.0 - 1e-6, 1.0];
 
 /// Most intervals the outer integral splits into.
 pub(super) const OUTER_PIECES: usize = 2000;
@@ -133,14 +194,14 @@ pub(super) const OUTER_PIECES: usize = 2000;
 /// into: its error estimate, whatever it is, is added to the bound.
 pub(super) const INNER_PIECES: usize = 10;
 
-/// ∫ₐᵇ f, globally adaptive (QUADPACK's QAG strategy): the interval with
-/// the largest error estimate is halved until the estimates add up to at
-/// most `tol` (or there are `max_pieces`), starting from the partition
-/// `cuts`. The pieces
-/// are summed in order of position, so the result does not depend on the
-/// order in which they were refined.
+/// ∫ f over `var`, globally adaptive (QUADPACK's QAG strategy): the piece
+/// with the largest error estimate is halved until the estimates add up to
+/// at most `tol` (or there are `max_pieces`), starting from the partition
+/// `cuts`. The pieces are summed in order of position, so the result does
+/// not depend on the order in which they were refined.
 pub(super) fn integrate(
     f: &Integrand<'_>,
+    var: Var,
     cuts: &[f64],
     tol: f64,
     max_pieces: usize,
@@ -148,7 +209,7 @@ pub(super) fn integrate(
 ) -> Result<Vec<Pmf>, Cancelled> {
     let mut pieces: Vec<(f64, f64, Vec<Vec<f64>>, f64)> = Vec::new();
     for w in cuts.windows(2) {
-        let (v, e) = gk15(f, w[0], w[1], tally)?;
+        let (v, e) = gk15(f, var, w[0], w[1], tally)?;
         pieces.push((w[0], w[1], v, e));
     }
     loop {
@@ -162,21 +223,21 @@ pub(super) fn integrate(
             .max_by(|x, y| x.1.3.total_cmp(&y.1.3))
             .expect("at least one piece");
         let (lo, hi, _, _) = pieces.swap_remove(worst);
-        let m = 0.5 * (lo + hi);
-        if m <= lo || m >= hi || hi - lo < 1e-15 {
+        let m = var.middle(lo, hi);
+        if !(m > lo && m < hi) || var.mass(lo, hi) < 1e-15 {
             // cannot split further: keep it as it is, at its error
-            let (v, e) = gk15(f, lo, hi, tally)?;
+            let (v, e) = gk15(f, var, lo, hi, tally)?;
             pieces.push((lo, hi, v, e));
             break;
         }
         let (l, r) = rayon::join(
             || {
                 let mut t = Tally::default();
-                gk15(f, lo, m, &mut t).map(|x| (x, t))
+                gk15(f, var, lo, m, &mut t).map(|x| (x, t))
             },
             || {
                 let mut t = Tally::default();
-                gk15(f, m, hi, &mut t).map(|x| (x, t))
+                gk15(f, var, m, hi, &mut t).map(|x| (x, t))
             },
         );
         let (((lv, le), lt), ((rv, re), rt)) = (l?, r?);
@@ -185,6 +246,11 @@ pub(super) fn integrate(
         pieces.push((m, hi, rv, re));
     }
     pieces.sort_by(|x, y| x.0.total_cmp(&y.0));
+    if std::env::var("PIECES").is_ok() {
+        for p in &pieces {
+            eprintln!("{:.3} {:.3} err {:.2e}", p.0, p.1, p.3);
+        }
+    }
     tally.error += pieces.iter().map(|p| p.3).sum::<f64>();
     let mut it = pieces.into_iter();
     let mut acc = it.next().map(|p| p.2).unwrap_or_default();
@@ -213,11 +279,19 @@ mod tests {
             }])
         };
         let mut t = Tally::default();
-        let r = integrate(&f, &BREAKS, 1e-12, OUTER_PIECES, &mut t).unwrap();
+        let r = integrate(
+            &f,
+            Var::Uniform,
+            &UNIFORM_BREAKS,
+            1e-12,
+            OUTER_PIECES,
+            &mut t,
+        )
+        .unwrap();
         assert!((r[0].p[1] - 1.0 / 3.0).abs() < 1e-15);
         assert!((r[0].p[0] - 2.0 / 3.0).abs() < 1e-15);
         // (a polynomial: the first partition is exact, nothing is split)
-        assert_eq!(t.nodes, 15 * 8);
+        assert_eq!(t.nodes, 15 * 4);
         // a step in u is found by splitting
         let step = |u: f64| -> Result<Vec<Pmf>, Cancelled> {
             let x = f64::from(u8::from(u < 0.3));
@@ -228,7 +302,15 @@ mod tests {
             }])
         };
         let mut t = Tally::default();
-        let r = integrate(&step, &[0.0, 1.0], 1e-10, OUTER_PIECES, &mut t).unwrap();
+        let r = integrate(
+            &step,
+            Var::Uniform,
+            &[0.0, 1.0],
+            1e-10,
+            OUTER_PIECES,
+            &mut t,
+        )
+        .unwrap();
         assert!((r[0].p[1] - 0.3).abs() < 1e-9, "{}", r[0].p[1]);
         assert!(t.nodes > 15 && t.error <= 1e-10, "{t:?}");
     }

@@ -340,3 +340,53 @@ fn a_certificate_flags_a_disagreement() {
         "{c:?}"
     );
 }
+
+/// Claims that are half of each loss (to the fen) get a claims unit on
+/// which every claim takes its loss's units in every rounding, so the
+/// claims channels are the loss channels, computed once; a claim out of
+/// proportion leaves them apart.
+#[test]
+fn proportional_claims_share_the_loss_channels() {
+    let loss: Vec<Amount> = (0..500)
+        .map(|i| Amount::Fixed(1_000_003 + 7_919 * i * i % 3_000_017))
+        .collect();
+    let claims: Vec<Amount> = loss
+        .iter()
+        .map(|a| match a {
+            Amount::Fixed(v) => Amount::Fixed((v + 1) / 2),
+            Amount::Beta { .. } => unreachable!(),
+        })
+        .collect();
+    let l = Quantity::lattice(&loss, 4.0e8, 1024);
+    let c = Quantity::lattice(&claims, 2.0e8, 1024);
+    assert!(!l.2 && !c.2, "both lattices inexact");
+    let unit = twin_unit(&loss, &claims, l, c).expect("a shared unit");
+    assert!(
+        unit >= c.0 && (unit - l.0 / 2).abs() <= 8,
+        "{unit} against {}",
+        l.0
+    );
+    let one = [ClassView {
+        thr: -2.0,
+        sqrt_rho: 0.4,
+        resid_sd: 0.9,
+        sector: 0,
+        pd: 0.02,
+        loans: &[],
+    }];
+    let class_of = vec![0; loss.len()];
+    let ql = Quantity::build(&loss, &class_of, &one, 0, l);
+    let qc = Quantity::build(&claims, &class_of, &one, 0, (unit, c.1, c.2));
+    let channels: Vec<(&Quantity, usize)> = (0..3)
+        .map(|r| (&ql, r))
+        .chain((0..3).map(|r| (&qc, r)))
+        .collect();
+    assert_eq!(
+        twins(&channels),
+        vec![None, None, None, Some(0), Some(1), Some(2)]
+    );
+    // one claim twice its share: no unit agrees on every loan
+    let mut odd = claims.clone();
+    odd[17] = Amount::Fixed(loss[17].max() as i64);
+    assert_eq!(twin_unit(&loss, &odd, l, c), None);
+}
