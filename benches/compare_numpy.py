@@ -65,6 +65,8 @@ def claims_per_loan(amount_fen):
 
 
 def run_smefin(exe, amount_fen, scenarios, threads):
+    """smefin end to end; its engine time (`--timing`) is kept by thread count
+    in `run_smefin.engine_seconds`."""
     with tempfile.TemporaryDirectory() as d:
         csv = os.path.join(d, "loans.csv")
         with open(csv, "w") as f:
@@ -85,11 +87,14 @@ def run_smefin(exe, amount_fen, scenarios, threads):
     timing = [l for l in out.stderr.splitlines() if l.startswith("timing:")]
     engine = float(timing[0].split()[2]) if timing else float("nan")
     print(f"smefin {timing[0] if timing else ''} (end to end {elapsed:.3f} s: process start, CSV, engine, summary, JSON)")
-    run_smefin.engine_seconds = engine
+    run_smefin.engine_seconds[threads] = engine
     p = s["exhaustion_probability"]
     loss_mean = float(s["loss"]["mean"]) * 100
     loss_se = float(s["loss"]["mean_std_error"]) * 100
     return elapsed, p["estimate"], p["std_error"], loss_mean, loss_se
+
+
+run_smefin.engine_seconds = {}
 
 
 def numpy_loop(scenarios, chunk, draw, seed=7):
@@ -235,6 +240,18 @@ def main():
             zl = (lm - rows[0][5]) / math.sqrt(lse**2 + rows[0][6] ** 2)
             line += f"; mean loss z = {zl:+.2f}"
         print(line)
+    # engine to engine: numpy's loop against smefin's engine (no process
+    # start, CSV, summary or JSON on either side)
+    eng = run_smefin.engine_seconds
+    if a.threads in eng and 1 in eng:
+        name, n, sec = best_numpy[0], best_numpy[1], best_numpy[2]
+        per_m = sec / n * 1e6
+        e2 = eng[a.threads] / a.scenarios * 1e6
+        e1 = eng[1] / a.scenarios * 1e6
+        print(
+            f"engine to engine against {name}: smefin {per_m / e2:.1f}x faster on {a.threads} threads "
+            f"({e2:.3f} s per 1M), {per_m / e1:.1f}x on one core ({e1:.3f} s per 1M)"
+        )
 
 
 if __name__ == "__main__":
