@@ -1,4 +1,4 @@
-//! Adaptive Gauss–Kronrod (7–15) quadrature of distributions: the integrand
+//! Adaptive Gauss–Kronrod (10–21, as QUADPACK's QK21) quadrature of distributions: the integrand
 //! is a set of pmfs (one per channel), and an interval is split until the
 //! Kronrod and Gauss estimates of every channel's tail probabilities
 //! P(X ≥ x), at every x, agree within its share of the tolerance. The
@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::conv::Pmf;
 use crate::riskpool::engine::Cancelled;
-use crate::riskpool::oracle::{WG, WGK, XGK, phi, phi_inv};
+use crate::riskpool::oracle::{phi, phi_inv};
 
 /// What an integral cost and how sure it is.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -54,6 +54,53 @@ fn to_pmfs(v: Vec<Vec<f64>>) -> Vec<Pmf> {
         .collect()
 }
 
+/// The 21-point Kronrod rule's abscissae on [−1, 1] (the positive half,
+/// descending, then 0), as QUADPACK's QK21; the odd ones (1, 3, …, 9) are
+/// the 10-point Gauss rule's.
+#[allow(clippy::excessive_precision)] // (QUADPACK's digits, as published)
+const XGK: [f64; 11] = [
+    0.995_657_163_025_808_080_735_527_280_689_003,
+    0.973_906_528_517_171_720_077_964_012_084_452,
+    0.930_157_491_355_708_226_001_207_180_059_508,
+    0.865_063_366_688_984_510_732_096_688_423_493,
+    0.780_817_726_586_416_897_063_717_578_345_042,
+    0.679_409_568_299_024_406_234_327_365_114_874,
+    0.562_757_134_668_604_683_339_000_099_272_694,
+    0.433_395_394_129_247_190_799_265_943_165_784,
+    0.294_392_862_701_460_198_131_126_603_103_866,
+    0.148_874_338_981_631_210_884_826_001_129_720,
+    0.0,
+];
+
+/// The Kronrod weights of [`XGK`].
+#[allow(clippy::excessive_precision)] // (QUADPACK's digits, as published)
+const WGK: [f64; 11] = [
+    0.011_694_638_867_371_874_278_064_396_062_192,
+    0.032_558_162_307_964_727_478_818_972_459_390,
+    0.054_755_896_574_351_996_031_381_300_244_580,
+    0.075_039_674_810_919_952_767_043_140_916_190,
+    0.093_125_454_583_697_605_535_065_465_083_366,
+    0.109_387_158_802_297_641_899_210_590_325_805,
+    0.123_491_976_262_065_851_077_208_062_184_290,
+    0.134_709_217_311_473_325_928_054_001_771_707,
+    0.142_775_938_577_060_080_797_094_273_138_717,
+    0.147_739_104_901_338_491_374_841_515_972_068,
+    0.149_445_554_002_916_905_664_936_468_389_821,
+];
+
+/// The 10-point Gauss weights of `XGK[1]`, `XGK[3]`, …, `XGK[9]`.
+#[allow(clippy::excessive_precision)] // (QUADPACK's digits, as published)
+const WG: [f64; 5] = [
+    0.066_671_344_308_688_137_593_568_809_893_332,
+    0.149_451_349_150_580_593_145_776_339_657_697,
+    0.219_086_362_515_982_043_995_534_934_228_163,
+    0.269_266_719_309_996_355_091_226_921_569_469,
+    0.295_524_224_714_752_870_173_892_994_651_338,
+];
+
+/// Nodes of the rule.
+const NODES: usize = 2 * XGK.len() - 1;
+
 /// The variable an integral runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Var {
@@ -90,29 +137,23 @@ impl Var {
         }
     }
 
-    /// The 15 Kronrod nodes of [a, b], each as (the integrand's argument,
+    /// The Kronrod nodes of [a, b], each as (the integrand's argument,
     /// its Kronrod weight, its Gauss weight), weights including the
-    /// measure; and the half-width of the piece in the integration
-    /// coordinate.
-    fn nodes(self, a: f64, b: f64) -> [(f64, f64, f64); 15] {
+    /// measure.
+    fn nodes(self, a: f64, b: f64) -> [(f64, f64, f64); NODES] {
         let in_u = self == Var::Normal && !(a.is_finite() && b.is_finite());
         let (lo, hi) = if in_u { (phi(a), phi(b)) } else { (a, b) };
         let c = 0.5 * (lo + hi);
         let h = 0.5 * (hi - lo);
+        let mid = XGK.len() - 1;
         std::array::from_fn(|j| {
-            // node j: c − h·x_j for j < 7, c, c + h·x_j (weights by |x|)
-            let (t, k) = match j {
-                0..=6 => (c - h * XGK[j], j),
-                7 => (c, 7),
-                _ => (c + h * XGK[14 - j], 14 - j),
+            // node j: c − h·x_j below the centre, c, c + h·x_j above
+            let (t, k) = match j.cmp(&mid) {
+                std::cmp::Ordering::Less => (c - h * XGK[j], j),
+                std::cmp::Ordering::Equal => (c, mid),
+                std::cmp::Ordering::Greater => (c + h * XGK[2 * mid - j], 2 * mid - j),
             };
-            let g = if k % 2 == 1 {
-                WG[k / 2]
-            } else if k == 7 {
-                WG[3]
-            } else {
-                0.0
-            };
+            let g = if k % 2 == 1 { WG[k / 2] } else { 0.0 };
             let (x, m) = match (self, in_u) {
                 (Var::Uniform, _) => (t, h),
                 (Var::Normal, true) => (phi_inv(t), h),
@@ -123,7 +164,7 @@ impl Var {
     }
 }
 
-fn gk15(
+fn gk21(
     f: &Integrand<'_>,
     var: Var,
     a: f64,
@@ -135,7 +176,7 @@ fn gk15(
         .par_iter()
         .map(|&(x, _, _)| f(x))
         .collect::<Result<_, _>>()?;
-    tally.nodes += 15;
+    tally.nodes += NODES as u64;
     let shape: Vec<usize> = values[0].iter().map(|p| p.p.len()).collect();
     let zero = || shape.iter().map(|&n| vec![0.0; n]).collect::<Vec<_>>();
     let (mut kr, mut ga) = (zero(), zero());
@@ -147,13 +188,11 @@ fn gk15(
     }
     // QUADPACK's estimate: the Gauss–Kronrod difference, scaled as
     // (200·Δ/s)^{3/2}·s, s bounding the integral of a probability (the
-    // piece's mass): the raw difference is the 7-point Gauss rule's error,
-    // far above the 15-point Kronrod result's.
+    // piece's mass): the raw difference is the 10-point Gauss rule's
+    // error, far above the 21-point Kronrod result's.
     let diff = tail_sup(&kr, &ga);
     let s = var.mass(a, b);
-    let err = if std::env::var("RAWERR").is_ok() {
-        diff
-    } else if s > 0.0 {
+    let err = if s > 0.0 {
         s * (200.0 * diff / s).powf(1.5).min(1.0)
     } else {
         0.0
@@ -209,7 +248,7 @@ pub(super) fn integrate(
 ) -> Result<Vec<Pmf>, Cancelled> {
     let mut pieces: Vec<(f64, f64, Vec<Vec<f64>>, f64)> = Vec::new();
     for w in cuts.windows(2) {
-        let (v, e) = gk15(f, var, w[0], w[1], tally)?;
+        let (v, e) = gk21(f, var, w[0], w[1], tally)?;
         pieces.push((w[0], w[1], v, e));
     }
     loop {
@@ -226,18 +265,18 @@ pub(super) fn integrate(
         let m = var.middle(lo, hi);
         if !(m > lo && m < hi) || var.mass(lo, hi) < 1e-15 {
             // cannot split further: keep it as it is, at its error
-            let (v, e) = gk15(f, var, lo, hi, tally)?;
+            let (v, e) = gk21(f, var, lo, hi, tally)?;
             pieces.push((lo, hi, v, e));
             break;
         }
         let (l, r) = rayon::join(
             || {
                 let mut t = Tally::default();
-                gk15(f, var, lo, m, &mut t).map(|x| (x, t))
+                gk21(f, var, lo, m, &mut t).map(|x| (x, t))
             },
             || {
                 let mut t = Tally::default();
-                gk15(f, var, m, hi, &mut t).map(|x| (x, t))
+                gk21(f, var, m, hi, &mut t).map(|x| (x, t))
             },
         );
         let (((lv, le), lt), ((rv, re), rt)) = (l?, r?);
@@ -246,11 +285,6 @@ pub(super) fn integrate(
         pieces.push((m, hi, rv, re));
     }
     pieces.sort_by(|x, y| x.0.total_cmp(&y.0));
-    if std::env::var("PIECES").is_ok() {
-        for p in &pieces {
-            eprintln!("{:.3} {:.3} err {:.2e}", p.0, p.1, p.3);
-        }
-    }
     tally.error += pieces.iter().map(|p| p.3).sum::<f64>();
     let mut it = pieces.into_iter();
     let mut acc = it.next().map(|p| p.2).unwrap_or_default();
@@ -291,7 +325,7 @@ mod tests {
         assert!((r[0].p[1] - 1.0 / 3.0).abs() < 1e-15);
         assert!((r[0].p[0] - 2.0 / 3.0).abs() < 1e-15);
         // (a polynomial: the first partition is exact, nothing is split)
-        assert_eq!(t.nodes, 15 * 4);
+        assert_eq!(t.nodes, 21 * 4);
         // a step in u is found by splitting
         let step = |u: f64| -> Result<Vec<Pmf>, Cancelled> {
             let x = f64::from(u8::from(u < 0.3));
@@ -312,6 +346,6 @@ mod tests {
         )
         .unwrap();
         assert!((r[0].p[1] - 0.3).abs() < 1e-9, "{}", r[0].p[1]);
-        assert!(t.nodes > 15 && t.error <= 1e-10, "{t:?}");
+        assert!(t.nodes > 21 && t.error <= 1e-10, "{t:?}");
     }
 }
