@@ -643,6 +643,7 @@ impl<'m> Engine<'m> {
             if !c.packed.is_empty() {
                 // (a single period, fixed amounts: the sums are integers,
                 // so the order of the defaults does not matter)
+                debug_assert!(!self.multi, "packed amounts are for a single period");
                 let k = if p >= 1.0 {
                     n
                 } else {
@@ -981,7 +982,8 @@ fn packed_defaults(
     if k == n {
         packed.iter().for_each(&mut take);
     } else if k * 256 < n {
-        // few: their list, in the order drawn
+        // few: their list, in the order drawn (a scan of the bitset's n/64
+        // words would cost more than the K scattered reads)
         let mut chosen = std::mem::take(&mut scratch.chosen);
         chosen.clear();
         floyd(n, k, rng, &mut scratch.bits, &mut chosen);
@@ -1005,18 +1007,31 @@ fn packed_defaults(
 
 /// [`floyd`]'s picks left set in `bits` (the caller clears them).
 fn floyd_set(n: usize, k: usize, rng: &mut ChaCha8Rng, bits: &mut Vec<u64>) {
+    floyd_picks(n, k, rng, bits, |_| {});
+}
+
+/// Floyd's K picks out of 0..n, each set in `bits` and given to `pick` in
+/// the order drawn.
+fn floyd_picks(
+    n: usize,
+    k: usize,
+    rng: &mut ChaCha8Rng,
+    bits: &mut Vec<u64>,
+    mut pick: impl FnMut(usize),
+) {
     let words = n.div_ceil(64);
     if bits.len() < words {
         bits.resize(words, 0);
     }
     for j in (n - k)..n {
         let t = rng.random_range(0..=j);
-        let pick = if bits[t / 64] >> (t % 64) & 1 == 1 {
+        let p = if bits[t / 64] >> (t % 64) & 1 == 1 {
             j
         } else {
             t
         };
-        bits[pick / 64] |= 1 << (pick % 64);
+        bits[p / 64] |= 1 << (p % 64);
+        pick(p);
     }
 }
 
@@ -1027,21 +1042,9 @@ fn floyd(n: usize, k: usize, rng: &mut ChaCha8Rng, bits: &mut Vec<u64>, out: &mu
     if k == 0 {
         return;
     }
-    let words = n.div_ceil(64);
-    if bits.len() < words {
-        bits.resize(words, 0);
-    }
-    for j in (n - k)..n {
-        let t = rng.random_range(0..=j);
-        let pick = if bits[t / 64] >> (t % 64) & 1 == 1 {
-            j
-        } else {
-            t
-        };
-        bits[pick / 64] |= 1 << (pick % 64);
-        out.push(pick as u32);
-    }
-    for &p in out.iter() {
+    let from = out.len();
+    floyd_picks(n, k, rng, bits, |p| out.push(p as u32));
+    for &p in &out[from..] {
         bits[p as usize / 64] = 0;
     }
 }
