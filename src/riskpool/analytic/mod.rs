@@ -5,7 +5,8 @@
 //! period's loss is a sum of independent terms whose distribution is a
 //! convolution (`conv`) on an integer lattice of amounts (`lattice`);
 //! the factors are then integrated out by adaptive Gauss–Kronrod quadrature
-//! in u = Φ(z) space (`quadrature`), so that tails of 10⁻⁹ are resolved:
+//! over z with its normal weight, the infinite end pieces in u = Φ(z)
+//! (`quadrature`), so that tails of 10⁻⁹ are resolved:
 //!
 //! - the global factor z: one integral;
 //! - sector factors (up to [`MAX_SECTORS`]): given z the sectors are
