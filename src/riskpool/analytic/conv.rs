@@ -205,8 +205,8 @@ impl Pmf {
                 let new_hi = (self.hi + (j0 + scratch.terms.len() - 1) * a).min(points - 1);
                 // out[j] = Σ_k b_k·src[j − k·a], by blocks of outputs (in
                 // registers) rather than by terms: each term's contribution
-                // is added in the same order, so the sums are the same to
-                // the bit, at half the memory traffic
+                // is added in the same order as term by term (the same sums
+                // to the bit unless fused), at half the memory traffic
                 let n = self.hi - self.lo + 1;
                 let padded = &mut scratch.acc;
                 padded.clear();
