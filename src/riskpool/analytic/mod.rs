@@ -449,25 +449,38 @@ impl Setup<'_> {
         out
     }
 
-    /// `f` of every channel, computed once per set of twins.
-    fn each_channel(
-        &self,
-        channels: &[(&Quantity, usize)],
-        mut f: impl FnMut(&Quantity, usize) -> Pmf,
-    ) -> Vec<Pmf> {
-        let mut out: Vec<Pmf> = Vec::with_capacity(channels.len());
-        for (j, (q, r)) in channels.iter().enumerate() {
-            let d = match self.twins.get(j).copied().flatten() {
-                Some(i) => out[i].clone(),
-                None => f(q, *r),
-            };
-            out.push(d);
-        }
+    /// The channels computed: each set of twins once (the first of it).
+    fn distinct(&self) -> Vec<(&Quantity, usize)> {
+        let mut out = self.channels();
+        let mut j = 0;
+        out.retain(|_| {
+            j += 1;
+            self.twins.get(j - 1).copied().flatten().is_none()
+        });
         out
     }
 
-    /// The distributions of every channel given the scale w and the global
-    /// factor z (sector factors integrated out).
+    /// Every channel's distribution from the [`distinct`](Self::distinct)
+    /// ones'.
+    fn expand(&self, distinct: &[Pmf]) -> Vec<Pmf> {
+        let mut slot: Vec<usize> = Vec::with_capacity(self.twins.len());
+        let mut next = 0;
+        for j in 0..self.channels().len() {
+            let s = match self.twins.get(j).copied().flatten() {
+                // (a twin's first is itself distinct, and earlier)
+                Some(i) => slot[i],
+                None => {
+                    next += 1;
+                    next - 1
+                }
+            };
+            slot.push(s);
+        }
+        slot.iter().map(|&s| distinct[s].clone()).collect()
+    }
+
+    /// The distributions of the distinct channels given the scale w and
+    /// the global factor z (sector factors integrated out).
     fn given(
         &self,
         w: f64,
@@ -477,7 +490,7 @@ impl Setup<'_> {
         control: &Control,
     ) -> Result<Vec<Pmf>, Cancelled> {
         control.check()?;
-        let channels = self.channels();
+        let channels = self.distinct();
         let mut scratch = Scratch::default();
         if self.sectors == 0 {
             let pd: Vec<f64> = self
@@ -485,9 +498,10 @@ impl Setup<'_> {
                 .iter()
                 .map(|c| conditional(c, w, z, 0.0, 0.0))
                 .collect();
-            return Ok(self.each_channel(&channels, |q, r| {
-                conv::distribution(&q.groups[r][0], &pd, q.points, &mut scratch)
-            }));
+            return Ok(channels
+                .iter()
+                .map(|(q, r)| conv::distribution(&q.groups[*r][0], &pd, q.points, &mut scratch))
+                .collect());
         }
         // Given z the sectors are independent: each sector's distribution
         // is an integral over its own factor; then they are convolved.
@@ -507,9 +521,10 @@ impl Setup<'_> {
                     })
                     .collect();
                 let mut scratch = Scratch::default();
-                Ok(self.each_channel(&channels, |q, r| {
-                    conv::distribution(&q.groups[r][s], &pd, q.points, &mut scratch)
-                }))
+                Ok(channels
+                    .iter()
+                    .map(|(q, r)| conv::distribution(&q.groups[*r][s], &pd, q.points, &mut scratch))
+                    .collect())
             };
             let mut t = Tally::default();
             let d = quadrature::integrate(
@@ -866,6 +881,8 @@ pub fn analyze(
         };
         let inner = tally.into_inner().unwrap_or_else(|e| e.into_inner());
         let err = outer.error + inner.error;
+        // (each set of twins was integrated once)
+        let dists = setup.expand(&dists);
         let channels = setup.channels();
         let ds: Vec<Dist<'_>> = channels
             .iter()
