@@ -41,7 +41,7 @@ pub fn section(a: &AnalyticSummary, cert: Option<&Certificate>) -> String {
     let l = &a.lattice;
     let _ = writeln!(
         b,
-        "<p>不抽样：给定因子，各笔贷款独立违约，损失分布为格点上的卷积；再以自适应 Gauss–Kronrod 求积对因子积分（u = Φ(z) 空间）。损失格点 {} × {} 点，代偿格点 {} × {} 点；{}积分节点 {} 个，误差估计 {:.1e}（已计入各项界）。</p>",
+        "<p>不抽样：给定因子，各笔贷款独立违约，损失分布为格点上的卷积；再以自适应 Gauss–Kronrod 求积对因子积分（对 z 按正态权重积分，两端无穷段在 u = Φ(z) 空间）。损失格点 {} × {} 点，代偿格点 {} × {} 点；{}积分节点 {} 个，误差估计 {:.1e}（已计入各项界）。</p>",
         esc(&l.loss_unit.human()),
         l.loss_points,
         esc(&l.claim_unit.human()),
