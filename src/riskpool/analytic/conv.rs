@@ -410,6 +410,18 @@ fn shift_sum_by<const B: usize, const FUSED: bool>(
     }
 }
 
+/// (cos, −sin) of 2πk/len for k < len/2, computed once per length.
+fn twiddles(len: usize) -> &'static [(f64, f64)] {
+    static TABLES: [std::sync::OnceLock<Vec<(f64, f64)>>; 64] =
+        [const { std::sync::OnceLock::new() }; 64];
+    TABLES[len.trailing_zeros() as usize].get_or_init(|| {
+        let ang = 2.0 * std::f64::consts::PI / len as f64;
+        (0..len / 2)
+            .map(|k| ((ang * k as f64).cos(), -(ang * k as f64).sin()))
+            .collect()
+    })
+}
+
 /// In-place radix-2 FFT of a power-of-two length (`inverse`: conjugate
 /// twiddles, unscaled).
 fn fft(a: &mut [(f64, f64)], inverse: bool) {
@@ -426,17 +438,15 @@ fn fft(a: &mut [(f64, f64)], inverse: bool) {
             a.swap(i, j);
         }
     }
-    let sign = if inverse { 1.0 } else { -1.0 };
+    // (the inverse's twiddles are the conjugates)
+    let flip = if inverse { -1.0 } else { 1.0 };
     let mut len = 2;
     while len <= n {
-        let ang = sign * 2.0 * std::f64::consts::PI / len as f64;
         let half = len / 2;
-        let tw: Vec<(f64, f64)> = (0..half)
-            .map(|k| ((ang * k as f64).cos(), (ang * k as f64).sin()))
-            .collect();
+        let tw = twiddles(len);
         for start in (0..n).step_by(len) {
             for k in 0..half {
-                let (wr, wi) = tw[k];
+                let (wr, wi) = (tw[k].0, flip * tw[k].1);
                 let (xr, xi) = a[start + k + half];
                 let t = (xr * wr - xi * wi, xr * wi + xi * wr);
                 let u = a[start + k];

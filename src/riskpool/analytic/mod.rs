@@ -31,6 +31,7 @@
 mod conv;
 mod lattice;
 mod quadrature;
+mod table;
 
 use std::collections::BTreeMap;
 
@@ -40,6 +41,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 use self::conv::{Group, Pmf, Scratch};
 use self::lattice::{Amount, Law, Rounding};
 use self::quadrature::{Integrand, Tally, Var};
+use self::table::Table;
 use super::engine::{Cancelled, ClassView, Control, Engine};
 use super::model::{CopulaLaw, Lgd, Model};
 use super::oracle::{phi, phi_inv};
@@ -250,6 +252,19 @@ fn conditional(c: &ClassView<'_>, w: f64, z: f64, s_load: f64, s: f64) -> f64 {
         1.0
     } else {
         phi((c.thr * w - c.sqrt_rho * z - s_load * s) / c.resid_sd)
+    }
+}
+
+/// The conditional default probability of a class given the scale w and
+/// a = √ρ·z + √ρ_s·s (a sector table's argument).
+#[inline]
+fn conditional_at(c: &ClassView<'_>, w: f64, a: f64) -> f64 {
+    if c.thr == f64::NEG_INFINITY {
+        0.0
+    } else if c.thr == f64::INFINITY {
+        1.0
+    } else {
+        phi((c.thr * w - a) / c.resid_sd)
     }
 }
 
@@ -479,8 +494,61 @@ impl Setup<'_> {
         slot.iter().map(|&s| distinct[s].clone()).collect()
     }
 
+    /// Per sector, its table at the scale w, when its classes share one ρ
+    /// (see [`table`]); `None` for a sector whose classes differ in ρ (as
+    /// Basel's SME correlation makes them), which is integrated at every
+    /// outer node. The first pieces the outer integral's first partition
+    /// needs are computed at once, in parallel.
+    fn tables<'s>(
+        &'s self,
+        w: f64,
+        tol: f64,
+        control: &'s Control,
+    ) -> Result<Vec<Option<Table<'s>>>, Cancelled> {
+        let mut out = Vec::with_capacity(self.sectors);
+        for s in 0..self.sectors {
+            let mut rhos = self
+                .classes
+                .iter()
+                .filter(|c| c.sector == s && c.thr.is_finite())
+                .map(|c| c.sqrt_rho);
+            let first = rhos.next().unwrap_or(0.0);
+            if rhos.any(|r| r.to_bits() != first.to_bits()) {
+                out.push(None);
+                continue;
+            }
+            let channels = self.distinct();
+            let points = channels.iter().map(|(q, _)| q.points).collect();
+            let f = move |a: f64| -> Result<Vec<Pmf>, Cancelled> {
+                control.check()?;
+                let pd: Vec<f64> = self
+                    .classes
+                    .iter()
+                    .map(|c| {
+                        if c.sector == s {
+                            conditional_at(c, w, a)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let mut scratch = Scratch::default();
+                Ok(channels
+                    .iter()
+                    .map(|(q, r)| conv::distribution(&q.groups[*r][s], &pd, q.points, &mut scratch))
+                    .collect())
+            };
+            let t = Table::new(Box::new(f), first, self.s_load, tol, points);
+            let reach = quadrature::BREAKS[quadrature::BREAKS.len() - 2] * first;
+            t.warm(-reach, reach)?;
+            out.push(Some(t));
+        }
+        Ok(out)
+    }
+
     /// The distributions of the distinct channels given the scale w and
-    /// the global factor z (sector factors integrated out).
+    /// the global factor z (sector factors integrated out: by their
+    /// `tables`, or where a sector has none, by an integral of its own).
     fn given(
         &self,
         w: f64,
@@ -488,6 +556,7 @@ impl Setup<'_> {
         tol: f64,
         tally: &std::sync::Mutex<Tally>,
         control: &Control,
+        tables: &[Option<Table<'_>>],
     ) -> Result<Vec<Pmf>, Cancelled> {
         control.check()?;
         let channels = self.distinct();
@@ -508,6 +577,16 @@ impl Setup<'_> {
         let mut total: Option<Vec<Pmf>> = None;
         let mut sector_error = 0.0;
         for s in 0..self.sectors {
+            if let Some(t) = tables.get(s).and_then(Option::as_ref) {
+                let mut e = Tally::default();
+                let d = t.integrate(t.sqrt_rho * z, tol, &mut e)?;
+                sector_error += e.error;
+                total = Some(match total {
+                    None => d,
+                    Some(acc) => acc.iter().zip(&d).map(|(a, b)| a.convolve(b)).collect(),
+                });
+                continue;
+            }
             let inner = |zs: f64| -> Result<Vec<Pmf>, Cancelled> {
                 let pd: Vec<f64> = self
                     .classes
@@ -551,6 +630,11 @@ impl Setup<'_> {
         g.error = g.error.max(sector_error);
         Ok(total.unwrap_or_default())
     }
+}
+
+/// Distributions the sector tables computed.
+fn evaluations(tables: &[Option<Table<'_>>]) -> u64 {
+    tables.iter().flatten().map(Table::evaluations).sum()
 }
 
 /// Per-loan amounts of the loss and the claim.
@@ -841,20 +925,24 @@ pub fn analyze(
         let mut outer = Tally::default();
         let dists = match student {
             None => {
-                let f = |z: f64| setup.given(1.0, z, tol / 4.0, &tally, control);
-                quadrature::integrate(
+                let tables = setup.tables(1.0, tol / 4.0, control)?;
+                let f = |z: f64| setup.given(1.0, z, tol / 4.0, &tally, control, &tables);
+                let r = quadrature::integrate(
                     &f as &Integrand<'_>,
                     Var::Normal,
                     &quadrature::BREAKS,
                     tol,
                     quadrature::OUTER_PIECES,
                     &mut outer,
-                )?
+                )?;
+                outer.nodes += evaluations(&tables);
+                r
             }
             Some((nu, chi2)) => {
                 let f = |v: f64| -> Result<Vec<Pmf>, Cancelled> {
                     let w = (chi2.inverse_cdf(v) / nu).sqrt();
-                    let g = |z: f64| setup.given(w, z, tol / 4.0, &tally, control);
+                    let tables = setup.tables(w, tol / 4.0, control)?;
+                    let g = |z: f64| setup.given(w, z, tol / 4.0, &tally, control, &tables);
                     let mut t = Tally::default();
                     let r = quadrature::integrate(
                         &g as &Integrand<'_>,
@@ -865,7 +953,7 @@ pub fn analyze(
                         &mut t,
                     )?;
                     let mut all = tally.lock().unwrap_or_else(|e| e.into_inner());
-                    all.nodes += t.nodes;
+                    all.nodes += t.nodes + evaluations(&tables);
                     all.error = all.error.max(t.error);
                     Ok(r)
                 };
@@ -874,7 +962,7 @@ pub fn analyze(
                     Var::Uniform,
                     &quadrature::UNIFORM_BREAKS,
                     tol,
-                    quadrature::INNER_PIECES,
+                    quadrature::MIXING_PIECES,
                     &mut outer,
                 )?
             }

@@ -44,7 +44,7 @@ fn tail_sup(k: &[Vec<f64>], g: &[Vec<f64>]) -> f64 {
     worst
 }
 
-fn to_pmfs(v: Vec<Vec<f64>>) -> Vec<Pmf> {
+pub(super) fn to_pmfs(v: Vec<Vec<f64>>) -> Vec<Pmf> {
     v.into_iter()
         .map(|p| {
             let lo = p.iter().position(|&x| x != 0.0).unwrap_or(0);
@@ -99,7 +99,7 @@ const WG: [f64; 5] = [
 ];
 
 /// Nodes of the rule.
-const NODES: usize = 2 * XGK.len() - 1;
+pub(super) const NODES: usize = 2 * XGK.len() - 1;
 
 /// The variable an integral runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +114,7 @@ pub(super) enum Var {
 }
 
 /// The standard normal density.
-fn density(z: f64) -> f64 {
+pub(super) fn density(z: f64) -> f64 {
     (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
 }
 
@@ -140,7 +140,7 @@ impl Var {
     /// The Kronrod nodes of [a, b], each as (the integrand's argument,
     /// its Kronrod weight, its Gauss weight), weights including the
     /// measure.
-    fn nodes(self, a: f64, b: f64) -> [(f64, f64, f64); NODES] {
+    pub(super) fn nodes(self, a: f64, b: f64) -> [(f64, f64, f64); NODES] {
         let in_u = self == Var::Normal && !(a.is_finite() && b.is_finite());
         let (lo, hi) = if in_u { (phi(a), phi(b)) } else { (a, b) };
         let c = 0.5 * (lo + hi);
@@ -191,13 +191,17 @@ fn gk21(
     // piece's mass): the raw difference is the 10-point Gauss rule's
     // error, far above the 21-point Kronrod result's.
     let diff = tail_sup(&kr, &ga);
-    let s = var.mass(a, b);
-    let err = if s > 0.0 {
+    Ok((kr, estimate(diff, var.mass(a, b))))
+}
+
+/// QUADPACK's error estimate of a piece of mass `s` whose Gauss and
+/// Kronrod results differ by `diff`.
+pub(super) fn estimate(diff: f64, s: f64) -> f64 {
+    if s > 0.0 {
         s * (200.0 * diff / s).powf(1.5).min(1.0)
     } else {
         0.0
-    };
-    Ok((kr, err))
+    }
 }
 
 /// Where the first partition of the global factor's integral breaks, in z:
@@ -223,8 +227,14 @@ pub(super) const BREAKS: [f64; 13] = [
 /// factors): coarser, as it is taken at every outer node.
 pub(super) const INNER_BREAKS: [f64; 5] = [f64::NEG_INFINITY, -4.75, 0.0, 4.75, f64::INFINITY];
 
-/// The first partition of the χ² mixing variable's integral, in u.
-pub(super) const UNIFORM_BREAKS: [f64; 5] = [0.0, 1e-6, 0.5, 1.0 - 1e-6, 1.0];
+/// The first partition of the χ² mixing variable's integral, in u: the
+/// scale w = √(χ²/ν) goes as u^{1/ν} near 0 and as √(−2·ln(1 − u)/ν) near
+/// 1, so the pieces shrink geometrically towards both ends, where a piece
+/// of equal width would hold a singularity.
+pub(super) const UNIFORM_BREAKS: [f64; 8] = [0.0, 1e-6, 1e-3, 0.05, 0.5, 0.95, 0.999, 1.0];
+
+/// Most intervals the χ² mixing variable's integral splits into.
+pub(super) const MIXING_PIECES: usize = 48;
 
 /// Most intervals the outer integral splits into.
 pub(super) const OUTER_PIECES: usize = 2000;
@@ -325,7 +335,7 @@ mod tests {
         assert!((r[0].p[1] - 1.0 / 3.0).abs() < 1e-15);
         assert!((r[0].p[0] - 2.0 / 3.0).abs() < 1e-15);
         // (a polynomial: the first partition is exact, nothing is split)
-        assert_eq!(t.nodes, 21 * 4);
+        assert_eq!(t.nodes, 21 * 7);
         // a step in u is found by splitting
         let step = |u: f64| -> Result<Vec<Pmf>, Cancelled> {
             let x = f64::from(u8::from(u < 0.3));
