@@ -73,8 +73,9 @@ fn multi_vs_single(c: &mut Criterion) {
     g.finish();
 }
 
-/// The semi-analytic engine: the built-in book (2,000 loans) and 100,000
-/// loans (three lognormal segments, one factor).
+/// The semi-analytic engine: the built-in book (2,000 loans), 100,000
+/// loans (three lognormal segments, one factor), and 4,500 loans with two
+/// sector factors (`benches/sectors.toml`).
 fn analytic(c: &mut Criterion) {
     let builtin = Spec::from_toml(DEFAULT_SPEC_TOML).unwrap();
     let builtin = Model::compile(&builtin, &Limits::default()).unwrap();
@@ -87,6 +88,11 @@ fn analytic(c: &mut Criterion) {
     });
     g.bench_function("100000_loans", |b| {
         b.iter(|| black_box(analyze(&big, &Options::default(), &Control::default()).unwrap()))
+    });
+    let sectors = Spec::from_toml(include_str!("sectors.toml")).unwrap();
+    let sectors = Model::compile(&sectors, &Limits::default()).unwrap();
+    g.bench_function("two_sectors_4500_loans", |b| {
+        b.iter(|| black_box(analyze(&sectors, &Options::default(), &Control::default()).unwrap()))
     });
     g.finish();
 }

@@ -278,6 +278,14 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     use riskpool::analytic::{self, Method};
     let method = analytic::resolve(a.method.map(Into::into), &model)
         .map_err(|e| CliError::new(e.to_string()))?;
+    if a.method.is_none()
+        && let Some(why) = analytic::slow_reason(&model)
+    {
+        eprintln!(
+            "Monte Carlo only: the exact method would be slow here ({why}); \
+             ask for it with --method both"
+        );
+    }
     let opts = analytic::Options {
         lattice_points: a
             .lattice_points

@@ -11,7 +11,9 @@
 //! - the global factor z: one integral;
 //! - sector factors (up to [`MAX_SECTORS`]): given z the sectors are
 //!   independent, so each sector's distribution is its own inner integral
-//!   over its factor, and the sectors are convolved;
+//!   over its factor, and the sectors are convolved; a sector whose classes
+//!   share one ρ takes that integral from a table computed once (`table`),
+//!   any other anew at every node;
 //! - the t copula: an outer integral over the χ²(ν) mixing variable, whose
 //!   scale w = √(χ²/ν) multiplies every default threshold (as the Monte
 //!   Carlo engine draws it);
@@ -200,13 +202,17 @@ pub const BOTH_BY_DEFAULT_MAX_LOANS: usize = 10_000;
 
 /// The method of a run: the one asked for, if the model admits it; when
 /// none is asked, `both` for a single-period book the analytic engine
-/// handles (up to [`BOTH_BY_DEFAULT_MAX_LOANS`] loans: beyond, the default
-/// lattice's unit grows past the typical loan and the bounds widen until
-/// they say little), else Monte Carlo.
+/// handles in about a second (up to [`BOTH_BY_DEFAULT_MAX_LOANS`] loans:
+/// beyond, the default lattice's unit grows past the typical loan and the
+/// bounds widen until they say little; and see [`slow_reason`]), else
+/// Monte Carlo.
 pub fn resolve(asked: Option<Method>, model: &Model) -> Result<Method, AnalyticError> {
     match asked {
         None => Ok(
-            if applicability(model).is_ok() && model.loans().len() <= BOTH_BY_DEFAULT_MAX_LOANS {
+            if applicability(model).is_ok()
+                && model.loans().len() <= BOTH_BY_DEFAULT_MAX_LOANS
+                && slow_reason(model).is_none()
+            {
                 Method::Both
             } else {
                 Method::MonteCarlo
@@ -217,6 +223,40 @@ pub fn resolve(asked: Option<Method>, model: &Model) -> Result<Method, AnalyticE
             .map(|()| m)
             .map_err(AnalyticError::NotApplicable),
     }
+}
+
+/// Why the engine would be slow on this model (tens of seconds to
+/// minutes), if it would: the t
+/// copula with sector factors nests three integrals (the χ² scale, then z,
+/// then each sector's tables at every scale); a sector whose loans differ
+/// in ρ (`basel_sme`) has no table and is integrated anew at every node of
+/// z. It still computes them when asked (`--method analytic` or `both`).
+pub fn slow_reason(model: &Model) -> Option<String> {
+    if model.spec().dependence.sector_rho <= 0.0 {
+        return None;
+    }
+    if matches!(model.copula(), CopulaLaw::T { .. }) {
+        return Some("the t copula with sector factors nests three integrals".into());
+    }
+    let mut rho: Vec<Option<u64>> = vec![None; model.sectors().len()];
+    for l in model.loans() {
+        if l.pd <= 0.0 || l.pd >= 1.0 {
+            continue;
+        }
+        let r = &mut rho[usize::from(l.sector)];
+        match *r {
+            None => *r = Some(l.rho.to_bits()),
+            Some(b) if b != l.rho.to_bits() => {
+                return Some(format!(
+                    "the loans of sector {} differ in ρ, so its factor is integrated anew at \
+                     every node",
+                    model.sectors()[usize::from(l.sector)]
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 /// Whether the engine can compute this model, and if not, why.
@@ -547,7 +587,7 @@ impl Setup<'_> {
     }
 
     /// The distributions of the distinct channels given the scale w and
-    /// the global factor z (sector factors integrated out: by their
+    /// the global factor z (sector factors integrated out, each to `tol`: by their
     /// `tables`, or where a sector has none, by an integral of its own).
     fn given(
         &self,
@@ -923,15 +963,22 @@ pub fn analyze(
         setup.twins = twins(&setup.channels());
         let tally = std::sync::Mutex::new(Tally::default());
         let mut outer = Tally::default();
+        // The tolerance is shared out so that the errors add up to it: the
+        // χ² integral (t copula) takes half; of what is left, the sector
+        // integrals at each node take half, split between the sectors, and
+        // the global factor's integral the rest. An inner integral's error,
+        // at its worst node, bounds its effect on the integral around it.
+        let sector_share = if sectors > 0 { 0.5 } else { 0.0 };
+        let per_sector = |budget: f64| budget * sector_share / sectors.max(1) as f64;
         let dists = match student {
             None => {
-                let tables = setup.tables(1.0, tol / 4.0, control)?;
-                let f = |z: f64| setup.given(1.0, z, tol / 4.0, &tally, control, &tables);
+                let tables = setup.tables(1.0, per_sector(tol), control)?;
+                let f = |z: f64| setup.given(1.0, z, per_sector(tol), &tally, control, &tables);
                 let r = quadrature::integrate(
                     &f as &Integrand<'_>,
                     Var::Normal,
                     &quadrature::BREAKS,
-                    tol,
+                    tol * (1.0 - sector_share),
                     quadrature::OUTER_PIECES,
                     &mut outer,
                 )?;
@@ -939,29 +986,32 @@ pub fn analyze(
                 r
             }
             Some((nu, chi2)) => {
+                let rest = tol / 2.0;
                 let f = |v: f64| -> Result<Vec<Pmf>, Cancelled> {
                     let w = (chi2.inverse_cdf(v) / nu).sqrt();
-                    let tables = setup.tables(w, tol / 4.0, control)?;
-                    let g = |z: f64| setup.given(w, z, tol / 4.0, &tally, control, &tables);
+                    let tables = setup.tables(w, per_sector(rest), control)?;
+                    let here = std::sync::Mutex::new(Tally::default());
+                    let g = |z: f64| setup.given(w, z, per_sector(rest), &here, control, &tables);
                     let mut t = Tally::default();
                     let r = quadrature::integrate(
                         &g as &Integrand<'_>,
                         Var::Normal,
                         &quadrature::BREAKS,
-                        tol / 2.0,
+                        rest * (1.0 - sector_share),
                         quadrature::OUTER_PIECES,
                         &mut t,
                     )?;
+                    let here = here.into_inner().unwrap_or_else(|e| e.into_inner());
                     let mut all = tally.lock().unwrap_or_else(|e| e.into_inner());
-                    all.nodes += t.nodes + evaluations(&tables);
-                    all.error = all.error.max(t.error);
+                    all.nodes += t.nodes + here.nodes + evaluations(&tables);
+                    all.error = all.error.max(t.error + here.error);
                     Ok(r)
                 };
                 quadrature::integrate(
                     &f as &Integrand<'_>,
                     Var::Uniform,
                     &quadrature::UNIFORM_BREAKS,
-                    tol,
+                    tol / 2.0,
                     quadrature::MIXING_PIECES,
                     &mut outer,
                 )?

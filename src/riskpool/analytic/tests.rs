@@ -391,6 +391,41 @@ fn where_it_does_not_apply_it_says_why() {
     assert!(analyze(&m, &Options::default(), &Control::default()).is_ok());
 }
 
+/// With no method asked, books the engine would be slow on run Monte
+/// Carlo alone, and say why; asked, they still run.
+#[test]
+fn slow_books_default_to_monte_carlo() {
+    let two = |extra: &str, turnover: &str| {
+        model(&format!(
+            "[dependence]\nsector_rho = 0.1\n{extra}\n\
+             [[portfolio.segments]]\ncount = 10\namount = \"10万\"\npd = 0.02\nsector = \"a\"\n\
+             [[portfolio.segments]]\ncount = 10\namount = \"10万\"\npd = 0.05\nsector = \"a\"\n\
+             turnover = \"{turnover}\"\n"
+        ))
+    };
+    let plain = two("", "5000万");
+    assert_eq!(slow_reason(&plain), None);
+    assert_eq!(resolve(None, &plain).unwrap(), Method::Both);
+    let t = two("copula = \"t\"\nnu = 6", "5000万");
+    assert!(slow_reason(&t).unwrap().contains("t copula"));
+    assert_eq!(resolve(None, &t).unwrap(), Method::MonteCarlo);
+    assert_eq!(resolve(Some(Method::Both), &t).unwrap(), Method::Both);
+    // Basel's ρ differs with PD: sector a's two segments differ in ρ
+    let basel = two("basel_sme = true", "5000万");
+    assert!(
+        slow_reason(&basel)
+            .unwrap()
+            .contains("sector a differ in ρ")
+    );
+    assert_eq!(resolve(None, &basel).unwrap(), Method::MonteCarlo);
+    // without sector factors there is nothing to nest
+    let one = model(
+        "[dependence]\nbasel_sme = true\ncopula = \"t\"\n\
+         [[portfolio.segments]]\ncount = 10\namount = \"10万\"\npd = 0.02\n",
+    );
+    assert_eq!(slow_reason(&one), None);
+}
+
 #[test]
 fn a_cancelled_analysis_stops() {
     let m = model(crate::riskpool::spec::DEFAULT_SPEC_TOML);
