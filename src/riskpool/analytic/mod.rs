@@ -561,22 +561,7 @@ impl Setup<'_> {
             let points = channels.iter().map(|(q, _)| q.points).collect();
             let f = move |a: f64| -> Result<Vec<Pmf>, Cancelled> {
                 control.check()?;
-                let pd: Vec<f64> = self
-                    .classes
-                    .iter()
-                    .map(|c| {
-                        if c.sector == s {
-                            conditional_at(c, w, a)
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                let mut scratch = Scratch::default();
-                Ok(channels
-                    .iter()
-                    .map(|(q, r)| conv::distribution(&q.groups[*r][s], &pd, q.points, &mut scratch))
-                    .collect())
+                Ok(self.sector_given(&channels, s, |c| conditional_at(c, w, a)))
             };
             let t = Table::new(Box::new(f), first, self.s_load, tol, points);
             let reach = quadrature::BREAKS[quadrature::BREAKS.len() - 2] * first;
@@ -584,6 +569,33 @@ impl Setup<'_> {
             out.push(Some(t));
         }
         Ok(out)
+    }
+
+    /// The `channels`' distributions of sector `s`'s loans (of the whole
+    /// book without sector factors), each class defaulting with
+    /// probability `pd(class)`.
+    fn sector_given(
+        &self,
+        channels: &[(&Quantity, usize)],
+        s: usize,
+        pd: impl Fn(&ClassView<'_>) -> f64,
+    ) -> Vec<Pmf> {
+        let pd: Vec<f64> = self
+            .classes
+            .iter()
+            .map(|c| {
+                if self.sectors == 0 || c.sector == s {
+                    pd(c)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut scratch = Scratch::default();
+        channels
+            .iter()
+            .map(|(q, r)| conv::distribution(&q.groups[*r][s], &pd, q.points, &mut scratch))
+            .collect()
     }
 
     /// The distributions of the distinct channels given the scale w and
@@ -600,17 +612,8 @@ impl Setup<'_> {
     ) -> Result<Vec<Pmf>, Cancelled> {
         control.check()?;
         let channels = self.distinct();
-        let mut scratch = Scratch::default();
         if self.sectors == 0 {
-            let pd: Vec<f64> = self
-                .classes
-                .iter()
-                .map(|c| conditional(c, w, z, 0.0, 0.0))
-                .collect();
-            return Ok(channels
-                .iter()
-                .map(|(q, r)| conv::distribution(&q.groups[*r][0], &pd, q.points, &mut scratch))
-                .collect());
+            return Ok(self.sector_given(&channels, 0, |c| conditional(c, w, z, 0.0, 0.0)));
         }
         // Given z the sectors are independent: each sector's distribution
         // is an integral over its own factor; then they are convolved.
@@ -628,22 +631,7 @@ impl Setup<'_> {
                 continue;
             }
             let inner = |zs: f64| -> Result<Vec<Pmf>, Cancelled> {
-                let pd: Vec<f64> = self
-                    .classes
-                    .iter()
-                    .map(|c| {
-                        if c.sector == s {
-                            conditional(c, w, z, self.s_load, zs)
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                let mut scratch = Scratch::default();
-                Ok(channels
-                    .iter()
-                    .map(|(q, r)| conv::distribution(&q.groups[*r][s], &pd, q.points, &mut scratch))
-                    .collect())
+                Ok(self.sector_given(&channels, s, |c| conditional(c, w, z, self.s_load, zs)))
             };
             let mut t = Tally::default();
             let d = quadrature::integrate(
