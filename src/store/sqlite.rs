@@ -104,7 +104,32 @@ impl Store {
         let mut conn = Connection::open(dir.join("smefin.sqlite3"))?;
         // First, so that servers starting at once wait for each other's
         // journal switch and migrations rather than fail "database is locked".
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let wait = std::time::Duration::from_secs(10);
+        conn.busy_timeout(wait)?;
+        // SQLite still answers "busy" at once, without waiting, where waiting
+        // could deadlock (two connections upgrading their read locks, as two
+        // servers switching an empty database to WAL do): then the whole
+        // set-up is tried again, within the same 10 s.
+        let until = std::time::Instant::now() + wait;
+        loop {
+            match Store::set_up(&mut conn, sync) {
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < until =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                r => break r?,
+            }
+        }
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The journal, the pragmas and the migrations (each step idempotent:
+    /// a migration rolls back whole).
+    fn set_up(conn: &mut Connection, sync: Synchronous) -> Result<(), rusqlite::Error> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let sync = match sync {
             Synchronous::Full => "FULL",
@@ -121,10 +146,7 @@ impl Store {
             tx.execute_batch(m)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
-        tx.commit()?;
-        Ok(Store {
-            conn: Mutex::new(conn),
-        })
+        tx.commit()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {

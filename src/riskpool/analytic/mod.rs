@@ -630,18 +630,19 @@ impl Setup<'_> {
                 });
                 continue;
             }
-            let inner = |zs: f64| -> Result<Vec<Pmf>, Cancelled> {
-                Ok(self.sector_given(&channels, s, |c| conditional(c, w, z, self.s_load, zs)))
+            // A sector whose classes differ in ρ: an integral over its
+            // factor s for this node alone, adaptive on the dyadic pieces of
+            // a table in s whose weight is s's own (centre 0, sd 1).
+            let ch = &channels;
+            let inner = move |zs: f64| -> Result<Vec<Pmf>, Cancelled> {
+                control.check()?;
+                Ok(self.sector_given(ch, s, |c| conditional(c, w, z, self.s_load, zs)))
             };
+            let points = channels.iter().map(|(q, _)| q.points).collect();
+            let own = Table::new(Box::new(inner), 0.0, 1.0, tol, points);
             let mut t = Tally::default();
-            let d = quadrature::integrate(
-                &inner,
-                Var::Normal,
-                &quadrature::INNER_BREAKS,
-                tol,
-                quadrature::INNER_PIECES,
-                &mut t,
-            )?;
+            let d = own.integrate(0.0, tol, &mut t)?;
+            t.nodes += own.evaluations();
             {
                 // (the sectors' errors add up in the convolution; the
                 // outer integral's worst node bounds their average)

@@ -223,10 +223,6 @@ pub(super) const BREAKS: [f64; 13] = [
     f64::INFINITY,
 ];
 
-/// The first partition of an inner integral over a normal factor (sector
-/// factors): coarser, as it is taken at every outer node.
-pub(super) const INNER_BREAKS: [f64; 5] = [f64::NEG_INFINITY, -4.75, 0.0, 4.75, f64::INFINITY];
-
 /// The first partition of the χ² mixing variable's integral, in u: the
 /// scale w = √(χ²/ν) goes as u^{1/ν} near 0 and as √(−2·ln(1 − u)/ν) near
 /// 1, so the pieces shrink geometrically towards both ends, where a piece
@@ -238,10 +234,6 @@ pub(super) const MIXING_PIECES: usize = 48;
 
 /// Most intervals the outer integral splits into.
 pub(super) const OUTER_PIECES: usize = 2000;
-
-/// Most intervals an inner integral (taken at every outer node) splits
-/// into: its error estimate, whatever it is, is added to the bound.
-pub(super) const INNER_PIECES: usize = 10;
 
 /// ∫ f over `var`, globally adaptive (QUADPACK's QAG strategy): the piece
 /// with the largest error estimate is halved until the estimates add up to

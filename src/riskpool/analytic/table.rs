@@ -7,7 +7,9 @@
 //! The convolutions are then shared by every outer node instead of being
 //! repeated at each; the integral at each z is still adaptive (the pieces
 //! it splits are the table's halves, computed once for all), with
-//! QUADPACK's error estimate.
+//! QUADPACK's error estimate. A sector whose classes differ in ρ has no
+//! such table; at each node z it is integrated over its own factor by a
+//! table in s (centre 0, sd 1) made for that node alone.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
