@@ -226,37 +226,44 @@ pub fn resolve(asked: Option<Method>, model: &Model) -> Result<Method, AnalyticE
 }
 
 /// Why the engine would be slow on this model (tens of seconds to
-/// minutes), if it would: the t
-/// copula with sector factors nests three integrals (the χ² scale, then z,
-/// then each sector's tables at every scale); a sector whose loans differ
-/// in ρ (`basel_sme`) has no table and is integrated anew at every node of
-/// z. It still computes them when asked (`--method analytic` or `both`).
+/// minutes), if it applies and would be: the t copula with sector factors
+/// nests three integrals (the χ² scale, then z, then each sector's tables
+/// at every scale); a sector whose loans differ in ρ (`basel_sme`) has no
+/// table and is integrated anew at every node of z. It still computes them
+/// when asked (`--method analytic` or `both`).
 pub fn slow_reason(model: &Model) -> Option<String> {
+    applicability(model).ok()?;
     if model.spec().dependence.sector_rho <= 0.0 {
         return None;
     }
     if matches!(model.copula(), CopulaLaw::T { .. }) {
         return Some("the t copula with sector factors nests three integrals".into());
     }
-    let mut rho: Vec<Option<u64>> = vec![None; model.sectors().len()];
-    for l in model.loans() {
-        if l.pd <= 0.0 || l.pd >= 1.0 {
-            continue;
-        }
-        let r = &mut rho[usize::from(l.sector)];
-        match *r {
-            None => *r = Some(l.rho.to_bits()),
-            Some(b) if b != l.rho.to_bits() => {
-                return Some(format!(
-                    "the loans of sector {} differ in ρ, so its factor is integrated anew at \
-                     every node",
-                    model.sectors()[usize::from(l.sector)]
-                ));
-            }
-            Some(_) => {}
+    let s = shared_rho(model).iter().position(Option::is_none)?;
+    Some(format!(
+        "the loans of sector {} differ in ρ, so its factor is integrated anew at every node",
+        model.sectors()[s]
+    ))
+}
+
+/// Per sector, the ρ its loans share (those that may default and may not;
+/// 0 when there are none), or `None` where they differ: such a sector has
+/// no table.
+fn shared_rho(model: &Model) -> Vec<Option<f64>> {
+    let mut first: Vec<Option<f64>> = vec![None; model.sectors().len()];
+    let mut differ = vec![false; first.len()];
+    for l in model.loans().iter().filter(|l| l.pd > 0.0 && l.pd < 1.0) {
+        let s = usize::from(l.sector);
+        match first[s] {
+            None => first[s] = Some(l.rho),
+            Some(r) => differ[s] |= r.to_bits() != l.rho.to_bits(),
         }
     }
-    None
+    first
+        .into_iter()
+        .zip(differ)
+        .map(|(r, d)| if d { None } else { Some(r.unwrap_or(0.0)) })
+        .collect()
 }
 
 /// Whether the engine can compute this model, and if not, why.
@@ -286,13 +293,7 @@ pub fn applicability(model: &Model) -> Result<(), String> {
 /// global factor z and its sector's factor s.
 #[inline]
 fn conditional(c: &ClassView<'_>, w: f64, z: f64, s_load: f64, s: f64) -> f64 {
-    if c.thr == f64::NEG_INFINITY {
-        0.0
-    } else if c.thr == f64::INFINITY {
-        1.0
-    } else {
-        phi((c.thr * w - c.sqrt_rho * z - s_load * s) / c.resid_sd)
-    }
+    conditional_at(c, w, c.sqrt_rho * z + s_load * s)
 }
 
 /// The conditional default probability of a class given the scale w and
@@ -429,6 +430,8 @@ struct Setup<'e> {
     s_load: f64,
     /// Sectors with their own factor (0 without).
     sectors: usize,
+    /// Per sector, the ρ its classes share ([`shared_rho`]).
+    shared_rho: Vec<Option<f64>>,
     /// Per channel: an earlier channel with the same groups, whose
     /// distribution it shares.
     twins: Vec<Option<usize>>,
@@ -547,16 +550,11 @@ impl Setup<'_> {
     ) -> Result<Vec<Option<Table<'s>>>, Cancelled> {
         let mut out = Vec::with_capacity(self.sectors);
         for s in 0..self.sectors {
-            let mut rhos = self
-                .classes
-                .iter()
-                .filter(|c| c.sector == s && c.thr.is_finite())
-                .map(|c| c.sqrt_rho);
-            let first = rhos.next().unwrap_or(0.0);
-            if rhos.any(|r| r.to_bits() != first.to_bits()) {
+            let Some(rho) = self.shared_rho[s] else {
                 out.push(None);
                 continue;
-            }
+            };
+            let first = rho.sqrt();
             let channels = self.distinct();
             let points = channels.iter().map(|(q, _)| q.points).collect();
             let f = move |a: f64| -> Result<Vec<Pmf>, Cancelled> {
@@ -599,8 +597,9 @@ impl Setup<'_> {
     }
 
     /// The distributions of the distinct channels given the scale w and
-    /// the global factor z (sector factors integrated out, each to `tol`: by their
-    /// `tables`, or where a sector has none, by an integral of its own).
+    /// the global factor z (sector factors integrated out, each to `tol`:
+    /// by their `tables`, or where a sector has none, by an integral of its
+    /// own).
     fn given(
         &self,
         w: f64,
@@ -923,6 +922,7 @@ pub fn analyze(
         twins: Vec::new(),
         s_load,
         sectors,
+        shared_rho: shared_rho(model),
     };
     let top_level = LEVELS[LEVELS.len() - 1].max(spec.output.tail_level);
     let mut loss_range = range_guess(&setup, &loss_amounts, &class_of, w_bad, top_level);

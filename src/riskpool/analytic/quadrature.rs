@@ -33,13 +33,18 @@ fn axpy(acc: &mut [Vec<f64>], w: f64, f: &[Pmf]) {
 
 /// sup over channels and x of |Σ_{y ≥ x} d(y)|.
 fn tail_sup(k: &[Vec<f64>], g: &[Vec<f64>]) -> f64 {
-    let mut worst: f64 = 0.0;
-    for (kc, gc) in k.iter().zip(g) {
-        let mut s = 0.0f64;
-        for (a, b) in kc.iter().zip(gc).rev() {
-            s += a - b;
-            worst = worst.max(s.abs());
-        }
+    k.iter()
+        .zip(g)
+        .map(|(kc, gc)| tail_gap(kc, gc))
+        .fold(0.0, f64::max)
+}
+
+/// sup over x of |Σ_{y ≥ x} (k(y) − g(y))|, for one channel.
+pub(super) fn tail_gap(k: &[f64], g: &[f64]) -> f64 {
+    let (mut s, mut worst) = (0.0f64, 0.0f64);
+    for (a, b) in k.iter().zip(g).rev() {
+        s += a - b;
+        worst = worst.max(s.abs());
     }
     worst
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rayon::prelude::*;
 
 use super::conv::Pmf;
-use super::quadrature::{self, NODES, Tally, Var};
+use super::quadrature::{self, Integrand, NODES, Tally, Var};
 use crate::riskpool::engine::Cancelled;
 use crate::riskpool::oracle::{phi, phi_inv};
 
@@ -97,12 +97,10 @@ type Values = Arc<Vec<Vec<Span>>>;
 /// A piece's values, once computed (by whichever thread asked first).
 type Slot = Arc<OnceLock<Result<Values, Cancelled>>>;
 
-/// The conditional distributions of the channels given a.
-pub(super) type Family<'f> = dyn Fn(f64) -> Result<Vec<Pmf>, Cancelled> + Sync + 'f;
-
 /// One sector's table at one scale w.
 pub(super) struct Table<'f> {
-    f: Box<Family<'f>>,
+    /// The channels' conditional distributions given a.
+    f: Box<Integrand<'f>>,
     /// √ρ of the sector's classes: the weight is centred on √ρ·z.
     pub sqrt_rho: f64,
     /// The weight's sd, √ρ_s.
@@ -122,7 +120,7 @@ impl<'f> Table<'f> {
     /// The table of `f` for integrals to `tol` of a weight of sd `sd`
     /// centred on `sqrt_rho`·z; `points` per channel.
     pub(super) fn new(
-        f: Box<Family<'f>>,
+        f: Box<Integrand<'f>>,
         sqrt_rho: f64,
         sd: f64,
         tol: f64,
@@ -217,11 +215,7 @@ impl<'f> Table<'f> {
                     }
                 }
             }
-            let mut tail = 0.0f64;
-            for (k, g) in kr.iter().zip(&ga).rev() {
-                tail += k - g;
-                diff = diff.max(tail.abs());
-            }
+            diff = diff.max(quadrature::tail_gap(&kr, &ga));
             sums.push(Span { lo: from, v: kr });
         }
         let mass = phi((hi - mu) / self.sd) - phi((lo - mu) / self.sd);

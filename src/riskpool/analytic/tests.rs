@@ -423,6 +423,14 @@ fn slow_books_default_to_monte_carlo() {
             .contains("sector a differ in ρ")
     );
     assert_eq!(resolve(None, &basel).unwrap(), Method::MonteCarlo);
+    // a book the engine does not apply to is not called slow: asking for
+    // the method would be refused, not slow
+    let periods = model(
+        "periods = 4\nperiods_per_year = 4\n[dependence]\nsector_rho = 0.1\ncopula = \"t\"\n\
+         [[portfolio.segments]]\ncount = 10\namount = \"10万\"\npd = 0.02\nsector = \"a\"\n",
+    );
+    assert!(applicability(&periods).is_err());
+    assert_eq!(slow_reason(&periods), None);
     // without sector factors there is nothing to nest
     let one = model(
         "[dependence]\nbasel_sme = true\ncopula = \"t\"\n\
