@@ -121,6 +121,9 @@ pub struct RiskPoolConfig {
     /// Most work one request may be estimated to take: loan-periods ×
     /// scenarios, summed over the runs of a grid or solver request.
     pub max_work: u64,
+    /// Most work of one run of the exact method, in multiply-adds of its
+    /// cost model (about 1–3·10⁹ a second on one core).
+    pub max_analytic_work: u64,
 }
 
 impl Default for RiskPoolConfig {
@@ -134,6 +137,7 @@ impl Default for RiskPoolConfig {
             max_periods: l.max_periods,
             max_run_bytes: l.max_run_bytes,
             max_work: l.max_work,
+            max_analytic_work: l.max_analytic_work,
         }
     }
 }
@@ -147,6 +151,7 @@ impl RiskPoolConfig {
             max_periods: self.max_periods,
             max_run_bytes: self.max_run_bytes,
             max_work: self.max_work,
+            max_analytic_work: self.max_analytic_work,
         }
     }
 }
@@ -387,7 +392,7 @@ impl Config {
     /// otherwise fail later, or be quietly replaced).
     fn out_of_range(&self) -> Option<(&'static str, String)> {
         let (s, r) = (&self.server, &self.riskpool);
-        let checks: [(&'static str, u64, u64, u64, &str); 21] = [
+        let checks: [(&'static str, u64, u64, u64, &str); 22] = [
             (
                 "server.stream_window_bytes",
                 s.stream_window_bytes.into(),
@@ -497,6 +502,13 @@ impl Config {
                 "",
             ),
             ("riskpool.max_work", r.max_work, 1, u64::MAX, ""),
+            (
+                "riskpool.max_analytic_work",
+                r.max_analytic_work,
+                1,
+                u64::MAX,
+                "",
+            ),
             ("store.pool_size", self.store.pool_size as u64, 1, 1024, ""),
             (
                 "store.connect_timeout_seconds",

@@ -276,16 +276,8 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         );
     }
     use riskpool::analytic::{self, Method};
-    let method = analytic::resolve(a.method.map(Into::into), &model)
-        .map_err(|e| CliError::new(e.to_string()))?;
-    if a.method.is_none()
-        && let Some(why) = analytic::slow_reason(&model)
-    {
-        eprintln!(
-            "Monte Carlo only: the exact method would be slow here ({why}); \
-             ask for it with --method both"
-        );
-    }
+    use riskpool::run::{self, Stage};
+    let limits = riskpool::Limits::default();
     let opts = analytic::Options {
         lattice_points: a
             .lattice_points
@@ -293,48 +285,54 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         tolerance: a
             .tolerance
             .unwrap_or(analytic::Options::default().tolerance),
+        max_bytes: limits.max_run_bytes,
+        max_work: limits.max_analytic_work,
     };
-    let summary = if method == Method::Analytic {
-        None
+    let asked: Option<Method> = a.method.map(Into::into);
+    let choice = run::choose(asked, &model, &opts).map_err(|e| CliError::new(e.to_string()))?;
+    if let Some(note) = &choice.note {
+        eprintln!("{note} (--method both)");
+    }
+    let t0 = std::time::Instant::now();
+    let mut marks = Vec::new();
+    let mut stage = |s: Stage| marks.push((s, std::time::Instant::now()));
+    let scenarios = if choice.method == Method::Analytic {
+        0
     } else {
-        let t0 = std::time::Instant::now();
-        let engine = riskpool::engine_for(&model);
-        let raw = with_progress(model.spec().scenarios, |c| {
-            engine.run(0..model.spec().scenarios, threads, c)
-        })
-        .map_err(|e| CliError::new(e.to_string()))?;
-        let t1 = std::time::Instant::now();
-        let summary = riskpool::stats::summarize(&engine, &model, &raw, &Control::default())
-            .map_err(|e| CliError::new(e.to_string()))?;
-        if a.timing {
-            eprintln!(
-                "timing: engine {:.3} s, summary {:.3} s, {} threads",
-                (t1 - t0).as_secs_f64(),
-                t1.elapsed().as_secs_f64(),
-                rayon::current_num_threads()
-            );
+        model.spec().scenarios
+    };
+    let outcome = with_progress(scenarios, |c| {
+        run::simulate(&model, &choice, asked.is_none(), &opts, c, &mut stage)
+    })
+    .map_err(|e| CliError::new(e.to_string()))?;
+    if a.timing {
+        let mut last = t0;
+        for (s, t) in &marks {
+            let secs = (*t - last).as_secs_f64();
+            match s {
+                Stage::Engine => eprintln!(
+                    "timing: engine {secs:.3} s, {} threads",
+                    rayon::current_num_threads()
+                ),
+                Stage::Summary => eprintln!("timing: summary {secs:.3} s"),
+                Stage::Analytic => eprintln!(
+                    "timing: analytic {secs:.3} s, {} nodes",
+                    outcome.analytic.as_ref().map_or(0, |r| r.quadrature.nodes)
+                ),
+            }
+            last = *t;
         }
-        Some(summary)
-    };
-    let analytic = if method == Method::MonteCarlo {
-        None
-    } else {
-        let t0 = std::time::Instant::now();
-        let r = analytic::analyze(&model, &opts, &Control::default())
-            .map_err(|e| CliError::new(e.to_string()))?;
-        if a.timing {
-            eprintln!(
-                "timing: analytic {:.3} s, {} nodes",
-                t0.elapsed().as_secs_f64(),
-                r.quadrature.nodes
-            );
-        }
-        Some(r)
-    };
-    let certificate = match (&summary, &analytic) {
-        (Some(s), Some(an)) => Some(analytic::certify(s, an)),
-        _ => None,
-    };
+    }
+    for note in outcome
+        .notes
+        .iter()
+        .skip(usize::from(choice.note.is_some()))
+    {
+        eprintln!("{note}");
+    }
+    let method = outcome.method;
+    let (summary, analytic, certificate) =
+        (outcome.monte_carlo, outcome.analytic, outcome.certificate);
     if let Some(r) = &a.report {
         let info = crate::report::RunInfo::of(model.spec(), csv.as_deref(), command_line());
         let html = crate::report::simulation::simulation_with(

@@ -9,6 +9,7 @@
 //! - [`oracle`]: closed forms and exact integrals the engine is checked against;
 //! - [`analytic`]: the semi-analytic engine (a single period's distributions
 //!   without sampling, with bounds) and its certificate against Monte Carlo;
+//! - [`run`]: the use case: choose the method, run, certify;
 //! - this module: runs, shards and merges, stress grids, the leverage solver.
 
 pub mod analytic;
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod grid;
 pub mod model;
 pub mod oracle;
+pub mod run;
 pub mod scenarios;
 pub mod spec;
 pub mod stats;

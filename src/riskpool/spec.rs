@@ -31,6 +31,9 @@ pub struct Limits {
     /// Most work one request may be estimated to take, in loan-periods ×
     /// scenarios (a grid or solver request counts every run it makes).
     pub max_work: u64,
+    /// Most work the exact method may take in one run, in multiply-adds of
+    /// its cost model (see [`super::analytic::Cost`]).
+    pub max_analytic_work: u64,
 }
 
 impl Default for Limits {
@@ -41,6 +44,7 @@ impl Default for Limits {
             max_periods: 120,
             max_run_bytes: 2 << 30,
             max_work: 2_000_000_000_000,
+            max_analytic_work: super::analytic::DEFAULT_MAX_WORK,
         }
     }
 }

@@ -289,12 +289,14 @@ impl From<ApiError> for Status {
             ApiError::PermissionDenied { reason, message } => {
                 with_reason(Code::PermissionDenied, message, reason, HashMap::new())
             }
-            ApiError::ResourceExhausted(m) => with_reason(
-                Code::ResourceExhausted,
-                m,
-                "SIMULATIONS_BUSY",
-                HashMap::new(),
-            ),
+            ApiError::ResourceExhausted(m) => {
+                // (a client may retry after a second: a slot frees as soon
+                // as a run ends)
+                let mut details = ErrorDetails::new();
+                details.set_error_info("SIMULATIONS_BUSY", DOMAIN, HashMap::new());
+                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+                Status::with_error_details(Code::ResourceExhausted, m, details)
+            }
             ApiError::Stopped {
                 deadline: true,
                 message,

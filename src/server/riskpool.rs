@@ -34,6 +34,8 @@ pub struct RiskPoolSvc {
     compiling: Arc<Semaphore>,
     /// The runs in flight, so a server that stops can cancel them.
     runs: Runs,
+    /// Largest answer the server sends, bytes.
+    answer_max: usize,
     /// Simulation workers: their own threads in the idle scheduling class
     /// (SCHED_IDLE, else nice 19), so batch simulations use only CPU time
     /// that interactive calls such as matching leave over. On a machine
@@ -129,8 +131,9 @@ impl Runs {
 }
 
 impl RiskPoolSvc {
-    /// A service with these limits.
-    pub fn new(cfg: RiskPoolConfig) -> Self {
+    /// A service with these limits, whose answers may take up to
+    /// `answer_max` bytes.
+    pub fn new(cfg: RiskPoolConfig, answer_max: usize) -> Self {
         let permits = Arc::new(Semaphore::new(cfg.max_concurrent.max(1)));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let compiling = Arc::new(Semaphore::new(cores.max(2)));
@@ -140,7 +143,18 @@ impl RiskPoolSvc {
             permits,
             compiling,
             runs: Runs::default(),
+            answer_max,
             pool,
+        }
+    }
+
+    /// The exact method's options: its default lattice and tolerance, and
+    /// the server's limits as its budget.
+    fn analytic_options(&self) -> analytic::Options {
+        analytic::Options {
+            max_bytes: self.cfg.max_run_bytes,
+            max_work: self.cfg.max_analytic_work,
+            ..analytic::Options::default()
         }
     }
 
@@ -290,6 +304,59 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
+/// Bytes of a SimulatePool answer, estimated from the model before it runs:
+/// a fixed part, then per sector (its risk contribution; in the report its
+/// row and bar), per period (the by-period series, the fan; in the report
+/// their charts) and per histogram bin. Measured on books of 1 to 20,000
+/// sectors and 1 to 120 periods, each term rounded up.
+pub fn answer_bytes(model: &Model, report: bool) -> u64 {
+    let spec = model.spec();
+    let sectors = model.sectors().len() as u64;
+    let periods = u64::from(spec.periods);
+    let bins = u64::from(spec.output.histogram_bins);
+    let mut bytes = 16 * 1024 + sectors * ANSWER_PER_SECTOR + periods * 256 + bins * 24;
+    if report {
+        bytes += 256 * 1024 + sectors * REPORT_PER_SECTOR + periods * 2048 + bins * 160;
+    }
+    bytes
+}
+
+/// Answer bytes per sector (its risk contribution).
+const ANSWER_PER_SECTOR: u64 = 96;
+/// Report bytes per sector (its row and bar).
+const REPORT_PER_SECTOR: u64 = 1024;
+
+/// INVALID_ARGUMENT on `report` (or the spec) when the answer would not fit
+/// in `max` bytes, before anything runs.
+fn check_answer_size(model: &Model, report: bool, max: usize) -> Result<(), ApiError> {
+    let bytes = answer_bytes(model, report);
+    if bytes <= max as u64 {
+        return Ok(());
+    }
+    let (field, fix) = if report && answer_bytes(model, false) <= max as u64 {
+        (
+            "report",
+            "ask without the report, or render it with `smefin report` from the CLI",
+        )
+    } else {
+        (
+            "spec.portfolio",
+            "use fewer sectors or periods, or fewer histogram bins",
+        )
+    };
+    Err(ApiError::InvalidArgument {
+        reason: "ANSWER_TOO_LARGE",
+        violations: vec![FieldViolation::new(
+            field,
+            format!(
+                "the answer would be about {} KB, over the server's limit of {} KB on one message: {fix}",
+                bytes.div_ceil(1024),
+                max / 1024
+            ),
+        )],
+    })
+}
+
 /// INVALID_ARGUMENT on `method`.
 fn bad_method(why: String) -> ApiError {
     ApiError::InvalidArgument {
@@ -323,10 +390,14 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             Ok(pb::SimulationMethod::Both) => Method::Both,
             Err(_) => return Err(bad_method(format!("{method} is not a SimulationMethod")).into()),
         };
-        let (_, model) = self.compile(spec, 1).await?;
-        let method =
-            analytic::resolve(Some(asked), &model).map_err(|e| bad_method(e.to_string()))?;
+        // A slot first: a refusal costs the caller nothing and arrives in
+        // milliseconds, and compilation never queues behind busy slots.
         let permit = self.permit()?;
+        let (_, model) = self.compile(spec, 1).await?;
+        let opts = self.analytic_options();
+        let choice = riskpool::run::choose(Some(asked), &model, &opts)
+            .map_err(|e| bad_method(e.to_string()))?;
+        check_answer_size(&model, report, self.answer_max)?;
         let pool = self.pool.clone();
         let total = model.spec().scenarios;
         let control = self.control();
@@ -335,34 +406,20 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             let c = control.clone();
             let mut job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                let s = match method {
-                    Method::Analytic => None,
-                    _ => Some(pool.install(|| riskpool::simulate(&model, 0, &c).map(|(_, s)| s))?),
-                };
-                let a = match method {
-                    Method::MonteCarlo => None,
-                    _ => Some(
-                        pool.install(|| {
-                            analytic::analyze(&model, &analytic::Options::default(), &c)
-                        })
-                        .map_err(|_| riskpool::Cancelled)?,
-                    ),
-                };
-                let cert = s
-                    .as_ref()
-                    .zip(a.as_ref())
-                    .map(|(s, a)| analytic::certify(s, a));
+                let out = pool.install(|| {
+                    riskpool::run::simulate(&model, &choice, false, &opts, &c, &mut |_| {})
+                })?;
                 let html = report.then(|| {
                     let info = RunInfo::of(model.spec(), None, "gRPC SimulatePool".into());
                     crate::report::simulation::simulation_with(
-                        s.as_ref(),
-                        a.as_ref(),
-                        cert.as_ref(),
+                        out.monte_carlo.as_ref(),
+                        out.analytic.as_ref(),
+                        out.certificate.as_ref(),
                         model.spec(),
                         &info,
                     )
                 });
-                let mut result: pb::SimulationResult = match s {
+                let mut result: pb::SimulationResult = match out.monte_carlo {
                     Some(s) => s.into(),
                     None => pb::SimulationResult {
                         seed: model.spec().seed,
@@ -377,10 +434,10 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                         ..Default::default()
                     },
                 };
-                result.method = pb::SimulationMethod::from(method).into();
-                result.analytic = a.map(Into::into);
-                result.certificate = cert.map(Into::into);
-                Ok::<_, riskpool::Cancelled>((result, html))
+                result.method = pb::SimulationMethod::from(out.method).into();
+                result.analytic = out.analytic.map(Into::into);
+                result.certificate = out.certificate.map(Into::into);
+                Ok::<_, riskpool::run::RunError>((result, html))
             });
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             // The deadline has its own timer, so a run stops as soon as it
@@ -425,7 +482,12 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                         event: Some(pb::simulate_pool_response::Event::Result(result)),
                     })
                 }
-                Ok(Err(_)) => Err(Status::from(ApiError::stopped(timed_out))),
+                Ok(Err(riskpool::run::RunError::Analytic(e))) => {
+                    Err(Status::from(bad_method(e.to_string())))
+                }
+                Ok(Err(riskpool::run::RunError::Cancelled)) => {
+                    Err(Status::from(ApiError::stopped(timed_out)))
+                }
                 Err(e) => Err(Status::internal(format!("simulation worker failed: {e}"))),
             };
             if msg.is_err() && tx.is_closed() {
@@ -466,10 +528,10 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         // taken (grid::run checks too).
         g.check_size().map_err(ApiError::from)?;
         let cells = u64::try_from(g.cell_count()).unwrap_or(u64::MAX);
+        let permit = self.permit()?;
         let (spec, _) = self.compile(spec, cells).await?;
         let limits = self.cfg.limits();
         let pool = self.pool.clone();
-        let permit = self.permit()?;
         let control = self.control();
         let r = blocking(permit, control, move |c| {
             let g = pool.install(|| grid::run(&spec, None, &g, &limits, 0, c))?;
@@ -520,9 +582,9 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             }
             .into());
         }
+        let permit = self.permit()?;
         let (_, model) = self.compile(spec, grid::MAX_SOLVER_RUNS).await?;
         let pool = self.pool.clone();
-        let permit = self.permit()?;
         let control = self.control();
         let what = what.unwrap_or(Solve::Scale);
         let r = blocking(permit, control, move |c| {

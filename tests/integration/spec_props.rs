@@ -278,6 +278,7 @@ const LIMITS: Limits = Limits {
     max_scenarios: 200,
     max_periods: 8,
     max_run_bytes: 64 << 20,
+    max_analytic_work: 1_000_000_000,
     max_work: 2_000_000,
 };
 

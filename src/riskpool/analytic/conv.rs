@@ -4,6 +4,7 @@
 //! lattice's last point (what falls beyond is the overflow, 1 − Σ pmf).
 
 use super::lattice::Law;
+use crate::riskpool::engine::{Cancelled, Control};
 
 /// Mass below this is dropped at a window's edges (its total over a whole
 /// run stays far below the quadrature's tolerance).
@@ -24,18 +25,24 @@ pub(super) struct Group {
     pub powers: Option<Vec<Pmf>>,
 }
 
-/// Most floats the powers of one group may hold (128 MB); a group whose
-/// powers would take more is convolved loan by loan.
-const MAX_POWER_FLOATS: usize = 1 << 24;
-
 impl Group {
-    /// A group, with its law's convolution powers when they pay.
-    pub(super) fn new(class: usize, count: u32, law: Law, points: usize) -> Group {
+    /// A group, with its law's convolution powers when `powers` (they pay
+    /// for a drawn law shared by several loans; the plan grants them within
+    /// the run's memory), checking `control` between powers.
+    pub(super) fn new(
+        class: usize,
+        count: u32,
+        law: Law,
+        points: usize,
+        powers: bool,
+        control: &Control,
+    ) -> Result<Group, Cancelled> {
         let powers = match &law {
-            Law::Pmf(q) if count > 1 && (count as usize + 1) * points <= MAX_POWER_FLOATS => {
+            Law::Pmf(q) if powers && count > 1 => {
                 let q = Pmf::from_law(q, points);
                 let mut out = vec![Pmf::point(points)];
                 while out.len() <= count as usize {
+                    control.check()?;
                     let next = out[out.len() - 1].convolve(&q);
                     let gone = next.lo == next.hi && next.p[next.lo] == 0.0;
                     out.push(next);
@@ -47,12 +54,12 @@ impl Group {
             }
             _ => None,
         };
-        Group {
+        Ok(Group {
             class,
             count,
             law,
             powers,
-        }
+        })
     }
 }
 
@@ -594,9 +601,10 @@ mod tests {
     #[test]
     fn groups_equal_loan_by_loan_convolution() {
         let pd = [0.1, 0.3];
+        let c = Control::default();
         let groups = vec![
-            Group::new(0, 3, Law::Step(2), 20),
-            Group::new(1, 2, Law::Pmf(vec![0.0, 0.5, 0.5]), 20),
+            Group::new(0, 3, Law::Step(2), 20, true, &c).unwrap(),
+            Group::new(1, 2, Law::Pmf(vec![0.0, 0.5, 0.5]), 20, true, &c).unwrap(),
         ];
         assert!(groups[1].powers.is_some());
         let mut s = Scratch::default();
@@ -647,8 +655,8 @@ mod tests {
         }
         // truncated at 5 points: what is kept is the same, the rest is gone
         let short = vec![
-            Group::new(0, 3, Law::Step(2), 5),
-            Group::new(1, 2, Law::Pmf(vec![0.0, 0.5, 0.5]), 5),
+            Group::new(0, 3, Law::Step(2), 5, true, &c).unwrap(),
+            Group::new(1, 2, Law::Pmf(vec![0.0, 0.5, 0.5]), 5, true, &c).unwrap(),
         ];
         let t = distribution(&short, &pd, 5, &mut s);
         for x in 0..5 {

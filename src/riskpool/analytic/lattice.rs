@@ -116,6 +116,15 @@ fn place(v: f64, unit: f64, r: Rounding) -> usize {
     .max(0.0) as usize
 }
 
+/// Most floats the law of `amount` takes on a lattice of `unit` fen (0 for
+/// a fixed amount, whose law is a step).
+pub(super) fn law_len(amount: Amount, unit: i64) -> usize {
+    match amount {
+        Amount::Fixed(_) => 0,
+        Amount::Beta { .. } => place(amount.max(), unit as f64, Rounding::Ceil) + 2,
+    }
+}
+
 /// The law of `amount` on a lattice of `unit` fen.
 pub(super) fn law(amount: Amount, unit: i64, r: Rounding) -> Law {
     let u = unit as f64;

@@ -31,16 +31,16 @@
 //! the nested quadrature handles.
 
 mod conv;
+mod cost;
 mod lattice;
 mod quadrature;
 mod table;
-
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use self::conv::{Group, Pmf, Scratch};
+pub use self::cost::Cost;
 use self::lattice::{Amount, Law, Rounding};
 use self::quadrature::{Integrand, Tally, Var};
 use self::table::Table;
@@ -66,13 +66,35 @@ pub struct Options {
     /// Tolerance of the quadrature: the largest error in any tail
     /// probability it aims at.
     pub tolerance: f64,
+    /// Most bytes the run may hold (`riskpool.max_run_bytes`): its set-up
+    /// is sized before it allocates, its tables as they grow.
+    pub max_bytes: u64,
+    /// Most work the run may take, in multiply-adds
+    /// (`riskpool.max_analytic_work`): estimated before it starts, charged
+    /// as it runs.
+    pub max_work: u64,
 }
+
+/// The default of `riskpool.max_analytic_work`, in the cost model's
+/// multiply-adds (an upper count: the kernels skip the empty parts of every
+/// window, and one core gets through 2–12·10¹⁰ of them a second, measured
+/// on five kinds of book): a minute or two of one core at most.
+pub const DEFAULT_MAX_WORK: u64 = 2_000_000_000_000;
+
+/// The exact method's work, in the cost model's multiply-adds, up to which
+/// it is run by default beside Monte Carlo (a few seconds at most).
+pub const DEFAULT_METHOD_WORK: f64 = 1.5e11;
+
+/// The exact method's memory, bytes, up to which it is run by default.
+pub const DEFAULT_METHOD_BYTES: u64 = 256 << 20;
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             lattice_points: 4096,
             tolerance: 1e-7,
+            max_bytes: super::spec::Limits::default().max_run_bytes,
+            max_work: DEFAULT_MAX_WORK,
         }
     }
 }
@@ -173,6 +195,9 @@ pub enum AnalyticError {
     /// The model is outside what the engine computes.
     #[error("the analytic method does not apply: {0}")]
     NotApplicable(String),
+    /// The run would take, or took, more memory or work than its budget.
+    #[error("{0}")]
+    TooCostly(String),
     /// The run was cancelled.
     #[error("analysis cancelled")]
     Cancelled,
@@ -199,31 +224,6 @@ pub enum Method {
 /// Loans above which `both` is not the default: the analytic engine's cost
 /// grows with the book, Monte Carlo's with its defaults.
 pub const BOTH_BY_DEFAULT_MAX_LOANS: usize = 10_000;
-
-/// The method of a run: the one asked for, if the model admits it; when
-/// none is asked, `both` for a single-period book the analytic engine
-/// handles in about a second (up to [`BOTH_BY_DEFAULT_MAX_LOANS`] loans:
-/// beyond, the default lattice's unit grows past the typical loan and the
-/// bounds widen until they say little; and see [`slow_reason`]), else
-/// Monte Carlo.
-pub fn resolve(asked: Option<Method>, model: &Model) -> Result<Method, AnalyticError> {
-    match asked {
-        None => Ok(
-            if applicability(model).is_ok()
-                && model.loans().len() <= BOTH_BY_DEFAULT_MAX_LOANS
-                && slow_reason(model).is_none()
-            {
-                Method::Both
-            } else {
-                Method::MonteCarlo
-            },
-        ),
-        Some(Method::MonteCarlo) => Ok(Method::MonteCarlo),
-        Some(m) => applicability(model)
-            .map(|()| m)
-            .map_err(AnalyticError::NotApplicable),
-    }
-}
 
 /// Why the engine would be slow on this model (tens of seconds to
 /// minutes), if it applies and would be: the t copula with sector factors
@@ -326,6 +326,15 @@ struct Quantity {
 /// Key of a group: class and law (a step, or the loan's Beta amount).
 type LawKey = (usize, u8, u64, u64, u64, u64);
 
+/// The key of `amount`'s group in class `class` on a lattice of `unit`
+/// rounded by `r` (a fixed amount's step law costs nothing to build).
+fn law_key_of(class: usize, amount: Amount, unit: i64, r: Rounding) -> LawKey {
+    match amount {
+        Amount::Fixed(_) => law_key(class, &lattice::law(amount, unit, r), amount),
+        Amount::Beta { .. } => law_key(class, &Law::Pmf(Vec::new()), amount),
+    }
+}
+
 fn law_key(class: usize, law: &Law, amount: Amount) -> LawKey {
     match (law, amount) {
         (Law::Step(a), _) => (class, 0, *a as u64, 0, 0, 0),
@@ -372,51 +381,58 @@ impl Quantity {
         }
     }
 
-    /// The groups of `amounts` (per loan; `class_of` and `sector_of` per
-    /// class) on the lattice `(unit, points, exact)`.
+    /// The groups of `amounts` (per loan; `class_of` per loan) on the
+    /// lattice `(unit, points, exact)`, as `plans` planned them (see
+    /// [`cost::plan`]), checking `control` as it builds.
     fn build(
         amounts: &[Amount],
         class_of: &[usize],
         classes: &[ClassView<'_>],
         sectors: usize,
         (unit, points, exact): (i64, usize, bool),
-    ) -> Quantity {
+        plans: &[cost::ChannelPlan],
+        control: &Control,
+    ) -> Result<Quantity, Cancelled> {
         let max_total: f64 = amounts.iter().map(|a| a.max()).sum();
-        let roundings: &[Rounding] = if exact {
-            &[Rounding::Nearest]
-        } else {
-            &[Rounding::Nearest, Rounding::Floor, Rounding::Ceil]
-        };
-        let mut groups = Vec::new();
-        let mut mean_units = Vec::new();
-        for &r in roundings {
-            let mut by_key: BTreeMap<LawKey, (u32, Law)> = BTreeMap::new();
-            let mut mean = 0.0;
-            for (i, &amount) in amounts.iter().enumerate() {
-                let c = class_of[i];
-                let law = lattice::law(amount, unit, r);
-                mean += classes[c].pd * law.mean();
-                by_key.entry(law_key(c, &law, amount)).or_insert((0, law)).0 += 1;
-            }
+        let mut groups = Vec::with_capacity(plans.len());
+        let mut mean_units = Vec::with_capacity(plans.len());
+        for plan in plans {
             let mut per_sector = vec![Vec::new(); sectors.max(1)];
-            for ((class, ..), (count, law)) in by_key {
-                let s = if sectors > 0 {
-                    classes[class].sector
-                } else {
-                    0
-                };
-                per_sector[s].push(Group::new(class, count, law, points));
+            let mut means = Vec::with_capacity(plan.groups.len());
+            for (s, p) in &plan.groups {
+                control.check()?;
+                let g = cost::build_group(p, unit, plan.rounding, points, control)?;
+                means.push(g.law.mean());
+                per_sector[*s].push(g);
             }
+            // (summed loan by loan, in the book's order)
+            let mean = plan
+                .group_of
+                .iter()
+                .zip(class_of)
+                .fold(0.0, |m, (&g, &c)| m + classes[c].pd * means[g as usize]);
             groups.push(per_sector);
             mean_units.push(mean);
         }
-        Quantity {
+        Ok(Quantity {
             unit,
             points,
             exact,
             groups,
             mean_units,
             max_total,
+        })
+    }
+
+    /// An empty quantity (before the first lattice).
+    fn empty() -> Quantity {
+        Quantity {
+            unit: 1,
+            points: 1,
+            exact: true,
+            groups: Vec::new(),
+            mean_units: Vec::new(),
+            max_total: 0.0,
         }
     }
 }
@@ -435,6 +451,16 @@ struct Setup<'e> {
     /// Per channel: an earlier channel with the same groups, whose
     /// distribution it shares.
     twins: Vec<Option<usize>>,
+    /// Per sector (one without sectors), the work of one conditional
+    /// distribution over the distinct channels.
+    work_of: Vec<f64>,
+    /// The work of one outer node besides its conditional distributions
+    /// (the sector tables' sums, the sectors' convolutions).
+    node_work: f64,
+    /// The run's budget.
+    meter: cost::Meter,
+    /// Whether the thresholds are scaled by a χ² variable (the t copula).
+    student: bool,
 }
 
 /// Per channel, the first earlier channel with the same points and groups
@@ -559,7 +585,7 @@ impl Setup<'_> {
             let points = channels.iter().map(|(q, _)| q.points).collect();
             let f = move |a: f64| -> Result<Vec<Pmf>, Cancelled> {
                 control.check()?;
-                Ok(self.sector_given(&channels, s, |c| conditional_at(c, w, a)))
+                self.sector_given(&channels, s, |c| conditional_at(c, w, a), true)
             };
             let t = Table::new(Box::new(f), first, self.s_load, tol, points);
             let reach = quadrature::BREAKS[quadrature::BREAKS.len() - 2] * first;
@@ -577,7 +603,16 @@ impl Setup<'_> {
         channels: &[(&Quantity, usize)],
         s: usize,
         pd: impl Fn(&ClassView<'_>) -> f64,
-    ) -> Vec<Pmf> {
+        kept: bool,
+    ) -> Result<Vec<Pmf>, Cancelled> {
+        let bytes: usize = channels.iter().map(|(q, _)| 8 * q.points).sum();
+        let kept = if kept {
+            bytes
+        } else {
+            bytes / quadrature::NODES
+        };
+        self.meter
+            .charge(self.work_of.get(s).copied().unwrap_or(0.0), kept as u64)?;
         let pd: Vec<f64> = self
             .classes
             .iter()
@@ -590,10 +625,10 @@ impl Setup<'_> {
             })
             .collect();
         let mut scratch = Scratch::default();
-        channels
+        Ok(channels
             .iter()
             .map(|(q, r)| conv::distribution(&q.groups[*r][s], &pd, q.points, &mut scratch))
-            .collect()
+            .collect())
     }
 
     /// The distributions of the distinct channels given the scale w and
@@ -611,8 +646,11 @@ impl Setup<'_> {
     ) -> Result<Vec<Pmf>, Cancelled> {
         control.check()?;
         let channels = self.distinct();
+        let kept: usize = channels.iter().map(|(q, _)| 8 * q.points).sum();
+        self.meter
+            .charge(self.node_work, (kept / quadrature::NODES) as u64)?;
         if self.sectors == 0 {
-            return Ok(self.sector_given(&channels, 0, |c| conditional(c, w, z, 0.0, 0.0)));
+            return self.sector_given(&channels, 0, |c| conditional(c, w, z, 0.0, 0.0), false);
         }
         // Given z the sectors are independent: each sector's distribution
         // is an integral over its own factor; then they are convolved.
@@ -635,7 +673,7 @@ impl Setup<'_> {
             let ch = &channels;
             let inner = move |zs: f64| -> Result<Vec<Pmf>, Cancelled> {
                 control.check()?;
-                Ok(self.sector_given(ch, s, |c| conditional(c, w, z, self.s_load, zs)))
+                self.sector_given(ch, s, |c| conditional(c, w, z, self.s_load, zs), false)
             };
             let points = channels.iter().map(|(q, _)| q.points).collect();
             let own = Table::new(Box::new(inner), 0.0, 1.0, tol, points);
@@ -880,20 +918,21 @@ fn bounded_money(
     }
 }
 
-/// Computes the analytic figures of a single-period model.
-pub fn analyze(
-    model: &Model,
-    opts: &Options,
-    control: &Control,
-) -> Result<AnalyticSummary, AnalyticError> {
-    applicability(model).map_err(AnalyticError::NotApplicable)?;
-    if opts.lattice_points < 16 || !(opts.tolerance > 0.0 && opts.tolerance < 1e-2) {
-        return Err(AnalyticError::NotApplicable(
-            "lattice_points must be ≥ 16 and tolerance in (0, 0.01)".into(),
-        ));
-    }
+/// What a run knows before its lattice.
+struct Prelude<'e> {
+    setup: Setup<'e>,
+    class_of: Vec<usize>,
+    loss_amounts: Vec<Amount>,
+    claim_amounts: Vec<Amount>,
+    student: Option<(f64, ChiSquared)>,
+    capital: f64,
+    top_level: f64,
+    loss_range: f64,
+    claim_range: f64,
+}
+
+fn prelude<'e>(engine: &'e Engine<'_>, model: &Model, opts: &Options) -> Prelude<'e> {
     let spec = model.spec();
-    let engine = Engine::new(model);
     let classes: Vec<ClassView<'_>> = engine.class_view().collect();
     let mut class_of = vec![0usize; model.loans().len()];
     for (c, cv) in classes.iter().enumerate() {
@@ -907,7 +946,7 @@ pub fn analyze(
     } else {
         0
     };
-    let (loss_amounts, claim_amounts) = amounts(&engine, model);
+    let (loss_amounts, claim_amounts) = amounts(engine, model);
     let student = match model.copula() {
         CopulaLaw::Gaussian => None,
         CopulaLaw::T { nu, .. } => ChiSquared::new(*nu).ok().map(|c| (*nu, c)),
@@ -915,40 +954,271 @@ pub fn analyze(
     let capital = model.capital_fen() as f64;
     // (the scale at which the thresholds are least negative, for the range)
     let w_bad = student.map_or(1.0, |(nu, c)| (c.inverse_cdf(1e-4) / nu).sqrt());
-    let mut setup = Setup {
+    let setup = Setup {
         classes,
-        loss: Quantity::build(&[], &[], &[], 0, (1, 1, true)),
-        claims: Quantity::build(&[], &[], &[], 0, (1, 1, true)),
+        loss: Quantity::empty(),
+        claims: Quantity::empty(),
         twins: Vec::new(),
         s_load,
         sectors,
         shared_rho: shared_rho(model),
+        work_of: Vec::new(),
+        node_work: 0.0,
+        meter: cost::Meter::new(opts.max_work, opts.max_bytes),
+        student: student.is_some(),
     };
     let top_level = LEVELS[LEVELS.len() - 1].max(spec.output.tail_level);
-    let mut loss_range = range_guess(&setup, &loss_amounts, &class_of, w_bad, top_level);
-    let mut claim_range =
+    let loss_range = range_guess(&setup, &loss_amounts, &class_of, w_bad, top_level);
+    let claim_range =
         range_guess(&setup, &claim_amounts, &class_of, w_bad, top_level).max(1.1 * capital);
-    let tol = opts.tolerance;
-    loop {
-        let loss_lattice = Quantity::lattice(&loss_amounts, loss_range, opts.lattice_points);
-        let mut claim_lattice = Quantity::lattice(&claim_amounts, claim_range, opts.lattice_points);
-        if let Some(unit) = twin_unit(&loss_amounts, &claim_amounts, loss_lattice, claim_lattice) {
-            claim_lattice.0 = unit;
+    Prelude {
+        setup,
+        class_of,
+        loss_amounts,
+        claim_amounts,
+        student,
+        capital,
+        top_level,
+        loss_range,
+        claim_range,
+    }
+}
+
+/// The lattices and groups planned for one pair of ranges, and their cost.
+struct RunPlan {
+    loss_lattice: (i64, usize, bool),
+    claim_lattice: (i64, usize, bool),
+    loss_plans: Vec<cost::ChannelPlan>,
+    claim_plans: Vec<cost::ChannelPlan>,
+    work_of: Vec<f64>,
+    node_work: f64,
+    cost: Cost,
+}
+
+/// Evaluations of the first partition of the global factor's integral.
+const FIRST_OUTER: f64 = ((quadrature::BREAKS.len() - 1) * quadrature::NODES) as f64;
+/// … of the χ² scale's.
+const FIRST_MIXING: f64 = ((quadrature::UNIFORM_BREAKS.len() - 1) * quadrature::NODES) as f64;
+/// The adaptive refinement's evaluations over the first partitions' (420
+/// nodes for 252 on the built-in book; refusals count only the first).
+const REFINEMENT: f64 = 1.7;
+
+/// Plans a run on the ranges `(loss, claims)` and prices it (see
+/// [`cost`]): nothing of the lattice is allocated but the plan.
+fn plan_run(
+    setup: &Setup<'_>,
+    class_of: &[usize],
+    (loss, claims): (&[Amount], &[Amount]),
+    (loss_range, claim_range): (f64, f64),
+    model: &Model,
+    opts: &Options,
+    control: &Control,
+) -> Result<RunPlan, AnalyticError> {
+    let loss_lattice = Quantity::lattice(loss, loss_range, opts.lattice_points);
+    let mut claim_lattice = Quantity::lattice(claims, claim_range, opts.lattice_points);
+    if let Some(unit) = twin_unit(loss, claims, loss_lattice, claim_lattice) {
+        claim_lattice.0 = unit;
+    }
+    let sector_of: Vec<usize> = setup
+        .classes
+        .iter()
+        .map(|c| if setup.sectors > 0 { c.sector } else { 0 })
+        .collect();
+    // Convolution powers get at most half the memory.
+    let mut power_floats = (opts.max_bytes / 16) as usize;
+    let loss_plans = cost::plan(
+        loss,
+        class_of,
+        &sector_of,
+        loss_lattice,
+        &mut power_floats,
+        control,
+    )?;
+    let claim_plans = cost::plan(
+        claims,
+        class_of,
+        &sector_of,
+        claim_lattice,
+        &mut power_floats,
+        control,
+    )?;
+    let mut channels: Vec<(&cost::ChannelPlan, usize)> = Vec::new();
+    for p in &loss_plans {
+        channels.push((p, loss_lattice.1));
+    }
+    for p in &claim_plans {
+        channels.push((p, claim_lattice.1));
+    }
+    let mut distinct: Vec<(&cost::ChannelPlan, usize)> = Vec::new();
+    for &(p, n) in &channels {
+        if !distinct
+            .iter()
+            .any(|&(q, m)| m == n && cost::same_groups(p, q))
+        {
+            distinct.push((p, n));
         }
+    }
+    let sectors = setup.sectors;
+    let work_of: Vec<f64> = (0..sectors.max(1))
+        .map(|s| cost::sector_work(&distinct, s))
+        .collect();
+    let row: usize = distinct.iter().map(|&(_, n)| n).sum();
+    let points = loss_lattice.1.max(claim_lattice.1);
+    // One outer node besides its distributions: each tabled sector's sum
+    // of its table (its first pieces' nodes × the channels), the sectors'
+    // convolutions; one sector without a table integrates a table of its
+    // own (about 13 pieces) at every node.
+    let tol = opts.tolerance * if setup.student { 0.5 } else { 1.0 };
+    let sector_tol = tol * 0.5 / sectors.max(1) as f64;
+    let reach = -phi_inv(sector_tol / 64.0).min(-1.0);
+    let own_pieces = (2.0 * reach).ceil() + 1.0;
+    let (mut node_work, mut per_node, mut tables) = (0.0, 0.0, 0.0);
+    if sectors == 0 {
+        per_node = work_of[0];
+    } else {
+        node_work += (sectors - 1) as f64 * distinct.len() as f64 * cost::convolution_work(points);
+        for s in 0..sectors {
+            node_work += own_pieces * quadrature::NODES as f64 * row as f64;
+            match setup.shared_rho[s] {
+                None => per_node += own_pieces * quadrature::NODES as f64 * work_of[s],
+                Some(rho) => {
+                    let (first, sd) = (rho.sqrt(), setup.s_load);
+                    let h = 2f64.powi(sd.log2().floor() as i32);
+                    let width = 2.0 * quadrature::BREAKS[quadrature::BREAKS.len() - 2] * first
+                        + 2.0 * reach * sd;
+                    tables += ((width / h).ceil() + 2.0) * quadrature::NODES as f64 * work_of[s];
+                }
+            }
+        }
+    }
+    let scales = if setup.student { FIRST_MIXING } else { 1.0 };
+    let first_pass_work = scales * (FIRST_OUTER * (per_node + node_work) + tables);
+    let (loss_bytes, loss_setup) = cost::setup_of(&loss_plans, loss_lattice.1);
+    let (claim_bytes, claim_setup) = cost::setup_of(&claim_plans, claim_lattice.1);
+    // In flight: a piece's 21 node values and its neighbour's (and the χ²
+    // piece's around them), each thread's sectors and scratch; per loan
+    // its amounts and class.
+    let threads = rayon::current_num_threads() as u64;
+    let levels = if setup.student { 2 } else { 1 };
+    let in_flight = (2 * quadrature::NODES as u64 * levels + 4 * threads) * 8 * row as u64;
+    let per_loan = 2 * std::mem::size_of::<Amount>() + 16;
+    let setup_work = loss_setup + claim_setup;
+    let cost = Cost {
+        bytes: loss_bytes + claim_bytes + in_flight + (model.loans().len() * per_loan) as u64,
+        setup_work,
+        first_pass_work,
+        expected_work: setup_work + REFINEMENT * first_pass_work,
+        groups: channels.iter().map(|(p, _)| p.groups.len() as u64).sum(),
+        points: points as u64,
+    };
+    Ok(RunPlan {
+        loss_lattice,
+        claim_lattice,
+        loss_plans,
+        claim_plans,
+        work_of,
+        node_work,
+        cost,
+    })
+}
+
+/// What the exact method would hold and do on this model, estimated in
+/// milliseconds, before anything of its lattice is allocated (see
+/// [`Cost`]). A run checks the same estimate, and then charges what it
+/// computes against `opts`' budget.
+pub fn cost(model: &Model, opts: &Options) -> Result<Cost, AnalyticError> {
+    check_options(model, opts)?;
+    let engine = Engine::new(model);
+    let p = prelude(&engine, model, opts);
+    plan_run(
+        &p.setup,
+        &p.class_of,
+        (&p.loss_amounts, &p.claim_amounts),
+        (p.loss_range, p.claim_range),
+        model,
+        opts,
+        &Control::default(),
+    )
+    .map(|r| r.cost)
+}
+
+fn check_options(model: &Model, opts: &Options) -> Result<(), AnalyticError> {
+    applicability(model).map_err(AnalyticError::NotApplicable)?;
+    if opts.lattice_points < 16 || !(opts.tolerance > 0.0 && opts.tolerance < 1e-2) {
+        return Err(AnalyticError::NotApplicable(
+            "lattice_points must be ≥ 16 and tolerance in (0, 0.01)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Computes the analytic figures of a single-period model.
+pub fn analyze(
+    model: &Model,
+    opts: &Options,
+    control: &Control,
+) -> Result<AnalyticSummary, AnalyticError> {
+    check_options(model, opts)?;
+    let spec = model.spec();
+    let engine = Engine::new(model);
+    let Prelude {
+        mut setup,
+        class_of,
+        loss_amounts,
+        claim_amounts,
+        student,
+        capital,
+        top_level,
+        mut loss_range,
+        mut claim_range,
+    } = prelude(&engine, model, opts);
+    let sectors = setup.sectors;
+    let tol = opts.tolerance;
+    let stopped = |e: Cancelled, meter: &cost::Meter| match meter.reason() {
+        Some(why) => AnalyticError::TooCostly(why),
+        None => AnalyticError::from(e),
+    };
+    loop {
+        let plan = plan_run(
+            &setup,
+            &class_of,
+            (&loss_amounts, &claim_amounts),
+            (loss_range, claim_range),
+            model,
+            opts,
+            control,
+        )?;
+        if let Some(why) = plan.cost.over(opts.max_bytes, opts.max_work) {
+            return Err(AnalyticError::TooCostly(why));
+        }
+        // (the last range's groups go before the next are built)
+        setup.loss = Quantity::empty();
+        setup.claims = Quantity::empty();
+        setup.work_of = plan.work_of.clone();
+        setup.node_work = plan.node_work;
+        setup
+            .meter
+            .charge(plan.cost.setup_work, 0)
+            .map_err(|e| stopped(e, &setup.meter))?;
         setup.loss = Quantity::build(
             &loss_amounts,
             &class_of,
             &setup.classes,
             sectors,
-            loss_lattice,
-        );
+            plan.loss_lattice,
+            &plan.loss_plans,
+            control,
+        )?;
         setup.claims = Quantity::build(
             &claim_amounts,
             &class_of,
             &setup.classes,
             sectors,
-            claim_lattice,
-        );
+            plan.claim_lattice,
+            &plan.claim_plans,
+            control,
+        )?;
+        drop(plan);
         setup.twins = twins(&setup.channels());
         let tally = std::sync::Mutex::new(Tally::default());
         let mut outer = Tally::default();
@@ -959,53 +1229,57 @@ pub fn analyze(
         // at its worst node, bounds its effect on the integral around it.
         let sector_share = if sectors > 0 { 0.5 } else { 0.0 };
         let per_sector = |budget: f64| budget * sector_share / sectors.max(1) as f64;
-        let dists = match student {
-            None => {
-                let tables = setup.tables(1.0, per_sector(tol), control)?;
-                let f = |z: f64| setup.given(1.0, z, per_sector(tol), &tally, control, &tables);
-                let r = quadrature::integrate(
-                    &f as &Integrand<'_>,
-                    Var::Normal,
-                    &quadrature::BREAKS,
-                    tol * (1.0 - sector_share),
-                    quadrature::OUTER_PIECES,
-                    &mut outer,
-                )?;
-                outer.nodes += evaluations(&tables);
-                r
-            }
-            Some((nu, chi2)) => {
-                let rest = tol / 2.0;
-                let f = |v: f64| -> Result<Vec<Pmf>, Cancelled> {
-                    let w = (chi2.inverse_cdf(v) / nu).sqrt();
-                    let tables = setup.tables(w, per_sector(rest), control)?;
-                    let here = std::sync::Mutex::new(Tally::default());
-                    let g = |z: f64| setup.given(w, z, per_sector(rest), &here, control, &tables);
-                    let mut t = Tally::default();
+        let mut run = || -> Result<Vec<Pmf>, Cancelled> {
+            Ok(match student {
+                None => {
+                    let tables = setup.tables(1.0, per_sector(tol), control)?;
+                    let f = |z: f64| setup.given(1.0, z, per_sector(tol), &tally, control, &tables);
                     let r = quadrature::integrate(
-                        &g as &Integrand<'_>,
+                        &f as &Integrand<'_>,
                         Var::Normal,
                         &quadrature::BREAKS,
-                        rest * (1.0 - sector_share),
+                        tol * (1.0 - sector_share),
                         quadrature::OUTER_PIECES,
-                        &mut t,
+                        &mut outer,
                     )?;
-                    let here = here.into_inner().unwrap_or_else(|e| e.into_inner());
-                    let mut all = tally.lock().unwrap_or_else(|e| e.into_inner());
-                    all.nodes += t.nodes + here.nodes + evaluations(&tables);
-                    all.error = all.error.max(t.error + here.error);
-                    Ok(r)
-                };
-                quadrature::integrate(
-                    &f as &Integrand<'_>,
-                    Var::Uniform,
-                    &quadrature::UNIFORM_BREAKS,
-                    tol / 2.0,
-                    quadrature::MIXING_PIECES,
-                    &mut outer,
-                )?
-            }
+                    outer.nodes += evaluations(&tables);
+                    r
+                }
+                Some((nu, chi2)) => {
+                    let rest = tol / 2.0;
+                    let f = |v: f64| -> Result<Vec<Pmf>, Cancelled> {
+                        let w = (chi2.inverse_cdf(v) / nu).sqrt();
+                        let tables = setup.tables(w, per_sector(rest), control)?;
+                        let here = std::sync::Mutex::new(Tally::default());
+                        let g =
+                            |z: f64| setup.given(w, z, per_sector(rest), &here, control, &tables);
+                        let mut t = Tally::default();
+                        let r = quadrature::integrate(
+                            &g as &Integrand<'_>,
+                            Var::Normal,
+                            &quadrature::BREAKS,
+                            rest * (1.0 - sector_share),
+                            quadrature::OUTER_PIECES,
+                            &mut t,
+                        )?;
+                        let here = here.into_inner().unwrap_or_else(|e| e.into_inner());
+                        let mut all = tally.lock().unwrap_or_else(|e| e.into_inner());
+                        all.nodes += t.nodes + here.nodes + evaluations(&tables);
+                        all.error = all.error.max(t.error + here.error);
+                        Ok(r)
+                    };
+                    quadrature::integrate(
+                        &f as &Integrand<'_>,
+                        Var::Uniform,
+                        &quadrature::UNIFORM_BREAKS,
+                        tol / 2.0,
+                        quadrature::MIXING_PIECES,
+                        &mut outer,
+                    )?
+                }
+            })
         };
+        let dists = run().map_err(|e| stopped(e, &setup.meter))?;
         let inner = tally.into_inner().unwrap_or_else(|e| e.into_inner());
         let err = outer.error + inner.error;
         // (each set of twins was integrated once)

@@ -371,6 +371,8 @@ fn a_sector_of_several_correlations_agrees_with_monte_carlo() {
 const NESTED: Options = Options {
     lattice_points: 512,
     tolerance: 1e-4,
+    max_bytes: 2 << 30,
+    max_work: DEFAULT_MAX_WORK,
 };
 
 #[test]
@@ -507,8 +509,21 @@ fn proportional_claims_share_the_loss_channels() {
         loans: &[],
     }];
     let class_of = vec![0; loss.len()];
-    let ql = Quantity::build(&loss, &class_of, &one, 0, l);
-    let qc = Quantity::build(&claims, &class_of, &one, 0, (unit, c.1, c.2));
+    let built = |amounts: &[Amount], lattice| {
+        let c = Control::default();
+        let plans = cost::plan(
+            amounts,
+            &class_of,
+            &[0],
+            lattice,
+            &mut usize::MAX.clone(),
+            &c,
+        )
+        .unwrap();
+        Quantity::build(amounts, &class_of, &one, 0, lattice, &plans, &c).unwrap()
+    };
+    let ql = built(&loss, l);
+    let qc = built(&claims, (unit, c.1, c.2));
     let channels: Vec<(&Quantity, usize)> = (0..3)
         .map(|r| (&ql, r))
         .chain((0..3).map(|r| (&qc, r)))

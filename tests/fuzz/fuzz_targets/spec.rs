@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
             max_scenarios: 50,
             max_periods: 8,
             max_run_bytes: 64 << 20,
+            max_analytic_work: 1_000_000_000,
             max_work: 1_000_000,
         };
         if let Ok(m) = Model::compile(&spec, &limits) {

@@ -205,6 +205,7 @@ fuzz_target!(|data: &[u8]| {
         max_scenarios: 200,
         max_periods: 8,
         max_run_bytes: 64 << 20,
+        max_analytic_work: 1_000_000_000,
         max_work: 2_000_000,
     };
     match Model::compile(&s, &limits) {
