@@ -62,6 +62,21 @@ pub struct StoreConfig {
     /// `require`, `disable`): PEM file of the CAs trusted for the database's
     /// certificate; absent, the system's bundle.
     pub ca_file: Option<PathBuf>,
+    /// Most versions one bank may store for one quarter (default 50).
+    pub max_versions_per_quarter: u32,
+    /// Most snapshot loans one bank may store for one quarter, over all its
+    /// versions (default 20,000,000).
+    pub max_loans_per_quarter: u64,
+}
+
+impl StoreConfig {
+    /// The per-bank quota of the store.
+    pub fn quota(&self) -> crate::store::Quota {
+        crate::store::Quota {
+            max_versions: self.max_versions_per_quarter,
+            max_loans: self.max_loans_per_quarter,
+        }
+    }
 }
 
 impl Default for StoreConfig {
@@ -73,6 +88,8 @@ impl Default for StoreConfig {
             pool_size: 16,
             connect_timeout_seconds: 2,
             ca_file: None,
+            max_versions_per_quarter: crate::store::Quota::default().max_versions,
+            max_loans_per_quarter: crate::store::Quota::default().max_loans,
         }
     }
 }
@@ -195,6 +212,13 @@ pub struct ServerConfig {
     /// Seconds after which a connection is asked to close (GOAWAY) once its
     /// calls finish; clients reconnect (0: never).
     pub max_connection_age_seconds: u64,
+    /// Most memory one loan snapshot may hold while it streams in, bytes
+    /// (its loans are checked and kept until the stream ends, then stored
+    /// in one transaction); a larger snapshot is refused
+    /// RESOURCE_EXHAUSTED.
+    pub max_snapshot_bytes: u64,
+    /// Most memory all the snapshots streaming in at once may hold, bytes.
+    pub max_snapshot_bytes_total: u64,
 }
 
 /// Catalogue settings.
@@ -231,6 +255,8 @@ impl Default for ServerConfig {
             keepalive_interval_seconds: 60,
             keepalive_timeout_seconds: 20,
             max_connection_age_seconds: 0,
+            max_snapshot_bytes: 512 << 20,
+            max_snapshot_bytes_total: 1 << 30,
         }
     }
 }
@@ -392,7 +418,7 @@ impl Config {
     /// otherwise fail later, or be quietly replaced).
     fn out_of_range(&self) -> Option<(&'static str, String)> {
         let (s, r) = (&self.server, &self.riskpool);
-        let checks: [(&'static str, u64, u64, u64, &str); 22] = [
+        let checks: [(&'static str, u64, u64, u64, &str); 26] = [
             (
                 "server.stream_window_bytes",
                 s.stream_window_bytes.into(),
@@ -510,6 +536,34 @@ impl Config {
                 "",
             ),
             ("store.pool_size", self.store.pool_size as u64, 1, 1024, ""),
+            (
+                "server.max_snapshot_bytes",
+                s.max_snapshot_bytes,
+                1 << 20,
+                u64::MAX,
+                "",
+            ),
+            (
+                "server.max_snapshot_bytes_total",
+                s.max_snapshot_bytes_total,
+                1 << 20,
+                u64::MAX,
+                "",
+            ),
+            (
+                "store.max_versions_per_quarter",
+                self.store.max_versions_per_quarter.into(),
+                1,
+                u32::MAX.into(),
+                "",
+            ),
+            (
+                "store.max_loans_per_quarter",
+                self.store.max_loans_per_quarter,
+                1,
+                u64::MAX,
+                "",
+            ),
             (
                 "store.connect_timeout_seconds",
                 self.store.connect_timeout_seconds,

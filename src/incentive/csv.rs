@@ -137,6 +137,10 @@ fn add_bank(
         err(errs, origin, line, "bank_id", why);
         return;
     }
+    if let Err(why) = super::check_text(&b.name, 200) {
+        err(errs, origin, line, "bank_name", why);
+        return;
+    }
     match inputs.banks.get(&b.bank_id) {
         Some(old) if *old != b => err(
             errs,
@@ -246,13 +250,18 @@ impl Inputs {
                 err(errs, origin, line, "bank_id", format!("unknown bank `{}` (give it in --banks or --reports)", f[0]));
             }
             let period = quarter(errs, origin, line, f[1]);
-            if let Err(why) = ids
+            let loan_id = ids
                 .entry((f[0].to_string(), period))
                 .or_default()
                 .admit(line, f[2], |l| format!("line {l}"))
-            {
-                err(errs, origin, line, "loan_id", why);
-            }
+                .unwrap_or_else(|why| {
+                    err(errs, origin, line, "loan_id", why);
+                    f[2].to_string()
+                });
+            let borrower_id = super::normalize_id(f[3]).unwrap_or_else(|why| {
+                err(errs, origin, line, "borrower_id", why);
+                f[3].to_string()
+            });
             let borrower_type = BorrowerType::parse(f[4]).unwrap_or_else(|| {
                 err(errs, origin, line, "borrower_type", format!("unknown borrower type `{}` (小微企业, 个体工商户, 小微企业主, 大中型企业, 其他个人)", f[4]));
                 BorrowerType::OtherIndividual
@@ -262,16 +271,13 @@ impl Inputs {
                 LoanUse::Other
             });
             let rec = LoanRecord {
-                loan_id: f[2].to_string(),
-                borrower_id: f[3].to_string(),
+                loan_id,
+                borrower_id,
                 borrower_type,
                 purpose,
                 credit_line: money(errs, origin, line, "credit_line", f[6]),
                 balance: money(errs, origin, line, "balance", f[7]),
             };
-            for (field, why) in rec.problems() {
-                err(errs, origin, line, field, why);
-            }
             snaps.entry((f[0].to_string(), period)).or_default().push(rec);
         });
         for ((bank, period), loans) in snaps {

@@ -265,6 +265,7 @@ impl From<ApiError> for Status {
                     S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
                     S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
                     S::Unavailable(_) => (Code::Unavailable, "STORE_UNAVAILABLE"),
+                    S::Quota(_) => (Code::ResourceExhausted, "QUOTA_EXCEEDED"),
                     S::Db(_) | S::Postgres(_) | S::Config(_) | S::Dir { .. } | S::Corrupt(_) => {
                         (Code::Internal, "STORAGE_FAILURE")
                     }

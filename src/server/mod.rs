@@ -267,6 +267,11 @@ pub async fn serve(
     let incentives = IncentiveServiceServer::new(incentive::IncentiveSvc::new(
         store,
         config.incentive.clone(),
+        config.store.quota(),
+        incentive::SnapshotMemory::new(
+            config.server.max_snapshot_bytes,
+            config.server.max_snapshot_bytes_total,
+        ),
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(out_max);

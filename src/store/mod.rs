@@ -66,6 +66,50 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// A bank's quota of versions or stored loans for a quarter is used up
+    /// (the message names the setting).
+    #[error("{0}")]
+    Quota(String),
+}
+
+/// What one bank may store for one quarter, over every version (so that
+/// one token cannot fill the store every bank shares).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Quota {
+    /// Most versions of a (bank, quarter) (`store.max_versions_per_quarter`).
+    pub max_versions: u32,
+    /// Most snapshot loans stored for a (bank, quarter), summed over its
+    /// versions (`store.max_loans_per_quarter`).
+    pub max_loans: u64,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota {
+            max_versions: 50,
+            max_loans: 20_000_000,
+        }
+    }
+}
+
+impl Quota {
+    /// Why a new version of `loans` loans, after `versions` versions
+    /// holding `stored` loans, is over the quota.
+    pub fn refuses(&self, versions: u64, stored: u64, loans: u64) -> Option<String> {
+        if versions >= u64::from(self.max_versions) {
+            return Some(format!(
+                "this bank has {versions} versions for the quarter, the most allowed (store.max_versions_per_quarter); an identical resubmission is answered with the version it repeats"
+            ));
+        }
+        if stored.saturating_add(loans) > self.max_loans {
+            return Some(format!(
+                "this bank has {stored} snapshot loans stored for the quarter; {loans} more would pass the {} allowed (store.max_loans_per_quarter)",
+                self.max_loans
+            ));
+        }
+        None
+    }
 }
 
 /// A stored report with its provenance.
@@ -115,7 +159,10 @@ pub trait IncentiveStore: Send + Sync + std::fmt::Debug {
 
     /// Stores a submission as the next version of (bank, period), or
     /// returns the earlier report of the same (`by`, `request_id`) with the
-    /// same content; other content is ALREADY_EXISTS. Versions of a (bank,
+    /// same content; other content is ALREADY_EXISTS. A submission whose
+    /// content (`content_hash`, which leaves out the request id) is that of
+    /// the latest version is answered with that version: nothing new is
+    /// stored. Over `quota`, [`StoreError::Quota`]. Versions of a (bank,
     /// period) are 1..n without gaps.
     fn submit(
         &self,
@@ -125,6 +172,7 @@ pub trait IncentiveStore: Send + Sync + std::fmt::Debug {
         period: Quarter,
         sub: Submission<'_>,
         by: &str,
+        quota: &Quota,
     ) -> Result<StoredReport, StoreError>;
 
     /// Stored reports, every version, oldest first, filtered, paged.

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    IncentiveStore, StoreError, StoredReport, StoredStatement, Submission, Synchronous, now,
+    IncentiveStore, Quota, StoreError, StoredReport, StoredStatement, Submission, Synchronous, now,
 };
 use crate::incentive::{
     self, BalanceReport, Bank, Excluded, IncentiveRules, InstitutionType, Quarter, Statement,
@@ -212,6 +212,7 @@ impl IncentiveStore for Store {
         period: Quarter,
         sub: Submission<'_>,
         by: &str,
+        quota: &Quota,
     ) -> Result<StoredReport, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -233,17 +234,40 @@ impl IncentiveStore for Store {
         if bank_in(&tx, bank_id)?.is_none() {
             return Err(StoreError::UnknownBank(bank_id.to_string()));
         }
-        let version: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM reports WHERE bank_id = ?1 AND period = ?2",
+        let (versions, stored): (i64, i64) = tx.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(loans), 0) FROM reports WHERE bank_id = ?1 AND period = ?2",
             params![bank_id, period.to_string()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        // The latest version's content again: answered with it.
+        let latest: Option<i64> = tx
+            .query_row(
+                "SELECT r.id FROM reports r JOIN requests q ON q.report_id = r.id
+                 WHERE r.bank_id = ?1 AND r.period = ?2 AND r.version = ?3 AND q.content_hash = ?4
+                 LIMIT 1",
+                params![bank_id, period.to_string(), versions, content_hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = latest {
+            tx.execute(
+                "INSERT INTO requests (scope, request_id, content_hash, report_id) VALUES (?1, ?2, ?3, ?4)",
+                params![by, request_id, content_hash, id],
+            )?;
+            let r = report_by_id(&tx, id)?;
+            tx.commit()?;
+            return Ok(r);
+        }
         let (balance, source, loans, excluded) = match &sub {
             Submission::Total(b) => (*b, "total", 0u64, Vec::new()),
             Submission::Snapshot(ls, s) => {
                 (s.balance, "snapshot", ls.len() as u64, s.excluded.clone())
             }
         };
+        if let Some(why) = quota.refuses(versions as u64, stored as u64, loans) {
+            return Err(StoreError::Quota(why));
+        }
+        let version = versions + 1;
         let excluded_json =
             serde_json::to_string(&excluded).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         tx.execute(

@@ -18,6 +18,7 @@ mod grpc_incentive;
 mod grpc_matching;
 mod grpc_riskpool;
 mod hardening;
+mod hardening_banks;
 mod hardening_exact;
 mod replicas;
 mod reports;

@@ -78,6 +78,7 @@ fn total(
         q(period),
         Submission::Total(Yuan::wan(wan)),
         "bank:JXB",
+        &smefin::store::Quota::default(),
     )
     .map(|r| r.report.version)
 }
@@ -105,6 +106,7 @@ fn versions_idempotency_and_statements(b: &Backend) {
             q("2023Q1"),
             Submission::Total(Yuan::wan(10_000)),
             "bank:JXB",
+            &smefin::store::Quota::default(),
         )
         .unwrap();
     assert_eq!(again.report.version, 1);
@@ -123,6 +125,7 @@ fn versions_idempotency_and_statements(b: &Backend) {
         q("2023Q3"),
         Submission::Total(Yuan::wan(5)),
         "bureau",
+        &smefin::store::Quota::default(),
     )
     .unwrap();
     assert!(matches!(
@@ -132,7 +135,8 @@ fn versions_idempotency_and_statements(b: &Backend) {
             "NOPE",
             q("2023Q1"),
             Submission::Total(Yuan::wan(1)),
-            "bureau"
+            "bureau",
+            &smefin::store::Quota::default()
         ),
         Err(StoreError::UnknownBank(_))
     ));
@@ -211,6 +215,7 @@ fn snapshots_keep_their_loans_and_money_to_the_fen(b: &Backend) {
             q("2024Q1"),
             Submission::Snapshot(&ls, &bal),
             "bank:JXB",
+            &smefin::store::Quota::default(),
         )
         .unwrap();
     assert_eq!(r.source, "snapshot");

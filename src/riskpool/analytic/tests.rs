@@ -412,11 +412,26 @@ fn slow_books_default_to_monte_carlo() {
     };
     let plain = two("", "5000万");
     assert_eq!(slow_reason(&plain), None);
-    assert_eq!(resolve(None, &plain).unwrap(), Method::Both);
+    assert_eq!(
+        crate::riskpool::run::choose(None, &plain, &Options::default())
+            .unwrap()
+            .method,
+        Method::Both
+    );
     let t = two("copula = \"t\"\nnu = 6", "5000万");
     assert!(slow_reason(&t).unwrap().contains("t copula"));
-    assert_eq!(resolve(None, &t).unwrap(), Method::MonteCarlo);
-    assert_eq!(resolve(Some(Method::Both), &t).unwrap(), Method::Both);
+    assert_eq!(
+        crate::riskpool::run::choose(None, &t, &Options::default())
+            .unwrap()
+            .method,
+        Method::MonteCarlo
+    );
+    assert_eq!(
+        crate::riskpool::run::choose(Some(Method::Both), &t, &Options::default())
+            .unwrap()
+            .method,
+        Method::Both
+    );
     // Basel's ρ differs with PD: sector a's two segments differ in ρ
     let basel = two("basel_sme = true", "5000万");
     assert!(
@@ -424,7 +439,12 @@ fn slow_books_default_to_monte_carlo() {
             .unwrap()
             .contains("sector a differ in ρ")
     );
-    assert_eq!(resolve(None, &basel).unwrap(), Method::MonteCarlo);
+    assert_eq!(
+        crate::riskpool::run::choose(None, &basel, &Options::default())
+            .unwrap()
+            .method,
+        Method::MonteCarlo
+    );
     // a book the engine does not apply to is not called slow: asking for
     // the method would be refused, not slow
     let periods = model(

@@ -167,6 +167,13 @@ fn line(l: StatementLine) -> pb::StatementLine {
 }
 
 /// A statement on the wire, keeping only the lines `keep` admits.
+/// A statement as the wire carries it, with the lines `keep` admits. A
+/// view that leaves lines out (a bank's: its own line only) carries nothing
+/// about the others: no budget, no total, not whether it was scaled. (A
+/// bank still sees its own incentive before and after the budget, which it
+/// could compute itself; their ratio is the scale factor, budget ÷ the sum
+/// before the budget, and without the budget it determines no other bank's
+/// figure.)
 pub fn statement(s: StoredStatement, keep: impl Fn(&StatementLine) -> bool) -> pb::Statement {
     let StoredStatement {
         statement,
@@ -184,18 +191,17 @@ pub fn statement(s: StoredStatement, keep: impl Fn(&StatementLine) -> bool) -> p
     } = statement;
     let all = lines.len();
     let lines: Vec<pb::StatementLine> = lines.into_iter().filter(|l| keep(l)).map(line).collect();
-    let partial = lines.len() != all;
+    let whole = lines.len() == all;
     pb::Statement {
         period: period.to_string(),
         version,
         rate: money::rate_string(rate),
-        budget: opt(budget),
-        scaled,
-        // a bank sees its own line and not the others' total
-        total: if partial {
-            String::new()
-        } else {
+        budget: if whole { opt(budget) } else { String::new() },
+        scaled: whole && scaled,
+        total: if whole {
             total.to_fen_string()
+        } else {
+            String::new()
         },
         lines,
         computed_by,
