@@ -218,10 +218,12 @@ pub enum MergeError {
         b: String,
     },
     /// Shards are missing.
-    #[error("{} of {shards} shards missing: {}", missing.len(), list(missing))]
+    #[error("{count} of {shards} shards missing: {}", list(missing, *count))]
     Missing {
-        /// Missing shard indices.
+        /// The first missing shard indices (at most 20).
         missing: Vec<u64>,
+        /// How many are missing.
+        count: u64,
         /// Number of shards.
         shards: u64,
     },
@@ -235,11 +237,11 @@ pub enum MergeError {
     },
 }
 
-/// `0, 3, 5` (at most 20 shown).
-fn list(v: &[u64]) -> String {
+/// `0, 3, 5` (the first 20 of `count`).
+fn list(v: &[u64], count: u64) -> String {
     let mut s: Vec<String> = v.iter().take(20).map(u64::to_string).collect();
-    if v.len() > 20 {
-        s.push(format!("… ({} more)", v.len() - 20));
+    if count > s.len() as u64 {
+        s.push(format!("… ({} more)", count - s.len() as u64));
     }
     s.join(", ")
 }
@@ -339,10 +341,12 @@ pub fn check_parts<P: Sharded>(
         }
     }
     if parts.len() as u64 != shards {
+        // (counted, not listed: a part may claim 10¹⁸ shards)
         let have: std::collections::BTreeSet<u64> =
             parts.iter().map(|(_, p)| p.shard().0).collect();
         return Err(MergeError::Missing {
-            missing: (0..shards).filter(|k| !have.contains(k)).collect(),
+            missing: (0..shards).filter(|k| !have.contains(k)).take(20).collect(),
+            count: shards - have.len() as u64,
             shards,
         });
     }
@@ -375,8 +379,114 @@ pub struct Merged {
     pub tail_sectors: stats::TailSectors,
 }
 
+/// Checks a part's outcomes for internal consistency before they are
+/// merged: every per-scenario column as long as its scenario range, a
+/// weight column exactly under importance sampling, periods within the
+/// horizon, money that cannot be negative not negative, the banks' loss the
+/// loss less the compensation, no more defaults than the book's loans can
+/// make (when the spec names them), and histograms that count each
+/// scenario once per period. Each refusal names the field.
+fn check_raw(raw: &Raw, spec: &Spec) -> Result<(), String> {
+    let n = raw
+        .end
+        .checked_sub(raw.start)
+        .ok_or_else(|| format!("raw.end {} is before raw.start {}", raw.end, raw.start))?;
+    let columns: [(&str, usize); 7] = [
+        ("defaults", raw.defaults.len()),
+        ("loss", raw.loss.len()),
+        ("compensation", raw.compensation.len()),
+        ("unfunded", raw.unfunded.len()),
+        ("bank_loss", raw.bank_loss.len()),
+        ("exhausted_period", raw.exhausted_period.len()),
+        ("breaker_period", raw.breaker_period.len()),
+    ];
+    for (name, len) in columns {
+        if len as u64 != n {
+            return Err(format!(
+                "raw.{name} has {len} values for the {n} scenarios {}..{}",
+                raw.start, raw.end
+            ));
+        }
+    }
+    match (spec.importance_sampling.is_some(), raw.weight.len() as u64) {
+        (true, w) if w != n => {
+            return Err(format!("raw.weight has {w} values for {n} scenarios"));
+        }
+        (false, w) if w > 0 => {
+            return Err("raw.weight: a weight column on a run without importance sampling".into());
+        }
+        _ => {}
+    }
+    if let Some(w) = raw.weight.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        return Err(format!("raw.weight holds {w}, not a likelihood ratio"));
+    }
+    let periods = spec.periods;
+    for (name, col) in [
+        ("exhausted_period", &raw.exhausted_period),
+        ("breaker_period", &raw.breaker_period),
+    ] {
+        if let Some(p) = col.iter().find(|&&p| u32::from(p) > periods) {
+            return Err(format!(
+                "raw.{name} holds period {p}, beyond the horizon of {periods}"
+            ));
+        }
+    }
+    for (name, col) in [("loss", &raw.loss), ("unfunded", &raw.unfunded)] {
+        if let Some(v) = col.iter().find(|&&v| v < 0) {
+            return Err(format!("raw.{name} holds {v} fen, below 0"));
+        }
+    }
+    let wrong = (0..raw.loss.len())
+        .find(|&i| raw.loss[i].checked_sub(raw.compensation[i]) != Some(raw.bank_loss[i]));
+    if let Some(i) = wrong {
+        return Err(format!(
+            "raw.bank_loss of scenario {} is not its loss less its compensation",
+            raw.start + i as u64
+        ));
+    }
+    if spec.portfolio.csv.is_none() {
+        let loans: u64 = spec.portfolio.loans.len() as u64
+            + spec.portfolio.segments.iter().map(|s| s.count).sum::<u64>();
+        let most = loans.saturating_mul(u64::from(periods.max(1)));
+        if let Some(d) = raw.defaults.iter().find(|&&d| u64::from(d) > most) {
+            return Err(format!(
+                "raw.defaults holds {d} defaults, more than the book's {loans} loans can make in {periods} periods"
+            ));
+        }
+    }
+    if raw.balance_hist.len() as u64 != u64::from(periods) {
+        return Err(format!(
+            "raw.balance_hist has {} periods, the spec {periods}",
+            raw.balance_hist.len()
+        ));
+    }
+    for (t, row) in raw.balance_hist.iter().enumerate() {
+        let sum = row.iter().try_fold(0u64, |a, &c| a.checked_add(c));
+        if row.len() != engine::BALANCE_BINS || sum != Some(n) {
+            return Err(format!(
+                "raw.balance_hist[{t}] does not count each of the {n} scenarios once in {} bins",
+                engine::BALANCE_BINS
+            ));
+        }
+    }
+    if !raw.top_ups.is_empty()
+        && (raw.top_ups.len() as u64 != u64::from(periods) || raw.top_ups.iter().any(|&c| c > n))
+    {
+        return Err(format!(
+            "raw.top_ups must count at most the {n} scenarios in each of {periods} periods"
+        ));
+    }
+    Ok(())
+}
+
 /// [`merge`] with a name (the file) for each part.
 pub fn merge_named(parts: Vec<(String, Part)>) -> Result<Merged, MergeError> {
+    for (name, p) in &parts {
+        check_raw(&p.raw, &p.spec).map_err(|reason| MergeError::Mismatch {
+            part: name.clone(),
+            reason,
+        })?;
+    }
     let parts = check_parts(parts)?;
     for (name, p) in &parts {
         let want = shard_range(p.spec.scenarios, p.shard, p.shards);

@@ -399,3 +399,111 @@ async fn an_answer_too_large_is_refused_before_the_run() {
     assert_eq!(fields(&e), ["report"]);
     srv.shutdown().await;
 }
+
+/// Rows 7 and 8: `smefin merge` on edited parts. Each edit is refused with
+/// a one-line message naming the file and the field, never a panic, never
+/// a merge of changed figures; a part claiming 10¹⁸ shards is refused
+/// without listing them.
+#[test]
+fn merge_checks_every_part_before_it_merges() {
+    use crate::cli::{bin, stderr};
+    let d = tempfile::tempdir().unwrap();
+    let spec = d.path().join("lag.toml");
+    std::fs::write(
+        &spec,
+        "scenarios = 400\nperiods = 4\nperiods_per_year = 4\n[pool]\ncapital = \"200万\"\nrecovery_lag = 2\n\
+         [[portfolio.segments]]\ncount = 50\ntotal = \"1000万\"\npd = 0.08\nlgd = 0.5\n",
+    )
+    .unwrap();
+    for k in 0..2 {
+        let o = bin()
+            .args([
+                "simulate",
+                "lag.toml",
+                "--shard",
+                &format!("{k}/2"),
+                "--out",
+                &format!("p{k}.json"),
+            ])
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let p1: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("p1.json")).unwrap()).unwrap();
+    let merge = |edit: &dyn Fn(&mut serde_json::Value), alone: bool| {
+        let mut v = p1.clone();
+        edit(&mut v);
+        std::fs::write(d.path().join("edited.json"), v.to_string()).unwrap();
+        let files: &[&str] = if alone {
+            &["merge", "edited.json"]
+        } else {
+            &["merge", "p0.json", "edited.json"]
+        };
+        bin().args(files).current_dir(d.path()).output().unwrap()
+    };
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "shards",
+            Box::new(|v| v["shards"] = 1_000_000_000_000_000_000u64.into()),
+        ),
+        (
+            "raw.loss",
+            Box::new(|v| {
+                v["raw"]["loss"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        (
+            "raw.exhausted_period",
+            Box::new(|v| v["raw"]["exhausted_period"] = serde_json::json!([])),
+        ),
+        (
+            "raw.exhausted_period",
+            Box::new(|v| v["raw"]["exhausted_period"][3] = 9.into()),
+        ),
+        (
+            "raw.weight",
+            Box::new(|v| v["raw"]["weight"] = serde_json::json!(vec![1.0; 200])),
+        ),
+        (
+            "raw.bank_loss",
+            Box::new(|v| v["raw"]["compensation"][0] = (-5).into()),
+        ),
+        (
+            "raw.defaults",
+            Box::new(|v| v["raw"]["defaults"][1] = 201.into()),
+        ),
+        (
+            "raw.balance_hist",
+            Box::new(|v| v["raw"]["balance_hist"][0][0] = u64::MAX.into()),
+        ),
+        (
+            "raw.unfunded",
+            Box::new(|v| v["raw"]["unfunded"][2] = (-1).into()),
+        ),
+    ];
+    for (field, edit) in cases {
+        let o = merge(edit.as_ref(), field == "shards");
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{field}: merged");
+        assert!(
+            !e.contains("panicked") && e.trim().lines().count() == 1,
+            "{field}: {e}"
+        );
+        let named = if field == "shards" { "missing" } else { field };
+        assert!(
+            e.contains("edited.json") || field == "shards",
+            "{field}: {e}"
+        );
+        assert!(e.contains(named), "{field}: {e}");
+    }
+    // the parts as written merge
+    let o = bin()
+        .args(["merge", "p0.json", "p1.json"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
