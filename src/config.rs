@@ -62,7 +62,7 @@ pub struct StoreConfig {
     /// `require`, `disable`): PEM file of the CAs trusted for the database's
     /// certificate; absent, the system's bundle.
     pub ca_file: Option<PathBuf>,
-    /// Most versions one bank may store for one quarter (default 50).
+    /// Most versions one bank may store for one quarter (default 1,000).
     pub max_versions_per_quarter: u32,
     /// Most snapshot loans one bank may store for one quarter, over all its
     /// versions (default 20,000,000).
@@ -219,6 +219,10 @@ pub struct ServerConfig {
     pub max_snapshot_bytes: u64,
     /// Most memory all the snapshots streaming in at once may hold, bytes.
     pub max_snapshot_bytes_total: u64,
+    /// A second address serving only `grpc.health.v1.Health`, in plaintext
+    /// even when the main port has TLS (for probes that cannot speak TLS,
+    /// as Kubernetes' gRPC probes cannot); off by default.
+    pub health_listen: Option<SocketAddr>,
 }
 
 /// Catalogue settings.
@@ -257,6 +261,7 @@ impl Default for ServerConfig {
             max_connection_age_seconds: 0,
             max_snapshot_bytes: 512 << 20,
             max_snapshot_bytes_total: 1 << 30,
+            health_listen: None,
         }
     }
 }

@@ -69,6 +69,9 @@ pub enum ServeError {
     /// TLS files are unusable.
     #[error("tls: {0}")]
     Tls(String),
+    /// A listener could not be opened.
+    #[error("{0}")]
+    Listen(String),
     /// Reflection could not be built from the descriptors.
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
@@ -299,6 +302,27 @@ pub async fn serve(
         },
     );
     let counter_log = tokio::spawn(listen::COUNTERS.log_every_minute());
+    // Health alone, in plaintext, for probes that cannot speak TLS.
+    let health_only = match config.server.health_listen {
+        Some(at) => {
+            let l = TcpListener::bind(at)
+                .await
+                .map_err(|e| ServeError::Listen(format!("server.health_listen {at}: {e}")))?;
+            tracing::info!(addr = %at, "health (plaintext) listening");
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
+            let svc = health.clone();
+            Some(tokio::spawn(async move {
+                let r = Server::builder()
+                    .add_service(svc)
+                    .serve_with_incoming(incoming)
+                    .await;
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "the health listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let builder = transport(config)?;
     let server = builder
         .layer(tower::util::MapResponseLayer::new(
@@ -333,6 +357,9 @@ pub async fn serve(
         } => tracing::warn!(?grace, "calls still in flight after the grace period; stopping anyway"),
     }
     counter_log.abort();
+    if let Some(h) = health_only {
+        h.abort();
+    }
     listen::COUNTERS.log();
     // Simulations still running (their calls drained or abandoned) stop
     // now, so the process can exit.

@@ -87,7 +87,7 @@ pub struct Quota {
 impl Default for Quota {
     fn default() -> Self {
         Quota {
-            max_versions: 50,
+            max_versions: 1000,
             max_loans: 20_000_000,
         }
     }

@@ -16,9 +16,11 @@
 //!   versions are 1..n with no gap however the submitters race; the
 //!   `(scope, request_id)` primary key makes a request id unique in the
 //!   database itself;
-//! - TLS (rustls) as the URL's `sslmode` asks (`prefer` by default), the
-//!   database's certificate verified against `store.ca_file` or the system's
-//!   CAs;
+//! - TLS (rustls) as the URL's `sslmode` asks (`prefer` by default;
+//!   `verify-full`, `verify-ca` and `require` all require TLS), the
+//!   database's certificate and host name always verified against
+//!   `store.ca_file` or the system's CAs; a connection that is not encrypted
+//!   is logged as a warning;
 //! - a failed connection is `UNAVAILABLE` to the caller, never a hang: the
 //!   connect timeout is `store.connect_timeout_seconds`, and a connection the
 //!   server dropped is discarded and replaced on the next call.
@@ -237,11 +239,14 @@ impl Pool {
                 *open += 1;
                 drop(open);
                 return match self.config.connect(self.tls.clone()) {
-                    Ok(c) => Ok(Conn {
-                        pool: self,
-                        client: Some(c),
-                        fresh: true,
-                    }),
+                    Ok(mut c) => {
+                        warn_if_plaintext(&mut c);
+                        Ok(Conn {
+                            pool: self,
+                            client: Some(c),
+                            fresh: true,
+                        })
+                    }
                     Err(e) => {
                         *lock(&self.open) -= 1;
                         self.freed.notify_one();
@@ -397,11 +402,39 @@ pub fn redact(url: &str) -> String {
     out
 }
 
+/// Logs a warning when the connection `c` is not encrypted (the URL's
+/// `sslmode` is `disable`, or `prefer` met a database without TLS): the
+/// store's traffic, bank data and the password exchange, then crosses the
+/// network in the clear.
+fn warn_if_plaintext(c: &mut Client) {
+    let ssl = c
+        .query_opt(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .ok()
+        .flatten()
+        .map(|r| r.get::<_, bool>(0));
+    if ssl == Some(false) {
+        tracing::warn!(
+            "database connection is NOT encrypted: write sslmode=verify-full in store.url (and store.ca_file) so that TLS is required"
+        );
+    }
+}
+
+/// `url` with libpq's `sslmode=verify-full` or `verify-ca` as the driver
+/// spells them: `require` (which here always verifies the certificate and
+/// the host name, so all three mean verify-full).
+fn driver_sslmode(url: &str) -> String {
+    url.replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require")
+}
+
 impl PgStore {
     /// Connects to `url` and migrates the database (once, whatever else is
     /// starting against it).
     pub fn open(url: &str, opts: &PoolOptions) -> Result<PgStore, StoreError> {
-        let mut config: postgres::Config = url
+        let mut config: postgres::Config = driver_sslmode(url)
             .parse()
             .map_err(|e| StoreError::Config(format!("store.url {}: {e}", redact(url))))?;
         if config.get_hosts().is_empty() {

@@ -287,3 +287,84 @@ fn kubernetes_expansion_is_as_documented() {
     );
     assert_eq!(expand("$(UNSET)", &env), "$(UNSET)");
 }
+
+/// Hardening row 14, the deployment read as an attacker inside the cluster
+/// would: the server's config (as the ConfigMap writes it) loads, has TLS
+/// on the gRPC port and a plaintext health port the probes use; a
+/// NetworkPolicy admits gRPC only from client namespaces and lets out only
+/// the database and DNS; the batch Jobs get no network; no pod mounts a
+/// service-account token; every Job has a deadline; and no single legal
+/// request can make the server hold more than its pod's memory limit.
+#[test]
+fn the_deployment_is_locked_down_and_its_limits_add_up() {
+    let docs = manifests("server.yaml");
+    let cm = kind(&docs, "ConfigMap", "smefin-config");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, cm["data"]["config.toml"].as_str().unwrap()).unwrap();
+    let url = "postgres://smefin:x@postgres:5432/smefin?sslmode=verify-full";
+    let cfg = smefin::config::Config::load(
+        Some(&file),
+        [("SMEFIN__STORE__URL".to_string(), url.to_string())],
+    )
+    .unwrap();
+    assert!(
+        cfg.tls.cert.is_some() && cfg.tls.key.is_some(),
+        "TLS on the gRPC port"
+    );
+    let health = cfg.server.health_listen.expect("a health port");
+    let dep = kind(&docs, "Deployment", "smefin");
+    let pod = at(dep, "spec.template.spec");
+    assert_eq!(
+        at(pod, "automountServiceAccountToken").as_bool(),
+        Some(false)
+    );
+    for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+        let port = at(pod, &format!("containers.0.{probe}.grpc.port")).as_u64();
+        assert_eq!(port, Some(u64::from(health.port())), "{probe}");
+    }
+    // the memory arithmetic, stated in the manifest's comment
+    let limit = text(pod, "containers.0.resources.limits.memory");
+    let limit_mib: u64 = limit.trim_end_matches("Mi").parse().unwrap();
+    let r = &cfg.riskpool;
+    let held_mib = (r.max_concurrent as u64 * r.max_run_bytes
+        + cfg.server.max_snapshot_bytes_total
+        + 16 * (1 << 20)
+        + cfg.server.max_message_bytes as u64)
+        >> 20;
+    assert!(
+        held_mib + 100 + 256 <= limit_mib,
+        "{held_mib} MiB of requests + the server + buffers over the {limit_mib} MiB limit"
+    );
+    // the network
+    let np = kind(&docs, "NetworkPolicy", "smefin");
+    let ingress = at(np, "spec.ingress").as_sequence().unwrap();
+    let labels = at(&ingress[0], "from.0.namespaceSelector.matchLabels");
+    assert_eq!(labels["smefin.io/client"].as_str(), Some("true"));
+    let egress = at(np, "spec.egress").as_sequence().unwrap();
+    let ports: Vec<u64> = egress
+        .iter()
+        .flat_map(|e| at(e, "ports").as_sequence().unwrap().iter())
+        .map(|p| at(p, "port").as_u64().unwrap())
+        .collect();
+    assert_eq!(ports, [5432, 53, 53], "egress to the database and DNS only");
+    let jobs = kind(&docs, "NetworkPolicy", "smefin-jobs");
+    assert!(at(jobs, "spec.ingress").is_null() && at(jobs, "spec.egress").is_null());
+    for (file, name) in [
+        ("simulate-job.yaml", "smefin-simulate"),
+        ("stress-job.yaml", "smefin-stress"),
+        ("merge-job.yaml", "smefin-merge"),
+    ] {
+        let docs = manifests(file);
+        let job = kind(&docs, "Job", name);
+        assert!(
+            at(job, "spec.activeDeadlineSeconds").as_u64().is_some(),
+            "{name}"
+        );
+        assert_eq!(
+            at(job, "spec.template.spec.automountServiceAccountToken").as_bool(),
+            Some(false),
+            "{name}"
+        );
+    }
+}

@@ -42,7 +42,12 @@ pub(crate) fn start_with(data: &std::path::Path, env: &[(&str, &str)]) -> (Child
 #[test]
 fn sigkill_mid_ingest_loses_no_acknowledged_write() {
     let data = tempfile::tempdir().unwrap();
-    let (mut child, url) = start(data.path());
+    // (thousands of versions of one quarter: the per-bank quota is not
+    // what is tested here)
+    let (mut child, url) = start_with(
+        data.path(),
+        &[("SMEFIN__STORE__MAX_VERSIONS_PER_QUARTER", "4294967295")],
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     rt.block_on(async {

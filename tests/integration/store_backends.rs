@@ -146,7 +146,7 @@ fn versions_idempotency_and_statements(b: &Backend) {
         .unwrap();
     assert_eq!(st.statement.total, Yuan::wan(200));
     // restatement: a new version, the old kept; the recomputation shows the adjustment
-    assert_eq!(total(s.as_ref(), "r3", "h", "2023Q2", 18_000).unwrap(), 2);
+    assert_eq!(total(s.as_ref(), "r3", "h3", "2023Q2", 18_000).unwrap(), 2);
     assert_eq!(
         s.reports(Some("JXB"), Some(q("2023Q2")), 0, 100)
             .unwrap()
@@ -256,7 +256,7 @@ fn racing_submitters_leave_no_gap(b: &Backend) {
                         total(
                             s.as_ref(),
                             &format!("t{t}-{i}"),
-                            "h",
+                            &format!("h{t}-{i}"),
                             "2024Q2",
                             100 + i as i64,
                         )

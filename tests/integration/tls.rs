@@ -99,3 +99,58 @@ async fn tls_server_and_client_certificates() {
         .expect("mutual TLS call");
     srv.shutdown().await;
 }
+
+/// `server.health_listen`: with TLS on the main port, a second port answers
+/// health in plaintext (for probes that cannot speak TLS), and nothing
+/// else: matching is not served there.
+#[tokio::test]
+async fn the_health_port_is_plaintext_and_health_only() {
+    use tonic_health::pb::health_client::HealthClient;
+    let p = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let w = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let mut cfg = smefin::config::Config::default();
+    cfg.tls.cert = Some(w("server.pem", &p.server.0));
+    cfg.tls.key = Some(w("server.key", &p.server.1));
+    cfg.server.health_listen = Some(([127, 0, 0, 1], port).into());
+    let srv = common::start_with(cfg).await;
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut ch = None;
+    for _ in 0..50 {
+        if let Ok(c) = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+        {
+            ch = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let ch = ch.expect("the health port listens");
+    let r = HealthClient::new(ch.clone())
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(r.into_inner().status, 1, "SERVING");
+    let e = MatchingServiceClient::new(ch)
+        .get_product(pb::GetProductRequest {
+            product_id: "gongxintong".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unimplemented);
+    assert!(
+        call(srv.addr, None).await.is_err(),
+        "the main port stays TLS"
+    );
+    srv.shutdown().await;
+}
