@@ -164,6 +164,8 @@ pub trait IncentiveStore: Send + Sync + std::fmt::Debug {
     /// the latest version is answered with that version: nothing new is
     /// stored. Over `quota`, [`StoreError::Quota`]. Versions of a (bank,
     /// period) are 1..n without gaps.
+    // (each argument is one part of the submission's identity or its rule)
+    #[allow(clippy::too_many_arguments)]
     fn submit(
         &self,
         request_id: &str,

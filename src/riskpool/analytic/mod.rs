@@ -1077,16 +1077,16 @@ fn plan_run(
         per_node = work_of[0];
     } else {
         node_work += (sectors - 1) as f64 * distinct.len() as f64 * cost::convolution_work(points);
-        for s in 0..sectors {
+        for (&w, rho) in work_of.iter().zip(&setup.shared_rho).take(sectors) {
             node_work += own_pieces * quadrature::NODES as f64 * row as f64;
-            match setup.shared_rho[s] {
-                None => per_node += own_pieces * quadrature::NODES as f64 * work_of[s],
+            match *rho {
+                None => per_node += own_pieces * quadrature::NODES as f64 * w,
                 Some(rho) => {
                     let (first, sd) = (rho.sqrt(), setup.s_load);
                     let h = 2f64.powi(sd.log2().floor() as i32);
                     let width = 2.0 * quadrature::BREAKS[quadrature::BREAKS.len() - 2] * first
                         + 2.0 * reach * sd;
-                    tables += ((width / h).ceil() + 2.0) * quadrature::NODES as f64 * work_of[s];
+                    tables += ((width / h).ceil() + 2.0) * quadrature::NODES as f64 * w;
                 }
             }
         }
