@@ -55,7 +55,7 @@ impl SnapshotMemory {
 /// Bytes a loan of the snapshot holds until the stream ends: the record
 /// (amounts, enums, two strings' headers), its ids (in the record and in the
 /// set of ids seen) and the borrower's entry when the balance is computed,
-/// with the allocator's rounding; measured at 1,000,000 loans.
+/// with the allocator's rounding: counted from the types' sizes.
 fn loan_bytes(l: &pb::LoanRecord) -> u64 {
     (std::mem::size_of::<LoanRecord>() + 96 + 2 * l.loan_id.len() + 2 * l.borrower_id.len()) as u64
 }
