@@ -180,10 +180,18 @@ pub(crate) fn with_progress<T: Send>(total: u64, f: impl FnOnce(&Control) -> T +
     );
     let out = std::thread::scope(|s| {
         let c = control.clone();
-        let h = s.spawn(move || f(&c));
-        while !h.is_finished() {
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let h = s.spawn(move || {
+            let out = f(&c);
+            // (wakes the bar's loop at once: a run is not held up to the
+            // next tick)
+            let _ = done_tx.send(());
+            out
+        });
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            done_rx.recv_timeout(std::time::Duration::from_millis(100))
+        {
             bar.set_position(control.done.load(Ordering::Relaxed).min(total));
-            std::thread::sleep(std::time::Duration::from_millis(100));
         }
         h.join()
     });
