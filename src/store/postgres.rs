@@ -619,14 +619,9 @@ impl IncentiveStore for PgStore {
                  LIMIT 1",
                 &[&bank_id, &period_s, &versions, &content_hash],
             )?;
-            if let Some(row) = latest {
-                let id: i64 = row.get(0);
-                tx.execute(
-                    "INSERT INTO requests (scope, request_id, content_hash, report_id) VALUES ($1, $2, $3, $4)",
-                    &[&by, &request_id, &content_hash, &id],
-                )?;
-                return report_by_id(tx, id);
-            }
+            let id: i64 = match latest {
+                Some(row) => row.get(0),
+                None => {
             let (balance, source, loans, excluded) = match &sub {
                 Submission::Total(b) => (*b, "total", 0u64, Vec::new()),
                 Submission::Snapshot(ls, s) => {
@@ -667,6 +662,9 @@ impl IncentiveStore for PgStore {
                 }
                 w.finish()?;
             }
+            id
+                }
+            };
             tx.execute(
                 "INSERT INTO requests (scope, request_id, content_hash, report_id) VALUES ($1, $2, $3, $4)",
                 &[&by, &request_id, &content_hash, &id],
