@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use smefin::incentive::{BorrowerType, LoanRecord, LoanUse, snapshot_balance};
-use smefin::money::Yuan;
+use smefin::kernel::money::Yuan;
 use smefin::server::pb;
 
 #[path = "../tests/common/mod.rs"]

@@ -30,7 +30,7 @@ pub mod enterprise;
 pub mod files;
 pub mod incentive;
 pub mod matching;
-pub mod money;
+pub mod kernel;
 pub mod report;
 pub mod riskpool;
 pub mod server;

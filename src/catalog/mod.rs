@@ -15,7 +15,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::money::{self, Yuan};
+use crate::kernel::percent;
+use crate::kernel::money::{self, Yuan};
 pub use rules::Rule;
 
 /// The built-in catalogue source.
@@ -120,7 +121,7 @@ impl RateRule {
             RateRule::LprPlus { spread_bp: 0 } => "1年期LPR".into(),
             RateRule::LprPlus { spread_bp } if spread_bp > 0 => format!("1年期LPR + {spread_bp}bp"),
             RateRule::LprPlus { spread_bp } => format!("1年期LPR − {}bp", -spread_bp),
-            RateRule::Fixed { rate } => format!("固定年利率 {}", money::pct(rate)),
+            RateRule::Fixed { rate } => format!("固定年利率 {}", percent::rate(rate)),
         }
     }
 }
@@ -172,7 +173,7 @@ impl Subsidy {
             } => {
                 format!(
                     "财政贴息实际利息的 {}{}",
-                    money::pct(share),
+                    percent::rate(share),
                     cap(subsidised_up_to)
                 )
             }
@@ -323,7 +324,7 @@ impl Product {
                 (Some(p), None) => format!("{}以上", p.human()),
                 (Some(p), Some(u)) => format!("{}以上至{}", p.human(), u.human()),
             };
-            parts.push(format!("{range}年费率 {}", money::pct(t.rate)));
+            parts.push(format!("{range}年费率 {}", percent::rate(t.rate)));
             prev = t.up_to;
         }
         parts.join("，")

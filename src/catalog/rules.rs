@@ -6,8 +6,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::percent;
 use crate::enterprise::{Certification, Flag, LoanPurpose, SizeClass, TaxCreditGrade};
-use crate::money::{self, Yuan};
+use crate::kernel::money::{self, Yuan};
 
 /// One eligibility rule. In the catalogue a rule is a table whose `rule` key
 /// names the variant; `retag` turns it into serde's external tagging so
@@ -206,8 +207,8 @@ impl Rule {
                 staff_above,
             } => format!(
                 "新招用重点群体人数占在职职工 {} 以上（职工超过 {staff_above} 人的为 {}），且签订1年以上劳动合同",
-                money::pct(*ratio),
-                money::pct(*ratio_above)
+                percent::rate(*ratio),
+                percent::rate(*ratio_above)
             ),
             Rule::MaxEmployees { max } => format!("从业人员不超过 {max} 人"),
             Rule::MaxRevenue { max } => format!("营业收入不超过 {}", max.human()),

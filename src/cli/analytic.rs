@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::money::Yuan;
+use crate::kernel::percent;
+use crate::kernel::money::Yuan;
 use crate::riskpool::analytic::{AnalyticMoney, AnalyticSummary, Certificate, Method};
 use crate::riskpool::stats::Summary;
 
@@ -46,9 +47,6 @@ pub struct Output<'a> {
     pub certificate: Option<&'a Certificate>,
 }
 
-fn pct(p: f64) -> String {
-    format!("{:.4}%", p * 100.0)
-}
 
 fn fen(y: Yuan) -> String {
     y.to_fen_string()
@@ -75,9 +73,9 @@ pub fn render_analytic(a: &AnalyticSummary) -> String {
     let e = &a.exhaustion_probability;
     o.push_str(&format!(
         "资金池耗尽概率：{}（界 {} – {}）\n违约笔数均值：{:.2}\n\n",
-        pct(e.estimate),
-        pct(e.low),
-        pct(e.high),
+        percent::fixed(e.estimate, 4),
+        percent::fixed(e.low, 4),
+        percent::fixed(e.high, 4),
         a.mean_defaults
     ));
     let mut t = super::riskpool::money_table(a.tail_level);
@@ -121,7 +119,7 @@ pub fn render_certificate(c: &Certificate) -> String {
     let mut o = String::from("\n核验（蒙特卡洛 对 解析法，|z| > 4 即不一致）：\n");
     for l in &c.lines {
         let (name, show): (&str, Box<dyn Fn(f64) -> String>) = match l.quantity.as_str() {
-            "exhaustion_probability" => ("耗尽概率", Box::new(pct)),
+            "exhaustion_probability" => ("耗尽概率", Box::new(|p| percent::fixed(p, 4))),
             "mean_loss" => ("平均信贷损失", Box::new(|x| format!("{x:.2}"))),
             _ => ("平均代偿", Box::new(|x| format!("{x:.2}"))),
         };

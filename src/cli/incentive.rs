@@ -6,8 +6,9 @@ use clap::{Args, Subcommand};
 
 use super::table::Table;
 use super::{CliError, print, read_input};
+use crate::kernel::percent;
 use crate::incentive::{self, IncentiveRules, Quarter, Statement};
-use crate::money::{self, Yuan};
+use crate::kernel::money::Yuan;
 
 /// Incentive actions.
 #[derive(Debug, Subcommand)]
@@ -79,7 +80,7 @@ fn compute(a: ComputeArgs) -> Result<(), CliError> {
     if !errs.is_empty() {
         return Err(CliError::new(format!(
             "invalid input: {}",
-            crate::enterprise::describe_all(&errs)
+            crate::kernel::violation::describe_all(&errs)
         )));
     }
     let banks: Vec<_> = inputs.banks.values().cloned().collect();
@@ -110,7 +111,7 @@ pub fn render(s: &Statement) -> String {
     let mut o = format!(
         "普惠小微贷款余额增量激励 · {} · 激励比例 {}",
         s.period,
-        money::pct(s.rate)
+        percent::rate(s.rate)
     );
     if let Some(b) = s.budget {
         o.push_str(&format!(

@@ -9,10 +9,12 @@ use serde::Serialize;
 
 use super::table::Table;
 use super::{CliError, as_of, load_catalog, print, read_input};
+use crate::kernel::percent;
 use crate::catalog::Catalog;
-use crate::enterprise::{FieldViolation, Profile, RawProfile};
+use crate::enterprise::{Profile, RawProfile};
+use crate::kernel::violation::FieldViolation;
 use crate::matching::{self, MatchOptions, MatchReport, MatchStatus, ProductMatchReport};
-use crate::money;
+use crate::kernel::money;
 
 /// Flags of `smefin match`.
 #[derive(Debug, Args)]
@@ -66,7 +68,7 @@ fn profile_error(path: &std::path::Path, v: &[FieldViolation]) -> CliError {
     CliError::new(format!(
         "{}: invalid profile: {}",
         path.display(),
-        crate::enterprise::describe_all(v)
+        crate::kernel::violation::describe_all(v)
     ))
 }
 
@@ -109,7 +111,7 @@ pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
 fn rate(r: &Option<String>) -> String {
     r.as_deref()
         .and_then(|s| s.parse().ok())
-        .map(money::pct2)
+        .map(percent::rate2)
         .unwrap_or_else(|| "—".into())
 }
 
@@ -152,7 +154,7 @@ pub fn render_report(r: &MatchReport) -> String {
         r.lpr_1y
             .as_deref()
             .and_then(|s| s.parse().ok())
-            .map(money::pct2)
+            .map(percent::rate2)
             .unwrap_or_else(|| "未知".into())
     ));
     let c = &r.classification;

@@ -183,7 +183,7 @@ fn as_of(s: &Option<String>) -> Result<chrono::NaiveDate, CliError> {
     match s {
         None => Ok(crate::files::today_cst()),
         Some(d) => {
-            crate::enterprise::parse_date(d).map_err(|e| CliError::new(format!("--as-of: {e}")))
+            crate::kernel::date::parse_date(d).map_err(|e| CliError::new(format!("--as-of: {e}")))
         }
     }
 }

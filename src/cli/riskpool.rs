@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::table::Table;
 use super::{CliError, print};
+use crate::kernel::percent;
 use crate::riskpool::stats::{MoneyStats, Probability, Summary};
 use crate::riskpool::{self, Control, Limits, Model, SpecError};
 
@@ -637,17 +638,14 @@ fn render(s: &Summary, json: bool) -> Result<String, CliError> {
     Ok(render_summary(s))
 }
 
-fn pct(p: f64) -> String {
-    format!("{:.3}%", p * 100.0)
-}
 
 fn prob_line(p: &Probability) -> String {
     format!(
         "{} ± {}（95%区间 {} – {}）",
-        pct(p.estimate),
-        pct(p.std_error),
-        pct(p.ci95_low),
-        pct(p.ci95_high)
+        percent::fixed(p.estimate, 3),
+        percent::fixed(p.std_error, 3),
+        percent::fixed(p.ci95_low, 3),
+        percent::fixed(p.ci95_high, 3)
     )
 }
 
@@ -691,15 +689,15 @@ pub fn render_summary(s: &Summary) -> String {
     ));
     if s.periods > 1 {
         for (t, p) in s.exhaustion_by_period.iter().enumerate() {
-            o.push_str(&format!("  第 {} 期末前耗尽：{}\n", t + 1, pct(p.estimate)));
+            o.push_str(&format!("  第 {} 期末前耗尽：{}\n", t + 1, percent::fixed(p.estimate, 3)));
         }
     }
     if let Some(v) = &s.vasicek {
         o.push_str(&format!(
             "Vasicek 大数极限：违约率超过 {} 即耗尽，概率 {}（PD {}，ρ {}）\n",
-            pct(v.default_rate_threshold),
-            pct(v.exhaustion_probability),
-            pct(v.pd),
+            percent::fixed(v.default_rate_threshold, 3),
+            percent::fixed(v.exhaustion_probability, 3),
+            percent::fixed(v.pd, 3),
             v.rho
         ));
     }
@@ -826,9 +824,9 @@ fn render_grid(result: &riskpool::grid::GridResult, json: bool) -> Result<String
             format!("{}", c.pd_multiplier),
             format!("{}", c.rho),
             format!("{}", c.compensation_share),
-            pct(p.estimate),
-            pct(p.std_error),
-            format!("{} – {}", pct(p.ci95_low), pct(p.ci95_high)),
+            percent::fixed(p.estimate, 3),
+            percent::fixed(p.std_error, 3),
+            format!("{} – {}", percent::fixed(p.ci95_low, 3), percent::fixed(p.ci95_high, 3)),
         ]);
     }
     Ok(format!(
@@ -863,7 +861,7 @@ pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
     }
     print(&format!(
         "目标耗尽概率 ≤ {}：资金池 {} 可支持的最大授信规模 {}（放大 {:.2} 倍），此时耗尽概率 {}\n",
-        pct(r.target),
+        percent::fixed(r.target, 3),
         r.capital.approx_human(),
         r.exposure.approx_human(),
         r.leverage,

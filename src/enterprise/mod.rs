@@ -12,52 +12,15 @@ pub mod size;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
+use crate::kernel::date::parse_date;
+use crate::kernel::violation::{FieldViolation, describe_all};
+use crate::kernel::named_enum;
 pub use credit_code::CreditCode;
 pub use size::{IndustryCode, IndustryError, SizeClass, SizeIndustry, SizeOutcome};
 
-/// One problem with one input field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldViolation {
-    /// Field path, e.g. `annual_revenue` or `certifications[2]`.
-    pub field: String,
-    /// Why it was rejected.
-    pub description: String,
-}
-
-impl FieldViolation {
-    /// A violation of `field` for `description`.
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        }
-    }
-}
-
 /// Most entries of a profile's `certifications`.
 pub const MAX_CERTIFICATIONS: usize = 64;
-
-/// Violations as one line, `field: reason; field: reason`, of about 2 KiB at
-/// most: past that the rest are counted (`; … and 499990 more`), so a flood
-/// of problems makes an error line, not megabytes.
-pub fn describe_all(v: &[FieldViolation]) -> String {
-    const MAX: usize = 2048;
-    let mut out = String::new();
-    for (i, x) in v.iter().enumerate() {
-        if i > 0 {
-            if out.len() + x.field.len() + x.description.len() > MAX {
-                out.push_str(&format!("; … and {} more", v.len() - i));
-                break;
-            }
-            out.push_str("; ");
-        }
-        out.push_str(&x.field);
-        out.push_str(": ");
-        out.push_str(&x.description);
-    }
-    out
-}
 
 /// A profile that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,86 +30,6 @@ pub struct ProfileError {
     pub violations: Vec<FieldViolation>,
 }
 
-/// `CamelCase` → `CAMEL_CASE`.
-pub(crate) fn screaming_snake(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
-}
-
-/// `lower` without the leading `type_name` in lower snake case and its `_`
-/// (`certification_high_tech` of `Certification` → `high_tech`), or all of
-/// `lower` when it does not start so.
-pub(crate) fn strip_qualifier<'a>(lower: &'a str, type_name: &str) -> &'a str {
-    let mut rest = lower.as_bytes();
-    for (i, c) in type_name.bytes().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            match rest.split_first() {
-                Some((b'_', r)) => rest = r,
-                _ => return lower,
-            }
-        }
-        match rest.split_first() {
-            Some((&b, r)) if b == c.to_ascii_lowercase() => rest = r,
-            _ => return lower,
-        }
-    }
-    match rest.split_first() {
-        // (all ASCII so far, so the index is a char boundary)
-        Some((b'_', _)) => &lower[lower.len() - rest.len() + 1..],
-        _ => lower,
-    }
-}
-
-macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident, { $($(#[$vm:meta])* $variant:ident = $code:literal, $zh:literal;)+ }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vm])* $variant,)+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-            /// The snake_case code used in JSON and the catalogue.
-            pub fn code(self) -> &'static str { match self { $($name::$variant => $code,)+ } }
-            /// The Chinese name.
-            pub fn name_zh(self) -> &'static str { match self { $($name::$variant => $zh,)+ } }
-            /// The code qualified by the type, upper case (`HighTech` of
-            /// `Certification` is `CERTIFICATION_HIGH_TECH`): the spelling
-            /// of suggestion targets, unambiguous across types.
-            pub fn qualified_code(self) -> String {
-                format!("{}_{}", $crate::enterprise::screaming_snake(stringify!($name)), self.code().to_ascii_uppercase())
-            }
-            /// Parses the code (any case, bare or qualified as
-            /// [`Self::qualified_code`] writes it) or the Chinese name.
-            pub fn parse(s: &str) -> Option<$name> {
-                let t = s.trim();
-                let lower = t.to_ascii_lowercase();
-                let bare = $crate::enterprise::strip_qualifier(&lower, stringify!($name));
-                $name::ALL.iter().copied().find(|v| v.code() == bare || v.name_zh() == t)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> { s.serialize_str(self.code()) }
-        }
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                $name::parse(&s).ok_or_else(|| serde::de::Error::custom(format!(
-                    "unknown {} `{}` (expected one of: {})", stringify!($name), s,
-                    $name::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", "))))
-            }
-        }
-    };
-}
-
-pub(crate) use named_enum;
 
 named_enum!(
     /// Certifications (资质认定) an enterprise may hold.
@@ -443,23 +326,6 @@ fn money(field: &str, v: &Option<String>, errs: &mut Vec<FieldViolation>) -> Opt
             None
         }
     }
-}
-
-/// Parses an ISO date, exactly `YYYY-MM-DD` ("2024-07-22"): four-digit
-/// year, two-digit month and day, no sign, no space; a day that does not
-/// exist (`2024-02-30`) is refused.
-pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    let b = s.as_bytes();
-    let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    shaped
-        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-        .flatten()
-        .ok_or_else(|| format!("`{s}` is not a date (expected YYYY-MM-DD)"))
 }
 
 /// A present field parsed by `parse`; a failure is recorded under `field`.

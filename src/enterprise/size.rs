@@ -20,7 +20,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 
 /// The industry rows of the 2011 standard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -12,8 +12,8 @@ use super::{
     BalanceReport, Bank, BorrowerType, IncentiveRules, InstitutionType, LoanRecord, LoanUse,
     Quarter,
 };
-use crate::enterprise::FieldViolation;
-use crate::money::Yuan;
+use crate::kernel::violation::FieldViolation;
+use crate::kernel::money::Yuan;
 
 /// What the CSV files hold, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

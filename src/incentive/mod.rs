@@ -27,8 +27,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::enterprise::named_enum;
-use crate::money::Yuan;
+use crate::kernel::named_enum;
+use crate::kernel::money::Yuan;
 
 /// Checks a bank id: 1–64 ASCII letters, digits, '-' or '_'. One rule for
 /// RegisterBank, the `bank:<id>` principals of the token file and the CSV
@@ -307,7 +307,7 @@ pub struct RateStep {
     /// Last quarter.
     pub to: Quarter,
     /// Rate, decimal fraction.
-    #[serde(with = "crate::money::rate_serde")]
+    #[serde(with = "crate::kernel::money::rate_serde")]
     pub rate: Decimal,
 }
 
@@ -572,10 +572,10 @@ pub struct StatementLine {
     /// Balance at the quarter end.
     pub balance: Option<Yuan>,
     /// balance − previous.
-    #[serde(with = "crate::money::opt_signed_serde")]
+    #[serde(with = "crate::kernel::money::opt_signed_serde")]
     pub increment: Option<Yuan>,
     /// Rate applied.
-    #[serde(with = "crate::money::rate_serde")]
+    #[serde(with = "crate::kernel::money::rate_serde")]
     pub rate: Decimal,
     /// Incentive before any budget scaling.
     pub incentive_before_budget: Yuan,
@@ -584,7 +584,7 @@ pub struct StatementLine {
     /// Incentive of the previous statement version, when recomputed.
     pub previously_stated: Option<Yuan>,
     /// incentive − previously stated.
-    #[serde(with = "crate::money::opt_signed_serde")]
+    #[serde(with = "crate::kernel::money::opt_signed_serde")]
     pub adjustment: Option<Yuan>,
     /// Exclusions of the snapshot behind the balance.
     pub excluded: Vec<Excluded>,
@@ -602,7 +602,7 @@ pub struct Statement {
     /// Statement version (1 = first computation).
     pub version: u32,
     /// Rate of the quarter.
-    #[serde(with = "crate::money::rate_serde")]
+    #[serde(with = "crate::kernel::money::rate_serde")]
     pub rate: Decimal,
     /// Budget, when one was given.
     pub budget: Option<Yuan>,

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::catalog::{Product, Subsidy};
 use crate::enterprise::FinancingRequest;
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 
 /// An offer for an eligible product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,7 +60,7 @@ fn subsidy_rate(s: Subsidy, r: Decimal, lpr: Decimal) -> (Decimal, Option<Yuan>)
             bp,
             subsidised_up_to,
         } => {
-            let floor = (lpr - crate::money::bp(bp)).max(Decimal::ZERO);
+            let floor = (lpr - crate::kernel::money::bp(bp)).max(Decimal::ZERO);
             ((r - floor).max(Decimal::ZERO), subsidised_up_to)
         }
         Subsidy::ShareOfInterest {

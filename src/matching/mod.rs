@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, Product, ProductKind};
 use crate::enterprise::{Classification, CreditCode, Profile, SizeClass};
-use crate::money::{self, Yuan};
+use crate::kernel::money::{self, Yuan};
 pub use cost::Offer;
 pub use criteria::{Criterion, Outcome, Suggestion};
 

@@ -3,11 +3,12 @@
 
 use std::fmt::Write;
 
-use super::svg::{esc, money, pct};
+use crate::kernel::percent;
+use super::svg::{esc, money};
 use super::table;
 use crate::riskpool::analytic::{AnalyticMoney, AnalyticSummary, Certificate};
 
-fn yuan(y: crate::money::Yuan) -> f64 {
+fn yuan(y: crate::kernel::money::Yuan) -> f64 {
     y.to_fen() as f64 / 100.0
 }
 
@@ -25,10 +26,10 @@ pub fn headline(a: &AnalyticSummary) -> String {
     let e = &a.exhaustion_probability;
     format!(
         "<div class=\"headline\"><div><span>资金池耗尽概率（解析法）</span><b>{}</b><span>界 {} – {}</span></div><div><span>信贷损失 ES（{}）</span><b>{}</b><span>VaR {}</span></div></div>\n",
-        pct(e.estimate),
-        pct(e.low),
-        pct(e.high),
-        pct(a.tail_level),
+        percent::short(e.estimate),
+        percent::short(e.low),
+        percent::short(e.high),
+        percent::short(a.tail_level),
         money(yuan(a.loss.es.estimate)),
         money(yuan(a.loss.var.value.estimate))
     )
@@ -58,11 +59,11 @@ pub fn section(a: &AnalyticSummary, cert: Option<&Certificate>) -> String {
     let _ = writeln!(
         b,
         "<p>资金池耗尽概率：<b>{}</b>。</p>",
-        bounded(e.estimate, e.low, e.high, &|x| pct(x))
+        bounded(e.estimate, e.low, e.high, &|x| percent::short(x))
     );
-    let tail = pct(a.tail_level);
+    let tail = percent::short(a.tail_level);
     let row = |name: &str, m: &AnalyticMoney| {
-        let cell = |v: &crate::riskpool::analytic::Bounded<crate::money::Yuan>| {
+        let cell = |v: &crate::riskpool::analytic::Bounded<crate::kernel::money::Yuan>| {
             bounded(yuan(v.estimate), yuan(v.low), yuan(v.high), &|x| money(x))
         };
         let q99 = m
@@ -112,7 +113,7 @@ pub fn section(a: &AnalyticSummary, cert: Option<&Certificate>) -> String {
             .iter()
             .map(|l| {
                 let prob = l.quantity == "exhaustion_probability";
-                let show = |x: f64| if prob { pct(x) } else { money(x) };
+                let show = |x: f64| if prob { percent::short(x) } else { money(x) };
                 vec![
                     match l.quantity.as_str() {
                         "exhaustion_probability" => "耗尽概率",

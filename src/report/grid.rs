@@ -2,12 +2,13 @@
 
 use std::fmt::Write;
 
-use super::svg::{self, ACCENT, Chart, DARK, LIGHT, esc, money, pct, ticks};
+use crate::kernel::percent;
+use super::svg::{self, ACCENT, Chart, DARK, LIGHT, esc, money, ticks};
 use super::{RunInfo, document, run_info, table};
 use crate::riskpool::Spec;
 use crate::riskpool::grid::{GridResult, LeverageResult, Solve};
 
-fn yuan(y: crate::money::Yuan) -> f64 {
+fn yuan(y: crate::kernel::money::Yuan) -> f64 {
     y.to_fen() as f64 / 100.0
 }
 
@@ -65,13 +66,13 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
         let _ = writeln!(
             b,
             "<div class=\"headline\"><div><span>安全组合（耗尽概率 ≤ {}）</span><b>{safe} / {}</b><span>图中以粗框标出</span></div><div><span>最大耗尽概率</span><b>{}</b><span>全部组合中</span></div></div>",
-            pct(t),
+            percent::short(t),
             g.cells.len(),
-            pct(max)
+            percent::short(max)
         );
     }
     for &share in &shares {
-        let _ = writeln!(b, "<h2>代偿比例 {}</h2>", pct(share));
+        let _ = writeln!(b, "<h2>代偿比例 {}</h2>", percent::short(share));
         b.push_str(&heatmap(g, &pds, &rhos, share, max, target));
     }
     b.push_str(&legend(max));
@@ -84,10 +85,10 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
             vec![
                 format!("{}", c.pd_multiplier),
                 format!("{}", c.rho),
-                pct(c.compensation_share),
-                pct(p.estimate),
-                pct(p.std_error),
-                format!("{} – {}", pct(p.ci95_low), pct(p.ci95_high)),
+                percent::short(c.compensation_share),
+                percent::short(p.estimate),
+                percent::short(p.std_error),
+                format!("{} – {}", percent::short(p.ci95_low), percent::short(p.ci95_high)),
             ]
         })
         .collect();
@@ -136,7 +137,7 @@ fn heatmap(
                 x + cw / 2.0,
                 y + ch / 2.0 + 4.0,
                 if dark { "#ffffff" } else { "#1a1a1a" },
-                pct(p)
+                percent::short(p)
             );
         }
     }
@@ -203,11 +204,11 @@ fn heatmap(
         svg::H - 8.0,
         t - 12.0
     );
-    let title = format!("耗尽概率：PD 倍数 × ρ（代偿比例 {}）", pct(share));
+    let title = format!("耗尽概率：PD 倍数 × ρ（代偿比例 {}）", percent::short(share));
     let caption = match target {
         Some(tg) => format!(
             "格中为资金池耗尽概率；粗框围出耗尽概率 ≤ {} 的安全组合。",
-            pct(tg)
+            percent::short(tg)
         ),
         None => "格中为资金池耗尽概率（给出目标概率即可标出安全区域）。".to_string(),
     };
@@ -231,7 +232,7 @@ fn legend(max: f64) -> String {
         let _ = write!(
             body,
             "<rect class=\"series scale\" x=\"{x:.1}\" y=\"8\" width=\"{w:.1}\" height=\"16\" fill=\"{fill}\" stroke=\"#999\" stroke-width=\"0.5\"/><text class=\"tick\" x=\"{x:.1}\" y=\"40\">{}</text>",
-            pct(p)
+            percent::short(p)
         );
     }
     format!(
@@ -250,7 +251,7 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
     };
     let mut b = format!(
         "<h1>放大倍数测算报告</h1>\n<p class=\"sub\">目标：资金池耗尽概率 ≤ {} · 求解{} · {} 次模拟 × {} 步</p>\n",
-        pct(r.target),
+        percent::short(r.target),
         if r.solve == Solve::Scale {
             "最大授信规模"
         } else {
@@ -271,9 +272,9 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
         },
         money(yuan(r.exposure)),
         r.leverage,
-        pct(p.estimate),
-        pct(p.ci95_low),
-        pct(p.ci95_high)
+        percent::short(p.estimate),
+        percent::short(p.ci95_low),
+        percent::short(p.ci95_high)
     );
     b.push_str("<h2>耗尽概率与规模</h2>\n");
     let mut pts: Vec<(f64, f64, f64, f64)> = r
@@ -312,7 +313,7 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
     );
     let xt = ticks(x0, x1, 5);
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| money(v), &yt, &|v| pct(v), what, "耗尽概率");
+    c.axes(&xt, &|v| money(v), &yt, &|v| percent::short(v), what, "耗尽概率");
     let lo: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.2)).collect();
     let hi: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.3)).collect();
     let est: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.1)).collect();
@@ -324,7 +325,7 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
         r.target,
         ACCENT,
         "6 4",
-        &format!("目标 {}", pct(r.target)),
+        &format!("目标 {}", percent::short(r.target)),
     );
     c.vline(
         "solution",
@@ -350,8 +351,8 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
                 (i + 1).to_string(),
                 money(yuan(s.capital)),
                 money(yuan(s.exposure)),
-                pct(q.estimate),
-                format!("{} – {}", pct(q.ci95_low), pct(q.ci95_high)),
+                percent::short(q.estimate),
+                format!("{} – {}", percent::short(q.ci95_low), percent::short(q.ci95_high)),
             ]
         })
         .collect();

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use super::svg::{DARK, LIGHT, MID, esc, hbars, pct};
+use crate::kernel::percent;
+use super::svg::{DARK, LIGHT, MID, esc, hbars};
 use super::{RunInfo, document, table};
 use crate::catalog::Catalog;
 use crate::enterprise::SizeClass;
@@ -185,7 +186,7 @@ pub fn registry(s: &RegistryStats, catalog: &Catalog, as_of: &str, info: &RunInf
     let _ = writeln!(
         b,
         "<div class=\"headline\"><div><span>至少符合一个产品</span><b>{any} 家</b><span>占 {}</span></div><div><span>最常缺少的信息</span><b>{}</b><span>{} 家企业缺少</span></div></div>",
-        pct(any as f64 / s.firms.max(1) as f64),
+        percent::short(any as f64 / s.firms.max(1) as f64),
         top_missing
             .first()
             .map_or("—".into(), |(f, _)| esc(&field_zh(f))),

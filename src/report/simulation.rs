@@ -4,13 +4,14 @@
 
 use std::fmt::Write;
 
-use super::svg::{self, ACCENT, Chart, DARK, INK, LIGHT, MID, esc, money, pct, ticks};
+use crate::kernel::percent;
+use super::svg::{self, ACCENT, Chart, DARK, INK, LIGHT, MID, esc, money, ticks};
 use super::{RunInfo, document, run_info, table};
 use crate::riskpool::Spec;
 use crate::riskpool::analytic::{AnalyticSummary, Certificate};
 use crate::riskpool::stats::{Histogram, MoneyStats, Summary};
 
-fn yuan(y: crate::money::Yuan) -> f64 {
+fn yuan(y: crate::kernel::money::Yuan) -> f64 {
     y.to_fen() as f64 / 100.0
 }
 
@@ -57,7 +58,7 @@ fn analytic_only(a: &AnalyticSummary, spec: &Spec, info: &RunInfo) -> String {
         info,
         &[
             ("方法", a.method.clone()),
-            ("尾部水平", pct(a.tail_level)),
+            ("尾部水平", percent::short(a.tail_level)),
             ("积分容差", format!("{:e}", a.quadrature.tolerance)),
         ],
     ));
@@ -100,9 +101,9 @@ fn monte_carlo(
         let _ = writeln!(
             b,
             "<p>期内触发熔断的概率：{}（95%区间 {} – {}）。</p>",
-            pct(br.trip_probability.estimate),
-            pct(br.trip_probability.ci95_low),
-            pct(br.trip_probability.ci95_high)
+            percent::short(br.trip_probability.estimate),
+            percent::short(br.trip_probability.ci95_low),
+            percent::short(br.trip_probability.ci95_high)
         );
         if s.periods > 1 {
             b.push_str(&breaker(&br.by_period));
@@ -123,7 +124,7 @@ fn monte_carlo(
             ("种子", s.seed.to_string()),
             ("模拟次数", s.scenarios.to_string()),
             ("期数", s.periods.to_string()),
-            ("尾部水平", pct(s.tail_level)),
+            ("尾部水平", percent::short(s.tail_level)),
             ("统计口径", s.conventions.clone()),
         ],
     ));
@@ -134,9 +135,9 @@ fn headline(s: &Summary) -> String {
     let p = &s.exhaustion_probability;
     let mut h = format!(
         "<div class=\"headline\"><div><span>资金池耗尽概率</span><b>{}</b><span>95%区间 {} – {}</span></div><div><span>放大倍数</span><b>{:.1} 倍</b><span>授信 {} ÷ 资金池 {}</span></div>",
-        pct(p.estimate),
-        pct(p.ci95_low),
-        pct(p.ci95_high),
+        percent::short(p.estimate),
+        percent::short(p.ci95_low),
+        percent::short(p.ci95_high),
         s.leverage,
         esc(&s.exposure.human()),
         esc(&s.capital.human())
@@ -145,16 +146,16 @@ fn headline(s: &Summary) -> String {
         let _ = write!(
             h,
             "<div><span>Vasicek 大数极限</span><b>{}</b><span>违约率超过 {} 即耗尽（PD {}，ρ {}）</span></div>",
-            pct(v.exhaustion_probability),
-            pct(v.default_rate_threshold),
-            pct(v.pd),
+            percent::short(v.exhaustion_probability),
+            percent::short(v.default_rate_threshold),
+            percent::short(v.pd),
             v.rho
         );
     }
     let _ = writeln!(
         h,
         "<div><span>信贷损失 ES（{}）</span><b>{}</b><span>VaR {}</span></div></div>",
-        pct(s.tail_level),
+        percent::short(s.tail_level),
         money(yuan(s.loss.es)),
         money(yuan(s.loss.var))
     );
@@ -272,7 +273,7 @@ fn exhaustion_by_period(s: &Summary) -> String {
     let mut c = Chart::new("exhaustion", "累计耗尽概率", (1.0, periods), (0.0, ymax));
     let xt = ticks(1.0, periods, 8.min(s.periods as usize).max(1));
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| pct(v), "期", "概率");
+    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| percent::short(v), "期", "概率");
     c.band("ci", &lo, &hi, LIGHT, Some("95% 区间"));
     c.line("estimate", &pts, DARK, None, Some("估计值"));
     c.dots("estimate-points", &pts, DARK);
@@ -372,7 +373,7 @@ fn distribution(
     let mut c = Chart::new(kind, title, (0.0, xmax), (0.0, ymax));
     let xt = ticks(0.0, xmax, 6);
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| money(v), &yt, &|v| pct(v), xlabel, "概率");
+    c.axes(&xt, &|v| money(v), &yt, &|v| percent::short(v), xlabel, "概率");
     c.bars("bins", &bins, width, MID);
     c.vline("var", var, DARK, "5 3", &format!("VaR {}", money(var)), 0);
     c.vline("es", es, INK, "2 2", &format!("ES {}", money(es)), 1);
@@ -383,8 +384,8 @@ fn distribution(
     let mut cap = format!(
         "每个柱宽 {}（授信规模的 {}）；VaR 与 ES 为 {} 水平。",
         money(width),
-        pct(h.bin_width_rate),
-        pct(s.tail_level)
+        percent::short(h.bin_width_rate),
+        percent::short(s.tail_level)
     );
     if let Some(mk) = marker {
         c.vline("capital", mk.at, ACCENT, "8 4", &mk.label, 2);
@@ -394,7 +395,7 @@ fn distribution(
         cap.push_str(&format!(
             "超过 {} 的概率 {}（图外）。",
             money(last as f64 * width),
-            pct(overflow)
+            percent::short(overflow)
         ));
     }
     c.finish(&cap)
@@ -416,7 +417,7 @@ fn top_ups(by_period: &[f64]) -> String {
     );
     let xt = ticks(1.0, n, 8.min(by_period.len()).max(1));
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| pct(v), "期", "概率");
+    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| percent::short(v), "期", "概率");
     c.bars("top-ups", &bars, 0.8, ACCENT);
     c.finish("第 t 期末余额低于触发线、按补充规则获得资金的情景占比。")
 }
@@ -432,7 +433,7 @@ fn breaker(by_period: &[f64]) -> String {
     let mut c = Chart::new("breaker", "各期触发熔断的概率", (0.5, n + 0.5), (0.0, ymax));
     let xt = ticks(1.0, n, 8.min(by_period.len()).max(1));
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| pct(v), "期", "概率");
+    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| percent::short(v), "期", "概率");
     c.bars("trips", &bars, 0.8, DARK);
     c.finish("熔断在第 t 期触发的概率（每个情景至多触发一次）。")
 }
@@ -466,7 +467,7 @@ fn contributions(s: &Summary) -> String {
             if i % 2 == 0 { DARK } else { MID },
             bar0 + w + 6.0,
             y + row_h * 0.62,
-            pct(c.share),
+            percent::short(c.share),
             money(yuan(c.es_contribution))
         );
     }

@@ -115,36 +115,13 @@ pub fn money(yuan: f64) -> String {
     format!("{}{unit}", trim(v))
 }
 
-/// A probability as a percentage with enough digits to tell ticks apart.
-pub fn pct(p: f64) -> String {
-    let v = p * 100.0;
-    let s = if v == 0.0 || v.abs() >= 10.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.1}")
-    } else if v.abs() >= 0.01 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    };
-    format!("{}%", trim_str(&s))
-}
-
 fn trim(v: f64) -> String {
     let s = if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
     };
-    trim_str(&s)
-}
-
-fn trim_str(s: &str) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s.to_string()
-    }
+    crate::kernel::percent::trim_zeros(&s)
 }
 
 /// A chart being drawn: its SVG body and its scales.

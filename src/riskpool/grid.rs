@@ -10,7 +10,7 @@ use super::engine::{Cancelled, Control, Engine};
 use super::model::Model;
 use super::spec::{Limits, Spec, SpecError};
 use super::stats::Probability;
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 
 /// The axes of a stress grid; an empty axis keeps the spec's value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

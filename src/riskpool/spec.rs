@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::enterprise::FieldViolation;
-use crate::money::Yuan;
+use crate::kernel::violation::FieldViolation;
+use crate::kernel::money::Yuan;
 
 /// The built-in example spec: the 工信通 pool, 3000万 behind 6亿.
 pub const DEFAULT_SPEC_TOML: &str = include_str!("default_spec.toml");
@@ -353,7 +353,7 @@ impl Default for OutputSpec {
 
 /// A spec that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid spec: {}", crate::enterprise::describe_all(.violations))]
+#[error("invalid spec: {}", crate::kernel::violation::describe_all(.violations))]
 pub struct SpecError {
     /// Every problem found.
     pub violations: Vec<FieldViolation>,

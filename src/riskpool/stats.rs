@@ -23,7 +23,7 @@ use super::engine::{BALANCE_BINS, Cancelled, Control, Engine, Raw};
 use super::model::{Lgd, Model};
 use super::oracle::vasicek_cdf;
 use super::spec::Copula;
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 
 /// z for a two-sided 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation as PbViolation, StatusExt};
 
-use crate::enterprise::{FieldViolation, ProfileError};
+use crate::enterprise::ProfileError;
+use crate::kernel::violation::FieldViolation;
 use crate::matching::MatchError;
 
 /// Error domain reported in ErrorInfo.
@@ -20,7 +21,7 @@ pub const DOMAIN: &str = "smefin.v1";
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Request fields failed validation.
-    #[error("invalid request: {}", crate::enterprise::describe_all(.violations))]
+    #[error("invalid request: {}", crate::kernel::violation::describe_all(.violations))]
     InvalidArgument {
         /// UPPER_SNAKE reason.
         reason: &'static str,

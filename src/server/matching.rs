@@ -11,7 +11,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::catalog::Catalog;
-use crate::enterprise::{self, FieldViolation, Profile};
+use crate::enterprise::Profile;
+use crate::kernel::violation::FieldViolation;
 use crate::matching::{self, MatchOptions};
 use crate::server::error::{self, ApiError};
 use crate::server::page::Page;
@@ -43,7 +44,7 @@ fn parse_as_of(s: &str, field: &str, errs: &mut Vec<FieldViolation>) -> Option<N
     if s.trim().is_empty() {
         return Some(crate::files::today_cst());
     }
-    match enterprise::parse_date(s) {
+    match crate::kernel::date::parse_date(s) {
         Ok(d) => Some(d),
         Err(e) => {
             errs.push(FieldViolation::new(field, e));

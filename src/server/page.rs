@@ -4,7 +4,7 @@
 //! 2⁶³−1 — so a tampered or invented token is INVALID_ARGUMENT, never a
 //! silent first page.
 
-use crate::enterprise::FieldViolation;
+use crate::kernel::violation::FieldViolation;
 
 /// Largest offset a token may carry (the store's signed 64-bit range).
 const MAX_OFFSET: u64 = i64::MAX as u64;

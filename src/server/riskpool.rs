@@ -16,7 +16,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
 use crate::config::RiskPoolConfig;
-use crate::enterprise::FieldViolation;
+use crate::kernel::violation::FieldViolation;
 use crate::report::RunInfo;
 use crate::riskpool::analytic::{self, Method};
 use crate::riskpool::grid::{self, Grid, Solve};
@@ -436,9 +436,9 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                         preset: model.preset().name.clone(),
                         periods: model.spec().periods,
                         loans: model.loans().len() as u64,
-                        exposure: crate::money::Yuan::from_fen(model.exposure_fen())
+                        exposure: crate::kernel::money::Yuan::from_fen(model.exposure_fen())
                             .to_fen_string(),
-                        capital: crate::money::Yuan::from_fen(model.capital_fen()).to_fen_string(),
+                        capital: crate::kernel::money::Yuan::from_fen(model.capital_fen()).to_fen_string(),
                         leverage: model.exposure_fen() as f64 / model.capital_fen().max(1) as f64,
                         tail_level: model.spec().output.tail_level,
                         ..Default::default()

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::incentive::{
     BalanceReport, Bank, IncentiveRules, LoanRecord, Quarter, SnapshotBalance, Statement,
 };
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 
 pub use sqlite::Store;
 

@@ -39,7 +39,7 @@ use super::{IncentiveStore, Quota, StoreError, StoredReport, StoredStatement, Su
 use crate::incentive::{
     self, BalanceReport, Bank, Excluded, IncentiveRules, InstitutionType, Quarter, Statement,
 };
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 
 /// Advisory-lock key under which migrations run (any fixed number; this one
 /// spells "smefin" in ASCII).

@@ -19,7 +19,7 @@ use super::{
 use crate::incentive::{
     self, BalanceReport, Bank, Excluded, IncentiveRules, InstitutionType, Quarter, Statement,
 };
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 
 /// The embedded SQLite database.
 #[derive(Debug)]

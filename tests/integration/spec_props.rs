@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use smefin::money::Yuan;
+use smefin::kernel::money::Yuan;
 use smefin::riskpool::spec::{
     BreakerSpec, Copula, DependenceSpec, ImportanceSamplingSpec, LgdSpec, LoanSpec, OutputSpec,
     PoolSpec, PortfolioSpec, ScenarioSpec, SegmentSpec, TopUpSpec,

@@ -9,7 +9,7 @@ use smefin::incentive::InstitutionType::CityCommercial;
 use smefin::incentive::{
     Bank, BorrowerType, IncentiveRules, LoanRecord, LoanUse, Quarter, snapshot_balance,
 };
-use smefin::money::Yuan;
+use smefin::kernel::money::Yuan;
 use smefin::store::{IncentiveStore, Location, StoreError, Submission};
 
 use crate::common::pg::PgCluster;

@@ -5,11 +5,12 @@ use chrono::Datelike;
 use rust_decimal::Decimal;
 
 use super::{Criterion, Detail, Outcome, Suggestion};
+use crate::kernel::percent;
 use crate::enterprise::size::{self, Metric};
 use crate::enterprise::{
     Certification, Classification, Flag, LoanPurpose, SizeClass, TaxCreditGrade,
 };
-use crate::money::{self, Yuan};
+use crate::kernel::money::Yuan;
 
 fn names<T: Copy>(xs: &[T], f: impl Fn(T) -> &'static str) -> String {
     xs.iter().map(|x| f(*x)).collect::<Vec<_>>().join("、")
@@ -98,17 +99,17 @@ impl Criterion<'_> {
                 let actual = if staff == 0 {
                     "—".to_string()
                 } else {
-                    money::pct((Decimal::from(hires) / Decimal::from(staff)).round_dp(4))
+                    percent::rate((Decimal::from(hires) / Decimal::from(staff)).round_dp(4))
                 };
                 if ok {
                     format!(
                         "新招用重点群体人数占比 {actual}（{hires}/{staff}），达到 {} 的要求",
-                        money::pct(required)
+                        percent::rate(required)
                     )
                 } else {
                     format!(
                         "新招用重点群体人数占比 {actual}，低于 {} 的要求",
-                        money::pct(required)
+                        percent::rate(required)
                     )
                 }
             }
@@ -193,8 +194,8 @@ impl Criterion<'_> {
                     total.to_string(),
                     format!(
                         "再招用 {need_more} 名重点群体人员（签订1年以上劳动合同），使新招用人数达到 {total} 人，满足 {} 的比例要求（职工超过 {staff_above} 人的为 {}）",
-                        money::pct(ratio),
-                        money::pct(ratio_above)
+                        percent::rate(ratio),
+                        percent::rate(ratio_above)
                     ),
                 )]
             }

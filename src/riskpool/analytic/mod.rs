@@ -48,7 +48,7 @@ use super::engine::{Cancelled, ClassView, Control, Engine};
 use super::model::{CopulaLaw, Lgd, Model};
 use super::oracle::{phi, phi_inv};
 use super::stats::yuan_f;
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 
 /// Most sector factors the nested quadrature integrates.
 pub const MAX_SECTORS: usize = 3;

@@ -260,9 +260,9 @@ impl From<enterprise::CreditCode> for pb::CreditCodeCheck {
     }
 }
 
-impl From<enterprise::FieldViolation> for pb::FieldProblem {
-    fn from(v: enterprise::FieldViolation) -> Self {
-        let enterprise::FieldViolation { field, description } = v;
+impl From<crate::kernel::violation::FieldViolation> for pb::FieldProblem {
+    fn from(v: crate::kernel::violation::FieldViolation) -> Self {
+        let crate::kernel::violation::FieldViolation { field, description } = v;
         pb::FieldProblem { field, description }
     }
 }

@@ -4,7 +4,7 @@ use crate::incentive::{
     Bank, BorrowerType, Excluded, Exclusion, IncentiveRules, InstitutionType, LoanUse, Statement,
     StatementLine,
 };
-use crate::money::{self, Yuan};
+use crate::kernel::money::{self, Yuan};
 use crate::server::pb;
 use crate::store::{StoredReport, StoredStatement};
 

@@ -5,7 +5,7 @@ use crate::matching::{
     ClassificationReport, CriterionReport, MatchReport, MatchStatus, OfferReport, Outcome,
     ProductMatchReport, Suggestion,
 };
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 use crate::server::pb;
 
 fn money(y: Option<Yuan>) -> String {

@@ -1,6 +1,6 @@
 //! Conversions for `smefin/v1/riskpool_service.proto`.
 
-use crate::money::Yuan;
+use crate::kernel::money::Yuan;
 use crate::riskpool::analytic::{
     AnalyticMoney, AnalyticQuantile, AnalyticSummary, Bounded, Certificate, Method,
 };

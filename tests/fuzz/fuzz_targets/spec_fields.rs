@@ -5,7 +5,7 @@
 //! `-timeout` and `-rss_limit_mb`, so a hang or a blow-up is a finding.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use smefin::money::Yuan;
+use smefin::kernel::money::Yuan;
 use smefin::riskpool::spec::{
     BreakerSpec, Copula, ImportanceSamplingSpec, LgdSpec, LoanSpec, SegmentSpec, TopUpSpec,
 };

@@ -267,21 +267,6 @@ pub fn bp(points: i64) -> Decimal {
     Decimal::new(points, 4)
 }
 
-/// Formats a rate fraction as a percentage with up to 4 decimals ("3.45%").
-pub fn pct(rate: Decimal) -> String {
-    format!("{}%", (rate * Decimal::from(100)).round_dp(4).normalize())
-}
-
-/// Formats a rate fraction as a percentage with at least 2 decimals, for
-/// tables ("3.00%", "3.45%", "1.9500%" → "1.95%").
-pub fn pct2(rate: Decimal) -> String {
-    let mut p = (rate * Decimal::from(100)).round_dp(4).normalize();
-    if p.scale() < 2 {
-        p.rescale(2);
-    }
-    format!("{p}%")
-}
-
 /// Formats a rate fraction as a wire string with at least 4 decimals
 /// ("0.0345").
 pub fn rate_string(rate: Decimal) -> String {
