@@ -15,8 +15,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::percent;
 use crate::kernel::money::{self, Yuan};
+use crate::kernel::percent;
 pub use rules::Rule;
 
 /// The built-in catalogue source.

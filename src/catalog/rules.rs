@@ -6,9 +6,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::percent;
 use crate::enterprise::{Certification, Flag, LoanPurpose, SizeClass, TaxCreditGrade};
 use crate::kernel::money::{self, Yuan};
+use crate::kernel::percent;
 
 /// One eligibility rule. In the catalogue a rule is a table whose `rule` key
 /// names the variant; `retag` turns it into serde's external tagging so

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::table::Table;
 use super::{CliError, as_of, load_catalog, print};
 use crate::catalog::Product;
+use crate::report::text::table::Table;
 
 /// Catalogue actions.
 #[derive(Debug, Subcommand)]

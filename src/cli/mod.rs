@@ -2,13 +2,11 @@
 //! code. Errors print one line to stderr and exit non-zero; output that goes
 //! to a closed pipe ends quietly.
 
-mod analytic;
 mod catalog;
 mod incentive;
 mod matching;
 mod riskpool;
 mod serve;
-mod table;
 mod token;
 
 use std::io::{self, Write};

@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 
 use clap::Args;
 
-use super::table::Table;
 use super::{CliError, print};
-use crate::kernel::percent;
-use crate::riskpool::stats::{MoneyStats, Probability, Summary};
+use crate::report::text;
+use crate::riskpool::analytic::Method;
+use crate::riskpool::stats::Summary;
 use crate::riskpool::{self, Control, Limits, Model, SpecError};
 
 /// Flags of `smefin simulate`.
@@ -47,7 +47,7 @@ pub struct SimulateArgs {
     /// line comparing them). Default: `both` for a single-period book the
     /// analytic engine handles (up to 10,000 loans), else `monte-carlo`.
     #[arg(long, value_enum, conflicts_with = "shard")]
-    pub method: Option<super::analytic::MethodArg>,
+    pub method: Option<MethodArg>,
     /// Analytic: most lattice points per distribution (default 4096; more
     /// narrows the discretisation bounds, at proportional cost).
     #[arg(long, value_parser = clap::value_parser!(u32).range(16..=1_048_576))]
@@ -353,7 +353,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         );
         save_report(r, &html)?;
     }
-    let out = super::analytic::Output {
+    let out = text::analytic::Output {
         method,
         monte_carlo: summary.as_ref(),
         analytic: analytic.as_ref(),
@@ -366,16 +366,16 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     }
     let mut text = String::new();
     if let Some(s) = &summary {
-        text.push_str(&render_summary(s));
+        text.push_str(&text::riskpool::render_summary(s));
     }
     if let Some(an) = &analytic {
         if summary.is_some() {
             text.push('\n');
         }
-        text.push_str(&super::analytic::render_analytic(an));
+        text.push_str(&text::analytic::render_analytic(an));
     }
     if let Some(c) = &certificate {
-        text.push_str(&super::analytic::render_certificate(c));
+        text.push_str(&text::analytic::render_certificate(c));
     }
     print(&text)?;
     if path.as_os_str() == "default" && summary.is_some() {
@@ -412,7 +412,7 @@ fn other_reading(model: &Model) -> Result<(), CliError> {
         s.capital.human(),
         s.exposure.human(),
         s.leverage,
-        prob_line(&s.exhaustion_probability)
+        text::riskpool::prob_line(&s.exhaustion_probability)
     ))
 }
 
@@ -626,7 +626,7 @@ fn write_or_print(text: &str, out: Option<&Path>, n: u64, what: &str) -> Result<
 
 fn render(s: &Summary, json: bool) -> Result<String, CliError> {
     if json {
-        let out = super::analytic::Output {
+        let out = text::analytic::Output {
             method: riskpool::analytic::Method::MonteCarlo,
             monte_carlo: Some(s),
             analytic: None,
@@ -635,125 +635,7 @@ fn render(s: &Summary, json: bool) -> Result<String, CliError> {
         let text = serde_json::to_string_pretty(&out).map_err(|e| CliError::new(e.to_string()))?;
         return Ok(format!("{text}\n"));
     }
-    Ok(render_summary(s))
-}
-
-
-fn prob_line(p: &Probability) -> String {
-    format!(
-        "{} ± {}（95%区间 {} – {}）",
-        percent::fixed(p.estimate, 3),
-        percent::fixed(p.std_error, 3),
-        percent::fixed(p.ci95_low, 3),
-        percent::fixed(p.ci95_high, 3)
-    )
-}
-
-/// The money table's columns (mean, the five quantiles, VaR and ES at the
-/// tail level), shared by the Monte Carlo and the analytic summaries.
-pub(super) fn money_table(tail_level: f64) -> Table {
-    let tail = format!("{}", tail_level * 100.0);
-    Table::new(
-        &[
-            "（元）",
-            "均值",
-            "P50",
-            "P90",
-            "P95",
-            "P99",
-            "P99.9",
-            &format!("VaR{tail}"),
-            &format!("ES{tail}"),
-        ],
-        &[1, 2, 3, 4, 5, 6, 7, 8],
-    )
-}
-
-/// The readable summary.
-pub fn render_summary(s: &Summary) -> String {
-    let mut o = String::new();
-    o.push_str(&format!(
-        "风险补偿资金池模拟 · {} 笔贷款 · 授信规模 {} · 资金池 {}（放大 {:.1} 倍）\n情景 {} · {} 次模拟 · {} 期 · 种子 {}\n\n",
-        s.loans,
-        s.exposure.human(),
-        s.capital.human(),
-        s.leverage,
-        s.preset,
-        s.scenarios,
-        s.periods,
-        s.seed
-    ));
-    o.push_str(&format!(
-        "资金池耗尽概率：{}\n",
-        prob_line(&s.exhaustion_probability)
-    ));
-    if s.periods > 1 {
-        for (t, p) in s.exhaustion_by_period.iter().enumerate() {
-            o.push_str(&format!("  第 {} 期末前耗尽：{}\n", t + 1, percent::fixed(p.estimate, 3)));
-        }
-    }
-    if let Some(v) = &s.vasicek {
-        o.push_str(&format!(
-            "Vasicek 大数极限：违约率超过 {} 即耗尽，概率 {}（PD {}，ρ {}）\n",
-            percent::fixed(v.default_rate_threshold, 3),
-            percent::fixed(v.exhaustion_probability, 3),
-            percent::fixed(v.pd, 3),
-            v.rho
-        ));
-    }
-    if let Some(b) = &s.breaker {
-        o.push_str(&format!(
-            "熔断触发概率：{}\n",
-            prob_line(&b.trip_probability)
-        ));
-    }
-    if let Some(is) = &s.importance_sampling {
-        o.push_str(&format!(
-            "重要性抽样：因子均值平移 {:.4}，有效样本量 {:.0}；以下各项均为似然比加权估计（资金池余额分布不在重要性抽样下估计）\n",
-            is.shift, is.effective_sample_size
-        ));
-    }
-    o.push_str(&format!(
-        "违约笔数：均值 {:.2}，方差 {:.2}\n\n",
-        s.defaults.mean, s.defaults.variance
-    ));
-    let tail = format!("{}", s.tail_level * 100.0);
-    let mut t = money_table(s.tail_level);
-    let row = |name: &str, m: &MoneyStats| {
-        let mut r = vec![name.to_string(), m.mean.to_fen_string()];
-        r.extend(m.quantiles.iter().map(|q| q.value.to_fen_string()));
-        r.push(m.var.to_fen_string());
-        r.push(m.es.to_fen_string());
-        r
-    };
-    t.row(row("信贷损失", &s.loss));
-    t.row(row("资金池代偿", &s.compensation));
-    t.row(row("未获代偿", &s.unfunded_claims));
-    t.row(row("银行承担", &s.bank_loss));
-    o.push_str(&t.render(""));
-    if !s.risk_contributions.is_empty() {
-        o.push_str(&format!("\n风险贡献（ES{tail}，按行业）：\n"));
-        for c in &s.risk_contributions {
-            let name = if c.sector.is_empty() {
-                "（未分行业）"
-            } else {
-                &c.sector
-            };
-            o.push_str(&format!(
-                "  {name}  {}  {:.1}%\n",
-                c.es_contribution.to_fen_string(),
-                c.share * 100.0
-            ));
-        }
-    }
-    if s.periods > 1 {
-        o.push_str("\n资金池余额（期末，P5 / P25 / P50 / P75 / P95）：\n");
-        for f in &s.balance_fan {
-            let q: Vec<String> = f.quantiles.iter().map(|q| q.value.human()).collect();
-            o.push_str(&format!("  第 {} 期  {}\n", f.period, q.join(" / ")));
-        }
-    }
-    o
+    Ok(text::riskpool::render_summary(s))
 }
 
 /// Runs `smefin stress`.
@@ -814,27 +696,7 @@ fn render_grid(result: &riskpool::grid::GridResult, json: bool) -> Result<String
             serde_json::to_string_pretty(result).map_err(|e| CliError::new(e.to_string()))?;
         return Ok(format!("{text}\n"));
     }
-    let mut t = Table::new(
-        &["PD倍数", "ρ", "代偿比例", "耗尽概率", "标准误", "95%区间"],
-        &[0, 1, 2, 3, 4],
-    );
-    for c in &result.cells {
-        let p = &c.exhaustion_probability;
-        t.row(vec![
-            format!("{}", c.pd_multiplier),
-            format!("{}", c.rho),
-            format!("{}", c.compensation_share),
-            percent::fixed(p.estimate, 3),
-            percent::fixed(p.std_error, 3),
-            format!("{} – {}", percent::fixed(p.ci95_low, 3), percent::fixed(p.ci95_high, 3)),
-        ]);
-    }
-    Ok(format!(
-        "压力测试：{} 个组合，每个 {} 次模拟（共同随机数）\n{}",
-        result.cells.len(),
-        result.scenarios,
-        t.render("")
-    ))
+    Ok(text::riskpool::grid(result))
 }
 
 /// Runs `smefin leverage`.
@@ -859,12 +721,26 @@ pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
         let text = serde_json::to_string_pretty(&r).map_err(|e| CliError::new(e.to_string()))?;
         return print(&format!("{text}\n"));
     }
-    print(&format!(
-        "目标耗尽概率 ≤ {}：资金池 {} 可支持的最大授信规模 {}（放大 {:.2} 倍），此时耗尽概率 {}\n",
-        percent::fixed(r.target, 3),
-        r.capital.approx_human(),
-        r.exposure.approx_human(),
-        r.leverage,
-        prob_line(&r.exhaustion_probability)
-    ))
+    print(&text::riskpool::leverage(&r))
+}
+
+/// `--method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// Monte Carlo only.
+    MonteCarlo,
+    /// The semi-analytic engine only (single period).
+    Analytic,
+    /// Both, with a certificate line comparing them.
+    Both,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Method {
+        match m {
+            MethodArg::MonteCarlo => Method::MonteCarlo,
+            MethodArg::Analytic => Method::Analytic,
+            MethodArg::Both => Method::Both,
+        }
+    }
 }

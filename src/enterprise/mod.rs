@@ -12,10 +12,10 @@ pub mod size;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::money::Yuan;
 use crate::kernel::date::parse_date;
-use crate::kernel::violation::{FieldViolation, describe_all};
+use crate::kernel::money::Yuan;
 use crate::kernel::named_enum;
+use crate::kernel::violation::{FieldViolation, describe_all};
 pub use credit_code::CreditCode;
 pub use size::{IndustryCode, IndustryError, SizeClass, SizeIndustry, SizeOutcome};
 
@@ -29,7 +29,6 @@ pub struct ProfileError {
     /// Every problem found.
     pub violations: Vec<FieldViolation>,
 }
-
 
 named_enum!(
     /// Certifications (资质认定) an enterprise may hold.

@@ -12,8 +12,8 @@ use super::{
     BalanceReport, Bank, BorrowerType, IncentiveRules, InstitutionType, LoanRecord, LoanUse,
     Quarter,
 };
-use crate::kernel::violation::FieldViolation;
 use crate::kernel::money::Yuan;
+use crate::kernel::violation::FieldViolation;
 
 /// What the CSV files hold, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -27,8 +27,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::named_enum;
 use crate::kernel::money::Yuan;
+use crate::kernel::named_enum;
 
 /// Checks a bank id: 1–64 ASCII letters, digits, '-' or '_'. One rule for
 /// RegisterBank, the `bank:<id>` principals of the token file and the CSV

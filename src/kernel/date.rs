@@ -18,4 +18,3 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .flatten()
         .ok_or_else(|| format!("`{s}` is not a date (expected YYYY-MM-DD)"))
 }
-

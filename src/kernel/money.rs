@@ -445,10 +445,6 @@ mod tests {
         assert!(parse_rate("1.5").is_err());
         assert!(parse_rate("x").is_err());
         assert_eq!(bp(150), dec!(0.015));
-        assert_eq!(pct(dec!(0.0345)), "3.45%");
-        assert_eq!(pct2(dec!(0.03)), "3.00%");
-        assert_eq!(pct2(dec!(0.0195)), "1.95%");
-        assert_eq!(pct2(dec!(0.019512)), "1.9512%");
         assert_eq!(rate_string(dec!(0.02)), "0.0200");
         assert_eq!(rate_string(dec!(0.034567)), "0.034567");
     }

@@ -59,6 +59,7 @@ mod tests {
         assert_eq!(rate(Decimal::new(345, 4)), "3.45%");
         assert_eq!(rate2(Decimal::new(3, 2)), "3.00%");
         assert_eq!(rate2(Decimal::new(195, 4)), "1.95%");
+        assert_eq!(rate2(Decimal::new(19512, 6)), "1.9512%");
         assert_eq!(fixed(0.012345, 3), "1.235%");
         assert_eq!(fixed(0.5, 4), "50.0000%");
         assert_eq!(short(0.13), "13%");

@@ -42,4 +42,3 @@ pub fn describe_all(v: &[FieldViolation]) -> String {
     }
     out
 }
-

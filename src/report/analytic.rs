@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::kernel::percent;
 use super::svg::{esc, money};
 use super::table;
+use crate::kernel::percent;
 use crate::riskpool::analytic::{AnalyticMoney, AnalyticSummary, Certificate};
 
 fn yuan(y: crate::kernel::money::Yuan) -> f64 {

@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::kernel::percent;
 use super::svg::{self, ACCENT, Chart, DARK, LIGHT, esc, money, ticks};
 use super::{RunInfo, document, run_info, table};
+use crate::kernel::percent;
 use crate::riskpool::Spec;
 use crate::riskpool::grid::{GridResult, LeverageResult, Solve};
 
@@ -88,7 +88,11 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
                 percent::short(c.compensation_share),
                 percent::short(p.estimate),
                 percent::short(p.std_error),
-                format!("{} – {}", percent::short(p.ci95_low), percent::short(p.ci95_high)),
+                format!(
+                    "{} – {}",
+                    percent::short(p.ci95_low),
+                    percent::short(p.ci95_high)
+                ),
             ]
         })
         .collect();
@@ -204,7 +208,10 @@ fn heatmap(
         svg::H - 8.0,
         t - 12.0
     );
-    let title = format!("耗尽概率：PD 倍数 × ρ（代偿比例 {}）", percent::short(share));
+    let title = format!(
+        "耗尽概率：PD 倍数 × ρ（代偿比例 {}）",
+        percent::short(share)
+    );
     let caption = match target {
         Some(tg) => format!(
             "格中为资金池耗尽概率；粗框围出耗尽概率 ≤ {} 的安全组合。",
@@ -313,7 +320,14 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
     );
     let xt = ticks(x0, x1, 5);
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| money(v), &yt, &|v| percent::short(v), what, "耗尽概率");
+    c.axes(
+        &xt,
+        &|v| money(v),
+        &yt,
+        &|v| percent::short(v),
+        what,
+        "耗尽概率",
+    );
     let lo: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.2)).collect();
     let hi: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.3)).collect();
     let est: Vec<(f64, f64)> = xs.iter().map(|p| (p.0, p.1)).collect();
@@ -352,7 +366,11 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
                 money(yuan(s.capital)),
                 money(yuan(s.exposure)),
                 percent::short(q.estimate),
-                format!("{} – {}", percent::short(q.ci95_low), percent::short(q.ci95_high)),
+                format!(
+                    "{} – {}",
+                    percent::short(q.ci95_low),
+                    percent::short(q.ci95_high)
+                ),
             ]
         })
         .collect();

@@ -11,6 +11,7 @@ pub mod grid;
 pub mod registry;
 pub mod simulation;
 pub mod svg;
+pub mod text;
 
 use std::fmt::Write;
 

@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use crate::kernel::percent;
 use super::svg::{DARK, LIGHT, MID, esc, hbars};
 use super::{RunInfo, document, table};
 use crate::catalog::Catalog;
 use crate::enterprise::SizeClass;
+use crate::kernel::percent;
 use crate::matching::criteria::Outcome;
 use crate::matching::{Evaluation, MatchStatus};
 

@@ -4,9 +4,9 @@
 
 use std::fmt::Write;
 
-use crate::kernel::percent;
 use super::svg::{self, ACCENT, Chart, DARK, INK, LIGHT, MID, esc, money, ticks};
 use super::{RunInfo, document, run_info, table};
+use crate::kernel::percent;
 use crate::riskpool::Spec;
 use crate::riskpool::analytic::{AnalyticSummary, Certificate};
 use crate::riskpool::stats::{Histogram, MoneyStats, Summary};
@@ -273,7 +273,14 @@ fn exhaustion_by_period(s: &Summary) -> String {
     let mut c = Chart::new("exhaustion", "累计耗尽概率", (1.0, periods), (0.0, ymax));
     let xt = ticks(1.0, periods, 8.min(s.periods as usize).max(1));
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| percent::short(v), "期", "概率");
+    c.axes(
+        &xt,
+        &|v| format!("{v:.0}"),
+        &yt,
+        &|v| percent::short(v),
+        "期",
+        "概率",
+    );
     c.band("ci", &lo, &hi, LIGHT, Some("95% 区间"));
     c.line("estimate", &pts, DARK, None, Some("估计值"));
     c.dots("estimate-points", &pts, DARK);
@@ -373,7 +380,14 @@ fn distribution(
     let mut c = Chart::new(kind, title, (0.0, xmax), (0.0, ymax));
     let xt = ticks(0.0, xmax, 6);
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| money(v), &yt, &|v| percent::short(v), xlabel, "概率");
+    c.axes(
+        &xt,
+        &|v| money(v),
+        &yt,
+        &|v| percent::short(v),
+        xlabel,
+        "概率",
+    );
     c.bars("bins", &bins, width, MID);
     c.vline("var", var, DARK, "5 3", &format!("VaR {}", money(var)), 0);
     c.vline("es", es, INK, "2 2", &format!("ES {}", money(es)), 1);
@@ -417,7 +431,14 @@ fn top_ups(by_period: &[f64]) -> String {
     );
     let xt = ticks(1.0, n, 8.min(by_period.len()).max(1));
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| percent::short(v), "期", "概率");
+    c.axes(
+        &xt,
+        &|v| format!("{v:.0}"),
+        &yt,
+        &|v| percent::short(v),
+        "期",
+        "概率",
+    );
     c.bars("top-ups", &bars, 0.8, ACCENT);
     c.finish("第 t 期末余额低于触发线、按补充规则获得资金的情景占比。")
 }
@@ -433,7 +454,14 @@ fn breaker(by_period: &[f64]) -> String {
     let mut c = Chart::new("breaker", "各期触发熔断的概率", (0.5, n + 0.5), (0.0, ymax));
     let xt = ticks(1.0, n, 8.min(by_period.len()).max(1));
     let yt = ticks(0.0, ymax, 5);
-    c.axes(&xt, &|v| format!("{v:.0}"), &yt, &|v| percent::short(v), "期", "概率");
+    c.axes(
+        &xt,
+        &|v| format!("{v:.0}"),
+        &yt,
+        &|v| percent::short(v),
+        "期",
+        "概率",
+    );
     c.bars("trips", &bars, 0.8, DARK);
     c.finish("熔断在第 t 期触发的概率（每个情景至多触发一次）。")
 }

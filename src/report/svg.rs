@@ -492,9 +492,9 @@ mod tests {
         assert_eq!(money(6e8), "6亿");
         assert_eq!(money(1.25e8), "1.25亿");
         assert_eq!(money(5000.0), "5000元");
-        assert_eq!(pct(0.0013), "0.13%");
-        assert_eq!(pct(0.25), "25%");
-        assert_eq!(pct(0.0), "0%");
+        assert_eq!(crate::kernel::percent::short(0.0013), "0.13%");
+        assert_eq!(crate::kernel::percent::short(0.25), "25%");
+        assert_eq!(crate::kernel::percent::short(0.0), "0%");
         assert_eq!(esc("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
     }
 }

@@ -19,8 +19,8 @@ use super::validate::{
     book_specs, check_book_money, check_dependence, check_importance, check_output, check_pool,
     check_prob, check_resources, check_run, check_segments,
 };
-use crate::kernel::violation::FieldViolation;
 use crate::kernel::money::Yuan;
+use crate::kernel::violation::FieldViolation;
 
 /// LGD of a compiled loan.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::violation::FieldViolation;
 use crate::kernel::money::Yuan;
+use crate::kernel::violation::FieldViolation;
 
 /// The built-in example spec: the 工信通 pool, 3000万 behind 6亿.
 pub const DEFAULT_SPEC_TOML: &str = include_str!("default_spec.toml");

@@ -5,8 +5,8 @@
 
 use super::spec::Copula;
 use super::spec::{DependenceSpec, Limits, LoanSpec, OutputSpec, PoolSpec, Spec, loans_from_csv};
-use crate::kernel::violation::FieldViolation;
 use crate::kernel::money::Yuan;
+use crate::kernel::violation::FieldViolation;
 
 /// Most money a spec may name, fen: 100万亿 (10¹⁴ yuan), for the capital,
 /// the per-loan cap, each top-up figure, one loan, a segment and the whole

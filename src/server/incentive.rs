@@ -7,9 +7,9 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::kernel::violation::FieldViolation;
 use crate::incentive::{self, Bank, IncentiveRules, LoanRecord, Quarter};
 use crate::kernel::money::Yuan;
+use crate::kernel::violation::FieldViolation;
 use crate::server::auth::{Principal, caller};
 use crate::server::convert::incentive as conv;
 use crate::server::error::{self, ApiError};

@@ -438,7 +438,8 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                         loans: model.loans().len() as u64,
                         exposure: crate::kernel::money::Yuan::from_fen(model.exposure_fen())
                             .to_fen_string(),
-                        capital: crate::kernel::money::Yuan::from_fen(model.capital_fen()).to_fen_string(),
+                        capital: crate::kernel::money::Yuan::from_fen(model.capital_fen())
+                            .to_fen_string(),
                         leverage: model.exposure_fen() as f64 / model.capital_fen().max(1) as f64,
                         tail_level: model.spec().output.tail_level,
                         ..Default::default()

@@ -5,12 +5,12 @@ use chrono::Datelike;
 use rust_decimal::Decimal;
 
 use super::{Criterion, Detail, Outcome, Suggestion};
-use crate::kernel::percent;
 use crate::enterprise::size::{self, Metric};
 use crate::enterprise::{
     Certification, Classification, Flag, LoanPurpose, SizeClass, TaxCreditGrade,
 };
 use crate::kernel::money::Yuan;
+use crate::kernel::percent;
 
 fn names<T: Copy>(xs: &[T], f: impl Fn(T) -> &'static str) -> String {
     xs.iter().map(|x| f(*x)).collect::<Vec<_>>().join("、")

@@ -1,11 +1,11 @@
 //! Conversions for `smefin/v1/matching_service.proto`.
 
 use crate::catalog::{Product, ProductKind};
+use crate::kernel::money::Yuan;
 use crate::matching::{
     ClassificationReport, CriterionReport, MatchReport, MatchStatus, OfferReport, Outcome,
     ProductMatchReport, Suggestion,
 };
-use crate::kernel::money::Yuan;
 use crate::server::pb;
 
 fn money(y: Option<Yuan>) -> String {

@@ -1,33 +1,13 @@
-//! `smefin simulate --method analytic|monte-carlo|both`: the analytic
-//! figures and the certificate, as a table or JSON.
+//! The exact method's figures and the certificate, as text, and the JSON of
+//! a run.
 
 use serde::Serialize;
 
-use crate::kernel::percent;
+use super::riskpool::money_table;
 use crate::kernel::money::Yuan;
+use crate::kernel::percent;
 use crate::riskpool::analytic::{AnalyticMoney, AnalyticSummary, Certificate, Method};
 use crate::riskpool::stats::Summary;
-
-/// `--method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum MethodArg {
-    /// Monte Carlo only.
-    MonteCarlo,
-    /// The semi-analytic engine only (single period).
-    Analytic,
-    /// Both, with a certificate line comparing them.
-    Both,
-}
-
-impl From<MethodArg> for Method {
-    fn from(m: MethodArg) -> Method {
-        match m {
-            MethodArg::MonteCarlo => Method::MonteCarlo,
-            MethodArg::Analytic => Method::Analytic,
-            MethodArg::Both => Method::Both,
-        }
-    }
-}
 
 /// The JSON of a run: the Monte Carlo summary's fields as before (when it
 /// ran), `analytic` and `certificate` beside them, and `method` saying
@@ -46,7 +26,6 @@ pub struct Output<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<&'a Certificate>,
 }
-
 
 fn fen(y: Yuan) -> String {
     y.to_fen_string()
@@ -78,7 +57,7 @@ pub fn render_analytic(a: &AnalyticSummary) -> String {
         percent::fixed(e.high, 4),
         a.mean_defaults
     ));
-    let mut t = super::riskpool::money_table(a.tail_level);
+    let mut t = money_table(a.tail_level);
     let rows = |name: &str, m: &AnalyticMoney| {
         let mut est = vec![name.to_string(), fen(m.mean.estimate)];
         est.extend(m.quantiles.iter().map(|q| fen(q.value.estimate)));
