@@ -7,6 +7,7 @@
 //! Command-line flags override everything. Unknown keys are errors, so a typo
 //! never silently falls back to a default.
 
+use crate::store::StoreOptions;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -28,7 +29,7 @@ pub struct Config {
     /// Risk-pool simulations.
     pub riskpool: RiskPoolConfig,
     /// Storage.
-    pub store: StoreConfig,
+    pub store: StoreOptions,
     /// Access control.
     pub auth: AuthConfig,
     /// TLS.
@@ -36,62 +37,6 @@ pub struct Config {
     /// Incentive rules: qualifying institution types, the rate schedule and
     /// the credit-line limits (UNCERTAIN policy figures, configurable).
     pub incentive: crate::incentive::IncentiveRules,
-}
-
-/// Storage settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct StoreConfig {
-    /// Directory of the SQLite database (created if missing).
-    pub data_dir: PathBuf,
-    /// When a write counts as done: `full` (the default) acknowledges a
-    /// write only after SQLite has synced it to disk, so a power cut loses
-    /// nothing acknowledged; `normal` and `off` sync less or never (faster,
-    /// for throwaway data: acknowledged writes can be lost on a power cut).
-    pub synchronous: crate::store::Synchronous,
-    /// Where the store is: absent (or `sqlite:`) is the embedded SQLite in
-    /// `data_dir`; `postgres://user:password@host:port/database` is a
-    /// PostgreSQL shared by every replica (migrated at start-up, once).
-    pub url: Option<String>,
-    /// PostgreSQL: most connections a server opens (default 16).
-    pub pool_size: usize,
-    /// PostgreSQL: seconds to wait for a connection (to connect, or for a
-    /// busy pool to free one) before a call fails UNAVAILABLE (default 2).
-    pub connect_timeout_seconds: u64,
-    /// PostgreSQL over TLS (the URL's `sslmode`: `prefer` by default,
-    /// `require`, `disable`): PEM file of the CAs trusted for the database's
-    /// certificate; absent, the system's bundle.
-    pub ca_file: Option<PathBuf>,
-    /// Most versions one bank may store for one quarter (default 1,000).
-    pub max_versions_per_quarter: u32,
-    /// Most snapshot loans one bank may store for one quarter, over all its
-    /// versions (default 20,000,000).
-    pub max_loans_per_quarter: u64,
-}
-
-impl StoreConfig {
-    /// The per-bank quota of the store.
-    pub fn quota(&self) -> crate::store::Quota {
-        crate::store::Quota {
-            max_versions: self.max_versions_per_quarter,
-            max_loans: self.max_loans_per_quarter,
-        }
-    }
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            data_dir: PathBuf::from("smefin-data"),
-            synchronous: crate::store::Synchronous::Full,
-            url: None,
-            pool_size: 16,
-            connect_timeout_seconds: 2,
-            ca_file: None,
-            max_versions_per_quarter: crate::store::Quota::default().max_versions,
-            max_loans_per_quarter: crate::store::Quota::default().max_loans,
-        }
-    }
 }
 
 /// Access-control settings.

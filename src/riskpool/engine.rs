@@ -16,15 +16,16 @@
 
 use std::ops::Range;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Binomial, ChiSquared, Distribution, StandardNormal};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
+use super::control::{Cancelled, Control};
 use super::model::{CopulaLaw, Lgd, Model};
+use super::raw::{BALANCE_BINS, Raw};
 use super::oracle::{conditional_pd, phi, phi_inv, t_inv};
 
 /// Most scenarios per batch of a run: progress is counted and cancellation
@@ -37,121 +38,6 @@ pub const BATCH: u64 = 1 << 17;
 
 /// Fewest scenarios per batch.
 pub const MIN_BATCH: u64 = 2048;
-
-/// Bins of the per-period pool-balance histogram over [0, 2 × capital); the
-/// last bin also takes balances above.
-pub const BALANCE_BINS: usize = 100;
-
-/// Progress and cancellation shared with a running simulation.
-#[derive(Debug, Default)]
-pub struct Control {
-    /// Set to stop the run: the remaining scenarios of the current batch
-    /// are skipped and the run returns [`Cancelled`].
-    pub cancel: AtomicBool,
-    /// Scenarios finished so far.
-    pub done: AtomicU64,
-}
-
-impl Control {
-    /// `Err(Cancelled)` once the run has been told to stop.
-    pub fn check(&self) -> Result<(), Cancelled> {
-        if self.cancel.load(Ordering::Relaxed) {
-            Err(Cancelled)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// The run was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("simulation cancelled")]
-pub struct Cancelled;
-
-/// Per-scenario outcomes of a range of scenarios, in scenario order, plus
-/// histograms: the raw data that shards exchange and [`super::stats`]
-/// summarises.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Raw {
-    /// First scenario index.
-    pub start: u64,
-    /// One past the last.
-    pub end: u64,
-    /// Default count over the horizon.
-    pub defaults: Vec<u32>,
-    /// Net credit loss of the book, fen.
-    pub loss: Vec<i64>,
-    /// Net compensation paid by the pool (paid − recoveries returned), fen.
-    pub compensation: Vec<i64>,
-    /// Claims the pool could not pay, fen.
-    pub unfunded: Vec<i64>,
-    /// Loss retained by the banks (loss − net compensation), fen.
-    pub bank_loss: Vec<i64>,
-    /// First period (1-based) in which the pool ran dry; 0 = never.
-    pub exhausted_period: Vec<u16>,
-    /// Period (1-based) in which the breaker tripped; 0 = never.
-    pub breaker_period: Vec<u16>,
-    /// Importance-sampling likelihood ratios (empty for plain Monte Carlo).
-    pub weight: Vec<f64>,
-    /// Pool balance at each period end: `BALANCE_BINS` counts per period.
-    pub balance_hist: Vec<Vec<u64>>,
-    /// Scenarios whose pool was topped up at the end of each period (empty
-    /// without a top-up rule).
-    #[serde(default)]
-    pub top_ups: Vec<u64>,
-}
-
-impl Raw {
-    /// Appends `other`, which must start where `self` ends.
-    pub fn append(&mut self, other: Raw) -> Result<(), String> {
-        if other.start != self.end {
-            return Err(format!(
-                "scenarios {}..{} do not follow {}..{}",
-                other.start, other.end, self.start, self.end
-            ));
-        }
-        if other.balance_hist.len() != self.balance_hist.len() {
-            return Err("different numbers of periods".into());
-        }
-        self.end = other.end;
-        self.defaults.extend(other.defaults);
-        self.loss.extend(other.loss);
-        self.compensation.extend(other.compensation);
-        self.unfunded.extend(other.unfunded);
-        self.bank_loss.extend(other.bank_loss);
-        self.exhausted_period.extend(other.exhausted_period);
-        self.breaker_period.extend(other.breaker_period);
-        self.weight.extend(other.weight);
-        for (a, b) in self.balance_hist.iter_mut().zip(other.balance_hist) {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x += y;
-            }
-        }
-        if self.top_ups.len() == other.top_ups.len() {
-            for (x, y) in self.top_ups.iter_mut().zip(other.top_ups) {
-                *x += y;
-            }
-        } else {
-            return Err("one part counts top-ups and the other does not".into());
-        }
-        Ok(())
-    }
-
-    /// The scenario indices it holds.
-    pub fn range(&self) -> Range<u64> {
-        self.start..self.end
-    }
-
-    /// Number of scenarios.
-    pub fn len(&self) -> usize {
-        self.loss.len()
-    }
-
-    /// Whether there are no scenarios.
-    pub fn is_empty(&self) -> bool {
-        self.loss.is_empty()
-    }
-}
 
 /// Loans grouped so that they share a conditional PD.
 #[derive(Debug, Clone)]

@@ -6,7 +6,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::{Cancelled, Control, Engine};
+use super::control::{Cancelled, Control};
+use super::engine::Engine;
 use super::model::Model;
 use super::spec::{Limits, Spec, SpecError};
 use super::stats::Probability;

@@ -13,10 +13,12 @@
 //! - this module: runs, shards and merges, stress grids, the leverage solver.
 
 pub mod analytic;
+pub mod control;
 pub mod engine;
 pub mod grid;
 pub mod model;
 pub mod oracle;
+pub mod raw;
 pub mod run;
 pub mod scenarios;
 pub mod spec;
@@ -27,7 +29,9 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-pub use engine::{Cancelled, Control, Engine, Raw};
+pub use control::{Cancelled, Control};
+pub use engine::Engine;
+pub use raw::Raw;
 pub use model::Model;
 pub use spec::{Limits, Spec, SpecError};
 pub use stats::Summary;
@@ -462,10 +466,10 @@ fn check_raw(raw: &Raw, spec: &Spec) -> Result<(), String> {
     }
     for (t, row) in raw.balance_hist.iter().enumerate() {
         let sum = row.iter().try_fold(0u64, |a, &c| a.checked_add(c));
-        if row.len() != engine::BALANCE_BINS || sum != Some(n) {
+        if row.len() != raw::BALANCE_BINS || sum != Some(n) {
             return Err(format!(
                 "raw.balance_hist[{t}] does not count each of the {n} scenarios once in {} bins",
-                engine::BALANCE_BINS
+                raw::BALANCE_BINS
             ));
         }
     }

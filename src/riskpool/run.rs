@@ -4,7 +4,7 @@
 //! the exact engine, certify the one against the other.
 
 use super::analytic::{self, AnalyticError, AnalyticSummary, Certificate, Method, Options};
-use super::engine::{Cancelled, Control};
+use super::control::{Cancelled, Control};
 use super::model::Model;
 use super::stats::{self, Summary};
 

@@ -36,6 +36,12 @@ pub struct Limits {
     pub max_analytic_work: u64,
 }
 
+/// The default of `riskpool.max_analytic_work`, in the cost model's
+/// multiply-adds (an upper count: the kernels skip the empty parts of every
+/// window, and one core gets through 2–12·10¹⁰ of them a second, measured
+/// on five kinds of book): a minute or two of one core at most.
+pub const DEFAULT_MAX_ANALYTIC_WORK: u64 = 2_000_000_000_000;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -44,7 +50,7 @@ impl Default for Limits {
             max_periods: 120,
             max_run_bytes: 2 << 30,
             max_work: 2_000_000_000_000,
-            max_analytic_work: super::analytic::DEFAULT_MAX_WORK,
+            max_analytic_work: DEFAULT_MAX_ANALYTIC_WORK,
         }
     }
 }

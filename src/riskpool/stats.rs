@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use rayon::prelude::*;
 
-use super::engine::{BALANCE_BINS, Cancelled, Control, Engine, Raw};
+use super::control::{Cancelled, Control};
+use super::engine::Engine;
+use super::raw::{BALANCE_BINS, Raw};
 use super::model::{Lgd, Model};
 use super::oracle::vasicek_cdf;
 use super::spec::Copula;

@@ -23,7 +23,7 @@ const BYTES_PER_SCENARIO: u64 = 64;
 const BYTES_PER_LOAN: u64 = 256;
 /// Bytes per period: balance histograms (the run's and each batch's) and
 /// the recovery queue.
-const BYTES_PER_PERIOD: u64 = 8 * 2 * super::engine::BALANCE_BINS as u64 + 64;
+const BYTES_PER_PERIOD: u64 = 8 * 2 * super::raw::BALANCE_BINS as u64 + 64;
 
 /// What a run is estimated to hold and do, computed from the spec's declared
 /// sizes before anything is allocated, and checked against [`Limits`].

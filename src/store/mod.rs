@@ -256,7 +256,7 @@ impl Location {
 /// Opens the store at `loc`, migrating it.
 pub fn open(
     loc: &Location,
-    cfg: &crate::config::StoreConfig,
+    cfg: &StoreOptions,
 ) -> Result<Arc<dyn IncentiveStore>, StoreError> {
     Ok(match loc {
         Location::Sqlite(dir) => Arc::new(Store::open_with(dir, cfg.synchronous)?),
@@ -290,4 +290,61 @@ pub enum Synchronous {
     Normal,
     /// Never synced by SQLite.
     Off,
+}
+
+/// Storage settings: where the store is, how it writes, and the per-bank
+/// quota (the `[store]` table of the configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreOptions {
+    /// Directory of the SQLite database (created if missing).
+    pub data_dir: PathBuf,
+    /// When a write counts as done: `full` (the default) acknowledges a
+    /// write only after SQLite has synced it to disk, so a power cut loses
+    /// nothing acknowledged; `normal` and `off` sync less or never (faster,
+    /// for throwaway data: acknowledged writes can be lost on a power cut).
+    pub synchronous: Synchronous,
+    /// Where the store is: absent (or `sqlite:`) is the embedded SQLite in
+    /// `data_dir`; `postgres://user:password@host:port/database` is a
+    /// PostgreSQL shared by every replica (migrated at start-up, once).
+    pub url: Option<String>,
+    /// PostgreSQL: most connections a server opens (default 16).
+    pub pool_size: usize,
+    /// PostgreSQL: seconds to wait for a connection (to connect, or for a
+    /// busy pool to free one) before a call fails UNAVAILABLE (default 2).
+    pub connect_timeout_seconds: u64,
+    /// PostgreSQL over TLS (the URL's `sslmode`: `prefer` by default,
+    /// `require`, `disable`): PEM file of the CAs trusted for the database's
+    /// certificate; absent, the system's bundle.
+    pub ca_file: Option<PathBuf>,
+    /// Most versions one bank may store for one quarter (default 1,000).
+    pub max_versions_per_quarter: u32,
+    /// Most snapshot loans one bank may store for one quarter, over all its
+    /// versions (default 20,000,000).
+    pub max_loans_per_quarter: u64,
+}
+
+impl StoreOptions {
+    /// The per-bank quota of the store.
+    pub fn quota(&self) -> Quota {
+        Quota {
+            max_versions: self.max_versions_per_quarter,
+            max_loans: self.max_loans_per_quarter,
+        }
+    }
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            data_dir: PathBuf::from("smefin-data"),
+            synchronous: Synchronous::Full,
+            url: None,
+            pool_size: 16,
+            connect_timeout_seconds: 2,
+            ca_file: None,
+            max_versions_per_quarter: Quota::default().max_versions,
+            max_loans_per_quarter: Quota::default().max_loans,
+        }
+    }
 }

@@ -113,8 +113,8 @@ pub struct PoolOptions {
     pub ca_file: Option<std::path::PathBuf>,
 }
 
-impl From<&crate::config::StoreConfig> for PoolOptions {
-    fn from(c: &crate::config::StoreConfig) -> Self {
+impl From<&super::StoreOptions> for PoolOptions {
+    fn from(c: &super::StoreOptions) -> Self {
         PoolOptions {
             max_connections: c.pool_size,
             connect_timeout: Duration::from_secs(c.connect_timeout_seconds),

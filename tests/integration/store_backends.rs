@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use smefin::config::StoreConfig;
+use smefin::store::StoreOptions;
 use smefin::incentive::InstitutionType::CityCommercial;
 use smefin::incentive::{
     Bank, BorrowerType, IncentiveRules, LoanRecord, LoanUse, Quarter, snapshot_balance,
@@ -38,7 +38,7 @@ impl Backend {
     /// Opens a store on this backend (a second call is a second server on
     /// the same data).
     fn open(&self) -> Arc<dyn IncentiveStore> {
-        smefin::store::open(&self.location(), &StoreConfig::default()).unwrap()
+        smefin::store::open(&self.location(), &StoreOptions::default()).unwrap()
     }
 }
 
@@ -300,7 +300,7 @@ fn concurrent_start_migrates_once(b: &Backend) {
             let (barrier, loc) = (barrier.clone(), loc.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                smefin::store::open(&loc, &StoreConfig::default()).map(|_| ())
+                smefin::store::open(&loc, &StoreOptions::default()).map(|_| ())
             })
         })
         .collect();
@@ -371,38 +371,38 @@ fn store_url_is_checked() {
     assert!(e.contains("store.url") && e.contains("mysql"), "{e}");
     // settings that cannot be used are refused before any connection, naming
     // the setting (and never the password)
-    let open = |url: &str, cfg: &StoreConfig| {
+    let open = |url: &str, cfg: &StoreOptions| {
         smefin::store::open(&Location::Postgres(url.into()), cfg)
             .unwrap_err()
             .to_string()
     };
-    let e = open("postgres://", &StoreConfig::default());
+    let e = open("postgres://", &StoreOptions::default());
     assert_eq!(e, "store.url postgres://: names no host");
     let e = open(
         "postgres://u:secret@db/x?sslmode=bogus",
-        &StoreConfig::default(),
+        &StoreOptions::default(),
     );
     assert!(
         e.starts_with("store.url postgres://u:***@db/x") && !e.contains("secret"),
         "{e}"
     );
-    let missing = StoreConfig {
+    let missing = StoreOptions {
         ca_file: Some("/nonexistent/ca.pem".into()),
-        ..StoreConfig::default()
+        ..StoreOptions::default()
     };
     let e = open("postgres://u@db/x", &missing);
     assert!(e.starts_with("store.ca_file /nonexistent/ca.pem:"), "{e}");
     let empty = tempfile::NamedTempFile::new().unwrap();
-    let no_certs = StoreConfig {
+    let no_certs = StoreOptions {
         ca_file: Some(empty.path().into()),
-        ..StoreConfig::default()
+        ..StoreOptions::default()
     };
     let e = open("postgres://u@db/x", &no_certs);
     assert!(e.ends_with("holds no certificate"), "{e}");
     // a database that does not answer is UNAVAILABLE, within the connect timeout
-    let cfg = StoreConfig {
+    let cfg = StoreOptions {
         connect_timeout_seconds: 1,
-        ..StoreConfig::default()
+        ..StoreOptions::default()
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -441,9 +441,9 @@ fn postgres_over_tls_verifies_the_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, ca.pem()).unwrap();
-    let cfg = StoreConfig {
+    let cfg = StoreOptions {
         ca_file: Some(ca_file),
-        ..StoreConfig::default()
+        ..StoreOptions::default()
     };
     let s = smefin::store::open(&Location::Postgres(tls_url.clone()), &cfg).unwrap();
     s.register_bank(&jxb()).unwrap();
@@ -458,7 +458,7 @@ fn postgres_over_tls_verifies_the_certificate() {
     );
     drop(s);
     // the system's CAs do not vouch for this database
-    let e = smefin::store::open(&Location::Postgres(tls_url), &StoreConfig::default())
+    let e = smefin::store::open(&Location::Postgres(tls_url), &StoreOptions::default())
         .unwrap_err()
         .to_string();
     assert!(
@@ -468,7 +468,7 @@ fn postgres_over_tls_verifies_the_certificate() {
     // disable: plain, as asked
     let s = smefin::store::open(
         &Location::Postgres(plain_url + "?sslmode=disable"),
-        &StoreConfig::default(),
+        &StoreOptions::default(),
     )
     .unwrap();
     assert_eq!(s.banks_page(None, 0, 10).unwrap(), vec![jxb()]);

@@ -4,7 +4,7 @@
 //! lattice's last point (what falls beyond is the overflow, 1 − Σ pmf).
 
 use super::lattice::Law;
-use crate::riskpool::engine::{Cancelled, Control};
+use crate::riskpool::control::{Cancelled, Control};
 
 /// Mass below this is dropped at a window's edges (its total over a whole
 /// run stays far below the quadrature's tolerance).

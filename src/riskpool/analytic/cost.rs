@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::conv::Group;
 use super::lattice::{self, Amount, Rounding};
-use crate::riskpool::engine::{Cancelled, Control};
+use crate::riskpool::control::{Cancelled, Control};
 
 /// Most floats the powers of one group may hold (128 MB); a group whose
 /// powers would take more is convolved loan by loan.

@@ -44,7 +44,8 @@ pub use self::cost::Cost;
 use self::lattice::{Amount, Law, Rounding};
 use self::quadrature::{Integrand, Tally, Var};
 use self::table::Table;
-use super::engine::{Cancelled, ClassView, Control, Engine};
+use super::control::{Cancelled, Control};
+use super::engine::{ClassView, Engine};
 use super::model::{CopulaLaw, Lgd, Model};
 use super::oracle::{phi, phi_inv};
 use super::stats::yuan_f;
@@ -75,11 +76,7 @@ pub struct Options {
     pub max_work: u64,
 }
 
-/// The default of `riskpool.max_analytic_work`, in the cost model's
-/// multiply-adds (an upper count: the kernels skip the empty parts of every
-/// window, and one core gets through 2–12·10¹⁰ of them a second, measured
-/// on five kinds of book): a minute or two of one core at most.
-pub const DEFAULT_MAX_WORK: u64 = 2_000_000_000_000;
+pub use super::spec::DEFAULT_MAX_ANALYTIC_WORK as DEFAULT_MAX_WORK;
 
 /// The exact method's work, in the cost model's multiply-adds, up to which
 /// it is run by default beside Monte Carlo (a few seconds at most).

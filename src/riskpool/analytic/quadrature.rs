@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use super::conv::Pmf;
-use crate::riskpool::engine::Cancelled;
+use crate::riskpool::control::Cancelled;
 use crate::riskpool::oracle::{phi, phi_inv};
 
 /// What an integral cost and how sure it is.

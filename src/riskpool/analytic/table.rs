@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use super::conv::Pmf;
 use super::quadrature::{self, Integrand, NODES, Tally, Var};
-use crate::riskpool::engine::Cancelled;
+use crate::riskpool::control::Cancelled;
 use crate::riskpool::oracle::{phi, phi_inv};
 
 /// Most halvings of an integral beyond its first partition.
