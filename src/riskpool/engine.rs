@@ -20,13 +20,14 @@ use std::sync::atomic::Ordering;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Beta, Binomial, ChiSquared, Distribution, StandardNormal};
+use rand_distr::{Binomial, ChiSquared, Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
-use super::model::{CopulaLaw, Lgd, Model};
+use super::model::{CopulaLaw, Model};
+use super::oracle::{conditional_pd, phi};
+use super::plan::{Amounts, DefaultAmounts, Draw, Plan};
 use super::raw::{BALANCE_BINS, Raw};
-use super::oracle::{conditional_pd, phi, phi_inv, t_inv};
 
 /// Most scenarios per batch of a run: progress is counted and cancellation
 /// acted on between batches (within a batch, a cancelled run skips its
@@ -38,58 +39,6 @@ pub const BATCH: u64 = 1 << 17;
 
 /// Fewest scenarios per batch.
 pub const MIN_BATCH: u64 = 2048;
-
-/// Loans grouped so that they share a conditional PD.
-#[derive(Debug, Clone)]
-struct Class {
-    /// Default threshold on the latent variable (Φ⁻¹ or t⁻¹ of the period PD).
-    thr: f64,
-    sqrt_rho: f64,
-    resid_sd: f64,
-    sector: usize,
-    loans: Vec<u32>,
-    /// Period PD (for the factor-free case).
-    pd_period: f64,
-    /// What each default of the class costs when every loan of it costs the
-    /// same (fixed LGD, equal amounts): then, in a single period, which
-    /// loans default changes nothing and only their number is drawn.
-    uniform: Option<DefaultAmounts>,
-    /// In a single period, when every loan of the class has fixed amounts:
-    /// the amounts by position in the class, so that a default costs one
-    /// read of 24 bytes (not the loan's index, then its amounts); empty
-    /// otherwise.
-    packed: Vec<DefaultAmounts>,
-}
-
-/// A class of loans as the engine draws them: default when
-/// thr·w > √ρ·z + √ρ_s·z_s + resid_sd·ε.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ClassView<'e> {
-    /// Threshold (Φ⁻¹ or t⁻¹ of the period PD).
-    pub thr: f64,
-    /// √ρ.
-    pub sqrt_rho: f64,
-    /// √(1 − ρ − ρ_s).
-    pub resid_sd: f64,
-    /// Sector index.
-    pub sector: usize,
-    /// Period PD.
-    pub pd: f64,
-    /// Its loans.
-    pub loans: &'e [u32],
-}
-
-/// What one defaulted loan costs, fen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct DefaultAmounts {
-    /// The net credit loss (exposure × LGD).
-    loss: i64,
-    /// What the pool is asked to pay now.
-    claim: i64,
-    /// The pool's share of the recovery, returned `recovery_lag` periods
-    /// later (0 without a lag).
-    back: i64,
-}
 
 /// The top-up rule in fen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,11 +129,7 @@ struct Outcome {
 #[derive(Debug, Clone)]
 pub struct Engine<'m> {
     model: &'m Model,
-    classes: Vec<Class>,
-    /// Fixed-LGD amounts per loan; `None` when the LGD is drawn.
-    fixed: Vec<Option<DefaultAmounts>>,
-    beta: Vec<Option<Beta<f64>>>,
-    sqrt_sector_rho: f64,
+    plan: &'m Plan,
     /// ν and χ²(ν) under the t copula.
     mixing: Option<(f64, ChiSquared<f64>)>,
     /// By period: the amount of the book whose first lending matures at
@@ -194,7 +139,6 @@ pub struct Engine<'m> {
     /// costs its defaults, not a pass over what matures.
     base_matured: Vec<i64>,
     base: ChaCha8Rng,
-    share: f64,
     periods: usize,
     multi: bool,
     phi_ar: f64,
@@ -206,78 +150,20 @@ pub struct Engine<'m> {
     book_fen: i64,
 }
 
-fn round_fen(x: f64) -> i64 {
-    x.round() as i64
-}
-
 impl<'m> Engine<'m> {
     /// Prepares a model: classes, thresholds, fixed losses.
     pub fn new(model: &'m Model) -> Engine<'m> {
         let spec = model.spec();
-        let ppy = f64::from(spec.periods_per_year);
-        let d = &spec.dependence;
-        let (student, mixing) = match *model.copula() {
-            CopulaLaw::Gaussian => (None, None),
-            CopulaLaw::T { nu, student, chi2 } => (Some(student), Some((nu, chi2))),
+        let mixing = match *model.copula() {
+            CopulaLaw::Gaussian => None,
+            CopulaLaw::T { nu, chi2, .. } => Some((nu, chi2)),
         };
-        let mut classes: Vec<Class> = Vec::new();
-        let mut index: std::collections::HashMap<(u64, u64, usize), usize> =
-            std::collections::HashMap::new();
-        for (i, l) in model.loans().iter().enumerate() {
-            let pd_period = if ppy == 1.0 {
-                l.pd
-            } else {
-                1.0 - (1.0 - l.pd).powf(1.0 / ppy)
-            };
-            let key = (pd_period.to_bits(), l.rho.to_bits(), usize::from(l.sector));
-            let c = *index.entry(key).or_insert_with(|| {
-                let thr = match &student {
-                    _ if pd_period <= 0.0 => f64::NEG_INFINITY,
-                    _ if pd_period >= 1.0 => f64::INFINITY,
-                    Some(t) => t_inv(t, pd_period),
-                    None => phi_inv(pd_period),
-                };
-                classes.push(Class {
-                    thr,
-                    sqrt_rho: l.rho.sqrt(),
-                    resid_sd: (1.0 - l.rho - d.sector_rho).max(1e-12).sqrt(),
-                    sector: usize::from(l.sector),
-                    loans: Vec::new(),
-                    pd_period,
-                    uniform: None,
-                    packed: Vec::new(),
-                });
-                classes.len() - 1
-            });
-            classes[c].loans.push(i as u32);
-        }
-        let share = spec.pool.compensation_share;
-        let fixed_loss: Vec<i64> = model
-            .loans()
-            .iter()
-            .map(|l| match l.lgd {
-                Lgd::Fixed(x) => round_fen(l.amount_fen as f64 * x),
-                Lgd::Beta(..) => -1,
-            })
-            .collect();
-        let beta = model
-            .loans()
-            .iter()
-            .map(|l| match l.lgd {
-                Lgd::Beta(a, b) => Beta::new(a, b).ok(),
-                Lgd::Fixed(_) => None,
-            })
-            .collect();
         let mut e = Engine {
             model,
-            classes,
-            fixed: Vec::new(),
-            beta,
-            sqrt_sector_rho: d.sector_rho.sqrt(),
+            plan: model.plan(),
             mixing,
             base_matured: Vec::new(),
             base: ChaCha8Rng::seed_from_u64(spec.seed),
-            share,
             periods: spec.periods as usize,
             multi: spec.periods > 1,
             phi_ar: spec.factor_ar,
@@ -289,11 +175,6 @@ impl<'m> Engine<'m> {
             }),
             book_fen: model.exposure_fen(),
         };
-        e.fixed = fixed_loss
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| (l >= 0).then(|| e.amounts(i, l)))
-            .collect();
         if e.multi {
             let mut by_period = vec![0i64; e.periods];
             for l in model.loans() {
@@ -302,16 +183,6 @@ impl<'m> Engine<'m> {
                 }
             }
             e.base_matured = by_period;
-        } else {
-            for c in &mut e.classes {
-                let first = e.fixed[c.loans[0] as usize];
-                if first.is_some() && c.loans.iter().all(|&i| e.fixed[i as usize] == first) {
-                    c.uniform = first;
-                } else if let Some(packed) = c.loans.iter().map(|&i| e.fixed[i as usize]).collect()
-                {
-                    c.packed = packed;
-                }
-            }
         }
         e
     }
@@ -333,47 +204,15 @@ impl<'m> Engine<'m> {
     /// period, Gaussian, no sector factors), fen: Σ share·EAD·E\[LGD\]·p(z).
     pub fn expected_claims_given_factor(&self, z: f64) -> f64 {
         let mut s = 0.0;
-        for c in &self.classes {
+        for c in self.plan.classes() {
             let rho = c.sqrt_rho * c.sqrt_rho;
-            let p = conditional_pd(c.pd_period, rho, z);
+            let p = conditional_pd(c.pd, rho, z);
             for &i in &c.loans {
                 let l = &self.model.loans()[i as usize];
-                s += self.share * l.amount_fen as f64 * l.lgd.mean() * p;
+                s += self.plan.share() * l.amount_fen as f64 * l.lgd.mean() * p;
             }
         }
         s
-    }
-
-    /// (loss, pool claim, recovery the pool gets back later) of a defaulted
-    /// loan, fen. With a recovery lag the pool pays its share of the whole
-    /// exposure at once and gets its share of the recovery back, in
-    /// proportion to what it paid; without, it pays its share of the net loss.
-    /// Fixed-LGD loans use amounts precomputed once.
-    fn default_amounts(&self, loan: usize, rng: &mut ChaCha8Rng) -> DefaultAmounts {
-        if let Some(f) = self.fixed[loan] {
-            return f;
-        }
-        let lgd = self.beta[loan].map_or(0.0, |b| b.sample(rng));
-        self.amounts(
-            loan,
-            round_fen(self.model.loans()[loan].amount_fen as f64 * lgd),
-        )
-    }
-
-    fn amounts(&self, loan: usize, loss: i64) -> DefaultAmounts {
-        let amount = self.model.loans()[loan].amount_fen;
-        let lag = self.model.spec().pool.recovery_lag > 0;
-        let gross = if lag { amount } else { loss };
-        let mut claim = round_fen(self.share * gross as f64);
-        if let Some(cap) = self.model.cap_fen() {
-            claim = claim.min(cap);
-        }
-        let back = if lag && amount > 0 {
-            round_fen(claim as f64 * (amount - loss) as f64 / amount as f64)
-        } else {
-            0
-        };
-        DefaultAmounts { loss, claim, back }
     }
 
     /// Simulates scenario `i`. When `sector_loss` is given, adds each
@@ -458,7 +297,7 @@ impl<'m> Engine<'m> {
     /// common scale √(χ²ν/ν) of a period (1 under the Gaussian copula).
     #[inline]
     fn draw_period_shocks(&self, rng: &mut ChaCha8Rng, scratch: &mut Scratch) -> f64 {
-        if self.sqrt_sector_rho > 0.0 {
+        if self.plan.sector_loading() > 0.0 {
             scratch.sector_z.clear();
             for _ in 0..self.model.sectors().len() {
                 scratch.sector_z.push(StandardNormal.sample(rng));
@@ -489,18 +328,19 @@ impl<'m> Engine<'m> {
         let model = self.model;
         let lag = model.spec().pool.recovery_lag as usize;
         let mut claims: i64 = 0;
-        for c in &self.classes {
-            let s = if self.sqrt_sector_rho > 0.0 {
+        let s_load = self.plan.sector_loading();
+        for c in self.plan.classes() {
+            let s = if s_load > 0.0 {
                 scratch.sector_z[c.sector]
             } else {
                 0.0
             };
-            let p = if c.thr == f64::NEG_INFINITY {
-                0.0
-            } else if c.thr == f64::INFINITY {
-                1.0
-            } else {
-                phi((c.thr * scale - c.sqrt_rho * z - self.sqrt_sector_rho * s) / c.resid_sd)
+            let p = match c.draw {
+                Draw::Never => 0.0,
+                Draw::Always => 1.0,
+                Draw::Threshold(thr) => {
+                    phi((thr * scale - c.sqrt_rho * z - s_load * s) / c.resid_sd)
+                }
             };
             if p <= 0.0 {
                 continue;
@@ -510,7 +350,7 @@ impl<'m> Engine<'m> {
             // In a single period a class whose loans all cost the same
             // needs only K.
             let n = c.loans.len();
-            if let Some(u) = c.uniform {
+            if let Amounts::Uniform(u) = c.amounts {
                 let k = if p >= 1.0 {
                     n as u64
                 } else {
@@ -526,7 +366,7 @@ impl<'m> Engine<'m> {
                 claims += k * u.claim;
                 continue;
             }
-            if !c.packed.is_empty() {
+            if let Amounts::Packed(packed) = &c.amounts {
                 // (a single period, fixed amounts: the sums are integers,
                 // so the order of the defaults does not matter)
                 debug_assert!(!self.multi, "packed amounts are for a single period");
@@ -535,7 +375,7 @@ impl<'m> Engine<'m> {
                 } else {
                     Binomial::new(n as u64, p).map_or(0, |b| b.sample(rng)) as usize
                 };
-                let (loss, claim) = packed_defaults(&c.packed, k, rng, scratch);
+                let (loss, claim) = packed_defaults(packed, k, rng, scratch);
                 out.defaults += u32::try_from(k).unwrap_or(u32::MAX);
                 out.loss += loss;
                 if let Some(sl) = sector_loss.as_deref_mut() {
@@ -560,7 +400,8 @@ impl<'m> Engine<'m> {
                     continue;
                 }
                 let amount = model.loans()[loan].amount_fen;
-                let DefaultAmounts { loss, claim, back } = self.default_amounts(loan, rng);
+                let DefaultAmounts { loss, claim, back } =
+                    self.plan.draw_amounts(loan, &model.loans()[loan], rng);
                 out.defaults += 1;
                 out.loss += loss;
                 if let Some(sl) = sector_loss.as_deref_mut() {
@@ -801,35 +642,6 @@ impl<'m> Engine<'m> {
         (raw.defaults, raw.loss, raw.compensation, raw.unfunded) = (d, l, c, u);
         (raw.bank_loss, raw.exhausted_period, raw.breaker_period) = (b, e, r);
         *weights(raw, &mut unit) = w;
-    }
-
-    /// The loan classes as the engine draws them. The semi-analytic engine
-    /// uses the very same classes, so both methods model one book.
-    pub(crate) fn class_view(&self) -> impl Iterator<Item = ClassView<'_>> + '_ {
-        self.classes.iter().map(|c| ClassView {
-            thr: c.thr,
-            sqrt_rho: c.sqrt_rho,
-            resid_sd: c.resid_sd,
-            sector: c.sector,
-            pd: c.pd_period,
-            loans: &c.loans,
-        })
-    }
-
-    /// √ρ_s, the loading of the sector factors (0 without them).
-    pub(crate) fn sector_loading(&self) -> f64 {
-        self.sqrt_sector_rho
-    }
-
-    /// (loss, claim) of a defaulted fixed-LGD loan, fen, exactly as the
-    /// engine books them; `None` for a drawn (Beta) LGD.
-    pub(crate) fn fixed_amounts(&self, loan: usize) -> Option<(i64, i64)> {
-        self.fixed[loan].map(|a| (a.loss, a.claim))
-    }
-
-    /// The claim of a defaulted loan whose loss is `loss` fen.
-    pub(crate) fn claim_of(&self, loan: usize, loss: i64) -> i64 {
-        self.amounts(loan, loss).claim
     }
 
     /// How many sectors the book has.

@@ -13,11 +13,13 @@
 //! - this module: runs, shards and merges, stress grids, the leverage solver.
 
 pub mod analytic;
+pub mod book;
 pub mod control;
 pub mod engine;
 pub mod grid;
 pub mod model;
 pub mod oracle;
+pub mod plan;
 pub mod raw;
 pub mod run;
 pub mod scenarios;
@@ -31,8 +33,8 @@ use serde::{Deserialize, Serialize};
 
 pub use control::{Cancelled, Control};
 pub use engine::Engine;
-pub use raw::Raw;
 pub use model::Model;
+pub use raw::Raw;
 pub use spec::{Limits, Spec, SpecError};
 pub use stats::Summary;
 

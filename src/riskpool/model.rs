@@ -10,6 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 use statrs::distribution::StudentsT;
 
+pub use super::book::{CopulaLaw, Lgd, Loan};
+use super::plan::Plan;
 use super::scenarios::{self, Preset};
 use super::spec::{
     Copula, DependenceSpec, LgdSpec, Limits, LoanSpec, SegmentSpec, Spec, SpecError,
@@ -21,59 +23,6 @@ use super::validate::{
 };
 use crate::kernel::money::Yuan;
 use crate::kernel::violation::FieldViolation;
-
-/// LGD of a compiled loan.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Lgd {
-    /// Fixed.
-    Fixed(f64),
-    /// Beta(a, b).
-    Beta(f64, f64),
-}
-
-impl Lgd {
-    /// The mean LGD.
-    pub fn mean(self) -> f64 {
-        match self {
-            Lgd::Fixed(x) => x,
-            Lgd::Beta(a, b) => a / (a + b),
-        }
-    }
-}
-
-/// A compiled loan.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Loan {
-    /// Exposure, fen.
-    pub amount_fen: i64,
-    /// Annual PD after the scenario.
-    pub pd: f64,
-    /// LGD after the scenario.
-    pub lgd: Lgd,
-    /// Sector index.
-    pub sector: u16,
-    /// Term in periods (≥ 1).
-    pub term_periods: u32,
-    /// Global asset correlation ρ after the scenario.
-    pub rho: f64,
-}
-
-/// The copula's laws, built when the spec compiles: ν is checked there, so
-/// the engine never builds a distribution that could fail.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum CopulaLaw {
-    /// Gaussian.
-    Gaussian,
-    /// Student t with ν degrees of freedom.
-    T {
-        /// ν.
-        nu: f64,
-        /// The standard t(ν), for default thresholds.
-        student: StudentsT,
-        /// χ²(ν), the mixing variable.
-        chi2: ChiSquared<f64>,
-    },
-}
 
 /// A compiled, validated model: everything the engine needs. Only
 /// [`Model::compile`] builds one (and the solver's rescaled copies), so
@@ -87,6 +36,7 @@ pub struct Model {
     capital_fen: i64,
     cap_fen: Option<i64>,
     copula: CopulaLaw,
+    plan: Plan,
 }
 
 impl Model {
@@ -118,13 +68,29 @@ impl Model {
     pub fn copula(&self) -> &CopulaLaw {
         &self.copula
     }
+    /// The plan both engines read.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
     /// The same model with every loan's amount times `f` (rounded to the fen).
     pub fn with_book_scaled(&self, f: f64) -> Model {
-        let mut m = self.clone();
-        for l in &mut m.loans {
-            l.amount_fen = (l.amount_fen as f64 * f).round() as i64;
+        let loans: Vec<Loan> = (self.loans.iter())
+            .map(|l| Loan {
+                amount_fen: (l.amount_fen as f64 * f).round() as i64,
+                ..*l
+            })
+            .collect();
+        let plan = Plan::new(&loans, &self.spec, &self.copula, self.cap_fen);
+        Model {
+            spec: self.spec.clone(),
+            preset: self.preset.clone(),
+            loans,
+            sectors: self.sectors.clone(),
+            capital_fen: self.capital_fen,
+            cap_fen: self.cap_fen,
+            copula: self.copula,
+            plan,
         }
-        m
     }
     /// The same model with the capital times `f` (rounded, at least 1 fen).
     pub fn with_capital_scaled(&self, f: f64) -> Model {
@@ -351,15 +317,20 @@ impl Model {
             ));
         }
         match copula {
-            Some(copula) if errs.is_empty() => Ok(Model {
-                spec: spec.clone(),
-                preset,
-                loans,
-                sectors,
-                capital_fen: p.capital.to_fen(),
-                cap_fen: p.per_loan_cap.map(Yuan::to_fen),
-                copula,
-            }),
+            Some(copula) if errs.is_empty() => {
+                let cap_fen = p.per_loan_cap.map(Yuan::to_fen);
+                let plan = Plan::new(&loans, spec, &copula, cap_fen);
+                Ok(Model {
+                    spec: spec.clone(),
+                    preset,
+                    loans,
+                    sectors,
+                    capital_fen: p.capital.to_fen(),
+                    cap_fen,
+                    copula,
+                    plan,
+                })
+            }
             _ => Err(SpecError { violations: errs }),
         }
     }

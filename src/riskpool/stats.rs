@@ -21,9 +21,9 @@ use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
 use super::engine::Engine;
-use super::raw::{BALANCE_BINS, Raw};
 use super::model::{Lgd, Model};
 use super::oracle::vasicek_cdf;
+use super::raw::{BALANCE_BINS, Raw};
 use super::spec::Copula;
 use crate::kernel::money::Yuan;
 

@@ -254,10 +254,7 @@ impl Location {
 }
 
 /// Opens the store at `loc`, migrating it.
-pub fn open(
-    loc: &Location,
-    cfg: &StoreOptions,
-) -> Result<Arc<dyn IncentiveStore>, StoreError> {
+pub fn open(loc: &Location, cfg: &StoreOptions) -> Result<Arc<dyn IncentiveStore>, StoreError> {
     Ok(match loc {
         Location::Sqlite(dir) => Arc::new(Store::open_with(dir, cfg.synchronous)?),
         Location::Postgres(url) => Arc::new(postgres::PgStore::open(

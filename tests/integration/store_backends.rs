@@ -4,12 +4,12 @@
 
 use std::sync::{Arc, Barrier};
 
-use smefin::store::StoreOptions;
 use smefin::incentive::InstitutionType::CityCommercial;
 use smefin::incentive::{
     Bank, BorrowerType, IncentiveRules, LoanRecord, LoanUse, Quarter, snapshot_balance,
 };
 use smefin::kernel::money::Yuan;
+use smefin::store::StoreOptions;
 use smefin::store::{IncentiveStore, Location, StoreError, Submission};
 
 use crate::common::pg::PgCluster;

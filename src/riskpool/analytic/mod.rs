@@ -45,9 +45,9 @@ use self::lattice::{Amount, Law, Rounding};
 use self::quadrature::{Integrand, Tally, Var};
 use self::table::Table;
 use super::control::{Cancelled, Control};
-use super::engine::{ClassView, Engine};
 use super::model::{CopulaLaw, Lgd, Model};
-use super::oracle::{phi, phi_inv};
+use super::oracle::phi_inv;
+use super::plan::{Class, Plan};
 use super::stats::yuan_f;
 use crate::kernel::money::Yuan;
 
@@ -289,21 +289,15 @@ pub fn applicability(model: &Model) -> Result<(), String> {
 /// The conditional default probability of a class given the scale w, the
 /// global factor z and its sector's factor s.
 #[inline]
-fn conditional(c: &ClassView<'_>, w: f64, z: f64, s_load: f64, s: f64) -> f64 {
+fn conditional(c: &Class, w: f64, z: f64, s_load: f64, s: f64) -> f64 {
     conditional_at(c, w, c.sqrt_rho * z + s_load * s)
 }
 
 /// The conditional default probability of a class given the scale w and
 /// a = √ρ·z + √ρ_s·s (a sector table's argument).
 #[inline]
-fn conditional_at(c: &ClassView<'_>, w: f64, a: f64) -> f64 {
-    if c.thr == f64::NEG_INFINITY {
-        0.0
-    } else if c.thr == f64::INFINITY {
-        1.0
-    } else {
-        phi((c.thr * w - a) / c.resid_sd)
-    }
+fn conditional_at(c: &Class, w: f64, a: f64) -> f64 {
+    c.conditional_at(w, a)
 }
 
 /// One outcome (loss or claims) on its lattice: its groups by rounding and
@@ -384,7 +378,7 @@ impl Quantity {
     fn build(
         amounts: &[Amount],
         class_of: &[usize],
-        classes: &[ClassView<'_>],
+        classes: &[Class],
         sectors: usize,
         (unit, points, exact): (i64, usize, bool),
         plans: &[cost::ChannelPlan],
@@ -436,7 +430,7 @@ impl Quantity {
 
 /// Everything a run integrates.
 struct Setup<'e> {
-    classes: Vec<ClassView<'e>>,
+    classes: &'e [Class],
     loss: Quantity,
     claims: Quantity,
     /// √ρ_s (0: no sector factors).
@@ -599,7 +593,7 @@ impl Setup<'_> {
         &self,
         channels: &[(&Quantity, usize)],
         s: usize,
-        pd: impl Fn(&ClassView<'_>) -> f64,
+        pd: impl Fn(&Class) -> f64,
         kept: bool,
     ) -> Result<Vec<Pmf>, Cancelled> {
         let bytes: usize = channels.iter().map(|(q, _)| 8 * q.points).sum();
@@ -701,14 +695,14 @@ fn evaluations(tables: &[Option<Table<'_>>]) -> u64 {
 }
 
 /// Per-loan amounts of the loss and the claim.
-fn amounts(engine: &Engine<'_>, model: &Model) -> (Vec<Amount>, Vec<Amount>) {
+fn amounts(plan: &Plan, model: &Model) -> (Vec<Amount>, Vec<Amount>) {
     let spec = model.spec();
     let lag = spec.pool.recovery_lag > 0;
     let share = spec.pool.compensation_share;
     let mut loss = Vec::with_capacity(model.loans().len());
     let mut claims = Vec::with_capacity(model.loans().len());
     for (i, l) in model.loans().iter().enumerate() {
-        match (engine.fixed_amounts(i), l.lgd) {
+        match (plan.fixed_amounts(i), l.lgd) {
             (Some((lo, cl)), _) => {
                 loss.push(Amount::Fixed(lo));
                 claims.push(Amount::Fixed(cl));
@@ -721,7 +715,7 @@ fn amounts(engine: &Engine<'_>, model: &Model) -> (Vec<Amount>, Vec<Amount>) {
                     b,
                 });
                 claims.push(if lag {
-                    Amount::Fixed(engine.claim_of(i, 0))
+                    Amount::Fixed(plan.amounts(l, 0).claim)
                 } else {
                     Amount::Beta {
                         scale: share * l.amount_fen as f64,
@@ -735,7 +729,7 @@ fn amounts(engine: &Engine<'_>, model: &Model) -> (Vec<Amount>, Vec<Amount>) {
                 // (the engine precomputes every fixed LGD; kept total)
                 let lo = (l.amount_fen as f64 * x).round() as i64;
                 loss.push(Amount::Fixed(lo));
-                claims.push(Amount::Fixed(engine.claim_of(i, lo)));
+                claims.push(Amount::Fixed(plan.amounts(l, lo).claim));
             }
         }
     }
@@ -928,22 +922,23 @@ struct Prelude<'e> {
     claim_range: f64,
 }
 
-fn prelude<'e>(engine: &'e Engine<'_>, model: &Model, opts: &Options) -> Prelude<'e> {
+fn prelude<'e>(model: &'e Model, opts: &Options) -> Prelude<'e> {
+    let plan = model.plan();
     let spec = model.spec();
-    let classes: Vec<ClassView<'_>> = engine.class_view().collect();
+    let classes = plan.classes();
     let mut class_of = vec![0usize; model.loans().len()];
     for (c, cv) in classes.iter().enumerate() {
-        for &l in cv.loans {
+        for &l in &cv.loans {
             class_of[l as usize] = c;
         }
     }
-    let s_load = engine.sector_loading();
+    let s_load = plan.sector_loading();
     let sectors = if s_load > 0.0 {
         model.sectors().len()
     } else {
         0
     };
-    let (loss_amounts, claim_amounts) = amounts(engine, model);
+    let (loss_amounts, claim_amounts) = amounts(plan, model);
     let student = match model.copula() {
         CopulaLaw::Gaussian => None,
         CopulaLaw::T { nu, .. } => ChiSquared::new(*nu).ok().map(|c| (*nu, c)),
@@ -1125,8 +1120,7 @@ fn plan_run(
 /// computes against `opts`' budget.
 pub fn cost(model: &Model, opts: &Options) -> Result<Cost, AnalyticError> {
     check_options(model, opts)?;
-    let engine = Engine::new(model);
-    let p = prelude(&engine, model, opts);
+    let p = prelude(model, opts);
     plan_run(
         &p.setup,
         &p.class_of,
@@ -1157,7 +1151,6 @@ pub fn analyze(
 ) -> Result<AnalyticSummary, AnalyticError> {
     check_options(model, opts)?;
     let spec = model.spec();
-    let engine = Engine::new(model);
     let Prelude {
         mut setup,
         class_of,
@@ -1168,7 +1161,7 @@ pub fn analyze(
         top_level,
         mut loss_range,
         mut claim_range,
-    } = prelude(&engine, model, opts);
+    } = prelude(model, opts);
     let sectors = setup.sectors;
     let tol = opts.tolerance;
     let stopped = |e: Cancelled, meter: &cost::Meter| match meter.reason() {
@@ -1200,7 +1193,7 @@ pub fn analyze(
         setup.loss = Quantity::build(
             &loss_amounts,
             &class_of,
-            &setup.classes,
+            setup.classes,
             sectors,
             plan.loss_lattice,
             &plan.loss_plans,
@@ -1209,7 +1202,7 @@ pub fn analyze(
         setup.claims = Quantity::build(
             &claim_amounts,
             &class_of,
-            &setup.classes,
+            setup.classes,
             sectors,
             plan.claim_lattice,
             &plan.claim_plans,

@@ -520,13 +520,14 @@ fn proportional_claims_share_the_loss_channels() {
         "{unit} against {}",
         l.0
     );
-    let one = [ClassView {
-        thr: -2.0,
+    let one = [crate::riskpool::plan::Class {
+        draw: crate::riskpool::plan::Draw::Threshold(-2.0),
         sqrt_rho: 0.4,
         resid_sd: 0.9,
         sector: 0,
         pd: 0.02,
-        loans: &[],
+        loans: Vec::new(),
+        amounts: crate::riskpool::plan::Amounts::PerLoan,
     }];
     let class_of = vec![0; loss.len()];
     let built = |amounts: &[Amount], lattice| {
