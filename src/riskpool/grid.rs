@@ -173,7 +173,7 @@ pub struct GridPart {
     pub shards: u64,
     /// The smefin version that ran it.
     pub smefin_version: String,
-    /// [`super::inputs_digest`] of the spec, the loan book and the version.
+    /// [`super::shard::inputs_digest`] of the spec, the loan book and the version.
     pub digest: String,
     /// Index of the first cell it holds.
     pub first_cell: u64,
@@ -181,7 +181,7 @@ pub struct GridPart {
     pub cells: Vec<Cell>,
 }
 
-impl super::Sharded for GridPart {
+impl super::shard::Sharded for GridPart {
     const FORMAT: &'static str = GRID_PART_FORMAT;
     fn format(&self) -> &str {
         &self.format
@@ -196,7 +196,7 @@ impl super::Sharded for GridPart {
         if self.grid != o.grid {
             return Some("the grids' axes differ".into());
         }
-        super::input_difference(
+        super::shard::input_difference(
             (&self.spec, &self.smefin_version, &self.digest),
             (&o.spec, &o.smefin_version, &o.digest),
         )
@@ -204,7 +204,7 @@ impl super::Sharded for GridPart {
 }
 
 /// Runs shard `k` of `n` of a grid: its share of the cells, split as
-/// [`super::shard_range`] splits scenarios.
+/// [`super::shard::shard_range`] splits scenarios.
 #[allow(clippy::too_many_arguments)]
 pub fn run_shard(
     spec: &Spec,
@@ -217,7 +217,7 @@ pub fn run_shard(
     control: &Control,
 ) -> Result<GridPart, GridError> {
     grid.check_size()?;
-    let range = super::shard_range(grid.cell_count() as u64, k, n);
+    let range = super::shard::shard_range(grid.cell_count() as u64, k, n);
     let cells = run_cells(
         spec,
         csv_text,
@@ -233,8 +233,8 @@ pub fn run_shard(
         grid: grid.clone(),
         shard: k,
         shards: n,
-        smefin_version: super::VERSION.into(),
-        digest: super::inputs_digest(spec, csv_text),
+        smefin_version: super::shard::VERSION.into(),
+        digest: super::shard::inputs_digest(spec, csv_text),
         first_cell: range.start,
         cells,
     })
@@ -242,14 +242,14 @@ pub fn run_shard(
 
 /// Merges the shards of a grid into the grid's result, checking that they
 /// are of one run and cover every cell once.
-pub fn merge(parts: Vec<(String, GridPart)>) -> Result<GridResult, super::MergeError> {
-    let parts = super::check_parts(parts)?;
+pub fn merge(parts: Vec<(String, GridPart)>) -> Result<GridResult, super::shard::MergeError> {
+    let parts = super::shard::check_parts(parts)?;
     let scenarios = parts[0].1.spec.scenarios;
     let mut cells = Vec::new();
     for (name, p) in parts {
-        let want = super::shard_range(p.grid.cell_count() as u64, p.shard, p.shards);
+        let want = super::shard::shard_range(p.grid.cell_count() as u64, p.shard, p.shards);
         if p.first_cell != want.start || p.cells.len() as u64 != want.end - want.start {
-            return Err(super::MergeError::Mismatch {
+            return Err(super::shard::MergeError::Mismatch {
                 part: name,
                 reason: format!(
                     "holds cells {}..{}, shard {} of {} is {:?}",

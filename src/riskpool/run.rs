@@ -6,6 +6,7 @@
 use super::analytic::{self, AnalyticError, AnalyticSummary, Certificate, Method, Options};
 use super::control::{Cancelled, Control};
 use super::model::Model;
+use super::raw::Raw;
 use super::stats::{self, Summary};
 
 /// The method a run takes, and why the default passed over the exact
@@ -149,7 +150,7 @@ pub fn simulate(
     let monte_carlo = if method == Method::Analytic {
         None
     } else {
-        let engine = super::engine_for(model);
+        let engine = super::engine::engine_for(model);
         let raw = engine.run(0..model.spec().scenarios, 0, control)?;
         stage(Stage::Engine);
         let s = stats::summarize(&engine, model, &raw, control)?;
@@ -184,4 +185,16 @@ pub fn simulate(
         certificate,
         notes,
     })
+}
+
+/// Runs every scenario of the model and summarises.
+pub fn monte_carlo(
+    model: &Model,
+    threads: usize,
+    control: &Control,
+) -> Result<(Raw, Summary), Cancelled> {
+    let engine = super::engine::engine_for(model);
+    let raw = engine.run(0..model.spec().scenarios, threads, control)?;
+    let summary = stats::summarize(&engine, model, &raw, control)?;
+    Ok((raw, summary))
 }

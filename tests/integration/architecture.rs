@@ -1,14 +1,52 @@
-//! The walls of the domain core, checked on the source: money, enterprise,
-//! catalog, matching, riskpool and incentive read no file, no clock, no
-//! environment, and know nothing of the wire, the store, the command line
-//! or the configuration. Adapters (`files`, `store`, `config`, `server`,
-//! `cli`) hand them text, values and `today`.
+//! The walls inside `src/`, checked on the parsed source (every `use` and
+//! every path, by `syn`; comments and doc comments are prose, not code):
+//!
+//! - each room of the crate sits on a floor of [`LAYERS`] and reaches only
+//!   rooms on lower floors (so no import goes up and none goes round in a
+//!   circle); inside `riskpool/`, [`RISKPOOL`] does the same for its files;
+//! - the domain (kernel, enterprise, catalog, matching, riskpool,
+//!   incentive) reads no file, no clock, no environment and knows nothing
+//!   of the wire, the store, the command line or the configuration: the
+//!   adapters hand it text, values and `today`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// The domain modules, relative to `src/`.
+use syn::visit::Visit;
+
+/// The floors of the crate, lowest first: a room may reach a room on a
+/// lower floor, never one on its own floor or above.
+const LAYERS: &[&[&str]] = &[
+    &["kernel"],
+    &["enterprise", "riskpool", "incentive"],
+    &["catalog"],
+    &["matching"],
+    &["report", "store", "files"],
+    &["config"],
+    &["server"],
+    &["cli"],
+    &["lib", "main"],
+];
+
+/// The floors inside `riskpool/`, lowest first (the analytic engine is
+/// one room).
+const RISKPOOL: &[&[&str]] = &[
+    &["oracle", "control", "raw", "spec"],
+    &["scenarios", "validate", "book"],
+    &["plan"],
+    &["model"],
+    &["engine"],
+    &["stats"],
+    &["analytic"],
+    &["run"],
+    &["shard"],
+    &["grid"],
+    &["mod"],
+];
+
+/// The domain, which reaches no adapter and no outside world.
 const DOMAIN: &[&str] = &[
-    "money.rs",
+    "kernel",
     "enterprise",
     "catalog",
     "matching",
@@ -16,37 +54,252 @@ const DOMAIN: &[&str] = &[
     "incentive",
 ];
 
-/// What a domain source line may not contain, and why.
+/// What a domain path may not start with, and why.
 const FORBIDDEN: &[(&str, &str)] = &[
-    ("crate::server", "an adapter (the gRPC server)"),
-    ("crate::store", "an adapter (the database)"),
-    ("crate::cli", "an adapter (the command line)"),
-    ("crate::config", "an adapter (configuration)"),
-    ("crate::files", "an adapter (files and the clock)"),
     ("tonic", "the wire"),
     ("prost", "the wire"),
-    ("pb::", "the wire (generated proto types)"),
-    ("as_str_name", "the wire (proto enum names)"),
-    ("proto_name", "the wire (proto enum names)"),
     ("tokio", "the async runtime"),
     ("rusqlite", "the database"),
+    ("postgres", "the database"),
     ("clap", "the command line"),
     ("indicatif", "the terminal"),
     ("tracing", "logging (an adapter's business)"),
     ("std::fs", "a file"),
-    ("File::", "a file"),
     ("std::env", "the environment"),
     ("std::net", "the network"),
     ("std::process", "processes"),
-    ("Utc::now", "the clock"),
-    ("Local::now", "the clock"),
+    ("std::io::stdin", "the terminal"),
+    ("std::io::stdout", "the terminal"),
+    ("std::time::SystemTime", "the clock"),
+    ("std::time::Instant", "the clock"),
     ("SystemTime", "the clock"),
     ("Instant::now", "the clock"),
-    ("stdin", "the terminal"),
-    ("stdout", "the terminal"),
-    ("println!", "the terminal"),
-    ("eprintln!", "the terminal"),
+    ("File", "a file"),
+    ("Utc::now", "the clock"),
+    ("Local::now", "the clock"),
+    ("chrono::Utc::now", "the clock"),
+    ("chrono::Local::now", "the clock"),
+    ("println", "the terminal"),
+    ("eprintln", "the terminal"),
+    ("print", "the terminal"),
+    ("eprint", "the terminal"),
 ];
+
+fn floor(table: &[&[&str]], room: &str) -> Option<usize> {
+    table.iter().position(|f| f.contains(&room))
+}
+
+/// Where a file sits: its room (`riskpool`, `kernel`, `lib`) and, inside
+/// `riskpool/`, its room there (`engine`, `analytic`, `mod`).
+#[derive(Debug, Clone)]
+struct Place {
+    room: String,
+    inner: Option<String>,
+    /// The module path of the file (`["riskpool", "analytic"]` for
+    /// `riskpool/analytic/mod.rs`), for resolving `super::` and `self::`.
+    module: Vec<String>,
+}
+
+fn place(rel: &Path) -> Place {
+    let parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut module: Vec<String> = parts
+        .iter()
+        .map(|p| p.trim_end_matches(".rs").to_string())
+        .collect();
+    if module.last().is_some_and(|m| m == "mod") {
+        module.pop();
+    }
+    if module == ["lib"] || module == ["main"] {
+        return Place {
+            room: module[0].clone(),
+            inner: None,
+            module: Vec::new(),
+        };
+    }
+    let room = module[0].clone();
+    let inner =
+        (room == "riskpool").then(|| module.get(1).cloned().unwrap_or_else(|| "mod".into()));
+    Place {
+        room,
+        inner,
+        module,
+    }
+}
+
+/// Every path the code names, as `a::b::c` (use trees expanded; macro
+/// invocations by their path), with its line.
+#[derive(Default)]
+struct Paths {
+    found: Vec<(usize, Vec<String>)>,
+}
+
+impl Paths {
+    fn tree(&mut self, prefix: &mut Vec<String>, t: &syn::UseTree) {
+        match t {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.tree(prefix, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let mut v = prefix.clone();
+                v.push(n.ident.to_string());
+                self.found.push((n.ident.span().start().line, v));
+            }
+            syn::UseTree::Rename(r) => {
+                let mut v = prefix.clone();
+                v.push(r.ident.to_string());
+                self.found.push((r.ident.span().start().line, v));
+            }
+            syn::UseTree::Glob(g) => {
+                self.found
+                    .push((g.star_token.spans[0].start().line, prefix.clone()));
+            }
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.tree(prefix, t);
+                }
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Paths {
+    // (`pub(super)` names who may see an item, not what it reaches)
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
+    // (a room's unit tests may reach across, as tests of their room)
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let test = m.attrs.iter().any(|a| {
+            a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test")
+        });
+        if !test {
+            syn::visit::visit_item_mod(self, m);
+        }
+    }
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        let mut prefix = Vec::new();
+        if u.leading_colon.is_some() {
+            prefix.push(String::new());
+        }
+        self.tree(&mut prefix, &u.tree);
+    }
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+        if let Some(first) = p.segments.first() {
+            self.found.push((first.ident.span().start().line, segs));
+        }
+        syn::visit::visit_path(self, p);
+    }
+}
+
+/// `path` as seen from `at`: the crate room it reaches (and inside
+/// `riskpool/`, the inner room), or `None` for outside crates and std.
+fn resolve(at: &Place, path: &[String]) -> Option<(String, Option<String>)> {
+    let mut module: Vec<String>;
+    let mut rest = path;
+    match path.first().map(String::as_str) {
+        Some("crate") => {
+            module = Vec::new();
+            rest = &path[1..];
+        }
+        Some("smefin") if at.room == "main" => {
+            module = Vec::new();
+            rest = &path[1..];
+        }
+        Some("super") | Some("self") => {
+            module = at.module.clone();
+            while let Some(s) = rest.first() {
+                match s.as_str() {
+                    "super" => {
+                        module.pop()?;
+                    }
+                    "self" => {}
+                    _ => break,
+                }
+                rest = &rest[1..];
+            }
+        }
+        _ => return None,
+    }
+    module.extend(rest.iter().cloned());
+    let room = module.first()?.clone();
+    if !LAYERS.iter().any(|f| f.contains(&room.as_str())) {
+        return None;
+    }
+    let inner =
+        (room == "riskpool").then(|| module.get(1).cloned().unwrap_or_else(|| "mod".into()));
+    Some((room, inner))
+}
+
+/// Every breach of the walls in one file's source, as `file:line: why`.
+fn breaches(rel: &Path, text: &str) -> Vec<String> {
+    let file = syn::parse_file(text).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+    let at = place(rel);
+    let mut paths = Paths::default();
+    paths.visit_file(&file);
+    let mut out = BTreeSet::new();
+    let name = rel.display();
+    for (line, p) in &paths.found {
+        let joined = p.join("::");
+        if DOMAIN.contains(&at.room.as_str()) {
+            for (pat, why) in FORBIDDEN {
+                let hit = joined == *pat
+                    || joined.starts_with(&format!("{pat}::"))
+                    || (!pat.contains("::") && p.first().is_some_and(|s| s == pat) && p.len() == 1);
+                if hit {
+                    out.insert(format!("{name}:{line}: `{joined}` reaches {why}"));
+                }
+            }
+        }
+        let Some((room, inner)) = resolve(&at, p) else {
+            continue;
+        };
+        if room == at.room {
+            if let (Some(a), Some(b)) = (&at.inner, &inner)
+                && a != b
+            {
+                let (fa, fb) = (floor(RISKPOOL, a), floor(RISKPOOL, b));
+                match (fa, fb) {
+                    (Some(fa), Some(fb)) if fb < fa => {}
+                    (None, _) | (_, None) => {
+                        if !(b == "tests" || a == "tests") {
+                            out.insert(format!(
+                                "{name}:{line}: riskpool room `{}` is on no floor of RISKPOOL",
+                                if fa.is_none() { a } else { b }
+                            ));
+                        }
+                    }
+                    _ => {
+                        out.insert(format!(
+                            "{name}:{line}: riskpool::{a} reaches riskpool::{b} (`{joined}`), on its own floor or above"
+                        ));
+                    }
+                }
+            }
+            continue;
+        }
+        let (fa, fb) = (floor(LAYERS, &at.room), floor(LAYERS, &room));
+        match (fa, fb) {
+            (Some(fa), Some(fb)) if fb < fa => {}
+            (None, _) => {
+                out.insert(format!(
+                    "{name}: room `{}` is on no floor of LAYERS",
+                    at.room
+                ));
+            }
+            _ => {
+                out.insert(format!(
+                    "{name}:{line}: {} reaches {room} (`{joined}`), on its own floor or above",
+                    at.room
+                ));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
 
 fn rust_files(p: &Path, out: &mut Vec<PathBuf>) {
     if p.is_dir() {
@@ -63,54 +316,67 @@ fn rust_files(p: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every (file:line, pattern, why) where `text` breaks a wall. Comments
-/// and doc comments are prose, not code.
-fn breaches(name: &str, text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let code = line.trim_start();
-        if code.starts_with("//") {
-            continue;
-        }
-        let code = code.split(" //").next().unwrap_or(code);
-        for (pat, why) in FORBIDDEN {
-            if code.contains(pat) {
-                out.push(format!("{name}:{}: `{pat}` reaches {why}: {line}", i + 1));
-            }
-        }
-    }
-    out
-}
-
 #[test]
-fn the_domain_core_reads_no_file_no_clock_and_knows_no_adapter() {
+fn every_import_runs_down_the_layer_table_and_the_domain_reaches_no_adapter() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    for d in DOMAIN {
-        rust_files(&src.join(d), &mut files);
-    }
-    assert!(files.len() >= 20, "found only {} domain files", files.len());
+    rust_files(&src, &mut files);
+    assert!(files.len() >= 60, "found only {} source files", files.len());
     let mut found = Vec::new();
     for f in &files {
-        let text = std::fs::read_to_string(f).unwrap();
-        found.extend(breaches(
-            &f.strip_prefix(&src).unwrap().display().to_string(),
-            &text,
-        ));
+        let rel = f.strip_prefix(&src).unwrap();
+        // (unit tests may reach across, as tests of their room)
+        if rel.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        found.extend(breaches(rel, &std::fs::read_to_string(f).unwrap()));
     }
     assert!(
         found.is_empty(),
-        "the domain core reaches outside itself:\n{}",
+        "the walls are breached:\n{}",
         found.join("\n")
     );
 }
 
 #[test]
-fn the_check_would_catch_a_breach() {
-    let bad = "use crate::store::Store;\n// std::fs in a comment is fine\nlet t = chrono::Utc::now();\nlet s = std::fs::read_to_string(p)?; // read\n";
-    let found = breaches("x.rs", bad);
-    assert_eq!(found.len(), 3, "{found:#?}");
-    assert!(found[0].starts_with("x.rs:1: `crate::store`"));
-    assert!(found[1].starts_with("x.rs:3: `Utc::now`"));
-    assert!(found[2].starts_with("x.rs:4: `std::fs`"));
+fn the_check_catches_a_planted_breach() {
+    let bad = r#"
+//! `crate::store` in a doc comment is prose.
+use crate::kernel::money::Yuan;
+use crate::store::{Store, postgres};
+use super::engine::Engine;
+fn f() {
+    // std::fs in a comment is fine
+    let t = chrono::Utc::now();
+    let s = std::fs::read_to_string("x");
+    crate::cli::main();
+    println!("x");
+}
+"#;
+    let found = breaches(Path::new("riskpool/plan.rs"), bad);
+    let want = [
+        "riskpool/plan.rs:4: riskpool reaches store (`crate::store::Store`)",
+        "riskpool/plan.rs:4: riskpool reaches store (`crate::store::postgres`)",
+        "riskpool/plan.rs:5: riskpool::plan reaches riskpool::engine (`super::engine::Engine`)",
+        "riskpool/plan.rs:8: `chrono::Utc::now` reaches the clock",
+        "riskpool/plan.rs:9: `std::fs::read_to_string` reaches a file",
+        "riskpool/plan.rs:10: riskpool reaches cli (`crate::cli::main`)",
+        "riskpool/plan.rs:11: `println` reaches the terminal",
+    ];
+    for w in want {
+        assert!(
+            found.iter().any(|f| f.starts_with(w)),
+            "missed {w:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), want.len(), "{found:#?}");
+    // An adapter may reach down into the domain, not up into the CLI.
+    assert!(breaches(Path::new("server/mod.rs"), "use crate::riskpool::Model;").is_empty());
+    let up = breaches(Path::new("server/mod.rs"), "use crate::cli::Cli;");
+    assert_eq!(up.len(), 1, "{up:#?}");
+    // A sibling on the same floor is a breach too.
+    assert_eq!(
+        breaches(Path::new("store/mod.rs"), "use crate::report::RunInfo;").len(),
+        1
+    );
 }

@@ -13,7 +13,7 @@ type Digest = (u64, i64, i64, i64, i64, u64, u64, u64);
 fn digest(toml: &str) -> Digest {
     let spec = Spec::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
     let m = Model::compile(&spec, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
-    let (raw, _) = riskpool::simulate(&m, 2, &Control::default()).unwrap();
+    let (raw, _) = riskpool::monte_carlo(&m, 2, &Control::default()).unwrap();
     (
         raw.defaults.iter().map(|&d| u64::from(d)).sum(),
         raw.loss.iter().sum(),
@@ -187,7 +187,7 @@ fn every_single_period_path_meets_its_exact_means() {
             continue;
         }
         let m = Model::compile(&spec, &Limits::default()).unwrap();
-        let (raw, _) = riskpool::simulate(&m, 2, &Control::default()).unwrap();
+        let (raw, _) = riskpool::monte_carlo(&m, 2, &Control::default()).unwrap();
         let exact_d: f64 = m.loans().iter().map(|l| l.pd).sum();
         let exact_l: f64 = m
             .loans()

@@ -51,7 +51,7 @@ async fn simulate_pool_streams_progress_then_the_same_result_as_the_library() {
     let mut s = Spec::from_toml(riskpool::spec::DEFAULT_SPEC_TOML).unwrap();
     s.scenarios = 50_000;
     let m = Model::compile(&s, &Limits::default()).unwrap();
-    let (_, want) = riskpool::simulate(&m, 1, &Control::default()).unwrap();
+    let (_, want) = riskpool::monte_carlo(&m, 1, &Control::default()).unwrap();
     let p = r.exhaustion_probability.unwrap();
     assert_eq!(p.estimate, want.exhaustion_probability.estimate);
     assert_eq!(r.loss.unwrap().mean, want.loss.mean.to_fen_string());

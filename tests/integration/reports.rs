@@ -31,7 +31,7 @@ fn quarterly_spec() -> Spec {
 
 pub(crate) fn simulation_report(spec: &Spec) -> String {
     let m = Model::compile(spec, &Limits::default()).unwrap();
-    let (_, summary) = riskpool::simulate(&m, 2, &Control::default()).unwrap();
+    let (_, summary) = riskpool::monte_carlo(&m, 2, &Control::default()).unwrap();
     let info = RunInfo {
         spec_text: toml::to_string_pretty(spec).unwrap(),
         digest: riskpool::inputs_digest(spec, None),

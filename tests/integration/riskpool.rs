@@ -13,7 +13,7 @@ fn model(toml: &str) -> Model {
 }
 
 fn run(m: &Model, threads: usize) -> (riskpool::Raw, riskpool::Summary) {
-    riskpool::simulate(m, threads, &Control::default()).unwrap()
+    riskpool::monte_carlo(m, threads, &Control::default()).unwrap()
 }
 
 /// |estimate − exact| ≤ 4·SE.
@@ -475,7 +475,7 @@ fn cancellation_stops_the_run() {
     control
         .cancel
         .store(true, std::sync::atomic::Ordering::Relaxed);
-    assert!(riskpool::simulate(&m, 0, &control).is_err());
+    assert!(riskpool::monte_carlo(&m, 0, &control).is_err());
 }
 
 #[test]
@@ -1260,7 +1260,7 @@ sector = "科技服务"
 "#;
     let spec = Spec::from_toml(toml).unwrap();
     let m = Model::compile(&spec, &Limits::default()).unwrap();
-    let (_, whole) = riskpool::simulate(&m, 2, &Control::default()).unwrap();
+    let (_, whole) = riskpool::monte_carlo(&m, 2, &Control::default()).unwrap();
     let parts: Vec<(String, riskpool::Part)> = (0..4)
         .map(|k| {
             let p = riskpool::run_shard(&m, None, k, 4, 2, &Control::default()).unwrap();
@@ -1348,7 +1348,7 @@ fn top_up_probability_by_period() {
         .unwrap();
         spec.scenarios = 20_000;
         let m = Model::compile(&spec, &Limits::default()).unwrap();
-        riskpool::simulate(&m, 2, &Control::default()).unwrap()
+        riskpool::monte_carlo(&m, 2, &Control::default()).unwrap()
     };
     let (raw, s) =
         base("[pool.top_up]\nbelow = \"3000万\"\nrefill_to = \"3000万\"\nmax_per_year = \"1亿\"");

@@ -308,7 +308,7 @@ fn compile_and_run(spec: Spec) -> Result<(), Vec<(String, String)>> {
                     res.bytes
                 );
                 let (raw, _) =
-                    riskpool::simulate(&m, 1, &Control::default()).expect("not cancelled");
+                    riskpool::monte_carlo(&m, 1, &Control::default()).expect("not cancelled");
                 assert_eq!(raw.len() as u64, spec.scenarios);
                 Ok(())
             }
@@ -456,11 +456,11 @@ fn the_specs_that_took_the_server_down_are_refused_or_run() {
         s.periods = periods;
         s.pool.recovery_lag = 3;
         let m = Model::compile(&s, &limits).unwrap();
-        let (raw, _) = riskpool::simulate(&m, 1, &Control::default()).unwrap();
+        let (raw, _) = riskpool::monte_carlo(&m, 1, &Control::default()).unwrap();
         let mut no_lag = s.clone();
         no_lag.pool.recovery_lag = 0;
         let m0 = Model::compile(&no_lag, &limits).unwrap();
-        let (raw0, _) = riskpool::simulate(&m0, 1, &Control::default()).unwrap();
+        let (raw0, _) = riskpool::monte_carlo(&m0, 1, &Control::default()).unwrap();
         // Same defaults; the pool's net payment is its share of the
         // exposure (≥ its share of the loss) whenever anything defaulted.
         assert_eq!(raw.defaults, raw0.defaults);

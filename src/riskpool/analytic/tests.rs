@@ -5,7 +5,7 @@ use super::*;
 use crate::riskpool::oracle::{
     binomial_sf, conditional_pd, factor_expectation, finite_pool_tail, phi, phi_inv,
 };
-use crate::riskpool::{Limits, Spec, simulate};
+use crate::riskpool::{Limits, Spec, monte_carlo as simulate};
 
 fn model(toml: &str) -> Model {
     let spec = Spec::from_toml(toml).unwrap();

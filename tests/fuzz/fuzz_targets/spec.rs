@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
             max_work: 1_000_000,
         };
         if let Ok(m) = Model::compile(&spec, &limits) {
-            let _ = riskpool::simulate(&m, 1, &Control::default());
+            let _ = riskpool::monte_carlo(&m, 1, &Control::default());
         }
     }
 });

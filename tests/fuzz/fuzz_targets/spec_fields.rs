@@ -212,7 +212,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(m) => {
             let r = m.resources();
             assert!(r.work <= limits.max_work && r.bytes <= limits.max_run_bytes);
-            let (raw, _) = riskpool::simulate(&m, 1, &Control::default()).expect("not cancelled");
+            let (raw, _) = riskpool::monte_carlo(&m, 1, &Control::default()).expect("not cancelled");
             assert_eq!(raw.len() as u64, s.scenarios);
         }
         Err(e) => {
