@@ -7,6 +7,7 @@
 //! the size class (划型) inputs. Absent means unknown, never zero.
 
 pub mod credit_code;
+pub mod field;
 pub mod size;
 
 use chrono::NaiveDate;
@@ -17,6 +18,7 @@ use crate::kernel::money::Yuan;
 use crate::kernel::named_enum;
 use crate::kernel::violation::{FieldViolation, describe_all};
 pub use credit_code::CreditCode;
+pub use field::Field;
 pub use size::{IndustryCode, IndustryError, SizeClass, SizeIndustry, SizeOutcome};
 
 /// Most entries of a profile's `certifications`.

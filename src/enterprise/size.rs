@@ -323,9 +323,9 @@ impl Metric {
     /// Profile field name.
     pub fn field(self) -> &'static str {
         match self {
-            Self::Staff => "employees",
-            Self::Revenue => "annual_revenue",
-            Self::Assets => "total_assets",
+            Self::Staff => super::Field::Employees.code(),
+            Self::Revenue => super::Field::AnnualRevenue.code(),
+            Self::Assets => super::Field::TotalAssets.code(),
         }
     }
     /// Chinese name.

@@ -760,3 +760,48 @@ fn financing_models_of_the_seed_texts() {
     let p = profile(r#"{"is_listed": true}"#);
     assert_eq!(status(&p, "award_shangshi"), MatchStatus::Eligible);
 }
+
+/// Every field a criterion or a suggestion names, over the 200-firm test
+/// registry, the lone-field profiles below and the whole built-in
+/// catalogue, has a Chinese label, so no renderer shows a raw code.
+#[test]
+fn every_field_a_criterion_names_has_a_label() {
+    let registry = include_str!("../../tests/data/firms.jsonl");
+    let mut profiles: Vec<Profile> = registry
+        .lines()
+        .filter_map(|l| Profile::from_json(l).ok())
+        .collect();
+    assert!(profiles.len() >= 150, "{} firms read", profiles.len());
+    // (an empty profile misses every field a criterion can ask for)
+    profiles.push(Profile::from_json("{}").unwrap());
+    profiles.push(profile(
+        r#"{"request": null, "tax_credit_grade": null, "established": null}"#,
+    ));
+    let mut keys = std::collections::BTreeSet::new();
+    for p in &profiles {
+        let r = run(p, "2024-07-01");
+        for m in r.eligible.iter().chain(&r.needs_info).chain(&r.ineligible) {
+            for c in &m.criteria {
+                if !c.missing_field.is_empty() {
+                    keys.insert(c.missing_field.clone());
+                }
+            }
+            for s in &m.suggestions {
+                keys.insert(s.field.clone());
+            }
+        }
+    }
+    assert!(keys.len() >= 10, "{keys:?}");
+    let unlabelled: Vec<&String> = keys
+        .iter()
+        .filter(|k| {
+            k.split(['|', ','])
+                .map(str::trim)
+                .any(|part| crate::enterprise::field::label(part).is_none())
+        })
+        .collect();
+    assert!(
+        unlabelled.is_empty(),
+        "fields without a label: {unlabelled:?}"
+    );
+}

@@ -136,28 +136,6 @@ impl RegistryStats {
     }
 }
 
-/// Field names in Chinese where the profile documents them.
-fn field_zh(f: &str) -> String {
-    let zh = match f {
-        "certification_dates" => "资质认定日期",
-        "employees" => "从业人员",
-        "revenue" => "营业收入",
-        "total_assets" => "资产总额",
-        "industry_code" => "行业代码",
-        "region_code" => "行政区划代码",
-        "tax_credit_grade" => "纳税信用等级",
-        "new_eligible_hires" => "当年新招用重点群体人数",
-        "established" => "成立日期",
-        "certifications" => "资质",
-        _ => crate::enterprise::Flag::parse(f).map_or("", crate::enterprise::Flag::name_zh),
-    };
-    if zh.is_empty() {
-        f.to_string()
-    } else {
-        format!("{zh}（{f}）")
-    }
-}
-
 /// The registry report.
 pub fn registry(s: &RegistryStats, catalog: &Catalog, as_of: &str, info: &RunInfo) -> String {
     let name = |order: usize| {
@@ -187,9 +165,9 @@ pub fn registry(s: &RegistryStats, catalog: &Catalog, as_of: &str, info: &RunInf
         b,
         "<div class=\"headline\"><div><span>至少符合一个产品</span><b>{any} 家</b><span>占 {}</span></div><div><span>最常缺少的信息</span><b>{}</b><span>{} 家企业缺少</span></div></div>",
         percent::short(any as f64 / s.firms.max(1) as f64),
-        top_missing
-            .first()
-            .map_or("—".into(), |(f, _)| esc(&field_zh(f))),
+        top_missing.first().map_or("—".into(), |(f, _)| esc(
+            &crate::enterprise::field::describe(f)
+        )),
         top_missing.first().map_or(0, |(_, n)| **n)
     );
 
@@ -213,7 +191,7 @@ pub fn registry(s: &RegistryStats, catalog: &Catalog, as_of: &str, info: &RunInf
     let rows: Vec<(String, Vec<f64>)> = top_missing
         .iter()
         .take(12)
-        .map(|(f, n)| (field_zh(f), vec![**n as f64]))
+        .map(|(f, n)| (crate::enterprise::field::describe(f), vec![**n as f64]))
         .collect();
     if rows.is_empty() {
         b.push_str("<p class=\"none\">没有企业缺少信息。</p>\n");
@@ -293,7 +271,7 @@ pub fn registry(s: &RegistryStats, catalog: &Catalog, as_of: &str, info: &RunInf
             .map(|((o, action, field), (n, example))| {
                 vec![
                     name(*o),
-                    format!("{action}（{}）", field_zh(field)),
+                    format!("{action}（{}）", crate::enterprise::field::describe(field)),
                     n.to_string(),
                     example.clone(),
                 ]

@@ -141,7 +141,7 @@ pub fn render_report(r: &MatchReport) -> String {
                 .criteria
                 .iter()
                 .filter(|c| !c.missing_field.is_empty())
-                .map(|c| c.missing_field.clone())
+                .map(|c| crate::enterprise::field::describe(&c.missing_field))
                 .collect();
             t.row(vec![name_with_flag(m), missing.join(", ")]);
         }
