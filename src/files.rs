@@ -51,10 +51,10 @@ pub fn spec(path: &Path) -> Result<SpecFile, SpecError> {
         Spec::from_toml(&text)?
     };
     // A relative CSV path is relative to the spec file.
-    if let (Some(csv), Some(dir)) = (&spec.portfolio.csv, path.parent()) {
-        if csv.is_relative() {
-            spec.portfolio.csv = Some(dir.join(csv));
-        }
+    if let (Some(csv), Some(dir)) = (&spec.portfolio.csv, path.parent())
+        && csv.is_relative()
+    {
+        spec.portfolio.csv = Some(dir.join(csv));
     }
     let csv = csv_of(&spec)?;
     Ok(SpecFile { spec, csv })

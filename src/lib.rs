@@ -1,22 +1,25 @@
 //! smefin: SME financing support for Jiangxi's programmes.
 //!
-//! The domain is pure Rust with no I/O; adapters sit around it:
+//! The domain is pure Rust with no I/O, on a kernel of its own; adapters
+//! sit around it (`docs/layout.md` has the floors, and
+//! `tests/integration/architecture.rs` holds the imports to them):
 //!
-//! - [`money`]: exact amounts ([`money::Yuan`]), 万/亿 parsing, fen rounding.
-//! - [`enterprise`]: the SME profile, size class (划型), credit codes.
+//! - [`kernel`]: exact money ([`kernel::money::Yuan`]), field violations,
+//!   named values, dates, percentages.
+//! - [`enterprise`]: the SME profile, its fields, size class (划型), credit codes.
 //! - [`catalog`]: financing products as data, the built-in Jiangxi catalogue
 //!   and the 1-year LPR table.
 //! - [`matching`]: eligibility, explanations, suggestions, cost, ranking.
-//! - [`riskpool`]: risk-pool simulation: specs, the Monte Carlo engine,
-//!   oracles, statistics, stress grids and the leverage solver.
+//! - [`riskpool`]: risk-pool simulation: specs, the plan, Monte Carlo and
+//!   the exact method, statistics, shards, stress grids and the leverage solver.
 //! - [`incentive`]: balance reports, the increment rule, statements.
 //!
-//! Adapters (they read files, the clock, the network and the database; the
-//! domain above never does, and `tests/integration/architecture.rs` checks
-//! it):
+//! Adapters and renderers (they read files, the clock, the network and the
+//! database; the domain never does):
 //!
+//! - [`report`]: HTML reports and the text of every answer.
 //! - [`files`]: catalogue and spec files, the loan CSV, today's date.
-//! - [`store`]: SQLite persistence of banks, reports and statements.
+//! - [`store`]: SQLite and PostgreSQL persistence of banks, reports and statements.
 //! - [`config`]: layered configuration (defaults → TOML file → `SMEFIN__…`).
 //! - [`server`]: the tonic gRPC services and proto ↔ domain conversion.
 //! - [`cli`]: the `smefin` command line.

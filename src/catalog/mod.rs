@@ -347,14 +347,14 @@ impl Product {
         if self.name.trim().is_empty() {
             return Err(invalid(loc, "name", "must not be empty"));
         }
-        if let Some(t) = self.valid_to {
-            if t < self.valid_from {
-                return Err(invalid(
-                    loc,
-                    "valid_to",
-                    format!("{t} is before valid_from {}", self.valid_from),
-                ));
-            }
+        if let Some(t) = self.valid_to
+            && t < self.valid_from
+        {
+            return Err(invalid(
+                loc,
+                "valid_to",
+                format!("{t} is before valid_from {}", self.valid_from),
+            ));
         }
         if self.max_amount.is_some_and(|a| a.0.is_zero()) {
             return Err(invalid(loc, "max_amount", "must be greater than zero"));
@@ -400,10 +400,10 @@ impl Product {
                 "uses the LPR but the catalogue has no [[lpr]] rows",
             ));
         }
-        if let Some(Subsidy::ShareOfInterest { share, .. }) = self.subsidy {
-            if share > Decimal::ONE {
-                return Err(invalid(loc, "subsidy.share", "must be at most 1"));
-            }
+        if let Some(Subsidy::ShareOfInterest { share, .. }) = self.subsidy
+            && share > Decimal::ONE
+        {
+            return Err(invalid(loc, "subsidy.share", "must be at most 1"));
         }
         let mut prev: Option<Yuan> = None;
         for (i, t) in self.guarantee_fee.iter().enumerate() {
@@ -552,14 +552,14 @@ impl Catalog {
             products.push(p);
         }
         for p in &products {
-            if let Some(v) = &p.variant_of {
-                if v == &p.id || !ids.contains(v) {
-                    return Err(invalid(
-                        format!("product `{}`", p.id),
-                        "variant_of",
-                        format!("`{v}` is not another product of the catalogue"),
-                    ));
-                }
+            if let Some(v) = &p.variant_of
+                && (v == &p.id || !ids.contains(v))
+            {
+                return Err(invalid(
+                    format!("product `{}`", p.id),
+                    "variant_of",
+                    format!("`{v}` is not another product of the catalogue"),
+                ));
             }
         }
         if products.is_empty() {

@@ -156,14 +156,14 @@ fn read_input(path: &PathBuf) -> Result<String, CliError> {
 /// directory does not exist: a long run is not lost to a mistyped path.
 fn check_output_dirs(paths: &[Option<&Path>]) -> Result<(), CliError> {
     for p in paths.iter().flatten() {
-        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(CliError::new(format!(
-                    "{}: directory {} does not exist",
-                    p.display(),
-                    dir.display()
-                )));
-            }
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(CliError::new(format!(
+                "{}: directory {} does not exist",
+                p.display(),
+                dir.display()
+            )));
         }
     }
     Ok(())

@@ -135,13 +135,13 @@ pub fn validate(input: &str) -> Result<CreditCode, CreditCodeError> {
             bytes[17] as char, expected
         ));
     }
-    if let Some(org) = org_check_character(&bytes[8..16]) {
-        if org != bytes[16] as char {
-            warnings.push(format!(
-                "组织机构代码校验码不符：第17位为 {}，按 GB 11714 应为 {}",
-                bytes[16] as char, org
-            ));
-        }
+    if let Some(org) = org_check_character(&bytes[8..16])
+        && org != bytes[16] as char
+    {
+        warnings.push(format!(
+            "组织机构代码校验码不符：第17位为 {}，按 GB 11714 应为 {}",
+            bytes[16] as char, org
+        ));
     }
     Ok(CreditCode {
         entity_type: entity_type(bytes[0], bytes[1]).to_string(),

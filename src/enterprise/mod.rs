@@ -430,13 +430,13 @@ fn parse_certification_dates(
             parse_date,
             errs,
         );
-        if let (Some(c), Some(date)) = (c, date) {
-            if out.insert(c, date).is_some_and(|prev| prev != date) {
-                errs.push(FieldViolation::new(
-                    format!("certification_dates[{i}]"),
-                    format!("{} is dated twice, differently", c.code()),
-                ));
-            }
+        if let (Some(c), Some(date)) = (c, date)
+            && out.insert(c, date).is_some_and(|prev| prev != date)
+        {
+            errs.push(FieldViolation::new(
+                format!("certification_dates[{i}]"),
+                format!("{} is dated twice, differently", c.code()),
+            ));
         }
     }
     out
@@ -531,13 +531,13 @@ impl Profile {
         );
         let employees = count("employees", employees, &mut errs);
         let new_eligible_hires = count("new_eligible_hires", new_eligible_hires, &mut errs);
-        if let (Some(h), Some(n)) = (new_eligible_hires, employees) {
-            if h > n {
-                errs.push(FieldViolation::new(
-                    "new_eligible_hires",
-                    format!("{h} exceeds employees ({n}); new hires are part of the staff"),
-                ));
-            }
+        if let (Some(h), Some(n)) = (new_eligible_hires, employees)
+            && h > n
+        {
+            errs.push(FieldViolation::new(
+                "new_eligible_hires",
+                format!("{h} exceeds employees ({n}); new hires are part of the staff"),
+            ));
         }
         let annual_revenue = money("annual_revenue", &annual_revenue, &mut errs);
         let total_assets = money("total_assets", &total_assets, &mut errs);

@@ -155,10 +155,10 @@ pub fn evaluate<'a>(
                 ..criteria::evaluate(r, profile, cls, opts.as_of)
             });
         }
-        if let (Some(t), Some(max)) = (profile.request.term_months, p.max_term_months) {
-            if p.kind.is_credit() {
-                crit.push(criteria::term(t, max));
-            }
+        if let (Some(t), Some(max)) = (profile.request.term_months, p.max_term_months)
+            && p.kind.is_credit()
+        {
+            crit.push(criteria::term(t, max));
         }
         let status = if crit.iter().any(|c| c.outcome == Outcome::Fail) {
             MatchStatus::Ineligible

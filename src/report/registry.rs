@@ -64,10 +64,10 @@ impl FirmTally {
                     .iter()
                     .filter(|c| c.outcome == Outcome::Fail)
                     .collect();
-                if let [only] = fails.as_slice() {
-                    if let Some(s) = only.suggestions().into_iter().next() {
-                        t.one_step.push((p.order, s.action, s.field, s.message));
-                    }
+                if let [only] = fails.as_slice()
+                    && let Some(s) = only.suggestions().into_iter().next()
+                {
+                    t.one_step.push((p.order, s.action, s.field, s.message));
                 }
             }
         }

@@ -106,7 +106,7 @@ impl PoolState {
             self.topped_this_year += add;
             added = add > 0;
         }
-        if (t + 1) % ppy == 0 {
+        if (t + 1).is_multiple_of(ppy) {
             self.topped_this_year = 0;
         }
         added

@@ -187,13 +187,13 @@ pub(super) fn check_pool(p: &PoolSpec, limits: &Limits, errs: &mut Vec<FieldViol
         if let Some(r) = b.default_rate {
             check_prob(errs, "pool.breaker.default_rate", r, true, false);
         }
-        if let Some(r) = b.compensation_ratio {
-            if !r.is_finite() || r <= 0.0 || r > 1000.0 {
-                errs.push(FieldViolation::new(
-                    "pool.breaker.compensation_ratio",
-                    format!("{r} is not in (0, 1000]"),
-                ));
-            }
+        if let Some(r) = b.compensation_ratio
+            && (!r.is_finite() || r <= 0.0 || r > 1000.0)
+        {
+            errs.push(FieldViolation::new(
+                "pool.breaker.compensation_ratio",
+                format!("{r} is not in (0, 1000]"),
+            ));
         }
     }
     if let Some(t) = &p.top_up {
@@ -259,13 +259,13 @@ pub(super) fn check_importance(spec: &Spec, errs: &mut Vec<FieldViolation>) {
                 "needs a single period, the Gaussian copula and no sector factors",
             ));
         }
-        if let Some(s) = is.shift {
-            if !s.is_finite() || s.abs() > 10.0 {
-                errs.push(FieldViolation::new(
-                    "importance_sampling.shift",
-                    format!("{s} is not in [−10, 10]"),
-                ));
-            }
+        if let Some(s) = is.shift
+            && (!s.is_finite() || s.abs() > 10.0)
+        {
+            errs.push(FieldViolation::new(
+                "importance_sampling.shift",
+                format!("{s} is not in [−10, 10]"),
+            ));
         }
     }
 }

@@ -220,10 +220,8 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
                 }
             };
             index += 1;
-            if want_report {
-                if let Some(p) = &profile {
-                    sha2::Digest::update(&mut digest, prost::Message::encode_to_vec(p));
-                }
+            if want_report && let Some(p) = &profile {
+                sha2::Digest::update(&mut digest, prost::Message::encode_to_vec(p));
             }
             let Ok((p, _)) = validate(profile, "") else {
                 stats.invalid += 1;

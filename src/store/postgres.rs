@@ -202,12 +202,12 @@ impl Conn<'_> {
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        if let Some(c) = self.client.take() {
-            if !c.is_closed() {
-                lock(&self.pool.idle).push(c);
-                self.pool.freed.notify_one();
-                return;
-            }
+        if let Some(c) = self.client.take()
+            && !c.is_closed()
+        {
+            lock(&self.pool.idle).push(c);
+            self.pool.freed.notify_one();
+            return;
         }
         *lock(&self.pool.open) -= 1;
         self.pool.freed.notify_one();
@@ -388,10 +388,10 @@ pub fn redact(url: &str) -> String {
         let auth_end = out[start..]
             .find(['/', '?'])
             .map_or(out.len(), |i| start + i);
-        if let Some(at) = out[start..auth_end].rfind('@').map(|i| start + i) {
-            if let Some(colon) = out[start..at].find(':').map(|i| start + i) {
-                out.replace_range(colon + 1..at, "***");
-            }
+        if let Some(at) = out[start..auth_end].rfind('@').map(|i| start + i)
+            && let Some(colon) = out[start..at].find(':').map(|i| start + i)
+        {
+            out.replace_range(colon + 1..at, "***");
         }
     }
     if let Some(i) = out.find("password=") {

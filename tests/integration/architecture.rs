@@ -380,3 +380,67 @@ fn f() {
         1
     );
 }
+
+fn version(v: &str) -> (u32, u32, u32) {
+    let mut it = v.trim().split('.').map(|x| x.parse::<u32>().unwrap_or(0));
+    (
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+    )
+}
+
+/// `rust-version` in Cargo.toml is true: no dependency in the locked graph
+/// asks for a newer Rust, the language features the code uses (let
+/// chains, 1.88) are covered, and the toolchain building this is not
+/// older. (The standard library items the code calls are held to it by
+/// clippy's `incompatible_msrv`, which reads the same field, in CI.)
+#[test]
+fn rust_version_is_true() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = m["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "smefin")
+        .and_then(|p| p["rust_version"].as_str())
+        .map(version)
+        .expect("smefin declares rust-version");
+    assert!(
+        ours >= (1, 88, 0),
+        "let chains need 1.88, rust-version says {ours:?}"
+    );
+    let newer: Vec<String> = m["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            let v = version(p["rust_version"].as_str()?);
+            (v > ours).then(|| format!("{} {} needs {v:?}", p["name"], p["version"]))
+        })
+        .collect();
+    assert!(
+        newer.is_empty(),
+        "rust-version {ours:?} is too old for: {newer:?}"
+    );
+    let rustc = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .expect("rustc runs");
+    let text = String::from_utf8_lossy(&rustc.stdout);
+    let have = version(text.split_whitespace().nth(1).unwrap_or("0"));
+    assert!(
+        have >= ours,
+        "the toolchain {have:?} is older than rust-version {ours:?}"
+    );
+}

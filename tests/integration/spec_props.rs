@@ -366,14 +366,14 @@ fn mixed(drawn: Spec, mask: u64) -> Spec {
     mix!(importance_sampling);
     if take() {
         s.portfolio.segments = drawn.portfolio.segments.clone();
-    } else if take() {
-        if let Some(d) = drawn.portfolio.segments.first() {
-            let seg = &mut s.portfolio.segments[0];
-            seg.size_sigma = d.size_sigma;
-            seg.pd = d.pd;
-            seg.lgd = d.lgd;
-            seg.term_months = d.term_months;
-        }
+    } else if take()
+        && let Some(d) = drawn.portfolio.segments.first()
+    {
+        let seg = &mut s.portfolio.segments[0];
+        seg.size_sigma = d.size_sigma;
+        seg.pd = d.pd;
+        seg.lgd = d.lgd;
+        seg.term_months = d.term_months;
     }
     s
 }
