@@ -19,7 +19,7 @@ pub fn rate2(rate: Decimal) -> String {
 }
 
 /// A probability as a percentage with exactly `digits` decimals
-/// (`fixed(0.012345, 3)` is "1.235%").
+/// (`fixed(0.0123456, 3)` is "1.235%").
 pub fn fixed(p: f64, digits: usize) -> String {
     format!("{:.digits$}%", p * 100.0)
 }
@@ -60,7 +60,7 @@ mod tests {
         assert_eq!(rate2(Decimal::new(3, 2)), "3.00%");
         assert_eq!(rate2(Decimal::new(195, 4)), "1.95%");
         assert_eq!(rate2(Decimal::new(19512, 6)), "1.9512%");
-        assert_eq!(fixed(0.012345, 3), "1.235%");
+        assert_eq!(fixed(0.0123456, 3), "1.235%");
         assert_eq!(fixed(0.5, 4), "50.0000%");
         assert_eq!(short(0.13), "13%");
         assert_eq!(short(0.015), "1.5%");
