@@ -84,7 +84,7 @@ impl Yuan {
     /// Parses a non-negative amount: plain yuan or with a 万/亿 unit.
     ///
     /// ```
-    /// use smefin::money::Yuan;
+    /// use smefin::kernel::money::Yuan;
     /// assert_eq!(Yuan::parse("3000万").unwrap().to_fen_string(), "30000000.00");
     /// assert_eq!(Yuan::parse("1.5亿").unwrap().human(), "1.5亿");
     /// assert!(Yuan::parse("-5").is_err());
@@ -122,7 +122,7 @@ impl Yuan {
     /// fen — `"0.005"` is refused, never rounded.
     ///
     /// ```
-    /// use smefin::money::Yuan;
+    /// use smefin::kernel::money::Yuan;
     /// assert!(Yuan::parse_fen("1.99").is_ok());
     /// assert!(Yuan::parse_fen("1.999").is_err());
     /// assert!(Yuan::parse_fen("0.0001万").is_ok());
@@ -166,7 +166,7 @@ impl Yuan {
     /// The amount rounded to the fen and printed with exactly two decimals.
     ///
     /// ```
-    /// use smefin::money::Yuan;
+    /// use smefin::kernel::money::Yuan;
     /// use rust_decimal::Decimal;
     /// // half away from zero (四舍五入)
     /// assert_eq!(Yuan(Decimal::new(2675, 3)).to_fen_string(), "2.68");
