@@ -475,9 +475,7 @@ const STILL_TOO_LARGE: &[(&str, &str, usize)] = &[
     ("report/text/matching.rs", "fn render_report", 134),
     ("report/text/riskpool.rs", "fn render_summary", 89),
     ("riskpool/analytic/conv.rs", "fn add", 88),
-    ("riskpool/analytic/mod.rs", "file", 1517),
     ("riskpool/analytic/mod.rs", "fn plan_run", 116),
-    ("riskpool/analytic/mod.rs", "fn analyze", 261),
     ("riskpool/engine.rs", "file", 875),
     ("riskpool/engine.rs", "fn period_defaults", 117),
     ("riskpool/grid.rs", "fn solve_leverage", 92),
@@ -618,8 +616,12 @@ fn no_file_over_600_lines_and_no_function_over_80() {
         let path = rel.display().to_string();
         for (what, n, line) in oversized(rel, &std::fs::read_to_string(f).unwrap()) {
             match STILL_TOO_LARGE.iter().find(|k| k.0 == path && k.1 == what) {
-                Some(k) if n <= k.2 => {
+                Some(k) if n == k.2 => {
                     seen.insert((k.0, k.1));
+                }
+                Some(k) if n < k.2 => {
+                    seen.insert((k.0, k.1));
+                    found.push(format!("{line}: shrank from {}; lower its entry", k.2));
                 }
                 Some(k) => found.push(format!("{line}: grew past the {} it had", k.2)),
                 None => found.push(line),

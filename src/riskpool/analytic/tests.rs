@@ -1,7 +1,9 @@
 //! The analytic engine against the exact oracles (to 1e-6) and against
 //! Monte Carlo (within 4 of its standard errors) on heterogeneous books.
 
+use super::certificate::outside;
 use super::*;
+use crate::kernel::money::Yuan;
 use crate::riskpool::oracle::{
     binomial_sf, conditional_pd, factor_expectation, finite_pool_tail, phi, phi_inv,
 };
