@@ -476,8 +476,6 @@ const STILL_TOO_LARGE: &[(&str, &str, usize)] = &[
     ("report/text/riskpool.rs", "fn render_summary", 89),
     ("riskpool/analytic/conv.rs", "fn add", 88),
     ("riskpool/analytic/mod.rs", "fn plan_run", 116),
-    ("riskpool/engine.rs", "file", 875),
-    ("riskpool/engine.rs", "fn period_defaults", 117),
     ("riskpool/grid.rs", "fn solve_leverage", 92),
     ("riskpool/model.rs", "fn compile_with_csv", 97),
     ("riskpool/shard.rs", "fn check_raw", 92),

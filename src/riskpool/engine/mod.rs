@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, ChiSquared, Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -26,8 +26,18 @@ use rayon::prelude::*;
 use super::control::{Cancelled, Control};
 use super::model::{CopulaLaw, Model};
 use super::oracle::{conditional_pd, phi};
-use super::plan::{Amounts, DefaultAmounts, Draw, Plan};
+use super::plan::{Amounts, Class, DefaultAmounts, Draw, Plan};
 use super::raw::{BALANCE_BINS, Raw};
+
+mod draw;
+mod pool;
+mod scratch;
+mod shift;
+
+use self::draw::{draw_count, floyd, packed_defaults};
+use self::pool::{Books, Outcome, PoolState, TopUp};
+use self::scratch::{Local, Scratch, schedule};
+pub use self::shift::{auto_shift, engine_for};
 
 /// Most scenarios per batch of a run: progress is counted and cancellation
 /// acted on between batches (within a batch, a cancelled run skips its
@@ -39,91 +49,6 @@ pub const BATCH: u64 = 1 << 17;
 
 /// Fewest scenarios per batch.
 pub const MIN_BATCH: u64 = 2048;
-
-/// The top-up rule in fen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TopUp {
-    /// Refill when the balance is below this.
-    below: i64,
-    /// Refill to this.
-    refill_to: i64,
-    /// At most this much in a year.
-    max_per_year: i64,
-}
-
-/// The pool's running figures within one scenario, fen.
-#[derive(Debug, Clone, Copy)]
-struct PoolState {
-    balance: i64,
-    /// Capital provided: initial plus top-ups.
-    provided: i64,
-    paid_cum: i64,
-    returned_cum: i64,
-    defaulted_amount: i64,
-    lent: i64,
-    tripped: bool,
-    topped_this_year: i64,
-}
-
-impl PoolState {
-    fn new(capital: i64) -> PoolState {
-        PoolState {
-            balance: capital,
-            provided: capital,
-            paid_cum: 0,
-            returned_cum: 0,
-            defaulted_amount: 0,
-            lent: 0,
-            tripped: false,
-            topped_this_year: 0,
-        }
-    }
-
-    /// Pays period `t`'s claims in full until the pool is dry; what it
-    /// cannot pay is unfunded, and the first such period is when it ran dry.
-    #[inline]
-    fn pay(&mut self, claims: i64, t: usize, out: &mut Outcome) {
-        let paid = claims.min(self.balance.max(0));
-        if claims > 0 && claims >= self.balance && out.exhausted_period == 0 {
-            out.exhausted_period = (t + 1) as u16;
-        }
-        self.balance -= paid;
-        self.paid_cum += paid;
-        out.unfunded += claims - paid;
-    }
-
-    /// The top-up rule at the end of period `t` (`ppy` periods a year).
-    #[inline]
-    /// Returns whether money was added.
-    fn top_up(&mut self, rule: TopUp, t: usize, ppy: usize) -> bool {
-        let mut added = false;
-        if self.balance < rule.below {
-            let add = (rule.refill_to - self.balance)
-                .min(rule.max_per_year - self.topped_this_year)
-                .max(0);
-            self.balance += add;
-            self.provided += add;
-            self.topped_this_year += add;
-            added = add > 0;
-        }
-        if (t + 1).is_multiple_of(ppy) {
-            self.topped_this_year = 0;
-        }
-        added
-    }
-}
-
-/// Outcome of one scenario.
-#[derive(Debug, Clone, Copy, Default)]
-struct Outcome {
-    defaults: u32,
-    loss: i64,
-    compensation: i64,
-    unfunded: i64,
-    exhausted_period: u16,
-    breaker_period: u16,
-    weight: f64,
-}
 
 /// A compiled engine for one model.
 #[derive(Debug, Clone)]
@@ -247,16 +172,12 @@ impl<'m> Engine<'m> {
         for (t, period_hist) in hist.iter_mut().enumerate().take(self.periods) {
             z = self.factor(t, z, &mut rng, &mut out);
             let scale = self.draw_period_shocks(&mut rng, scratch);
-            let claims = self.period_defaults(
-                t,
-                z,
-                scale,
-                &mut rng,
-                scratch,
-                &mut st,
-                &mut out,
-                sector_loss.as_deref_mut(),
-            );
+            let mut books = Books {
+                st: &mut st,
+                out: &mut out,
+                sector_loss: sector_loss.as_deref_mut(),
+            };
+            let claims = self.period_defaults(t, (z, scale), &mut rng, scratch, &mut books);
             st.pay(claims, t, &mut out);
             if self.multi {
                 self.period_end(t, scratch, &mut st, &mut out);
@@ -310,25 +231,19 @@ impl<'m> Engine<'m> {
     }
 
     /// The defaults of period `t`, class by class: their losses into
-    /// `out`, their recoveries queued, the defaulted loans set aside for
+    /// `books`, their recoveries queued, the defaulted loans set aside for
     /// re-lending. Returns the period's claims, fen.
-    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn period_defaults(
         &self,
         t: usize,
-        z: f64,
-        scale: f64,
+        (z, scale): (f64, f64),
         rng: &mut ChaCha8Rng,
         scratch: &mut Scratch,
-        st: &mut PoolState,
-        out: &mut Outcome,
-        mut sector_loss: Option<&mut [i64]>,
+        books: &mut Books<'_>,
     ) -> i64 {
-        let model = self.model;
-        let lag = model.spec().pool.recovery_lag as usize;
-        let mut claims: i64 = 0;
         let s_load = self.plan.sector_loading();
+        let mut claims: i64 = 0;
         for c in self.plan.classes() {
             let s = if s_load > 0.0 {
                 scratch.sector_z[c.sector]
@@ -350,85 +265,87 @@ impl<'m> Engine<'m> {
             // In a single period a class whose loans all cost the same
             // needs only K.
             let n = c.loans.len();
-            if let Amounts::Uniform(u) = c.amounts {
-                let k = if p >= 1.0 {
-                    n as u64
-                } else {
-                    Binomial::new(n as u64, p).map_or(0, |b| b.sample(rng))
-                };
-                let k32 = u32::try_from(k).unwrap_or(u32::MAX);
-                let k = k as i64;
-                out.defaults += k32;
-                out.loss += k * u.loss;
-                if let Some(sl) = sector_loss.as_deref_mut() {
-                    sl[c.sector] += k * u.loss;
+            claims += match &c.amounts {
+                Amounts::Uniform(u) => {
+                    let k = draw_count(n, p, rng);
+                    books.add(
+                        c.sector,
+                        u32::try_from(k).unwrap_or(u32::MAX),
+                        k as i64 * u.loss,
+                    );
+                    k as i64 * u.claim
                 }
-                claims += k * u.claim;
-                continue;
-            }
-            if let Amounts::Packed(packed) = &c.amounts {
-                // (a single period, fixed amounts: the sums are integers,
-                // so the order of the defaults does not matter)
-                debug_assert!(!self.multi, "packed amounts are for a single period");
-                let k = if p >= 1.0 {
-                    n
-                } else {
-                    Binomial::new(n as u64, p).map_or(0, |b| b.sample(rng)) as usize
-                };
-                let (loss, claim) = packed_defaults(packed, k, rng, scratch);
-                out.defaults += u32::try_from(k).unwrap_or(u32::MAX);
-                out.loss += loss;
-                if let Some(sl) = sector_loss.as_deref_mut() {
-                    sl[c.sector] += loss;
+                Amounts::Packed(packed) => {
+                    // (a single period, fixed amounts: the sums are
+                    // integers, so the order of the defaults does not matter)
+                    debug_assert!(!self.multi, "packed amounts are for a single period");
+                    let k = draw_count(n, p, rng) as usize;
+                    let (loss, claim) = packed_defaults(packed, k, rng, scratch);
+                    books.add(c.sector, u32::try_from(k).unwrap_or(u32::MAX), loss);
+                    claim
                 }
-                claims += claim;
-                continue;
-            }
-            let mut chosen = std::mem::take(&mut scratch.chosen);
-            chosen.clear();
-            if p >= 1.0 {
-                chosen.extend(0..n as u32);
-            } else {
-                let k = Binomial::new(n as u64, p).map_or(0, |b| b.sample(rng)) as usize;
-                floyd(n, k, rng, &mut scratch.bits, &mut chosen);
-            }
-            for &pos in &chosen {
-                let loan = c.loans[pos as usize] as usize;
-                // (before the breaker trips every loan is lent at the start
-                // of a period, and a class's picks are distinct)
-                if self.multi && scratch.tripped && !scratch.active[loan] {
-                    continue;
-                }
-                let amount = model.loans()[loan].amount_fen;
-                let DefaultAmounts { loss, claim, back } =
-                    self.plan.draw_amounts(loan, &model.loans()[loan], rng);
-                out.defaults += 1;
-                out.loss += loss;
-                if let Some(sl) = sector_loss.as_deref_mut() {
-                    sl[c.sector] += loss;
-                }
-                claims += claim;
-                // A recovery due after the horizon is not returned
-                // within it (the pool has paid the gross claim).
-                if lag > 0 && t + lag < self.periods {
-                    scratch.recoveries[t + lag] += back;
-                }
-                if self.multi {
-                    if scratch.tripped {
-                        scratch.active[loan] = false;
-                    } else {
-                        // its maturities from now on will not come
-                        let term = model.loans()[loan].term_periods;
-                        for m in schedule(term, scratch.lent_at(loan), t, self.periods) {
-                            scratch.delta[m] -= amount;
-                        }
-                    }
-                    scratch.pending.push(loan as u32);
-                    st.defaulted_amount += amount;
-                }
-            }
-            scratch.chosen = chosen;
+                Amounts::PerLoan => self.loan_defaults(c, p, t, rng, scratch, books),
+            };
         }
+        claims
+    }
+
+    /// The defaults of a class whose loans are drawn one by one (a drawn
+    /// LGD, or several periods). Returns their claims, fen.
+    #[inline]
+    fn loan_defaults(
+        &self,
+        c: &Class,
+        p: f64,
+        t: usize,
+        rng: &mut ChaCha8Rng,
+        scratch: &mut Scratch,
+        books: &mut Books<'_>,
+    ) -> i64 {
+        let model = self.model;
+        let lag = model.spec().pool.recovery_lag as usize;
+        let n = c.loans.len();
+        let mut claims = 0;
+        let mut chosen = std::mem::take(&mut scratch.chosen);
+        chosen.clear();
+        if p >= 1.0 {
+            chosen.extend(0..n as u32);
+        } else {
+            let k = Binomial::new(n as u64, p).map_or(0, |b| b.sample(rng)) as usize;
+            floyd(n, k, rng, &mut scratch.bits, &mut chosen);
+        }
+        for &pos in &chosen {
+            let loan = c.loans[pos as usize] as usize;
+            // (before the breaker trips every loan is lent at the start
+            // of a period, and a class's picks are distinct)
+            if self.multi && scratch.tripped && !scratch.active[loan] {
+                continue;
+            }
+            let amount = model.loans()[loan].amount_fen;
+            let DefaultAmounts { loss, claim, back } =
+                self.plan.draw_amounts(loan, &model.loans()[loan], rng);
+            books.add(c.sector, 1, loss);
+            claims += claim;
+            // A recovery due after the horizon is not returned
+            // within it (the pool has paid the gross claim).
+            if lag > 0 && t + lag < self.periods {
+                scratch.recoveries[t + lag] += back;
+            }
+            if self.multi {
+                if scratch.tripped {
+                    scratch.active[loan] = false;
+                } else {
+                    // its maturities from now on will not come
+                    let term = model.loans()[loan].term_periods;
+                    for m in schedule(term, scratch.lent_at(loan), t, self.periods) {
+                        scratch.delta[m] -= amount;
+                    }
+                }
+                scratch.pending.push(loan as u32);
+                books.st.defaulted_amount += amount;
+            }
+        }
+        scratch.chosen = chosen;
         claims
     }
 
@@ -657,220 +574,6 @@ impl<'m> Engine<'m> {
         self.scenario(i, &mut scratch, Some(&mut by_sector), &mut hist);
         by_sector
     }
-}
-
-/// The (loss, claim) of K distinct defaults out of a class's `packed`
-/// amounts, drawn as [`floyd`] draws them (the same random numbers, the
-/// same set). Only in a single period, whose recoveries (if lagged) land
-/// after the horizon. Many defaults are read in ascending position, off
-/// the bitset of the picks, so the reads stream through the array rather
-/// than jump about it.
-fn packed_defaults(
-    packed: &[DefaultAmounts],
-    k: usize,
-    rng: &mut ChaCha8Rng,
-    scratch: &mut Scratch,
-) -> (i64, i64) {
-    let n = packed.len();
-    let (mut loss, mut claim) = (0i64, 0i64);
-    let mut take = |a: &DefaultAmounts| {
-        loss += a.loss;
-        claim += a.claim;
-    };
-    if k == n {
-        packed.iter().for_each(&mut take);
-    } else if k * 256 < n {
-        // few: their list, in the order drawn (a scan of the bitset's n/64
-        // words would cost more than the K scattered reads)
-        let mut chosen = std::mem::take(&mut scratch.chosen);
-        chosen.clear();
-        floyd(n, k, rng, &mut scratch.bits, &mut chosen);
-        for &pos in &chosen {
-            take(&packed[pos as usize]);
-        }
-        scratch.chosen = chosen;
-    } else if k > 0 {
-        let bits = &mut scratch.bits;
-        floyd_set(n, k, rng, bits);
-        for (w, word) in bits.iter_mut().enumerate().take(n.div_ceil(64)) {
-            let mut x = std::mem::take(word);
-            while x != 0 {
-                take(&packed[w * 64 + x.trailing_zeros() as usize]);
-                x &= x - 1;
-            }
-        }
-    }
-    (loss, claim)
-}
-
-/// [`floyd`]'s picks left set in `bits` (the caller clears them).
-fn floyd_set(n: usize, k: usize, rng: &mut ChaCha8Rng, bits: &mut Vec<u64>) {
-    floyd_picks(n, k, rng, bits, |_| {});
-}
-
-/// Floyd's K picks out of 0..n, each set in `bits` and given to `pick` in
-/// the order drawn.
-fn floyd_picks(
-    n: usize,
-    k: usize,
-    rng: &mut ChaCha8Rng,
-    bits: &mut Vec<u64>,
-    mut pick: impl FnMut(usize),
-) {
-    let words = n.div_ceil(64);
-    if bits.len() < words {
-        bits.resize(words, 0);
-    }
-    for j in (n - k)..n {
-        let t = rng.random_range(0..=j);
-        let p = if bits[t / 64] >> (t % 64) & 1 == 1 {
-            j
-        } else {
-            t
-        };
-        bits[p / 64] |= 1 << (p % 64);
-        pick(p);
-    }
-}
-
-/// K distinct positions out of 0..n, uniformly (R. W. Floyd's algorithm:
-/// for j = n−K … n−1 draw t ∈ [0, j]; take t, or j when t is taken). `bits`
-/// is a bitset left all-zero on return.
-fn floyd(n: usize, k: usize, rng: &mut ChaCha8Rng, bits: &mut Vec<u64>, out: &mut Vec<u32>) {
-    if k == 0 {
-        return;
-    }
-    let from = out.len();
-    floyd_picks(n, k, rng, bits, |p| out.push(p as u32));
-    for &p in &out[from..] {
-        bits[p as usize / 64] = 0;
-    }
-}
-
-/// A worker's state within a batch; its balance histogram is added to the
-/// run's when the worker is done with it.
-struct Local<'h> {
-    scratch: Scratch,
-    hist: Vec<Vec<u64>>,
-    sink: &'h Mutex<Vec<Vec<u64>>>,
-}
-
-impl Drop for Local<'_> {
-    fn drop(&mut self) {
-        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
-        for (a, b) in sink.iter_mut().zip(&self.hist) {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x += y;
-            }
-        }
-    }
-}
-
-/// The periods (0-based, within `from..horizon`) at whose end a loan of
-/// `term` periods matures: lent at the start (`lent` None), its first
-/// term ends at term − 1; lent again at the end of period s, at s + term;
-/// then every `term`.
-fn schedule(
-    term: u32,
-    lent: Option<usize>,
-    from: usize,
-    horizon: usize,
-) -> impl Iterator<Item = usize> {
-    let term = term.max(1) as usize;
-    let first = lent.map_or(term - 1, |s| s + term);
-    let skip = if from > first {
-        (from - first).div_ceil(term)
-    } else {
-        0
-    };
-    (first + skip * term..horizon).step_by(term)
-}
-
-/// Per-thread working memory of scenarios.
-#[derive(Debug, Default)]
-struct Scratch {
-    chosen: Vec<u32>,
-    bits: Vec<u64>,
-    /// Whether the breaker has tripped in this scenario; only then is
-    /// `active` kept.
-    tripped: bool,
-    active: Vec<bool>,
-    /// This scenario's number: `stamp[l] == epoch` marks a loan lent again
-    /// in it, at the end of period `lent[l]` (no pass over the book per
-    /// scenario to forget the previous one's).
-    epoch: u32,
-    stamp: Vec<u32>,
-    lent: Vec<u32>,
-    /// By period: the change to the first lendings' maturing amount.
-    delta: Vec<i64>,
-    /// By period, after the breaker: the loans maturing at its end.
-    maturing: Vec<Vec<u32>>,
-    pending: Vec<u32>,
-    recoveries: Vec<i64>,
-    sector_z: Vec<f64>,
-}
-
-impl Scratch {
-    fn reset(&mut self, m: &Model, horizon: usize) {
-        let n = m.loans().len();
-        if self.stamp.len() != n || self.epoch == u32::MAX {
-            self.stamp.clear();
-            self.stamp.resize(n, 0);
-            self.lent.resize(n, 0);
-            self.epoch = 0;
-        }
-        self.epoch += 1;
-        self.tripped = false;
-        self.delta.clear();
-        self.delta.resize(horizon, 0);
-        self.maturing.resize_with(horizon, Vec::new);
-        self.maturing.iter_mut().for_each(Vec::clear);
-        self.pending.clear();
-        self.recoveries.clear();
-        self.recoveries.resize(horizon + 1, 0);
-    }
-
-    /// When loan `l` was last lent again in this scenario (None: not since
-    /// the start).
-    #[inline]
-    fn lent_at(&self, l: usize) -> Option<usize> {
-        (self.stamp[l] == self.epoch).then(|| self.lent[l] as usize)
-    }
-}
-
-/// Builds the engine of a model, with importance sampling when the spec asks.
-pub fn engine_for(model: &Model) -> Engine<'_> {
-    let e = Engine::new(model);
-    match &model.spec().importance_sampling {
-        None => e,
-        Some(is) => {
-            let shift = is.shift.unwrap_or_else(|| auto_shift(&e, model));
-            e.with_factor_shift(shift)
-        }
-    }
-}
-
-/// The factor value z* at which expected claims equal the capital
-/// (bisection; claims fall as z rises). Shifting the factor's mean there puts
-/// about half the scenarios in the exhaustion region.
-pub fn auto_shift(e: &Engine<'_>, model: &Model) -> f64 {
-    let target = model.capital_fen() as f64;
-    let (mut lo, mut hi) = (-10.0f64, 10.0f64);
-    if e.expected_claims_given_factor(lo) < target {
-        return lo;
-    }
-    if e.expected_claims_given_factor(hi) >= target {
-        return hi;
-    }
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if e.expected_claims_given_factor(mid) >= target {
-            lo = mid
-        } else {
-            hi = mid
-        }
-    }
-    0.5 * (lo + hi)
 }
 
 #[cfg(test)]
