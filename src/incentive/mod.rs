@@ -19,6 +19,9 @@
 //!   the budget exactly, the last fen going by largest remainder.
 
 pub mod csv;
+mod statement;
+
+pub use statement::{StatementInputs, compute, statement_from};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -643,119 +646,6 @@ pub fn scale_to_budget(amounts: &[Yuan], budget: Yuan) -> Vec<Yuan> {
         i += 1;
     }
     fens.into_iter().map(|f| Yuan(f / hundred)).collect()
-}
-
-/// Computes the statement of `period` for `banks` from their latest reports.
-/// `previous` is the last stated version for the period, if any, for the
-/// adjustment column.
-pub fn compute(
-    rules: &IncentiveRules,
-    period: Quarter,
-    banks: &[Bank],
-    reports: &BTreeMap<(String, Quarter), BalanceReport>,
-    budget: Option<Yuan>,
-    previous: Option<&Statement>,
-) -> Statement {
-    let rate = rules.rate(period);
-    let mut lines = Vec::with_capacity(banks.len());
-    for b in banks {
-        let cur = reports.get(&(b.bank_id.clone(), period));
-        let prev = reports.get(&(b.bank_id.clone(), period.prev()));
-        let mut line = StatementLine {
-            bank_id: b.bank_id.clone(),
-            bank_name: b.name.clone(),
-            institution_type: b.institution_type,
-            previous_balance: prev.map(|r| r.balance),
-            balance: cur.map(|r| r.balance),
-            increment: None,
-            rate: Decimal::ZERO,
-            incentive_before_budget: Yuan::ZERO,
-            incentive: Yuan::ZERO,
-            previously_stated: None,
-            adjustment: None,
-            excluded: cur.map(|r| r.excluded.clone()).unwrap_or_default(),
-            note: String::new(),
-            error: false,
-        };
-        if let (Some(c), Some(p)) = (cur, prev) {
-            line.increment = Some(Yuan(c.balance.0 - p.balance.0));
-        }
-        if !rules.qualifies(b.institution_type) {
-            line.note = format!(
-                "{}不属于地方法人金融机构，不享受激励",
-                b.institution_type.name_zh()
-            );
-        } else if cur.is_none() {
-            line.error = true;
-            line.note = format!("缺少 {period} 季末余额报告");
-        } else if prev.is_none() {
-            line.error = true;
-            line.note = format!("缺少上季（{}）季末余额报告，无法计算增量", period.prev());
-        } else if let Some(r) = rate {
-            line.rate = r;
-            let inc = line.increment.map_or(Decimal::ZERO, |i| i.0);
-            if inc > Decimal::ZERO {
-                line.incentive_before_budget = Yuan(inc * r).round_fen();
-            } else {
-                line.note = "余额未增加，不享受激励".into();
-            }
-        } else {
-            line.note = format!("{period} 不在激励期内（未配置激励比例）");
-        }
-        lines.push(line);
-    }
-    let before: Vec<Yuan> = lines.iter().map(|l| l.incentive_before_budget).collect();
-    let after = match budget {
-        Some(b) => scale_to_budget(&before, b),
-        None => before.clone(),
-    };
-    let scaled = after != before;
-    for (l, a) in lines.iter_mut().zip(after) {
-        l.incentive = a;
-        if let Some(prev) = previous {
-            let old = prev
-                .lines
-                .iter()
-                .find(|p| p.bank_id == l.bank_id)
-                .map_or(Yuan::ZERO, |p| p.incentive);
-            l.previously_stated = Some(old);
-            l.adjustment = Some(Yuan(a.0 - old.0));
-        }
-    }
-    // A bank stated before and absent now keeps a line that takes its
-    // amount back, so the adjustments add up to the change of the total.
-    if let Some(prev) = previous {
-        for p in &prev.lines {
-            if !banks.iter().any(|b| b.bank_id == p.bank_id) {
-                lines.push(StatementLine {
-                    bank_id: p.bank_id.clone(),
-                    bank_name: p.bank_name.clone(),
-                    institution_type: p.institution_type,
-                    previous_balance: None,
-                    balance: None,
-                    increment: None,
-                    rate: Decimal::ZERO,
-                    incentive_before_budget: Yuan::ZERO,
-                    incentive: Yuan::ZERO,
-                    previously_stated: Some(p.incentive),
-                    adjustment: Some(Yuan(-p.incentive.0)),
-                    excluded: Vec::new(),
-                    note: "本版银行名单中已无此行，前版金额冲回".into(),
-                    error: false,
-                });
-            }
-        }
-    }
-    let total = Yuan(lines.iter().map(|l| l.incentive.0).sum());
-    Statement {
-        period,
-        version: previous.map_or(1, |p| p.version + 1),
-        rate: rate.unwrap_or(Decimal::ZERO),
-        budget,
-        scaled,
-        lines,
-        total,
-    }
 }
 
 #[cfg(test)]

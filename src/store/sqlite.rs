@@ -7,7 +7,6 @@
 //! One connection behind a mutex serialises writers; callers on the async
 //! runtime use `spawn_blocking`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -337,30 +336,7 @@ impl IncentiveStore for Store {
     ) -> Result<StoredStatement, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let banks = banks_in(&tx, None, 0, u64::MAX)?;
-        let mut latest: BTreeMap<(String, Quarter), BalanceReport> = BTreeMap::new();
-        for p in [period.prev(), period] {
-            let mut st = tx.prepare(
-                "SELECT r.id FROM reports r WHERE r.period = ?1 AND r.version =
-                 (SELECT MAX(version) FROM reports x WHERE x.bank_id = r.bank_id AND x.period = r.period)",
-            )?;
-            let ids: Vec<i64> = st
-                .query_map([p.to_string()], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for id in ids {
-                let r = report_by_id(&tx, id)?;
-                latest.insert((r.report.bank_id.clone(), p), r.report);
-            }
-        }
-        let previous = statement_in(&tx, period, None)?;
-        let s = incentive::compute(
-            rules,
-            period,
-            &banks,
-            &latest,
-            budget,
-            previous.as_ref().map(|p| &p.statement),
-        );
+        let s = incentive::statement_from(&mut Reads(&tx), rules, period, budget)?;
         let json = serde_json::to_string(&s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let at = now();
         tx.execute(
@@ -415,6 +391,31 @@ fn bank_in(conn: &Connection, id: &str) -> Result<Option<Bank>, StoreError> {
 }
 
 /// Banks by id: `only` that one, `limit` at most after skipping `offset`.
+/// The reads a statement is computed from, within one transaction.
+struct Reads<'c>(&'c Connection);
+
+impl incentive::StatementInputs for Reads<'_> {
+    type Error = StoreError;
+    fn banks(&mut self) -> Result<Vec<Bank>, StoreError> {
+        banks_in(self.0, None, 0, u64::MAX)
+    }
+    fn latest_reports(&mut self, period: Quarter) -> Result<Vec<BalanceReport>, StoreError> {
+        let mut st = self.0.prepare(
+            "SELECT r.id FROM reports r WHERE r.period = ?1 AND r.version =
+             (SELECT MAX(version) FROM reports x WHERE x.bank_id = r.bank_id AND x.period = r.period)",
+        )?;
+        let ids: Vec<i64> = st
+            .query_map([period.to_string()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter()
+            .map(|id| report_by_id(self.0, id).map(|r| r.report))
+            .collect()
+    }
+    fn latest_statement(&mut self, period: Quarter) -> Result<Option<Statement>, StoreError> {
+        Ok(statement_in(self.0, period, None)?.map(|s| s.statement))
+    }
+}
+
 fn banks_in(
     conn: &Connection,
     only: Option<&str>,

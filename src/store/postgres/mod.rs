@@ -25,7 +25,6 @@
 //!   connect timeout is `store.connect_timeout_seconds`, and a connection the
 //!   server dropped is discarded and replaced on the next call.
 
-use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -194,6 +193,32 @@ impl PgStore {
 }
 
 /// A `u64` page bound as PostgreSQL's `BIGINT`.
+/// The reads a statement is computed from, within one transaction.
+struct Reads<'t, 'c>(&'t mut Transaction<'c>);
+
+impl incentive::StatementInputs for Reads<'_, '_> {
+    type Error = Failure;
+    fn banks(&mut self) -> Result<Vec<Bank>, Failure> {
+        banks_in(self.0, None, 0, u64::MAX)
+    }
+    fn latest_reports(&mut self, period: Quarter) -> Result<Vec<BalanceReport>, Failure> {
+        let rows = self.0.query(
+            "SELECT r.id FROM reports r WHERE r.period = $1 AND r.version =
+             (SELECT MAX(version) FROM reports x WHERE x.bank_id = r.bank_id AND x.period = r.period)",
+            &[&period.to_string()],
+        )?;
+        rows.into_iter()
+            .map(|row| report_by_id(self.0, row.get(0)).map(|r| r.report))
+            .collect()
+    }
+    fn latest_statement(
+        &mut self,
+        period: Quarter,
+    ) -> Result<Option<incentive::Statement>, Failure> {
+        Ok(statement_in(self.0, period, None)?.map(|s| s.statement))
+    }
+}
+
 fn bound(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -361,28 +386,7 @@ impl IncentiveStore for PgStore {
                 "SELECT pg_advisory_xact_lock(hashtextextended('statement/' || $1::TEXT, 0))",
                 &[&period_s],
             )?;
-            let banks = banks_in(tx, None, 0, u64::MAX)?;
-            let mut latest: BTreeMap<(String, Quarter), BalanceReport> = BTreeMap::new();
-            for p in [period.prev(), period] {
-                let rows = tx.query(
-                    "SELECT r.id FROM reports r WHERE r.period = $1 AND r.version =
-                     (SELECT MAX(version) FROM reports x WHERE x.bank_id = r.bank_id AND x.period = r.period)",
-                    &[&p.to_string()],
-                )?;
-                for row in rows {
-                    let r = report_by_id(tx, row.get(0))?;
-                    latest.insert((r.report.bank_id.clone(), p), r.report);
-                }
-            }
-            let previous = statement_in(tx, period, None)?;
-            let s = incentive::compute(
-                rules,
-                period,
-                &banks,
-                &latest,
-                budget,
-                previous.as_ref().map(|p| &p.statement),
-            );
+            let s = incentive::statement_from(&mut Reads(tx), rules, period, budget)?;
             let json =
                 serde_json::to_string(&s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let at = now();
