@@ -268,35 +268,12 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         .ok_or_else(|| CliError::new("a spec file is required (or `default`)"))?;
     let (model, csv) = load_with_csv(&path, a.scenarios, a.seed)?;
     set_threads(a.threads)?;
-    let threads = 0;
     if let Some(Shard { k, n }) = a.shard {
-        let range = riskpool::shard_range(model.spec().scenarios, k, n);
-        let part = with_progress(range.end - range.start, |c| {
-            riskpool::run_shard(&model, csv.as_deref(), k, n, threads, c)
-        })
-        .map_err(|e| CliError::new(e.to_string()))?;
-        return write_part(
-            a.out.as_deref(),
-            &part,
-            &format!(
-                "shard {k}/{n}: scenarios {}..{}",
-                part.raw.start, part.raw.end
-            ),
-        );
+        return simulate_shard(&model, csv.as_deref(), k, n, a.out.as_deref());
     }
-    use riskpool::analytic::{self, Method};
+    use riskpool::analytic::Method;
     use riskpool::run::{self, Stage};
-    let limits = riskpool::Limits::default();
-    let opts = analytic::Options {
-        lattice_points: a
-            .lattice_points
-            .map_or(analytic::Options::default().lattice_points, |n| n as usize),
-        tolerance: a
-            .tolerance
-            .unwrap_or(analytic::Options::default().tolerance),
-        max_bytes: limits.max_run_bytes,
-        max_work: limits.max_analytic_work,
-    };
+    let opts = analytic_options(&a);
     let asked: Option<Method> = a.method.map(Into::into);
     let choice = run::choose(asked, &model, &opts).map_err(|e| CliError::new(e.to_string()))?;
     if let Some(note) = &choice.note {
@@ -315,22 +292,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
     })
     .map_err(|e| CliError::new(e.to_string()))?;
     if a.timing {
-        let mut last = t0;
-        for (s, t) in &marks {
-            let secs = (*t - last).as_secs_f64();
-            match s {
-                Stage::Engine => eprintln!(
-                    "timing: engine {secs:.3} s, {} threads",
-                    rayon::current_num_threads()
-                ),
-                Stage::Summary => eprintln!("timing: summary {secs:.3} s"),
-                Stage::Analytic => eprintln!(
-                    "timing: analytic {secs:.3} s, {} nodes",
-                    outcome.analytic.as_ref().map_or(0, |r| r.quadrature.nodes)
-                ),
-            }
-            last = *t;
-        }
+        print_timing(t0, &marks, &outcome);
     }
     for note in outcome
         .notes
@@ -364,24 +326,73 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         print(&format!("{text}\n"))?;
         return Ok(());
     }
-    let mut text = String::new();
-    if let Some(s) = &summary {
-        text.push_str(&text::riskpool::render_summary(s));
-    }
-    if let Some(an) = &analytic {
-        if summary.is_some() {
-            text.push('\n');
-        }
-        text.push_str(&text::analytic::render_analytic(an));
-    }
-    if let Some(c) = &certificate {
-        text.push_str(&text::analytic::render_certificate(c));
-    }
-    print(&text)?;
+    print(&text::analytic::render_run(&out))?;
     if path.as_os_str() == "default" && summary.is_some() {
         other_reading(&model)?;
     }
     Ok(())
+}
+
+/// `smefin simulate --shard K/N`: the part file of one shard.
+fn simulate_shard(
+    model: &Model,
+    csv: Option<&str>,
+    k: u64,
+    n: u64,
+    out: Option<&Path>,
+) -> Result<(), CliError> {
+    let range = riskpool::shard_range(model.spec().scenarios, k, n);
+    let part = with_progress(range.end - range.start, |c| {
+        riskpool::run_shard(model, csv, k, n, 0, c)
+    })
+    .map_err(|e| CliError::new(e.to_string()))?;
+    write_part(
+        out,
+        &part,
+        &format!(
+            "shard {k}/{n}: scenarios {}..{}",
+            part.raw.start, part.raw.end
+        ),
+    )
+}
+
+/// The exact method's options: the flags, within the limits.
+fn analytic_options(a: &SimulateArgs) -> riskpool::analytic::Options {
+    let defaults = riskpool::analytic::Options::default();
+    let limits = riskpool::Limits::default();
+    riskpool::analytic::Options {
+        lattice_points: a
+            .lattice_points
+            .map_or(defaults.lattice_points, |n| n as usize),
+        tolerance: a.tolerance.unwrap_or(defaults.tolerance),
+        max_bytes: limits.max_run_bytes,
+        max_work: limits.max_analytic_work,
+    }
+}
+
+/// `--timing`: each stage's seconds, on stderr.
+fn print_timing(
+    t0: std::time::Instant,
+    marks: &[(riskpool::run::Stage, std::time::Instant)],
+    outcome: &riskpool::run::Outcome,
+) {
+    use riskpool::run::Stage;
+    let mut last = t0;
+    for (s, t) in marks {
+        let secs = (*t - last).as_secs_f64();
+        match s {
+            Stage::Engine => eprintln!(
+                "timing: engine {secs:.3} s, {} threads",
+                rayon::current_num_threads()
+            ),
+            Stage::Summary => eprintln!("timing: summary {secs:.3} s"),
+            Stage::Analytic => eprintln!(
+                "timing: analytic {secs:.3} s, {} nodes",
+                outcome.analytic.as_ref().map_or(0, |r| r.quadrature.nodes)
+            ),
+        }
+        last = *t;
+    }
 }
 
 fn parse_tolerance(s: &str) -> Result<f64, String> {
@@ -518,59 +529,24 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
         )));
     }
     if grid {
-        let parts = files
-            .iter()
-            .map(|(p, _, b)| read_part::<riskpool::grid::GridPart>(p, b))
-            .collect::<Result<Vec<_>, _>>()?;
-        // The cells are computed in the parts: merging needs neither the
-        // loan book nor the version that ran them (the parts must agree).
-        let spec = parts.first().map(|(_, p)| p.spec.clone());
-        let result = riskpool::grid::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
-        if let (Some(path), Some(spec)) = (&a.report, spec) {
-            let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
-            let info = crate::report::RunInfo::of(&spec, csv.as_deref(), command_line());
-            save_report(path, &crate::report::grid::stress(&result, None, &info))?;
-        }
-        return write_or_print(
-            &render_grid(&result, a.json)?,
-            a.out.as_deref(),
-            result.cells.len() as u64,
-            "cells",
-        );
+        return merge_grid(&files, &a);
     }
     let parts = files
         .iter()
         .map(|(p, _, b)| read_part::<riskpool::Part>(p, b))
         .collect::<Result<Vec<_>, _>>()?;
     drop(files);
-    let (first_digest, first_version) = parts
-        .first()
-        .map(|(_, p)| (p.digest.clone(), p.smefin_version.clone()))
-        .unwrap_or_default();
+    let merged = riskpool::merge_named(parts).map_err(|e| CliError::new(e.to_string()))?;
+    let csv = crate::files::csv_of(&merged.spec).map_err(spec_error)?;
+    merged
+        .check_inputs(csv.as_deref())
+        .map_err(|e| CliError::new(e.to_string()))?;
     let riskpool::Merged {
         spec,
         raw,
         tail_sectors,
-    } = riskpool::merge_named(parts).map_err(|e| CliError::new(e.to_string()))?;
-    let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
-    // The summary is computed here, so the book and the version must be the
-    // shards' own.
-    if first_digest != riskpool::inputs_digest(&spec, csv.as_deref()) {
-        return Err(CliError::new(if first_version != riskpool::VERSION {
-            format!(
-                "the parts were written by smefin {first_version}; this is smefin {}: merge with the version that ran them",
-                riskpool::VERSION
-            )
-        } else {
-            match &spec.portfolio.csv {
-                Some(f) => format!(
-                    "the loan book {} is not the one the shards ran on (its digest differs)",
-                    f.display()
-                ),
-                None => "the parts' input digest does not match their spec".to_string(),
-            }
-        }));
-    }
+        ..
+    } = merged;
     let model =
         Model::compile_with_csv(&spec, csv.as_deref(), &Limits::default()).map_err(spec_error)?;
     set_threads(a.threads)?;
@@ -586,6 +562,29 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
         a.out.as_deref(),
         summary.scenarios,
         "scenarios",
+    )
+}
+
+/// `smefin merge` of a stress grid's parts: the grid (and its report).
+fn merge_grid(files: &[(PathBuf, String, Vec<u8>)], a: &MergeArgs) -> Result<(), CliError> {
+    let parts = files
+        .iter()
+        .map(|(p, _, b)| read_part::<riskpool::grid::GridPart>(p, b))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The cells are computed in the parts: merging needs neither the
+    // loan book nor the version that ran them (the parts must agree).
+    let spec = parts.first().map(|(_, p)| p.spec.clone());
+    let result = riskpool::grid::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
+    if let (Some(path), Some(spec)) = (&a.report, spec) {
+        let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
+        let info = crate::report::RunInfo::of(&spec, csv.as_deref(), command_line());
+        save_report(path, &crate::report::grid::stress(&result, None, &info))?;
+    }
+    write_or_print(
+        &render_grid(&result, a.json)?,
+        a.out.as_deref(),
+        result.cells.len() as u64,
+        "cells",
     )
 }
 

@@ -160,6 +160,9 @@ pub enum MergeError {
         /// Number of shards.
         shards: u64,
     },
+    /// The parts were run on another loan book or by another smefin.
+    #[error("{0}")]
+    Inputs(String),
     /// A part's outcomes do not match its shard.
     #[error("{part}: {reason}")]
     Mismatch {
@@ -310,6 +313,35 @@ pub struct Merged {
     pub raw: Raw,
     /// For [`stats::summarize_with`].
     pub tail_sectors: stats::TailSectors,
+    /// The parts' [`inputs_digest`] (they agree on it).
+    pub digest: String,
+    /// The smefin that wrote them.
+    pub smefin_version: String,
+}
+
+impl Merged {
+    /// Whether `book_csv` (the loan book the spec names, as read now) and
+    /// this smefin are the ones the shards ran on: the summary is computed
+    /// from them, so both must be the shards' own.
+    pub fn check_inputs(&self, book_csv: Option<&str>) -> Result<(), MergeError> {
+        if self.digest == inputs_digest(&self.spec, book_csv) {
+            return Ok(());
+        }
+        Err(MergeError::Inputs(if self.smefin_version != VERSION {
+            format!(
+                "the parts were written by smefin {}; this is smefin {VERSION}: merge with the version that ran them",
+                self.smefin_version
+            )
+        } else {
+            match &self.spec.portfolio.csv {
+                Some(f) => format!(
+                    "the loan book {} is not the one the shards ran on (its digest differs)",
+                    f.display()
+                ),
+                None => "the parts' input digest does not match their spec".to_string(),
+            }
+        }))
+    }
 }
 
 /// Checks a part's outcomes for internal consistency before they are
@@ -454,6 +486,7 @@ pub fn merge_named(parts: Vec<(String, Part)>) -> Result<Merged, MergeError> {
     }
     let first = parts[0].0.clone();
     let spec = parts[0].1.spec.clone();
+    let (digest, smefin_version) = (parts[0].1.digest.clone(), parts[0].1.smefin_version.clone());
     let mut tail_sectors = stats::TailSectors::new();
     let mut raw: Option<Raw> = None;
     for (_, p) in parts {
@@ -470,5 +503,7 @@ pub fn merge_named(parts: Vec<(String, Part)>) -> Result<Merged, MergeError> {
         spec,
         raw: raw.unwrap_or_default(),
         tail_sectors,
+        digest,
+        smefin_version,
     })
 }

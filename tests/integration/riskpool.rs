@@ -1361,3 +1361,44 @@ fn top_up_probability_by_period() {
         base("[pool.top_up]\nbelow = \"0\"\nrefill_to = \"3000万\"\nmax_per_year = \"1亿\"");
     assert_eq!(s.top_up_by_period, vec![0.0]);
 }
+
+/// A merge summarises with the loan book and smefin at hand, so it checks
+/// they are the shards' own: the same book passes; another book, or parts
+/// of another smefin, are refused with the reason.
+#[test]
+fn a_merge_checks_the_book_and_the_version_the_shards_ran_on() {
+    let book = "id,amount,pd,lgd\nA,300万,0.02,0.6\nB,500万,0.03,0.5\n";
+    let spec = Spec::from_toml(
+        "scenarios = 2000\n[pool]\ncapital = \"100万\"\n[portfolio]\ncsv = \"book.csv\"\n",
+    )
+    .unwrap();
+    let m = Model::compile_with_csv(&spec, Some(book), &Limits::default()).unwrap();
+    let parts = || -> Vec<(String, riskpool::Part)> {
+        (0..2)
+            .map(|k| {
+                let p = riskpool::run_shard(&m, Some(book), k, 2, 1, &Control::default()).unwrap();
+                (format!("p{k}"), p)
+            })
+            .collect()
+    };
+    let merged = riskpool::merge_named(parts()).unwrap();
+    assert!(merged.check_inputs(Some(book)).is_ok());
+    let other = "id,amount,pd,lgd\nA,300万,0.02,0.6\nB,500万,0.03,0.6\n";
+    let e = merged.check_inputs(Some(other)).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "the loan book book.csv is not the one the shards ran on (its digest differs)"
+    );
+    let mut old = parts();
+    // (another smefin's digest differs, as the version is part of it)
+    for (_, p) in &mut old {
+        p.smefin_version = "0.0.1".into();
+        p.digest = "another".into();
+    }
+    let merged = riskpool::merge_named(old).unwrap();
+    let e = merged.check_inputs(Some(book)).unwrap_err().to_string();
+    assert!(
+        e.starts_with("the parts were written by smefin 0.0.1; this is smefin "),
+        "{e}"
+    );
+}

@@ -120,3 +120,22 @@ pub fn render_certificate(c: &Certificate) -> String {
     });
     o
 }
+
+/// A whole run as text: the Monte Carlo summary, the exact figures and the
+/// certificate, those that ran.
+pub fn render_run(out: &Output<'_>) -> String {
+    let mut text = String::new();
+    if let Some(s) = out.monte_carlo {
+        text.push_str(&super::riskpool::render_summary(s));
+    }
+    if let Some(an) = out.analytic {
+        if out.monte_carlo.is_some() {
+            text.push('\n');
+        }
+        text.push_str(&render_analytic(an));
+    }
+    if let Some(c) = out.certificate {
+        text.push_str(&render_certificate(c));
+    }
+    text
+}
