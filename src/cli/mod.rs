@@ -5,8 +5,10 @@
 mod catalog;
 mod incentive;
 mod matching;
+mod merge;
 mod riskpool;
 mod serve;
+mod stress;
 mod token;
 
 use std::io::{self, Write};
@@ -40,12 +42,12 @@ pub enum Command {
     /// 工信通 pool: 3000万 behind 6亿).
     Simulate(riskpool::SimulateArgs),
     /// Merge the part files of a sharded simulation.
-    Merge(riskpool::MergeArgs),
+    Merge(merge::MergeArgs),
     /// Stress grid: exhaustion probability over PD multipliers × ρ × share.
-    Stress(riskpool::StressArgs),
+    Stress(stress::StressArgs),
     /// Largest credit scale (or smallest capital) for a target exhaustion
     /// probability.
-    Leverage(riskpool::LeverageArgs),
+    Leverage(stress::LeverageArgs),
     /// 普惠小微 incentive statements, offline from CSV files.
     Incentives {
         /// Incentive action.
@@ -117,9 +119,9 @@ pub fn main() -> ExitCode {
         Command::Incentives { action } => incentive::run(action),
         Command::Token { action } => token::run(action),
         Command::Simulate(a) => riskpool::run_simulate(a),
-        Command::Merge(a) => riskpool::run_merge(a),
-        Command::Stress(a) => riskpool::run_stress(a),
-        Command::Leverage(a) => riskpool::run_leverage(a),
+        Command::Merge(a) => merge::run_merge(a),
+        Command::Stress(a) => stress::run_stress(a),
+        Command::Leverage(a) => stress::run_leverage(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -62,99 +62,12 @@ pub struct SimulateArgs {
     pub report: Option<PathBuf>,
 }
 
-/// Flags of `smefin merge`.
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    /// Part files written by `simulate --shard k/n --out`; a directory
-    /// stands for every `part-*.json` in it.
-    #[arg(required = true)]
-    pub parts: Vec<PathBuf>,
-    /// Print the summary as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Write the result to this file (whole, or not at all) instead of
-    /// standard output.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Also write the report as one self-contained HTML file.
-    #[arg(long)]
-    pub report: Option<PathBuf>,
-    /// Worker threads for the risk-contribution pass.
-    #[arg(long, value_parser = super::parse_threads)]
-    pub threads: Option<usize>,
-}
-
-/// Flags of `smefin stress`.
-#[derive(Debug, Args)]
-pub struct StressArgs {
-    /// Spec file or `default`.
-    pub spec: PathBuf,
-    /// PD multipliers, comma-separated (default: the spec's).
-    #[arg(long, value_delimiter = ',')]
-    pub pd_multiplier: Vec<f64>,
-    /// Asset correlations ρ, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub rho: Vec<f64>,
-    /// Compensation shares, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub share: Vec<f64>,
-    /// Overrides the spec's scenario count.
-    #[arg(long)]
-    pub scenarios: Option<u64>,
-    /// Worker threads.
-    #[arg(long, value_parser = super::parse_threads)]
-    pub threads: Option<usize>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the report as one self-contained HTML file (a heatmap per
-    /// compensation share).
-    #[arg(long, conflicts_with = "shard")]
-    pub report: Option<PathBuf>,
-    /// In the report, outline the cells whose exhaustion probability is at
-    /// most this, in (0, 1).
-    #[arg(long, requires = "report", value_parser = |s: &str| s.parse::<f64>().map_err(|e| e.to_string()).and_then(riskpool::grid::check_target))]
-    pub target: Option<f64>,
-    /// Run only shard k of n of the cells (`--shard 0/4`); needs --out;
-    /// `smefin merge` joins the parts.
-    #[arg(long, requires = "out", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
-    /// Where to write the shard's part file.
-    #[arg(long, requires = "shard")]
-    pub out: Option<PathBuf>,
-}
-
-/// Flags of `smefin leverage`.
-#[derive(Debug, Args)]
-pub struct LeverageArgs {
-    /// Spec file or `default`.
-    pub spec: PathBuf,
-    /// Largest acceptable exhaustion probability, in (0, 1).
-    #[arg(long, value_parser = |s: &str| s.parse::<f64>().map_err(|e| e.to_string()).and_then(riskpool::grid::check_target))]
-    pub target: f64,
-    /// What to solve for: the largest credit `scale`, or the smallest `capital`.
-    #[arg(long, value_enum, default_value_t = SolveFor::Scale)]
-    pub solve: SolveFor,
-    /// Overrides the spec's scenario count.
-    #[arg(long)]
-    pub scenarios: Option<u64>,
-    /// Worker threads.
-    #[arg(long, value_parser = super::parse_threads)]
-    pub threads: Option<usize>,
-    /// Also write the report as one self-contained HTML file.
-    #[arg(long)]
-    pub report: Option<PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-fn spec_error(e: SpecError) -> CliError {
+pub(super) fn spec_error(e: SpecError) -> CliError {
     CliError::new(e.to_string())
 }
 
 /// The compiled model and the text of the loan CSV its spec names.
-fn load_with_csv(
+pub(super) fn load_with_csv(
     path: &Path,
     scenarios: Option<u64>,
     seed: Option<u64>,
@@ -205,7 +118,7 @@ pub(crate) fn with_progress<T: Send>(total: u64, f: impl FnOnce(&Control) -> T +
 
 /// Sizes rayon's global pool (once, before any parallel work), so the engine
 /// and the summary share the same threads.
-fn set_threads(threads: Option<usize>) -> Result<(), CliError> {
+pub(super) fn set_threads(threads: Option<usize>) -> Result<(), CliError> {
     if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -213,24 +126,6 @@ fn set_threads(threads: Option<usize>) -> Result<(), CliError> {
             .map_err(|e| CliError::new(format!("--threads: {e}")))?;
     }
     Ok(())
-}
-
-/// What `smefin leverage` solves for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SolveFor {
-    /// The largest credit scale for the capital.
-    Scale,
-    /// The smallest capital for the credit scale.
-    Capital,
-}
-
-impl From<SolveFor> for riskpool::grid::Solve {
-    fn from(s: SolveFor) -> Self {
-        match s {
-            SolveFor::Scale => riskpool::grid::Solve::Scale,
-            SolveFor::Capital => riskpool::grid::Solve::Capital,
-        }
-    }
 }
 
 /// Shard `k` of `n` (`--shard k/n`).
@@ -243,7 +138,7 @@ pub struct Shard {
 }
 
 /// Parses `--shard k/n`: 0 ≤ k < n ≤ 1,000,000.
-fn parse_shard(s: &str) -> Result<Shard, String> {
+pub(super) fn parse_shard(s: &str) -> Result<Shard, String> {
     let bad = || format!("`{s}` is not k/n with 0 ≤ k < n ≤ 1000000 (e.g. 0/4)");
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
     let (k, n): (u64, u64) = (
@@ -428,7 +323,7 @@ fn other_reading(model: &Model) -> Result<(), CliError> {
 }
 
 /// Writes a shard's part file to `--out` and says what it holds.
-fn write_part(
+pub(super) fn write_part(
     out: Option<&Path>,
     part: &impl serde::Serialize,
     what: &str,
@@ -441,7 +336,7 @@ fn write_part(
 
 /// Writes `bytes` to `path` whole or not at all (a temporary file beside
 /// it, renamed): a run killed mid-write leaves no half file behind.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+pub(super) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let err = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
     let name = path
         .file_name()
@@ -458,143 +353,13 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     })
 }
 
-/// The part files `merge` was given: files as named, directories as every
-/// `part-*.json` in them, by name.
-fn part_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
-    let mut files = Vec::new();
-    for p in args {
-        if !p.is_dir() {
-            files.push(p.clone());
-            continue;
-        }
-        let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-            .map_err(|e| CliError::new(format!("{}: {e}", p.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|f| {
-                f.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("part-") && n.ends_with(".json"))
-            })
-            .collect();
-        if found.is_empty() {
-            return Err(CliError::new(format!(
-                "{}: no part-*.json files in this directory",
-                p.display()
-            )));
-        }
-        found.sort();
-        files.extend(found);
-    }
-    Ok(files)
-}
-
-/// Reads a part file as `P`, named by its path.
-fn read_part<P: serde::de::DeserializeOwned>(
-    p: &Path,
-    bytes: &[u8],
-) -> Result<(String, P), CliError> {
-    let part: P = serde_json::from_slice(bytes)
-        .map_err(|e| CliError::new(format!("{}: not a part file: {e}", p.display())))?;
-    Ok((p.display().to_string(), part))
-}
-
-/// Runs `smefin merge`: the parts of a sharded simulation, or of a sharded
-/// stress grid (told apart by their format tag).
-pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
-    super::check_output_dirs(&[a.out.as_deref(), a.report.as_deref()])?;
-    #[derive(serde::Deserialize)]
-    struct Tag {
-        format: String,
-    }
-    let mut files = Vec::new();
-    for p in part_files(&a.parts)? {
-        let bytes =
-            std::fs::read(&p).map_err(|e| CliError::new(format!("{}: {e}", p.display())))?;
-        let tag: Tag = serde_json::from_slice(&bytes)
-            .map_err(|e| CliError::new(format!("{}: not a part file: {e}", p.display())))?;
-        files.push((p, tag.format, bytes));
-    }
-    let grid = files
-        .first()
-        .is_some_and(|(_, f, _)| f == riskpool::grid::GRID_PART_FORMAT);
-    let want = if grid {
-        riskpool::grid::GRID_PART_FORMAT
-    } else {
-        riskpool::PART_FORMAT
-    };
-    if let Some((p, f, _)) = files.iter().find(|(_, f, _)| f != want) {
-        return Err(CliError::new(format!(
-            "{}: not a {want} file like the first part (it is `{f}`): merge one run's parts at a time",
-            p.display()
-        )));
-    }
-    if grid {
-        return merge_grid(&files, &a);
-    }
-    let parts = files
-        .iter()
-        .map(|(p, _, b)| read_part::<riskpool::Part>(p, b))
-        .collect::<Result<Vec<_>, _>>()?;
-    drop(files);
-    let merged = riskpool::merge_named(parts).map_err(|e| CliError::new(e.to_string()))?;
-    let csv = crate::files::csv_of(&merged.spec).map_err(spec_error)?;
-    merged
-        .check_inputs(csv.as_deref())
-        .map_err(|e| CliError::new(e.to_string()))?;
-    let riskpool::Merged {
-        spec,
-        raw,
-        tail_sectors,
-        ..
-    } = merged;
-    let model =
-        Model::compile_with_csv(&spec, csv.as_deref(), &Limits::default()).map_err(spec_error)?;
-    set_threads(a.threads)?;
-    let engine = riskpool::engine_for(&model);
-    let summary =
-        riskpool::stats::summarize_with(&engine, &model, &raw, &Control::default(), &tail_sectors)
-            .map_err(|e| CliError::new(e.to_string()))?;
-    if let Some(r) = &a.report {
-        write_report(r, &summary, &model, csv.as_deref())?;
-    }
-    write_or_print(
-        &render(&summary, a.json)?,
-        a.out.as_deref(),
-        summary.scenarios,
-        "scenarios",
-    )
-}
-
-/// `smefin merge` of a stress grid's parts: the grid (and its report).
-fn merge_grid(files: &[(PathBuf, String, Vec<u8>)], a: &MergeArgs) -> Result<(), CliError> {
-    let parts = files
-        .iter()
-        .map(|(p, _, b)| read_part::<riskpool::grid::GridPart>(p, b))
-        .collect::<Result<Vec<_>, _>>()?;
-    // The cells are computed in the parts: merging needs neither the
-    // loan book nor the version that ran them (the parts must agree).
-    let spec = parts.first().map(|(_, p)| p.spec.clone());
-    let result = riskpool::grid::merge(parts).map_err(|e| CliError::new(e.to_string()))?;
-    if let (Some(path), Some(spec)) = (&a.report, spec) {
-        let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
-        let info = crate::report::RunInfo::of(&spec, csv.as_deref(), command_line());
-        save_report(path, &crate::report::grid::stress(&result, None, &info))?;
-    }
-    write_or_print(
-        &render_grid(&result, a.json)?,
-        a.out.as_deref(),
-        result.cells.len() as u64,
-        "cells",
-    )
-}
-
 /// How this process was asked, for a report's "re-run" section.
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
 /// Writes the HTML report of a simulation.
-fn write_report(
+pub(super) fn write_report(
     path: &Path,
     summary: &Summary,
     model: &Model,
@@ -605,14 +370,19 @@ fn write_report(
     save_report(path, &html)
 }
 
-fn save_report(path: &Path, html: &str) -> Result<(), CliError> {
+pub(super) fn save_report(path: &Path, html: &str) -> Result<(), CliError> {
     write_whole(path, html.as_bytes())?;
     eprintln!("report written to {}", path.display());
     Ok(())
 }
 
 /// Writes a merged result to `out` (saying so on stderr), or prints it.
-fn write_or_print(text: &str, out: Option<&Path>, n: u64, what: &str) -> Result<(), CliError> {
+pub(super) fn write_or_print(
+    text: &str,
+    out: Option<&Path>,
+    n: u64,
+    what: &str,
+) -> Result<(), CliError> {
     match out {
         Some(out) => {
             write_whole(out, text.as_bytes())?;
@@ -623,7 +393,7 @@ fn write_or_print(text: &str, out: Option<&Path>, n: u64, what: &str) -> Result<
     }
 }
 
-fn render(s: &Summary, json: bool) -> Result<String, CliError> {
+pub(super) fn render(s: &Summary, json: bool) -> Result<String, CliError> {
     if json {
         let out = text::analytic::Output {
             method: riskpool::analytic::Method::MonteCarlo,
@@ -635,92 +405,6 @@ fn render(s: &Summary, json: bool) -> Result<String, CliError> {
         return Ok(format!("{text}\n"));
     }
     Ok(text::riskpool::render_summary(s))
-}
-
-/// Runs `smefin stress`.
-pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
-    super::check_output_dirs(&[a.out.as_deref(), a.report.as_deref()])?;
-    let (model, csv) = load_with_csv(&a.spec, a.scenarios, None)?;
-    set_threads(a.threads)?;
-    let grid = riskpool::grid::Grid {
-        pd_multipliers: a.pd_multiplier.clone(),
-        rhos: a.rho.clone(),
-        shares: a.share.clone(),
-    };
-    grid.check_size()
-        .map_err(|e| CliError::new(e.to_string()))?;
-    if let Some(Shard { k, n }) = a.shard {
-        let cells = riskpool::shard_range(grid.cell_count() as u64, k, n);
-        let part = with_progress(model.spec().scenarios * (cells.end - cells.start), |c| {
-            riskpool::grid::run_shard(
-                model.spec(),
-                csv.as_deref(),
-                &grid,
-                k,
-                n,
-                &Limits::default(),
-                0,
-                c,
-            )
-        })
-        .map_err(|e| CliError::new(e.to_string()))?;
-        return write_part(
-            a.out.as_deref(),
-            &part,
-            &format!("shard {k}/{n}: cells {}..{}", cells.start, cells.end),
-        );
-    }
-    let total = model.spec().scenarios * grid.cell_count() as u64;
-    let result = with_progress(total, |c| {
-        riskpool::grid::run(
-            model.spec(),
-            csv.as_deref(),
-            &grid,
-            &Limits::default(),
-            0,
-            c,
-        )
-    })
-    .map_err(|e| CliError::new(e.to_string()))?;
-    if let Some(r) = &a.report {
-        let info = crate::report::RunInfo::of(model.spec(), csv.as_deref(), command_line());
-        save_report(r, &crate::report::grid::stress(&result, a.target, &info))?;
-    }
-    print(&render_grid(&result, a.json)?)
-}
-
-fn render_grid(result: &riskpool::grid::GridResult, json: bool) -> Result<String, CliError> {
-    if json {
-        let text =
-            serde_json::to_string_pretty(result).map_err(|e| CliError::new(e.to_string()))?;
-        return Ok(format!("{text}\n"));
-    }
-    Ok(text::riskpool::grid(result))
-}
-
-/// Runs `smefin leverage`.
-pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
-    super::check_output_dirs(&[a.report.as_deref()])?;
-    let (model, csv) = load_with_csv(&a.spec, a.scenarios, None)?;
-    set_threads(a.threads)?;
-    let what = riskpool::grid::Solve::from(a.solve);
-    let target = a.target;
-    let r = with_progress(model.spec().scenarios * 40, |c| {
-        riskpool::grid::solve_leverage(&model, what, target, 0, c)
-    })
-    .map_err(|e| CliError::new(e.to_string()))?;
-    if let Some(path) = &a.report {
-        let info = crate::report::RunInfo::of(model.spec(), csv.as_deref(), command_line());
-        save_report(
-            path,
-            &crate::report::grid::leverage(&r, model.spec(), &info),
-        )?;
-    }
-    if a.json {
-        let text = serde_json::to_string_pretty(&r).map_err(|e| CliError::new(e.to_string()))?;
-        return print(&format!("{text}\n"));
-    }
-    print(&text::riskpool::leverage(&r))
 }
 
 /// `--method`.
