@@ -101,6 +101,10 @@ impl Model {
 }
 
 impl Model {
+    /// Exposure over capital (the capital is at least 1 fen).
+    pub fn leverage(&self) -> f64 {
+        self.exposure_fen() as f64 / self.capital_fen() as f64
+    }
     /// Total exposure, fen.
     pub fn exposure_fen(&self) -> i64 {
         self.loans.iter().map(|l| l.amount_fen).sum()

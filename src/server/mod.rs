@@ -10,6 +10,7 @@ pub mod incentive;
 pub mod listen;
 pub mod matching;
 pub mod page;
+mod progress;
 pub mod riskpool;
 
 use std::future::Future;

@@ -15,6 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
+use super::progress::{Worked, watch};
 use crate::config::RiskPoolConfig;
 use crate::kernel::violation::FieldViolation;
 use crate::report::RunInfo;
@@ -429,78 +430,11 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                         &info,
                     )
                 });
-                let mut result: pb::SimulationResult = match out.monte_carlo {
-                    Some(s) => s.into(),
-                    None => pb::SimulationResult {
-                        seed: model.spec().seed,
-                        preset: model.preset().name.clone(),
-                        periods: model.spec().periods,
-                        loans: model.loans().len() as u64,
-                        exposure: crate::kernel::money::Yuan::from_fen(model.exposure_fen())
-                            .to_fen_string(),
-                        capital: crate::kernel::money::Yuan::from_fen(model.capital_fen())
-                            .to_fen_string(),
-                        leverage: model.exposure_fen() as f64 / model.capital_fen().max(1) as f64,
-                        tail_level: model.spec().output.tail_level,
-                        ..Default::default()
-                    },
-                };
-                result.method = pb::SimulationMethod::from(out.method).into();
-                result.analytic = out.analytic.map(Into::into);
-                result.certificate = out.certificate.map(Into::into);
+                let result = crate::server::convert::riskpool::simulation_result(out, &model);
                 Ok::<_, riskpool::run::RunError>((result, html))
             });
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
-            // The deadline has its own timer, so a run stops as soon as it
-            // passes, not at the next progress tick.
-            let past_deadline = async move {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::pin!(past_deadline);
-            let mut timed_out = false;
-            let mut client_gone = false;
-            let result = loop {
-                tokio::select! {
-                    r = &mut job => break r,
-                    () = &mut past_deadline, if !timed_out => {
-                        timed_out = true;
-                        control.cancel.store(true, Ordering::Relaxed);
-                    }
-                    _ = tick.tick() => {
-                        let done = control.done.load(Ordering::Relaxed).min(total);
-                        let ev = pb::SimulatePoolResponse {
-                            event: Some(pb::simulate_pool_response::Event::Progress(pb::SimulationProgress { done, total })),
-                        };
-                        if tx.try_send(Ok(ev)).is_err() && tx.is_closed() {
-                            control.cancel.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    // Once: a closed channel stays ready, and selecting it
-                    // again would spin this task until the run ends.
-                    () = tx.closed(), if !client_gone => {
-                        client_gone = true;
-                        control.cancel.store(true, Ordering::Relaxed);
-                    }
-                }
-            };
-            let msg = match result {
-                Ok(Ok((mut result, html))) => {
-                    result.report_html = html.unwrap_or_default();
-                    Ok(pb::SimulatePoolResponse {
-                        event: Some(pb::simulate_pool_response::Event::Result(result)),
-                    })
-                }
-                Ok(Err(riskpool::run::RunError::Analytic(e))) => {
-                    Err(Status::from(bad_method(e.to_string())))
-                }
-                Ok(Err(riskpool::run::RunError::Cancelled)) => {
-                    Err(Status::from(ApiError::stopped(timed_out)))
-                }
-                Err(e) => Err(Status::internal(format!("simulation worker failed: {e}"))),
-            };
+            let (result, timed_out) = watch(&mut job, &control, deadline, &tx, total).await;
+            let msg = answer(result, timed_out);
             if msg.is_err() && tx.is_closed() {
                 super::listen::abandoned("SimulatePool", &"client went away; simulation stopped");
             }
@@ -625,5 +559,27 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                 .map(Into::into)
                 .collect(),
         }))
+    }
+}
+
+/// The last message of a SimulatePool stream.
+fn answer(
+    result: Result<Worked, tokio::task::JoinError>,
+    timed_out: bool,
+) -> Result<pb::SimulatePoolResponse, Status> {
+    match result {
+        Ok(Ok((mut result, html))) => {
+            result.report_html = html.unwrap_or_default();
+            Ok(pb::SimulatePoolResponse {
+                event: Some(pb::simulate_pool_response::Event::Result(result)),
+            })
+        }
+        Ok(Err(riskpool::run::RunError::Analytic(e))) => {
+            Err(Status::from(bad_method(e.to_string())))
+        }
+        Ok(Err(riskpool::run::RunError::Cancelled)) => {
+            Err(Status::from(ApiError::stopped(timed_out)))
+        }
+        Err(e) => Err(Status::internal(format!("simulation worker failed: {e}"))),
     }
 }

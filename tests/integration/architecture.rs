@@ -480,8 +480,6 @@ const STILL_TOO_LARGE: &[(&str, &str, usize)] = &[
     ("server/incentive.rs", "fn submit_loan_snapshot", 136),
     ("server/matching.rs", "fn match_registry", 97),
     ("server/mod.rs", "fn serve", 170),
-    ("server/riskpool.rs", "file", 629),
-    ("server/riskpool.rs", "fn simulate_pool", 136),
     ("store/postgres/mod.rs", "fn submit", 103),
     ("store/sqlite.rs", "fn submit", 94),
 ];
@@ -615,7 +613,10 @@ fn no_file_over_600_lines_and_no_function_over_80() {
                     seen.insert((k.0, k.1));
                     found.push(format!("{line}: shrank from {}; lower its entry", k.2));
                 }
-                Some(k) => found.push(format!("{line}: grew past the {} it had", k.2)),
+                Some(k) => {
+                    seen.insert((k.0, k.1));
+                    found.push(format!("{line}: grew past the {} it had", k.2));
+                }
                 None => found.push(line),
             }
         }

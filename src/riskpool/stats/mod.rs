@@ -151,7 +151,7 @@ pub fn summarize_with(
         loans: model.loans().len() as u64,
         exposure: Yuan::from_fen(exposure),
         capital: Yuan::from_fen(model.capital_fen()),
-        leverage: exposure as f64 / model.capital_fen() as f64,
+        leverage: model.leverage(),
         exhaustion_probability,
         exhaustion_by_period,
         defaults: f.defaults,

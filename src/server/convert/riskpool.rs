@@ -327,3 +327,30 @@ impl From<Certificate> for pb::Certificate {
         }
     }
 }
+
+/// The answer of a SimulatePool run: the Monte Carlo summary (or, when only
+/// the exact method ran, the run's header from the model), the method that
+/// ran, the exact figures and the certificate.
+pub(crate) fn simulation_result(
+    out: crate::riskpool::run::Outcome,
+    model: &crate::riskpool::Model,
+) -> pb::SimulationResult {
+    let mut result: pb::SimulationResult = match out.monte_carlo {
+        Some(s) => s.into(),
+        None => pb::SimulationResult {
+            seed: model.spec().seed,
+            preset: model.preset().name.clone(),
+            periods: model.spec().periods,
+            loans: model.loans().len() as u64,
+            exposure: Yuan::from_fen(model.exposure_fen()).to_fen_string(),
+            capital: Yuan::from_fen(model.capital_fen()).to_fen_string(),
+            leverage: model.leverage(),
+            tail_level: model.spec().output.tail_level,
+            ..Default::default()
+        },
+    };
+    result.method = pb::SimulationMethod::from(out.method).into();
+    result.analytic = out.analytic.map(Into::into);
+    result.certificate = out.certificate.map(Into::into);
+    result
+}
