@@ -468,8 +468,6 @@ const STILL_TOO_LARGE: &[(&str, &str, usize)] = &[
     ("report/grid.rs", "fn leverage", 137),
     ("report/registry.rs", "fn registry", 177),
     ("report/simulation.rs", "fn fan", 90),
-    ("report/text/matching.rs", "fn render_report", 134),
-    ("report/text/riskpool.rs", "fn render_summary", 89),
     ("riskpool/analytic/conv.rs", "fn add", 88),
     ("riskpool/analytic/mod.rs", "fn plan_run", 116),
     ("riskpool/grid.rs", "fn solve_leverage", 92),

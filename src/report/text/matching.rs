@@ -41,6 +41,47 @@ pub fn render_credit_code(cc: &crate::enterprise::CreditCode) -> String {
 
 /// The readable form of a match.
 pub fn render_report(r: &MatchReport) -> String {
+    let mut out = head(r);
+    let (credit, other): (Vec<_>, Vec<_>) = r.eligible.iter().partition(|m| m.kind.is_credit());
+    out.push_str(&format!(
+        "\n符合条件 {} 项（贷款按年化成本从低到高）\n",
+        r.eligible.len()
+    ));
+    if !credit.is_empty() {
+        out.push_str(&offers(&credit));
+    }
+    if !other.is_empty() {
+        let mut t = Table::new(&["奖励与补贴", "内容"], &[]);
+        for m in &other {
+            t.row(vec![
+                name_with_flag(m),
+                m.offer
+                    .as_ref()
+                    .and_then(|o| o.benefit.clone())
+                    .unwrap_or_default(),
+            ]);
+        }
+        out.push_str(&t.render("  "));
+    }
+    if !r.needs_info.is_empty() {
+        out.push_str(&needs_info(&r.needs_info));
+    }
+    if !r.ineligible.is_empty() {
+        out.push_str(&ineligible(&r.ineligible));
+    }
+    if r.eligible
+        .iter()
+        .chain(&r.needs_info)
+        .chain(&r.ineligible)
+        .any(|m| !m.uncertain_parameters.is_empty())
+    {
+        out.push_str("\n* 含依据不确定、取默认值的参数（见 smefin catalog show <产品ID>）\n");
+    }
+    out
+}
+
+/// The firm, the date and the LPR, its size class and its credit code.
+fn head(r: &MatchReport) -> String {
     let mut out = String::new();
     let name = if r.name.is_empty() {
         "（未命名企业）"
@@ -69,108 +110,89 @@ pub fn render_report(r: &MatchReport) -> String {
     if let Some(cc) = &r.credit_code {
         out.push_str(&render_credit_code(cc));
     }
+    out
+}
 
-    let (credit, other): (Vec<_>, Vec<_>) = r.eligible.iter().partition(|m| m.kind.is_credit());
-    out.push_str(&format!(
-        "\n符合条件 {} 项（贷款按年化成本从低到高）\n",
-        r.eligible.len()
-    ));
-    if !credit.is_empty() {
-        let mut t = Table::new(
-            &[
-                "#",
-                "产品",
-                "金额",
-                "期限",
-                "利率",
-                "借款人承担",
-                "担保费",
-                "年化成本",
-            ],
-            &[0, 2, 3, 4, 5, 6, 7],
-        );
-        for (i, m) in credit.iter().enumerate() {
-            let o = m.offer.as_ref();
-            let amount = o.and_then(|o| o.amount).map_or("—".into(), |a| a.human());
-            let term = o
-                .and_then(|o| o.term_months)
-                .map_or("—".into(), |t| format!("{t}个月"));
-            let fee = o
-                .and_then(|o| o.annual_guarantee_fee)
-                .map_or("—".into(), |f| f.to_fen_string());
-            let cost = o
-                .and_then(|o| o.annual_cost)
-                .map_or("—".into(), |c| c.to_fen_string());
-            t.row(vec![
-                (i + 1).to_string(),
-                name_with_flag(m),
-                amount,
-                term,
-                rate(&o.and_then(|o| o.rate.clone())),
-                rate(&o.and_then(|o| o.borrower_rate.clone())),
-                fee,
-                cost,
-            ]);
-        }
-        out.push_str(&t.render("  "));
-        for m in &credit {
-            for n in m.offer.iter().flat_map(|o| &o.notes) {
-                out.push_str(&format!("  · {}：{n}\n", m.product_name));
-            }
+/// The loans the firm qualifies for, cheapest first, with their notes.
+fn offers(credit: &[&ProductMatchReport]) -> String {
+    let mut t = Table::new(
+        &[
+            "#",
+            "产品",
+            "金额",
+            "期限",
+            "利率",
+            "借款人承担",
+            "担保费",
+            "年化成本",
+        ],
+        &[0, 2, 3, 4, 5, 6, 7],
+    );
+    for (i, m) in credit.iter().enumerate() {
+        let o = m.offer.as_ref();
+        let amount = o.and_then(|o| o.amount).map_or("—".into(), |a| a.human());
+        let term = o
+            .and_then(|o| o.term_months)
+            .map_or("—".into(), |t| format!("{t}个月"));
+        let fee = o
+            .and_then(|o| o.annual_guarantee_fee)
+            .map_or("—".into(), |f| f.to_fen_string());
+        let cost = o
+            .and_then(|o| o.annual_cost)
+            .map_or("—".into(), |c| c.to_fen_string());
+        t.row(vec![
+            (i + 1).to_string(),
+            name_with_flag(m),
+            amount,
+            term,
+            rate(&o.and_then(|o| o.rate.clone())),
+            rate(&o.and_then(|o| o.borrower_rate.clone())),
+            fee,
+            cost,
+        ]);
+    }
+    let mut out = t.render("  ");
+    for m in credit {
+        for n in m.offer.iter().flat_map(|o| &o.notes) {
+            out.push_str(&format!("  · {}：{n}\n", m.product_name));
         }
     }
-    if !other.is_empty() {
-        let mut t = Table::new(&["奖励与补贴", "内容"], &[]);
-        for m in &other {
-            t.row(vec![
-                name_with_flag(m),
-                m.offer
-                    .as_ref()
-                    .and_then(|o| o.benefit.clone())
-                    .unwrap_or_default(),
-            ]);
-        }
-        out.push_str(&t.render("  "));
-    }
+    out
+}
 
-    if !r.needs_info.is_empty() {
-        out.push_str(&format!("\n需补充信息 {} 项\n", r.needs_info.len()));
-        let mut t = Table::new(&["产品", "缺少的信息"], &[]);
-        for m in &r.needs_info {
-            let missing: Vec<String> = m
-                .criteria
-                .iter()
-                .filter(|c| !c.missing_field.is_empty())
-                .map(|c| crate::enterprise::field::describe(&c.missing_field))
-                .collect();
-            t.row(vec![name_with_flag(m), missing.join(", ")]);
-        }
-        out.push_str(&t.render("  "));
+/// The products that need more information, with what is missing.
+fn needs_info(needs: &[ProductMatchReport]) -> String {
+    let mut out = format!("\n需补充信息 {} 项\n", needs.len());
+    let mut t = Table::new(&["产品", "缺少的信息"], &[]);
+    for m in needs {
+        let missing: Vec<String> = m
+            .criteria
+            .iter()
+            .filter(|c| !c.missing_field.is_empty())
+            .map(|c| crate::enterprise::field::describe(&c.missing_field))
+            .collect();
+        t.row(vec![name_with_flag(m), missing.join(", ")]);
     }
+    out.push_str(&t.render("  "));
+    out
+}
 
-    if !r.ineligible.is_empty() {
-        out.push_str(&format!("\n不符合 {} 项\n", r.ineligible.len()));
-        for m in &r.ineligible {
-            out.push_str(&format!("  {}\n", name_with_flag(m)));
-            for c in m
-                .criteria
-                .iter()
-                .filter(|c| c.outcome == matching::Outcome::Fail)
-            {
-                out.push_str(&format!("    ✗ {}\n", c.message));
-            }
-            for s in &m.suggestions {
-                out.push_str(&format!("    → {}\n", s.message));
-            }
+/// The products the firm does not qualify for: each failed criterion and
+/// each suggestion.
+fn ineligible(products: &[ProductMatchReport]) -> String {
+    let mut out = format!("\n不符合 {} 项\n", products.len());
+    for m in products {
+        out.push_str(&format!("  {}\n", name_with_flag(m)));
+        for c in m
+            .criteria
+            .iter()
+            .filter(|c| c.outcome == matching::Outcome::Fail)
+        {
+            out.push_str(&format!("    ✗ {}\n", c.message));
         }
-    }
-    if r.eligible
-        .iter()
-        .chain(&r.needs_info)
-        .chain(&r.ineligible)
-        .any(|m| !m.uncertain_parameters.is_empty())
-    {
-        out.push_str("\n* 含依据不确定、取默认值的参数（见 smefin catalog show <产品ID>）\n");
+        for s in &m.suggestions {
+            out.push_str(&format!("    → {}\n", s.message));
+        }
     }
     out
 }

@@ -88,6 +88,21 @@ pub fn render_summary(s: &Summary) -> String {
         "违约笔数：均值 {:.2}，方差 {:.2}\n\n",
         s.defaults.mean, s.defaults.variance
     ));
+    o.push_str(&money_figures(s));
+    if s.periods > 1 {
+        o.push_str("\n资金池余额（期末，P5 / P25 / P50 / P75 / P95）：\n");
+        for f in &s.balance_fan {
+            let q: Vec<String> = f.quantiles.iter().map(|q| q.value.human()).collect();
+            o.push_str(&format!("  第 {} 期  {}\n", f.period, q.join(" / ")));
+        }
+    }
+    o
+}
+
+/// The money table (loss, compensation, unfunded, the banks' share) and
+/// the risk contributions by sector.
+fn money_figures(s: &Summary) -> String {
+    let mut o = String::new();
     let tail = format!("{}", s.tail_level * 100.0);
     let mut t = money_table(s.tail_level);
     let row = |name: &str, m: &MoneyStats| {
@@ -115,13 +130,6 @@ pub fn render_summary(s: &Summary) -> String {
                 c.es_contribution.to_fen_string(),
                 c.share * 100.0
             ));
-        }
-    }
-    if s.periods > 1 {
-        o.push_str("\n资金池余额（期末，P5 / P25 / P50 / P75 / P95）：\n");
-        for f in &s.balance_fan {
-            let q: Vec<String> = f.quantiles.iter().map(|q| q.value.human()).collect();
-            o.push_str(&format!("  第 {} 期  {}\n", f.period, q.join(" / ")));
         }
     }
     o
