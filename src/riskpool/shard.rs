@@ -385,6 +385,37 @@ fn check_raw(raw: &Raw, spec: &Spec) -> Result<(), String> {
     if let Some(w) = raw.weight.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
         return Err(format!("raw.weight holds {w}, not a likelihood ratio"));
     }
+    check_values(raw, spec)?;
+    let periods = spec.periods;
+    if raw.balance_hist.len() as u64 != u64::from(periods) {
+        return Err(format!(
+            "raw.balance_hist has {} periods, the spec {periods}",
+            raw.balance_hist.len()
+        ));
+    }
+    for (t, row) in raw.balance_hist.iter().enumerate() {
+        let sum = row.iter().try_fold(0u64, |a, &c| a.checked_add(c));
+        if row.len() != super::raw::BALANCE_BINS || sum != Some(n) {
+            return Err(format!(
+                "raw.balance_hist[{t}] does not count each of the {n} scenarios once in {} bins",
+                super::raw::BALANCE_BINS
+            ));
+        }
+    }
+    if !raw.top_ups.is_empty()
+        && (raw.top_ups.len() as u64 != u64::from(periods) || raw.top_ups.iter().any(|&c| c > n))
+    {
+        return Err(format!(
+            "raw.top_ups must count at most the {n} scenarios in each of {periods} periods"
+        ));
+    }
+    Ok(())
+}
+
+/// The values of a part's columns: periods within the horizon, no
+/// negative money, the banks' loss the loss less the compensation, and no
+/// more defaults than the book's loans can make.
+fn check_values(raw: &Raw, spec: &Spec) -> Result<(), String> {
     let periods = spec.periods;
     for (name, col) in [
         ("exhausted_period", &raw.exhausted_period),
@@ -418,28 +449,6 @@ fn check_raw(raw: &Raw, spec: &Spec) -> Result<(), String> {
                 "raw.defaults holds {d} defaults, more than the book's {loans} loans can make in {periods} periods"
             ));
         }
-    }
-    if raw.balance_hist.len() as u64 != u64::from(periods) {
-        return Err(format!(
-            "raw.balance_hist has {} periods, the spec {periods}",
-            raw.balance_hist.len()
-        ));
-    }
-    for (t, row) in raw.balance_hist.iter().enumerate() {
-        let sum = row.iter().try_fold(0u64, |a, &c| a.checked_add(c));
-        if row.len() != super::raw::BALANCE_BINS || sum != Some(n) {
-            return Err(format!(
-                "raw.balance_hist[{t}] does not count each of the {n} scenarios once in {} bins",
-                super::raw::BALANCE_BINS
-            ));
-        }
-    }
-    if !raw.top_ups.is_empty()
-        && (raw.top_ups.len() as u64 != u64::from(periods) || raw.top_ups.iter().any(|&c| c > n))
-    {
-        return Err(format!(
-            "raw.top_ups must count at most the {n} scenarios in each of {periods} periods"
-        ));
     }
     Ok(())
 }

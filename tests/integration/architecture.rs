@@ -472,7 +472,6 @@ const STILL_TOO_LARGE: &[(&str, &str, usize)] = &[
     ("riskpool/analytic/mod.rs", "fn plan_run", 116),
     ("riskpool/grid.rs", "fn solve_leverage", 92),
     ("riskpool/model.rs", "fn compile_with_csv", 97),
-    ("riskpool/shard.rs", "fn check_raw", 92),
     ("server/convert/common.rs", "fn from", 100),
     ("server/convert/riskpool.rs", "fn from", 87),
     ("server/incentive.rs", "fn submit_loan_snapshot", 136),
