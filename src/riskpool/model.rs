@@ -247,21 +247,8 @@ impl Model {
         limits: &Limits,
     ) -> Result<Model, SpecError> {
         let mut errs = Vec::new();
-        check_run(spec, limits, &mut errs);
-        let p = &spec.pool;
-        check_pool(p, limits, &mut errs);
-        let d = &spec.dependence;
-        let preset = match scenarios::resolve(&spec.scenario) {
-            Ok(p) => p,
-            Err((f, m)) => {
-                errs.push(FieldViolation::new(f, m));
-                Preset::baseline()
-            }
-        };
-        check_dependence(d, &mut errs);
-        let o = &spec.output;
-        check_output(o, &mut errs);
-        check_importance(spec, &mut errs);
+        let preset = check_settings(spec, limits, &mut errs);
+        let (p, d) = (&spec.pool, &spec.dependence);
 
         // The book: declared counts and money checked, and the run sized,
         // before any loan is built.
@@ -285,34 +272,15 @@ impl Model {
         // or total would otherwise be used to draw and split a whole book);
         // its templates are still checked, so every problem is reported.
         let generate = errs.is_empty();
-        let capacity = if generate { total_count } else { 0 };
-        let mut loans = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
         let mut templates = Templates::new(spec, &preset);
-        for (field, l) in &specs {
-            let t = templates.loan(field, &LoanTemplateSpec::of_loan(l), &mut errs);
-            loans.push(Loan {
-                amount_fen: l.amount.to_fen(),
-                ..t
-            });
-        }
-        // Segment sizes are drawn from the seed's last stream, so the book is
-        // the same whatever the scenario count or sharding.
-        let mut size_rng = ChaCha8Rng::seed_from_u64(spec.seed);
-        size_rng.set_stream(u64::MAX);
-        for (si, s) in spec.portfolio.segments.iter().enumerate() {
-            let t = templates.loan(
-                &format!("portfolio.segments[{si}]"),
-                &LoanTemplateSpec::of_segment(s),
-                &mut errs,
-            );
-            if !generate {
-                continue;
-            }
-            // (Neither or both of amount and total: reported above.)
-            if let Some(amounts) = segment_amounts(s, &mut size_rng) {
-                loans.extend(amounts.into_iter().map(|a| Loan { amount_fen: a, ..t }));
-            }
-        }
+        let loans = build_loans(
+            spec,
+            &specs,
+            total_count,
+            generate,
+            &mut templates,
+            &mut errs,
+        );
         let sectors = templates.sectors;
         if sectors.len() > u16::MAX as usize {
             errs.push(FieldViolation::new(
@@ -338,6 +306,66 @@ impl Model {
             _ => Err(SpecError { violations: errs }),
         }
     }
+}
+
+/// The run, pool, dependence, scenario, output and importance-sampling
+/// settings checked; the scenario's preset (the baseline when it is
+/// unknown, the problem recorded).
+fn check_settings(spec: &Spec, limits: &Limits, errs: &mut Vec<FieldViolation>) -> Preset {
+    check_run(spec, limits, errs);
+    check_pool(&spec.pool, limits, errs);
+    let preset = match scenarios::resolve(&spec.scenario) {
+        Ok(p) => p,
+        Err((f, m)) => {
+            errs.push(FieldViolation::new(f, m));
+            Preset::baseline()
+        }
+    };
+    check_dependence(&spec.dependence, errs);
+    check_output(&spec.output, errs);
+    check_importance(spec, errs);
+    preset
+}
+
+/// The book's loans: the listed ones, then each segment's, their sizes
+/// drawn from the seed's last stream; nothing is generated when `generate`
+/// is false (a spec with a problem), though every template is checked.
+fn build_loans(
+    spec: &Spec,
+    specs: &[(String, LoanSpec)],
+    total_count: u64,
+    generate: bool,
+    templates: &mut Templates<'_>,
+    errs: &mut Vec<FieldViolation>,
+) -> Vec<Loan> {
+    let capacity = if generate { total_count } else { 0 };
+    let mut loans = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    for (field, l) in specs {
+        let t = templates.loan(field, &LoanTemplateSpec::of_loan(l), errs);
+        loans.push(Loan {
+            amount_fen: l.amount.to_fen(),
+            ..t
+        });
+    }
+    // Segment sizes are drawn from the seed's last stream, so the book is
+    // the same whatever the scenario count or sharding.
+    let mut size_rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    size_rng.set_stream(u64::MAX);
+    for (si, s) in spec.portfolio.segments.iter().enumerate() {
+        let t = templates.loan(
+            &format!("portfolio.segments[{si}]"),
+            &LoanTemplateSpec::of_segment(s),
+            errs,
+        );
+        if !generate {
+            continue;
+        }
+        // (Neither or both of amount and total: reported above.)
+        if let Some(amounts) = segment_amounts(s, &mut size_rng) {
+            loans.extend(amounts.into_iter().map(|a| Loan { amount_fen: a, ..t }));
+        }
+    }
+    loans
 }
 
 /// The copula's laws; `None` (with a problem recorded) when ν admits none.

@@ -471,7 +471,6 @@ const STILL_TOO_LARGE: &[(&str, &str, usize)] = &[
     ("riskpool/analytic/conv.rs", "fn add", 88),
     ("riskpool/analytic/mod.rs", "fn plan_run", 116),
     ("riskpool/grid.rs", "fn solve_leverage", 92),
-    ("riskpool/model.rs", "fn compile_with_csv", 97),
     ("server/convert/common.rs", "fn from", 100),
     ("server/convert/riskpool.rs", "fn from", 87),
     ("server/incentive.rs", "fn submit_loan_snapshot", 136),
