@@ -8,11 +8,18 @@
 
 pub mod credit_code;
 pub mod field;
+mod parse;
+mod raw;
 pub mod size;
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use self::parse::{
+    checked, count, money, parse_certification_dates, parse_certifications, parse_region,
+    parse_request,
+};
+pub use self::raw::{RawCertificationDate, RawProfile, RawRequest};
 use crate::kernel::date::parse_date;
 use crate::kernel::money::Yuan;
 use crate::kernel::named_enum;
@@ -126,110 +133,6 @@ named_enum!(
     IsListed = "is_listed", "已在境内外上市";
 });
 
-/// A certification's designation date, as it arrives.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCertificationDate {
-    /// Certification (code, qualified code or Chinese name).
-    pub certification: String,
-    /// Designation date, `YYYY-MM-DD`.
-    pub designated: String,
-}
-
-/// The financing requested, as it arrives.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRequest {
-    /// Amount, a money string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<String>,
-    /// Term in months.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub term_months: Option<i64>,
-    /// Purpose (code, proto name or Chinese name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
-}
-
-/// An enterprise profile as it arrives: the JSON shape of
-/// `smefin.v1.EnterpriseProfile`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawProfile {
-    /// 统一社会信用代码.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credit_code: Option<String>,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// GB/T 2260 area code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region_code: Option<String>,
-    /// GB/T 4754-2017 code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub industry_code: Option<String>,
-    /// Staff.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub employees: Option<i64>,
-    /// Revenue, money string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annual_revenue: Option<String>,
-    /// Assets, money string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_assets: Option<String>,
-    /// Establishment date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub established: Option<String>,
-    /// Certifications.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub certifications: Vec<String>,
-    /// In an industrial park.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_industrial_park: Option<bool>,
-    /// Culture or tourism.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_cultural_tourism: Option<bool>,
-    /// Tax grade.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tax_credit_grade: Option<String>,
-    /// Has bank loans.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_bank_loans: Option<bool>,
-    /// New eligible hires.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_eligible_hires: Option<i64>,
-    /// Arrears.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wage_or_social_insurance_arrears: Option<bool>,
-    /// Registered IP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_registered_ip: Option<bool>,
-    /// Receivables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_receivables: Option<bool>,
-    /// Financing request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request: Option<RawRequest>,
-    /// Designation dates of certifications.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub certification_dates: Vec<RawCertificationDate>,
-    /// Makes listed 首台（套） equipment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub makes_listed_major_equipment: Option<bool>,
-    /// Makes listed 首批次 new material.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub makes_listed_new_material: Option<bool>,
-    /// Has pledgeable warehouse receipts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_warehouse_receipts: Option<bool>,
-    /// Has pledgeable purchase orders.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_purchase_orders: Option<bool>,
-    /// Listed on a stock exchange.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_listed: Option<bool>,
-}
-
 /// The financing requested, validated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct FinancingRequest {
@@ -298,188 +201,6 @@ pub struct Profile {
     /// Listed on a stock exchange.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_listed: Option<bool>,
-}
-
-fn count(field: &str, v: Option<i64>, errs: &mut Vec<FieldViolation>) -> Option<u32> {
-    let v = v?;
-    match u32::try_from(v) {
-        Ok(n) => Some(n),
-        Err(_) if v < 0 => {
-            errs.push(FieldViolation::new(
-                field,
-                format!("must not be negative, got {v}"),
-            ));
-            None
-        }
-        Err(_) => {
-            errs.push(FieldViolation::new(field, format!("{v} is out of range")));
-            None
-        }
-    }
-}
-
-fn money(field: &str, v: &Option<String>, errs: &mut Vec<FieldViolation>) -> Option<Yuan> {
-    let s = v.as_ref()?;
-    match Yuan::parse(s) {
-        Ok(y) => Some(y),
-        Err(e) => {
-            errs.push(FieldViolation::new(field, e.to_string()));
-            None
-        }
-    }
-}
-
-/// A present field parsed by `parse`; a failure is recorded under `field`.
-fn checked<T, E: std::fmt::Display>(
-    field: &str,
-    value: Option<String>,
-    parse: impl FnOnce(&str) -> Result<T, E>,
-    errs: &mut Vec<FieldViolation>,
-) -> Option<T> {
-    match parse(&value?) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            errs.push(FieldViolation::new(field, e.to_string()));
-            None
-        }
-    }
-}
-
-/// A GB/T 2260 area code: 2, 4 or 6 digits, surrounding spaces ignored.
-fn parse_region(r: &str) -> Result<String, String> {
-    let t = r.trim();
-    if matches!(t.len(), 2 | 4 | 6) && t.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(t.to_string())
-    } else {
-        Err(format!(
-            "`{r}` is not a GB/T 2260 area code (2, 4 or 6 digits, e.g. \"360102\")"
-        ))
-    }
-}
-
-fn expected<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> String {
-    all.iter().map(|&v| code(v)).collect::<Vec<_>>().join(", ")
-}
-
-/// More than [`MAX_CERTIFICATIONS`] entries is one problem, not one per
-/// entry: 500,000 unknown values made 150 MB of problems out of a 1 MB
-/// message.
-fn too_many(field: &str, len: usize, errs: &mut Vec<FieldViolation>) -> bool {
-    let over = len > MAX_CERTIFICATIONS;
-    if over {
-        errs.push(FieldViolation::new(
-            field,
-            format!(
-                "{len} entries; at most {MAX_CERTIFICATIONS} (there are {} kinds)",
-                Certification::ALL.len()
-            ),
-        ));
-    }
-    over
-}
-
-/// Certifications, deduplicated in enum order; each unknown entry is a
-/// problem of its own, and too many entries are one problem.
-fn parse_certifications(list: &[String], errs: &mut Vec<FieldViolation>) -> Vec<Certification> {
-    if too_many("certifications", list.len(), errs) {
-        return Vec::new();
-    }
-    let mut certs = Vec::new();
-    for (i, c) in list.iter().enumerate() {
-        match Certification::parse(c) {
-            Some(v) => certs.push(v),
-            None => errs.push(FieldViolation::new(
-                format!("certifications[{i}]"),
-                format!(
-                    "unknown certification `{c}` (expected one of: {})",
-                    expected(Certification::ALL, Certification::code)
-                ),
-            )),
-        }
-    }
-    certs.sort();
-    certs.dedup();
-    certs
-}
-
-/// Designation dates, one per certification; each entry's problems are
-/// reported under its index.
-fn parse_certification_dates(
-    list: &[RawCertificationDate],
-    errs: &mut Vec<FieldViolation>,
-) -> std::collections::BTreeMap<Certification, NaiveDate> {
-    let mut out = std::collections::BTreeMap::new();
-    if too_many("certification_dates", list.len(), errs) {
-        return out;
-    }
-    for (i, d) in list.iter().enumerate() {
-        let c = Certification::parse(&d.certification);
-        if c.is_none() {
-            errs.push(FieldViolation::new(
-                format!("certification_dates[{i}].certification"),
-                format!(
-                    "unknown certification `{}` (expected one of: {})",
-                    d.certification,
-                    expected(Certification::ALL, Certification::code)
-                ),
-            ));
-        }
-        let date = checked(
-            &format!("certification_dates[{i}].designated"),
-            Some(d.designated.clone()),
-            parse_date,
-            errs,
-        );
-        if let (Some(c), Some(date)) = (c, date)
-            && out.insert(c, date).is_some_and(|prev| prev != date)
-        {
-            errs.push(FieldViolation::new(
-                format!("certification_dates[{i}]"),
-                format!("{} is dated twice, differently", c.code()),
-            ));
-        }
-    }
-    out
-}
-
-/// The financing request: a positive amount, 1 to 600 months, a known purpose.
-fn parse_request(r: RawRequest, errs: &mut Vec<FieldViolation>) -> FinancingRequest {
-    let amount = money("request.amount", &r.amount, errs);
-    if amount.is_some_and(|a| a.0.is_zero()) {
-        errs.push(FieldViolation::new(
-            "request.amount",
-            "must be greater than zero",
-        ));
-    }
-    let term_months = r.term_months.and_then(|t| {
-        if (1..=600).contains(&t) {
-            Some(t as u32)
-        } else {
-            errs.push(FieldViolation::new(
-                "request.term_months",
-                format!("{t} is out of range (1 to 600 months)"),
-            ));
-            None
-        }
-    });
-    let purpose = checked(
-        "request.purpose",
-        r.purpose,
-        |p| {
-            LoanPurpose::parse(p).ok_or_else(|| {
-                format!(
-                    "unknown purpose `{p}` (expected one of: {})",
-                    expected(LoanPurpose::ALL, LoanPurpose::code)
-                )
-            })
-        },
-        errs,
-    );
-    FinancingRequest {
-        amount,
-        term_months,
-        purpose,
-    }
 }
 
 impl Profile {

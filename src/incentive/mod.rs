@@ -19,8 +19,10 @@
 //!   the budget exactly, the last fen going by largest remainder.
 
 pub mod csv;
+mod ids;
 mod statement;
 
+pub use self::ids::{LoanIds, MAX_ID_CHARS, check_bank_id, check_id, check_text, normalize_id};
 pub use statement::{StatementInputs, compute, statement_from};
 
 use std::collections::BTreeMap;
@@ -32,134 +34,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernel::money::Yuan;
 use crate::kernel::named_enum;
-
-/// Checks a bank id: 1–64 ASCII letters, digits, '-' or '_'. One rule for
-/// RegisterBank, the `bank:<id>` principals of the token file and the CSV
-/// inputs, so a token can only name a bank that can be registered.
-pub fn check_bank_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{id}` is not a bank id (1-64 letters, digits, '-' or '_')"
-        ))
-    }
-}
-
-/// Most characters (Unicode scalar values, not bytes) of a `request_id` or a
-/// `loan_id`.
-pub const MAX_ID_CHARS: usize = 128;
-
-/// Whether `c` is a control character or an invisible format character
-/// (zero-width spaces and joiners, bidirectional marks, the byte-order mark,
-/// the soft hyphen): neither belongs in a name or an id, and PostgreSQL
-/// cannot store U+0000 at all.
-fn hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
-}
-
-/// Checks a text field a person reads (a bank's name): no control or
-/// invisible character, 1 to `max` characters after trimming. The one rule
-/// for stored text on every path and both stores.
-pub fn check_text(s: &str, max: usize) -> Result<(), String> {
-    if let Some(c) = s.chars().find(|&c| hidden(c)) {
-        return Err(format!(
-            "contains the control or invisible character U+{:04X}; remove it",
-            u32::from(c)
-        ));
-    }
-    let n = s.trim().chars().count();
-    if n == 0 {
-        Err("is required".into())
-    } else if n > max {
-        Err(format!("has {n} characters; at most {max}"))
-    } else {
-        Ok(())
-    }
-}
-
-/// An id as it is stored and compared, from what a caller wrote (a
-/// submission's `request_id`, a loan's `loan_id` or `borrower_id`), by one
-/// rule on every path: trimmed and in Unicode NFKC (so `L1 `, `Ｌ1` and
-/// `L1` are one id), then required, at most [`MAX_ID_CHARS`] characters,
-/// and without control or invisible characters (`L1\u{200B}` is refused,
-/// not kept as a second `L1`).
-pub fn normalize_id(id: &str) -> Result<String, String> {
-    use unicode_normalization::UnicodeNormalization;
-    if let Some(c) = id.chars().find(|&c| hidden(c)) {
-        return Err(format!(
-            "contains the control or invisible character U+{:04X}; remove it",
-            u32::from(c)
-        ));
-    }
-    let n: String = id.trim().nfkc().collect();
-    let n = n.trim().to_string();
-    if n.is_empty() {
-        Err("is required".into())
-    } else if n.chars().count() > MAX_ID_CHARS {
-        Err(format!(
-            "has {} characters; at most {MAX_ID_CHARS}",
-            n.chars().count()
-        ))
-    } else {
-        Ok(n)
-    }
-}
-
-/// Checks an id a caller gives (see [`normalize_id`]).
-pub fn check_id(id: &str) -> Result<(), String> {
-    normalize_id(id).map(|_| ())
-}
-
-/// The loan ids of one snapshot, checked as they arrive: each is required,
-/// at most [`MAX_ID_CHARS`] characters, and appears once once normalised
-/// ([`normalize_id`]) — a loan listed twice would be counted twice in the
-/// balance.
-#[derive(Debug, Default)]
-pub struct LoanIds {
-    first: std::collections::HashMap<String, usize>,
-}
-
-impl LoanIds {
-    /// Admits the id of loan `index` and returns it normalised, or says why
-    /// not (`place` names where an earlier index is: `loans[3]`, `line 5`).
-    pub fn admit(
-        &mut self,
-        index: usize,
-        id: &str,
-        place: impl Fn(usize) -> String,
-    ) -> Result<String, String> {
-        let id = normalize_id(id)?;
-        match self.first.entry(id.clone()) {
-            std::collections::hash_map::Entry::Occupied(e) => Err(format!(
-                "`{}` is listed again (first at {}); a snapshot lists each loan once (ids are compared trimmed and in Unicode NFKC)",
-                clip_id(&id),
-                place(*e.get())
-            )),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(index);
-                Ok(id)
-            }
-        }
-    }
-}
-
-/// An id cut to 64 characters for a message.
-fn clip_id(id: &str) -> String {
-    if id.chars().count() > 64 {
-        id.chars().take(64).chain(std::iter::once('…')).collect()
-    } else {
-        id.to_string()
-    }
-}
 
 /// A calendar quarter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
