@@ -16,14 +16,7 @@ use crate::riskpool::plan::{Class, Plan};
 /// global factor z and its sector's factor s.
 #[inline]
 pub(super) fn conditional(c: &Class, w: f64, z: f64, s_load: f64, s: f64) -> f64 {
-    conditional_at(c, w, c.sqrt_rho * z + s_load * s)
-}
-
-/// The conditional default probability of a class given the scale w and
-/// a = √ρ·z + √ρ_s·s (a sector table's argument).
-#[inline]
-pub(super) fn conditional_at(c: &Class, w: f64, a: f64) -> f64 {
-    c.conditional_at(w, a)
+    c.conditional_at(w, c.sqrt_rho * z + s_load * s)
 }
 
 /// One outcome (loss or claims) on its lattice: its groups by rounding and
@@ -302,7 +295,7 @@ impl Setup<'_> {
             let points = channels.iter().map(|(q, _)| q.points).collect();
             let f = move |a: f64| -> Result<Vec<Pmf>, Cancelled> {
                 control.check()?;
-                self.sector_given(&channels, s, |c| conditional_at(c, w, a), true)
+                self.sector_given(&channels, s, |c| c.conditional_at(w, a), true)
             };
             let t = Table::new(Box::new(f), first, self.s_load, tol, points);
             let reach = quadrature::BREAKS[quadrature::BREAKS.len() - 2] * first;

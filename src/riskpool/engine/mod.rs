@@ -292,7 +292,7 @@ impl<'m> Engine<'m> {
 
     /// The defaults of a class whose loans are drawn one by one (a drawn
     /// LGD, or several periods). Returns their claims, fen.
-    #[inline(always)]
+    #[inline]
     fn loan_defaults(
         &self,
         c: &Class,
@@ -306,13 +306,6 @@ impl<'m> Engine<'m> {
         let lag = model.spec().pool.recovery_lag as usize;
         let n = c.loans.len();
         let mut claims = 0;
-        // (the books' parts as locals, so the loop below keeps them close)
-        let Books {
-            st,
-            out,
-            sector_loss,
-        } = books;
-        let mut sector_loss = sector_loss.as_deref_mut();
         let mut chosen = std::mem::take(&mut scratch.chosen);
         chosen.clear();
         if p >= 1.0 {
@@ -328,14 +321,10 @@ impl<'m> Engine<'m> {
             if self.multi && scratch.tripped && !scratch.active[loan] {
                 continue;
             }
-            let amount = model.loans()[loan].amount_fen;
-            let DefaultAmounts { loss, claim, back } =
-                self.plan.draw_amounts(loan, &model.loans()[loan], rng);
-            out.defaults += 1;
-            out.loss += loss;
-            if let Some(sl) = sector_loss.as_deref_mut() {
-                sl[c.sector] += loss;
-            }
+            let l = &model.loans()[loan];
+            let amount = l.amount_fen;
+            let DefaultAmounts { loss, claim, back } = self.plan.draw_amounts(loan, l, rng);
+            books.add(c.sector, 1, loss);
             claims += claim;
             // A recovery due after the horizon is not returned
             // within it (the pool has paid the gross claim).
@@ -347,13 +336,13 @@ impl<'m> Engine<'m> {
                     scratch.active[loan] = false;
                 } else {
                     // its maturities from now on will not come
-                    let term = model.loans()[loan].term_periods;
+                    let term = l.term_periods;
                     for m in schedule(term, scratch.lent_at(loan), t, self.periods) {
                         scratch.delta[m] -= amount;
                     }
                 }
                 scratch.pending.push(loan as u32);
-                st.defaulted_amount += amount;
+                books.st.defaulted_amount += amount;
             }
         }
         scratch.chosen = chosen;
