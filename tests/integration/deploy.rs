@@ -368,3 +368,41 @@ fn the_deployment_is_locked_down_and_its_limits_add_up() {
         );
     }
 }
+
+/// Every external image the container build starts from is pinned by its
+/// digest (a tag can be moved under a build, a digest cannot); the image
+/// each `FROM` names is one of the pinned build arguments or a stage.
+#[test]
+fn the_container_build_pins_its_base_images_by_digest() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/Containerfile"))
+            .unwrap();
+    let mut args = HashMap::new();
+    let mut stages = Vec::new();
+    let mut froms = 0;
+    for line in text.lines().map(str::trim) {
+        if let Some(arg) = line.strip_prefix("ARG ") {
+            let (name, value) = arg.split_once('=').expect("an ARG with a default");
+            let (_, digest) = value
+                .split_once("@sha256:")
+                .unwrap_or_else(|| panic!("{name} is not pinned by digest: {value}"));
+            assert!(
+                digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{name}: {digest} is not a sha256 digest"
+            );
+            args.insert(format!("${{{name}}}"), value.to_string());
+        } else if let Some(from) = line.strip_prefix("FROM ") {
+            froms += 1;
+            let mut words = from.split_whitespace();
+            let image = words.next().unwrap();
+            assert!(
+                args.contains_key(image) || stages.iter().any(|s| s == image),
+                "FROM {image} is neither a pinned argument nor a stage"
+            );
+            if let (Some("AS"), Some(stage)) = (words.next(), words.next()) {
+                stages.push(stage.to_string());
+            }
+        }
+    }
+    assert_eq!((args.len(), froms), (2, 2), "the build and runtime images");
+}
