@@ -273,6 +273,41 @@ fn env_value(raw: &str) -> toml::Value {
     }
 }
 
+/// Lays the `SMEFIN__SECTION__KEY` variables over the table; the keys they
+/// set, dotted (`riskpool.threads`).
+fn overlay_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut env_keys = Vec::new();
+    for (k, v) in env {
+        let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+        if path.iter().any(String::is_empty) {
+            return Err(ConfigError::Invalid {
+                key: k.clone(),
+                source_name: "environment".into(),
+                reason: "expected SMEFIN__SECTION__KEY".into(),
+            });
+        }
+        let mut over = toml::Table::new();
+        let mut cur = &mut over;
+        for seg in &path[..path.len() - 1] {
+            cur = cur
+                .entry(seg.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .expect("just inserted a table");
+        }
+        cur.insert(path[path.len() - 1].clone(), env_value(&v));
+        merge(table, over);
+        env_keys.push(path.join("."));
+    }
+    Ok(env_keys)
+}
+
 impl Config {
     /// Loads defaults, then `file` (if any), then the given environment
     /// variables (pass `std::env::vars()`).
@@ -299,32 +334,7 @@ impl Config {
             merge(&mut table, over);
             source = path.display().to_string();
         }
-        let mut env_keys = Vec::new();
-        for (k, v) in env {
-            let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
-            if path.iter().any(String::is_empty) {
-                return Err(ConfigError::Invalid {
-                    key: k.clone(),
-                    source_name: "environment".into(),
-                    reason: "expected SMEFIN__SECTION__KEY".into(),
-                });
-            }
-            let mut over = toml::Table::new();
-            let mut cur = &mut over;
-            for seg in &path[..path.len() - 1] {
-                cur = cur
-                    .entry(seg.clone())
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-                    .as_table_mut()
-                    .expect("just inserted a table");
-            }
-            cur.insert(path[path.len() - 1].clone(), env_value(&v));
-            merge(&mut table, over);
-            env_keys.push(path.join("."));
-        }
+        let env_keys = overlay_env(&mut table, env)?;
         // Where a key's value came from: the environment, else the file (a
         // value that does not parse came from one of the two).
         let source_of = |key: &str| {
@@ -367,170 +377,74 @@ impl Config {
     /// 0 simulations, a channel of 0 messages or a million threads would
     /// otherwise fail later, or be quietly replaced).
     fn out_of_range(&self) -> Option<(&'static str, String)> {
-        let (s, r) = (&self.server, &self.riskpool);
-        let checks: [(&'static str, u64, u64, u64, &str); 26] = [
-            (
-                "server.stream_window_bytes",
-                s.stream_window_bytes.into(),
-                65_535,
-                (1 << 31) - 1,
-                "",
-            ),
-            (
-                "server.connection_window_bytes",
-                s.connection_window_bytes.into(),
-                65_535,
-                (1 << 31) - 1,
-                "",
-            ),
-            (
-                "server.max_concurrent_streams",
-                s.max_concurrent_streams.into(),
-                1,
-                1 << 20,
-                "",
-            ),
-            (
-                "server.max_connections",
-                s.max_connections as u64,
-                1,
-                1 << 20,
-                "",
-            ),
-            (
-                "server.handshake_timeout_seconds",
-                s.handshake_timeout_seconds,
-                1,
-                3600,
-                "",
-            ),
-            (
-                "server.keepalive_interval_seconds",
-                s.keepalive_interval_seconds,
-                0,
-                86_400,
-                " (0: no pings)",
-            ),
-            (
-                "server.keepalive_timeout_seconds",
-                s.keepalive_timeout_seconds,
-                1,
-                3600,
-                "",
-            ),
-            (
-                "server.max_connection_age_seconds",
-                s.max_connection_age_seconds,
-                0,
-                365 * 86_400,
-                " (0: never)",
-            ),
-            (
-                "server.max_message_bytes",
-                s.max_message_bytes as u64,
-                1024,
-                1 << 30,
-                "",
-            ),
-            ("server.batch_buffer", s.batch_buffer as u64, 1, 1 << 20, ""),
-            (
-                "server.worker_threads",
-                s.worker_threads as u64,
-                0,
-                MAX_THREADS as u64,
-                " (0: one per core)",
-            ),
-            (
-                "server.shutdown_grace_seconds",
-                s.shutdown_grace_seconds,
-                0,
-                3600,
-                "",
-            ),
-            (
-                "riskpool.max_concurrent",
-                r.max_concurrent as u64,
-                1,
-                1024,
-                "",
-            ),
-            (
-                "riskpool.threads",
-                r.threads as u64,
-                0,
-                MAX_THREADS as u64,
-                " (0: every core but one)",
-            ),
-            ("riskpool.max_loans", r.max_loans, 1, u64::MAX, ""),
-            ("riskpool.max_scenarios", r.max_scenarios, 1, u64::MAX, ""),
-            (
-                "riskpool.max_periods",
-                r.max_periods.into(),
-                1,
-                u16::MAX.into(),
-                "",
-            ),
-            (
-                "riskpool.max_run_bytes",
-                r.max_run_bytes,
-                1 << 20,
-                u64::MAX,
-                "",
-            ),
-            ("riskpool.max_work", r.max_work, 1, u64::MAX, ""),
-            (
-                "riskpool.max_analytic_work",
-                r.max_analytic_work,
-                1,
-                u64::MAX,
-                "",
-            ),
-            ("store.pool_size", self.store.pool_size as u64, 1, 1024, ""),
-            (
-                "server.max_snapshot_bytes",
-                s.max_snapshot_bytes,
-                1 << 20,
-                u64::MAX,
-                "",
-            ),
-            (
-                "server.max_snapshot_bytes_total",
-                s.max_snapshot_bytes_total,
-                1 << 20,
-                u64::MAX,
-                "",
-            ),
-            (
-                "store.max_versions_per_quarter",
-                self.store.max_versions_per_quarter.into(),
-                1,
-                u32::MAX.into(),
-                "",
-            ),
-            (
-                "store.max_loans_per_quarter",
-                self.store.max_loans_per_quarter,
-                1,
-                u64::MAX,
-                "",
-            ),
-            (
-                "store.connect_timeout_seconds",
-                self.store.connect_timeout_seconds,
-                1,
-                600,
-                "",
-            ),
-        ];
-        checks.into_iter().find_map(|(key, v, lo, hi, note)| {
-            let range = if hi == u64::MAX {
-                format!("at least {lo}")
-            } else {
-                format!("in {lo}..={hi}")
-            };
-            (v < lo || v > hi).then(|| (key, format!("{v} is not {range}{note}")))
-        })
+        let server = server_ranges(&self.server);
+        let riskpool = riskpool_ranges(&self.riskpool);
+        let store = store_ranges(&self.store);
+        server
+            .into_iter()
+            .chain(riskpool)
+            .chain(store)
+            .find_map(|(key, v, lo, hi, note)| {
+                let range = if hi == u64::MAX {
+                    format!("at least {lo}")
+                } else {
+                    format!("in {lo}..={hi}")
+                };
+                (v < lo || v > hi).then(|| (key, format!("{v} is not {range}{note}")))
+            })
     }
+}
+
+/// A numeric key's range: its name, its value, the least and the most it
+/// may be (`u64::MAX`: no most), and a note on what an edge value means.
+type Range = (&'static str, u64, u64, u64, &'static str);
+
+/// The `[server]` ranges.
+#[rustfmt::skip]
+fn server_ranges(s: &ServerConfig) -> [Range; 14] {
+    let window = (1 << 31) - 1;
+    [
+        ("server.stream_window_bytes", s.stream_window_bytes.into(), 65_535, window, ""),
+        ("server.connection_window_bytes", s.connection_window_bytes.into(), 65_535, window, ""),
+        ("server.max_concurrent_streams", s.max_concurrent_streams.into(), 1, 1 << 20, ""),
+        ("server.max_connections", s.max_connections as u64, 1, 1 << 20, ""),
+        ("server.handshake_timeout_seconds", s.handshake_timeout_seconds, 1, 3600, ""),
+        ("server.keepalive_interval_seconds", s.keepalive_interval_seconds, 0, 86_400, " (0: no pings)"),
+        ("server.keepalive_timeout_seconds", s.keepalive_timeout_seconds, 1, 3600, ""),
+        ("server.max_connection_age_seconds", s.max_connection_age_seconds, 0, 365 * 86_400, " (0: never)"),
+        ("server.max_message_bytes", s.max_message_bytes as u64, 1024, 1 << 30, ""),
+        ("server.batch_buffer", s.batch_buffer as u64, 1, 1 << 20, ""),
+        ("server.worker_threads", s.worker_threads as u64, 0, MAX_THREADS as u64, " (0: one per core)"),
+        ("server.shutdown_grace_seconds", s.shutdown_grace_seconds, 0, 3600, ""),
+        ("server.max_snapshot_bytes", s.max_snapshot_bytes, 1 << 20, u64::MAX, ""),
+        ("server.max_snapshot_bytes_total", s.max_snapshot_bytes_total, 1 << 20, u64::MAX, ""),
+    ]
+}
+
+/// The `[riskpool]` ranges.
+#[rustfmt::skip]
+fn riskpool_ranges(r: &RiskPoolConfig) -> [Range; 8] {
+    [
+        ("riskpool.max_concurrent", r.max_concurrent as u64, 1, 1024, ""),
+        ("riskpool.threads", r.threads as u64, 0, MAX_THREADS as u64, " (0: every core but one)"),
+        ("riskpool.max_loans", r.max_loans, 1, u64::MAX, ""),
+        ("riskpool.max_scenarios", r.max_scenarios, 1, u64::MAX, ""),
+        ("riskpool.max_periods", r.max_periods.into(), 1, u16::MAX.into(), ""),
+        ("riskpool.max_run_bytes", r.max_run_bytes, 1 << 20, u64::MAX, ""),
+        ("riskpool.max_work", r.max_work, 1, u64::MAX, ""),
+        ("riskpool.max_analytic_work", r.max_analytic_work, 1, u64::MAX, ""),
+    ]
+}
+
+/// The `[store]` ranges.
+#[rustfmt::skip]
+fn store_ranges(s: &StoreOptions) -> [Range; 4] {
+    [
+        ("store.pool_size", s.pool_size as u64, 1, 1024, ""),
+        ("store.max_versions_per_quarter", s.max_versions_per_quarter.into(), 1, u32::MAX.into(), ""),
+        ("store.max_loans_per_quarter", s.max_loans_per_quarter, 1, u64::MAX, ""),
+        ("store.connect_timeout_seconds", s.connect_timeout_seconds, 1, 600, ""),
+    ]
 }
 
 /// Most threads a pool of smefin's may be given (`server.worker_threads`,

@@ -161,7 +161,7 @@ struct Done {
     eligible: Vec<usize>,
     needs: Vec<usize>,
     /// What the registry report counts of this firm (when one is asked).
-    tally: Option<crate::report::registry::FirmTally>,
+    tally: Option<crate::matching::registry::FirmTally>,
 }
 
 fn problem(line: u64, problems: Vec<FieldViolation>) -> Done {
@@ -238,7 +238,7 @@ fn match_line(
         valid: true,
         eligible,
         needs,
-        tally: report.then(|| crate::report::registry::FirmTally::of(&ev, cls.class())),
+        tally: report.then(|| crate::matching::registry::FirmTally::of(&ev, cls.class())),
     }
 }
 
@@ -258,16 +258,95 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         full,
         report,
     } = b;
-    let mut stats = crate::report::registry::RegistryStats::default();
-    let mut digest = <sha2::Sha256 as sha2::Digest>::new();
-    let reader = std::fs::File::open(input)
+    let file = std::fs::File::open(input)
         .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
     // Progress in bytes of the input, so the file is read once.
-    let total = reader.metadata().ok().map(|m| m.len()).filter(|&n| n > 0);
-    let reader = BufReader::new(reader);
-    let file = std::fs::File::create(output)
+    let bar = progress_bar(file.metadata().ok().map(|m| m.len()).filter(|&n| n > 0));
+    let mut lines = Lines {
+        lines: BufReader::new(file).split(b'\n'),
+        line_no: 0,
+        bytes_read: 0,
+        digest: report.map(|_| <sha2::Sha256 as sha2::Digest>::new()),
+    };
+    let out = std::fs::File::create(output)
         .map_err(|e| CliError::new(format!("{}: {e}", output.display())))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut out = BufWriter::with_capacity(1 << 20, out);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start {threads} matching threads: {e}")))?;
+    let mut totals = Totals {
+        eligible: vec![0; catalog.products.len()],
+        needs: vec![0; catalog.products.len()],
+        matched: 0,
+        invalid: 0,
+        stats: Default::default(),
+    };
+    loop {
+        let chunk = lines.next_chunk(input)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let results = match_chunk(&pool, &chunk, catalog, opts, (full, report.is_some()))?;
+        for d in results {
+            out.write_all(d.json.as_bytes())?;
+            out.write_all(b"\n")?;
+            totals.add(d);
+        }
+        bar.set_position(lines.bytes_read);
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    if let (Some(path), Some(digest)) = (report, lines.digest) {
+        totals.stats.invalid = totals.invalid;
+        write_registry_report(path, &totals.stats, catalog, opts, digest)?;
+    }
+    print(&totals.summary(catalog, opts, output))?;
+    if totals.invalid > 0 {
+        return Err(CliError {
+            message: format!(
+                "{} of {} records were invalid",
+                totals.invalid,
+                totals.matched + totals.invalid
+            ),
+            code: 3,
+            io: None,
+        });
+    }
+    Ok(())
+}
+
+/// Matches a chunk of lines on the pool, in order whatever the scheduling
+/// (rayon's indexed collect); a worker that panics fails the run with a
+/// message, not a crash.
+fn match_chunk(
+    pool: &rayon::ThreadPool,
+    chunk: &[(u64, Result<String, String>)],
+    catalog: &Catalog,
+    opts: &MatchOptions,
+    (full, tally): (bool, bool),
+) -> Result<Vec<Done>, CliError> {
+    let results: Vec<Done> = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|(n, l)| match l {
+                    Ok(l) => match_line(catalog, opts, *n, l, (full, tally)),
+                    Err(e) => problem(*n, vec![FieldViolation::new("(line)", e.clone())]),
+                })
+                .collect()
+        })
+    }))
+    .unwrap_or_default();
+    if results.len() != chunk.len() {
+        return Err(CliError::new(
+            "a matching worker failed; no output past this point is reliable",
+        ));
+    }
+    Ok(results)
+}
+
+fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
     let bar = match total {
         Some(n) => indicatif::ProgressBar::new(n),
         None => indicatif::ProgressBar::new_spinner(),
@@ -278,135 +357,131 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    bar
+}
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CliError::new(format!("cannot start {threads} matching threads: {e}")))?;
-    let mut eligible = vec![0u64; catalog.products.len()];
-    let mut needs = vec![0u64; catalog.products.len()];
-    let (mut matched, mut invalid) = (0u64, 0u64);
-    let mut lines = reader.split(b'\n');
-    let mut line_no = 0u64;
-    let mut bytes_read = 0u64;
-    const CHUNK: usize = 8192;
-    loop {
-        // Each line is kept, valid UTF-8 or not: a bad line becomes a problem record.
-        let mut chunk: Vec<(u64, Result<String, String>)> = Vec::with_capacity(CHUNK);
+/// The registry's lines as they are read: numbered, counted in bytes for
+/// the progress bar, and digested for the report when one is asked.
+struct Lines<R> {
+    lines: std::io::Split<R>,
+    line_no: u64,
+    bytes_read: u64,
+    digest: Option<sha2::Sha256>,
+}
+
+impl<R: BufRead> Lines<R> {
+    /// The next lines, up to a chunk's worth (none at the end). Each line
+    /// is kept, valid UTF-8 or not: a bad line becomes a problem record.
+    #[allow(clippy::type_complexity)]
+    fn next_chunk(
+        &mut self,
+        input: &std::path::Path,
+    ) -> Result<Vec<(u64, Result<String, String>)>, CliError> {
+        const CHUNK: usize = 8192;
+        let mut chunk = Vec::with_capacity(CHUNK);
         while chunk.len() < CHUNK {
-            match lines.next() {
+            let mut bytes = match self.lines.next() {
                 None => break,
                 Some(Err(e)) => {
                     return Err(CliError::new(format!(
                         "{} line {}: {e}",
                         input.display(),
-                        line_no + 1
+                        self.line_no + 1
                     )));
                 }
-                Some(Ok(mut bytes)) => {
-                    line_no += 1;
-                    bytes_read += bytes.len() as u64 + 1;
-                    if report.is_some() {
-                        sha2::Digest::update(&mut digest, &bytes);
-                        sha2::Digest::update(&mut digest, b"\n");
-                    }
-                    if bytes.last() == Some(&b'\r') {
-                        bytes.pop();
-                    }
-                    match String::from_utf8(bytes) {
-                        Ok(l) if l.trim().is_empty() => {}
-                        Ok(l) => chunk.push((line_no, Ok(l))),
-                        Err(e) => chunk.push((
-                            line_no,
-                            Err(format!("line is not valid UTF-8: {}", e.utf8_error())),
-                        )),
-                    }
-                }
+                Some(Ok(bytes)) => bytes,
+            };
+            self.line_no += 1;
+            self.bytes_read += bytes.len() as u64 + 1;
+            if let Some(d) = &mut self.digest {
+                sha2::Digest::update(d, &bytes);
+                sha2::Digest::update(d, b"\n");
+            }
+            if bytes.last() == Some(&b'\r') {
+                bytes.pop();
+            }
+            match String::from_utf8(bytes) {
+                Ok(l) if l.trim().is_empty() => {}
+                Ok(l) => chunk.push((self.line_no, Ok(l))),
+                Err(e) => chunk.push((
+                    self.line_no,
+                    Err(format!("line is not valid UTF-8: {}", e.utf8_error())),
+                )),
             }
         }
-        if chunk.is_empty() {
-            break;
-        }
-        // In order whatever the scheduling (rayon's indexed collect); a
-        // worker that panics fails the run with a message, not a crash.
-        let results: Vec<Done> = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pool.install(|| {
-                chunk
-                    .par_iter()
-                    .map(|(n, l)| match l {
-                        Ok(l) => match_line(catalog, opts, *n, l, (full, report.is_some())),
-                        Err(e) => problem(*n, vec![FieldViolation::new("(line)", e.clone())]),
-                    })
-                    .collect()
-            })
-        }))
-        .unwrap_or_default();
-        if results.len() != chunk.len() {
-            return Err(CliError::new(
-                "a matching worker failed; no output past this point is reliable",
-            ));
-        }
-        for mut d in results {
-            if let Some(t) = d.tally.take() {
-                stats.add(t);
-            }
-            if d.valid {
-                matched += 1;
-                d.eligible.iter().for_each(|&i| eligible[i] += 1);
-                d.needs.iter().for_each(|&i| needs[i] += 1);
-            } else {
-                invalid += 1;
-            }
-            out.write_all(d.json.as_bytes())?;
-            out.write_all(b"\n")?;
-        }
-        bar.set_position(bytes_read);
+        Ok(chunk)
     }
-    out.flush()?;
-    bar.finish_and_clear();
-    if let Some(path) = report {
-        stats.invalid = invalid;
-        let info = crate::report::RunInfo {
-            spec_text: String::new(),
-            digest: hex::encode(sha2::Digest::finalize(digest)),
-            version: crate::riskpool::VERSION.to_string(),
-            how: std::env::args().collect::<Vec<_>>().join(" "),
-        };
-        let html =
-            crate::report::registry::registry(&stats, catalog, &opts.as_of.to_string(), &info);
-        std::fs::write(path, html)
-            .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
-        eprintln!("report written to {}", path.display());
+}
+
+/// What a batch counted: per product the firms eligible and needing
+/// information, the records matched and invalid, and the report's tallies.
+struct Totals {
+    eligible: Vec<u64>,
+    needs: Vec<u64>,
+    matched: u64,
+    invalid: u64,
+    stats: crate::matching::registry::RegistryStats,
+}
+
+impl Totals {
+    fn add(&mut self, mut d: Done) {
+        if let Some(t) = d.tally.take() {
+            self.stats.add(t);
+        }
+        if d.valid {
+            self.matched += 1;
+            d.eligible.iter().for_each(|&i| self.eligible[i] += 1);
+            d.needs.iter().for_each(|&i| self.needs[i] += 1);
+        } else {
+            self.invalid += 1;
+        }
     }
 
-    let mut s = format!("已匹配 {matched} 家企业，结果写入 {}", output.display());
-    if invalid > 0 {
-        s.push_str(&format!("；无效记录 {invalid} 条（见输出中的 problems）"));
-    }
-    s.push('\n');
-    let mut t = Table::new(&["产品ID", "产品", "符合", "需补充信息"], &[2, 3]);
-    for (i, p) in catalog.products.iter().enumerate() {
-        if !p.in_force(opts.as_of)
-            || (!opts.product_ids.is_empty() && !opts.product_ids.contains(&p.id))
-        {
-            continue;
+    /// The lines the batch prints: how many matched, where, and per
+    /// product in force the firms eligible and needing information.
+    fn summary(&self, catalog: &Catalog, opts: &MatchOptions, output: &std::path::Path) -> String {
+        let (matched, invalid) = (self.matched, self.invalid);
+        let mut s = format!("已匹配 {matched} 家企业，结果写入 {}", output.display());
+        if invalid > 0 {
+            s.push_str(&format!("；无效记录 {invalid} 条（见输出中的 problems）"));
         }
-        t.row(vec![
-            p.id.clone(),
-            p.name.clone(),
-            eligible[i].to_string(),
-            needs[i].to_string(),
-        ]);
+        s.push('\n');
+        let mut t = Table::new(&["产品ID", "产品", "符合", "需补充信息"], &[2, 3]);
+        for (i, p) in catalog.products.iter().enumerate() {
+            if !p.in_force(opts.as_of)
+                || (!opts.product_ids.is_empty() && !opts.product_ids.contains(&p.id))
+            {
+                continue;
+            }
+            t.row(vec![
+                p.id.clone(),
+                p.name.clone(),
+                self.eligible[i].to_string(),
+                self.needs[i].to_string(),
+            ]);
+        }
+        s.push_str(&t.render(""));
+        s
     }
-    s.push_str(&t.render(""));
-    print(&s)?;
-    if invalid > 0 {
-        return Err(CliError {
-            message: format!("{invalid} of {} records were invalid", matched + invalid),
-            code: 3,
-            io: None,
-        });
-    }
+}
+
+/// Writes the registry report to `path`.
+fn write_registry_report(
+    path: &std::path::Path,
+    stats: &crate::matching::registry::RegistryStats,
+    catalog: &Catalog,
+    opts: &MatchOptions,
+    digest: sha2::Sha256,
+) -> Result<(), CliError> {
+    let info = crate::report::RunInfo {
+        spec_text: String::new(),
+        digest: hex::encode(sha2::Digest::finalize(digest)),
+        version: crate::riskpool::VERSION.to_string(),
+        how: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let html = crate::report::registry::registry(stats, catalog, &opts.as_of.to_string(), &info);
+    std::fs::write(path, html).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    eprintln!("report written to {}", path.display());
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 
 pub mod credit_code;
 pub mod field;
+pub mod industry;
 mod parse;
 mod raw;
 pub mod size;
@@ -16,8 +17,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use self::parse::{
-    checked, count, money, parse_certification_dates, parse_certifications, parse_region,
-    parse_request,
+    checked, count, money, parse_certification_dates, parse_certifications, parse_grade,
+    parse_region, parse_request,
 };
 pub use self::raw::{RawCertificationDate, RawProfile, RawRequest};
 use crate::kernel::date::parse_date;
@@ -212,46 +213,34 @@ impl Profile {
     /// As [`Profile::from_raw`], prefixing field paths with `prefix` (e.g.
     /// `"profile."`).
     pub fn from_raw_at(raw: RawProfile, prefix: &str) -> Result<Profile, ProfileError> {
-        let RawProfile {
-            credit_code,
-            name,
-            region_code,
-            industry_code,
-            employees,
-            annual_revenue,
-            total_assets,
-            established,
-            certifications,
-            in_industrial_park,
-            is_cultural_tourism,
-            tax_credit_grade,
-            has_bank_loans,
-            new_eligible_hires,
-            wage_or_social_insurance_arrears,
-            has_registered_ip,
-            has_receivables,
-            request,
-            certification_dates,
-            makes_listed_major_equipment,
-            makes_listed_new_material,
-            has_warehouse_receipts,
-            has_purchase_orders,
-            is_listed,
-        } = raw;
         let mut errs = Vec::new();
-        let credit_code = checked("credit_code", credit_code, credit_code::validate, &mut errs);
-        if name.chars().count() > 200 {
+        let profile = Profile::read(raw, &mut errs);
+        if errs.is_empty() {
+            return Ok(profile);
+        }
+        for e in &mut errs {
+            e.field = format!("{prefix}{}", e.field);
+        }
+        Err(ProfileError { violations: errs })
+    }
+
+    /// Every field read, in the order of the profile's keys; each problem is
+    /// pushed onto `errs`, and the profile means something only when none
+    /// was.
+    fn read(raw: RawProfile, errs: &mut Vec<FieldViolation>) -> Profile {
+        let credit_code = checked("credit_code", raw.credit_code, credit_code::validate, errs);
+        if raw.name.chars().count() > 200 {
             errs.push(FieldViolation::new("name", "longer than 200 characters"));
         }
-        let region_code = checked("region_code", region_code, parse_region, &mut errs);
+        let region_code = checked("region_code", raw.region_code, parse_region, errs);
         let industry = checked(
             "industry_code",
-            industry_code,
+            raw.industry_code,
             IndustryCode::parse,
-            &mut errs,
+            errs,
         );
-        let employees = count("employees", employees, &mut errs);
-        let new_eligible_hires = count("new_eligible_hires", new_eligible_hires, &mut errs);
+        let employees = count("employees", raw.employees, errs);
+        let new_eligible_hires = count("new_eligible_hires", raw.new_eligible_hires, errs);
         if let (Some(h), Some(n)) = (new_eligible_hires, employees)
             && h > n
         {
@@ -260,61 +249,49 @@ impl Profile {
                 format!("{h} exceeds employees ({n}); new hires are part of the staff"),
             ));
         }
-        let annual_revenue = money("annual_revenue", &annual_revenue, &mut errs);
-        let total_assets = money("total_assets", &total_assets, &mut errs);
-        let established = checked("established", established, parse_date, &mut errs);
-        let mut certs = parse_certifications(&certifications, &mut errs);
-        let certification_dates = parse_certification_dates(&certification_dates, &mut errs);
+        let annual_revenue = money("annual_revenue", &raw.annual_revenue, errs);
+        let total_assets = money("total_assets", &raw.total_assets, errs);
+        let established = checked("established", raw.established, parse_date, errs);
+        let mut certifications = parse_certifications(&raw.certifications, errs);
+        let certification_dates = parse_certification_dates(&raw.certification_dates, errs);
         // A dated certification is held.
-        certs.extend(certification_dates.keys().copied());
-        certs.sort();
-        certs.dedup();
-        let tax_credit_grade = checked(
-            "tax_credit_grade",
-            tax_credit_grade,
-            |g| {
-                TaxCreditGrade::parse(g)
-                    .ok_or_else(|| format!("unknown grade `{g}` (expected A, B, M, C or D)"))
-            },
-            &mut errs,
-        );
-        let is_cultural_tourism = is_cultural_tourism
+        certifications.extend(certification_dates.keys().copied());
+        certifications.sort();
+        certifications.dedup();
+        let tax_credit_grade = checked("tax_credit_grade", raw.tax_credit_grade, parse_grade, errs);
+        let is_cultural_tourism = raw
+            .is_cultural_tourism
             .or_else(|| industry.as_ref().map(IndustryCode::is_cultural_tourism));
-        let req = request
-            .map(|r| parse_request(r, &mut errs))
+        let request = raw
+            .request
+            .map(|r| parse_request(r, errs))
             .unwrap_or_default();
-        if !errs.is_empty() {
-            for e in &mut errs {
-                e.field = format!("{prefix}{}", e.field);
-            }
-            return Err(ProfileError { violations: errs });
-        }
-        Ok(Profile {
+        Profile {
             credit_code,
-            name,
+            name: raw.name,
             region_code,
             industry,
             employees,
             annual_revenue,
             total_assets,
             established,
-            certifications: certs,
-            in_industrial_park,
+            certifications,
+            in_industrial_park: raw.in_industrial_park,
             is_cultural_tourism,
             tax_credit_grade,
-            has_bank_loans,
+            has_bank_loans: raw.has_bank_loans,
             new_eligible_hires,
-            wage_or_social_insurance_arrears,
-            has_registered_ip,
-            has_receivables,
-            request: req,
+            wage_or_social_insurance_arrears: raw.wage_or_social_insurance_arrears,
+            has_registered_ip: raw.has_registered_ip,
+            has_receivables: raw.has_receivables,
+            request,
             certification_dates,
-            makes_listed_major_equipment,
-            makes_listed_new_material,
-            has_warehouse_receipts,
-            has_purchase_orders,
-            is_listed,
-        })
+            makes_listed_major_equipment: raw.makes_listed_major_equipment,
+            makes_listed_new_material: raw.makes_listed_new_material,
+            has_warehouse_receipts: raw.has_warehouse_receipts,
+            has_purchase_orders: raw.has_purchase_orders,
+            is_listed: raw.is_listed,
+        }
     }
 
     /// Parses and validates a JSON profile.

@@ -196,3 +196,9 @@ pub(super) fn parse_request(r: RawRequest, errs: &mut Vec<FieldViolation>) -> Fi
         purpose,
     }
 }
+
+/// A 纳税信用等级 (A, B, M, C or D).
+pub(super) fn parse_grade(g: &str) -> Result<TaxCreditGrade, String> {
+    TaxCreditGrade::parse(g)
+        .ok_or_else(|| format!("unknown grade `{g}` (expected A, B, M, C or D)"))
+}

@@ -280,6 +280,18 @@ impl Inputs {
             };
             snaps.entry((f[0].to_string(), period)).or_default().push(rec);
         });
+        self.add_snapshots(snaps, origin, rules, errs);
+    }
+
+    /// Each (bank, quarter) snapshot's balance as that bank's report; a
+    /// quarter with a reported balance too is an error.
+    fn add_snapshots(
+        &mut self,
+        snaps: BTreeMap<(String, Quarter), Vec<LoanRecord>>,
+        origin: &str,
+        rules: &IncentiveRules,
+        errs: &mut Vec<FieldViolation>,
+    ) {
         for ((bank, period), loans) in snaps {
             let limit = match rules.line_limit_for(period) {
                 Ok(l) => l,

@@ -133,38 +133,43 @@ pub fn offer(product: &Product, req: &FinancingRequest, lpr: Option<Decimal>) ->
                     .push("贴息仅覆盖部分额度，实际综合利率取决于申请金额".into());
             }
         }
-        Some(a) => {
-            let f = product.fee_rate(a);
-            let subsidised = cap.map_or(a, |c| a.min(c));
-            let interest = Yuan(a.0 * r).round_fen();
-            let subsidy = Yuan(subsidised.0 * gap).round_fen();
-            let fee = Yuan(a.0 * f).round_fen();
-            let cost = Yuan(interest.0 - subsidy.0 + fee.0);
-            o.fee_rate = Some(f);
-            o.borrower_rate = Some(if a.0.is_zero() {
-                r - gap
-            } else {
-                (interest.0 - subsidy.0) / a.0
-            });
-            o.annual_interest = Some(interest);
-            o.annual_subsidy = Some(subsidy);
-            o.annual_guarantee_fee = Some(fee);
-            o.annual_cost = Some(cost);
-            o.effective_rate = if a.0.is_zero() {
-                None
-            } else {
-                Some((cost.0 / a.0).round_dp(6))
-            };
-            if cap.is_some_and(|c| a > c) && gap > Decimal::ZERO {
-                o.notes.push(format!("仅前{}享受贴息", subsidised.human()));
-            }
-        }
+        Some(a) => o.price(product, a, r, gap, cap),
     }
     o.borrower_rate = o.borrower_rate.map(|x| x.round_dp(6));
     o
 }
 
 impl Offer {
+    /// The yearly figures of a loan of `a` at rate `r`, of which `gap` is
+    /// subsidised up to `cap`.
+    fn price(&mut self, product: &Product, a: Yuan, r: Decimal, gap: Decimal, cap: Option<Yuan>) {
+        let f = product.fee_rate(a);
+        let subsidised = cap.map_or(a, |c| a.min(c));
+        let interest = Yuan(a.0 * r).round_fen();
+        let subsidy = Yuan(subsidised.0 * gap).round_fen();
+        let fee = Yuan(a.0 * f).round_fen();
+        let cost = Yuan(interest.0 - subsidy.0 + fee.0);
+        self.fee_rate = Some(f);
+        self.borrower_rate = Some(if a.0.is_zero() {
+            r - gap
+        } else {
+            (interest.0 - subsidy.0) / a.0
+        });
+        self.annual_interest = Some(interest);
+        self.annual_subsidy = Some(subsidy);
+        self.annual_guarantee_fee = Some(fee);
+        self.annual_cost = Some(cost);
+        self.effective_rate = if a.0.is_zero() {
+            None
+        } else {
+            Some((cost.0 / a.0).round_dp(6))
+        };
+        if cap.is_some_and(|c| a > c) && gap > Decimal::ZERO {
+            self.notes
+                .push(format!("仅前{}享受贴息", subsidised.human()));
+        }
+    }
+
     /// Sort key among credit offers: annual cost when an amount is known,
     /// otherwise the rate the borrower bears plus the fee rate.
     pub fn cost_key(&self) -> Decimal {

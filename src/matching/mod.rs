@@ -12,6 +12,7 @@
 
 pub mod cost;
 pub mod criteria;
+pub mod registry;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -145,39 +146,63 @@ pub fn evaluate<'a>(
         .enumerate()
         .filter(|(_, p)| selected(p))
     {
-        let mut crit = Vec::with_capacity(p.rules.len() + 2);
-        if !p.regions.is_empty() {
-            crit.push(criteria::region(profile, &p.regions));
-        }
-        for (i, r) in p.rules.iter().enumerate() {
-            crit.push(criteria::Criterion {
-                source: p.rule_source(i),
-                ..criteria::evaluate(r, profile, cls, opts.as_of)
-            });
-        }
-        if let (Some(t), Some(max)) = (profile.request.term_months, p.max_term_months)
-            && p.kind.is_credit()
-        {
-            crit.push(criteria::term(t, max));
-        }
-        let status = if crit.iter().any(|c| c.outcome == Outcome::Fail) {
-            MatchStatus::Ineligible
-        } else if crit.iter().any(|c| c.outcome == Outcome::NeedsInfo) {
-            MatchStatus::NeedsInfo
-        } else {
-            MatchStatus::Eligible
-        };
-        let offer = (status == MatchStatus::Eligible)
-            .then(|| Box::new(cost::offer(p, &profile.request, lpr)));
-        products.push(ProductEval {
-            product: p,
-            status,
-            criteria: crit,
-            offer,
-            order,
+        products.push(evaluate_product(p, order, profile, cls, opts, lpr));
+    }
+    drop_replaced(&mut products);
+    products.sort_by(|a, b| rank_key(a).cmp(&rank_key(b)).then(a.order.cmp(&b.order)));
+    Ok(Evaluation {
+        profile,
+        as_of: opts.as_of,
+        lpr,
+        products,
+    })
+}
+
+/// One product against the profile: its criteria (region, rules with their
+/// citations, the term), the status they give, the offer when eligible.
+fn evaluate_product<'a>(
+    p: &'a Product,
+    order: usize,
+    profile: &'a Profile,
+    cls: &'a Classification,
+    opts: &MatchOptions,
+    lpr: Option<Decimal>,
+) -> ProductEval<'a> {
+    let mut crit = Vec::with_capacity(p.rules.len() + 2);
+    if !p.regions.is_empty() {
+        crit.push(criteria::region(profile, &p.regions));
+    }
+    for (i, r) in p.rules.iter().enumerate() {
+        crit.push(criteria::Criterion {
+            source: p.rule_source(i),
+            ..criteria::evaluate(r, profile, cls, opts.as_of)
         });
     }
-    // A regional variant that applies replaces its base product.
+    if let (Some(t), Some(max)) = (profile.request.term_months, p.max_term_months)
+        && p.kind.is_credit()
+    {
+        crit.push(criteria::term(t, max));
+    }
+    let status = if crit.iter().any(|c| c.outcome == Outcome::Fail) {
+        MatchStatus::Ineligible
+    } else if crit.iter().any(|c| c.outcome == Outcome::NeedsInfo) {
+        MatchStatus::NeedsInfo
+    } else {
+        MatchStatus::Eligible
+    };
+    let offer =
+        (status == MatchStatus::Eligible).then(|| Box::new(cost::offer(p, &profile.request, lpr)));
+    ProductEval {
+        product: p,
+        status,
+        criteria: crit,
+        offer,
+        order,
+    }
+}
+
+/// A regional variant that applies replaces its base product.
+fn drop_replaced(products: &mut Vec<ProductEval<'_>>) {
     let replaced: Vec<&str> = products
         .iter()
         .filter(|e| {
@@ -191,13 +216,6 @@ pub fn evaluate<'a>(
     if !replaced.is_empty() {
         products.retain(|e| !replaced.contains(&e.product.id.as_str()));
     }
-    products.sort_by(|a, b| rank_key(a).cmp(&rank_key(b)).then(a.order.cmp(&b.order)));
-    Ok(Evaluation {
-        profile,
-        as_of: opts.as_of,
-        lpr,
-        products,
-    })
 }
 
 /// Ranking: eligible credit offers by annual cost (or rate when no amount was

@@ -6,7 +6,7 @@ use super::svg::{self, ACCENT, Chart, DARK, LIGHT, esc, money, ticks};
 use super::{RunInfo, document, run_info, table};
 use crate::kernel::percent;
 use crate::riskpool::Spec;
-use crate::riskpool::grid::{GridResult, LeverageResult, Solve};
+use crate::riskpool::grid::{Cell, GridResult, LeverageResult, Solve, SolverStep};
 
 fn yuan(y: crate::kernel::money::Yuan) -> f64 {
     y.to_fen() as f64 / 100.0
@@ -107,60 +107,70 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
     document("压力测试报告", &b)
 }
 
-fn heatmap(
-    g: &GridResult,
-    pds: &[f64],
-    rhos: &[f64],
+/// Where a heatmap's cells go: PD multipliers across, ρ upwards, at one
+/// compensation share.
+struct Layout<'g> {
+    g: &'g GridResult,
+    pds: &'g [f64],
+    rhos: &'g [f64],
     share: f64,
-    max: f64,
-    target: Option<f64>,
-) -> String {
-    let (l, r, t, b) = svg::plot_area();
-    let cw = (r - l) / pds.len().max(1) as f64;
-    let ch = (b - t) / rhos.len().max(1) as f64;
-    let mut body = String::new();
-    for (i, &m) in pds.iter().enumerate() {
-        for (j, &rho) in rhos.iter().enumerate() {
-            let Some(c) = g
-                .cells
-                .iter()
-                .find(|c| c.pd_multiplier == m && c.rho == rho && c.compensation_share == share)
-            else {
-                continue;
-            };
-            let p = c.exhaustion_probability.estimate;
-            let (fill, dark) = shade(p, max);
-            let x = l + i as f64 * cw;
-            // ρ grows upwards
-            let y = b - (j + 1) as f64 * ch;
-            let safe = target.is_some_and(|tg| p <= tg);
-            let _ = write!(
-                body,
-                "<rect class=\"series cell{}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" fill=\"{fill}\" stroke=\"#ffffff\" stroke-width=\"1\"/><text class=\"note\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" style=\"fill:{}\">{}</text>",
-                if safe { " safe" } else { "" },
-                x + cw / 2.0,
-                y + ch / 2.0 + 4.0,
-                if dark { "#ffffff" } else { "#1a1a1a" },
-                percent::short(p)
-            );
+    /// Left and bottom edges of the plot, a cell's width and height.
+    l: f64,
+    b: f64,
+    cw: f64,
+    ch: f64,
+}
+
+impl Layout<'_> {
+    /// The cell at column `i` (PD) and row `j` (ρ).
+    fn cell(&self, i: usize, j: usize) -> Option<&Cell> {
+        self.g.cells.iter().find(|c| {
+            c.pd_multiplier == self.pds[i]
+                && c.rho == self.rhos[j]
+                && c.compensation_share == self.share
+        })
+    }
+
+    /// Each cell shaded by its exhaustion probability, the figure inside.
+    fn cells(&self, max: f64, target: Option<f64>, body: &mut String) {
+        let (l, b, cw, ch) = (self.l, self.b, self.cw, self.ch);
+        for i in 0..self.pds.len() {
+            for j in 0..self.rhos.len() {
+                let Some(c) = self.cell(i, j) else {
+                    continue;
+                };
+                let p = c.exhaustion_probability.estimate;
+                let (fill, dark) = shade(p, max);
+                let x = l + i as f64 * cw;
+                // ρ grows upwards
+                let y = b - (j + 1) as f64 * ch;
+                let safe = target.is_some_and(|tg| p <= tg);
+                let _ = write!(
+                    body,
+                    "<rect class=\"series cell{}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" fill=\"{fill}\" stroke=\"#ffffff\" stroke-width=\"1\"/><text class=\"note\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" style=\"fill:{}\">{}</text>",
+                    if safe { " safe" } else { "" },
+                    x + cw / 2.0,
+                    y + ch / 2.0 + 4.0,
+                    if dark { "#ffffff" } else { "#1a1a1a" },
+                    percent::short(p)
+                );
+            }
         }
     }
-    // the safe region: each safe cell's edges that border an unsafe cell
-    // (or the grid's edge) drawn thick
-    if let Some(tg) = target {
+
+    /// The safe region: each safe cell's edges that border an unsafe cell
+    /// (or the grid's edge), drawn thick.
+    fn safe_edges(&self, tg: f64, body: &mut String) {
+        let (l, b, cw, ch) = (self.l, self.b, self.cw, self.ch);
         let safe_at = |i: isize, j: isize| -> bool {
-            if i < 0 || j < 0 || i as usize >= pds.len() || j as usize >= rhos.len() {
+            if i < 0 || j < 0 || i as usize >= self.pds.len() || j as usize >= self.rhos.len() {
                 return false;
             }
-            g.cells.iter().any(|c| {
-                c.pd_multiplier == pds[i as usize]
-                    && c.rho == rhos[j as usize]
-                    && c.compensation_share == share
-                    && c.exhaustion_probability.estimate <= tg
-            })
+            self.cell(i as usize, j as usize)
+                .is_some_and(|c| c.exhaustion_probability.estimate <= tg)
         };
-        for i in 0..pds.len() as isize {
-            for j in 0..rhos.len() as isize {
+        for i in 0..self.pds.len() as isize {
+            for j in 0..self.rhos.len() as isize {
                 if !safe_at(i, j) {
                     continue;
                 }
@@ -184,23 +194,53 @@ fn heatmap(
             }
         }
     }
-    // axis labels: categories
-    for (i, &m) in pds.iter().enumerate() {
-        let _ = write!(
-            body,
-            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">×{m}</text>",
-            l + (i as f64 + 0.5) * cw,
-            b + 18.0
-        );
+
+    /// The category labels of both axes.
+    fn tick_labels(&self, body: &mut String) {
+        for (i, &m) in self.pds.iter().enumerate() {
+            let _ = write!(
+                body,
+                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">×{m}</text>",
+                self.l + (i as f64 + 0.5) * self.cw,
+                self.b + 18.0
+            );
+        }
+        for (j, &rho) in self.rhos.iter().enumerate() {
+            let _ = write!(
+                body,
+                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{rho}</text>",
+                self.l - 6.0,
+                self.b - (j as f64 + 0.5) * self.ch + 4.0
+            );
+        }
     }
-    for (j, &rho) in rhos.iter().enumerate() {
-        let _ = write!(
-            body,
-            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{rho}</text>",
-            l - 6.0,
-            b - (j as f64 + 0.5) * ch + 4.0
-        );
+}
+
+fn heatmap(
+    g: &GridResult,
+    pds: &[f64],
+    rhos: &[f64],
+    share: f64,
+    max: f64,
+    target: Option<f64>,
+) -> String {
+    let (l, r, t, b) = svg::plot_area();
+    let layout = Layout {
+        g,
+        pds,
+        rhos,
+        share,
+        l,
+        b,
+        cw: (r - l) / pds.len().max(1) as f64,
+        ch: (b - t) / rhos.len().max(1) as f64,
+    };
+    let mut body = String::new();
+    layout.cells(max, target, &mut body);
+    if let Some(tg) = target {
+        layout.safe_edges(tg, &mut body);
     }
+    layout.tick_labels(&mut body);
     let _ = write!(
         body,
         "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">PD 倍数</text><text class=\"label\" x=\"8\" y=\"{:.1}\">ρ（资产相关性）</text>",
@@ -252,10 +292,26 @@ fn legend(max: f64) -> String {
 /// (or the capital) over the solver's steps, the target line and the
 /// solved point.
 pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
-    let (what, x_of): (&str, fn(&crate::riskpool::grid::SolverStep) -> f64) = match r.solve {
+    let (what, x_of): (&str, fn(&SolverStep) -> f64) = match r.solve {
         Solve::Scale => ("授信规模", |s| yuan(s.exposure)),
         Solve::Capital => ("资金池资本", |s| yuan(s.capital)),
     };
+    let mut b = leverage_headline(r, spec);
+    b.push_str("<h2>耗尽概率与规模</h2>\n");
+    b.push_str(&leverage_chart(r, what, x_of));
+    b.push_str(&steps_table(r));
+    b.push_str(&run_info(
+        info,
+        &[
+            ("种子", spec.seed.to_string()),
+            ("每步模拟次数", spec.scenarios.to_string()),
+        ],
+    ));
+    document("放大倍数测算报告", &b)
+}
+
+/// The title, the target and the solved point's figures.
+fn leverage_headline(r: &LeverageResult, spec: &Spec) -> String {
     let mut b = format!(
         "<h1>放大倍数测算报告</h1>\n<p class=\"sub\">目标：资金池耗尽概率 ≤ {} · 求解{} · {} 次模拟 × {} 步</p>\n",
         percent::short(r.target),
@@ -283,7 +339,13 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
         percent::short(p.ci95_low),
         percent::short(p.ci95_high)
     );
-    b.push_str("<h2>耗尽概率与规模</h2>\n");
+    b
+}
+
+/// The exhaustion probability over the solver's steps near the solution,
+/// with the target and the solved point.
+fn leverage_chart(r: &LeverageResult, what: &str, x_of: fn(&SolverStep) -> f64) -> String {
+    let p = &r.exhaustion_probability;
     let mut pts: Vec<(f64, f64, f64, f64)> = r
         .path
         .iter()
@@ -354,7 +416,11 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
         c.x.at(solved_x),
         c.y.at(p.estimate)
     ));
-    b.push_str(&c.finish("求解器模拟过的各点（共同随机数，估计值随规模单调）及其 95% 区间；虚线为目标概率，圈出的点为解。"));
+    c.finish("求解器模拟过的各点（共同随机数，估计值随规模单调）及其 95% 区间；虚线为目标概率，圈出的点为解。")
+}
+
+/// The solver's steps, one row each.
+fn steps_table(r: &LeverageResult) -> String {
     let rows: Vec<Vec<String>> = r
         .path
         .iter()
@@ -374,17 +440,10 @@ pub fn leverage(r: &LeverageResult, spec: &Spec, info: &RunInfo) -> String {
             ]
         })
         .collect();
-    b.push_str("<h2>求解步骤</h2>\n");
+    let mut b = String::from("<h2>求解步骤</h2>\n");
     b.push_str(&table(
         &["步", "资本", "授信规模", "耗尽概率", "95% 区间"],
         &rows,
     ));
-    b.push_str(&run_info(
-        info,
-        &[
-            ("种子", spec.seed.to_string()),
-            ("每步模拟次数", spec.scenarios.to_string()),
-        ],
-    ));
-    document("放大倍数测算报告", &b)
+    b
 }

@@ -9,6 +9,7 @@ use super::{RunInfo, document, run_info, table};
 use crate::kernel::percent;
 use crate::riskpool::Spec;
 use crate::riskpool::analytic::{AnalyticSummary, Certificate};
+use crate::riskpool::spec::TopUpSpec;
 use crate::riskpool::stats::{Histogram, MoneyStats, Summary};
 
 fn yuan(y: crate::kernel::money::Yuan) -> f64 {
@@ -211,48 +212,54 @@ fn fan(s: &Summary, spec: &Spec) -> String {
         "每期期末资金池余额的分布：浅色带为 5%–95% 分位，深色带为 25%–75%，实线为中位数（分位数取资本 2% 宽的分箱上沿）；虚线为初始资金。",
     );
     if let Some(t) = top_up {
-        let below = yuan(t.below);
-        // ▲ on the axis under each period whose end saw a top-up in any
-        // scenario (its probability is charted below the fan)
-        let (_, _, _, bottom) = svg::plot_area();
-        for (i, &p) in s.top_up_by_period.iter().enumerate() {
-            if p > 0.0 {
-                let x = c.x.at((i + 1) as f64);
-                c.raw(&format!(
-                    "<path class=\"series top-up\" d=\"M{:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z\" fill=\"{ACCENT}\"/>",
-                    x - 5.0,
-                    bottom - 1.0,
-                    x + 5.0,
-                    bottom - 1.0,
-                    x,
-                    bottom - 10.0
-                ));
-            }
-        }
-        c.hline(
-            "top-up-trigger",
-            below,
-            INK,
-            "2 3",
-            &format!("补充触发 {}", money(below)),
-        );
-        if (refill - capital).abs() > 0.5 {
-            c.hline(
-                "top-up-refill",
-                refill,
-                INK,
-                "8 3",
-                &format!("补足至 {}", money(refill)),
-            );
-        }
-        caption.push_str(&format!(
-            "点线为补充规则：期末余额低于 {} 时补足至 {}，每年至多 {}；▲ 标出有情景获得补充的期。",
-            money(below),
-            money(refill),
-            money(yuan(t.max_per_year))
-        ));
+        top_up_marks(&mut c, &mut caption, s, t, capital);
     }
     c.finish(&caption)
+}
+
+/// A top-up rule on the fan: ▲ on the axis under each period whose end saw
+/// a top-up in any scenario (its probability is charted below the fan), and
+/// the trigger and refill levels.
+fn top_up_marks(c: &mut Chart, caption: &mut String, s: &Summary, t: &TopUpSpec, capital: f64) {
+    let refill = yuan(t.refill_to);
+    let below = yuan(t.below);
+    let (_, _, _, bottom) = svg::plot_area();
+    for (i, &p) in s.top_up_by_period.iter().enumerate() {
+        if p > 0.0 {
+            let x = c.x.at((i + 1) as f64);
+            c.raw(&format!(
+                "<path class=\"series top-up\" d=\"M{:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z\" fill=\"{ACCENT}\"/>",
+                x - 5.0,
+                bottom - 1.0,
+                x + 5.0,
+                bottom - 1.0,
+                x,
+                bottom - 10.0
+            ));
+        }
+    }
+    c.hline(
+        "top-up-trigger",
+        below,
+        INK,
+        "2 3",
+        &format!("补充触发 {}", money(below)),
+    );
+    if (refill - capital).abs() > 0.5 {
+        c.hline(
+            "top-up-refill",
+            refill,
+            INK,
+            "8 3",
+            &format!("补足至 {}", money(refill)),
+        );
+    }
+    caption.push_str(&format!(
+        "点线为补充规则：期末余额低于 {} 时补足至 {}，每年至多 {}；▲ 标出有情景获得补充的期。",
+        money(below),
+        money(refill),
+        money(yuan(t.max_per_year))
+    ));
 }
 
 fn exhaustion_by_period(s: &Summary) -> String {

@@ -105,7 +105,7 @@ impl Grid {
 fn exhaustion(model: &Model, threads: usize, control: &Control) -> Result<Probability, Cancelled> {
     let engine = Engine::new(model);
     let raw = engine.run(0..model.spec().scenarios, threads, control)?;
-    let hits = raw.exhausted_period.iter().filter(|&&p| p > 0).count() as u64;
+    let hits = raw.exhausted_period.iter().filter(|p| p.is_some()).count() as u64;
     Ok(Probability::from_count(hits, raw.len() as u64))
 }
 
@@ -368,6 +368,41 @@ pub fn solve_leverage(
     }
     .max(1) as f64;
     let f_money = super::model::MAX_SPEC_FEN as f64 / grown;
+    let first = bracket(&mut eval, &safe, risky_up, f_money)?;
+    let Bracket { good, p_good, .. } = bisect(&mut eval, &safe, first)?;
+    let m = scaled(model, what, good);
+    let exposure = m.exposure_fen();
+    Ok(LeverageResult {
+        solve: what,
+        target,
+        capital: Yuan::from_fen(m.capital_fen()),
+        exposure: Yuan::from_fen(exposure),
+        leverage: exposure as f64 / m.capital_fen() as f64,
+        exhaustion_probability: p_good,
+        steps,
+        path,
+    })
+}
+
+/// The solver's interval: the factor `good` is safe, with its probability
+/// `p_good`; `bad` is not (or is the limit).
+struct Bracket {
+    good: f64,
+    bad: f64,
+    p_good: Probability,
+}
+
+/// What the solver asks of a factor: its estimated exhaustion probability.
+type Eval<'e> = dyn FnMut(f64) -> Result<Probability, Cancelled> + 'e;
+
+/// From factor 1, doubling (or halving) towards risk until unsafe, or
+/// towards safety until safe, never past `f_money`.
+fn bracket(
+    eval: &mut Eval<'_>,
+    safe: &dyn Fn(&Probability) -> bool,
+    risky_up: bool,
+    f_money: f64,
+) -> Result<Bracket, Cancelled> {
     let (mut good, mut bad) = (1.0f64, 1.0f64);
     let mut p_good;
     let p1 = eval(1.0)?;
@@ -402,6 +437,19 @@ pub fn solve_leverage(
             bad = f;
         }
     }
+    Ok(Bracket { good, bad, p_good })
+}
+
+/// Bisects the bracket to a relative width of 1e-6 (at most 30 steps).
+fn bisect(
+    eval: &mut Eval<'_>,
+    safe: &dyn Fn(&Probability) -> bool,
+    Bracket {
+        mut good,
+        mut bad,
+        mut p_good,
+    }: Bracket,
+) -> Result<Bracket, Cancelled> {
     for _ in 0..30 {
         if (good - bad).abs() <= 1e-6 * good.abs() {
             break;
@@ -415,16 +463,5 @@ pub fn solve_leverage(
             bad = mid;
         }
     }
-    let m = scaled(model, what, good);
-    let exposure = m.exposure_fen();
-    Ok(LeverageResult {
-        solve: what,
-        target,
-        capital: Yuan::from_fen(m.capital_fen()),
-        exposure: Yuan::from_fen(exposure),
-        leverage: exposure as f64 / m.capital_fen() as f64,
-        exhaustion_probability: p_good,
-        steps,
-        path,
-    })
+    Ok(Bracket { good, bad, p_good })
 }

@@ -33,7 +33,7 @@ pub use control::{Cancelled, Control};
 pub use engine::Engine;
 pub use engine::{auto_shift, engine_for};
 pub use model::Model;
-pub use raw::Raw;
+pub use raw::{Period, Raw};
 pub use run::monte_carlo;
 pub use shard::{
     MergeError, Merged, PART_FORMAT, Part, Sharded, VERSION, check_parts, inputs_digest, merge,

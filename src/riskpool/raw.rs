@@ -1,6 +1,7 @@
 //! The raw outcomes of a range of scenarios: what Monte Carlo produces,
 //! shards exchange and the statistics summarise, with its format constants.
 
+use std::num::NonZeroU16;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
@@ -8,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// Bins of the per-period pool-balance histogram over [0, 2 × capital); the
 /// last bin also takes balances above.
 pub const BALANCE_BINS: usize = 100;
+
+/// A period of the horizon, counted from 1.
+pub type Period = NonZeroU16;
 
 /// Per-scenario outcomes of a range of scenarios, in scenario order, plus
 /// histograms: the raw data that shards exchange and the statistics
@@ -28,12 +32,13 @@ pub struct Raw {
     pub unfunded: Vec<i64>,
     /// Loss retained by the banks (loss − net compensation), fen.
     pub bank_loss: Vec<i64>,
-    /// First period (1-based) in which the pool ran dry; 0 = never.
-    pub exhausted_period: Vec<u16>,
-    /// Period (1-based) in which the breaker tripped; 0 = never.
-    pub breaker_period: Vec<u16>,
-    /// Importance-sampling likelihood ratios (empty for plain Monte Carlo).
-    pub weight: Vec<f64>,
+    /// First period in which the pool ran dry, if it did.
+    pub exhausted_period: Vec<Option<Period>>,
+    /// Period in which the breaker tripped, if it did.
+    pub breaker_period: Vec<Option<Period>>,
+    /// Importance-sampling likelihood ratios, one per scenario; `None` for
+    /// plain Monte Carlo, whose scenarios weigh the same.
+    pub weight: Option<Vec<f64>>,
     /// Pool balance at each period end: `BALANCE_BINS` counts per period.
     pub balance_hist: Vec<Vec<u64>>,
     /// Scenarios whose pool was topped up at the end of each period (empty
@@ -62,7 +67,11 @@ impl Raw {
         self.bank_loss.extend(other.bank_loss);
         self.exhausted_period.extend(other.exhausted_period);
         self.breaker_period.extend(other.breaker_period);
-        self.weight.extend(other.weight);
+        match (&mut self.weight, other.weight) {
+            (Some(w), Some(o)) => w.extend(o),
+            (None, None) => {}
+            _ => return Err("one part is weighted and the other is not".into()),
+        }
         for (a, b) in self.balance_hist.iter_mut().zip(other.balance_hist) {
             for (x, y) in a.iter_mut().zip(b) {
                 *x += y;

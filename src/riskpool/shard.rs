@@ -50,7 +50,7 @@ pub struct Part {
 /// worst, m being the whole run's tail count. (Plain Monte Carlo; under
 /// importance sampling the tail is weighted, and the merge simulates it.)
 fn tail_candidates(raw: &Raw, total: u64, alpha: f64) -> Vec<usize> {
-    if !raw.weight.is_empty() || raw.is_empty() {
+    if raw.weight.is_some() || raw.is_empty() {
         return Vec::new();
     }
     let m = (stats::ceil_tol(stats::tail_mass(total as usize, alpha)) as usize).clamp(1, raw.len());
@@ -60,7 +60,7 @@ fn tail_candidates(raw: &Raw, total: u64, alpha: f64) -> Vec<usize> {
 }
 
 /// Tag of part files.
-pub const PART_FORMAT: &str = "smefin-riskpool-part/2";
+pub const PART_FORMAT: &str = "smefin-riskpool-part/3";
 
 /// This build's version, as part files record it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -373,16 +373,27 @@ fn check_raw(raw: &Raw, spec: &Spec) -> Result<(), String> {
             ));
         }
     }
-    match (spec.importance_sampling.is_some(), raw.weight.len() as u64) {
-        (true, w) if w != n => {
-            return Err(format!("raw.weight has {w} values for {n} scenarios"));
+    match (spec.importance_sampling.is_some(), &raw.weight) {
+        (true, None) => {
+            return Err("raw.weight: no weight column on a run with importance sampling".into());
         }
-        (false, w) if w > 0 => {
+        (true, Some(w)) if w.len() as u64 != n => {
+            return Err(format!(
+                "raw.weight has {} values for {n} scenarios",
+                w.len()
+            ));
+        }
+        (false, Some(_)) => {
             return Err("raw.weight: a weight column on a run without importance sampling".into());
         }
         _ => {}
     }
-    if let Some(w) = raw.weight.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+    if let Some(w) = raw
+        .weight
+        .iter()
+        .flatten()
+        .find(|w| !(w.is_finite() && **w >= 0.0))
+    {
         return Err(format!("raw.weight holds {w}, not a likelihood ratio"));
     }
     check_values(raw, spec)?;
@@ -421,7 +432,7 @@ fn check_values(raw: &Raw, spec: &Spec) -> Result<(), String> {
         ("exhausted_period", &raw.exhausted_period),
         ("breaker_period", &raw.breaker_period),
     ] {
-        if let Some(p) = col.iter().find(|&&p| u32::from(p) > periods) {
+        if let Some(p) = col.iter().flatten().find(|p| u32::from(p.get()) > periods) {
             return Err(format!(
                 "raw.{name} holds period {p}, beyond the horizon of {periods}"
             ));

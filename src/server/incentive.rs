@@ -7,7 +7,7 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::incentive::{self, Bank, IncentiveRules, LoanRecord, Quarter};
+use crate::incentive::{self, Bank, IncentiveRules, Quarter};
 use crate::kernel::money::Yuan;
 use crate::kernel::violation::FieldViolation;
 use crate::server::auth::{Principal, caller};
@@ -15,10 +15,9 @@ use crate::server::convert::incentive as conv;
 use crate::server::error::{self, ApiError};
 use crate::server::page::Page;
 use crate::server::pb;
+pub use crate::server::snapshot::{MAX_SNAPSHOT_LOANS, SnapshotMemory};
+use crate::server::snapshot::{SnapshotHead, SnapshotIntake, invalid};
 use crate::store::{IncentiveStore, Quota, StoreError, Submission};
-
-/// Most loans accepted in one snapshot.
-pub const MAX_SNAPSHOT_LOANS: usize = 5_000_000;
 
 /// The incentive service.
 #[derive(Debug, Clone)]
@@ -27,75 +26,6 @@ pub struct IncentiveSvc {
     rules: Arc<IncentiveRules>,
     quota: Quota,
     snapshots: SnapshotMemory,
-}
-
-/// The memory loan snapshots may hold while they stream in: so much per
-/// snapshot, so much for all of them at once (a semaphore of KiB).
-#[derive(Debug, Clone)]
-pub struct SnapshotMemory {
-    per_snapshot: u64,
-    total: u64,
-    pool: Arc<tokio::sync::Semaphore>,
-}
-
-impl SnapshotMemory {
-    /// `per_snapshot` bytes each, `total` for all at once.
-    pub fn new(per_snapshot: u64, total: u64) -> Self {
-        let kib = usize::try_from(total >> 10)
-            .unwrap_or(usize::MAX)
-            .min(tokio::sync::Semaphore::MAX_PERMITS);
-        SnapshotMemory {
-            per_snapshot,
-            total,
-            pool: Arc::new(tokio::sync::Semaphore::new(kib)),
-        }
-    }
-}
-
-/// Bytes a loan of the snapshot holds until the stream ends: the record
-/// (amounts, enums, two strings' headers), its ids (in the record and in the
-/// set of ids seen) and the borrower's entry when the balance is computed,
-/// with the allocator's rounding: counted from the types' sizes.
-fn loan_bytes(l: &pb::LoanRecord) -> u64 {
-    (std::mem::size_of::<LoanRecord>() + 96 + 2 * l.loan_id.len() + 2 * l.borrower_id.len()) as u64
-}
-
-/// What one snapshot holds of [`SnapshotMemory`].
-struct Held {
-    bytes: u64,
-    permits: Option<tokio::sync::OwnedSemaphorePermit>,
-    kib: u32,
-}
-
-impl Held {
-    /// Charges `more` bytes, or refuses RESOURCE_EXHAUSTED.
-    fn charge(&mut self, m: &SnapshotMemory, more: u64) -> Result<(), Status> {
-        self.bytes += more;
-        if self.bytes > m.per_snapshot {
-            return Err(Status::resource_exhausted(format!(
-                "the snapshot holds more than {} MB while it streams in (server.max_snapshot_bytes): \
-                 send the quarter's total with SubmitBalanceReport instead, or ask the operator to raise the limit",
-                m.per_snapshot >> 20
-            )));
-        }
-        let need = u32::try_from(self.bytes.div_ceil(1 << 10)).unwrap_or(u32::MAX);
-        if need > self.kib {
-            // (in steps of 1 MiB, so the semaphore is asked seldom)
-            let step = (need - self.kib).max(1 << 10);
-            let p = m.pool.clone().try_acquire_many_owned(step).map_err(|_| {
-                Status::resource_exhausted(format!(
-                    "snapshots streaming in hold {} MB, the server's limit (server.max_snapshot_bytes_total); retry later",
-                    m.total >> 20
-                ))
-            })?;
-            match &mut self.permits {
-                Some(held) => held.merge(p),
-                None => self.permits = Some(p),
-            }
-            self.kib += step;
-        }
-        Ok(())
-    }
 }
 
 impl IncentiveSvc {
@@ -157,71 +87,8 @@ fn period(field: &str, s: &str, errs: &mut Vec<FieldViolation>) -> Option<Quarte
     }
 }
 
-fn invalid(violations: Vec<FieldViolation>) -> Status {
-    ApiError::InvalidArgument {
-        reason: "INVALID_INCENTIVE_REQUEST",
-        violations,
-    }
-    .into()
-}
-
 fn page(token: &str, size: u32) -> Result<Page, Status> {
     Page::parse(token, size, 100, 1000).map_err(|v| invalid(vec![v]))
-}
-
-/// The record of loan `i`, its loan id already admitted (normalised) as
-/// `loan_id`, its borrower id normalised by the same rule.
-fn loan(
-    i: usize,
-    loan_id: Option<String>,
-    l: pb::LoanRecord,
-    errs: &mut Vec<FieldViolation>,
-) -> Option<LoanRecord> {
-    let pb::LoanRecord {
-        loan_id: _,
-        borrower_id,
-        borrower_type,
-        purpose,
-        credit_line,
-        balance,
-    } = l;
-    let before = errs.len();
-    let f = |name: &str| format!("loans[{i}].{name}");
-    let bt = conv::borrower_type(borrower_type);
-    if bt.is_none() {
-        errs.push(FieldViolation::new(
-            f("borrower_type"),
-            "must be a BORROWER_TYPE_ value other than UNSPECIFIED",
-        ));
-    }
-    let use_ = conv::loan_use(purpose);
-    if use_.is_none() {
-        errs.push(FieldViolation::new(
-            f("purpose"),
-            "must be a LOAN_USE_ value other than UNSPECIFIED",
-        ));
-    }
-    let mut money = |name: &str, s: &str| match Yuan::parse_fen(s) {
-        Ok(y) => y,
-        Err(e) => {
-            errs.push(FieldViolation::new(f(name), e.to_string()));
-            Yuan::ZERO
-        }
-    };
-    let credit_line = money("credit_line", &credit_line);
-    let balance = money("balance", &balance);
-    let borrower_id = incentive::normalize_id(&borrower_id)
-        .map_err(|why| errs.push(FieldViolation::new(f("borrower_id"), why)))
-        .ok();
-    let rec = LoanRecord {
-        loan_id: loan_id?,
-        borrower_id: borrower_id?,
-        borrower_type: bt?,
-        purpose: use_?,
-        credit_line,
-        balance,
-    };
-    (errs.len() == before).then_some(rec)
 }
 
 #[tonic::async_trait]
@@ -362,7 +229,6 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
     ) -> Result<Response<pb::SubmitLoanSnapshotResponse>, Status> {
         let who = caller(&request)?;
         let mut stream = request.into_inner();
-        let mut index = 0u64;
         let first = stream
             .message()
             .await
@@ -373,94 +239,29 @@ impl pb::incentive_service_server::IncentiveService for IncentiveSvc {
                     "the stream is empty",
                 )])
             })?;
-        let mut hasher = Sha256::new();
-        let pb::SubmitLoanSnapshotRequest {
-            request_id,
-            bank_id,
-            period: p,
-            loans,
-        } = first;
-        hasher.update(
-            pb::SubmitLoanSnapshotRequest {
-                request_id: String::new(),
-                bank_id: bank_id.clone(),
-                period: p.clone(),
-                loans: vec![],
-            }
-            .encode_to_vec(),
-        );
-        let mut errs = Vec::new();
-        check_request_id(&request_id, &mut errs);
-        check_bank_id("bank_id", &bank_id, &mut errs);
-        let q = period("period", &p, &mut errs);
-        let (Some(q), true) = (q, errs.is_empty()) else {
-            return Err(invalid(errs));
+        let (mut head, mut intake) = SnapshotIntake::open(first, self.snapshots.clone());
+        let Some(q) = head.period else {
+            return Err(invalid(intake.errs));
         };
-        if !who.may_act_for(&bank_id) {
+        if !who.may_act_for(&head.bank_id) {
             return Err(denied(
                 &who,
-                &format!("submit snapshots for bank `{bank_id}`"),
+                &format!("submit snapshots for bank `{}`", head.bank_id),
             ));
         }
-        let mut records = Vec::new();
-        // Loans are numbered across the whole stream (`loans[i]`); a loan
-        // may have several problems, so the count is kept, not derived.
-        let mut seen = 0usize;
-        let mut ids = incentive::LoanIds::default();
-        let mut held = Held {
-            bytes: 0,
-            permits: None,
-            kib: 0,
-        };
-        let memory = self.snapshots.clone();
-        let mut push = |batch: Vec<pb::LoanRecord>,
-                        records: &mut Vec<LoanRecord>,
-                        errs: &mut Vec<FieldViolation>|
-         -> Result<(), Status> {
-            let bytes: u64 = batch.iter().map(loan_bytes).sum();
-            held.charge(&memory, bytes)?;
-            for l in batch {
-                hasher.update(l.encode_to_vec());
-                let id = ids
-                    .admit(seen, &l.loan_id, |i| format!("loans[{i}]"))
-                    .map_err(|why| {
-                        errs.push(FieldViolation::new(format!("loans[{seen}].loan_id"), why))
-                    })
-                    .ok();
-                if let Some(r) = loan(seen, id, l, errs) {
-                    records.push(r);
-                }
-                seen += 1;
-            }
-            Ok(())
-        };
-        push(loans, &mut records, &mut errs)?;
-        while let Some(msg) = {
-            index += 1;
-            stream
-                .message()
-                .await
-                .map_err(|s| error::inbound(s, "requests", index))?
-        } {
-            if !msg.request_id.is_empty() && msg.request_id != request_id
-                || !msg.bank_id.is_empty() && msg.bank_id != bank_id
-            {
-                return Err(invalid(vec![FieldViolation::new(
-                    "request_id",
-                    "later messages must repeat the first message's ids or leave them empty",
-                )]));
-            }
-            push(msg.loans, &mut records, &mut errs)?;
-            if records.len() > MAX_SNAPSHOT_LOANS {
-                return Err(invalid(vec![FieldViolation::new(
-                    "loans",
-                    format!("more than {MAX_SNAPSHOT_LOANS} loans"),
-                )]));
-            }
-            if errs.len() > 100 {
-                break;
-            }
-        }
+        intake.push(std::mem::take(&mut head.loans))?;
+        intake.read_rest(&mut stream, &head).await?;
+        let SnapshotIntake {
+            hasher,
+            records,
+            mut errs,
+            ..
+        } = intake;
+        let SnapshotHead {
+            request_id,
+            bank_id,
+            ..
+        } = head;
         let limit = self
             .rules
             .line_limit_for(q)

@@ -181,7 +181,7 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
         &self,
         request: Request<Streaming<pb::MatchRegistryRequest>>,
     ) -> Result<Response<pb::MatchRegistryResponse>, Status> {
-        use crate::report::registry::{FirmTally, RegistryStats};
+        use crate::matching::registry::{FirmTally, RegistryStats};
         let mut stream = request.into_inner();
         let mut stats = RegistryStats::default();
         let mut digest = <sha2::Sha256 as sha2::Digest>::new();
@@ -193,32 +193,7 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
                 as_of,
                 report,
             } = item;
-            let (date, want_report) = match setup {
-                Some(s) if as_of.is_empty() && !report => s,
-                Some(_) => {
-                    return Err(ApiError::InvalidArgument {
-                        reason: "INVALID_REGISTRY_REQUEST",
-                        violations: vec![FieldViolation::new(
-                            "as_of",
-                            format!(
-                                "message {index}: as_of and report belong in the first message only"
-                            ),
-                        )],
-                    }
-                    .into());
-                }
-                None => {
-                    let mut errs = Vec::new();
-                    let d = parse_as_of(&as_of, "as_of", &mut errs).ok_or_else(|| {
-                        Status::from(ApiError::InvalidArgument {
-                            reason: "INVALID_REGISTRY_REQUEST",
-                            violations: errs,
-                        })
-                    })?;
-                    setup = Some((d, report));
-                    (d, report)
-                }
-            };
+            let (date, want_report) = registry_setup(&mut setup, &as_of, report, index)?;
             index += 1;
             if want_report && let Some(p) = &profile {
                 sha2::Digest::update(&mut digest, prost::Message::encode_to_vec(p));
@@ -234,45 +209,8 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
             }
         }
         let (date, want_report) = setup.unwrap_or((crate::files::today_cst(), false));
-        let mut missing: Vec<_> = stats.missing.iter().map(|(f, n)| (*f, *n)).collect();
-        missing.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let report_html = if want_report {
-            let info = crate::report::RunInfo {
-                spec_text: String::new(),
-                digest: hex::encode(sha2::Digest::finalize(digest)),
-                version: crate::riskpool::VERSION.to_string(),
-                how: "gRPC MatchRegistry".into(),
-            };
-            crate::report::registry::registry(&stats, &self.catalog, &date.to_string(), &info)
-        } else {
-            String::new()
-        };
-        Ok(Response::new(pb::MatchRegistryResponse {
-            firms: stats.firms,
-            invalid: stats.invalid,
-            products: stats
-                .by_product
-                .iter()
-                .map(|(&order, c)| {
-                    let p = &self.catalog.products[order];
-                    pb::RegistryProductCount {
-                        product_id: p.id.clone(),
-                        name: p.name.clone(),
-                        eligible: c[0],
-                        needs_info: c[1],
-                        ineligible: c[2],
-                    }
-                })
-                .collect(),
-            missing_fields: missing
-                .into_iter()
-                .map(|(field, firms)| pb::RegistryFieldCount {
-                    field: field.to_string(),
-                    firms,
-                })
-                .collect(),
-            report_html,
-        }))
+        let digest = want_report.then(|| hex::encode(sha2::Digest::finalize(digest)));
+        Ok(Response::new(self.registry_response(&stats, date, digest)))
     }
 
     type BatchMatchStream = BatchStream;
@@ -419,5 +357,89 @@ impl pb::matching_service_server::MatchingService for MatchingSvc {
         Ok(Response::new(pb::GetProductResponse {
             product: Some(p.into()),
         }))
+    }
+}
+
+/// The first message of a MatchRegistry stream sets the date and whether to
+/// draw the report; later messages may not.
+fn registry_setup(
+    setup: &mut Option<(NaiveDate, bool)>,
+    as_of: &str,
+    report: bool,
+    index: u64,
+) -> Result<(NaiveDate, bool), Status> {
+    match *setup {
+        Some(s) if as_of.is_empty() && !report => Ok(s),
+        Some(_) => Err(ApiError::InvalidArgument {
+            reason: "INVALID_REGISTRY_REQUEST",
+            violations: vec![FieldViolation::new(
+                "as_of",
+                format!("message {index}: as_of and report belong in the first message only"),
+            )],
+        }
+        .into()),
+        None => {
+            let mut errs = Vec::new();
+            let d = parse_as_of(as_of, "as_of", &mut errs).ok_or_else(|| {
+                Status::from(ApiError::InvalidArgument {
+                    reason: "INVALID_REGISTRY_REQUEST",
+                    violations: errs,
+                })
+            })?;
+            *setup = Some((d, report));
+            Ok((d, report))
+        }
+    }
+}
+
+impl MatchingSvc {
+    /// MatchRegistry's answer: the counts by product and missing field, and
+    /// the report when asked for (`digest`: of the profiles sent).
+    fn registry_response(
+        &self,
+        stats: &crate::matching::registry::RegistryStats,
+        date: NaiveDate,
+        digest: Option<String>,
+    ) -> pb::MatchRegistryResponse {
+        let mut missing: Vec<_> = stats.missing.iter().map(|(f, n)| (*f, *n)).collect();
+        missing.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let report_html = match digest {
+            Some(digest) => {
+                let info = crate::report::RunInfo {
+                    spec_text: String::new(),
+                    digest,
+                    version: crate::riskpool::VERSION.to_string(),
+                    how: "gRPC MatchRegistry".into(),
+                };
+                crate::report::registry::registry(stats, &self.catalog, &date.to_string(), &info)
+            }
+            None => String::new(),
+        };
+        pb::MatchRegistryResponse {
+            firms: stats.firms,
+            invalid: stats.invalid,
+            products: stats
+                .by_product
+                .iter()
+                .map(|(&order, c)| {
+                    let p = &self.catalog.products[order];
+                    pb::RegistryProductCount {
+                        product_id: p.id.clone(),
+                        name: p.name.clone(),
+                        eligible: c.eligible,
+                        needs_info: c.needs_info,
+                        ineligible: c.ineligible,
+                    }
+                })
+                .collect(),
+            missing_fields: missing
+                .into_iter()
+                .map(|(field, firms)| pb::RegistryFieldCount {
+                    field: field.to_string(),
+                    firms,
+                })
+                .collect(),
+            report_html,
+        }
     }
 }

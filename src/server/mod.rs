@@ -12,6 +12,7 @@ pub mod matching;
 pub mod page;
 mod progress;
 pub mod riskpool;
+mod snapshot;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,19 +20,18 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::transport::Server;
+use tonic_reflection::server as reflection;
+
+use self::pb::incentive_service_server::IncentiveServiceServer;
+use self::pb::matching_service_server::MatchingServiceServer;
+use self::pb::risk_pool_service_server::RiskPoolServiceServer;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
 
 /// Generated protobuf and gRPC code for `smefin.v1`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
-pub mod pb {
-    tonic::include_proto!("smefin.v1");
-
-    /// Encoded `FileDescriptorSet` of every smefin proto, for reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/smefin_descriptor.bin"));
-}
+pub mod pb;
 
 /// A request that is not valid protobuf (bad wire format, a string that is
 /// not UTF-8) is the caller's error: tonic reports it as INTERNAL, this turns
@@ -198,32 +198,17 @@ fn transport(config: &Config) -> Result<Server, ServeError> {
     Ok(builder)
 }
 
-/// Serves on `listener` until `shutdown` completes, then drains calls in
-/// flight for at most `server.shutdown_grace_seconds`.
-pub async fn serve(
-    listener: TcpListener,
+/// Opens the store the configuration names (off the async runtime: opening
+/// may migrate), saying what it opened.
+async fn open_store(
     config: &Config,
-    catalog: Arc<Catalog>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    use crate::server::pb::matching_service_server::MatchingServiceServer;
-    use crate::server::pb::risk_pool_service_server::RiskPoolServiceServer;
-
-    use crate::server::pb::incentive_service_server::IncentiveServiceServer;
-    use tonic::service::interceptor::InterceptedService;
-
-    let addr = listener
-        .local_addr()
-        .map_err(|e| ServeError::Tls(e.to_string()))?;
-    let tokens = match &config.auth.tokens_file {
-        Some(p) => Some(auth::Tokens::load(p)?),
-        None => None,
-    };
-    check_open_mode(config, addr)?;
-    if tokens.is_none() {
-        tracing::warn!(%addr, "no token file: serving OPEN, every caller acts as the bureau");
-    }
-    let auth = auth::Auth::new(tokens);
+) -> Result<
+    (
+        Arc<dyn crate::store::IncentiveStore>,
+        crate::store::Location,
+    ),
+    ServeError,
+> {
     let location =
         crate::store::Location::parse(config.store.url.as_deref(), &config.store.data_dir)?;
     let store = {
@@ -240,21 +225,42 @@ pub async fn serve(
     {
         tracing::warn!(synchronous = ?config.store.synchronous, "store.synchronous is not full: acknowledged writes can be lost on a power cut");
     }
+    Ok((store, location))
+}
 
-    let (reporter, health) = tonic_health::server::health_reporter();
-    set_health(&reporter, tonic_health::ServingStatus::Serving).await;
-    // A shared database can go away while the server runs; an embedded
-    // SQLite file cannot, and is not polled.
-    let store_watch = matches!(location, crate::store::Location::Postgres(_))
-        .then(|| tokio::spawn(watch_store(store.clone(), reporter.clone())));
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
+/// Server reflection, v1 and v1alpha, with the health descriptors too.
+fn reflection() -> Result<
+    (
+        reflection::v1::ServerReflectionServer<impl reflection::v1::ServerReflection>,
+        reflection::v1alpha::ServerReflectionServer<impl reflection::v1alpha::ServerReflection>,
+    ),
+    ServeError,
+> {
+    let v1 = reflection::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+    let v1alpha = reflection::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
+    Ok((v1, v1alpha))
+}
+
+/// The three smefin services with their message limits, and the handle on
+/// the simulations running.
+struct Services {
+    matching: MatchingServiceServer<matching::MatchingSvc>,
+    riskpool: RiskPoolServiceServer<riskpool::RiskPoolSvc>,
+    runs: riskpool::Runs,
+    incentives: IncentiveServiceServer<incentive::IncentiveSvc>,
+}
+
+fn services(
+    config: &Config,
+    catalog: Arc<Catalog>,
+    store: Arc<dyn crate::store::IncentiveStore>,
+) -> Services {
     let max = config.server.max_message_bytes;
     let out_max = max.max(16 * 1024 * 1024);
     let matching = MatchingServiceServer::new(matching::MatchingSvc::new(
@@ -279,51 +285,126 @@ pub async fn serve(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(out_max);
+    Services {
+        matching,
+        riskpool,
+        runs,
+        incentives,
+    }
+}
 
-    let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
-    let draining = reporter.clone();
-    let signal = async move {
-        shutdown.await;
-        if let Some(w) = &store_watch {
-            w.abort();
-        }
-        tracing::info!("shutting down: no new calls; draining calls in flight");
-        // Load balancers and health checkers see the drain before the
-        // listener closes.
-        set_health(&draining, tonic_health::ServingStatus::NotServing).await;
-        let _ = fired_tx.send(());
+/// Health alone, in plaintext, for probes that cannot speak TLS
+/// (`server.health_listen`).
+async fn health_listener(
+    config: &Config,
+    health: &tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+) -> Result<Option<tokio::task::JoinHandle<()>>, ServeError> {
+    let Some(at) = config.server.health_listen else {
+        return Ok(None);
     };
-    let sc = &config.server;
-    let incoming = listen::incoming(
-        listener,
-        listen::ConnLimits {
-            max_connections: sc.max_connections,
-            handshake_timeout: Duration::from_secs(sc.handshake_timeout_seconds),
-            tcp_keepalive: Duration::from_secs(sc.keepalive_interval_seconds.max(60)),
-        },
-    );
-    let counter_log = tokio::spawn(listen::COUNTERS.log_every_minute());
-    // Health alone, in plaintext, for probes that cannot speak TLS.
-    let health_only = match config.server.health_listen {
-        Some(at) => {
-            let l = TcpListener::bind(at)
-                .await
-                .map_err(|e| ServeError::Listen(format!("server.health_listen {at}: {e}")))?;
-            tracing::info!(addr = %at, "health (plaintext) listening");
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
-            let svc = health.clone();
-            Some(tokio::spawn(async move {
-                let r = Server::builder()
-                    .add_service(svc)
-                    .serve_with_incoming(incoming)
-                    .await;
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "the health listener stopped");
-                }
-            }))
+    let l = TcpListener::bind(at)
+        .await
+        .map_err(|e| ServeError::Listen(format!("server.health_listen {at}: {e}")))?;
+    tracing::info!(addr = %at, "health (plaintext) listening");
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
+    let svc = health.clone();
+    Ok(Some(tokio::spawn(async move {
+        let r = Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(incoming)
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "the health listener stopped");
         }
+    })))
+}
+
+/// The callers' tokens, or open mode where the configuration allows it
+/// (said in the log).
+fn authorise(config: &Config, listener: &TcpListener) -> Result<auth::Auth, ServeError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Tls(e.to_string()))?;
+    let tokens = match &config.auth.tokens_file {
+        Some(p) => Some(auth::Tokens::load(p)?),
         None => None,
     };
+    check_open_mode(config, addr)?;
+    if tokens.is_none() {
+        tracing::warn!(%addr, "no token file: serving OPEN, every caller acts as the bureau");
+    }
+    Ok(auth::Auth::new(tokens))
+}
+
+/// What happens when `shutdown` completes: the store is no longer watched,
+/// health says NOT_SERVING (load balancers and health checkers see the
+/// drain before the listener closes), and `fired` starts the grace period.
+async fn drain_on(
+    shutdown: impl Future<Output = ()>,
+    store_watch: Option<tokio::task::JoinHandle<()>>,
+    reporter: tonic_health::server::HealthReporter,
+    fired: tokio::sync::oneshot::Sender<()>,
+) {
+    shutdown.await;
+    if let Some(w) = &store_watch {
+        w.abort();
+    }
+    tracing::info!("shutting down: no new calls; draining calls in flight");
+    set_health(&reporter, tonic_health::ServingStatus::NotServing).await;
+    let _ = fired.send(());
+}
+
+/// After the server stops: the counters' last line, and the simulations
+/// still running (their calls drained or abandoned) stopped, so the process
+/// can exit.
+fn stopped(runs: &riskpool::Runs) {
+    listen::COUNTERS.log();
+    let n = runs.cancel_all();
+    if n > 0 {
+        tracing::info!(simulations = n, "cancelled the simulations still running");
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then drains calls in
+/// flight for at most `server.shutdown_grace_seconds`.
+pub async fn serve(
+    listener: TcpListener,
+    config: &Config,
+    catalog: Arc<Catalog>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    use tonic::service::interceptor::InterceptedService;
+
+    let auth = authorise(config, &listener)?;
+    let (store, location) = open_store(config).await?;
+
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_health(&reporter, tonic_health::ServingStatus::Serving).await;
+    // A shared database can go away while the server runs; an embedded
+    // SQLite file cannot, and is not polled.
+    let store_watch = matches!(location, crate::store::Location::Postgres(_))
+        .then(|| tokio::spawn(watch_store(store.clone(), reporter.clone())));
+    let (reflection_v1, reflection_v1alpha) = reflection()?;
+    let Services {
+        matching,
+        riskpool,
+        runs,
+        incentives,
+    } = services(config, catalog, store);
+
+    let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = drain_on(shutdown, store_watch, reporter.clone(), fired_tx);
+    let sc = &config.server;
+    let limits = listen::ConnLimits {
+        max_connections: sc.max_connections,
+        handshake_timeout: Duration::from_secs(sc.handshake_timeout_seconds),
+        tcp_keepalive: Duration::from_secs(sc.keepalive_interval_seconds.max(60)),
+    };
+    let incoming = listen::incoming(listener, limits);
+    let counter_log = tokio::spawn(listen::COUNTERS.log_every_minute());
+    let health_only = health_listener(config, &health).await?;
     let builder = transport(config)?;
     let server = builder
         .layer(tower::util::MapResponseLayer::new(
@@ -361,12 +442,6 @@ pub async fn serve(
     if let Some(h) = health_only {
         h.abort();
     }
-    listen::COUNTERS.log();
-    // Simulations still running (their calls drained or abandoned) stop
-    // now, so the process can exit.
-    let n = runs.cancel_all();
-    if n > 0 {
-        tracing::info!(simulations = n, "cancelled the simulations still running");
-    }
+    stopped(&runs);
     Ok(())
 }

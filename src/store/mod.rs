@@ -277,6 +277,50 @@ pub enum Submission<'a> {
     Snapshot(&'a [LoanRecord], &'a SnapshotBalance),
 }
 
+impl Submission<'_> {
+    /// The row a new version of this submission writes, after `versions`
+    /// versions holding `stored` loans; refused when over the quota. Both
+    /// stores write it as it is.
+    fn new_version(
+        &self,
+        versions: u64,
+        stored: u64,
+        quota: &Quota,
+    ) -> Result<NewVersion<'_>, StoreError> {
+        let (balance, source, loans, excluded, records) = match self {
+            Submission::Total(b) => (*b, "total", 0u64, &[][..], &[][..]),
+            Submission::Snapshot(ls, s) => {
+                (s.balance, "snapshot", ls.len() as u64, &s.excluded[..], *ls)
+            }
+        };
+        if let Some(why) = quota.refuses(versions, stored, loans) {
+            return Err(StoreError::Quota(why));
+        }
+        let excluded_json =
+            serde_json::to_string(excluded).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(NewVersion {
+            version: versions + 1,
+            balance_fen: balance.to_fen(),
+            source,
+            loans,
+            excluded_json,
+            records,
+        })
+    }
+}
+
+/// A report version about to be written.
+struct NewVersion<'a> {
+    version: u64,
+    balance_fen: i64,
+    /// `total` or `snapshot`.
+    source: &'static str,
+    loans: u64,
+    excluded_json: String,
+    /// The snapshot's loans (none for a total).
+    records: &'a [LoanRecord],
+}
+
 /// SQLite's `synchronous` setting: when a write is on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

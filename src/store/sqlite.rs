@@ -251,42 +251,8 @@ impl IncentiveStore for Store {
         let id = match latest {
             Some(id) => id,
             None => {
-                let (balance, source, loans, excluded) = match &sub {
-                    Submission::Total(b) => (*b, "total", 0u64, Vec::new()),
-                    Submission::Snapshot(ls, s) => {
-                        (s.balance, "snapshot", ls.len() as u64, s.excluded.clone())
-                    }
-                };
-                if let Some(why) = quota.refuses(versions as u64, stored as u64, loans) {
-                    return Err(StoreError::Quota(why));
-                }
-                let version = versions + 1;
-                let excluded_json = serde_json::to_string(&excluded)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                tx.execute(
-            "INSERT INTO reports (bank_id, period, version, balance_fen, source, loans, excluded_json, request_id, submitted_by, submitted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![bank_id, period.to_string(), version, balance.to_fen(), source, loans as i64, excluded_json, request_id, by, now()],
-        )?;
-                let id = tx.last_insert_rowid();
-                if let Submission::Snapshot(ls, _) = &sub {
-                    let mut st = tx.prepare_cached(
-                "INSERT INTO snapshot_loans (report_id, loan_id, borrower_id, borrower_type, purpose, credit_line_fen, balance_fen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-                    for l in ls.iter() {
-                        st.execute(params![
-                            id,
-                            l.loan_id,
-                            l.borrower_id,
-                            l.borrower_type.code(),
-                            l.purpose.code(),
-                            l.credit_line.to_fen(),
-                            l.balance.to_fen()
-                        ])?;
-                    }
-                }
-                id
+                let new = sub.new_version(versions as u64, stored as u64, quota)?;
+                insert_version(&tx, bank_id, period, &new, request_id, by)?
             }
         };
         tx.execute(
@@ -517,4 +483,39 @@ fn statement_in(
         })
     })
     .transpose()
+}
+
+/// Writes a new report version and, for a snapshot, its loans; its id.
+fn insert_version(
+    tx: &rusqlite::Transaction<'_>,
+    bank_id: &str,
+    period: Quarter,
+    new: &super::NewVersion<'_>,
+    request_id: &str,
+    by: &str,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO reports (bank_id, period, version, balance_fen, source, loans, excluded_json, request_id, submitted_by, submitted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![bank_id, period.to_string(), new.version as i64, new.balance_fen, new.source, new.loans as i64, new.excluded_json, request_id, by, now()],
+    )?;
+    let id = tx.last_insert_rowid();
+    if !new.records.is_empty() {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO snapshot_loans (report_id, loan_id, borrower_id, borrower_type, purpose, credit_line_fen, balance_fen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for l in new.records {
+            st.execute(params![
+                id,
+                l.loan_id,
+                l.borrower_id,
+                l.borrower_type.code(),
+                l.purpose.code(),
+                l.credit_line.to_fen(),
+                l.balance.to_fen()
+            ])?;
+        }
+    }
+    Ok(id)
 }

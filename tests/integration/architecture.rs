@@ -445,39 +445,6 @@ fn rust_version_is_true() {
     );
 }
 
-/// What is still too large, as it stood when the rules came (the redesign
-/// splits it): an entry may shrink, never grow, and goes when it fits.
-const STILL_TOO_LARGE: &[(&str, &str, usize)] = &[
-    ("catalog/mod.rs", "file", 620),
-    ("catalog/mod.rs", "fn validate", 127),
-    ("cli/matching.rs", "fn run_batch", 159),
-    ("config.rs", "fn load", 85),
-    ("config.rs", "fn out_of_range", 165),
-    ("enterprise/mod.rs", "fn from_raw_at", 105),
-    ("enterprise/size.rs", "file", 644),
-    ("enterprise/size.rs", "fn size_industry", 87),
-    ("incentive/csv.rs", "fn add_loans", 92),
-    ("matching/cost.rs", "fn offer", 92),
-    ("matching/criteria/explain.rs", "fn message", 147),
-    ("matching/criteria/explain.rs", "fn suggestions", 108),
-    ("matching/mod.rs", "fn evaluate", 88),
-    ("report/analytic.rs", "fn section", 95),
-    ("report/grid.rs", "fn heatmap", 120),
-    ("report/grid.rs", "fn leverage", 137),
-    ("report/registry.rs", "fn registry", 177),
-    ("report/simulation.rs", "fn fan", 90),
-    ("riskpool/analytic/conv.rs", "fn add", 88),
-    ("riskpool/analytic/mod.rs", "fn plan_run", 116),
-    ("riskpool/grid.rs", "fn solve_leverage", 92),
-    ("server/convert/common.rs", "fn from", 100),
-    ("server/convert/riskpool.rs", "fn from", 87),
-    ("server/incentive.rs", "fn submit_loan_snapshot", 136),
-    ("server/matching.rs", "fn match_registry", 97),
-    ("server/mod.rs", "fn serve", 170),
-    ("store/postgres/mod.rs", "fn submit", 103),
-    ("store/sqlite.rs", "fn submit", 94),
-];
-
 /// Most lines of a source file, its unit tests left out.
 const MAX_FILE_LINES: usize = 600;
 /// Most lines of a function.
@@ -591,37 +558,13 @@ fn no_file_over_600_lines_and_no_function_over_80() {
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut found = Vec::new();
-    let mut seen = BTreeSet::new();
     for f in &files {
         let rel = f.strip_prefix(&src).unwrap();
         if rel.file_name().is_some_and(|n| n == "tests.rs") {
             continue;
         }
-        let path = rel.display().to_string();
-        for (what, n, line) in oversized(rel, &std::fs::read_to_string(f).unwrap()) {
-            match STILL_TOO_LARGE.iter().find(|k| k.0 == path && k.1 == what) {
-                Some(k) if n == k.2 => {
-                    seen.insert((k.0, k.1));
-                }
-                Some(k) if n < k.2 => {
-                    seen.insert((k.0, k.1));
-                    found.push(format!("{line}: shrank from {}; lower its entry", k.2));
-                }
-                Some(k) => {
-                    seen.insert((k.0, k.1));
-                    found.push(format!("{line}: grew past the {} it had", k.2));
-                }
-                None => found.push(line),
-            }
-        }
-    }
-    for k in STILL_TOO_LARGE {
-        if !seen.contains(&(k.0, k.1)) {
-            found.push(format!(
-                "{} {}: fits now; take it off STILL_TOO_LARGE",
-                k.0, k.1
-            ));
-        }
+        let text = std::fs::read_to_string(f).unwrap();
+        found.extend(oversized(rel, &text).into_iter().map(|(_, _, line)| line));
     }
     assert!(found.is_empty(), "too large:\n{}", found.join("\n"));
 }

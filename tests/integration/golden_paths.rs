@@ -20,9 +20,9 @@ fn digest(toml: &str) -> Digest {
         raw.compensation.iter().sum(),
         raw.unfunded.iter().sum(),
         raw.bank_loss.iter().sum(),
-        raw.exhausted_period.iter().filter(|&&p| p > 0).count() as u64,
-        raw.breaker_period.iter().filter(|&&p| p > 0).count() as u64,
-        raw.weight.iter().sum::<f64>().to_bits(),
+        raw.exhausted_period.iter().flatten().count() as u64,
+        raw.breaker_period.iter().flatten().count() as u64,
+        raw.weight.iter().flatten().sum::<f64>().to_bits(),
     )
 }
 
@@ -195,13 +195,7 @@ fn every_single_period_path_meets_its_exact_means() {
             .map(|l| l.amount_fen as f64 * l.pd * l.lgd.mean())
             .sum();
         let n = raw.len() as f64;
-        let w = |i: usize| {
-            if raw.weight.is_empty() {
-                1.0
-            } else {
-                raw.weight[i]
-            }
-        };
+        let w = |i: usize| raw.weight.as_ref().map_or(1.0, |w| w[i]);
         let check = |x: &dyn Fn(usize) -> f64, exact: f64, what: &str| {
             let t: Vec<f64> = (0..raw.len()).map(|i| w(i) * x(i)).collect();
             let mean = t.iter().sum::<f64>() / n;

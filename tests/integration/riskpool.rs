@@ -374,7 +374,8 @@ fn multi_period_breaker_and_pool_path_match_a_markov_chain() {
         let tripped = raw
             .breaker_period
             .iter()
-            .filter(|&&b| b > 0 && usize::from(b) <= t + 1)
+            .flatten()
+            .filter(|b| usize::from(b.get()) <= t + 1)
             .count() as f64
             / nf;
         let e = tripped_by[t];
@@ -653,11 +654,15 @@ fn importance_sampling_weights_every_summary() {
     let unit = 100_000_000.0; // 100万 in fen: one default's loss
     // E[D] = n·p, E[L] = n·p·100万; the SE of the mean of wᵢdᵢ, computed
     // here from the raw weights.
-    let big_n = raw.weight.len() as f64;
+    let weight = raw
+        .weight
+        .as_deref()
+        .expect("importance sampling weighs its scenarios");
+    let big_n = weight.len() as f64;
     let t: Vec<f64> = raw
         .defaults
         .iter()
-        .zip(&raw.weight)
+        .zip(weight)
         .map(|(&d, &w)| w * f64::from(d))
         .collect();
     let tm = t.iter().sum::<f64>() / big_n;
@@ -697,7 +702,7 @@ fn importance_sampling_weights_every_summary() {
     assert!(h.counts.is_empty() && h.overflow == 0);
     let w = h.weighted.as_ref().unwrap();
     let sum: f64 = w.probabilities.iter().sum::<f64>() + w.overflow;
-    let mean_w = raw.weight.iter().sum::<f64>() / big_n;
+    let mean_w = weight.iter().sum::<f64>() / big_n;
     assert!((sum - mean_w).abs() < 1e-9, "{sum} vs {mean_w}");
     // each bin holds one default count (a default is 1/300 of the book, a
     // bin 1/400): the mass of 10–19 defaults against the exact law
@@ -716,7 +721,7 @@ fn importance_sampling_weights_every_summary() {
     let hits: Vec<f64> = raw
         .defaults
         .iter()
-        .zip(&raw.weight)
+        .zip(weight)
         .map(|(&d, &w)| if (10..20).contains(&d) { w } else { 0.0 })
         .collect();
     let hm = hits.iter().sum::<f64>() / big_n;

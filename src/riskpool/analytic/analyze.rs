@@ -8,7 +8,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use super::conv::Pmf;
 use super::cost::Meter;
-use super::lattice::Amount;
+use super::lattice::{Amount, Rounded};
 use super::quadrature::{self, Integrand, Tally, Var};
 use super::{
     AnalyticError, AnalyticSummary, Bounded, Dist, LatticeInfo, Options, Prelude, QuadratureInfo,
@@ -269,11 +269,11 @@ impl Read<'_, '_> {
         let (top_l, top_c) = (setup.loss.max_total, setup.claims.max_total);
         let k0 = ((capital / setup.claims.unit as f64).ceil() as usize).max(1);
         let exhaust: Vec<f64> = claim_d.iter().map(|d| d.tail(k0)).collect();
-        let (pe, pl, ph) = match exhaust.as_slice() {
-            [n, l, h] => (*n, *l, *h),
-            [n, ..] => (*n, *n, *n),
-            [] => unreachable!("claims have a channel"),
-        };
+        let Rounded {
+            near: &pe,
+            floor: &pl,
+            ceil: &ph,
+        } = Rounded::of(&exhaust);
         let money = |d: &[Dist<'_>], g: &Transform, top: f64, mean: Option<f64>| {
             bounded_money(d, g, alpha, err, top, mean)
         };

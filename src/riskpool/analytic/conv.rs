@@ -168,88 +168,102 @@ impl Pmf {
         if p <= 0.0 || count == 0 {
             return;
         }
-        let points = self.p.len();
         if let Some(powers) = &g.powers {
-            // Σ_j Bin(count, p)_j · Q^{*j}, then one convolution
-            let j0 = binomial_terms(count, p.min(1.0), &mut scratch.terms);
-            let mut acc = vec![0.0; points];
-            let (mut lo, mut hi) = (points - 1, 0);
-            for (k, &b) in scratch.terms.iter().enumerate() {
-                let Some(q) = powers.get(j0 + k) else { break };
-                for (d, &s) in acc[q.lo..=q.hi].iter_mut().zip(&q.p[q.lo..=q.hi]) {
-                    *d += b * s;
-                }
-                lo = lo.min(q.lo);
-                hi = hi.max(q.hi);
-            }
-            let mut own = Pmf {
-                p: acc,
-                lo: lo.min(hi),
-                hi,
-            };
-            own.trim();
-            *self = if self.is_point() {
-                own
-            } else {
-                self.convolve(&own)
-            };
+            self.add_by_powers(powers, count, p, scratch);
             return;
         }
         match law {
             Law::Step(0) => {}
-            Law::Step(a) => {
-                let a = *a;
-                let j0 = binomial_terms(count, p.min(1.0), &mut scratch.terms);
-                // j·a beyond the lattice falls off it
-                let jmax = (points - 1 - self.lo.min(points - 1)) / a;
-                let new_lo = self.lo + j0 * a;
-                if j0 > jmax || new_lo >= points {
-                    self.p.fill(0.0);
-                    self.lo = points - 1;
-                    self.hi = points - 1;
-                    return;
-                }
-                let new_hi = (self.hi + (j0 + scratch.terms.len() - 1) * a).min(points - 1);
-                // out[j] = Σ_k b_k·src[j − k·a], by blocks of outputs (in
-                // registers) rather than by terms: each term's contribution
-                // is added in the same order as term by term (the same sums
-                // to the bit unless fused), at half the memory traffic
-                let n = self.hi - self.lo + 1;
-                let padded = &mut scratch.acc;
-                padded.clear();
-                padded.resize(n + 2 * BLOCK, 0.0);
-                padded[BLOCK..BLOCK + n].copy_from_slice(&self.p[self.lo..=self.hi]);
-                self.p[self.lo..=self.hi].fill(0.0);
-                shift_sum(padded, n, &scratch.terms, a, &mut self.p[new_lo..=new_hi]);
-                (self.lo, self.hi) = (new_lo, new_hi);
-            }
-            Law::Pmf(q) => {
-                for _ in 0..count {
-                    let new_hi = (self.hi + q.len() - 1).min(points - 1);
-                    let acc = &mut scratch.acc;
-                    acc.clear();
-                    acc.resize(new_hi - self.lo + 1, 0.0);
-                    let src = &self.p[self.lo..=self.hi];
-                    for (d, &s) in acc.iter_mut().zip(src) {
-                        *d = (1.0 - p) * s;
-                    }
-                    for (y, &qy) in q.iter().enumerate() {
-                        let w = p * qy;
-                        if w == 0.0 || y >= acc.len() {
-                            continue;
-                        }
-                        let len = src.len().min(acc.len() - y);
-                        for (d, &s) in acc[y..y + len].iter_mut().zip(&src[..len]) {
-                            *d += w * s;
-                        }
-                    }
-                    self.p[self.lo..=new_hi].copy_from_slice(acc);
-                    self.hi = new_hi;
-                    self.trim();
-                }
-            }
+            Law::Step(a) => self.add_steps(*a, count, p, scratch),
+            Law::Pmf(q) => self.add_loan_by_loan(q, count, p, scratch),
         }
         self.trim();
+    }
+
+    /// `count` loans whose cost law's convolution powers are at hand:
+    /// Σ_j Bin(count, p)_j · Q^{*j}, then one convolution.
+    fn add_by_powers(&mut self, powers: &[Pmf], count: u32, p: f64, scratch: &mut Scratch) {
+        let points = self.p.len();
+        let j0 = binomial_terms(count, p.min(1.0), &mut scratch.terms);
+        let mut acc = vec![0.0; points];
+        let (mut lo, mut hi) = (points - 1, 0);
+        for (k, &b) in scratch.terms.iter().enumerate() {
+            let Some(q) = powers.get(j0 + k) else { break };
+            for (d, &s) in acc[q.lo..=q.hi].iter_mut().zip(&q.p[q.lo..=q.hi]) {
+                *d += b * s;
+            }
+            lo = lo.min(q.lo);
+            hi = hi.max(q.hi);
+        }
+        let mut own = Pmf {
+            p: acc,
+            lo: lo.min(hi),
+            hi,
+        };
+        own.trim();
+        *self = if self.is_point() {
+            own
+        } else {
+            self.convolve(&own)
+        };
+    }
+
+    /// `count` loans of one cost `a` lattice steps: the binomial count
+    /// shifted by multiples of `a`.
+    fn add_steps(&mut self, a: usize, count: u32, p: f64, scratch: &mut Scratch) {
+        let points = self.p.len();
+        let j0 = binomial_terms(count, p.min(1.0), &mut scratch.terms);
+        // j·a beyond the lattice falls off it
+        let jmax = (points - 1 - self.lo.min(points - 1)) / a;
+        let new_lo = self.lo + j0 * a;
+        if j0 > jmax || new_lo >= points {
+            self.p.fill(0.0);
+            self.lo = points - 1;
+            self.hi = points - 1;
+            return;
+        }
+        let new_hi = (self.hi + (j0 + scratch.terms.len() - 1) * a).min(points - 1);
+        // out[j] = Σ_k b_k·src[j − k·a], by blocks of outputs (in
+        // registers) rather than by terms: each term's contribution
+        // is added in the same order as term by term (the same sums
+        // to the bit unless fused), at half the memory traffic
+        let n = self.hi - self.lo + 1;
+        let padded = &mut scratch.acc;
+        padded.clear();
+        padded.resize(n + 2 * BLOCK, 0.0);
+        padded[BLOCK..BLOCK + n].copy_from_slice(&self.p[self.lo..=self.hi]);
+        self.p[self.lo..=self.hi].fill(0.0);
+        shift_sum(padded, n, &scratch.terms, a, &mut self.p[new_lo..=new_hi]);
+        (self.lo, self.hi) = (new_lo, new_hi);
+    }
+
+    /// `count` loans with a drawn cost law and no powers: one convolution
+    /// per loan.
+    fn add_loan_by_loan(&mut self, q: &[f64], count: u32, p: f64, scratch: &mut Scratch) {
+        let points = self.p.len();
+        for _ in 0..count {
+            let new_hi = (self.hi + q.len() - 1).min(points - 1);
+            let acc = &mut scratch.acc;
+            acc.clear();
+            acc.resize(new_hi - self.lo + 1, 0.0);
+            let src = &self.p[self.lo..=self.hi];
+            for (d, &s) in acc.iter_mut().zip(src) {
+                *d = (1.0 - p) * s;
+            }
+            for (y, &qy) in q.iter().enumerate() {
+                let w = p * qy;
+                if w == 0.0 || y >= acc.len() {
+                    continue;
+                }
+                let len = src.len().min(acc.len() - y);
+                for (d, &s) in acc[y..y + len].iter_mut().zip(&src[..len]) {
+                    *d += w * s;
+                }
+            }
+            self.p[self.lo..=new_hi].copy_from_slice(acc);
+            self.hi = new_hi;
+            self.trim();
+        }
     }
 
     /// The convolution with `other` (truncated at the last point): direct

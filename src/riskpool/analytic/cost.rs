@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::conv::Group;
-use super::lattice::{self, Amount, Rounding};
+use super::lattice::{self, Amount, Grid, Rounding};
 use crate::riskpool::control::{Cancelled, Control};
 
 /// Most floats the powers of one group may hold (128 MB); a group whose
@@ -139,7 +139,11 @@ pub(super) fn plan(
     amounts: &[Amount],
     class_of: &[usize],
     sector_of: &[usize],
-    (unit, points, exact): (i64, usize, bool),
+    Grid {
+        unit,
+        points,
+        exact,
+    }: Grid,
     power_floats: &mut usize,
     control: &Control,
 ) -> Result<Vec<ChannelPlan>, Cancelled> {

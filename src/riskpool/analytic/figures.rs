@@ -1,6 +1,7 @@
 //! Figures off a distribution on its lattice: money (mean, VaR, ES) and
 //! quantiles, with their bounds.
 
+use super::lattice::Rounded;
 use super::*;
 use crate::riskpool::stats::yuan_f;
 
@@ -118,11 +119,11 @@ pub(super) fn bounded_money(
     top: f64,
     exact_mean: Option<f64>,
 ) -> AnalyticMoney {
-    let (near, lo, hi) = match ds {
-        [n, l, h] => (n, l, h),
-        [n, ..] => (n, n, n),
-        [] => unreachable!("a quantity has at least one channel"),
-    };
+    let Rounded {
+        near,
+        floor: lo,
+        ceil: hi,
+    } = Rounded::of(ds);
     let (m, v, e) = money(near, g, alpha, top);
     // (the mean of the loss or the claims needs no lattice: Σ PDᵢ·E[amountᵢ])
     let m = exact_mean.unwrap_or(m);

@@ -11,6 +11,41 @@
 
 use statrs::function::beta::beta_reg;
 
+/// An amount lattice: `points` points `unit` fen apart from 0; `exact`
+/// when every amount falls on a point, so no rounding is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Grid {
+    pub(super) unit: i64,
+    pub(super) points: usize,
+    pub(super) exact: bool,
+}
+
+/// A figure in each rounding of the amounts: nearest, floor and ceiling
+/// (the last two bracket the truth); on an exact lattice the three are the
+/// one figure.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rounded<T> {
+    pub(super) near: T,
+    pub(super) floor: T,
+    pub(super) ceil: T,
+}
+
+impl<'a, T> Rounded<&'a T> {
+    /// The channels of a quantity, in the order its roundings are built
+    /// (nearest alone when exact; nearest, floor, ceiling otherwise).
+    pub(super) fn of(channels: &'a [T]) -> Self {
+        match channels {
+            [near, floor, ceil] => Rounded { near, floor, ceil },
+            [near, ..] => Rounded {
+                near,
+                floor: near,
+                ceil: near,
+            },
+            [] => unreachable!("a quantity has at least one channel"),
+        }
+    }
+}
+
 /// How one default of a loan costs, before the lattice.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Amount {

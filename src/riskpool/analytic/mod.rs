@@ -51,7 +51,7 @@ pub use self::applicable::{BOTH_BY_DEFAULT_MAX_LOANS, applicability, slow_reason
 pub use self::certificate::{Certificate, CertificateLine, FLAG_Z, certify};
 pub use self::cost::Cost;
 use self::figures::{Dist, Transform, bounded_money};
-use self::lattice::Amount;
+use self::lattice::{Amount, Grid};
 use self::setup::{
     LawKey, Quantity, Setup, amounts, evaluations, law_key_of, range_guess, twin_unit, twins,
 };
@@ -177,8 +177,8 @@ fn prelude<'e>(model: &'e Model, opts: &Options) -> Prelude<'e> {
 
 /// The lattices and groups planned for one pair of ranges, and their cost.
 struct RunPlan {
-    loss_lattice: (i64, usize, bool),
-    claim_lattice: (i64, usize, bool),
+    loss_lattice: Grid,
+    claim_lattice: Grid,
     loss_plans: Vec<cost::ChannelPlan>,
     claim_plans: Vec<cost::ChannelPlan>,
     work_of: Vec<f64>,
@@ -208,7 +208,7 @@ fn plan_run(
     let loss_lattice = Quantity::lattice(loss, loss_range, opts.lattice_points);
     let mut claim_lattice = Quantity::lattice(claims, claim_range, opts.lattice_points);
     if let Some(unit) = twin_unit(loss, claims, loss_lattice, claim_lattice) {
-        claim_lattice.0 = unit;
+        claim_lattice.unit = unit;
     }
     let sector_of: Vec<usize> = setup
         .classes
@@ -233,59 +233,21 @@ fn plan_run(
         &mut power_floats,
         control,
     )?;
-    let mut channels: Vec<(&cost::ChannelPlan, usize)> = Vec::new();
-    for p in &loss_plans {
-        channels.push((p, loss_lattice.1));
-    }
-    for p in &claim_plans {
-        channels.push((p, claim_lattice.1));
-    }
-    let mut distinct: Vec<(&cost::ChannelPlan, usize)> = Vec::new();
-    for &(p, n) in &channels {
-        if !distinct
-            .iter()
-            .any(|&(q, m)| m == n && cost::same_groups(p, q))
-        {
-            distinct.push((p, n));
-        }
-    }
-    let sectors = setup.sectors;
-    let work_of: Vec<f64> = (0..sectors.max(1))
+    let channels: Vec<(&cost::ChannelPlan, usize)> = loss_plans
+        .iter()
+        .map(|p| (p, loss_lattice.points))
+        .chain(claim_plans.iter().map(|p| (p, claim_lattice.points)))
+        .collect();
+    let distinct = distinct_channels(&channels);
+    let work_of: Vec<f64> = (0..setup.sectors.max(1))
         .map(|s| cost::sector_work(&distinct, s))
         .collect();
     let row: usize = distinct.iter().map(|&(_, n)| n).sum();
-    let points = loss_lattice.1.max(claim_lattice.1);
-    // One outer node besides its distributions: each tabled sector's sum
-    // of its table (its first pieces' nodes × the channels), the sectors'
-    // convolutions; one sector without a table integrates a table of its
-    // own (about 13 pieces) at every node.
-    let tol = opts.tolerance * if setup.student { 0.5 } else { 1.0 };
-    let sector_tol = tol * 0.5 / sectors.max(1) as f64;
-    let reach = -phi_inv(sector_tol / 64.0).min(-1.0);
-    let own_pieces = (2.0 * reach).ceil() + 1.0;
-    let (mut node_work, mut per_node, mut tables) = (0.0, 0.0, 0.0);
-    if sectors == 0 {
-        per_node = work_of[0];
-    } else {
-        node_work += (sectors - 1) as f64 * distinct.len() as f64 * cost::convolution_work(points);
-        for (&w, rho) in work_of.iter().zip(&setup.shared_rho).take(sectors) {
-            node_work += own_pieces * quadrature::NODES as f64 * row as f64;
-            match *rho {
-                None => per_node += own_pieces * quadrature::NODES as f64 * w,
-                Some(rho) => {
-                    let (first, sd) = (rho.sqrt(), setup.s_load);
-                    let h = 2f64.powi(sd.log2().floor() as i32);
-                    let width = 2.0 * quadrature::BREAKS[quadrature::BREAKS.len() - 2] * first
-                        + 2.0 * reach * sd;
-                    tables += ((width / h).ceil() + 2.0) * quadrature::NODES as f64 * w;
-                }
-            }
-        }
-    }
-    let scales = if setup.student { FIRST_MIXING } else { 1.0 };
-    let first_pass_work = scales * (FIRST_OUTER * (per_node + node_work) + tables);
-    let (loss_bytes, loss_setup) = cost::setup_of(&loss_plans, loss_lattice.1);
-    let (claim_bytes, claim_setup) = cost::setup_of(&claim_plans, claim_lattice.1);
+    let points = loss_lattice.points.max(claim_lattice.points);
+    let (node_work, first_pass_work) =
+        first_pass(setup, opts, distinct.len(), &work_of, row, points);
+    let (loss_bytes, loss_setup) = cost::setup_of(&loss_plans, loss_lattice.points);
+    let (claim_bytes, claim_setup) = cost::setup_of(&claim_plans, claim_lattice.points);
     // In flight: a piece's 21 node values and its neighbour's (and the χ²
     // piece's around them), each thread's sectors and scratch; per loan
     // its amounts and class.
@@ -311,6 +273,67 @@ fn plan_run(
         node_work,
         cost,
     })
+}
+
+/// The channels whose distributions differ (same lattice and same groups
+/// compute the same distribution once).
+fn distinct_channels<'p>(
+    channels: &[(&'p cost::ChannelPlan, usize)],
+) -> Vec<(&'p cost::ChannelPlan, usize)> {
+    let mut distinct: Vec<(&cost::ChannelPlan, usize)> = Vec::new();
+    for &(p, n) in channels {
+        if !distinct
+            .iter()
+            .any(|&(q, m)| m == n && cost::same_groups(p, q))
+        {
+            distinct.push((p, n));
+        }
+    }
+    distinct
+}
+
+/// The work of the first pass over the factor: per outer node, the work
+/// besides its distributions, and the whole first pass (`row`: the points
+/// of all distinct channels; `points`: the longer lattice).
+fn first_pass(
+    setup: &Setup<'_>,
+    opts: &Options,
+    distinct: usize,
+    work_of: &[f64],
+    row: usize,
+    points: usize,
+) -> (f64, f64) {
+    let sectors = setup.sectors;
+    // One outer node besides its distributions: each tabled sector's sum
+    // of its table (its first pieces' nodes × the channels), the sectors'
+    // convolutions; one sector without a table integrates a table of its
+    // own (about 13 pieces) at every node.
+    let tol = opts.tolerance * if setup.student { 0.5 } else { 1.0 };
+    let sector_tol = tol * 0.5 / sectors.max(1) as f64;
+    let reach = -phi_inv(sector_tol / 64.0).min(-1.0);
+    let own_pieces = (2.0 * reach).ceil() + 1.0;
+    let (mut node_work, mut per_node, mut tables) = (0.0, 0.0, 0.0);
+    if sectors == 0 {
+        per_node = work_of[0];
+    } else {
+        node_work += (sectors - 1) as f64 * distinct as f64 * cost::convolution_work(points);
+        for (&w, rho) in work_of.iter().zip(&setup.shared_rho).take(sectors) {
+            node_work += own_pieces * quadrature::NODES as f64 * row as f64;
+            match *rho {
+                None => per_node += own_pieces * quadrature::NODES as f64 * w,
+                Some(rho) => {
+                    let (first, sd) = (rho.sqrt(), setup.s_load);
+                    let h = 2f64.powi(sd.log2().floor() as i32);
+                    let width = 2.0 * quadrature::BREAKS[quadrature::BREAKS.len() - 2] * first
+                        + 2.0 * reach * sd;
+                    tables += ((width / h).ceil() + 2.0) * quadrature::NODES as f64 * w;
+                }
+            }
+        }
+    }
+    let scales = if setup.student { FIRST_MIXING } else { 1.0 };
+    let first_pass_work = scales * (FIRST_OUTER * (per_node + node_work) + tables);
+    (node_work, first_pass_work)
 }
 
 /// What the exact method would hold and do on this model, estimated in

@@ -3,7 +3,7 @@
 
 use super::conv::{Group, Pmf, Scratch};
 use super::cost;
-use super::lattice::{self, Amount, Law, Rounding};
+use super::lattice::{self, Amount, Grid, Law, Rounding};
 use super::quadrature::{self, Tally};
 use super::table::Table;
 use super::*;
@@ -66,9 +66,9 @@ pub(super) fn law_key(class: usize, law: &Law, amount: Amount) -> LawKey {
 }
 
 impl Quantity {
-    /// The lattice (unit, points, exact) of `amounts` covering [0, range]
-    /// fen with at most `max_points` points.
-    pub(super) fn lattice(amounts: &[Amount], range: f64, max_points: usize) -> (i64, usize, bool) {
+    /// The lattice of `amounts` covering [0, range] fen with at most
+    /// `max_points` points.
+    pub(super) fn lattice(amounts: &[Amount], range: f64, max_points: usize) -> Grid {
         let max_total: f64 = amounts.iter().map(|a| a.max()).sum();
         let range = range.min(max_total).max(1.0);
         let all_fixed = amounts.iter().all(|a| matches!(a, Amount::Fixed(_)));
@@ -81,25 +81,34 @@ impl Quantity {
         } else {
             1.0
         };
-        if all_fixed && g > 0 && exact_points <= max_points as f64 {
+        let (unit, points, exact) = if all_fixed && g > 0 && exact_points <= max_points as f64 {
             (g, exact_points as usize, true)
         } else if all_fixed && g == 0 {
             (1, 1, true)
         } else {
             let unit = ((range / (max_points - 1) as f64).ceil() as i64).max(1);
             (unit, max_points, false)
+        };
+        Grid {
+            unit,
+            points,
+            exact,
         }
     }
 
     /// The groups of `amounts` (per loan; `class_of` per loan) on the
-    /// lattice `(unit, points, exact)`, as `plans` planned them (see
+    /// lattice `grid`, as `plans` planned them (see
     /// [`cost::plan`]), checking `control` as it builds.
     pub(super) fn build(
         amounts: &[Amount],
         class_of: &[usize],
         classes: &[Class],
         sectors: usize,
-        (unit, points, exact): (i64, usize, bool),
+        Grid {
+            unit,
+            points,
+            exact,
+        }: Grid,
         plans: &[cost::ChannelPlan],
         control: &Control,
     ) -> Result<Quantity, Cancelled> {
@@ -197,8 +206,16 @@ pub(super) fn twins(channels: &[(&Quantity, usize)]) -> Vec<Option<usize>> {
 pub(super) fn twin_unit(
     loss: &[Amount],
     claims: &[Amount],
-    (loss_unit, loss_points, loss_exact): (i64, usize, bool),
-    (claim_unit, claim_points, claim_exact): (i64, usize, bool),
+    Grid {
+        unit: loss_unit,
+        points: loss_points,
+        exact: loss_exact,
+    }: Grid,
+    Grid {
+        unit: claim_unit,
+        points: claim_points,
+        exact: claim_exact,
+    }: Grid,
 ) -> Option<i64> {
     if loss_exact || claim_exact || loss_points != claim_points {
         return None;

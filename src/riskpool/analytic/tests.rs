@@ -515,12 +515,12 @@ fn proportional_claims_share_the_loss_channels() {
         .collect();
     let l = Quantity::lattice(&loss, 4.0e8, 1024);
     let c = Quantity::lattice(&claims, 2.0e8, 1024);
-    assert!(!l.2 && !c.2, "both lattices inexact");
+    assert!(!l.exact && !c.exact, "both lattices inexact");
     let unit = twin_unit(&loss, &claims, l, c).expect("a shared unit");
     assert!(
-        unit >= c.0 && (unit - l.0 / 2).abs() <= 8,
+        unit >= c.unit && (unit - l.unit / 2).abs() <= 8,
         "{unit} against {}",
-        l.0
+        l.unit
     );
     let one = [crate::riskpool::plan::Class {
         draw: crate::riskpool::plan::Draw::Threshold(-2.0),
@@ -546,7 +546,7 @@ fn proportional_claims_share_the_loss_channels() {
         Quantity::build(amounts, &class_of, &one, 0, lattice, &plans, &c).unwrap()
     };
     let ql = built(&loss, l);
-    let qc = built(&claims, (unit, c.1, c.2));
+    let qc = built(&claims, Grid { unit, ..c });
     let channels: Vec<(&Quantity, usize)> = (0..3)
         .map(|r| (&ql, r))
         .chain((0..3).map(|r| (&qc, r)))

@@ -27,7 +27,7 @@ use super::control::{Cancelled, Control};
 use super::model::{CopulaLaw, Model};
 use super::oracle::{conditional_pd, phi};
 use super::plan::{Amounts, Class, DefaultAmounts, Draw, Plan};
-use super::raw::{BALANCE_BINS, Raw};
+use super::raw::{BALANCE_BINS, Period, Raw};
 
 mod draw;
 mod pool;
@@ -380,7 +380,7 @@ impl<'m> Engine<'m> {
                 .is_some_and(|r| st.paid_cum as f64 >= r * st.provided as f64);
             if dr || cr {
                 st.tripped = true;
-                out.breaker_period = (t + 1) as u16;
+                out.breaker_period = Period::new((t + 1) as u16);
                 self.trip(t, scratch);
                 return;
             }
@@ -424,7 +424,8 @@ impl<'m> Engine<'m> {
         }
     }
 
-    /// Runs scenarios `range` on `threads` threads (0: all cores), batch by
+    /// Runs scenarios `range` on `threads` threads (0: on the pool it is
+    /// called from; see [`super::control::workers`]), batch by
     /// batch. Workers write outcomes in place into the columns' spare
     /// capacity, in scenario order whatever the scheduling; nothing is
     /// zeroed first, so a large run's memory is touched only as it fills,
@@ -449,7 +450,7 @@ impl<'m> Engine<'m> {
             bank_loss: Vec::with_capacity(n),
             exhausted_period: Vec::with_capacity(n),
             breaker_period: Vec::with_capacity(n),
-            weight: Vec::with_capacity(if is { n } else { 0 }),
+            weight: is.then(|| Vec::with_capacity(n)),
             balance_hist: Vec::new(),
             top_ups: Vec::new(),
         };
@@ -469,7 +470,7 @@ impl<'m> Engine<'m> {
                         &hist,
                         &mut raw,
                         |w| w,
-                        |r, _| &mut r.weight,
+                        |r, _| r.weight.get_or_insert_with(Vec::new),
                     );
                 } else {
                     self.fill::<(), ()>(s..e, control, &hist, &mut raw, |_| (), |_, w| w);
@@ -484,10 +485,7 @@ impl<'m> Engine<'m> {
         if threads == 0 {
             work()?
         } else {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|_| Cancelled)?;
+            let pool = super::control::workers(threads).map_err(|_| Cancelled)?;
             pool.install(work)?
         };
         let mut rows = hist.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -632,7 +630,7 @@ mod tests {
                         st.balance,
                         st.provided,
                         out.unfunded,
-                        usize::from(out.exhausted_period)
+                        out.exhausted_period.map_or(0, |p| usize::from(p.get()))
                     ),
                     (bal, provided, unfunded, dry),
                     "period {t}, ppy {ppy}, {rule:?}"

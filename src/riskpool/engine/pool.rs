@@ -1,6 +1,8 @@
 //! The pool within one scenario: its balance, what it paid and got back, and
 //! its top-up rule.
 
+use crate::riskpool::raw::Period;
+
 /// The top-up rule in fen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct TopUp {
@@ -45,8 +47,8 @@ impl PoolState {
     #[inline]
     pub(super) fn pay(&mut self, claims: i64, t: usize, out: &mut Outcome) {
         let paid = claims.min(self.balance.max(0));
-        if claims > 0 && claims >= self.balance && out.exhausted_period == 0 {
-            out.exhausted_period = (t + 1) as u16;
+        if claims > 0 && claims >= self.balance && out.exhausted_period.is_none() {
+            out.exhausted_period = Period::new((t + 1) as u16);
         }
         self.balance -= paid;
         self.paid_cum += paid;
@@ -81,8 +83,8 @@ pub(super) struct Outcome {
     pub(super) loss: i64,
     pub(super) compensation: i64,
     pub(super) unfunded: i64,
-    pub(super) exhausted_period: u16,
-    pub(super) breaker_period: u16,
+    pub(super) exhausted_period: Option<Period>,
+    pub(super) breaker_period: Option<Period>,
     pub(super) weight: f64,
 }
 

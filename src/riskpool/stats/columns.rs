@@ -15,14 +15,17 @@ pub(super) struct Probabilities<'a> {
 impl Probabilities<'_> {
     pub(super) fn of(&self, hit: impl Fn(usize) -> bool) -> Probability {
         let raw = self.raw;
-        if raw.weight.is_empty() {
-            let hits = (0..raw.len()).filter(|&i| hit(i)).count() as u64;
-            Probability::from_count(hits, raw.len() as u64)
-        } else {
-            let terms: Vec<f64> = (0..raw.len())
-                .map(|i| if hit(i) { raw.weight[i] } else { 0.0 })
-                .collect();
-            Probability::from_weighted(&terms)
+        match &raw.weight {
+            None => {
+                let hits = (0..raw.len()).filter(|&i| hit(i)).count() as u64;
+                Probability::from_count(hits, raw.len() as u64)
+            }
+            Some(w) => {
+                let terms: Vec<f64> = (0..raw.len())
+                    .map(|i| if hit(i) { w[i] } else { 0.0 })
+                    .collect();
+                Probability::from_weighted(&terms)
+            }
         }
     }
 
@@ -30,13 +33,7 @@ impl Probabilities<'_> {
     /// Carlo, (1/N)·Σ wᵢ over them under importance sampling.
     pub(super) fn share(&self, hit: impl Fn(usize) -> bool) -> f64 {
         let raw = self.raw;
-        let weight = |i: usize| {
-            if raw.weight.is_empty() {
-                1.0
-            } else {
-                raw.weight[i]
-            }
-        };
+        let weight = |i: usize| raw.weight.as_ref().map_or(1.0, |w| w[i]);
         (0..raw.len()).filter(|&i| hit(i)).map(weight).sum::<f64>() / raw.len() as f64
     }
 }
@@ -57,9 +54,11 @@ pub(super) fn default_moments(defaults: &[u32]) -> DefaultStats {
 /// each period.
 pub(super) fn breaker_stats(raw: &Raw, periods: usize, prob: &Probabilities<'_>) -> BreakerStats {
     BreakerStats {
-        trip_probability: prob.of(|i| raw.breaker_period[i] > 0),
+        trip_probability: prob.of(|i| raw.breaker_period[i].is_some()),
         by_period: (1..=periods)
-            .map(|t| prob.share(|i| usize::from(raw.breaker_period[i]) == t))
+            .map(|t| {
+                prob.share(|i| raw.breaker_period[i].is_some_and(|p| usize::from(p.get()) == t))
+            })
             .collect(),
     }
 }
@@ -107,7 +106,7 @@ pub(super) fn histograms(raw: &Raw, model: &Model) -> (Histogram, Histogram) {
     let h = |col: &[i64]| {
         histogram(
             col,
-            &raw.weight,
+            raw.weight.as_deref(),
             model.exposure_fen(),
             out.histogram_bins,
             out.histogram_max_rate,
@@ -120,7 +119,7 @@ pub(super) fn histograms(raw: &Raw, model: &Model) -> (Histogram, Histogram) {
 /// exposure: counts, or under importance sampling each bin's (1/N)·Σ wᵢ.
 pub(super) fn histogram(
     column: &[i64],
-    weight: &[f64],
+    weight: Option<&[f64]>,
     exposure: i64,
     bins: u32,
     max_rate: f64,
@@ -135,7 +134,7 @@ pub(super) fn histogram(
         overflow: 0,
         weighted: None,
     };
-    if weight.is_empty() {
+    let Some(weight) = weight else {
         h.counts = vec![0u64; bins];
         for &l in column {
             match h.counts.get_mut(bin(l)) {
@@ -143,20 +142,20 @@ pub(super) fn histogram(
                 None => h.overflow += 1,
             }
         }
-    } else {
-        let n = column.len() as f64;
-        let mut w = WeightedBins {
-            probabilities: vec![0.0; bins],
-            overflow: 0.0,
-        };
-        for (&l, &q) in column.iter().zip(weight) {
-            match w.probabilities.get_mut(bin(l)) {
-                Some(p) => *p += q / n,
-                None => w.overflow += q / n,
-            }
+        return h;
+    };
+    let n = column.len() as f64;
+    let mut w = WeightedBins {
+        probabilities: vec![0.0; bins],
+        overflow: 0.0,
+    };
+    for (&l, &q) in column.iter().zip(weight) {
+        match w.probabilities.get_mut(bin(l)) {
+            Some(p) => *p += q / n,
+            None => w.overflow += q / n,
         }
-        h.weighted = Some(w);
     }
+    h.weighted = Some(w);
     h
 }
 

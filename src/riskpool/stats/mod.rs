@@ -122,11 +122,9 @@ pub fn summarize_with(
     let periods = spec.periods as usize;
     control.check()?;
     let prob = Probabilities { raw };
-    let exhaustion_probability = prob.of(|i| raw.exhausted_period[i] > 0);
+    let exhaustion_probability = prob.of(|i| raw.exhausted_period[i].is_some());
     let exhaustion_by_period = (1..=periods)
-        .map(|t| {
-            prob.of(|i| raw.exhausted_period[i] > 0 && usize::from(raw.exhausted_period[i]) <= t)
-        })
+        .map(|t| prob.of(|i| raw.exhausted_period[i].is_some_and(|p| usize::from(p.get()) <= t)))
         .collect();
     // Figures the weighting does not change how to compute: the breaker's
     // probabilities go through `prob`, the histograms weigh their bins.
@@ -137,10 +135,9 @@ pub fn summarize_with(
         .map(|_| breaker_stats(raw, periods, &prob));
     let (loss_histogram, compensation_histogram) = histograms(raw, model);
     control.check()?;
-    let f = if raw.weight.is_empty() {
-        plain_figures(engine, model, raw, (control, known))?
-    } else {
-        weighted_figures(engine, model, raw, (control, known))?
+    let f = match &raw.weight {
+        None => plain_figures(engine, model, raw, (control, known))?,
+        Some(w) => weighted_figures(engine, model, raw, w, (control, known))?,
     };
     let exposure = model.exposure_fen();
     Ok(Summary {
@@ -161,7 +158,7 @@ pub fn summarize_with(
         bank_loss: f.bank_loss,
         breaker,
         balance_fan: f.balance_fan,
-        top_up_by_period: if raw.weight.is_empty() {
+        top_up_by_period: if raw.weight.is_none() {
             raw.top_ups
                 .iter()
                 .map(|&c| c as f64 / n.max(1) as f64)
@@ -292,10 +289,10 @@ fn risk_contributions(
 /// The factor shift and the effective sample size of the exhaustion
 /// estimator, (Σ wᵢ1ᵢ)² / Σ (wᵢ1ᵢ)²: the number of equally weighted
 /// exhaustion scenarios the weighted ones are worth.
-fn is_stats(engine: &Engine<'_>, raw: &Raw) -> IsStats {
+fn is_stats(engine: &Engine<'_>, raw: &Raw, w: &[f64]) -> IsStats {
     let hits = (0..raw.len())
-        .filter(|&i| raw.exhausted_period[i] > 0)
-        .map(|i| raw.weight[i]);
+        .filter(|&i| raw.exhausted_period[i].is_some())
+        .map(|i| w[i]);
     let (sw, sw2) = hits.fold((0.0, 0.0), |(a, b), w| (a + w, b + w * w));
     IsStats {
         shift: engine.factor_shift(),

@@ -19,12 +19,12 @@ pub(super) fn weighted_figures(
     engine: &Engine<'_>,
     model: &Model,
     raw: &Raw,
+    w: &[f64],
     (control, known): (&Control, &TailSectors),
 ) -> Result<Figures, Cancelled> {
     let spec = model.spec();
     let alpha = spec.output.tail_level;
     let n = raw.len() as f64;
-    let w = &raw.weight;
     let ((loss, compensation), (unfunded, bank_loss)) = rayon::join(
         || {
             rayon::join(
@@ -42,7 +42,7 @@ pub(super) fn weighted_figures(
     control.check()?;
     let (loss, tail) = loss;
     let risk_contributions =
-        weighted_contributions(engine, model, raw, &tail, alpha, (control, known))?;
+        weighted_contributions(engine, model, (raw, w), &tail, alpha, (control, known))?;
     let dmean: f64 = raw
         .defaults
         .iter()
@@ -69,7 +69,7 @@ pub(super) fn weighted_figures(
         bank_loss,
         balance_fan: Vec::new(),
         risk_contributions,
-        importance_sampling: Some(is_stats(engine, raw)),
+        importance_sampling: Some(is_stats(engine, raw, w)),
         conventions: CONVENTIONS_IS,
     })
 }
@@ -173,7 +173,7 @@ pub(super) fn weighted_stats_and_tail(
 pub(super) fn weighted_contributions(
     engine: &Engine<'_>,
     model: &Model,
-    raw: &Raw,
+    (raw, w): (&Raw, &[f64]),
     tail: &[(usize, f64)],
     alpha: f64,
     (control, known): (&Control, &TailSectors),
@@ -186,7 +186,7 @@ pub(super) fn weighted_contributions(
             control.check()?;
             let mut acc = vec![0.0; sectors];
             for &(i, take) in block {
-                let q = raw.weight[i] * take / (n * (1.0 - alpha));
+                let q = w[i] * take / (n * (1.0 - alpha));
                 for (s, v) in tail_sector_losses(engine, raw, i, known)
                     .into_iter()
                     .enumerate()

@@ -155,18 +155,7 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             is_listed,
         } = p;
         RawProfile {
-            certification_dates: certification_dates
-                .into_iter()
-                .map(|d| RawCertificationDate {
-                    certification: raw_enum(
-                        d.certification,
-                        certification,
-                        Certification::code,
-                        "CERTIFICATION_UNSPECIFIED",
-                    ),
-                    designated: d.designated,
-                })
-                .collect(),
+            certification_dates: certification_dates.into_iter().map(Into::into).collect(),
             makes_listed_major_equipment,
             makes_listed_new_material,
             has_warehouse_receipts,
@@ -180,17 +169,7 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             annual_revenue,
             total_assets,
             established,
-            certifications: certifications
-                .into_iter()
-                .map(|c| {
-                    raw_enum(
-                        c,
-                        certification,
-                        Certification::code,
-                        "CERTIFICATION_UNSPECIFIED",
-                    )
-                })
-                .collect(),
+            certifications: certifications.into_iter().map(raw_certification).collect(),
             in_industrial_park,
             is_cultural_tourism,
             tax_credit_grade: tax_credit_grade.map(|g| {
@@ -206,24 +185,48 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             wage_or_social_insurance_arrears,
             has_registered_ip,
             has_receivables,
-            request: request.map(|r| {
-                let pb::FinancingRequest {
-                    amount,
-                    term_months,
-                    purpose,
-                } = r;
-                RawRequest {
-                    amount,
-                    term_months: term_months.map(i64::from),
-                    purpose: purpose.map(|p| {
-                        raw_enum(
-                            p,
-                            loan_purpose,
-                            LoanPurpose::code,
-                            "LOAN_PURPOSE_UNSPECIFIED",
-                        )
-                    }),
-                }
+            request: request.map(Into::into),
+        }
+    }
+}
+
+/// A certification as the profile's raw text: its code, or what the wire
+/// value is when it names none.
+fn raw_certification(c: i32) -> String {
+    raw_enum(
+        c,
+        certification,
+        Certification::code,
+        "CERTIFICATION_UNSPECIFIED",
+    )
+}
+
+impl From<pb::CertificationDate> for RawCertificationDate {
+    fn from(d: pb::CertificationDate) -> Self {
+        RawCertificationDate {
+            certification: raw_certification(d.certification),
+            designated: d.designated,
+        }
+    }
+}
+
+impl From<pb::FinancingRequest> for RawRequest {
+    fn from(r: pb::FinancingRequest) -> Self {
+        let pb::FinancingRequest {
+            amount,
+            term_months,
+            purpose,
+        } = r;
+        RawRequest {
+            amount,
+            term_months: term_months.map(i64::from),
+            purpose: purpose.map(|p| {
+                raw_enum(
+                    p,
+                    loan_purpose,
+                    LoanPurpose::code,
+                    "LOAN_PURPOSE_UNSPECIFIED",
+                )
             }),
         }
     }

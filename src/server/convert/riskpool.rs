@@ -112,38 +112,50 @@ impl From<Summary> for pb::SimulationResult {
             bank_loss: Some(bank_loss.into()),
             breaker_trip_probability,
             breaker_by_period,
-            balance_fan: balance_fan
-                .into_iter()
-                .map(|f| pb::BalanceFanPoint {
-                    period: f.period,
-                    quantiles: quantiles(f.quantiles),
-                })
-                .collect(),
+            balance_fan: balance_fan.into_iter().map(Into::into).collect(),
             loss_histogram: Some(histogram(loss_histogram)),
             compensation_histogram: Some(histogram(compensation_histogram)),
             top_up_by_period,
             method: pb::SimulationMethod::MonteCarlo.into(),
             analytic: None,
             certificate: None,
-            risk_contributions: risk_contributions
-                .into_iter()
-                .map(|c| pb::RiskContribution {
-                    sector: c.sector,
-                    es_contribution: c.es_contribution.to_fen_string(),
-                    share: c.share,
-                })
-                .collect(),
-            vasicek: vasicek.map(|v| pb::VasicekFigure {
-                pd: v.pd,
-                rho: v.rho,
-                default_rate_threshold: v.default_rate_threshold,
-                exhaustion_probability: v.exhaustion_probability,
-            }),
+            risk_contributions: risk_contributions.into_iter().map(Into::into).collect(),
+            vasicek: vasicek.map(Into::into),
             importance_sampling_shift: importance_sampling.map_or(0.0, |i| i.shift),
             effective_sample_size: importance_sampling.map_or(0.0, |i| i.effective_sample_size),
             tail_level,
             conventions,
             report_html: String::new(),
+        }
+    }
+}
+
+impl From<stats::FanPoint> for pb::BalanceFanPoint {
+    fn from(f: stats::FanPoint) -> Self {
+        pb::BalanceFanPoint {
+            period: f.period,
+            quantiles: quantiles(f.quantiles),
+        }
+    }
+}
+
+impl From<stats::Contribution> for pb::RiskContribution {
+    fn from(c: stats::Contribution) -> Self {
+        pb::RiskContribution {
+            sector: c.sector,
+            es_contribution: c.es_contribution.to_fen_string(),
+            share: c.share,
+        }
+    }
+}
+
+impl From<stats::VasicekFigure> for pb::VasicekFigure {
+    fn from(v: stats::VasicekFigure) -> Self {
+        pb::VasicekFigure {
+            pd: v.pd,
+            rho: v.rho,
+            default_rate_threshold: v.default_rate_threshold,
+            exhaustion_probability: v.exhaustion_probability,
         }
     }
 }

@@ -304,47 +304,8 @@ impl IncentiveStore for PgStore {
             let id: i64 = match latest {
                 Some(row) => row.get(0),
                 None => {
-            let (balance, source, loans, excluded) = match &sub {
-                Submission::Total(b) => (*b, "total", 0u64, Vec::new()),
-                Submission::Snapshot(ls, s) => {
-                    (s.balance, "snapshot", ls.len() as u64, s.excluded.clone())
-                }
-            };
-            if let Some(why) = quota.refuses(versions as u64, stored as u64, loans) {
-                return Err(Failure::Store(StoreError::Quota(why)));
-            }
-            let version = versions + 1;
-            let excluded_json = serde_json::to_string(&excluded)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let id: i64 = tx
-                .query_one(
-                    "INSERT INTO reports (bank_id, period, version, balance_fen, source, loans, excluded_json, request_id, submitted_by, submitted_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                    &[&bank_id, &period_s, &version, &balance.to_fen(), &source, &bound(loans), &excluded_json, &request_id, &by, &now()],
-                )?
-                .get(0);
-            if let Submission::Snapshot(ls, _) = &sub {
-                let sink = tx.copy_in(
-                    "COPY snapshot_loans (report_id, loan_id, borrower_id, borrower_type, purpose, credit_line_fen, balance_fen) FROM STDIN BINARY",
-                )?;
-                let mut w = BinaryCopyInWriter::new(
-                    sink,
-                    &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::INT8],
-                );
-                for l in ls.iter() {
-                    w.write(&[
-                        &id,
-                        &l.loan_id,
-                        &l.borrower_id,
-                        &l.borrower_type.code(),
-                        &l.purpose.code(),
-                        &l.credit_line.to_fen(),
-                        &l.balance.to_fen(),
-                    ])?;
-                }
-                w.finish()?;
-            }
-            id
+                    let new = sub.new_version(versions as u64, stored as u64, quota)?;
+                    insert_version(tx, bank_id, &period_s, &new, request_id, by)?
                 }
             };
             tx.execute(
@@ -438,6 +399,55 @@ impl IncentiveStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+}
+
+/// Writes a new report version and, for a snapshot, its loans (by binary
+/// COPY); its id.
+fn insert_version(
+    tx: &mut Transaction<'_>,
+    bank_id: &str,
+    period: &str,
+    new: &super::NewVersion<'_>,
+    request_id: &str,
+    by: &str,
+) -> Result<i64, Failure> {
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO reports (bank_id, period, version, balance_fen, source, loans, excluded_json, request_id, submitted_by, submitted_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            &[&bank_id, &period, &(new.version as i32), &new.balance_fen, &new.source, &bound(new.loans), &new.excluded_json, &request_id, &by, &now()],
+        )?
+        .get(0);
+    if !new.records.is_empty() {
+        let sink = tx.copy_in(
+            "COPY snapshot_loans (report_id, loan_id, borrower_id, borrower_type, purpose, credit_line_fen, balance_fen) FROM STDIN BINARY",
+        )?;
+        let mut w = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT8,
+                Type::INT8,
+            ],
+        );
+        for l in new.records {
+            w.write(&[
+                &id,
+                &l.loan_id,
+                &l.borrower_id,
+                &l.borrower_type.code(),
+                &l.purpose.code(),
+                &l.credit_line.to_fen(),
+                &l.balance.to_fen(),
+            ])?;
+        }
+        w.finish()?;
+    }
+    Ok(id)
 }
 
 #[cfg(test)]

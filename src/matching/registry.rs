@@ -1,0 +1,169 @@
+//! A whole registry matched (精准推送): what is counted of each firm, and the
+//! counts over all of them that the registry report and MatchRegistry show.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::criteria::Outcome;
+use super::{Evaluation, MatchStatus};
+use crate::enterprise::SizeClass;
+
+/// How many firms came out in each status for one product.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Eligible.
+    pub eligible: u64,
+    /// Eligible once information is supplied.
+    pub needs_info: u64,
+    /// Ineligible.
+    pub ineligible: u64,
+}
+
+impl StatusCounts {
+    fn add(&mut self, status: MatchStatus) {
+        match status {
+            MatchStatus::Eligible => self.eligible += 1,
+            MatchStatus::NeedsInfo => self.needs_info += 1,
+            MatchStatus::Ineligible => self.ineligible += 1,
+        }
+    }
+
+    /// Firms that are or may be eligible: eligible and needs-info.
+    pub fn reachable(&self) -> u64 {
+        self.eligible + self.needs_info
+    }
+}
+
+/// The firms of a group (a region, a size class), and how many of them are
+/// eligible for at least one product.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Firms in the group.
+    pub firms: u64,
+    /// Of which eligible for at least one product.
+    pub matched: u64,
+}
+
+impl Reach {
+    fn add(&mut self, matched: bool) {
+        self.firms += 1;
+        self.matched += u64::from(matched);
+    }
+
+    /// Firms eligible for none.
+    pub fn unmatched(&self) -> u64 {
+        self.firms - self.matched
+    }
+}
+
+/// What the report counts of one firm.
+#[derive(Debug, Clone, Default)]
+pub struct FirmTally {
+    /// Region code prefix (city level, 4 digits), if known.
+    pub region: Option<String>,
+    /// Size class, if it could be determined.
+    pub size: Option<SizeClass>,
+    /// (product order, status) of every product in force.
+    pub products: Vec<(usize, MatchStatus)>,
+    /// Distinct fields some product needs and the profile lacks.
+    pub missing: Vec<&'static str>,
+    /// (product order, criterion code) of every failed criterion.
+    pub failed: Vec<(usize, &'static str)>,
+    /// For products the firm misses by exactly one criterion that a
+    /// suggestion fixes: (product order, action, field, example message).
+    pub one_step: Vec<(usize, String, String, String)>,
+}
+
+impl FirmTally {
+    /// The tally of one firm's evaluation.
+    pub fn of(ev: &Evaluation<'_>, size: Option<SizeClass>) -> FirmTally {
+        let mut t = FirmTally {
+            region: ev
+                .profile
+                .region_code
+                .as_ref()
+                .map(|r| r.chars().take(4).collect()),
+            size,
+            ..FirmTally::default()
+        };
+        for p in &ev.products {
+            t.products.push((p.order, p.status));
+            for c in &p.criteria {
+                match c.outcome {
+                    Outcome::NeedsInfo
+                        if !c.missing.is_empty() && !t.missing.contains(&c.missing) =>
+                    {
+                        t.missing.push(c.missing);
+                    }
+                    Outcome::Fail => t.failed.push((p.order, c.code)),
+                    _ => {}
+                }
+            }
+            if p.status == MatchStatus::Ineligible {
+                let fails: Vec<_> = p
+                    .criteria
+                    .iter()
+                    .filter(|c| c.outcome == Outcome::Fail)
+                    .collect();
+                if let [only] = fails.as_slice()
+                    && let Some(s) = only.suggestions().into_iter().next()
+                {
+                    t.one_step.push((p.order, s.action, s.field, s.message));
+                }
+            }
+        }
+        t
+    }
+}
+
+/// Counts over a registry, added to firm by firm.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryStats {
+    /// Firms matched.
+    pub firms: u64,
+    /// Records that were not valid profiles.
+    pub invalid: u64,
+    /// Per product order: how many firms came out in each status.
+    pub by_product: BTreeMap<usize, StatusCounts>,
+    /// Firms lacking each field.
+    pub missing: HashMap<&'static str, u64>,
+    /// Failures per (product order, criterion).
+    pub failed: HashMap<(usize, &'static str), u64>,
+    /// Per region prefix: its firms, and those eligible for at least one
+    /// product.
+    pub by_region: BTreeMap<String, Reach>,
+    /// Per size class name: its firms, and those eligible for at least one.
+    pub by_size: BTreeMap<String, Reach>,
+    /// Firms one step away, per (product order, action, field), with an
+    /// example.
+    pub one_step: HashMap<(usize, String, String), (u64, String)>,
+}
+
+impl RegistryStats {
+    /// Adds one firm.
+    pub fn add(&mut self, t: FirmTally) {
+        self.firms += 1;
+        let any = t.products.iter().any(|p| p.1 == MatchStatus::Eligible);
+        for (order, status) in t.products {
+            self.by_product.entry(order).or_default().add(status);
+        }
+        for f in t.missing {
+            *self.missing.entry(f).or_default() += 1;
+        }
+        for f in t.failed {
+            *self.failed.entry(f).or_default() += 1;
+        }
+        let region = t.region.unwrap_or_else(|| "（未填）".into());
+        self.by_region.entry(region).or_default().add(any);
+        let size = t.size.map_or("（无法划型）".to_string(), |s| {
+            s.name_zh().to_string()
+        });
+        self.by_size.entry(size).or_default().add(any);
+        for (order, action, field, message) in t.one_step {
+            let e = self
+                .one_step
+                .entry((order, action, field))
+                .or_insert((0, message));
+            e.0 += 1;
+        }
+    }
+}
