@@ -80,7 +80,7 @@ fn generate(n: usize, seed: u64) -> Vec<Profile> {
                     1 + r.below(9),
                     r.below(10)
                 )),
-                certifications: c,
+                certifications: Some(c),
                 in_industrial_park: Some(r.below(2) == 0),
                 is_cultural_tourism: None,
                 tax_credit_grade: Some(r.pick(&["A", "B", "M", "C", "D"]).to_string()),

@@ -125,8 +125,18 @@ struct CompactLine<'a> {
     credit_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     size_class: Option<crate::enterprise::SizeClass>,
+    /// Eligible and not already held or applied for: the leads.
     eligible: Vec<CompactOffer<'a>>,
     needs_info: Vec<CompactNeed<'a>>,
+    /// Products the firm already holds or has applied for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    already: Vec<CompactHeld<'a>>,
+}
+
+#[derive(Serialize)]
+struct CompactHeld<'a> {
+    product_id: &'a str,
+    status: crate::enterprise::Holding,
 }
 
 #[derive(Serialize)]
@@ -193,9 +203,18 @@ fn match_line(
     let cls = p.classify();
     let ev = match matching::evaluate(catalog, &p, &cls, opts) {
         Ok(ev) => ev,
+        Err(matching::MatchError::UnknownHeldProduct { index, id }) => {
+            let field = format!("held_products[{index}].product_id");
+            let why = format!("unknown product `{id}`");
+            return problem(line, vec![FieldViolation::new(field, why)]);
+        }
         Err(e) => return problem(line, vec![FieldViolation::new("as_of", e.to_string())]),
     };
-    let of = |s: MatchStatus| ev.products.iter().filter(move |e| e.status == s);
+    let of = |s: MatchStatus| {
+        ev.products
+            .iter()
+            .filter(move |e| e.status == s && e.holding.is_none())
+    };
     let eligible = of(MatchStatus::Eligible).map(|e| e.order).collect();
     let needs = of(MatchStatus::NeedsInfo).map(|e| e.order).collect();
     let json = if full {
@@ -204,34 +223,7 @@ fn match_line(
             result: &ev.report(&cls),
         })
     } else {
-        serde_json::to_string(&CompactLine {
-            line,
-            name: &p.name,
-            credit_code: p.credit_code.as_ref().map(|c| c.code.as_str()),
-            size_class: cls.class(),
-            eligible: of(MatchStatus::Eligible)
-                .map(|e| {
-                    let o = e.offer.as_deref();
-                    CompactOffer {
-                        product_id: &e.product.id,
-                        amount: o.and_then(|o| o.amount),
-                        annual_cost: o.and_then(|o| o.annual_cost),
-                        benefit: e.product.benefit.as_deref(),
-                    }
-                })
-                .collect(),
-            needs_info: of(MatchStatus::NeedsInfo)
-                .map(|e| CompactNeed {
-                    product_id: &e.product.id,
-                    missing: e
-                        .criteria
-                        .iter()
-                        .filter(|c| !c.missing.is_empty())
-                        .map(|c| c.missing)
-                        .collect(),
-                })
-                .collect(),
-        })
+        serde_json::to_string(&compact_line(line, &p, &cls, &ev))
     };
     Done {
         json: json.unwrap_or_default(),
@@ -239,6 +231,59 @@ fn match_line(
         eligible,
         needs,
         tally: report.then(|| crate::matching::registry::FirmTally::of(&ev, cls.class())),
+    }
+}
+
+/// The compact record of one firm: its leads with amount and cost, what the
+/// products needing information lack, and what it already holds.
+fn compact_line<'a>(
+    line: u64,
+    p: &'a Profile,
+    cls: &crate::enterprise::Classification,
+    ev: &'a matching::Evaluation<'a>,
+) -> CompactLine<'a> {
+    let of = |s: MatchStatus| {
+        ev.products
+            .iter()
+            .filter(move |e| e.status == s && e.holding.is_none())
+    };
+    CompactLine {
+        line,
+        name: &p.name,
+        credit_code: p.credit_code.as_ref().map(|c| c.code.as_str()),
+        size_class: cls.class(),
+        eligible: of(MatchStatus::Eligible)
+            .map(|e| {
+                let o = e.offer.as_deref();
+                CompactOffer {
+                    product_id: &e.product.id,
+                    amount: o.and_then(|o| o.amount),
+                    annual_cost: o.and_then(|o| o.annual_cost),
+                    benefit: e.product.benefit.as_deref(),
+                }
+            })
+            .collect(),
+        needs_info: of(MatchStatus::NeedsInfo)
+            .map(|e| CompactNeed {
+                product_id: &e.product.id,
+                missing: e
+                    .criteria
+                    .iter()
+                    .filter(|c| !c.missing.is_empty())
+                    .map(|c| c.missing)
+                    .collect(),
+            })
+            .collect(),
+        already: ev
+            .products
+            .iter()
+            .filter_map(|e| {
+                e.holding.map(|status| CompactHeld {
+                    product_id: &e.product.id,
+                    status,
+                })
+            })
+            .collect(),
     }
 }
 

@@ -40,6 +40,8 @@ named_enum!(
     RequestTermMonths = "request.term_months", "申请期限";
     /// 贷款用途.
     RequestPurpose = "request.purpose", "贷款用途";
+    /// 已获得或已申请的产品.
+    HeldProducts = "held_products", "已获得或已申请的产品";
 });
 
 /// The Chinese label of one field path (a [`Field`], a [`Flag`], or a
@@ -52,14 +54,14 @@ pub fn label(key: &str) -> Option<&'static str> {
         .or_else(|| Certification::parse(key).map(Certification::name_zh))
 }
 
-/// The label of a field key as criteria and suggestions give it: one
-/// field, several that are all missing (`employees, annual_revenue`), or
-/// facts any one of which would do (`has_receivables|has_purchase_orders`),
-/// each with its code in brackets (`营业收入（annual_revenue）`). A name
-/// smefin does not know is shown as it is.
+/// The label of a field key as criteria and suggestions give it, for
+/// officers: one field, several that are all missing (`employees,
+/// annual_revenue` → 从业人员、营业收入), or facts any one of which would do
+/// (`has_receivables|has_purchase_orders` → …或…). A name smefin does not
+/// know is shown as it is.
 pub fn describe(key: &str) -> String {
     let one = |k: &str| match label(k) {
-        Some(zh) => format!("{zh}（{k}）"),
+        Some(zh) => zh.to_string(),
         None => k.to_string(),
     };
     if key.contains('|') {
@@ -75,19 +77,14 @@ mod tests {
 
     #[test]
     fn labels_name_every_kind_of_key() {
-        assert_eq!(describe("annual_revenue"), "营业收入（annual_revenue）");
-        assert_eq!(
-            describe("employees, annual_revenue"),
-            "从业人员（employees）、营业收入（annual_revenue）"
-        );
+        assert_eq!(describe("annual_revenue"), "营业收入");
+        assert_eq!(describe("employees, annual_revenue"), "从业人员、营业收入");
         assert_eq!(
             describe("has_receivables|has_purchase_orders"),
-            "拥有可质押的应收账款（has_receivables）或拥有可质押的订单（has_purchase_orders）"
+            "拥有可质押的应收账款或拥有可质押的订单"
         );
-        assert_eq!(
-            describe("request.term_months"),
-            "申请期限（request.term_months）"
-        );
+        assert_eq!(describe("request.term_months"), "申请期限");
+        assert_eq!(describe("held_products"), "已获得或已申请的产品");
         assert_eq!(describe("no_such_field"), "no_such_field");
         // (the size metrics name their fields by this table)
         for m in [

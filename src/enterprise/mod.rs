@@ -11,6 +11,7 @@ pub mod field;
 pub mod industry;
 mod parse;
 mod raw;
+pub mod region;
 pub mod size;
 
 use chrono::NaiveDate;
@@ -18,9 +19,9 @@ use serde::Serialize;
 
 use self::parse::{
     checked, count, money, parse_certification_dates, parse_certifications, parse_grade,
-    parse_region, parse_request,
+    parse_held_products, parse_region, parse_request,
 };
-pub use self::raw::{RawCertificationDate, RawProfile, RawRequest};
+pub use self::raw::{RawCertificationDate, RawHeldProduct, RawProfile, RawRequest};
 use crate::kernel::date::parse_date;
 use crate::kernel::money::Yuan;
 use crate::kernel::named_enum;
@@ -134,6 +135,28 @@ named_enum!(
     IsListed = "is_listed", "已在境内外上市";
 });
 
+named_enum!(
+    /// Whether a firm holds a product or has applied for it.
+    Holding, {
+    /// A loan under the programme outstanding, or the award received.
+    Held = "held", "已获得";
+    /// An application pending.
+    Applied = "applied", "已申请";
+});
+
+/// A product a firm already holds or has applied for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldProduct {
+    /// The catalogue's product id (checked against the catalogue when the
+    /// firm is matched).
+    pub product_id: String,
+    /// Held or applied for.
+    pub status: Holding,
+    /// Since when, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<NaiveDate>,
+}
+
 /// The financing requested, validated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct FinancingRequest {
@@ -164,8 +187,12 @@ pub struct Profile {
     pub total_assets: Option<Yuan>,
     /// Establishment date.
     pub established: Option<NaiveDate>,
-    /// Certifications, deduplicated, in enum order.
+    /// Certifications known to be held (listed, or dated), deduplicated,
+    /// in enum order.
     pub certifications: Vec<Certification>,
+    /// Whether `certifications` is all the firm holds (it listed them, or
+    /// said it holds none); otherwise one not in it is unknown, not absent.
+    pub certifications_listed: bool,
     /// In an industrial park.
     pub in_industrial_park: Option<bool>,
     /// Culture or tourism (given, or derived from the industry).
@@ -187,6 +214,9 @@ pub struct Profile {
     /// Designation dates of held certifications, where known.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub certification_dates: std::collections::BTreeMap<Certification, NaiveDate>,
+    /// Products already held or applied for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held_products: Vec<HeldProduct>,
     /// Makes listed 首台（套） equipment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub makes_listed_major_equipment: Option<bool>,
@@ -252,7 +282,15 @@ impl Profile {
         let annual_revenue = money("annual_revenue", &raw.annual_revenue, errs);
         let total_assets = money("total_assets", &raw.total_assets, errs);
         let established = checked("established", raw.established, parse_date, errs);
-        let mut certifications = parse_certifications(&raw.certifications, errs);
+        let listed = raw.certifications.is_some() || raw.no_certifications == Some(true);
+        let mut certifications =
+            parse_certifications(raw.certifications.as_deref().unwrap_or_default(), errs);
+        if raw.no_certifications == Some(true) && !certifications.is_empty() {
+            errs.push(FieldViolation::new(
+                "no_certifications",
+                "says the firm holds no certification, but certifications lists some",
+            ));
+        }
         let certification_dates = parse_certification_dates(&raw.certification_dates, errs);
         // A dated certification is held.
         certifications.extend(certification_dates.keys().copied());
@@ -276,6 +314,7 @@ impl Profile {
             total_assets,
             established,
             certifications,
+            certifications_listed: listed,
             in_industrial_park: raw.in_industrial_park,
             is_cultural_tourism,
             tax_credit_grade,
@@ -286,6 +325,7 @@ impl Profile {
             has_receivables: raw.has_receivables,
             request,
             certification_dates,
+            held_products: parse_held_products(&raw.held_products, errs),
             makes_listed_major_equipment: raw.makes_listed_major_equipment,
             makes_listed_new_material: raw.makes_listed_new_material,
             has_warehouse_receipts: raw.has_warehouse_receipts,

@@ -202,3 +202,61 @@ pub(super) fn parse_grade(g: &str) -> Result<TaxCreditGrade, String> {
     TaxCreditGrade::parse(g)
         .ok_or_else(|| format!("unknown grade `{g}` (expected A, B, M, C or D)"))
 }
+
+/// Most entries of a profile's `held_products`: more than a catalogue has.
+pub const MAX_HELD_PRODUCTS: usize = 256;
+
+/// Products held or applied for; each entry's problems under its index.
+pub(super) fn parse_held_products(
+    list: &[RawHeldProduct],
+    errs: &mut Vec<FieldViolation>,
+) -> Vec<HeldProduct> {
+    if list.len() > MAX_HELD_PRODUCTS {
+        errs.push(FieldViolation::new(
+            "held_products",
+            format!("{} entries; at most {MAX_HELD_PRODUCTS}", list.len()),
+        ));
+        return Vec::new();
+    }
+    let mut out: Vec<HeldProduct> = Vec::with_capacity(list.len());
+    for (i, h) in list.iter().enumerate() {
+        let f = |name: &str| format!("held_products[{i}].{name}");
+        let id = h.product_id.trim();
+        if id.is_empty() {
+            errs.push(FieldViolation::new(
+                f("product_id"),
+                "must name a product of the catalogue",
+            ));
+        } else if out.iter().any(|o| o.product_id == id) {
+            errs.push(FieldViolation::new(
+                f("product_id"),
+                format!("`{id}` is listed twice"),
+            ));
+        }
+        let status = Holding::parse(&h.status);
+        if status.is_none() {
+            errs.push(FieldViolation::new(
+                f("status"),
+                format!(
+                    "`{}` is not a holding status (expected one of: {})",
+                    h.status,
+                    expected(Holding::ALL, Holding::code)
+                ),
+            ));
+        }
+        let since = match h.since.as_deref() {
+            Some(d) => parse_date(d)
+                .map_err(|e| errs.push(FieldViolation::new(f("since"), e)))
+                .ok(),
+            None => None,
+        };
+        if let Some(status) = status {
+            out.push(HeldProduct {
+                product_id: id.to_string(),
+                status,
+                since,
+            });
+        }
+    }
+    out
+}

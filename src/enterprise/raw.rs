@@ -28,6 +28,21 @@ pub struct RawRequest {
     pub purpose: Option<String>,
 }
 
+/// A product a firm holds or has applied for, as it arrives.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeldProduct {
+    /// The catalogue's product id.
+    #[serde(default)]
+    pub product_id: String,
+    /// `held` or `applied` (or 已获得, 已申请).
+    #[serde(default)]
+    pub status: String,
+    /// Since when (YYYY-MM-DD), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+}
+
 /// An enterprise profile as it arrives: the JSON shape of
 /// `smefin.v1.EnterpriseProfile`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -57,9 +72,15 @@ pub struct RawProfile {
     /// Establishment date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub established: Option<String>,
-    /// Certifications.
+    /// Certifications held: absent, unknown; `[]`, none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certifications: Option<Vec<String>>,
+    /// True: the firm holds no certification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_certifications: Option<bool>,
+    /// Products the firm already holds or has applied for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub certifications: Vec<String>,
+    pub held_products: Vec<RawHeldProduct>,
     /// In an industrial park.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_industrial_park: Option<bool>,

@@ -91,7 +91,15 @@ pub fn offer(product: &Product, req: &FinancingRequest, lpr: Option<Decimal>) ->
         _ => a,
     });
     let term_months = if product.kind.is_credit() {
-        req.term_months.or(product.max_term_months)
+        match (req.term_months, product.max_term_months) {
+            (Some(t), Some(max)) if t > max => {
+                notes.push(format!(
+                    "申请期限{t}个月超过产品上限{max}个月，按{max}个月测算"
+                ));
+                Some(max)
+            }
+            (t, max) => t.or(max),
+        }
     } else {
         None
     };

@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Product, ProductKind};
-use crate::enterprise::{Classification, CreditCode, Profile, SizeClass};
+use crate::enterprise::{Classification, CreditCode, Holding, Profile, SizeClass};
 use crate::kernel::money::{self, Yuan};
 pub use cost::Offer;
 pub use criteria::{Criterion, Outcome, Suggestion};
@@ -38,6 +38,14 @@ pub enum MatchError {
     /// A requested product id is not in the catalogue.
     #[error("unknown product `{0}`")]
     UnknownProduct(String),
+    /// A product the profile says it holds is not in the catalogue.
+    #[error("held_products[{index}].product_id: unknown product `{id}`")]
+    UnknownHeldProduct {
+        /// Its index in `held_products`.
+        index: usize,
+        /// The id given.
+        id: String,
+    },
 }
 
 /// Options of one match.
@@ -95,6 +103,17 @@ pub struct ProductEval<'a> {
     pub offer: Option<Box<Offer>>,
     /// Position in the catalogue (the tie-break of the ranking).
     pub order: usize,
+    /// The firm already holds the product or has applied for it: whatever
+    /// its status, it is not a lead for it.
+    pub holding: Option<Holding>,
+}
+
+impl ProductEval<'_> {
+    /// Eligible, and not already held or applied for: a firm to send to
+    /// the product's banks.
+    pub fn is_lead(&self) -> bool {
+        self.status == MatchStatus::Eligible && self.holding.is_none()
+    }
 }
 
 /// A profile evaluated against the catalogue.
@@ -121,6 +140,14 @@ pub fn evaluate<'a>(
     for id in &opts.product_ids {
         if catalog.product(id).is_none() {
             return Err(MatchError::UnknownProduct(id.clone()));
+        }
+    }
+    for (index, h) in profile.held_products.iter().enumerate() {
+        if catalog.product(&h.product_id).is_none() {
+            return Err(MatchError::UnknownHeldProduct {
+                index,
+                id: h.product_id.clone(),
+            });
         }
     }
     let lpr = catalog.lpr_on(opts.as_of);
@@ -178,11 +205,9 @@ fn evaluate_product<'a>(
             ..criteria::evaluate(r, profile, cls, opts.as_of)
         });
     }
-    if let (Some(t), Some(max)) = (profile.request.term_months, p.max_term_months)
-        && p.kind.is_credit()
-    {
-        crit.push(criteria::term(t, max));
-    }
+    // A product's maximum term bounds the offer (see cost::offer), not
+    // who may apply: no programme text found makes a longer request
+    // disqualifying.
     let status = if crit.iter().any(|c| c.outcome == Outcome::Fail) {
         MatchStatus::Ineligible
     } else if crit.iter().any(|c| c.outcome == Outcome::NeedsInfo) {
@@ -192,12 +217,18 @@ fn evaluate_product<'a>(
     };
     let offer =
         (status == MatchStatus::Eligible).then(|| Box::new(cost::offer(p, &profile.request, lpr)));
+    let holding = profile
+        .held_products
+        .iter()
+        .find(|h| h.product_id == p.id)
+        .map(|h| h.status);
     ProductEval {
         product: p,
         status,
         criteria: crit,
         offer,
         order,
+        holding,
     }
 }
 
@@ -386,6 +417,9 @@ pub struct ProductMatchReport {
     /// Suggestions (ineligible only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<Suggestion>,
+    /// Already held or applied for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holding: Option<Holding>,
     /// Uncertain parameters of the product.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub uncertain_parameters: Vec<String>,
@@ -481,6 +515,7 @@ impl Evaluation<'_> {
                 } else {
                     Vec::new()
                 },
+                holding: e.holding,
                 uncertain_parameters: if full {
                     e.product.uncertain.clone()
                 } else {

@@ -3,27 +3,31 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::criteria::Outcome;
-use super::{Evaluation, MatchStatus};
+use super::criteria::{Outcome, Suggestion, SuggestionKind};
+use super::{Evaluation, MatchStatus, ProductEval};
 use crate::enterprise::SizeClass;
 
-/// How many firms came out in each status for one product.
+/// How many firms came out in each status for one product; a firm that
+/// already holds the product or has applied for it is counted apart.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatusCounts {
-    /// Eligible.
+    /// Eligible and not already holding it: the leads.
     pub eligible: u64,
     /// Eligible once information is supplied.
     pub needs_info: u64,
     /// Ineligible.
     pub ineligible: u64,
+    /// Already holding it or applied for it.
+    pub already: u64,
 }
 
 impl StatusCounts {
-    fn add(&mut self, status: MatchStatus) {
-        match status {
-            MatchStatus::Eligible => self.eligible += 1,
-            MatchStatus::NeedsInfo => self.needs_info += 1,
-            MatchStatus::Ineligible => self.ineligible += 1,
+    fn add(&mut self, status: MatchStatus, held: bool) {
+        match (held, status) {
+            (true, _) => self.already += 1,
+            (false, MatchStatus::Eligible) => self.eligible += 1,
+            (false, MatchStatus::NeedsInfo) => self.needs_info += 1,
+            (false, MatchStatus::Ineligible) => self.ineligible += 1,
         }
     }
 
@@ -62,14 +66,16 @@ pub struct FirmTally {
     pub region: Option<String>,
     /// Size class, if it could be determined.
     pub size: Option<SizeClass>,
-    /// (product order, status) of every product in force.
-    pub products: Vec<(usize, MatchStatus)>,
+    /// (product order, status, already held or applied for) of every
+    /// product in force.
+    pub products: Vec<(usize, MatchStatus, bool)>,
     /// Distinct fields some product needs and the profile lacks.
     pub missing: Vec<&'static str>,
     /// (product order, criterion code) of every failed criterion.
     pub failed: Vec<(usize, &'static str)>,
-    /// For products the firm misses by exactly one criterion that a
-    /// suggestion fixes: (product order, action, field, example message).
+    /// For products the firm misses by exactly one criterion, every other
+    /// one passing, whose gap is a simple action it can take itself:
+    /// (product order, action, field, example message).
     pub one_step: Vec<(usize, String, String, String)>,
 }
 
@@ -86,7 +92,7 @@ impl FirmTally {
             ..FirmTally::default()
         };
         for p in &ev.products {
-            t.products.push((p.order, p.status));
+            t.products.push((p.order, p.status, p.holding.is_some()));
             for c in &p.criteria {
                 match c.outcome {
                     Outcome::NeedsInfo
@@ -98,21 +104,29 @@ impl FirmTally {
                     _ => {}
                 }
             }
-            if p.status == MatchStatus::Ineligible {
-                let fails: Vec<_> = p
-                    .criteria
-                    .iter()
-                    .filter(|c| c.outcome == Outcome::Fail)
-                    .collect();
-                if let [only] = fails.as_slice()
-                    && let Some(s) = only.suggestions().into_iter().next()
-                {
-                    t.one_step.push((p.order, s.action, s.field, s.message));
-                }
+            if let Some(s) = one_step(p) {
+                t.one_step.push((p.order, s.action, s.field, s.message));
             }
         }
         t
     }
+}
+
+/// The one simple action between a firm and a product: every criterion
+/// but one passes (none is unknown), and that one's remedy is something the
+/// firm does itself. A certification to apply for, a date to wait for or a
+/// field to supply is not one step.
+fn one_step(p: &ProductEval<'_>) -> Option<Suggestion> {
+    if p.status != MatchStatus::Ineligible || p.holding.is_some() {
+        return None;
+    }
+    let mut open = p.criteria.iter().filter(|c| c.outcome != Outcome::Pass);
+    let (Some(only), None) = (open.next(), open.next()) else {
+        return None;
+    };
+    only.suggestions()
+        .into_iter()
+        .find(|s| s.kind == SuggestionKind::SimpleAction)
 }
 
 /// Counts over a registry, added to firm by firm.
@@ -142,9 +156,13 @@ impl RegistryStats {
     /// Adds one firm.
     pub fn add(&mut self, t: FirmTally) {
         self.firms += 1;
-        let any = t.products.iter().any(|p| p.1 == MatchStatus::Eligible);
-        for (order, status) in t.products {
-            self.by_product.entry(order).or_default().add(status);
+        // A lead: eligible for a product it does not already hold.
+        let any = t
+            .products
+            .iter()
+            .any(|p| p.1 == MatchStatus::Eligible && !p.2);
+        for (order, status, held) in t.products {
+            self.by_product.entry(order).or_default().add(status, held);
         }
         for f in t.missing {
             *self.missing.entry(f).or_default() += 1;

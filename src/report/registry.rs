@@ -10,6 +10,7 @@ use super::svg::{DARK, LIGHT, MID, esc, hbars};
 use super::{RunInfo, document, table};
 use crate::catalog::Catalog;
 use crate::kernel::percent;
+use crate::matching::criteria::Action;
 use crate::matching::registry::{Reach, RegistryStats, StatusCounts};
 
 /// The registry report.
@@ -38,10 +39,21 @@ pub fn registry(s: &RegistryStats, catalog: &Catalog, as_of: &str, info: &RunInf
                 c.eligible.to_string(),
                 c.needs_info.to_string(),
                 c.ineligible.to_string(),
+                c.already.to_string(),
             ]
         })
         .collect();
-    b.push_str(&table(&["产品", "符合", "需补充信息", "不符合"], &rows));
+    b.push_str(&table(
+        &[
+            "产品",
+            "符合（可推送）",
+            "需补充信息",
+            "不符合",
+            "已获得或已申请",
+        ],
+        &rows,
+    ));
+    b.push_str("<p>“符合（可推送）”不含已获得或已申请该产品的企业。</p>\n");
     b.push_str(&format!(
         "<h2>复现</h2>\n{}",
         table(
@@ -141,7 +153,10 @@ fn failed_chart(b: &mut String, s: &RegistryStats, name: &dyn Fn(usize) -> Strin
     let rows: Vec<(String, Vec<f64>)> = failed
         .iter()
         .take(12)
-        .map(|((o, code), n)| (format!("{} · {code}", name(*o)), vec![**n as f64]))
+        .map(|((o, code), n)| {
+            let what = crate::matching::criteria::label(code);
+            (format!("{} · {what}", name(*o)), vec![**n as f64])
+        })
         .collect();
     if rows.is_empty() {
         b.push_str("<p class=\"none\">没有不满足的条件。</p>\n");
@@ -152,7 +167,7 @@ fn failed_chart(b: &mut String, s: &RegistryStats, name: &dyn Fn(usize) -> Strin
             &rows,
             &[DARK],
             &[],
-            "产品 · 条件代码；一家企业可在多个产品上不满足同一类条件。",
+            "产品 · 条件；一家企业可在多个产品上不满足同一类条件。",
         ));
     }
 }
@@ -166,7 +181,7 @@ fn reach_charts(b: &mut String, s: &RegistryStats) {
     let rows: Vec<(String, Vec<f64>)> = regions
         .iter()
         .take(15)
-        .map(|(r, v)| (r.to_string(), bars(v)))
+        .map(|(r, v)| (crate::enterprise::region::describe(r), bars(v)))
         .collect();
     b.push_str(&hbars(
         "regions",
@@ -174,7 +189,7 @@ fn reach_charts(b: &mut String, s: &RegistryStats) {
         &rows,
         &[DARK, LIGHT],
         &["至少符合一个产品", "暂无符合的产品"],
-        "地区为行政区划代码（GB/T 2260）前 4 位（地市）；企业最多的 15 个地区。",
+        "按地市（行政区划代码前 4 位，GB/T 2260）；企业最多的 15 个地市。",
     ));
     b.push_str("<h2>按企业规模</h2>\n");
     let rows: Vec<(String, Vec<f64>)> = s
@@ -207,7 +222,12 @@ fn one_step_table(b: &mut String, s: &RegistryStats, name: &dyn Fn(usize) -> Str
         .map(|((o, action, field), (n, example))| {
             vec![
                 name(*o),
-                format!("{action}（{}）", crate::enterprise::field::describe(field)),
+                format!(
+                    "{}（{}）",
+                    Action::parse(action)
+                        .map_or_else(|| action.clone(), |a| a.name_zh().to_string()),
+                    crate::enterprise::field::describe(field)
+                ),
                 n.to_string(),
                 example.clone(),
             ]
@@ -220,5 +240,106 @@ fn one_step_table(b: &mut String, s: &RegistryStats, name: &dyn Fn(usize) -> Str
             1,
         ),
     );
-    b.push_str("<p>只有一个条件不满足、且该条件有改进建议的企业：完成这一步即可申请。</p>\n");
+    b.push_str("<p>其余条件均已满足、只差一项企业可自行办理的事项（登记已有的知识产权或应收账款、清偿欠缴、提供已有的质押物、增加招用）的企业：办完这一项即可申请。需申报认定、等待年限或补充信息的不在此列。</p>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enterprise::{Field, Flag, Profile};
+    use crate::matching::{self, MatchOptions, registry::FirmTally};
+
+    /// The text an officer reads of an HTML page: its elements' text, the
+    /// styles and the markup left out.
+    fn visible(html: &str) -> String {
+        let mut out = String::new();
+        let mut rest = html;
+        while let Some(i) = rest.find('<') {
+            out.push_str(&rest[..i]);
+            out.push(' ');
+            rest = &rest[i..];
+            let close = if rest.starts_with("<style") {
+                rest.find("</style>").map(|j| j + 8)
+            } else {
+                rest.find('>').map(|j| j + 1)
+            };
+            rest = &rest[close.unwrap_or(rest.len())..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Runs of capitals or underscores four long or more (a code such as
+    /// `OBTAIN_CERTIFICATION`), and bare field names (`annual_revenue`).
+    fn raw_codes(text: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut run = String::new();
+        for c in text.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_uppercase() || c == '_' {
+                run.push(c);
+            } else {
+                if run.chars().count() >= 4 {
+                    found.push(run.clone());
+                }
+                run.clear();
+            }
+        }
+        let names = Field::ALL
+            .iter()
+            .map(|f| f.code())
+            .chain(Flag::ALL.iter().map(|f| f.code()));
+        for n in names.filter(|n| n.len() >= 6) {
+            if text.contains(n) {
+                found.push(n.to_string());
+            }
+        }
+        found
+    }
+
+    /// Every text an officer reads of a registry run — the registry report,
+    /// and each firm's match as the CLI prints it — is in Chinese: no code
+    /// in capitals, no field name.
+    #[test]
+    fn officer_text_has_no_raw_codes() {
+        let catalog = Catalog::builtin();
+        let opts = MatchOptions::on(chrono::NaiveDate::from_ymd_opt(2024, 7, 1).unwrap());
+        let mut stats = RegistryStats::default();
+        let mut texts = Vec::new();
+        for line in include_str!("../../tests/data/firms.jsonl").lines() {
+            let Ok(p) = Profile::from_json(line) else {
+                stats.invalid += 1;
+                continue;
+            };
+            let cls = p.classify();
+            let ev = matching::evaluate(&catalog, &p, &cls, &opts).unwrap();
+            stats.add(FirmTally::of(&ev, cls.class()));
+            texts.push(crate::report::text::matching::render_report(
+                &ev.report(&cls),
+            ));
+        }
+        let info = RunInfo {
+            spec_text: String::new(),
+            digest: "0".repeat(64),
+            version: "0.1.0".into(),
+            how: "smefin match --input firms.jsonl --report registry.html".into(),
+        };
+        let html = registry(&stats, &catalog, "2024-07-01", &info);
+        assert!(stats.one_step.values().map(|v| v.0).sum::<u64>() > 0);
+        let report = raw_codes(&visible(&html));
+        assert!(report.is_empty(), "the registry report shows {report:?}");
+        for t in &texts {
+            let codes = raw_codes(t);
+            assert!(codes.is_empty(), "{codes:?} in\n{t}");
+        }
+        // the checks catch what they look for
+        assert_eq!(
+            raw_codes("差 OBTAIN_CERTIFICATION 一步"),
+            ["OBTAIN_CERTIFICATION"]
+        );
+        assert_eq!(raw_codes("缺少 annual_revenue"), ["annual_revenue"]);
+        assert_eq!(
+            visible("<style>B{X:Y}</style><p>营业<b>收入</b></p>").trim(),
+            "营业 收入"
+        );
+    }
 }

@@ -239,6 +239,33 @@ fn failure_id() -> String {
     format!("{ms:x}-{:x}", SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
+/// A matching error as INVALID_ARGUMENT, naming the field.
+fn match_error(e: MatchError, message: String) -> Status {
+    match e {
+        MatchError::NoLpr { .. } => bad_request(
+            "LPR_UNKNOWN",
+            message.clone(),
+            vec![FieldViolation::new("as_of", message)],
+        ),
+        MatchError::UnknownProduct(id) => bad_request(
+            "UNKNOWN_PRODUCT",
+            message,
+            vec![FieldViolation::new(
+                "product_ids",
+                format!("unknown product `{id}`"),
+            )],
+        ),
+        MatchError::UnknownHeldProduct { index, id } => bad_request(
+            "UNKNOWN_PRODUCT",
+            message,
+            vec![FieldViolation::new(
+                format!("profile.held_products[{index}].product_id"),
+                format!("unknown product `{id}`"),
+            )],
+        ),
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
         let message = clip(e.to_string(), MAX_MESSAGE_BYTES);
@@ -247,19 +274,7 @@ impl From<ApiError> for Status {
                 bad_request(reason, message, violations)
             }
             ApiError::Profile(p) => bad_request("INVALID_PROFILE", message, p.violations),
-            ApiError::Match(MatchError::NoLpr { .. }) => bad_request(
-                "LPR_UNKNOWN",
-                message.clone(),
-                vec![FieldViolation::new("as_of", message)],
-            ),
-            ApiError::Match(MatchError::UnknownProduct(id)) => bad_request(
-                "UNKNOWN_PRODUCT",
-                message,
-                vec![FieldViolation::new(
-                    "product_ids",
-                    format!("unknown product `{id}`"),
-                )],
-            ),
+            ApiError::Match(e) => match_error(e, message),
             ApiError::Store(e) => {
                 use crate::store::StoreError as S;
                 let (code, reason) = match &e {

@@ -429,6 +429,7 @@ impl MatchingSvc {
                         eligible: c.eligible,
                         needs_info: c.needs_info,
                         ineligible: c.ineligible,
+                        already: c.already,
                     }
                 })
                 .collect(),

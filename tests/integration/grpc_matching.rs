@@ -44,6 +44,8 @@ fn profile() -> pb::EnterpriseProfile {
         has_warehouse_receipts: None,
         has_purchase_orders: None,
         is_listed: None,
+        no_certifications: None,
+        held_products: vec![],
     }
 }
 

@@ -323,8 +323,13 @@ fn registry_report_structure() {
         .map(|c| c.trim_end_matches("</td>").parse().unwrap())
         .collect();
     assert_eq!(n.iter().sum::<u64>(), 200, "{n:?}");
-    // the suggestion table names a product a firm is one step from
-    assert!(html.contains("只差一步的企业") && html.contains("STAY_BELOW"));
+    // the one-step table names a simple action, by its Chinese name
+    let one = html.split("只差一步的企业").nth(1).unwrap();
+    let one = one.split("</table>").next().unwrap();
+    assert!(one.contains("登记知识产权"), "{one}");
+    for never in ["STAY_BELOW", "申报资质认定", "补充信息", "从业人员须低于"] {
+        assert!(!one.contains(never), "{never} in the one-step table");
+    }
 }
 
 #[test]

@@ -4,12 +4,8 @@
 use chrono::Datelike;
 use rust_decimal::Decimal;
 
-use super::{Criterion, Detail, Outcome, Suggestion};
-use crate::enterprise::size::{self, Metric};
-use crate::enterprise::{
-    Certification, Classification, Flag, LoanPurpose, SizeClass, TaxCreditGrade,
-};
-use crate::kernel::money::Yuan;
+use super::{Action, Criterion, Detail, Outcome, Suggestion};
+use crate::enterprise::{Certification, Flag, LoanPurpose, SizeClass, TaxCreditGrade, region};
 use crate::kernel::percent;
 
 fn names<T: Copy>(xs: &[T], f: impl Fn(T) -> &'static str) -> String {
@@ -23,23 +19,31 @@ impl Criterion<'_> {
     pub fn message(&self) -> String {
         let ok = self.outcome == Outcome::Pass;
         match self.detail {
-            Detail::Missing { what } => format!("缺少{what}（{}），无法判断", self.missing),
+            Detail::Missing { what } => format!("缺少{what}，无法判断"),
             Detail::Region { firm, allowed } => {
-                let firm = firm.unwrap_or("");
+                let firm = region::describe(firm.unwrap_or(""));
+                let scope = allowed
+                    .iter()
+                    .map(|a| region::describe(a))
+                    .collect::<Vec<_>>()
+                    .join("、");
                 if ok {
-                    format!("所在地区 {firm} 属于适用范围（{}）", allowed.join("、"))
+                    format!("所在地区{firm}属于适用范围（{scope}）")
                 } else {
-                    format!(
-                        "所在地区 {firm} 不在适用范围（行政区划代码以 {} 开头）",
-                        allowed.join("、")
-                    )
+                    format!("所在地区{firm}不在适用范围（{scope}）")
                 }
             }
             Detail::Size { allowed, cls } => {
                 let want = names(allowed, SizeClass::name_zh);
                 match cls.class() {
                     Some(c) if ok => format!("企业规模为{}，符合要求（{want}）", c.name_zh()),
-                    Some(c) => format!("企业规模为{}，不符合要求（须为{want}）", c.name_zh()),
+                    // The thresholds are the reason, never a target: no
+                    // firm is told to shed staff or revenue.
+                    Some(c) => format!(
+                        "企业规模为{}，本产品限{want}企业（{}）",
+                        c.name_zh(),
+                        cls.explanation()
+                    ),
                     None if cls.not_covered => format!("{}，不属于中小微企业", cls.note),
                     None => format!("无法划型：{}", cls.explanation()),
                 }
@@ -158,31 +162,49 @@ impl Criterion<'_> {
                     )
                 }
             }
-            Detail::Term { requested, max } => {
-                if ok {
-                    format!("申请期限 {requested} 个月，未超过产品上限 {max} 个月")
-                } else {
-                    format!("申请期限 {requested} 个月，超过产品上限 {max} 个月")
-                }
-            }
         }
     }
 
-    /// For a failing criterion: the smallest changes that would make it pass.
-    // size: one match over the closed set of criterion details, the
-    // changes each allows; split, an action would leave its kin.
+    /// For a criterion that needs information, what to supply; for a
+    /// failing one, what the firm can do that would make it pass — never to
+    /// shrink, move, or change what a loan is for, nor to win a title by
+    /// competition (those fail with their reason alone).
     pub fn suggestions(&self) -> Vec<Suggestion> {
-        if self.outcome != Outcome::Fail {
-            return Vec::new();
-        }
-        let s = |action: &str, field: &str, target: String, message: String| Suggestion {
+        let s = |action: Action, field: &str, target: String, message: String| Suggestion {
             criterion_code: self.code.to_string(),
-            action: action.to_string(),
+            action: action.wire(),
+            kind: action.kind(),
             field: field.to_string(),
             target,
             message,
         };
-        match self.detail {
+        match (self.outcome, self.detail) {
+            (Outcome::Pass, _) => Vec::new(),
+            (Outcome::NeedsInfo, detail) => {
+                let what = match detail {
+                    Detail::Missing { what } => what,
+                    _ => "判断所需的信息",
+                };
+                vec![s(
+                    Action::SupplyInformation,
+                    self.missing,
+                    String::new(),
+                    format!("补充{what}后即可判断是否符合"),
+                )]
+            }
+            (Outcome::Fail, detail) => self.remedies(detail, s),
+        }
+    }
+
+    /// What the firm can do about a failing criterion.
+    // size: one match over the closed set of criterion details, the
+    // changes each allows; split, an action would leave its kin.
+    fn remedies(
+        &self,
+        detail: Detail<'_>,
+        s: impl Fn(Action, &str, String, String) -> Suggestion,
+    ) -> Vec<Suggestion> {
+        match detail {
             Detail::NewHires {
                 hires,
                 need_more,
@@ -193,7 +215,7 @@ impl Criterion<'_> {
             } => {
                 let total = u64::from(hires) + need_more;
                 vec![s(
-                    "HIRE_MORE",
+                    Action::HireMore,
                     "new_eligible_hires",
                     total.to_string(),
                     format!(
@@ -206,27 +228,33 @@ impl Criterion<'_> {
             // A designation before the policy's date cannot be changed; one
             // after the match date comes by itself.
             Detail::Certification { held: Some(_), .. } => Vec::new(),
-            Detail::Certification { of, .. } => vec![s(
-                "OBTAIN_CERTIFICATION",
-                "certifications",
-                of.iter()
-                    .map(|c| c.qualified_code())
-                    .collect::<Vec<_>>()
-                    .join("|"),
-                format!("取得以下资质之一：{}", names(of, Certification::name_zh)),
-            )],
-            Detail::Max { metric, max, .. } => vec![s(
-                "STAY_AT_OR_BELOW",
-                metric.field(),
-                max_target(metric, max),
-                format!("{}须不超过{}", metric.name_zh(), metric.fmt(max)),
-            )],
-            Detail::Size { allowed, cls } => size_suggestions(self.code, allowed, cls),
+            Detail::Certification { of, .. } => {
+                let open: Vec<Certification> =
+                    of.iter().copied().filter(|c| applied_for(*c)).collect();
+                if open.is_empty() {
+                    return Vec::new();
+                }
+                vec![s(
+                    Action::ObtainCertification,
+                    "certifications",
+                    open.iter()
+                        .map(|c| c.qualified_code())
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                    format!(
+                        "申报认定以下资质之一（经主管部门评审，通常需数月）：{}",
+                        names(&open, Certification::name_zh)
+                    ),
+                )]
+            }
             Detail::TaxGrade { min, .. } => vec![s(
-                "IMPROVE_TAX_GRADE",
+                Action::ImproveTaxGrade,
                 "tax_credit_grade",
                 min.qualified_code(),
-                format!("纳税信用等级须提升至{}及以上", min.name_zh()),
+                format!(
+                    "纳税信用等级须经税务机关年度评价（或信用修复）达到{}及以上",
+                    min.name_zh()
+                ),
             )],
             Detail::Years {
                 established,
@@ -238,28 +266,12 @@ impl Criterion<'_> {
                     .with_year(established.year() + years as i32)
                     .unwrap_or_else(|| established + chrono::Days::new(365 * u64::from(years)));
                 vec![s(
-                    "WAIT_UNTIL",
+                    Action::WaitUntil,
                     "established",
                     when.to_string(),
                     format!("成立满 {years} 年后（{when} 起）可申请"),
                 )]
             }
-            Detail::Purpose { allowed, .. } => vec![s(
-                "CHANGE_PURPOSE",
-                "request.purpose",
-                allowed
-                    .iter()
-                    .map(|p| p.qualified_code())
-                    .collect::<Vec<_>>()
-                    .join("|"),
-                format!("将贷款用途调整为{}", names(allowed, LoanPurpose::name_zh)),
-            )],
-            Detail::Term { max, .. } => vec![s(
-                "SHORTEN_TERM",
-                "request.term_months",
-                max.to_string(),
-                format!("将申请期限缩短至 {max} 个月以内"),
-            )],
             Detail::Flag { flag, equals } => match flag_action(flag, equals) {
                 Some((action, msg)) => {
                     vec![s(action, flag.code(), equals.to_string(), msg.to_string())]
@@ -268,12 +280,17 @@ impl Criterion<'_> {
             },
             // field: the facts, any one of which set true passes.
             Detail::AnyFlag { flags, .. } => vec![s(
-                "OBTAIN_ANY",
+                Action::OfferCollateral,
                 &flags.iter().map(|f| f.code()).collect::<Vec<_>>().join("|"),
                 "true".to_string(),
-                format!("具备以下之一后可申请：{}", names(flags, Flag::name_zh)),
+                format!("如有{}，提供其一后可申请", names(flags, Flag::name_zh)),
             )],
-            Detail::Region { .. }
+            // Staff, revenue, assets, size, region, industry, the loan's
+            // purpose, an age limit: the reason stands alone.
+            Detail::Max { .. }
+            | Detail::Size { .. }
+            | Detail::Purpose { .. }
+            | Detail::Region { .. }
             | Detail::Industry { .. }
             | Detail::Missing { .. }
             | Detail::Years { .. } => Vec::new(),
@@ -281,68 +298,20 @@ impl Criterion<'_> {
     }
 }
 
-fn max_target(metric: Metric, max: Decimal) -> String {
-    match metric {
-        Metric::Staff => max.to_string(),
-        _ => Yuan(max).to_fen_string(),
-    }
-}
-
-/// Suggestions for a size class that is not allowed: to drop to the largest
-/// allowed class, the firm must fall below at least one lower bound of the
-/// class above it (any one suffices, so each is offered); to rise to the
-/// smallest allowed class, it must meet all of that class's bounds.
-fn size_suggestions(code: &str, allowed: &[SizeClass], cls: &Classification) -> Vec<Suggestion> {
-    let (Some(c), Some(o)) = (cls.class(), cls.outcome.as_ref()) else {
-        return Vec::new();
-    };
-    // SizeClass orders Large < Medium < Small < Micro.
-    let largest_allowed = allowed.iter().copied().min();
-    let smallest_allowed = allowed.iter().copied().max();
-    let mut out = Vec::new();
-    if let Some(la) = largest_allowed.filter(|la| c < *la) {
-        let above = match la {
-            SizeClass::Medium => SizeClass::Large,
-            SizeClass::Small => SizeClass::Medium,
-            SizeClass::Micro => SizeClass::Small,
-            SizeClass::Large => return out,
-        };
-        for (metric, bound) in size::tier_bounds(o.industry, above) {
-            let target = match metric {
-                Metric::Staff => (bound - Decimal::ONE).to_string(),
-                _ => Yuan(bound - Decimal::new(1, 2)).to_fen_string(),
-            };
-            out.push(Suggestion {
-                criterion_code: code.to_string(),
-                action: "STAY_BELOW".into(),
-                field: metric.field().into(),
-                target,
-                message: format!(
-                    "{}须低于{}（{}标准），方可划为{}",
-                    metric.name_zh(),
-                    metric.fmt(bound),
-                    above.name_zh(),
-                    la.name_zh()
-                ),
-            });
-        }
-    } else if let Some(sa) = smallest_allowed.filter(|sa| c > *sa) {
-        for (metric, bound) in size::tier_bounds(o.industry, sa) {
-            out.push(Suggestion {
-                criterion_code: code.to_string(),
-                action: "REACH_AT_LEAST".into(),
-                field: metric.field().into(),
-                target: max_target(metric, bound),
-                message: format!(
-                    "{}须达到{}，方可划为{}",
-                    metric.name_zh(),
-                    metric.fmt(bound),
-                    sa.name_zh()
-                ),
-            });
-        }
-    }
-    out
+/// Whether a firm gets a certification by applying for it in the ordinary
+/// course (an evaluation or a recognition with published criteria): 创新型中小
+/// 企业, 科技型中小企业, 高新技术企业 and the 专精特新 lists. National and
+/// provincial titles awarded by competition (小巨人, 单项冠军) and the
+/// designations of platforms and bases are not advice a bureau gives.
+fn applied_for(c: Certification) -> bool {
+    matches!(
+        c,
+        Certification::InnovativeSme
+            | Certification::TechSme
+            | Certification::HighTech
+            | Certification::ZjtxProvincial
+            | Certification::ZjtxNanchang
+    )
 }
 
 fn flag_message(flag: Flag, equals: bool, ok: bool) -> String {
@@ -377,21 +346,23 @@ fn flag_message(flag: Flag, equals: bool, ok: bool) -> String {
     }
 }
 
-fn flag_action(flag: Flag, equals: bool) -> Option<(&'static str, &'static str)> {
+/// What a firm can do about a fact a product needs: only what it controls
+/// (clear its arrears, register what it owns). Moving into a park or
+/// having borrowed before are not advice.
+fn flag_action(flag: Flag, equals: bool) -> Option<(Action, &'static str)> {
     match (flag, equals) {
-        (Flag::InIndustrialPark, true) => Some(("LOCATE_IN_PARK", "入驻省内工业园区后可申请")),
         (Flag::WageOrSocialInsuranceArrears, false) => Some((
-            "CLEAR_ARREARS",
+            Action::ClearArrears,
             "清偿欠薪并补缴社会保险费、消除失信记录后可申请",
         )),
-        (Flag::HasRegisteredIp, true) => {
-            Some(("REGISTER_IP", "办理专利、商标等知识产权登记后可申请"))
-        }
-        (Flag::HasReceivables, true) => Some((
-            "REGISTER_RECEIVABLES",
-            "在中征应收账款融资服务平台登记应收账款后可申请",
+        (Flag::HasRegisteredIp, true) => Some((
+            Action::RegisterIp,
+            "如拥有专利、商标等知识产权，办理登记后可申请",
         )),
-        (Flag::HasBankLoans, true) => Some(("NEEDS_EXISTING_LOAN", "仅适用于有存量银行贷款的企业")),
+        (Flag::HasReceivables, true) => Some((
+            Action::RegisterReceivables,
+            "如有应收账款，在中征应收账款融资服务平台登记后可申请",
+        )),
         _ => None,
     }
 }

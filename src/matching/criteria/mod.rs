@@ -15,8 +15,10 @@ use crate::enterprise::size::Metric;
 use crate::enterprise::{
     Certification, Classification, Flag, LoanPurpose, Profile, SizeClass, TaxCreditGrade,
 };
-
+mod advice;
 mod explain;
+
+pub use advice::{Action, Suggestion, SuggestionKind};
 
 /// Outcome of a criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -135,13 +137,6 @@ pub enum Detail<'a> {
         /// Accepted purposes.
         allowed: &'a [LoanPurpose],
     },
-    /// Requested term against the product maximum.
-    Term {
-        /// Requested months.
-        requested: u32,
-        /// Maximum months.
-        max: u32,
-    },
     /// A field is absent.
     Missing {
         /// What the rule needs, in Chinese.
@@ -162,21 +157,6 @@ pub struct Criterion<'a> {
     pub detail: Detail<'a>,
     /// The text the rule comes from ("" when none).
     pub source: &'a str,
-}
-
-/// A suggestion: the smallest change that would make a criterion pass.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Suggestion {
-    /// Criterion fixed.
-    pub criterion_code: String,
-    /// Action code.
-    pub action: String,
-    /// Profile field concerned.
-    pub field: String,
-    /// Target value.
-    pub target: String,
-    /// Chinese sentence.
-    pub message: String,
 }
 
 fn pass<'a>(code: &'static str, detail: Detail<'a>) -> Criterion<'a> {
@@ -214,6 +194,39 @@ fn verdict<'a>(ok: bool, code: &'static str, detail: Detail<'a>) -> Criterion<'a
     }
 }
 
+/// The Chinese name of a criterion by its code (`SIZE_CLASS` → 企业规模),
+/// for officers; a code smefin does not know is called 其他条件.
+pub fn label(code: &str) -> &'static str {
+    match code {
+        "REGION" => "适用地区",
+        "SIZE_CLASS" => "企业规模",
+        "INDUSTRY" => "所属行业",
+        "INDUSTRY_EXCLUDED" => "行业限制",
+        "CERTIFICATION" => "资质",
+        "IN_INDUSTRIAL_PARK" => "位于工业园区",
+        "CULTURAL_TOURISM" => "文化旅游企业",
+        "BANK_LOAN_HISTORY" => "银行贷款记录",
+        "NO_ARREARS" => "无欠薪欠缴",
+        "REGISTERED_IP" => "已登记知识产权",
+        "RECEIVABLES" => "可质押应收账款",
+        "LISTED_MAJOR_EQUIPMENT" => "首台（套）重大技术装备",
+        "LISTED_NEW_MATERIAL" => "重点新材料首批次",
+        "WAREHOUSE_RECEIPTS" => "可质押仓单",
+        "PURCHASE_ORDERS" => "可质押订单",
+        "LISTED_COMPANY" => "上市企业",
+        "ANY_OF" => "质押物（其一即可）",
+        "TAX_CREDIT_GRADE" => "纳税信用等级",
+        "NEW_HIRE_RATIO" => "新招用重点群体比例",
+        "MAX_EMPLOYEES" => "从业人员上限",
+        "MAX_REVENUE" => "营业收入上限",
+        "MAX_ASSETS" => "资产总额上限",
+        "MIN_YEARS_ESTABLISHED" => "成立年限下限",
+        "MAX_YEARS_ESTABLISHED" => "成立年限上限",
+        "LOAN_PURPOSE" => "贷款用途",
+        _ => "其他条件",
+    }
+}
+
 /// The region criterion of a product.
 pub fn region<'a>(p: &'a Profile, allowed: &'a [String]) -> Criterion<'a> {
     let Some(r) = p.region_code.as_deref() else {
@@ -232,11 +245,6 @@ pub fn region<'a>(p: &'a Profile, allowed: &'a [String]) -> Criterion<'a> {
             allowed,
         },
     )
-}
-
-/// The term criterion of a product.
-pub fn term(requested: u32, max: u32) -> Criterion<'static> {
-    verdict(requested <= max, "TERM", Detail::Term { requested, max })
 }
 
 /// Smallest k ≥ 0 with (h + k) ≥ r·(n + k): k = ⌈(r·n − h) / (1 − r)⌉.
@@ -351,7 +359,7 @@ pub fn evaluate<'a>(
 
 /// Holds one of `of`; with `since`, one designated on or after it. A held
 /// certification of unknown date decides nothing: NEEDS_INFO unless another
-/// passes.
+/// passes; so does a profile that has not listed its certifications.
 fn certification<'a>(
     code: &'static str,
     p: &Profile,
@@ -379,6 +387,10 @@ fn certification<'a>(
     }
     if undated {
         return needs(code, "certification_dates", "资质认定日期");
+    }
+    // Not among those known held, and the list may not be complete.
+    if !p.certifications_listed {
+        return needs(code, "certifications", "所持资质");
     }
     match early.or(late) {
         Some((c, d)) => fail(code, detail(Some(c), Some(d))),

@@ -13,13 +13,17 @@ pub fn rate(r: &Option<String>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-/// A product's name, starred when one of its parameters is uncertain.
+/// A product's name, starred when one of its parameters is uncertain, and
+/// marked when the firm already holds it or has applied for it.
 pub fn name_with_flag(m: &ProductMatchReport) -> String {
-    if m.uncertain_parameters.is_empty() {
-        m.product_name.clone()
-    } else {
-        format!("{}*", m.product_name)
+    let mut name = m.product_name.clone();
+    if !m.uncertain_parameters.is_empty() {
+        name.push('*');
     }
+    if let Some(h) = m.holding {
+        name.push_str(&format!("（{}）", h.name_zh()));
+    }
+    name
 }
 
 /// The credit-code line, with its warnings.
@@ -30,8 +34,10 @@ pub fn render_credit_code(cc: &crate::enterprise::CreditCode) -> String {
         "校验码不符（警告）"
     };
     let mut s = format!(
-        "信用代码：{}（{}，地区 {}，{check}）\n",
-        cc.code, cc.entity_type, cc.region_code
+        "信用代码：{}（{}，登记地 {}，{check}）\n",
+        cc.code,
+        cc.entity_type,
+        crate::enterprise::region::describe(&cc.region_code)
     );
     for w in &cc.warnings {
         s.push_str(&format!("  ! {w}\n"));
@@ -191,7 +197,7 @@ fn ineligible(products: &[ProductMatchReport]) -> String {
             out.push_str(&format!("    ✗ {}\n", c.message));
         }
         for s in &m.suggestions {
-            out.push_str(&format!("    → {}\n", s.message));
+            out.push_str(&format!("    → {}：{}\n", s.kind.name_zh(), s.message));
         }
     }
     out

@@ -1,8 +1,8 @@
 //! Conversions for `smefin/v1/common.proto`.
 
 use crate::enterprise::{
-    self, Certification, LoanPurpose, RawCertificationDate, RawProfile, RawRequest, SizeClass,
-    TaxCreditGrade,
+    self, Certification, Holding, LoanPurpose, RawCertificationDate, RawHeldProduct, RawProfile,
+    RawRequest, SizeClass, TaxCreditGrade,
 };
 use crate::server::pb;
 
@@ -111,6 +111,15 @@ pub fn loan_purpose_pb(p: LoanPurpose) -> pb::LoanPurpose {
     }
 }
 
+/// Proto enum → domain; `None` for UNSPECIFIED.
+pub fn holding(h: pb::HoldingStatus) -> Option<Holding> {
+    match h {
+        pb::HoldingStatus::Unspecified => None,
+        pb::HoldingStatus::Held => Some(Holding::Held),
+        pb::HoldingStatus::Applied => Some(Holding::Applied),
+    }
+}
+
 /// A proto enum number as the raw profile's text: the domain code of a
 /// value it has; for UNSPECIFIED or a number the proto does not define,
 /// text that validation rejects under the field's name.
@@ -153,6 +162,8 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             has_warehouse_receipts,
             has_purchase_orders,
             is_listed,
+            no_certifications,
+            held_products,
         } = p;
         RawProfile {
             certification_dates: certification_dates.into_iter().map(Into::into).collect(),
@@ -169,7 +180,12 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             annual_revenue,
             total_assets,
             established,
-            certifications: certifications.into_iter().map(raw_certification).collect(),
+            // proto3 cannot tell an empty list from none sent: an empty one
+            // is unknown unless `no_certifications` says none is held.
+            certifications: (!certifications.is_empty() || no_certifications == Some(true))
+                .then(|| certifications.into_iter().map(raw_certification).collect()),
+            no_certifications,
+            held_products: held_products.into_iter().map(Into::into).collect(),
             in_industrial_park,
             is_cultural_tourism,
             tax_credit_grade: tax_credit_grade.map(|g| {
@@ -206,6 +222,21 @@ impl From<pb::CertificationDate> for RawCertificationDate {
         RawCertificationDate {
             certification: raw_certification(d.certification),
             designated: d.designated,
+        }
+    }
+}
+
+impl From<pb::HeldProduct> for RawHeldProduct {
+    fn from(h: pb::HeldProduct) -> Self {
+        RawHeldProduct {
+            product_id: h.product_id,
+            status: raw_enum(
+                h.status,
+                holding,
+                Holding::code,
+                "HOLDING_STATUS_UNSPECIFIED",
+            ),
+            since: (!h.since.is_empty()).then_some(h.since),
         }
     }
 }

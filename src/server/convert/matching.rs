@@ -1,7 +1,9 @@
 //! Conversions for `smefin/v1/matching_service.proto`.
 
 use crate::catalog::{Product, ProductKind};
+use crate::enterprise::Holding;
 use crate::kernel::money::Yuan;
+use crate::matching::criteria::SuggestionKind;
 use crate::matching::{
     ClassificationReport, CriterionReport, MatchReport, MatchStatus, OfferReport, Outcome,
     ProductMatchReport, Suggestion,
@@ -95,6 +97,7 @@ impl From<Suggestion> for pb::Suggestion {
         let Suggestion {
             criterion_code,
             action,
+            kind,
             field,
             target,
             message,
@@ -105,6 +108,7 @@ impl From<Suggestion> for pb::Suggestion {
             field,
             target,
             message,
+            kind: suggestion_kind(kind) as i32,
         }
     }
 }
@@ -150,6 +154,7 @@ impl From<ProductMatchReport> for pb::ProductMatch {
             criteria,
             offer,
             suggestions,
+            holding,
             uncertain_parameters,
         } = m;
         pb::ProductMatch {
@@ -161,6 +166,11 @@ impl From<ProductMatchReport> for pb::ProductMatch {
             offer: offer.map(Into::into),
             suggestions: suggestions.into_iter().map(Into::into).collect(),
             uncertain_parameters,
+            holding: match holding {
+                None => pb::HoldingStatus::Unspecified,
+                Some(Holding::Held) => pb::HoldingStatus::Held,
+                Some(Holding::Applied) => pb::HoldingStatus::Applied,
+            } as i32,
         }
     }
 }
@@ -253,5 +263,14 @@ impl From<&Product> for pb::Product {
                 })
                 .collect(),
         }
+    }
+}
+
+fn suggestion_kind(k: SuggestionKind) -> pb::SuggestionKind {
+    match k {
+        SuggestionKind::SupplyInformation => pb::SuggestionKind::SupplyInformation,
+        SuggestionKind::SimpleAction => pb::SuggestionKind::SimpleAction,
+        SuggestionKind::Application => pb::SuggestionKind::Application,
+        SuggestionKind::Wait => pb::SuggestionKind::Wait,
     }
 }
