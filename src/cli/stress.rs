@@ -108,6 +108,10 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
     };
     grid.check_size()
         .map_err(|e| CliError::new(e.to_string()))?;
+    grid.check_axes(model.spec()).map_err(|e| match e {
+        riskpool::grid::GridError::Axis { reason, .. } => CliError::new(format!("--rho: {reason}")),
+        e => CliError::new(e.to_string()),
+    })?;
     if let Some(Shard { k, n }) = a.shard {
         let cells = riskpool::shard_range(grid.cell_count() as u64, k, n);
         let part = with_progress(model.spec().scenarios * (cells.end - cells.start), |c| {
@@ -145,7 +149,21 @@ pub fn run_stress(a: StressArgs) -> Result<(), CliError> {
         let info = crate::report::RunInfo::of(model.spec(), csv.as_deref(), command_line());
         save_report(r, &crate::report::grid::stress(&result, a.target, &info))?;
     }
-    print(&render_grid(&result, a.json)?)
+    let mut out = render_grid(&result, a.json)?;
+    if !a.json {
+        out.push_str(&weighted_note(model.spec()));
+    }
+    print(&out)
+}
+
+/// Under importance sampling, a line saying the probabilities are
+/// likelihood-ratio weighted.
+fn weighted_note(spec: &riskpool::Spec) -> String {
+    if spec.importance_sampling.is_some() {
+        "按重要性抽样估计（因子均值平移，各情景按似然比加权）\n".to_string()
+    } else {
+        String::new()
+    }
 }
 
 pub(super) fn render_grid(
@@ -182,5 +200,5 @@ pub fn run_leverage(a: LeverageArgs) -> Result<(), CliError> {
         let text = serde_json::to_string_pretty(&r).map_err(|e| CliError::new(e.to_string()))?;
         return print(&format!("{text}\n"));
     }
-    print(&text::riskpool::leverage(&r))
+    print(&(text::riskpool::leverage(&r) + &weighted_note(model.spec())))
 }

@@ -45,7 +45,7 @@ fn shade(p: f64, max: f64) -> (String, bool) {
 /// region (≤ `target`) outlined.
 pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
     let pds = axis(g.cells.iter().map(|c| c.pd_multiplier));
-    let rhos = axis(g.cells.iter().map(|c| c.rho));
+    let rhos = axis(g.cells.iter().map(Cell::rho_key));
     let shares = axis(g.cells.iter().map(|c| c.compensation_share));
     let max = g
         .cells
@@ -77,14 +77,15 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
     }
     b.push_str(&legend(max));
     b.push_str("<h2>全部组合</h2>\n");
+    let lgd = g.cells.iter().any(|c| c.lgd_shift != 0.0);
     let rows: Vec<Vec<String>> = g
         .cells
         .iter()
         .map(|c| {
             let p = &c.exhaustion_probability;
-            vec![
+            let mut row = vec![
                 format!("{}", c.pd_multiplier),
-                format!("{}", c.rho),
+                Cell::rho_label(c.rho_key()),
                 percent::short(c.compensation_share),
                 percent::short(p.estimate),
                 percent::short(p.std_error),
@@ -93,13 +94,18 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
                     percent::short(p.ci95_low),
                     percent::short(p.ci95_high)
                 ),
-            ]
+            ];
+            if lgd {
+                row.insert(3, format!("{:+}", c.lgd_shift));
+            }
+            row
         })
         .collect();
-    b.push_str(&table(
-        &["PD 倍数", "ρ", "代偿比例", "耗尽概率", "标准误", "95% 区间"],
-        &rows,
-    ));
+    let mut head = vec!["PD 倍数", "ρ", "代偿比例", "耗尽概率", "标准误", "95% 区间"];
+    if lgd {
+        head.insert(3, "LGD 调整");
+    }
+    b.push_str(&table(&head, &rows));
     b.push_str(&run_info(
         info,
         &[("每组合模拟次数", g.scenarios.to_string())],
@@ -126,7 +132,7 @@ impl Layout<'_> {
     fn cell(&self, i: usize, j: usize) -> Option<&Cell> {
         self.g.cells.iter().find(|c| {
             c.pd_multiplier == self.pds[i]
-                && c.rho == self.rhos[j]
+                && c.rho_key() == self.rhos[j]
                 && c.compensation_share == self.share
         })
     }
@@ -208,7 +214,8 @@ impl Layout<'_> {
         for (j, &rho) in self.rhos.iter().enumerate() {
             let _ = write!(
                 body,
-                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{rho}</text>",
+                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+                Cell::rho_label(rho),
                 self.l - 6.0,
                 self.b - (j as f64 + 0.5) * self.ch + 4.0
             );

@@ -13,7 +13,11 @@ use super::spec::{Limits, Spec, SpecError};
 use super::stats::Probability;
 use crate::kernel::money::Yuan;
 
-/// The axes of a stress grid; an empty axis keeps the spec's value.
+/// The axes of a stress grid; an empty axis keeps the spec's value. Each
+/// axis gives the value that runs: a PD multiplier replaces the preset's
+/// (a `sector_shock` preset's extra multiplier for its sectors stays), a ρ
+/// replaces the spec's ρ *and* the preset's ρ shift, a share replaces the
+/// spec's; the preset's LGD shift stays and each cell says it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Grid {
     /// PD multipliers.
@@ -24,17 +28,37 @@ pub struct Grid {
     pub shares: Vec<f64>,
 }
 
-/// One cell of a grid.
+/// One cell of a grid: the values that ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// PD multiplier.
     pub pd_multiplier: f64,
-    /// ρ.
-    pub rho: f64,
+    /// ρ every loan ran with (the preset's shift included); `None` under
+    /// `dependence.basel_sme`, where each loan's ρ follows its PD and size.
+    pub rho: Option<f64>,
     /// Compensation share.
     pub compensation_share: f64,
+    /// Added to every LGD (the preset's shift).
+    #[serde(default)]
+    pub lgd_shift: f64,
     /// Exhaustion probability over the horizon.
     pub exhaustion_probability: Probability,
+}
+
+impl Cell {
+    /// ρ as an axis key: the ρ that ran, or −1 under the Basel SME formula.
+    pub fn rho_key(&self) -> f64 {
+        self.rho.unwrap_or(-1.0)
+    }
+
+    /// ρ as a label: the value, or 按Basel公式.
+    pub fn rho_label(rho_key: f64) -> String {
+        if rho_key < 0.0 {
+            "按Basel公式".to_string()
+        } else {
+            format!("{rho_key}")
+        }
+    }
 }
 
 /// A grid's result.
@@ -58,6 +82,14 @@ pub enum GridError {
     /// Too many cells.
     #[error("{0} cells exceed the limit of {MAX_CELLS}")]
     TooLarge(u128),
+    /// An axis the spec makes meaningless.
+    #[error("{axis}: {reason}")]
+    Axis {
+        /// The axis (`rhos`).
+        axis: &'static str,
+        /// Why, naming the spec's setting.
+        reason: String,
+    },
 }
 
 /// Most cells a grid may have.
@@ -82,6 +114,19 @@ impl Grid {
         }
     }
 
+    /// Every axis means something for `spec`: under
+    /// `dependence.basel_sme` each loan's ρ follows its PD and size, so a ρ
+    /// axis would be ignored, and is refused.
+    pub fn check_axes(&self, spec: &Spec) -> Result<(), GridError> {
+        if spec.dependence.basel_sme && !self.rhos.is_empty() {
+            return Err(GridError::Axis {
+                axis: "rhos",
+                reason: "dependence.basel_sme derives each loan's ρ from its PD and turnover, so a ρ axis would not change what runs: drop the ρ axis, or set basel_sme = false to run a single ρ".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The (pd multiplier, ρ, share) triples, in order.
     pub fn cells(&self, spec: &Spec) -> Vec<(f64, f64, f64)> {
         let base_pd = spec.scenario.pd_multiplier.unwrap_or_else(|| {
@@ -102,11 +147,33 @@ impl Grid {
     }
 }
 
-fn exhaustion(model: &Model, threads: usize, control: &Control) -> Result<Probability, Cancelled> {
-    let engine = Engine::new(model);
+/// The exhaustion probability of a model, by its own engine: under
+/// importance sampling, `shift` (else the model's own shift) and the
+/// likelihood ratios weigh the scenarios.
+fn exhaustion(
+    model: &Model,
+    shift: Option<f64>,
+    threads: usize,
+    control: &Control,
+) -> Result<Probability, Cancelled> {
+    let engine = match shift {
+        Some(s) => Engine::new(model).with_factor_shift(s),
+        None => super::engine::engine_for(model),
+    };
     let raw = engine.run(0..model.spec().scenarios, threads, control)?;
-    let hits = raw.exhausted_period.iter().filter(|p| p.is_some()).count() as u64;
-    Ok(Probability::from_count(hits, raw.len() as u64))
+    let hit = |i: usize| raw.exhausted_period[i].is_some();
+    Ok(match &raw.weight {
+        None => {
+            let hits = (0..raw.len()).filter(|&i| hit(i)).count() as u64;
+            Probability::from_count(hits, raw.len() as u64)
+        }
+        Some(w) => {
+            let terms: Vec<f64> = (0..raw.len())
+                .map(|i| if hit(i) { w[i] } else { 0.0 })
+                .collect();
+            Probability::from_weighted(&terms)
+        }
+    })
 }
 
 /// Runs a stress grid.
@@ -119,6 +186,7 @@ pub fn run(
     control: &Control,
 ) -> Result<GridResult, GridError> {
     grid.check_size()?;
+    grid.check_axes(spec)?;
     let n = grid.cells(spec).len();
     Ok(GridResult {
         scenarios: spec.scenarios,
@@ -137,26 +205,35 @@ pub fn run_cells(
     control: &Control,
 ) -> Result<Vec<Cell>, GridError> {
     grid.check_size()?;
+    grid.check_axes(spec)?;
     let cells = grid.cells(spec);
     let mut out = Vec::with_capacity(range.len());
     for &(m, r, s) in &cells[range] {
         let mut cs = spec.clone();
         cs.scenario.pd_multiplier = Some(m);
         cs.dependence.rho = r;
+        if !grid.rhos.is_empty() {
+            // the axis gives the ρ that runs
+            cs.scenario.rho_shift = Some(0.0);
+        }
         cs.pool.compensation_share = s;
         let model = Model::compile_with_csv(&cs, csv_text, limits)?;
+        let preset = model.preset();
         out.push(Cell {
             pd_multiplier: m,
-            rho: r,
+            rho: (!cs.dependence.basel_sme).then(|| {
+                (r + preset.rho_shift).clamp(0.0, (0.999 - cs.dependence.sector_rho).max(0.0))
+            }),
             compensation_share: s,
-            exhaustion_probability: exhaustion(&model, threads, control)?,
+            lgd_shift: preset.lgd_shift,
+            exhaustion_probability: exhaustion(&model, None, threads, control)?,
         });
     }
     Ok(out)
 }
 
 /// Tag of stress-grid part files.
-pub const GRID_PART_FORMAT: &str = "smefin-stress-part/1";
+pub const GRID_PART_FORMAT: &str = "smefin-stress-part/2";
 
 /// A shard of a stress grid: a range of its cells, each over every scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -346,10 +423,17 @@ pub fn solve_leverage(
     // ok(f): the pool is safe enough at factor f.
     let mut steps = 0u32;
     let mut path = Vec::new();
+    // Under importance sampling every step shifts the factor alike (the
+    // unscaled model's shift), so the steps keep their common random
+    // numbers and the estimate stays monotone in the factor.
+    let shift = model.spec().importance_sampling.as_ref().map(|is| {
+        is.shift
+            .unwrap_or_else(|| super::engine::auto_shift(&Engine::new(model), model))
+    });
     let mut eval = |f: f64| -> Result<Probability, Cancelled> {
         steps += 1;
         let m = scaled(model, what, f);
-        let p = exhaustion(&m, threads, control)?;
+        let p = exhaustion(&m, shift, threads, control)?;
         path.push(SolverStep {
             capital: Yuan::from_fen(m.capital_fen()),
             exposure: Yuan::from_fen(m.exposure_fen()),

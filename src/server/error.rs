@@ -129,6 +129,13 @@ impl From<crate::riskpool::grid::GridError> for ApiError {
             G::Spec(e) => ApiError::prefixed("INVALID_GRID", "grid: ", e),
             G::Cancelled(_) => ApiError::stopped(false),
             e @ G::TooLarge(_) => ApiError::field("INVALID_GRID", "pd_multipliers", e.to_string()),
+            G::Axis { axis, reason } => ApiError::InvalidArgument {
+                reason: "INVALID_GRID",
+                violations: vec![
+                    FieldViolation::new(axis, reason.clone()),
+                    FieldViolation::new("spec.dependence.basel_sme", reason),
+                ],
+            },
         }
     }
 }

@@ -400,7 +400,7 @@ fn stress_grid_shards_merge_to_the_whole_grid() {
     let o = run(&["merge", "grid"], d.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        err(&o).contains("part-1.json") && err(&o).contains("smefin-stress-part/1"),
+        err(&o).contains("part-1.json") && err(&o).contains("smefin-stress-part/2"),
         "{}",
         err(&o)
     );

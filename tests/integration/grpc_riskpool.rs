@@ -107,6 +107,24 @@ async fn runs_return_their_html_report_when_asked() {
         g.report_html.matches("<rect class=\"series cell").count(),
         4
     );
+    // under basel_sme a ρ axis is refused, naming the axis and the setting
+    let basel =
+        riskpool::spec::DEFAULT_SPEC_TOML.replace("[dependence]", "[dependence]\nbasel_sme = true");
+    assert!(basel.contains("basel_sme = true"));
+    let e = c
+        .run_stress_grid(pb::RunStressGridRequest {
+            spec: Some(pb::PoolSpec {
+                document: Some(pb::pool_spec::Document::Toml(basel)),
+                scenarios: 1_000,
+                seed: None,
+            }),
+            rhos: vec![0.1, 0.2],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(fields(&e), vec!["rhos", "spec.dependence.basel_sme"]);
     for bad in [
         1.5,
         1.0,

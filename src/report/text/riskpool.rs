@@ -2,7 +2,7 @@
 
 use super::table::Table;
 use crate::kernel::percent;
-use crate::riskpool::grid::{GridResult, LeverageResult};
+use crate::riskpool::grid::{Cell, GridResult, LeverageResult};
 use crate::riskpool::stats::{MoneyStats, Probability, Summary};
 
 /// A probability with its standard error and 95% interval.
@@ -145,7 +145,7 @@ pub fn grid(result: &GridResult) -> String {
         let p = &c.exhaustion_probability;
         t.row(vec![
             format!("{}", c.pd_multiplier),
-            format!("{}", c.rho),
+            Cell::rho_label(c.rho_key()),
             format!("{}", c.compensation_share),
             percent::fixed(p.estimate, 3),
             percent::fixed(p.std_error, 3),
@@ -156,12 +156,19 @@ pub fn grid(result: &GridResult) -> String {
             ),
         ]);
     }
-    format!(
+    let mut out = format!(
         "压力测试：{} 个组合，每个 {} 次模拟（共同随机数）\n{}",
         result.cells.len(),
         result.scenarios,
         t.render("")
-    )
+    );
+    if let Some(c) = result.cells.iter().find(|c| c.lgd_shift != 0.0) {
+        out.push_str(&format!(
+            "各组合的 LGD 均加 {:+}（情景预设的 LGD 调整）\n",
+            c.lgd_shift
+        ));
+    }
+    out
 }
 
 /// The leverage answer as one line.

@@ -178,7 +178,12 @@ impl<'m> Engine<'m> {
                 sector_loss: sector_loss.as_deref_mut(),
             };
             let claims = self.period_defaults(t, (z, scale), &mut rng, scratch, &mut books);
-            st.pay(claims, t, &mut out);
+            let paid = st.pay(claims, t, &mut out);
+            if scratch.period_back != 0 {
+                let lag = model.spec().pool.recovery_lag as usize;
+                let back = std::mem::take(&mut scratch.period_back);
+                scratch.recoveries[t + lag] += pool_part(back, paid, claims);
+            }
             if self.multi {
                 self.period_end(t, scratch, &mut st, &mut out);
             }
@@ -327,9 +332,10 @@ impl<'m> Engine<'m> {
             books.add(c.sector, 1, loss);
             claims += claim;
             // A recovery due after the horizon is not returned
-            // within it (the pool has paid the gross claim).
+            // within it (the pool has paid the gross claim); one due
+            // within it is queued once the period's claims are paid.
             if lag > 0 && t + lag < self.periods {
-                scratch.recoveries[t + lag] += back;
+                scratch.period_back += back;
             }
             if self.multi {
                 if scratch.tripped {
@@ -572,6 +578,19 @@ impl<'m> Engine<'m> {
         self.scenario(i, &mut scratch, Some(&mut by_sector), &mut hist);
         by_sector
     }
+}
+
+/// The pool's part of a period's recoveries `back` (its full share, as if
+/// it had paid every claim): in proportion to what it paid of the period's
+/// claims (按风险补偿比例反向退补; the claims of a period are paid alike), the
+/// rest the bank's. Rounded to the fen, half away from zero.
+#[inline]
+fn pool_part(back: i64, paid: i64, claims: i64) -> i64 {
+    if paid >= claims || claims <= 0 {
+        return back;
+    }
+    let num = 2 * i128::from(back) * i128::from(paid) + i128::from(claims);
+    (num / (2 * i128::from(claims))) as i64
 }
 
 #[cfg(test)]

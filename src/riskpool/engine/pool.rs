@@ -44,8 +44,9 @@ impl PoolState {
 
     /// Pays period `t`'s claims in full until the pool is dry; what it
     /// cannot pay is unfunded, and the first such period is when it ran dry.
+    /// Returns what it paid.
     #[inline]
-    pub(super) fn pay(&mut self, claims: i64, t: usize, out: &mut Outcome) {
+    pub(super) fn pay(&mut self, claims: i64, t: usize, out: &mut Outcome) -> i64 {
         let paid = claims.min(self.balance.max(0));
         if claims > 0 && claims >= self.balance && out.exhausted_period.is_none() {
             out.exhausted_period = Period::new((t + 1) as u16);
@@ -53,6 +54,7 @@ impl PoolState {
         self.balance -= paid;
         self.paid_cum += paid;
         out.unfunded += claims - paid;
+        paid
     }
 
     /// The top-up rule at the end of period `t` (`ppy` periods a year).

@@ -63,7 +63,11 @@ pub(super) struct Scratch {
     /// By period, after the breaker: the loans maturing at its end.
     pub(super) maturing: Vec<Vec<u32>>,
     pub(super) pending: Vec<u32>,
+    /// By period: the pool's part of the recoveries returned at its end.
     pub(super) recoveries: Vec<i64>,
+    /// This period's recoveries at the pool's full share, before its claims
+    /// are paid (the pool gets back in proportion to what it paid).
+    pub(super) period_back: i64,
     pub(super) sector_z: Vec<f64>,
 }
 
@@ -85,6 +89,7 @@ impl Scratch {
         self.pending.clear();
         self.recoveries.clear();
         self.recoveries.resize(horizon + 1, 0);
+        self.period_back = 0;
     }
 
     /// When loan `l` was last lent again in this scenario (None: not since

@@ -181,6 +181,7 @@ impl From<Cell> for pb::StressCell {
             pd_multiplier,
             rho,
             compensation_share,
+            lgd_shift,
             exhaustion_probability,
         } = c;
         pb::StressCell {
@@ -188,6 +189,7 @@ impl From<Cell> for pb::StressCell {
             rho,
             compensation_share,
             exhaustion_probability: Some(exhaustion_probability.into()),
+            lgd_shift,
         }
     }
 }
