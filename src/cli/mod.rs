@@ -2,6 +2,7 @@
 //! code. Errors print one line to stderr and exit non-zero; output that goes
 //! to a closed pipe ends quietly.
 
+mod campaign;
 mod catalog;
 mod incentive;
 mod matching;
@@ -38,6 +39,9 @@ pub enum Command {
     Match(matching::MatchArgs),
     /// Size classification (划型) and credit-code check of an enterprise.
     Classify(matching::ClassifyArgs),
+    /// A registry's leads (精准推送): the firms eligible for a product they
+    /// do not already hold, assigned to its banks, as XLSX or CSV.
+    Campaign(campaign::CampaignArgs),
     /// Monte Carlo of a risk-compensation pool (SPEC, or `default` for the
     /// 工信通 pool: 3000万 behind 6亿).
     Simulate(riskpool::SimulateArgs),
@@ -115,6 +119,7 @@ pub fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Match(a) => matching::run_match(a),
         Command::Classify(a) => matching::run_classify(a),
+        Command::Campaign(a) => campaign::run(a),
         Command::Catalog { action } => catalog::run(action),
         Command::Incentives { action } => incentive::run(action),
         Command::Token { action } => token::run(action),

@@ -18,10 +18,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use self::parse::{
-    checked, count, money, parse_certification_dates, parse_certifications, parse_grade,
-    parse_held_products, parse_region, parse_request,
+    checked, count, money, parse_certification_dates, parse_certifications, parse_contact,
+    parse_grade, parse_held_products, parse_region, parse_request,
 };
-pub use self::raw::{RawCertificationDate, RawHeldProduct, RawProfile, RawRequest};
+pub use self::raw::{RawCertificationDate, RawContact, RawHeldProduct, RawProfile, RawRequest};
 use crate::kernel::date::parse_date;
 use crate::kernel::money::Yuan;
 use crate::kernel::named_enum;
@@ -144,6 +144,17 @@ named_enum!(
     Applied = "applied", "已申请";
 });
 
+/// Whom a bank should call about a firm.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    /// A person to ask for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// A telephone number (digits, spaces, `+`, `-`, brackets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
 /// A product a firm already holds or has applied for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeldProduct {
@@ -217,6 +228,9 @@ pub struct Profile {
     /// Products already held or applied for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub held_products: Vec<HeldProduct>,
+    /// Whom to contact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
     /// Makes listed 首台（套） equipment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub makes_listed_major_equipment: Option<bool>,
@@ -326,6 +340,7 @@ impl Profile {
             request,
             certification_dates,
             held_products: parse_held_products(&raw.held_products, errs),
+            contact: raw.contact.as_ref().map(|c| parse_contact(c, errs)),
             makes_listed_major_equipment: raw.makes_listed_major_equipment,
             makes_listed_new_material: raw.makes_listed_new_material,
             has_warehouse_receipts: raw.has_warehouse_receipts,

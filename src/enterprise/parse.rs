@@ -260,3 +260,31 @@ pub(super) fn parse_held_products(
     }
     out
 }
+
+/// A contact: each part at most 64 characters (a phone 32, of digits,
+/// spaces, `+`, `-` and brackets), no control or invisible character.
+pub(super) fn parse_contact(c: &RawContact, errs: &mut Vec<FieldViolation>) -> Contact {
+    let mut text = |field: &str, v: &Option<String>, max: usize| {
+        let v = v.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+        match crate::kernel::text::check_text(v, max) {
+            Ok(()) => Some(v.to_string()),
+            Err(why) => {
+                errs.push(FieldViolation::new(format!("contact.{field}"), why));
+                None
+            }
+        }
+    };
+    let person = text("person", &c.person, 64);
+    let phone = text("phone", &c.phone, 32);
+    if let Some(p) = &phone
+        && !p
+            .chars()
+            .all(|ch| ch.is_ascii_digit() || " +-()".contains(ch))
+    {
+        errs.push(FieldViolation::new(
+            "contact.phone",
+            format!("`{p}` is not a telephone number (digits, spaces, +, - and brackets)"),
+        ));
+    }
+    Contact { person, phone }
+}

@@ -28,6 +28,18 @@ pub struct RawRequest {
     pub purpose: Option<String>,
 }
 
+/// Whom a bank should call about a firm, as the registry gives it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContact {
+    /// A person to ask for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// A telephone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
 /// A product a firm holds or has applied for, as it arrives.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +93,9 @@ pub struct RawProfile {
     /// Products the firm already holds or has applied for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held_products: Vec<RawHeldProduct>,
+    /// Whom to contact (carried to the banks with the firm's leads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<RawContact>,
     /// In an industrial park.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_industrial_park: Option<bool>,

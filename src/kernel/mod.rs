@@ -6,6 +6,7 @@ pub mod date;
 pub mod money;
 pub(crate) mod named;
 pub mod percent;
+pub mod text;
 pub mod violation;
 
 pub(crate) use named::named_enum;

@@ -12,6 +12,7 @@
 
 pub mod cost;
 pub mod criteria;
+pub mod leads;
 pub mod registry;
 
 use chrono::NaiveDate;

@@ -8,6 +8,7 @@
 
 pub mod analytic;
 pub mod grid;
+pub mod leads;
 pub mod registry;
 pub mod simulation;
 pub mod svg;

@@ -578,3 +578,195 @@ fn token_new_and_hash() {
         "smefin: stdin: no token (give the token on stdin)"
     );
 }
+
+/// A bureau's campaign as it runs it: a registry with one firm already
+/// borrowing under 工信通 and one with a contact, 工信通's leads assigned to
+/// two banks in turn, the lead list and each bank's own file opened as a
+/// spreadsheet reader would; the leads are the registry's eligible firms
+/// less the one that already holds it.
+#[test]
+fn a_campaign_writes_each_bank_its_leads_as_a_spreadsheet() {
+    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+    let dir = tempfile::tempdir().unwrap();
+    let registry = include_str!("../data/firms.jsonl");
+    let mut lines: Vec<serde_json::Value> = registry
+        .lines()
+        .take(60)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // which firms are eligible for 工信通: from `match --input`
+    std::fs::write(
+        dir.path().join("reg.jsonl"),
+        lines
+            .iter()
+            .map(|v| v.to_string() + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "match",
+            "--input",
+            "reg.jsonl",
+            "--output",
+            "m.jsonl",
+            "--as-of",
+            "2024-06-01",
+        ],
+        dir.path(),
+    );
+    assert!(
+        o.status.success() || o.status.code() == Some(3),
+        "{}",
+        stderr(&o)
+    );
+    let compact = std::fs::read_to_string(dir.path().join("m.jsonl")).unwrap();
+    let eligible: Vec<usize> = compact
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["eligible"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|p| p["product_id"] == "gongxintong"))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert!(eligible.len() >= 6, "{} eligible", eligible.len());
+    // the first already borrows under it; the second gives a contact
+    lines[eligible[0]]["held_products"] =
+        serde_json::json!([{"product_id": "gongxintong", "status": "held", "since": "2023-09-01"}]);
+    lines[eligible[1]]["contact"] =
+        serde_json::json!({"person": "王经理", "phone": "0791-8888 6666"});
+    std::fs::write(
+        dir.path().join("reg.jsonl"),
+        lines
+            .iter()
+            .map(|v| v.to_string() + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "campaign",
+            "--input",
+            "reg.jsonl",
+            "--out",
+            "leads.xlsx",
+            "--as-of",
+            "2024-06-01",
+            "--name",
+            "NC2024",
+            "--assign",
+            "gongxintong=JXB,NCRCB",
+            "--by-bank",
+            "banks",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("工信通"), "{}", stdout(&o));
+    let sheet = |path: &str| -> Vec<Vec<String>> {
+        let bytes = std::fs::read(dir.path().join(path)).unwrap();
+        let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let range = wb.worksheet_range("线索").unwrap();
+        range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    };
+    let all = sheet("leads.xlsx");
+    assert_eq!(all[0][0], "线索编号");
+    assert_eq!(all[0][12], "符合原因");
+    let gxt: Vec<&Vec<String>> = all.iter().filter(|r| r[1] == "工信通").collect();
+    // every eligible firm but the one already holding it, in registry order
+    assert_eq!(gxt.len(), eligible.len() - 1);
+    for (i, r) in gxt.iter().enumerate() {
+        assert_eq!(r[2], ["JXB", "NCRCB"][i % 2], "in turn");
+        assert!(r[0].starts_with("NC2024-"), "{}", r[0]);
+        assert!(r[12].contains("企业规模为"), "{}", r[12]);
+        assert!(!r[10].is_empty(), "an annual cost");
+    }
+    let held_firm = lines[eligible[0]]["name"].as_str().unwrap();
+    assert!(gxt.iter().all(|r| r[3] != held_firm));
+    let with_contact = lines[eligible[1]]["name"].as_str().unwrap();
+    let r = gxt.iter().find(|r| r[3] == with_contact).unwrap();
+    assert_eq!((r[7].as_str(), r[8].as_str()), ("王经理", "0791-8888 6666"));
+    // each bank's file holds its leads and no other bank's
+    let jxb = sheet("banks/JXB.xlsx");
+    let ncrcb = sheet("banks/NCRCB.xlsx");
+    assert_eq!(jxb.len() - 1 + ncrcb.len() - 1, gxt.len());
+    assert!(jxb.iter().skip(1).all(|r| r[2] == "JXB"));
+    assert!(ncrcb.iter().skip(1).all(|r| r[2] == "NCRCB"));
+    let unassigned = sheet("banks/未分配.xlsx");
+    assert_eq!(unassigned.len() - 1 + gxt.len(), all.len() - 1);
+    // the same leads as CSV, with a byte-order mark for Excel
+    let o = run(
+        &[
+            "campaign",
+            "--input",
+            "reg.jsonl",
+            "--out",
+            "leads.csv",
+            "--as-of",
+            "2024-06-01",
+            "--name",
+            "NC2024",
+            "--assign",
+            "gongxintong=JXB,NCRCB",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(dir.path().join("leads.csv")).unwrap();
+    assert!(csv.starts_with("\u{FEFF}线索编号,"));
+    assert_eq!(csv.lines().count(), all.len());
+    // bad flags: one line naming the flag
+    for (args, flag) in [
+        (vec!["--out", "leads.txt"], "--out"),
+        (
+            vec!["--out", "l.xlsx", "--assign", "no_such=JXB"],
+            "--assign",
+        ),
+        (vec!["--out", "l.xlsx", "--name", "a b"], "--name"),
+    ] {
+        let mut a = vec!["campaign", "--input", "reg.jsonl"];
+        a.extend(args);
+        let o = run(&a, dir.path());
+        assert_eq!(o.status.code(), Some(1), "{a:?}");
+        let e = stderr(&o);
+        assert!(e.contains(flag) && e.trim().lines().count() == 1, "{e}");
+    }
+}
+
+/// The example at the head of docs/cli.md is what the command prints: every
+/// line it shows, in order (`…` stands for lines left out).
+#[test]
+fn the_cli_guide_shows_what_match_prints() {
+    let guide = include_str!("../../docs/cli.md");
+    let shown = guide
+        .split("```\n南昌某新材料科技有限公司")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .map(|b| format!("南昌某新材料科技有限公司{b}"))
+        .expect("the example");
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        &[
+            "match",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/firm.json"),
+            "--as-of",
+            "2025-06-01",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let printed = stdout(&o);
+    let mut lines = printed.lines();
+    for want in shown.lines().filter(|l| l.trim() != "…" && !l.is_empty()) {
+        assert!(
+            lines.any(|l| l == want),
+            "docs/cli.md shows a line the command does not print (or not in this order):\n{want}\n\n{printed}"
+        );
+    }
+}

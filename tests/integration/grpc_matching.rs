@@ -46,6 +46,7 @@ fn profile() -> pb::EnterpriseProfile {
         is_listed: None,
         no_certifications: None,
         held_products: vec![],
+        contact: None,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Conversions for `smefin/v1/common.proto`.
 
 use crate::enterprise::{
-    self, Certification, Holding, LoanPurpose, RawCertificationDate, RawHeldProduct, RawProfile,
-    RawRequest, SizeClass, TaxCreditGrade,
+    self, Certification, Holding, LoanPurpose, RawCertificationDate, RawContact, RawHeldProduct,
+    RawProfile, RawRequest, SizeClass, TaxCreditGrade,
 };
 use crate::server::pb;
 
@@ -164,6 +164,7 @@ impl From<pb::EnterpriseProfile> for RawProfile {
             is_listed,
             no_certifications,
             held_products,
+            contact,
         } = p;
         RawProfile {
             certification_dates: certification_dates.into_iter().map(Into::into).collect(),
@@ -186,6 +187,10 @@ impl From<pb::EnterpriseProfile> for RawProfile {
                 .then(|| certifications.into_iter().map(raw_certification).collect()),
             no_certifications,
             held_products: held_products.into_iter().map(Into::into).collect(),
+            contact: contact.map(|c| RawContact {
+                person: c.person,
+                phone: c.phone,
+            }),
             in_industrial_park,
             is_cultural_tourism,
             tax_credit_grade: tax_credit_grade.map(|g| {

@@ -1,0 +1,129 @@
+//! Leads (精准推送): the firms of a registry eligible for a product they do
+//! not already hold or apply for, each assigned to one of the product's
+//! cooperating banks, with why it qualifies and what it would cost.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Evaluation, MatchStatus, Outcome};
+use crate::enterprise::{Classification, Contact, SizeClass};
+use crate::kernel::money::Yuan;
+
+/// One firm sent to one bank for one product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lead {
+    /// `{campaign}-{n}`, n counting from 1 in registry order.
+    pub id: String,
+    /// The registry line the firm came from.
+    pub line: u64,
+    /// The product.
+    pub product_id: String,
+    /// Its Chinese name.
+    pub product_name: String,
+    /// The cooperating bank it goes to; `None` when the campaign named no
+    /// bank for the product.
+    pub bank_id: Option<String>,
+    /// The firm's name.
+    pub firm: String,
+    /// Its credit code, when given.
+    pub credit_code: Option<String>,
+    /// Its area code, when given.
+    pub region_code: Option<String>,
+    /// Its size class, when it could be decided.
+    pub size_class: Option<SizeClass>,
+    /// Whom to contact, as the registry gives it.
+    pub contact: Option<Contact>,
+    /// The amount the product would lend (the request, capped).
+    pub amount: Option<Yuan>,
+    /// What the loan would cost the firm a year.
+    pub annual_cost: Option<Yuan>,
+    /// For an award or subsidy: what it gives.
+    pub benefit: Option<String>,
+    /// Why it qualifies: each criterion's sentence, in Chinese.
+    pub reasons: String,
+}
+
+/// A campaign's leads as they are found, firm by firm, and the banks each
+/// product's leads go to in turn.
+#[derive(Debug, Clone, Default)]
+pub struct LeadBook {
+    campaign: String,
+    banks: BTreeMap<String, Vec<String>>,
+    turn: BTreeMap<String, usize>,
+    /// The leads, in registry order.
+    pub leads: Vec<Lead>,
+    /// Firms that were eligible for a product they already hold or applied
+    /// for, per product: not leads, counted.
+    pub already: BTreeMap<String, u64>,
+}
+
+impl LeadBook {
+    /// A campaign named `campaign` whose leads for a product go to the banks
+    /// `banks` names for it, in turn (a product without banks: unassigned).
+    pub fn new(campaign: &str, banks: BTreeMap<String, Vec<String>>) -> LeadBook {
+        LeadBook {
+            campaign: campaign.to_string(),
+            banks,
+            ..LeadBook::default()
+        }
+    }
+
+    /// Adds the leads of one firm, from registry line `line`.
+    pub fn add(&mut self, line: u64, ev: &Evaluation<'_>, cls: &Classification) {
+        let mut products: Vec<_> = ev
+            .products
+            .iter()
+            .filter(|e| e.status == MatchStatus::Eligible)
+            .collect();
+        // catalogue order, whatever the ranking
+        products.sort_by_key(|e| e.order);
+        for e in products {
+            let id = &e.product.id;
+            if e.holding.is_some() {
+                *self.already.entry(id.clone()).or_default() += 1;
+                continue;
+            }
+            let bank_id = self.banks.get(id).filter(|b| !b.is_empty()).map(|b| {
+                let turn = self.turn.entry(id.clone()).or_default();
+                let bank = b[*turn % b.len()].clone();
+                *turn += 1;
+                bank
+            });
+            let p = ev.profile;
+            let offer = e.offer.as_deref();
+            self.leads.push(Lead {
+                id: format!("{}-{:06}", self.campaign, self.leads.len() + 1),
+                line,
+                product_id: id.clone(),
+                product_name: e.product.name.clone(),
+                bank_id,
+                firm: p.name.clone(),
+                credit_code: p.credit_code.as_ref().map(|c| c.code.clone()),
+                region_code: p.region_code.clone(),
+                size_class: cls.class(),
+                contact: p.contact.clone(),
+                amount: offer.and_then(|o| o.amount),
+                annual_cost: offer.and_then(|o| o.annual_cost),
+                benefit: e.product.benefit.clone(),
+                reasons: e
+                    .criteria
+                    .iter()
+                    .filter(|c| c.outcome == Outcome::Pass)
+                    .map(|c| c.message())
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            });
+        }
+    }
+
+    /// The leads per (product, bank), in product then bank order.
+    pub fn counts(&self) -> BTreeMap<(String, Option<String>), u64> {
+        let mut out = BTreeMap::new();
+        for l in &self.leads {
+            *out.entry((l.product_id.clone(), l.bank_id.clone()))
+                .or_default() += 1;
+        }
+        out
+    }
+}
