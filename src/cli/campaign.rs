@@ -122,6 +122,8 @@ pub fn run(a: CampaignArgs) -> Result<(), CliError> {
     }
     let mut book = LeadBook::new(&name, assignments(&a.assign, &catalog)?);
     let invalid = read_registry(&a.input, &catalog, &opts, &mut book)?;
+    // (after the work, so a failure stays one line)
+    super::warn_stale_lpr(&catalog, opts.as_of);
     write(&a.out, out_kind, &book.leads)?;
     if let Some(dir) = &a.by_bank {
         std::fs::create_dir_all(dir)

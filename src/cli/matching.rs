@@ -98,6 +98,8 @@ pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
     let profile = Profile::from_json(&text).map_err(|e| profile_error(&path, &e.violations))?;
     let report = matching::match_profile(&catalog, &profile, &opts)
         .map_err(|e| CliError::new(e.to_string()))?;
+    // (after the work, so a failure stays one line)
+    super::warn_stale_lpr(&catalog, opts.as_of);
     if a.json {
         let mut s =
             serde_json::to_string_pretty(&report).map_err(|e| CliError::new(e.to_string()))?;
@@ -192,9 +194,9 @@ fn match_line(
     text: &str,
     (full, report): (bool, bool),
 ) -> Done {
-    let raw: RawProfile = match serde_json::from_str(text) {
+    let raw: RawProfile = match crate::kernel::json::parse(text) {
         Ok(r) => r,
-        Err(e) => return problem(line, vec![FieldViolation::new("(json)", e.to_string())]),
+        Err(v) => return problem(line, vec![v]),
     };
     let p = match Profile::from_raw(raw) {
         Ok(p) => p,
@@ -313,8 +315,16 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         bytes_read: 0,
         digest: report.map(|_| <sha2::Sha256 as sha2::Digest>::new()),
     };
-    let out = std::fs::File::create(output)
-        .map_err(|e| CliError::new(format!("{}: {e}", output.display())))?;
+    // `-`: the records to standard output, the summary to standard error
+    let to_stdout = output.as_os_str() == "-";
+    let out: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(
+            std::fs::File::create(output)
+                .map_err(|e| CliError::new(format!("{}: {e}", output.display())))?,
+        )
+    };
     let mut out = BufWriter::with_capacity(1 << 20, out);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -346,7 +356,13 @@ fn run_batch(b: Batch<'_>, input: &PathBuf, output: &PathBuf) -> Result<(), CliE
         totals.stats.invalid = totals.invalid;
         write_registry_report(path, &totals.stats, catalog, opts, digest)?;
     }
-    print(&totals.summary(catalog, opts, output))?;
+    super::warn_stale_lpr(catalog, opts.as_of);
+    let summary = totals.summary(catalog, opts, output);
+    if to_stdout {
+        eprint!("{summary}");
+    } else {
+        print(&summary)?;
+    }
     if totals.invalid > 0 {
         return Err(CliError {
             message: format!(
@@ -486,7 +502,12 @@ impl Totals {
     /// product in force the firms eligible and needing information.
     fn summary(&self, catalog: &Catalog, opts: &MatchOptions, output: &std::path::Path) -> String {
         let (matched, invalid) = (self.matched, self.invalid);
-        let mut s = format!("已匹配 {matched} 家企业，结果写入 {}", output.display());
+        let to = if output.as_os_str() == "-" {
+            "标准输出".to_string()
+        } else {
+            format!(" {}", output.display())
+        };
+        let mut s = format!("已匹配 {matched} 家企业，结果写入{to}");
         if invalid > 0 {
             s.push_str(&format!("；无效记录 {invalid} 条（见输出中的 problems）"));
         }

@@ -146,6 +146,19 @@ fn load_catalog(path: Option<&Path>) -> Result<Catalog, CliError> {
     }
 }
 
+/// Warns (on standard error) when the match date is more than a month past
+/// the catalogue's last LPR row: costs are then priced at a rate that may
+/// have changed since.
+fn warn_stale_lpr(catalog: &Catalog, as_of: chrono::NaiveDate) {
+    if let Some(last) = catalog.lpr.last().map(|r| r.effective)
+        && as_of > last + chrono::Days::new(31)
+    {
+        eprintln!(
+            "注意：目录中的1年期LPR最后一行生效于 {last}，匹配日期 {as_of} 已晚一个多月，年化成本按该行利率计算；请以 --catalog 提供含新 [[lpr]] 行的目录"
+        );
+    }
+}
+
 /// Reads a whole file, or stdin for `-`.
 fn read_input(path: &PathBuf) -> Result<String, CliError> {
     if path.as_os_str() == "-" {

@@ -127,13 +127,6 @@ pub fn run(a: ServeArgs) -> Result<(), CliError> {
         let listener = tokio::net::TcpListener::bind(cfg.server.listen)
             .await
             .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", cfg.server.listen)))?;
-        let addr = listener.local_addr()?;
-        tracing::info!(
-            %addr,
-            products = catalog.products.len(),
-            catalog = %cfg.catalog.path.as_ref().map_or("built-in".to_string(), |p| p.display().to_string()),
-            "smefin listening"
-        );
         crate::server::serve(listener, &cfg, catalog, shutdown_signal())
             .await
             .map_err(|e| CliError::new(e.to_string()))?;

@@ -351,8 +351,8 @@ impl Profile {
 
     /// Parses and validates a JSON profile.
     pub fn from_json(s: &str) -> Result<Profile, ProfileError> {
-        let raw: RawProfile = serde_json::from_str(s).map_err(|e| ProfileError {
-            violations: vec![FieldViolation::new("(json)", e.to_string())],
+        let raw: RawProfile = crate::kernel::json::parse(s).map_err(|v| ProfileError {
+            violations: vec![v],
         })?;
         Profile::from_raw(raw)
     }
@@ -571,7 +571,12 @@ mod tests {
     #[test]
     fn unknown_json_fields_are_rejected() {
         let err = Profile::from_json(r#"{"employes":10}"#).unwrap_err();
-        assert!(err.violations[0].description.contains("employes"));
+        assert_eq!(err.violations[0].field, "employes");
+        assert!(
+            err.violations[0]
+                .description
+                .contains("did you mean `employees`?")
+        );
     }
 
     #[test]

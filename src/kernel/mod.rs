@@ -3,6 +3,7 @@
 //! domains above it.
 
 pub mod date;
+pub mod json;
 pub mod money;
 pub(crate) mod named;
 pub mod percent;

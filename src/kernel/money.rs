@@ -19,7 +19,9 @@ pub enum MoneyError {
     #[error("is empty")]
     Empty,
     /// The string is not a decimal number with an optional 万/亿 unit.
-    #[error("`{0}` is not an amount (expected e.g. \"1200000.00\", \"120万\" or \"1.5亿\")")]
+    #[error(
+        "`{0}` is not an amount (expected e.g. \"1200000.00\", \"1,200,000.00元\", \"120万\", \"120万元\" or \"1.5亿\")"
+    )]
     Malformed(String),
     /// The amount is negative.
     #[error("`{0}` is negative")]
@@ -94,14 +96,16 @@ impl Yuan {
         if t.is_empty() {
             return Err(MoneyError::Empty);
         }
-        let (num, scale) = if let Some(n) = t.strip_suffix('亿') {
-            (n, Decimal::from(100_000_000u64))
-        } else if let Some(n) = t.strip_suffix('万') {
-            (n, Decimal::from(10_000u64))
-        } else if let Some(n) = t.strip_suffix('元') {
-            (n, Decimal::ONE)
+        // As documents write amounts: `300万`, `300万元`, `300 万元`,
+        // `3,000,000.00元`; a space may part the number from its unit, never
+        // the digits.
+        let t0 = t.strip_suffix('元').map_or(t, str::trim_end);
+        let (num, scale) = if let Some(n) = t0.strip_suffix('亿') {
+            (n.trim_end(), Decimal::from(100_000_000u64))
+        } else if let Some(n) = t0.strip_suffix('万') {
+            (n.trim_end(), Decimal::from(10_000u64))
         } else {
-            (t, Decimal::ONE)
+            (t0, Decimal::ONE)
         };
         if num.starts_with('-') {
             return Err(MoneyError::Negative(t.to_string()));
@@ -364,8 +368,10 @@ mod tests {
             "1000,万",
             "1,0000",
             "1234,567",
-            "300 万",
             "1 000",
+            "300万万",
+            "300元元",
+            "300 000万",
             "+100",
             "100.",
             ".5",
@@ -378,6 +384,18 @@ mod tests {
                 matches!(Yuan::parse(bad), Err(MoneyError::Malformed(_))),
                 "{bad}"
             );
+        }
+        // as documents write them: the unit 元 after 万 or 亿, a space
+        // before the unit
+        for (text, fen) in [
+            ("300万元", 300_000_000),
+            ("300 万元", 300_000_000),
+            ("300 万", 300_000_000),
+            ("1.5亿元", 15_000_000_000),
+            ("3,000,000.00元", 300_000_000),
+            ("3,000,000.00 元", 300_000_000),
+        ] {
+            assert_eq!(Yuan::parse(text).map(Yuan::to_fen), Ok(fen), "{text}");
         }
         assert!(matches!(Yuan::parse("-0"), Err(MoneyError::Negative(_))));
         assert!(matches!(Yuan::parse("-0.00"), Err(MoneyError::Negative(_))));

@@ -61,11 +61,11 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
         let safe = g
             .cells
             .iter()
-            .filter(|c| c.exhaustion_probability.estimate <= t)
+            .filter(|c| c.exhaustion_probability.ci95_high <= t)
             .count();
         let _ = writeln!(
             b,
-            "<div class=\"headline\"><div><span>安全组合（耗尽概率 ≤ {}）</span><b>{safe} / {}</b><span>图中以粗框标出</span></div><div><span>最大耗尽概率</span><b>{}</b><span>全部组合中</span></div></div>",
+            "<div class=\"headline\"><div><span>安全组合（耗尽概率95%区间上限 ≤ {}）</span><b>{safe} / {}</b><span>图中以粗框标出</span></div><div><span>最大耗尽概率</span><b>{}</b><span>全部组合中</span></div></div>",
             percent::short(t),
             g.cells.len(),
             percent::short(max)
@@ -150,7 +150,8 @@ impl Layout<'_> {
                 let x = l + i as f64 * cw;
                 // ρ grows upwards
                 let y = b - (j + 1) as f64 * ch;
-                let safe = target.is_some_and(|tg| p <= tg);
+                // safe only when the whole 95% interval is within the target
+                let safe = target.is_some_and(|tg| c.exhaustion_probability.ci95_high <= tg);
                 let _ = write!(
                     body,
                     "<rect class=\"series cell{}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" fill=\"{fill}\" stroke=\"#ffffff\" stroke-width=\"1\"/><text class=\"note\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" style=\"fill:{}\">{}</text>",
@@ -173,7 +174,7 @@ impl Layout<'_> {
                 return false;
             }
             self.cell(i as usize, j as usize)
-                .is_some_and(|c| c.exhaustion_probability.estimate <= tg)
+                .is_some_and(|c| c.exhaustion_probability.ci95_high <= tg)
         };
         for i in 0..self.pds.len() as isize {
             for j in 0..self.rhos.len() as isize {
@@ -261,7 +262,7 @@ fn heatmap(
     );
     let caption = match target {
         Some(tg) => format!(
-            "格中为资金池耗尽概率；粗框围出耗尽概率 ≤ {} 的安全组合。",
+            "格中为资金池耗尽概率；粗框围出 95% 区间上限也不超过 {} 的安全组合（估计值低于目标而区间越过目标的不算安全）。",
             percent::short(tg)
         ),
         None => "格中为资金池耗尽概率（给出目标概率即可标出安全区域）。".to_string(),
@@ -330,21 +331,35 @@ fn leverage_headline(r: &LeverageResult, spec: &Spec) -> String {
         spec.scenarios,
         r.steps
     );
-    let p = &r.exhaustion_probability;
+    // the conservative solution is the headline: its whole 95% interval is
+    // within the target; the point solution follows, with its caveat
+    let c = &r.conservative;
+    let p = &c.exhaustion_probability;
     let _ = writeln!(
         b,
-        "<div class=\"headline\"><div><span>资本</span><b>{}</b><span>{}</span></div><div><span>授信规模</span><b>{}</b><span>放大 {:.1} 倍</span></div><div><span>该点耗尽概率</span><b>{}</b><span>95%区间 {} – {}</span></div></div>",
-        money(yuan(r.capital)),
+        "<div class=\"headline\"><div><span>资本</span><b>{}</b><span>{}</span></div><div><span>授信规模（稳健口径）</span><b>{}</b><span>放大 {:.1} 倍</span></div><div><span>该点耗尽概率</span><b>{}</b><span>95%区间 {} – {}</span></div></div>",
+        money(yuan(c.capital)),
         if r.solve == Solve::Capital {
-            "求解所得"
+            "求解所得（稳健口径）"
         } else {
             "给定"
         },
-        money(yuan(r.exposure)),
-        r.leverage,
+        money(yuan(c.exposure)),
+        c.leverage,
         percent::short(p.estimate),
         percent::short(p.ci95_low),
         percent::short(p.ci95_high)
+    );
+    let q = &r.exhaustion_probability;
+    let _ = writeln!(
+        b,
+        "<p>稳健口径：耗尽概率的 95% 区间上限也不超过目标。按点估计（估计值恰不超过目标，真值约有一半可能高于目标）：资本 {}，授信规模 {}（放大 {:.1} 倍），耗尽概率 {}（95%区间 {} – {}）。</p>",
+        money(yuan(r.capital)),
+        money(yuan(r.exposure)),
+        r.leverage,
+        percent::short(q.estimate),
+        percent::short(q.ci95_low),
+        percent::short(q.ci95_high)
     );
     b
 }

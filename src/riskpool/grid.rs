@@ -368,11 +368,30 @@ pub struct LeverageResult {
     pub leverage: f64,
     /// Exhaustion probability at the solution (≤ target).
     pub exhaustion_probability: Probability,
+    /// The conservative solution: the largest scale (smallest capital)
+    /// whose exhaustion probability's 95% upper bound is within the target
+    /// (the point solution's estimate is, and is above it about half the
+    /// time).
+    pub conservative: LeveragePoint,
     /// Solver steps (simulations run).
     pub steps: u32,
     /// Every point the solver simulated, in order.
     #[serde(default)]
     pub path: Vec<SolverStep>,
+}
+
+/// A capital and a credit scale, their leverage and the exhaustion
+/// probability there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeveragePoint {
+    /// Capital.
+    pub capital: Yuan,
+    /// Credit scale.
+    pub exposure: Yuan,
+    /// exposure / capital.
+    pub leverage: f64,
+    /// Exhaustion probability.
+    pub exhaustion_probability: Probability,
 }
 
 /// One simulation of the leverage solver.
@@ -403,10 +422,11 @@ pub fn check_target(target: f64) -> Result<f64, String> {
     }
 }
 
-/// Most simulations one solve makes: 21 doublings or halvings to bracket
-/// (2²⁰ > 10⁶), the run at 1, and 30 bisection steps. Its work is checked
-/// as this many runs.
-pub const MAX_SOLVER_RUNS: u64 = 52;
+/// Most simulations one solve makes: for the point solution 21 doublings
+/// or halvings to bracket (2²⁰ > 10⁶), the run at 1 and 30 bisection
+/// steps; for the conservative one, 21 more to bracket and 30 to bisect.
+/// Its work is checked as this many runs.
+pub const MAX_SOLVER_RUNS: u64 = 103;
 
 /// Finds the largest scale (or smallest capital) with exhaustion probability
 /// ≤ `target` (see [`check_target`]), by bracketing and bisection on a factor
@@ -452,11 +472,25 @@ pub fn solve_leverage(
     }
     .max(1) as f64;
     let f_money = super::model::MAX_SPEC_FEN as f64 / grown;
-    let first = bracket(&mut eval, &safe, risky_up, f_money)?;
+    let p1 = eval(1.0)?;
+    let first = bracket(&mut eval, &safe, risky_up, f_money, (1.0, p1))?;
     let Bracket { good, p_good, .. } = bisect(&mut eval, &safe, first)?;
+    // The conservative answer: the whole 95% interval within the target,
+    // found from the point answer towards safety.
+    let safe_hi = |p: &Probability| p.ci95_high <= target;
+    let sure = bracket(&mut eval, &safe_hi, risky_up, f_money, (good, p_good))?;
+    let sure = bisect(&mut eval, &safe_hi, sure)?;
+    let c = scaled(model, what, sure.good);
+    let conservative = LeveragePoint {
+        capital: Yuan::from_fen(c.capital_fen()),
+        exposure: Yuan::from_fen(c.exposure_fen()),
+        leverage: c.exposure_fen() as f64 / c.capital_fen() as f64,
+        exhaustion_probability: sure.p_good,
+    };
     let m = scaled(model, what, good);
     let exposure = m.exposure_fen();
     Ok(LeverageResult {
+        conservative,
         solve: what,
         target,
         capital: Yuan::from_fen(m.capital_fen()),
@@ -479,17 +513,18 @@ struct Bracket {
 /// What the solver asks of a factor: its estimated exhaustion probability.
 type Eval<'e> = dyn FnMut(f64) -> Result<Probability, Cancelled> + 'e;
 
-/// From factor 1, doubling (or halving) towards risk until unsafe, or
-/// towards safety until safe, never past `f_money`.
+/// From factor `start` (its probability `p1`), doubling (or halving)
+/// towards risk until unsafe, or towards safety until safe, never past
+/// `f_money`.
 fn bracket(
     eval: &mut Eval<'_>,
     safe: &dyn Fn(&Probability) -> bool,
     risky_up: bool,
     f_money: f64,
+    (start, p1): (f64, Probability),
 ) -> Result<Bracket, Cancelled> {
-    let (mut good, mut bad) = (1.0f64, 1.0f64);
+    let (mut good, mut bad) = (start, start);
     let mut p_good;
-    let p1 = eval(1.0)?;
     if safe(&p1) {
         p_good = p1;
         // expand towards risk until unsafe

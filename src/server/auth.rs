@@ -153,18 +153,30 @@ impl Tokens {
     }
 }
 
-/// The access check shared by every service.
+/// The access check shared by every service. Its tokens can be replaced
+/// while the server runs ([`Auth::reload`]); calls in flight keep the set
+/// they started with.
 #[derive(Debug, Clone, Default)]
 pub struct Auth {
-    tokens: Option<Arc<Tokens>>,
+    tokens: Option<Arc<std::sync::RwLock<Arc<Tokens>>>>,
 }
 
 impl Auth {
     /// Open (no tokens) or token-checked.
     pub fn new(tokens: Option<Tokens>) -> Auth {
         Auth {
-            tokens: tokens.map(Arc::new),
+            tokens: tokens.map(|t| Arc::new(std::sync::RwLock::new(Arc::new(t)))),
         }
+    }
+
+    /// Replaces the tokens of a token-checked server; returns how many
+    /// there were and are (an open server stays open: `None`).
+    pub fn reload(&self, new: Tokens) -> Option<(usize, usize)> {
+        let lock = self.tokens.as_ref()?;
+        let mut held = lock.write().unwrap_or_else(|e| e.into_inner());
+        let counts = (held.by_hash.len(), new.by_hash.len());
+        *held = Arc::new(new);
+        Some(counts)
     }
 
     /// Whether tokens are checked.
@@ -176,9 +188,10 @@ impl Auth {
     /// §2.1: `Bearer`, `bearer`, `BEARER`); exactly one `authorization`
     /// header is accepted — two are refused rather than one picked.
     pub fn principal<T>(&self, req: &Request<T>) -> Result<Principal, Status> {
-        let Some(tokens) = &self.tokens else {
+        let Some(lock) = &self.tokens else {
             return Ok(Principal::Open);
         };
+        let tokens = lock.read().unwrap_or_else(|e| e.into_inner()).clone();
         let unauth = |reason: &'static str, m: &str| -> Status {
             ApiError::Unauthenticated {
                 reason,

@@ -321,6 +321,61 @@ async fn health_listener(
     })))
 }
 
+/// What the start-up line says.
+struct Started {
+    addr: std::net::SocketAddr,
+    products: usize,
+}
+
+impl Started {
+    /// Every start-up check has passed (tokens, store, TLS, the health
+    /// port): only now is the server said to listen, with its version.
+    fn log(&self, config: &Config) {
+        tracing::info!(
+            addr = %self.addr,
+            version = %crate::riskpool::VERSION,
+            products = self.products,
+            catalog = %config.catalog.path.as_ref().map_or("built-in".to_string(), |p| p.display().to_string()),
+            "smefin listening"
+        );
+    }
+}
+
+/// On SIGHUP, reads the token file again: the new tokens replace the old
+/// for every call that starts after; a file that does not load leaves the
+/// old tokens in force, with an error line saying why. Without a token
+/// file (open mode) there is nothing to reload, and the line says so.
+async fn reload_on_hangup(auth: auth::Auth, path: Option<std::path::PathBuf>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let Some(path) = &path else {
+                tracing::warn!("received SIGHUP: no token file to reload (serving open)");
+                continue;
+            };
+            match auth::Tokens::load(path) {
+                Ok(t) => {
+                    if let Some((was, now)) = auth.reload(t) {
+                        tracing::info!(file = %path.display(), was, now, "received SIGHUP: reloaded the token file");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "received SIGHUP: the token file did not load; the previous tokens stay in force")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (auth, path);
+        std::future::pending::<()>().await;
+    }
+}
+
 /// The callers' tokens, or open mode where the configuration allows it
 /// (said in the log).
 fn authorise(config: &Config, listener: &TcpListener) -> Result<auth::Auth, ServeError> {
@@ -367,6 +422,26 @@ fn stopped(runs: &riskpool::Runs) {
     }
 }
 
+/// Serves until the server stops by itself, or until the grace period after
+/// the shutdown signal fired (`fired`) runs out with calls still in flight.
+async fn drained(
+    server: impl Future<Output = Result<(), tonic::transport::Error>>,
+    fired: tokio::sync::oneshot::Receiver<()>,
+    grace: Duration,
+) -> Result<(), ServeError> {
+    tokio::select! {
+        r = server => r?,
+        () = async {
+            if fired.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => tracing::warn!(?grace, "calls still in flight after the grace period; stopping anyway"),
+    }
+    Ok(())
+}
+
 /// Serves on `listener` until `shutdown` completes, then drains calls in
 /// flight for at most `server.shutdown_grace_seconds`.
 pub async fn serve(
@@ -379,6 +454,12 @@ pub async fn serve(
 
     let auth = authorise(config, &listener)?;
     let (store, location) = open_store(config).await?;
+    let started = Started {
+        addr: listener
+            .local_addr()
+            .map_err(|e| ServeError::Listen(e.to_string()))?,
+        products: catalog.products.len(),
+    };
 
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, tonic_health::ServingStatus::Serving).await;
@@ -406,6 +487,11 @@ pub async fn serve(
     let counter_log = tokio::spawn(listen::COUNTERS.log_every_minute());
     let health_only = health_listener(config, &health).await?;
     let builder = transport(config)?;
+    let reloads = tokio::spawn(reload_on_hangup(
+        auth.clone(),
+        config.auth.tokens_file.clone(),
+    ));
+    started.log(config);
     let server = builder
         .layer(tower::util::MapResponseLayer::new(
             malformed_request_is_invalid_argument,
@@ -428,17 +514,9 @@ pub async fn serve(
         ))
         .serve_with_incoming_shutdown(incoming, signal);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
-    tokio::select! {
-        r = server => r?,
-        () = async {
-            if fired_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        } => tracing::warn!(?grace, "calls still in flight after the grace period; stopping anyway"),
-    }
+    drained(server, fired_rx, grace).await?;
     counter_log.abort();
+    reloads.abort();
     if let Some(h) = health_only {
         h.abort();
     }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use tonic::{Status, Streaming};
 
 use crate::incentive::{self, LoanRecord, Quarter};
-use crate::kernel::money::Yuan;
+
 use crate::kernel::violation::FieldViolation;
 use crate::server::convert::incentive as conv;
 use crate::server::error::{self, ApiError};
@@ -192,7 +192,7 @@ impl SnapshotIntake {
                     errs.push(FieldViolation::new(format!("loans[{seen}].loan_id"), why))
                 })
                 .ok();
-            if let Some(r) = loan(seen, id, l, errs) {
+            if let Some(r) = conv::loan_record(seen, id, l, errs) {
                 self.records.push(r);
             }
             self.seen += 1;
@@ -237,59 +237,4 @@ impl Held {
         }
         Ok(())
     }
-}
-
-/// The record of loan `i`, its loan id already admitted (normalised) as
-/// `loan_id`, its borrower id normalised by the same rule.
-fn loan(
-    i: usize,
-    loan_id: Option<String>,
-    l: pb::LoanRecord,
-    errs: &mut Vec<FieldViolation>,
-) -> Option<LoanRecord> {
-    let pb::LoanRecord {
-        loan_id: _,
-        borrower_id,
-        borrower_type,
-        purpose,
-        credit_line,
-        balance,
-    } = l;
-    let before = errs.len();
-    let f = |name: &str| format!("loans[{i}].{name}");
-    let bt = conv::borrower_type(borrower_type);
-    if bt.is_none() {
-        errs.push(FieldViolation::new(
-            f("borrower_type"),
-            "must be a BORROWER_TYPE_ value other than UNSPECIFIED",
-        ));
-    }
-    let use_ = conv::loan_use(purpose);
-    if use_.is_none() {
-        errs.push(FieldViolation::new(
-            f("purpose"),
-            "must be a LOAN_USE_ value other than UNSPECIFIED",
-        ));
-    }
-    let mut money = |name: &str, s: &str| match Yuan::parse_fen(s) {
-        Ok(y) => y,
-        Err(e) => {
-            errs.push(FieldViolation::new(f(name), e.to_string()));
-            Yuan::ZERO
-        }
-    };
-    let credit_line = money("credit_line", &credit_line);
-    let balance = money("balance", &balance);
-    let borrower_id = incentive::normalize_id(&borrower_id)
-        .map_err(|why| errs.push(FieldViolation::new(f("borrower_id"), why)))
-        .ok();
-    let rec = LoanRecord {
-        loan_id: loan_id?,
-        borrower_id: borrower_id?,
-        borrower_type: bt?,
-        purpose: use_?,
-        credit_line,
-        balance,
-    };
-    (errs.len() == before).then_some(rec)
 }

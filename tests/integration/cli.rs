@@ -177,8 +177,11 @@ fn batch_match_writes_every_line_and_counts_per_product() {
     assert_eq!(recs[49]["line"], 51);
     assert_eq!(recs[49]["problems"][0]["field"], "(line)");
     assert_eq!(recs[10]["line"], 11);
-    assert_eq!(recs[10]["problems"][0]["field"], "(json)");
+    // a value of the wrong type is named by its field; a line that is not
+    // JSON at all, as (json)
+    assert_eq!(recs[10]["problems"][0]["field"], "employees");
     assert_eq!(recs[20]["line"], 21);
+    assert_eq!(recs[20]["problems"][0]["field"], "(json)");
     assert_eq!(recs[0]["eligible"][0]["product_id"], "gongxintong");
     assert_eq!(recs[0]["eligible"][0]["annual_cost"], "103500.00");
     assert_eq!(recs[0]["size_class"], "small");
@@ -769,4 +772,198 @@ fn the_cli_guide_shows_what_match_prints() {
             "docs/cli.md shows a line the command does not print (or not in this order):\n{want}\n\n{printed}"
         );
     }
+}
+
+/// What a newcomer meets: a misspelt key answered with the key it probably
+/// is; a number where text is expected named with the fix; amounts as
+/// documents write them; `--output -` to standard output; a match date far
+/// past the LPR table warned about.
+#[test]
+fn first_contact_messages_name_the_field_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = |json: &str| {
+        std::fs::write(dir.path().join("p.json"), json).unwrap();
+        run(&["match", "p.json", "--as-of", "2025-06-01"], dir.path())
+    };
+    let o = case(r#"{"name": "甲", "anual_revenue": "300万"}"#);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("anual_revenue: unknown field: did you mean `annual_revenue`?"),
+        "{e}"
+    );
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    let o = case(r#"{"name": "甲", "annual_revenue": 3000000}"#);
+    let e = stderr(&o);
+    assert!(
+        e.contains("annual_revenue: invalid type: integer `3000000`"),
+        "{e}"
+    );
+    assert!(e.contains("\"300万\""), "{e}");
+    for amount in ["300万元", "300 万元", "3,000,000.00元"] {
+        let o = case(&format!(
+            r#"{{"name": "甲", "industry_code": "C3562", "employees": 24, "annual_revenue": "{amount}"}}"#
+        ));
+        assert!(o.status.success(), "{amount}: {}", stderr(&o));
+        assert!(stdout(&o).contains("小型"), "{amount}");
+    }
+    // the registry's records to standard output, its summary to standard error
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/firms.jsonl");
+    let o = run(
+        &[
+            "match",
+            "--input",
+            data,
+            "--output",
+            "-",
+            "--as-of",
+            "2025-06-01",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 200);
+    assert!(stderr(&o).contains("结果写入标准输出"), "{}", stderr(&o));
+    assert!(!dir.path().join("-").exists());
+    // a date well past the LPR table
+    let o = run(&["match", "p.json", "--as-of", "2030-01-01"], dir.path());
+    assert!(stderr(&o).contains("LPR最后一行生效于"), "{}", stderr(&o));
+    let o = run(&["match", "p.json", "--as-of", "2025-06-01"], dir.path());
+    assert!(!stderr(&o).contains("LPR最后一行"), "{}", stderr(&o));
+}
+
+/// SIGHUP reloads the token file without stopping the server: the new
+/// tokens admit calls and the old ones no longer do; a file that does not
+/// load leaves the tokens in force, with an error line. The start-up line
+/// comes only after the start-up checks, with the version.
+#[test]
+fn sighup_reloads_the_token_file() {
+    use smefin::server::auth::token_hash;
+    let d = tempfile::tempdir().unwrap();
+    let file = |token: &str| {
+        format!(
+            "[[token]]\nsha256 = \"{}\"\nprincipal = \"bureau\"\n",
+            token_hash(token)
+        )
+    };
+    write(d.path(), "tokens.toml", &file("first-token"));
+    let mut child = bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+            "tokens.toml",
+        ])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .current_dir(d.path())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut addr = None;
+    for _ in 0..20 {
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains("smefin listening") {
+            assert!(
+                line.contains(&format!("version={}", env!("CARGO_PKG_VERSION"))),
+                "{line}"
+            );
+            addr = line
+                .split("addr=")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string);
+            break;
+        }
+    }
+    let addr = addr.unwrap_or_else(|| panic!("no listening line; last: {line}"));
+    let pid = child.id().to_string();
+    let hup = || {
+        assert!(
+            Command::new("kill")
+                .args(["-HUP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let call = |token: &'static str| {
+        rt.block_on(async {
+            use smefin::server::pb;
+            let mut c = pb::matching_service_client::MatchingServiceClient::connect(format!(
+                "http://{addr}"
+            ))
+            .await
+            .unwrap();
+            let mut req = tonic::Request::new(pb::GetProductRequest {
+                product_id: "gongxintong".into(),
+            });
+            req.metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            c.get_product(req).await.map(|_| ()).map_err(|s| s.code())
+        })
+    };
+    // waits for the log line that follows a SIGHUP
+    let mut wait_for = |what: &str| {
+        for _ in 0..50 {
+            line.clear();
+            if err.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            if line.contains(what) {
+                return line.clone();
+            }
+        }
+        panic!("no `{what}` line; last: {line}");
+    };
+    assert_eq!(call("first-token"), Ok(()));
+    assert_eq!(call("second-token"), Err(tonic::Code::Unauthenticated));
+    write(d.path(), "tokens.toml", &file("second-token"));
+    hup();
+    let l = wait_for("reloaded the token file");
+    assert!(l.contains("was=1") && l.contains("now=1"), "{l}");
+    assert_eq!(call("second-token"), Ok(()));
+    assert_eq!(call("first-token"), Err(tonic::Code::Unauthenticated));
+    // a broken file: the tokens in force stay
+    write(d.path(), "tokens.toml", "[[token]]\nsha256 = \"nothex\"\n");
+    hup();
+    wait_for("the previous tokens stay in force");
+    assert_eq!(call("second-token"), Ok(()));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+}
+
+/// A token file that is missing stops the start before the server says it
+/// listens.
+#[test]
+fn a_missing_token_file_fails_before_listening() {
+    let d = tempfile::tempdir().unwrap();
+    let o = bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+            "absent.toml",
+        ])
+        .env("RUST_LOG", "info")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("absent.toml"), "{e}");
+    assert!(!e.contains("smefin listening"), "{e}");
 }

@@ -158,6 +158,15 @@ async fn runs_return_their_html_report_when_asked() {
         .into_inner();
     assert_eq!(r.path.len() as u32, r.steps);
     assert!(r.report_html.contains("放大倍数测算报告"));
+    // the conservative answer: its whole interval within the target, at a
+    // scale no larger than the point answer's; the report headlines it
+    let sure = r.conservative.unwrap();
+    let q = sure.exhaustion_probability.unwrap();
+    assert!(q.ci95_high <= 0.01, "{q:?}");
+    let money = |s: &str| s.parse::<f64>().unwrap();
+    assert!(money(&sure.exposure) <= money(&r.exposure));
+    assert!(r.exhaustion_probability.unwrap().ci95_high > 0.01);
+    assert!(r.report_html.contains("授信规模（稳健口径）"));
     srv.shutdown().await;
 }
 

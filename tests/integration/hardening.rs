@@ -313,7 +313,7 @@ async fn page_tokens_are_checked_and_money_and_dates_are_strict() {
         "1,00万",
         ",1000万",
         "1,0,0,0万",
-        "300 万",
+        "3 00万",
         "+5",
     ] {
         let s = c

@@ -340,3 +340,38 @@ fn registry_report_renders_in_chromium() {
     let (png, pdf, dom) = render(&chrome, &dir.path().join("registry.html"), dir.path());
     check_rendered(&html, &png, &pdf, &dom);
 }
+
+/// A stress cell is outlined safe only when its whole 95% interval is
+/// within the target: an estimate of exactly the target, or below it with
+/// an interval reaching past it, is not safe.
+#[test]
+fn stress_cells_are_safe_only_when_their_interval_is() {
+    use smefin::riskpool::grid::{Cell, GridResult};
+    use smefin::riskpool::stats::Probability;
+    let cell = |rho: f64, hits: u64| Cell {
+        pd_multiplier: 1.0,
+        rho: Some(rho),
+        compensation_share: 0.5,
+        lgd_shift: 0.0,
+        exhaustion_probability: Probability::from_count(hits, 10_000),
+    };
+    // 1%: 0.2% (interval well below), 1.0% exactly, 0.9% (interval past 1%)
+    let g = GridResult {
+        scenarios: 10_000,
+        cells: vec![cell(0.1, 20), cell(0.2, 100), cell(0.3, 90)],
+    };
+    assert!(g.cells[2].exhaustion_probability.ci95_high > 0.01);
+    let info = smefin::report::RunInfo {
+        spec_text: String::new(),
+        digest: String::new(),
+        version: "0".into(),
+        how: "test".into(),
+    };
+    let html = smefin::report::grid::stress(&g, Some(0.01), &info);
+    assert_eq!(
+        html.matches("series cell safe").count(),
+        1,
+        "only the 0.2% cell"
+    );
+    assert!(html.contains("<b>1 / 3</b>"));
+}

@@ -171,13 +171,29 @@ pub fn grid(result: &GridResult) -> String {
     out
 }
 
-/// The leverage answer as one line.
+/// The leverage answer: the conservative solution first (the whole 95%
+/// interval within the target), then the point solution.
 pub fn leverage(r: &LeverageResult) -> String {
+    let c = &r.conservative;
+    let what = match r.solve {
+        crate::riskpool::grid::Solve::Scale => "最大授信规模",
+        crate::riskpool::grid::Solve::Capital => "最小资本",
+    };
+    let amount =
+        |capital: &crate::kernel::money::Yuan, exposure: &crate::kernel::money::Yuan| match r.solve
+        {
+            crate::riskpool::grid::Solve::Scale => exposure.approx_human(),
+            crate::riskpool::grid::Solve::Capital => capital.approx_human(),
+        };
     format!(
-        "目标耗尽概率 ≤ {}：资金池 {} 可支持的最大授信规模 {}（放大 {:.2} 倍），此时耗尽概率 {}\n",
+        "目标耗尽概率 ≤ {}\n稳健口径（耗尽概率95%区间上限不超过目标）：{what} {}（资本 {}，授信 {}，放大 {:.2} 倍），此时耗尽概率 {}\n点估计口径（估计值不超过目标，真值约一半可能高于目标）：{what} {}（放大 {:.2} 倍），此时耗尽概率 {}\n",
         percent::fixed(r.target, 3),
-        r.capital.approx_human(),
-        r.exposure.approx_human(),
+        amount(&c.capital, &c.exposure),
+        c.capital.approx_human(),
+        c.exposure.approx_human(),
+        c.leverage,
+        prob_line(&c.exhaustion_probability),
+        amount(&r.capital, &r.exposure),
         r.leverage,
         prob_line(&r.exhaustion_probability)
     )

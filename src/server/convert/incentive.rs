@@ -1,10 +1,11 @@
 //! Conversions for `smefin/v1/incentive_service.proto`.
 
 use crate::incentive::{
-    Bank, BorrowerType, Excluded, Exclusion, IncentiveRules, InstitutionType, LoanUse, Statement,
-    StatementLine,
+    self, Bank, BorrowerType, Excluded, Exclusion, IncentiveRules, InstitutionType, LoanRecord,
+    LoanUse, Statement, StatementLine,
 };
 use crate::kernel::money::{self, Yuan};
+use crate::kernel::violation::FieldViolation;
 use crate::server::pb;
 use crate::store::{StoredReport, StoredStatement};
 
@@ -207,6 +208,63 @@ pub fn statement(s: StoredStatement, keep: impl Fn(&StatementLine) -> bool) -> p
         computed_by,
         computed_at,
     }
+}
+
+/// The record of loan `i` of a snapshot, its loan id already admitted
+/// (normalised) as `loan_id`, its borrower id normalised by the same rule;
+/// each problem is pushed onto `errs` under `loans[i].…`, and then there is
+/// no record.
+pub fn loan_record(
+    i: usize,
+    loan_id: Option<String>,
+    l: pb::LoanRecord,
+    errs: &mut Vec<FieldViolation>,
+) -> Option<LoanRecord> {
+    let pb::LoanRecord {
+        loan_id: _,
+        borrower_id,
+        borrower_type: kind,
+        purpose,
+        credit_line,
+        balance,
+    } = l;
+    let before = errs.len();
+    let f = |name: &str| format!("loans[{i}].{name}");
+    let bt = borrower_type(kind);
+    if bt.is_none() {
+        errs.push(FieldViolation::new(
+            f("borrower_type"),
+            "must be a BORROWER_TYPE_ value other than UNSPECIFIED",
+        ));
+    }
+    let use_ = loan_use(purpose);
+    if use_.is_none() {
+        errs.push(FieldViolation::new(
+            f("purpose"),
+            "must be a LOAN_USE_ value other than UNSPECIFIED",
+        ));
+    }
+    let mut money = |name: &str, s: &str| match Yuan::parse_fen(s) {
+        Ok(y) => y,
+        Err(e) => {
+            errs.push(FieldViolation::new(f(name), e.to_string()));
+            Yuan::ZERO
+        }
+    };
+    let credit_line = money("credit_line", &credit_line);
+    let balance = money("balance", &balance);
+    let borrower_id = incentive::normalize_id(&borrower_id)
+        .map_err(|why| errs.push(FieldViolation::new(f("borrower_id"), why)))
+        .ok();
+    let rec = LoanRecord {
+        loan_id: loan_id?,
+        borrower_id: borrower_id?,
+        borrower_type: bt?,
+        purpose: use_?,
+        credit_line,
+        balance,
+    };
+    (errs.len() == before).then_some(rec)
 }
 
 #[cfg(test)]

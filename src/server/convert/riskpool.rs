@@ -213,10 +213,17 @@ impl From<LeverageResult> for pb::SolveLeverageResponse {
             exposure,
             leverage,
             exhaustion_probability,
+            conservative,
             steps,
             path,
         } = r;
         pb::SolveLeverageResponse {
+            conservative: Some(pb::LeveragePoint {
+                capital: conservative.capital.to_fen_string(),
+                exposure: conservative.exposure.to_fen_string(),
+                leverage: conservative.leverage,
+                exhaustion_probability: Some(conservative.exhaustion_probability.into()),
+            }),
             capital: capital.to_fen_string(),
             exposure: exposure.to_fen_string(),
             leverage,
