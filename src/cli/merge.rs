@@ -28,6 +28,10 @@ pub struct MergeArgs {
     /// Also write the report as one self-contained HTML file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// A stress grid's target exhaustion probability: its report outlines
+    /// the cells whose 95% interval is within it (as `stress --target`).
+    #[arg(long, requires = "report", value_parser = |s: &str| s.parse::<f64>().map_err(|e| e.to_string()).and_then(riskpool::grid::check_target))]
+    pub target: Option<f64>,
     /// Worker threads for the risk-contribution pass.
     #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
@@ -106,6 +110,11 @@ pub fn run_merge(a: MergeArgs) -> Result<(), CliError> {
     if grid {
         return merge_grid(&files, &a);
     }
+    if a.target.is_some() {
+        return Err(CliError::new(
+            "--target: a simulation's parts have no cells to outline; it is for a stress grid's parts",
+        ));
+    }
     let parts = files
         .iter()
         .map(|(p, _, b)| read_part::<riskpool::Part>(p, b))
@@ -153,7 +162,7 @@ fn merge_grid(files: &[(PathBuf, String, Vec<u8>)], a: &MergeArgs) -> Result<(),
     if let (Some(path), Some(spec)) = (&a.report, spec) {
         let csv = crate::files::csv_of(&spec).map_err(spec_error)?;
         let info = crate::report::RunInfo::of(&spec, csv.as_deref(), command_line());
-        save_report(path, &crate::report::grid::stress(&result, None, &info))?;
+        save_report(path, &crate::report::grid::stress(&result, a.target, &info))?;
     }
     write_or_print(
         &render_grid(&result, a.json)?,

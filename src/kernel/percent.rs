@@ -40,6 +40,29 @@ pub fn short(p: f64) -> String {
     format!("{}%", trim_zeros(&s))
 }
 
+/// An interval of probabilities as "low – high", each end with the
+/// fewest significant digits (at least two) that tell the ends apart, so an
+/// interval never prints as "13% – 13%".
+pub fn range(lo: f64, hi: f64) -> String {
+    let (a, b) = (lo * 100.0, hi * 100.0);
+    let top = a.abs().max(b.abs());
+    let lead = if top > 0.0 {
+        top.log10().floor() as i32
+    } else {
+        0
+    };
+    for d in 2..=8 {
+        // both ends with the decimals that give the larger `d` significant
+        // digits
+        let after = (d - 1 - lead).max(0) as usize;
+        let (x, y) = (format!("{a:.after$}"), format!("{b:.after$}"));
+        if x != y || lo == hi || d == 8 {
+            return format!("{x}% – {y}%");
+        }
+    }
+    unreachable!("the loop returns at d = 8")
+}
+
 /// A decimal numeral without trailing zeros after its point ("1.50" →
 /// "1.5", "2.00" → "2", "300" unchanged).
 pub fn trim_zeros(s: &str) -> String {
@@ -67,5 +90,16 @@ mod tests {
         assert_eq!(short(0.0025), "0.25%");
         assert_eq!(short(0.0), "0%");
         assert_eq!(trim_zeros("300"), "300");
+    }
+
+    #[test]
+    fn an_interval_never_prints_its_ends_alike() {
+        // two significant digits would print 13% – 13%
+        assert_eq!(range(0.1296, 0.1349), "13.0% – 13.5%");
+        assert_eq!(range(0.00741, 0.00998), "0.74% – 1.00%");
+        assert_eq!(range(0.00015, 0.00021), "0.015% – 0.021%");
+        assert_eq!(range(0.0, 0.00192), "0.00% – 0.19%");
+        assert_eq!(range(0.05, 0.05), "5.0% – 5.0%");
+        assert_eq!(range(0.13001, 0.13002), "13.001% – 13.002%");
     }
 }

@@ -20,15 +20,19 @@ fn axis(v: impl Iterator<Item = f64>) -> Vec<f64> {
     a
 }
 
-/// Grey level of a probability on the colour scale: white (0) to near
-/// black (the largest probability of the grid), on a square-root scale so
-/// that small probabilities stay apart. Greyscale by construction.
-fn shade(p: f64, max: f64) -> (String, bool) {
-    let t = if max > 0.0 {
-        (p / max).clamp(0.0, 1.0).sqrt()
+/// The smallest probability the colour scale tells from 0.
+const SCALE_FLOOR: f64 = 1e-6;
+
+/// Grey level of a probability on one absolute scale, the same in every
+/// report so that two reports compare by eye: logarithmic from 10⁻⁶ and
+/// below (white) to 1 (near black). Greyscale by construction.
+fn shade(p: f64) -> (String, bool) {
+    let t = if p > SCALE_FLOOR {
+        (p.log10() - SCALE_FLOOR.log10()) / -SCALE_FLOOR.log10()
     } else {
         0.0
-    };
+    }
+    .clamp(0.0, 1.0);
     // from #f4f7fb to #0b2545 (a blue-grey ramp, monotone in lightness)
     let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
     let c = format!(
@@ -73,9 +77,9 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
     }
     for &share in &shares {
         let _ = writeln!(b, "<h2>代偿比例 {}</h2>", percent::short(share));
-        b.push_str(&heatmap(g, &pds, &rhos, share, max, target));
+        b.push_str(&heatmap(g, &pds, &rhos, share, target));
     }
-    b.push_str(&legend(max));
+    b.push_str(&legend());
     b.push_str("<h2>全部组合</h2>\n");
     let lgd = g.cells.iter().any(|c| c.lgd_shift != 0.0);
     let rows: Vec<Vec<String>> = g
@@ -89,11 +93,7 @@ pub fn stress(g: &GridResult, target: Option<f64>, info: &RunInfo) -> String {
                 percent::short(c.compensation_share),
                 percent::short(p.estimate),
                 percent::short(p.std_error),
-                format!(
-                    "{} – {}",
-                    percent::short(p.ci95_low),
-                    percent::short(p.ci95_high)
-                ),
+                percent::range(p.ci95_low, p.ci95_high),
             ];
             if lgd {
                 row.insert(3, format!("{:+}", c.lgd_shift));
@@ -138,7 +138,7 @@ impl Layout<'_> {
     }
 
     /// Each cell shaded by its exhaustion probability, the figure inside.
-    fn cells(&self, max: f64, target: Option<f64>, body: &mut String) {
+    fn cells(&self, target: Option<f64>, body: &mut String) {
         let (l, b, cw, ch) = (self.l, self.b, self.cw, self.ch);
         for i in 0..self.pds.len() {
             for j in 0..self.rhos.len() {
@@ -146,7 +146,7 @@ impl Layout<'_> {
                     continue;
                 };
                 let p = c.exhaustion_probability.estimate;
-                let (fill, dark) = shade(p, max);
+                let (fill, dark) = shade(p);
                 let x = l + i as f64 * cw;
                 // ρ grows upwards
                 let y = b - (j + 1) as f64 * ch;
@@ -224,14 +224,7 @@ impl Layout<'_> {
     }
 }
 
-fn heatmap(
-    g: &GridResult,
-    pds: &[f64],
-    rhos: &[f64],
-    share: f64,
-    max: f64,
-    target: Option<f64>,
-) -> String {
+fn heatmap(g: &GridResult, pds: &[f64], rhos: &[f64], share: f64, target: Option<f64>) -> String {
     let (l, r, t, b) = svg::plot_area();
     let layout = Layout {
         g,
@@ -244,7 +237,7 @@ fn heatmap(
         ch: (b - t) / rhos.len().max(1) as f64,
     };
     let mut body = String::new();
-    layout.cells(max, target, &mut body);
+    layout.cells(target, &mut body);
     if let Some(tg) = target {
         layout.safe_edges(tg, &mut body);
     }
@@ -276,13 +269,14 @@ fn heatmap(
     )
 }
 
-fn legend(max: f64) -> String {
+fn legend() -> String {
     let steps = 6;
     let mut body = String::new();
     let w = 90.0;
     for k in 0..=steps {
-        let p = max * (k as f64 / steps as f64).powi(2);
-        let (fill, _) = shade(p, max);
+        // 10⁻⁶, 10⁻⁵, …, 100%
+        let p = SCALE_FLOOR * 10f64.powi(k);
+        let (fill, _) = shade(p);
         let x = 20.0 + k as f64 * w;
         let _ = write!(
             body,
@@ -291,7 +285,7 @@ fn legend(max: f64) -> String {
         );
     }
     format!(
-        "<figure class=\"chart scale\"><svg class=\"scale\" viewBox=\"0 0 {} 48\" role=\"img\" aria-label=\"颜色刻度\"><title>颜色刻度</title>{body}</svg><figcaption>颜色刻度：颜色越深，耗尽概率越高（平方根刻度，灰度打印亦可分辨）。</figcaption></figure>\n",
+        "<figure class=\"chart scale\"><svg class=\"scale\" viewBox=\"0 0 {} 48\" role=\"img\" aria-label=\"颜色刻度\"><title>颜色刻度</title>{body}</svg><figcaption>颜色刻度：颜色越深，耗尽概率越高（对数刻度，10⁻⁶ 及以下为白；每份报告同一刻度，可互相比较；灰度打印亦可分辨）。</figcaption></figure>\n",
         svg::W
     )
 }
@@ -337,7 +331,7 @@ fn leverage_headline(r: &LeverageResult, spec: &Spec) -> String {
     let p = &c.exhaustion_probability;
     let _ = writeln!(
         b,
-        "<div class=\"headline\"><div><span>资本</span><b>{}</b><span>{}</span></div><div><span>授信规模（稳健口径）</span><b>{}</b><span>放大 {:.1} 倍</span></div><div><span>该点耗尽概率</span><b>{}</b><span>95%区间 {} – {}</span></div></div>",
+        "<div class=\"headline\"><div><span>资本</span><b>{}</b><span>{}</span></div><div><span>授信规模（稳健口径）</span><b>{}</b><span>放大 {:.1} 倍</span></div><div><span>该点耗尽概率</span><b>{}</b><span>95%区间 {}</span></div></div>",
         money(yuan(c.capital)),
         if r.solve == Solve::Capital {
             "求解所得（稳健口径）"
@@ -347,19 +341,17 @@ fn leverage_headline(r: &LeverageResult, spec: &Spec) -> String {
         money(yuan(c.exposure)),
         c.leverage,
         percent::short(p.estimate),
-        percent::short(p.ci95_low),
-        percent::short(p.ci95_high)
+        percent::range(p.ci95_low, p.ci95_high)
     );
     let q = &r.exhaustion_probability;
     let _ = writeln!(
         b,
-        "<p>稳健口径：耗尽概率的 95% 区间上限也不超过目标。按点估计（估计值恰不超过目标，真值约有一半可能高于目标）：资本 {}，授信规模 {}（放大 {:.1} 倍），耗尽概率 {}（95%区间 {} – {}）。</p>",
+        "<p>稳健口径：耗尽概率的 95% 区间上限也不超过目标。按点估计（估计值恰不超过目标，真值约有一半可能高于目标）：资本 {}，授信规模 {}（放大 {:.1} 倍），耗尽概率 {}（95%区间 {}）。</p>",
         money(yuan(r.capital)),
         money(yuan(r.exposure)),
         r.leverage,
         percent::short(q.estimate),
-        percent::short(q.ci95_low),
-        percent::short(q.ci95_high)
+        percent::range(q.ci95_low, q.ci95_high)
     );
     b
 }
@@ -454,11 +446,7 @@ fn steps_table(r: &LeverageResult) -> String {
                 money(yuan(s.capital)),
                 money(yuan(s.exposure)),
                 percent::short(q.estimate),
-                format!(
-                    "{} – {}",
-                    percent::short(q.ci95_low),
-                    percent::short(q.ci95_high)
-                ),
+                percent::range(q.ci95_low, q.ci95_high),
             ]
         })
         .collect();

@@ -101,10 +101,9 @@ fn monte_carlo(
         b.push_str("<h2>熔断</h2>\n");
         let _ = writeln!(
             b,
-            "<p>期内触发熔断的概率：{}（95%区间 {} – {}）。</p>",
+            "<p>期内触发熔断的概率：{}（95%区间 {}）。</p>",
             percent::short(br.trip_probability.estimate),
-            percent::short(br.trip_probability.ci95_low),
-            percent::short(br.trip_probability.ci95_high)
+            percent::range(br.trip_probability.ci95_low, br.trip_probability.ci95_high)
         );
         if s.periods > 1 {
             b.push_str(&breaker(&br.by_period));
@@ -135,10 +134,9 @@ fn monte_carlo(
 fn headline(s: &Summary) -> String {
     let p = &s.exhaustion_probability;
     let mut h = format!(
-        "<div class=\"headline\"><div><span>资金池耗尽概率</span><b>{}</b><span>95%区间 {} – {}</span></div><div><span>放大倍数</span><b>{:.1} 倍</b><span>授信 {} ÷ 资金池 {}</span></div>",
+        "<div class=\"headline\"><div><span>资金池耗尽概率</span><b>{}</b><span>95%区间 {}</span></div><div><span>放大倍数</span><b>{:.1} 倍</b><span>授信 {} ÷ 资金池 {}</span></div>",
         percent::short(p.estimate),
-        percent::short(p.ci95_low),
-        percent::short(p.ci95_high),
+        percent::range(p.ci95_low, p.ci95_high),
         s.leverage,
         esc(&s.exposure.human()),
         esc(&s.capital.human())

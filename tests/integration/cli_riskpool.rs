@@ -366,6 +366,22 @@ fn stress_grid_shards_merge_to_the_whole_grid() {
     assert!(merged.status.success(), "{}", err(&merged));
     let html = std::fs::read_to_string(d.path().join("grid.html")).unwrap();
     assert_eq!(html.matches("<rect class=\"series cell").count(), 6);
+    // merge --target outlines the safe cells as stress --target does
+    let targeted = run(
+        &[
+            "merge",
+            "grid",
+            "--report",
+            "grid-t.html",
+            "--target",
+            "0.5",
+        ],
+        d.path(),
+    );
+    assert!(targeted.status.success(), "{}", err(&targeted));
+    let html = std::fs::read_to_string(d.path().join("grid-t.html")).unwrap();
+    assert!(html.matches("series cell safe").count() > 0);
+    assert!(html.contains("安全组合"));
     let whole = run(&grid, d.path());
     assert!(whole.status.success(), "{}", err(&whole));
     assert_eq!(out(&merged), out(&whole));

@@ -375,3 +375,44 @@ fn stress_cells_are_safe_only_when_their_interval_is() {
     );
     assert!(html.contains("<b>1 / 3</b>"));
 }
+
+/// One colour scale for every heatmap: a probability has the same shade
+/// whatever else the grid holds, so two reports compare by eye.
+#[test]
+fn heatmaps_share_one_colour_scale() {
+    use smefin::riskpool::grid::{Cell, GridResult};
+    use smefin::riskpool::stats::Probability;
+    let cell = |rho: f64, hits: u64| Cell {
+        pd_multiplier: 1.0,
+        rho: Some(rho),
+        compensation_share: 0.5,
+        lgd_shift: 0.0,
+        exhaustion_probability: Probability::from_count(hits, 10_000),
+    };
+    let info = RunInfo {
+        spec_text: String::new(),
+        digest: String::new(),
+        version: "0".into(),
+        how: "test".into(),
+    };
+    let fill_of_first = |g: &GridResult| {
+        let html = smefin::report::grid::stress(g, None, &info);
+        let cell = html.split("series cell").nth(1).unwrap();
+        cell.split("fill=\"").nth(1).unwrap()[..7].to_string()
+    };
+    let mild = GridResult {
+        scenarios: 10_000,
+        cells: vec![cell(0.1, 20), cell(0.2, 100)],
+    };
+    let harsh = GridResult {
+        scenarios: 10_000,
+        cells: vec![cell(0.1, 20), cell(0.2, 5_000)],
+    };
+    assert_eq!(fill_of_first(&mild), fill_of_first(&harsh));
+    // and darker for a larger probability
+    let darker = GridResult {
+        scenarios: 10_000,
+        cells: vec![cell(0.1, 2_000)],
+    };
+    assert!(fill_of_first(&darker) < fill_of_first(&mild));
+}
