@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::{CliError, as_of, load_catalog, print};
 use crate::catalog::Catalog;
 use crate::enterprise::Profile;
-use crate::matching::leads::{Lead, LeadBook};
+use crate::matching::leads::{FirmLeads, Lead, LeadBook};
 use crate::matching::{self, MatchOptions};
 use crate::report::text::table::Table;
 
@@ -106,6 +106,10 @@ pub fn run(a: CampaignArgs) -> Result<(), CliError> {
         as_of: as_of(&a.as_of)?,
         product_ids: a.products.clone(),
     };
+    // (an unknown product would make every firm's match fail, one by one)
+    if let Some(id) = a.products.iter().find(|id| catalog.product(id).is_none()) {
+        return Err(CliError::new(format!("--product: unknown product `{id}`")));
+    }
     let name = a
         .name
         .clone()
@@ -167,19 +171,20 @@ fn read_registry(
         if chunk.is_empty() {
             return Ok(invalid);
         }
-        let profiles: Vec<(u64, Option<Profile>)> = chunk
+        // matched in parallel, numbered and assigned in registry order
+        let firms: Vec<Option<FirmLeads>> = chunk
             .par_iter()
-            .map(|(n, l)| (*n, Profile::from_json(l).ok()))
+            .map(|(n, l)| {
+                let p = Profile::from_json(l).ok()?;
+                let cls = p.classify();
+                let ev = matching::evaluate(catalog, &p, &cls, opts).ok()?;
+                Some(FirmLeads::of(*n, &ev, &cls))
+            })
             .collect();
-        for (n, p) in &profiles {
-            let Some(p) = p else {
-                invalid += 1;
-                continue;
-            };
-            let cls = p.classify();
-            match matching::evaluate(catalog, p, &cls, opts) {
-                Ok(ev) => book.add(*n, &ev, &cls),
-                Err(_) => invalid += 1,
+        for firm in firms {
+            match firm {
+                Some(f) => book.push(f),
+                None => invalid += 1,
             }
         }
     }

@@ -579,6 +579,53 @@ mod tests {
         );
     }
 
+    /// The fields this profile gained, fed what a hostile caller sends:
+    /// each problem is refused naming its field.
+    #[test]
+    fn contact_and_held_products_refuse_bad_values() {
+        let fields = |json: &str| -> Vec<String> {
+            Profile::from_json(json)
+                .unwrap_err()
+                .violations
+                .into_iter()
+                .map(|v| v.field)
+                .collect()
+        };
+        assert_eq!(
+            fields(r#"{"contact": {"person": "王\u0000经理", "phone": "0791 abc"}}"#),
+            ["contact.person", "contact.phone"]
+        );
+        let long = "甲".repeat(65);
+        assert_eq!(
+            fields(&format!(
+                r#"{{"contact": {{"person": "{long}", "phone": "{}"}}}}"#,
+                "1".repeat(33)
+            )),
+            ["contact.person", "contact.phone"]
+        );
+        assert_eq!(fields(r#"{"contact": {"fax": "1"}}"#), ["contact.fax"]);
+        // blank parts are absent, not errors
+        let p = Profile::from_json(r#"{"contact": {"person": "  ", "phone": ""}}"#).unwrap();
+        assert_eq!(p.contact, Some(Contact::default()));
+        assert_eq!(
+            fields(
+                r#"{"held_products": [{"product_id": "", "status": "held"}, {"product_id": "a", "status": ""}, {"product_id": "b", "status": "held", "since": "2024-13-01"}, {"product_id": "b", "status": "applied"}]}"#
+            ),
+            [
+                "held_products[0].product_id",
+                "held_products[1].status",
+                "held_products[2].since",
+                "held_products[3].product_id"
+            ]
+        );
+        let many: Vec<_> = (0..257)
+            .map(|i| serde_json::json!({"product_id": format!("p{i}"), "status": "held"}))
+            .collect();
+        let json = serde_json::json!({ "held_products": many }).to_string();
+        assert_eq!(fields(&json), ["held_products"]);
+        assert_eq!(fields(r#"{"held_products": 7}"#), ["held_products"]);
+    }
+
     #[test]
     fn enum_names_in_three_forms() {
         assert_eq!(

@@ -44,6 +44,59 @@ pub struct Lead {
     pub reasons: String,
 }
 
+/// One firm's leads before a campaign numbers them and picks their banks,
+/// and the products it already holds or applied for.
+#[derive(Debug, Clone, Default)]
+pub struct FirmLeads {
+    leads: Vec<Lead>,
+    already: Vec<String>,
+}
+
+impl FirmLeads {
+    /// The leads of one firm, from registry line `line`, in catalogue order.
+    pub fn of(line: u64, ev: &Evaluation<'_>, cls: &Classification) -> FirmLeads {
+        let mut products: Vec<_> = ev
+            .products
+            .iter()
+            .filter(|e| e.status == MatchStatus::Eligible)
+            .collect();
+        // catalogue order, whatever the ranking
+        products.sort_by_key(|e| e.order);
+        let mut out = FirmLeads::default();
+        for e in products {
+            if e.holding.is_some() {
+                out.already.push(e.product.id.clone());
+                continue;
+            }
+            let p = ev.profile;
+            let offer = e.offer.as_deref();
+            out.leads.push(Lead {
+                id: String::new(),
+                line,
+                product_id: e.product.id.clone(),
+                product_name: e.product.name.clone(),
+                bank_id: None,
+                firm: p.name.clone(),
+                credit_code: p.credit_code.as_ref().map(|c| c.code.clone()),
+                region_code: p.region_code.clone(),
+                size_class: cls.class(),
+                contact: p.contact.clone(),
+                amount: offer.and_then(|o| o.amount),
+                annual_cost: offer.and_then(|o| o.annual_cost),
+                benefit: e.product.benefit.clone(),
+                reasons: e
+                    .criteria
+                    .iter()
+                    .filter(|c| c.outcome == Outcome::Pass)
+                    .map(|c| c.message())
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            });
+        }
+        out
+    }
+}
+
 /// A campaign's leads as they are found, firm by firm, and the banks each
 /// product's leads go to in turn.
 #[derive(Debug, Clone, Default)]
@@ -69,51 +122,25 @@ impl LeadBook {
         }
     }
 
-    /// Adds the leads of one firm, from registry line `line`.
-    pub fn add(&mut self, line: u64, ev: &Evaluation<'_>, cls: &Classification) {
-        let mut products: Vec<_> = ev
-            .products
-            .iter()
-            .filter(|e| e.status == MatchStatus::Eligible)
-            .collect();
-        // catalogue order, whatever the ranking
-        products.sort_by_key(|e| e.order);
-        for e in products {
-            let id = &e.product.id;
-            if e.holding.is_some() {
-                *self.already.entry(id.clone()).or_default() += 1;
-                continue;
-            }
-            let bank_id = self.banks.get(id).filter(|b| !b.is_empty()).map(|b| {
-                let turn = self.turn.entry(id.clone()).or_default();
-                let bank = b[*turn % b.len()].clone();
-                *turn += 1;
-                bank
-            });
-            let p = ev.profile;
-            let offer = e.offer.as_deref();
-            self.leads.push(Lead {
-                id: format!("{}-{:06}", self.campaign, self.leads.len() + 1),
-                line,
-                product_id: id.clone(),
-                product_name: e.product.name.clone(),
-                bank_id,
-                firm: p.name.clone(),
-                credit_code: p.credit_code.as_ref().map(|c| c.code.clone()),
-                region_code: p.region_code.clone(),
-                size_class: cls.class(),
-                contact: p.contact.clone(),
-                amount: offer.and_then(|o| o.amount),
-                annual_cost: offer.and_then(|o| o.annual_cost),
-                benefit: e.product.benefit.clone(),
-                reasons: e
-                    .criteria
-                    .iter()
-                    .filter(|c| c.outcome == Outcome::Pass)
-                    .map(|c| c.message())
-                    .collect::<Vec<_>>()
-                    .join("；"),
-            });
+    /// Adds one firm's leads, found apart (in parallel, say): each gets its
+    /// id and, in turn, one of its product's banks.
+    pub fn push(&mut self, firm: FirmLeads) {
+        for id in firm.already {
+            *self.already.entry(id).or_default() += 1;
+        }
+        for mut lead in firm.leads {
+            lead.bank_id = self
+                .banks
+                .get(&lead.product_id)
+                .filter(|b| !b.is_empty())
+                .map(|b| {
+                    let turn = self.turn.entry(lead.product_id.clone()).or_default();
+                    let bank = b[*turn % b.len()].clone();
+                    *turn += 1;
+                    bank
+                });
+            lead.id = format!("{}-{:06}", self.campaign, self.leads.len() + 1);
+            self.leads.push(lead);
         }
     }
 

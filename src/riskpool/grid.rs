@@ -161,19 +161,7 @@ fn exhaustion(
         None => super::engine::engine_for(model),
     };
     let raw = engine.run(0..model.spec().scenarios, threads, control)?;
-    let hit = |i: usize| raw.exhausted_period[i].is_some();
-    Ok(match &raw.weight {
-        None => {
-            let hits = (0..raw.len()).filter(|&i| hit(i)).count() as u64;
-            Probability::from_count(hits, raw.len() as u64)
-        }
-        Some(w) => {
-            let terms: Vec<f64> = (0..raw.len())
-                .map(|i| if hit(i) { w[i] } else { 0.0 })
-                .collect();
-            Probability::from_weighted(&terms)
-        }
-    })
+    Ok(super::stats::exhaustion_probability(&raw))
 }
 
 /// Runs a stress grid.
@@ -221,9 +209,8 @@ pub fn run_cells(
         let preset = model.preset();
         out.push(Cell {
             pd_multiplier: m,
-            rho: (!cs.dependence.basel_sme).then(|| {
-                (r + preset.rho_shift).clamp(0.0, (0.999 - cs.dependence.sector_rho).max(0.0))
-            }),
+            rho: (!cs.dependence.basel_sme)
+                .then(|| super::model::shifted_rho(r, preset.rho_shift, cs.dependence.sector_rho)),
             compensation_share: s,
             lgd_shift: preset.lgd_shift,
             exhaustion_probability: exhaustion(&model, None, threads, control)?,

@@ -159,6 +159,13 @@ fn lgd_of(errs: &mut Vec<FieldViolation>, field: &str, l: LgdSpec, shift: f64) -
     }
 }
 
+/// A loan's ρ with the preset's shift added, kept where the factor model
+/// stays valid beside its sector's ρ (the model and the stress cells' labels
+/// read it alike).
+pub fn shifted_rho(rho: f64, shift: f64, sector_rho: f64) -> f64 {
+    (rho + shift).clamp(0.0, (0.999 - sector_rho).max(0.0))
+}
+
 /// Basel IRB correlation for corporate exposures with the SME firm-size
 /// adjustment (BCBS 2006, ¶272–273): with k = (1 − e^{−50·PD})/(1 − e^{−50}),
 /// ρ = 0.12·k + 0.24·(1 − k) − 0.04·(1 − (S − 5)/45), S = turnover in €m
@@ -476,7 +483,7 @@ impl<'s> Templates<'s> {
         };
         // (A bad sector_rho is reported in check_dependence; the bound stays
         // a valid one whatever it is.)
-        let rho = (rho + preset.rho_shift).clamp(0.0, (0.999 - d.sector_rho).max(0.0));
+        let rho = shifted_rho(rho, preset.rho_shift, d.sector_rho);
         let sector = match self.sector_index.get(l.sector) {
             Some(&i) => i,
             None => {

@@ -314,6 +314,31 @@ fn classify_and_catalog_commands() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+/// The server's `smefin listening` line, read from its log (within its
+/// first 20 lines).
+fn listening_line(err: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    for _ in 0..20 {
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains("smefin listening") {
+            return line;
+        }
+    }
+    panic!("no listening line; last: {line}");
+}
+
+/// The address a log line names (`addr=127.0.0.1:port`).
+fn addr_of(line: &str) -> String {
+    line.split("addr=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no addr in {line}"))
+        .to_string()
+}
+
 #[test]
 fn serve_starts_answers_and_stops_on_sigterm() {
     let d = tempfile::tempdir().unwrap();
@@ -325,19 +350,7 @@ fn serve_starts_answers_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut addr = None;
-    let mut line = String::new();
-    for _ in 0..20 {
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Some(rest) = line.split("addr=").nth(1) {
-            addr = rest.split_whitespace().next().map(str::to_string);
-            break;
-        }
-    }
-    let addr = addr.unwrap_or_else(|| panic!("no listening line; last: {line}"));
+    let addr = addr_of(&listening_line(&mut err));
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use smefin::server::pb;
@@ -732,6 +745,7 @@ fn a_campaign_writes_each_bank_its_leads_as_a_spreadsheet() {
             "--assign",
         ),
         (vec!["--out", "l.xlsx", "--name", "a b"], "--name"),
+        (vec!["--out", "l.xlsx", "--product", "no_such"], "--product"),
     ] {
         let mut a = vec!["campaign", "--input", "reg.jsonl"];
         a.extend(args);
@@ -861,27 +875,13 @@ fn sighup_reloads_the_token_file() {
         .spawn()
         .unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
+    let started = listening_line(&mut err);
+    assert!(
+        started.contains(&format!("version={}", env!("CARGO_PKG_VERSION"))),
+        "{started}"
+    );
+    let addr = addr_of(&started);
     let mut line = String::new();
-    let mut addr = None;
-    for _ in 0..20 {
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if line.contains("smefin listening") {
-            assert!(
-                line.contains(&format!("version={}", env!("CARGO_PKG_VERSION"))),
-                "{line}"
-            );
-            addr = line
-                .split("addr=")
-                .nth(1)
-                .and_then(|r| r.split_whitespace().next())
-                .map(str::to_string);
-            break;
-        }
-    }
-    let addr = addr.unwrap_or_else(|| panic!("no listening line; last: {line}"));
     let pid = child.id().to_string();
     let hup = || {
         assert!(

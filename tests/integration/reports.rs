@@ -341,32 +341,42 @@ fn registry_report_renders_in_chromium() {
     check_rendered(&html, &png, &pdf, &dom);
 }
 
+/// A stress cell at ρ `rho` whose pool ran dry in `hits` of 10,000
+/// scenarios.
+fn cell(rho: f64, hits: u64) -> smefin::riskpool::grid::Cell {
+    smefin::riskpool::grid::Cell {
+        pd_multiplier: 1.0,
+        rho: Some(rho),
+        compensation_share: 0.5,
+        lgd_shift: 0.0,
+        exhaustion_probability: smefin::riskpool::stats::Probability::from_count(hits, 10_000),
+    }
+}
+
+/// A report's run line, for reports built by hand.
+fn test_info() -> RunInfo {
+    RunInfo {
+        spec_text: String::new(),
+        digest: String::new(),
+        version: "0".into(),
+        how: "test".into(),
+    }
+}
+
 /// A stress cell is outlined safe only when its whole 95% interval is
 /// within the target: an estimate of exactly the target, or below it with
 /// an interval reaching past it, is not safe.
 #[test]
 fn stress_cells_are_safe_only_when_their_interval_is() {
-    use smefin::riskpool::grid::{Cell, GridResult};
-    use smefin::riskpool::stats::Probability;
-    let cell = |rho: f64, hits: u64| Cell {
-        pd_multiplier: 1.0,
-        rho: Some(rho),
-        compensation_share: 0.5,
-        lgd_shift: 0.0,
-        exhaustion_probability: Probability::from_count(hits, 10_000),
-    };
+    use smefin::riskpool::grid::GridResult;
+
     // 1%: 0.2% (interval well below), 1.0% exactly, 0.9% (interval past 1%)
     let g = GridResult {
         scenarios: 10_000,
         cells: vec![cell(0.1, 20), cell(0.2, 100), cell(0.3, 90)],
     };
     assert!(g.cells[2].exhaustion_probability.ci95_high > 0.01);
-    let info = smefin::report::RunInfo {
-        spec_text: String::new(),
-        digest: String::new(),
-        version: "0".into(),
-        how: "test".into(),
-    };
+    let info = test_info();
     let html = smefin::report::grid::stress(&g, Some(0.01), &info);
     assert_eq!(
         html.matches("series cell safe").count(),
@@ -380,21 +390,9 @@ fn stress_cells_are_safe_only_when_their_interval_is() {
 /// whatever else the grid holds, so two reports compare by eye.
 #[test]
 fn heatmaps_share_one_colour_scale() {
-    use smefin::riskpool::grid::{Cell, GridResult};
-    use smefin::riskpool::stats::Probability;
-    let cell = |rho: f64, hits: u64| Cell {
-        pd_multiplier: 1.0,
-        rho: Some(rho),
-        compensation_share: 0.5,
-        lgd_shift: 0.0,
-        exhaustion_probability: Probability::from_count(hits, 10_000),
-    };
-    let info = RunInfo {
-        spec_text: String::new(),
-        digest: String::new(),
-        version: "0".into(),
-        how: "test".into(),
-    };
+    use smefin::riskpool::grid::GridResult;
+
+    let info = test_info();
     let fill_of_first = |g: &GridResult| {
         let html = smefin::report::grid::stress(g, None, &info);
         let cell = html.split("series cell").nth(1).unwrap();

@@ -122,7 +122,7 @@ pub fn summarize_with(
     let periods = spec.periods as usize;
     control.check()?;
     let prob = Probabilities { raw };
-    let exhaustion_probability = prob.of(|i| raw.exhausted_period[i].is_some());
+    let exhaustion_probability = exhaustion_probability(raw);
     let exhaustion_by_period = (1..=periods)
         .map(|t| prob.of(|i| raw.exhausted_period[i].is_some_and(|p| usize::from(p.get()) <= t)))
         .collect();
@@ -284,6 +284,12 @@ fn risk_contributions(
             },
         })
         .collect())
+}
+
+/// The probability that the pool runs dry within the horizon: the share of
+/// scenarios, likelihood-ratio weighted under importance sampling.
+pub fn exhaustion_probability(raw: &Raw) -> Probability {
+    Probabilities { raw }.of(|i| raw.exhausted_period[i].is_some())
 }
 
 /// The factor shift and the effective sample size of the exhaustion
