@@ -164,6 +164,10 @@ pub struct ServerConfig {
     pub max_snapshot_bytes: u64,
     /// Most memory all the snapshots streaming in at once may hold, bytes.
     pub max_snapshot_bytes_total: u64,
+    /// Most leads one RunCampaign may find (they are held until the stream
+    /// ends, then stored in one transaction); more is refused
+    /// RESOURCE_EXHAUSTED. Larger registries: `smefin campaign` offline.
+    pub max_campaign_leads: u64,
     /// A second address serving only `grpc.health.v1.Health`, in plaintext
     /// even when the main port has TLS (for probes that cannot speak TLS,
     /// as Kubernetes' gRPC probes cannot); off by default.
@@ -206,6 +210,7 @@ impl Default for ServerConfig {
             max_connection_age_seconds: 0,
             max_snapshot_bytes: 512 << 20,
             max_snapshot_bytes_total: 1 << 30,
+            max_campaign_leads: 200_000,
             health_listen: None,
         }
     }
@@ -401,7 +406,7 @@ type Range = (&'static str, u64, u64, u64, &'static str);
 
 /// The `[server]` ranges.
 #[rustfmt::skip]
-fn server_ranges(s: &ServerConfig) -> [Range; 14] {
+fn server_ranges(s: &ServerConfig) -> [Range; 15] {
     let window = (1 << 31) - 1;
     [
         ("server.stream_window_bytes", s.stream_window_bytes.into(), 65_535, window, ""),
@@ -418,6 +423,7 @@ fn server_ranges(s: &ServerConfig) -> [Range; 14] {
         ("server.shutdown_grace_seconds", s.shutdown_grace_seconds, 0, 3600, ""),
         ("server.max_snapshot_bytes", s.max_snapshot_bytes, 1 << 20, u64::MAX, ""),
         ("server.max_snapshot_bytes_total", s.max_snapshot_bytes_total, 1 << 20, u64::MAX, ""),
+        ("server.max_campaign_leads", s.max_campaign_leads, 1, 10_000_000, ""),
     ]
 }
 

@@ -216,6 +216,22 @@ pub struct DatedFact {
     pub uncertain: bool,
 }
 
+/// A bank that lends under a product and takes its leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CooperatingBank {
+    /// The bank's id (as registered with the incentive service, `JXB`).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The text or agreement that names it as a cooperating bank.
+    #[serde(default)]
+    pub source: String,
+    /// Named by no text found: the bureau's own list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+}
+
 /// A financing product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -275,6 +291,10 @@ pub struct Product {
     /// Dated parameters, oldest first within a name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub facts: Vec<DatedFact>,
+    /// The banks that lend under it, which take its campaign leads in turn
+    /// (each with its source, or flagged uncertain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub banks: Vec<CooperatingBank>,
     /// Each rule's citation (a rule's `source` key in the catalogue; empty
     /// when it gives none), in the order of `rules`.
     #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]

@@ -156,6 +156,33 @@ impl Product {
                 ));
             }
         }
+        self.validate_banks(loc)
+    }
+
+    /// Its cooperating banks: ids a bank token can name, each sourced or
+    /// flagged, none twice.
+    fn validate_banks(&self, loc: &str) -> Result<(), CatalogError> {
+        for (i, b) in self.banks.iter().enumerate() {
+            crate::incentive::check_bank_id(&b.id)
+                .map_err(|why| invalid(loc, format!("banks[{i}].id"), why))?;
+            if b.name.trim().is_empty() {
+                return Err(invalid(loc, format!("banks[{i}].name"), "is required"));
+            }
+            if b.source.trim().is_empty() && !b.uncertain {
+                return Err(invalid(
+                    loc,
+                    format!("banks[{i}].source"),
+                    "cite the text or agreement that names the bank, or mark it `uncertain = true`",
+                ));
+            }
+            if self.banks[..i].iter().any(|o| o.id == b.id) {
+                return Err(invalid(
+                    loc,
+                    format!("banks[{i}].id"),
+                    format!("`{}` is listed twice", b.id),
+                ));
+            }
+        }
         Ok(())
     }
 }

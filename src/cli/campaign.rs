@@ -34,7 +34,8 @@ pub struct CampaignArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// A product's cooperating banks, which take its leads in turn:
-    /// `PRODUCT=BANK[,BANK…]` (repeatable).
+    /// `PRODUCT=BANK[,BANK…]` (repeatable); replaces the banks the
+    /// catalogue lists for that product.
     #[arg(long = "assign")]
     pub assign: Vec<String>,
     /// Match date (YYYY-MM-DD); default today (UTC+8).
@@ -46,6 +47,14 @@ pub struct CampaignArgs {
     /// Product catalogue replacing the built-in one.
     #[arg(long)]
     pub catalog: Option<PathBuf>,
+    /// Also store the campaign and its leads where the server keeps its
+    /// data, so each bank lists its own leads over gRPC and reports back
+    /// (the same command again is answered with the stored campaign).
+    #[arg(long)]
+    pub save: bool,
+    /// Where the store is (with `--save`).
+    #[command(flatten)]
+    pub store: super::funnel::StoreArgs,
 }
 
 /// The file kinds a lead list is written as.
@@ -114,18 +123,11 @@ pub fn run(a: CampaignArgs) -> Result<(), CliError> {
         .name
         .clone()
         .unwrap_or_else(|| format!("campaign-{}", opts.as_of));
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(CliError::new(format!(
-            "--name: `{name}` must be 1 to 64 letters, digits, `-` or `_`"
-        )));
-    }
-    let mut book = LeadBook::new(&name, assignments(&a.assign, &catalog)?);
-    let invalid = read_registry(&a.input, &catalog, &opts, &mut book)?;
+    crate::matching::leads::check_campaign_name(&name)
+        .map_err(|why| CliError::new(format!("--name: {why}")))?;
+    let banks = crate::matching::leads::banks_for(&catalog, assignments(&a.assign, &catalog)?);
+    let mut book = LeadBook::new(&name, banks);
+    let (invalid, digest) = read_registry(&a.input, &catalog, &opts, &mut book)?;
     // (after the work, so a failure stays one line)
     super::warn_stale_lpr(&catalog, opts.as_of);
     write(&a.out, out_kind, &book.leads)?;
@@ -142,7 +144,45 @@ pub fn run(a: CampaignArgs) -> Result<(), CliError> {
             write(&dir.join(format!("{bank}.{ext}")), out_kind, leads)?;
         }
     }
-    print(&summary(&book, &catalog, &a.out, invalid))
+    let mut text = summary(&book, &catalog, &a.out, invalid);
+    if a.save {
+        text.push_str(&save(&a, &name, &opts, &book, invalid, &digest)?);
+    }
+    print(&text)
+}
+
+/// Stores the campaign; the request id is its name, the content the
+/// registry's digest and every flag that shapes the leads.
+fn save(
+    a: &CampaignArgs,
+    name: &str,
+    opts: &MatchOptions,
+    book: &LeadBook,
+    invalid: u64,
+    digest: &str,
+) -> Result<String, CliError> {
+    use sha2::Digest;
+    let store = a.store.open()?;
+    let content = format!(
+        "{digest}\n{}\n{:?}\n{:?}\n{:?}",
+        opts.as_of, a.assign, a.products, a.catalog
+    );
+    let hash = hex::encode(sha2::Sha256::digest(content.as_bytes()));
+    let firms = book.firms;
+    let new = crate::store::referral::NewCampaign {
+        id: name.to_string(),
+        as_of: opts.as_of,
+        firms,
+        invalid,
+        already: book.already.clone(),
+    };
+    let c = store
+        .save_campaign(name, &hash, "cli", &new, &book.leads)
+        .map_err(|e| CliError::new(format!("--save: {e}")))?;
+    Ok(format!(
+        "已保存推送批次 {}（{} 条线索，{}）：各银行可通过 ListLeads 查看各自线索\n",
+        c.id, c.leads, c.created_at
+    ))
 }
 
 /// Matches every line of the registry into `book`, in parallel by chunks,
@@ -153,23 +193,27 @@ fn read_registry(
     catalog: &Catalog,
     opts: &MatchOptions,
     book: &mut LeadBook,
-) -> Result<u64, CliError> {
+) -> Result<(u64, String), CliError> {
+    use sha2::Digest;
     let file = std::fs::File::open(input)
         .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
     let mut lines = BufReader::new(file).lines();
     let (mut line_no, mut invalid) = (0u64, 0u64);
+    let mut hasher = sha2::Sha256::new();
     loop {
         let mut chunk = Vec::with_capacity(4096);
         for l in lines.by_ref().take(4096) {
             line_no += 1;
             let l =
                 l.map_err(|e| CliError::new(format!("{} line {line_no}: {e}", input.display())))?;
+            hasher.update(l.as_bytes());
+            hasher.update(b"\n");
             if !l.trim().is_empty() {
                 chunk.push((line_no, l));
             }
         }
         if chunk.is_empty() {
-            return Ok(invalid);
+            return Ok((invalid, hex::encode(hasher.finalize())));
         }
         // matched in parallel, numbered and assigned in registry order
         let firms: Vec<Option<FirmLeads>> = chunk

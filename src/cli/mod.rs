@@ -4,6 +4,7 @@
 
 mod campaign;
 mod catalog;
+mod funnel;
 mod incentive;
 mod matching;
 mod merge;
@@ -42,6 +43,9 @@ pub enum Command {
     /// A registry's leads (精准推送): the firms eligible for a product they
     /// do not already hold, assigned to its banks, as XLSX or CSV.
     Campaign(campaign::CampaignArgs),
+    /// What became of a stored campaign's leads (推送成效): the funnel by
+    /// product, bank, region and size, as HTML or JSON.
+    Funnel(funnel::FunnelArgs),
     /// Monte Carlo of a risk-compensation pool (SPEC, or `default` for the
     /// 工信通 pool: 3000万 behind 6亿).
     Simulate(riskpool::SimulateArgs),
@@ -120,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Match(a) => matching::run_match(a),
         Command::Classify(a) => matching::run_classify(a),
         Command::Campaign(a) => campaign::run(a),
+        Command::Funnel(a) => funnel::run(a),
         Command::Catalog { action } => catalog::run(action),
         Command::Incentives { action } => incentive::run(action),
         Command::Token { action } => token::run(action),

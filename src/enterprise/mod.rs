@@ -145,7 +145,7 @@ named_enum!(
 });
 
 /// Whom a bank should call about a firm.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Contact {
     /// A person to ask for.
     #[serde(skip_serializing_if = "Option::is_none")]

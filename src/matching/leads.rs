@@ -4,16 +4,18 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Evaluation, MatchStatus, Outcome};
 use crate::enterprise::{Classification, Contact, SizeClass};
 use crate::kernel::money::Yuan;
 
 /// One firm sent to one bank for one product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lead {
-    /// `{campaign}-{n}`, n counting from 1 in registry order.
+    /// `{campaign}-{bank}-{n}`, n counting a bank's leads from 1 in registry
+    /// order (`{campaign}-{n}` for leads not assigned to a bank): an id says
+    /// nothing of how many leads other banks were sent.
     pub id: String,
     /// The registry line the firm came from.
     pub line: u64,
@@ -104,6 +106,10 @@ pub struct LeadBook {
     campaign: String,
     banks: BTreeMap<String, Vec<String>>,
     turn: BTreeMap<String, usize>,
+    /// Firms matched (every firm pushed, lead or not).
+    pub firms: u64,
+    /// Leads numbered so far per bank (`""`: unassigned).
+    numbered: BTreeMap<String, u64>,
     /// The leads, in registry order.
     pub leads: Vec<Lead>,
     /// Firms that were eligible for a product they already hold or applied
@@ -125,6 +131,7 @@ impl LeadBook {
     /// Adds one firm's leads, found apart (in parallel, say): each gets its
     /// id and, in turn, one of its product's banks.
     pub fn push(&mut self, firm: FirmLeads) {
+        self.firms += 1;
         for id in firm.already {
             *self.already.entry(id).or_default() += 1;
         }
@@ -139,7 +146,13 @@ impl LeadBook {
                     *turn += 1;
                     bank
                 });
-            lead.id = format!("{}-{:06}", self.campaign, self.leads.len() + 1);
+            let key = lead.bank_id.clone().unwrap_or_default();
+            let n = self.numbered.entry(key).or_default();
+            *n += 1;
+            lead.id = match &lead.bank_id {
+                Some(b) => format!("{}-{b}-{:06}", self.campaign, *n),
+                None => format!("{}-{:06}", self.campaign, *n),
+            };
             self.leads.push(lead);
         }
     }
@@ -153,4 +166,37 @@ impl LeadBook {
         }
         out
     }
+}
+
+/// Checks a campaign's name (the prefix of its lead ids): 1 to 64 letters,
+/// digits, `-` or `_`.
+pub fn check_campaign_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` must be 1 to 64 letters, digits, `-` or `_`"
+        ))
+    }
+}
+
+/// The banks each product's leads go to: the catalogue's cooperating banks,
+/// with `overrides` (a campaign's own assignment) replacing a product's.
+pub fn banks_for(
+    catalog: &crate::catalog::Catalog,
+    overrides: BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = catalog
+        .products
+        .iter()
+        .filter(|p| !p.banks.is_empty())
+        .map(|p| (p.id.clone(), p.banks.iter().map(|b| b.id.clone()).collect()))
+        .collect();
+    out.extend(overrides);
+    out
 }

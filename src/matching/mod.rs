@@ -12,7 +12,9 @@
 
 pub mod cost;
 pub mod criteria;
+pub mod funnel;
 pub mod leads;
+pub mod referral;
 pub mod registry;
 
 use chrono::NaiveDate;

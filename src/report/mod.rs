@@ -7,9 +7,12 @@
 //! the gRPC services return it in their final message.
 
 pub mod analytic;
+pub mod funnel;
 pub mod grid;
 pub mod leads;
 pub mod registry;
+#[cfg(test)]
+pub(crate) mod scan;
 pub mod simulation;
 pub mod svg;
 pub mod text;

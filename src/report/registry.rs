@@ -246,55 +246,9 @@ fn one_step_table(b: &mut String, s: &RegistryStats, name: &dyn Fn(usize) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enterprise::{Field, Flag, Profile};
+    use crate::enterprise::Profile;
     use crate::matching::{self, MatchOptions, registry::FirmTally};
-
-    /// The text an officer reads of an HTML page: its elements' text, the
-    /// styles and the markup left out.
-    fn visible(html: &str) -> String {
-        let mut out = String::new();
-        let mut rest = html;
-        while let Some(i) = rest.find('<') {
-            out.push_str(&rest[..i]);
-            out.push(' ');
-            rest = &rest[i..];
-            let close = if rest.starts_with("<style") {
-                rest.find("</style>").map(|j| j + 8)
-            } else {
-                rest.find('>').map(|j| j + 1)
-            };
-            rest = &rest[close.unwrap_or(rest.len())..];
-        }
-        out.push_str(rest);
-        out
-    }
-
-    /// Runs of capitals or underscores four long or more (a code such as
-    /// `OBTAIN_CERTIFICATION`), and bare field names (`annual_revenue`).
-    fn raw_codes(text: &str) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut run = String::new();
-        for c in text.chars().chain(std::iter::once(' ')) {
-            if c.is_ascii_uppercase() || c == '_' {
-                run.push(c);
-            } else {
-                if run.chars().count() >= 4 {
-                    found.push(run.clone());
-                }
-                run.clear();
-            }
-        }
-        let names = Field::ALL
-            .iter()
-            .map(|f| f.code())
-            .chain(Flag::ALL.iter().map(|f| f.code()));
-        for n in names.filter(|n| n.len() >= 6) {
-            if text.contains(n) {
-                found.push(n.to_string());
-            }
-        }
-        found
-    }
+    use crate::report::scan::{raw_codes, visible};
 
     /// Every text an officer reads of a registry run — the registry report,
     /// and each firm's match as the CLI prints it — is in Chinese: no code

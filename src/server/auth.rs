@@ -268,6 +268,11 @@ pub fn incentive_allowed(p: &Principal) -> bool {
     !matches!(p, Principal::Analyst)
 }
 
+/// Referral: everyone (each handler narrows: a bank to its own leads).
+pub fn referral_allowed(_: &Principal) -> bool {
+    true
+}
+
 /// The principal an interceptor recorded. A handler reached without one
 /// (a service mounted without its interceptor) is refused: access fails
 /// closed.

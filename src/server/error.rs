@@ -287,6 +287,7 @@ impl From<ApiError> for Status {
                 let (code, reason) = match &e {
                     S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
                     S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
+                    S::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
                     S::Unavailable(_) => (Code::Unavailable, "STORE_UNAVAILABLE"),
                     S::Quota(_) => (Code::ResourceExhausted, "QUOTA_EXCEEDED"),
                     S::Db(_) | S::Postgres(_) | S::Config(_) | S::Dir { .. } | S::Corrupt(_) => {

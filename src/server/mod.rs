@@ -11,6 +11,7 @@ pub mod listen;
 pub mod matching;
 pub mod page;
 mod progress;
+pub mod referral;
 pub mod riskpool;
 mod snapshot;
 
@@ -24,6 +25,7 @@ use tonic_reflection::server as reflection;
 
 use self::pb::incentive_service_server::IncentiveServiceServer;
 use self::pb::matching_service_server::MatchingServiceServer;
+use self::pb::referral_service_server::ReferralServiceServer;
 use self::pb::risk_pool_service_server::RiskPoolServiceServer;
 
 use crate::catalog::Catalog;
@@ -98,12 +100,14 @@ async fn set_health(
 ) {
     use crate::server::pb::incentive_service_server::IncentiveServiceServer;
     use crate::server::pb::matching_service_server::MatchingServiceServer;
+    use crate::server::pb::referral_service_server::ReferralServiceServer;
     use crate::server::pb::risk_pool_service_server::RiskPoolServiceServer;
     use tonic::server::NamedService;
     for name in [
         <MatchingServiceServer<matching::MatchingSvc> as NamedService>::NAME,
         <RiskPoolServiceServer<riskpool::RiskPoolSvc> as NamedService>::NAME,
         <IncentiveServiceServer<incentive::IncentiveSvc> as NamedService>::NAME,
+        <ReferralServiceServer<referral::ReferralSvc> as NamedService>::NAME,
     ] {
         reporter.set_service_status(name, status).await;
     }
@@ -115,7 +119,8 @@ async fn set_health(
 /// How often the health service asks the store whether it answers.
 const STORE_CHECK: Duration = Duration::from_millis(500);
 
-/// Keeps the incentive service's health in step with its database: NOT_SERVING
+/// Keeps the health of the services that need the database (incentives,
+/// referral) in step with it: NOT_SERVING
 /// while the store does not answer, SERVING again at the first check it does
 /// (within [`STORE_CHECK`] of its return). The overall status ("") stays
 /// SERVING: matching and simulations need no database.
@@ -124,9 +129,13 @@ async fn watch_store(
     reporter: tonic_health::server::HealthReporter,
 ) {
     use crate::server::pb::incentive_service_server::IncentiveServiceServer;
+    use crate::server::pb::referral_service_server::ReferralServiceServer;
     use tonic::server::NamedService;
     use tonic_health::ServingStatus;
-    let name = <IncentiveServiceServer<incentive::IncentiveSvc> as NamedService>::NAME;
+    let names = [
+        <IncentiveServiceServer<incentive::IncentiveSvc> as NamedService>::NAME,
+        <ReferralServiceServer<referral::ReferralSvc> as NamedService>::NAME,
+    ];
     let mut up = true;
     let mut tick = tokio::time::interval(STORE_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -140,21 +149,25 @@ async fn watch_store(
             if up {
                 tracing::info!(
                     backend = store.backend(),
-                    "store answers again: incentive service SERVING"
+                    "store answers again: incentive and referral services SERVING"
                 );
-                reporter
-                    .set_service_status(name, ServingStatus::Serving)
-                    .await;
+                for name in names {
+                    reporter
+                        .set_service_status(name, ServingStatus::Serving)
+                        .await;
+                }
             } else {
                 let why = match r {
                     Ok(Err(e)) => e.to_string(),
                     Err(e) => e.to_string(),
                     Ok(Ok(())) => String::new(),
                 };
-                tracing::warn!(backend = store.backend(), error = %why, "store does not answer: incentive service NOT_SERVING");
-                reporter
-                    .set_service_status(name, ServingStatus::NotServing)
-                    .await;
+                tracing::warn!(backend = store.backend(), error = %why, "store does not answer: incentive and referral services NOT_SERVING");
+                for name in names {
+                    reporter
+                        .set_service_status(name, ServingStatus::NotServing)
+                        .await;
+                }
             }
         }
     }
@@ -202,13 +215,7 @@ fn transport(config: &Config) -> Result<Server, ServeError> {
 /// may migrate), saying what it opened.
 async fn open_store(
     config: &Config,
-) -> Result<
-    (
-        Arc<dyn crate::store::IncentiveStore>,
-        crate::store::Location,
-    ),
-    ServeError,
-> {
+) -> Result<(Arc<dyn crate::store::Backend>, crate::store::Location), ServeError> {
     let location =
         crate::store::Location::parse(config.store.url.as_deref(), &config.store.data_dir)?;
     let store = {
@@ -254,15 +261,23 @@ struct Services {
     riskpool: RiskPoolServiceServer<riskpool::RiskPoolSvc>,
     runs: riskpool::Runs,
     incentives: IncentiveServiceServer<incentive::IncentiveSvc>,
+    referral: ReferralServiceServer<referral::ReferralSvc>,
 }
 
 fn services(
     config: &Config,
     catalog: Arc<Catalog>,
-    store: Arc<dyn crate::store::IncentiveStore>,
+    store: Arc<dyn crate::store::Backend>,
 ) -> Services {
     let max = config.server.max_message_bytes;
     let out_max = max.max(16 * 1024 * 1024);
+    let referral = ReferralServiceServer::new(referral::ReferralSvc::new(
+        store.clone(),
+        catalog.clone(),
+        config.server.max_campaign_leads,
+    ))
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(out_max);
     let matching = MatchingServiceServer::new(matching::MatchingSvc::new(
         catalog,
         config.server.batch_buffer,
@@ -290,6 +305,7 @@ fn services(
         riskpool,
         runs,
         incentives,
+        referral,
     }
 }
 
@@ -473,6 +489,7 @@ pub async fn serve(
         riskpool,
         runs,
         incentives,
+        referral,
     } = services(config, catalog, store);
 
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
@@ -511,6 +528,10 @@ pub async fn serve(
         .add_service(InterceptedService::new(
             incentives,
             auth.interceptor(auth::incentive_allowed, "incentives"),
+        ))
+        .add_service(InterceptedService::new(
+            referral,
+            auth.interceptor(auth::referral_allowed, "referral"),
         ))
         .serve_with_incoming_shutdown(incoming, signal);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);

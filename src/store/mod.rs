@@ -17,6 +17,7 @@
 //! - schema migrations run at start-up, once however many servers start.
 
 pub mod postgres;
+pub mod referral;
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -29,7 +30,15 @@ use crate::incentive::{
 };
 use crate::kernel::money::Yuan;
 
+pub use referral::ReferralStore;
 pub use sqlite::Store;
+
+/// Everything a server keeps: the incentive service's reports and
+/// statements, and the referral service's campaigns, leads and outcomes,
+/// in one database.
+pub trait Backend: IncentiveStore + ReferralStore {}
+
+impl<T: IncentiveStore + ReferralStore> Backend for T {}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +69,10 @@ pub enum StoreError {
     /// different details.
     #[error("{0}")]
     AlreadyExists(String),
+    /// What was asked for is not there, or not the caller's to see (the
+    /// two answer alike, so an id says nothing of another bank's data).
+    #[error("{0}")]
+    NotFound(String),
     /// A referenced bank is not registered.
     #[error("bank `{0}` is not registered")]
     UnknownBank(String),
@@ -254,7 +267,7 @@ impl Location {
 }
 
 /// Opens the store at `loc`, migrating it.
-pub fn open(loc: &Location, cfg: &StoreOptions) -> Result<Arc<dyn IncentiveStore>, StoreError> {
+pub fn open(loc: &Location, cfg: &StoreOptions) -> Result<Arc<dyn Backend>, StoreError> {
     Ok(match loc {
         Location::Sqlite(dir) => Arc::new(Store::open_with(dir, cfg.synchronous)?),
         Location::Postgres(url) => Arc::new(postgres::PgStore::open(

@@ -20,6 +20,8 @@ use crate::incentive::{
 };
 use crate::kernel::money::Yuan;
 
+mod referral;
+
 /// The embedded SQLite database.
 #[derive(Debug)]
 pub struct Store {
@@ -85,6 +87,8 @@ const MIGRATIONS: &[&str] = &[
         FROM requests q JOIN reports r ON r.id = q.report_id;
      DROP TABLE requests;
      ALTER TABLE scoped_requests RENAME TO requests;",
+    // 3: campaigns, their leads, and the outcomes banks report
+    referral::SCHEMA,
 ];
 
 impl Store {

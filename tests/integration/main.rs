@@ -25,4 +25,5 @@ mod reports;
 mod riskpool;
 mod spec_props;
 mod store_backends;
+mod store_referral;
 mod tls;

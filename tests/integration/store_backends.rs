@@ -37,7 +37,7 @@ impl Backend {
 
     /// Opens a store on this backend (a second call is a second server on
     /// the same data).
-    fn open(&self) -> Arc<dyn IncentiveStore> {
+    pub(crate) fn open(&self) -> Arc<dyn smefin::store::Backend> {
         smefin::store::open(&self.location(), &StoreOptions::default()).unwrap()
     }
 }
@@ -321,7 +321,7 @@ fn concurrent_start_migrates_once(b: &Backend) {
     }
 }
 
-fn each_backend(test: fn(&Backend)) {
+pub(crate) fn each_backend(test: fn(&Backend)) {
     for b in backends() {
         eprintln!("backend: {}", b.name());
         test(&b);

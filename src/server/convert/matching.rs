@@ -223,6 +223,7 @@ impl From<&Product> for pb::Product {
             uncertain,
             variant_of,
             facts,
+            banks,
             rule_sources: _,
         } = p;
         pb::Product {
@@ -260,6 +261,15 @@ impl From<&Product> for pb::Product {
                     from: f.from.to_string(),
                     source: f.source.clone(),
                     uncertain: f.uncertain,
+                })
+                .collect(),
+            banks: banks
+                .iter()
+                .map(|b| pb::CooperatingBank {
+                    id: b.id.clone(),
+                    name: b.name.clone(),
+                    source: b.source.clone(),
+                    uncertain: b.uncertain,
                 })
                 .collect(),
         }

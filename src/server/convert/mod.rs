@@ -5,4 +5,5 @@
 pub mod common;
 pub mod incentive;
 pub mod matching;
+pub mod referral;
 pub mod riskpool;

@@ -53,4 +53,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
         computed_at TEXT NOT NULL,
         PRIMARY KEY (period, version)
      );",
+    // 2: campaigns, their leads, and the outcomes banks report
+    super::referral::SCHEMA,
 ];

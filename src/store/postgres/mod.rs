@@ -40,6 +40,7 @@ mod errors;
 mod migrate;
 mod pool;
 mod queries;
+mod referral;
 mod tls;
 mod url;
 

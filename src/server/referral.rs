@@ -1,0 +1,521 @@
+//! `smefin.v1.ReferralService`: campaigns, the leads banks list and the
+//! outcomes they report, the funnel. Who sees what is decided here, once:
+//! a bank's calls are narrowed to its own leads before the store is asked.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::catalog::Catalog;
+use crate::enterprise::Profile;
+use crate::kernel::violation::FieldViolation;
+use crate::matching::leads::{FirmLeads, LeadBook, banks_for, check_campaign_name};
+use crate::matching::{self, MatchOptions};
+use crate::server::auth::{Principal, caller};
+use crate::server::convert::referral as conv;
+use crate::server::error::{self, ApiError};
+use crate::server::page::Page;
+use crate::server::pb;
+use crate::store::StoreError;
+use crate::store::referral::{LeadFilter, NewCampaign, ReferralStore, funnel_rows};
+
+/// Default and largest ListLeads pages.
+const LEADS_PAGE: (u64, u64) = (1000, 10_000);
+
+/// The referral service.
+#[derive(Debug, Clone)]
+pub struct ReferralSvc {
+    store: Arc<dyn ReferralStore>,
+    catalog: Arc<Catalog>,
+    max_leads: u64,
+}
+
+impl ReferralSvc {
+    /// A service over `store` and `catalog`; one campaign finds at most
+    /// `max_leads` leads.
+    pub fn new(store: Arc<dyn ReferralStore>, catalog: Arc<Catalog>, max_leads: u64) -> Self {
+        ReferralSvc {
+            store,
+            catalog,
+            max_leads,
+        }
+    }
+
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn ReferralStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
+            .map_err(|e| ApiError::from(e).into())
+    }
+}
+
+fn invalid(reason: &'static str, violations: Vec<FieldViolation>) -> Status {
+    ApiError::InvalidArgument { reason, violations }.into()
+}
+
+fn denied(p: &Principal, what: &str) -> Status {
+    ApiError::PermissionDenied {
+        reason: "NOT_ALLOWED",
+        message: format!("{} may not {what}", p.name()),
+    }
+    .into()
+}
+
+/// The bank a caller is narrowed to (`None`: every bank), refusing a bank
+/// that asks for another bank's.
+fn scope(who: &Principal, asked: &str) -> Result<Option<String>, Status> {
+    match who {
+        Principal::Bank(id) if !asked.is_empty() && asked != id => {
+            Err(denied(who, &format!("see the leads of bank `{asked}`")))
+        }
+        Principal::Bank(id) => Ok(Some(id.clone())),
+        _ => Ok((!asked.is_empty()).then(|| asked.to_string())),
+    }
+}
+
+/// A campaign's header, from the first message of its stream.
+struct Head {
+    request_id: String,
+    name: String,
+    as_of: NaiveDate,
+    opts: MatchOptions,
+    banks: BTreeMap<String, Vec<String>>,
+}
+
+fn head(first: &pb::RunCampaignRequest, catalog: &Catalog) -> Result<Head, Status> {
+    let mut errs = Vec::new();
+    if let Err(why) = crate::incentive::check_id(&first.request_id) {
+        errs.push(FieldViolation::new("request_id", why));
+    }
+    if let Err(why) = check_campaign_name(&first.name) {
+        errs.push(FieldViolation::new("name", why));
+    }
+    let as_of = if first.as_of.trim().is_empty() {
+        Some(crate::files::today_cst())
+    } else {
+        crate::kernel::date::parse_date(&first.as_of)
+            .map_err(|e| errs.push(FieldViolation::new("as_of", e)))
+            .ok()
+    };
+    for (i, id) in first.product_ids.iter().enumerate() {
+        if catalog.product(id).is_none() {
+            errs.push(FieldViolation::new(
+                format!("product_ids[{i}]"),
+                format!("unknown product `{id}`"),
+            ));
+        }
+    }
+    let mut overrides = BTreeMap::new();
+    for (i, a) in first.assignments.iter().enumerate() {
+        if catalog.product(&a.product_id).is_none() {
+            errs.push(FieldViolation::new(
+                format!("assignments[{i}].product_id"),
+                format!("unknown product `{}`", a.product_id),
+            ));
+        }
+        for (j, b) in a.bank_ids.iter().enumerate() {
+            if let Err(why) = crate::incentive::check_bank_id(b) {
+                errs.push(FieldViolation::new(
+                    format!("assignments[{i}].bank_ids[{j}]"),
+                    why,
+                ));
+            }
+        }
+        overrides.insert(a.product_id.clone(), a.bank_ids.clone());
+    }
+    let (Some(as_of), true) = (as_of, errs.is_empty()) else {
+        return Err(invalid("INVALID_CAMPAIGN", errs));
+    };
+    Ok(Head {
+        request_id: crate::incentive::normalize_id(&first.request_id).unwrap_or_default(),
+        name: first.name.clone(),
+        as_of,
+        opts: MatchOptions {
+            as_of,
+            product_ids: first.product_ids.clone(),
+        },
+        banks: banks_for(catalog, overrides),
+    })
+}
+
+/// What a RunCampaign stream adds up to before it is stored.
+struct Intake {
+    book: LeadBook,
+    invalid: u64,
+    hasher: Sha256,
+}
+
+impl Intake {
+    /// Matches one enterprise (message `index`, counting from 1).
+    fn add(
+        &mut self,
+        catalog: &Catalog,
+        opts: &MatchOptions,
+        index: u64,
+        profile: pb::EnterpriseProfile,
+    ) -> Result<(), Status> {
+        let bytes = profile.encode_to_vec();
+        self.hasher.update((bytes.len() as u64).to_le_bytes());
+        self.hasher.update(&bytes);
+        let Ok(p) = Profile::from_raw_at(profile.into(), "profile.") else {
+            self.invalid += 1;
+            return Ok(());
+        };
+        let cls = p.classify();
+        let ev = matching::evaluate(catalog, &p, &cls, opts).map_err(ApiError::from)?;
+        self.book.push(FirmLeads::of(index, &ev, &cls));
+        Ok(())
+    }
+}
+
+fn follow_on(m: &pb::RunCampaignRequest, index: u64) -> Result<(), Status> {
+    let header = !m.request_id.is_empty()
+        || !m.name.is_empty()
+        || !m.as_of.is_empty()
+        || !m.assignments.is_empty()
+        || !m.product_ids.is_empty();
+    if header {
+        return Err(invalid(
+            "INVALID_CAMPAIGN",
+            vec![FieldViolation::new(
+                "request_id",
+                format!("message {index}: the campaign's fields belong in the first message only"),
+            )],
+        ));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl pb::referral_service_server::ReferralService for ReferralSvc {
+    async fn run_campaign(
+        &self,
+        request: Request<Streaming<pb::RunCampaignRequest>>,
+    ) -> Result<Response<pb::RunCampaignResponse>, Status> {
+        let who = caller(&request)?;
+        if !who.is_bureau() {
+            return Err(denied(&who, "run campaigns"));
+        }
+        let mut stream = request.into_inner();
+        let mut first = stream
+            .message()
+            .await
+            .map_err(|s| error::inbound(s, "requests", 0))?
+            .ok_or_else(|| {
+                invalid(
+                    "INVALID_CAMPAIGN",
+                    vec![FieldViolation::new("request_id", "the stream is empty")],
+                )
+            })?;
+        let h = head(&first, &self.catalog)?;
+        let mut intake = Intake {
+            book: LeadBook::new(&h.name, h.banks.clone()),
+            invalid: 0,
+            hasher: Sha256::new(),
+        };
+        let profile = first.profile.take();
+        first.request_id.clear();
+        intake.hasher.update(first.encode_to_vec());
+        let mut index = 0u64;
+        let mut next = profile;
+        loop {
+            if let Some(p) = next.take() {
+                intake.add(&self.catalog, &h.opts, index + 1, p)?;
+                if intake.book.leads.len() as u64 > self.max_leads {
+                    return Err(ApiError::Store(StoreError::Quota(format!(
+                        "the campaign finds more than {} leads, the most one call may hold (server.max_campaign_leads); run it with `smefin campaign` or split the registry",
+                        self.max_leads
+                    )))
+                    .into());
+                }
+            }
+            index += 1;
+            match stream
+                .message()
+                .await
+                .map_err(|s| error::inbound(s, "requests", index))?
+            {
+                Some(mut m) => {
+                    follow_on(&m, index)?;
+                    next = m.profile.take();
+                }
+                None => break,
+            }
+        }
+        let Intake {
+            book,
+            invalid,
+            hasher,
+        } = intake;
+        let hash = hex::encode(hasher.finalize());
+        let counts = book.counts();
+        let new = NewCampaign {
+            id: h.name.clone(),
+            as_of: h.as_of,
+            firms: book.firms,
+            invalid,
+            already: book.already.clone(),
+        };
+        let by = who.name();
+        let request_id = h.request_id.clone();
+        let c = self
+            .db(move |s| s.save_campaign(&request_id, &hash, &by, &new, &book.leads))
+            .await?;
+        Ok(Response::new(pb::RunCampaignResponse {
+            campaign: Some(conv::campaign(&c)),
+            counts: counts
+                .into_iter()
+                .map(|((product_id, bank), leads)| pb::CampaignCount {
+                    product_id,
+                    bank_id: bank.unwrap_or_default(),
+                    leads,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_campaigns(
+        &self,
+        request: Request<pb::ListCampaignsRequest>,
+    ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
+        let who = caller(&request)?;
+        if matches!(who, Principal::Bank(_)) {
+            return Err(denied(
+                &who,
+                "list campaigns (ListLeads lists the bank's own leads)",
+            ));
+        }
+        let pb::ListCampaignsRequest {
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let p = Page::parse(&page_token, page_size, 50, 500)
+            .map_err(|v| invalid("INVALID_PAGE", vec![v]))?;
+        let rows = self.db(move |s| s.campaigns(p.offset, p.size + 1)).await?;
+        let more = rows.len() as u64 > p.size;
+        let campaigns: Vec<pb::Campaign> = rows
+            .iter()
+            .take(p.size as usize)
+            .map(conv::campaign)
+            .collect();
+        let next_page_token = p.next_token(campaigns.len(), more);
+        Ok(Response::new(pb::ListCampaignsResponse {
+            campaigns,
+            next_page_token,
+        }))
+    }
+
+    async fn list_leads(
+        &self,
+        request: Request<pb::ListLeadsRequest>,
+    ) -> Result<Response<pb::ListLeadsResponse>, Status> {
+        let who = caller(&request)?;
+        let pb::ListLeadsRequest {
+            campaign_id,
+            bank_id,
+            product_id,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let after = lead_token(&page_token)?;
+        let size = match page_size {
+            0 => LEADS_PAGE.0,
+            n => u64::from(n).min(LEADS_PAGE.1),
+        };
+        let filter = LeadFilter {
+            campaign: (!campaign_id.is_empty()).then_some(campaign_id),
+            bank: scope(&who, &bank_id)?,
+            product: (!product_id.is_empty()).then_some(product_id),
+        };
+        let rows = self.db(move |s| s.leads(&filter, after, size + 1)).await?;
+        let more = rows.len() as u64 > size;
+        let leads: Vec<pb::Lead> = rows.iter().take(size as usize).map(conv::lead).collect();
+        let next_page_token = match (more, rows.get(size as usize - 1)) {
+            (true, Some(last)) => format!("s{}", last.seq),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListLeadsResponse {
+            leads,
+            next_page_token,
+        }))
+    }
+
+    async fn report_lead_outcome(
+        &self,
+        request: Request<pb::ReportLeadOutcomeRequest>,
+    ) -> Result<Response<pb::ReportLeadOutcomeResponse>, Status> {
+        let who = caller(&request)?;
+        if matches!(who, Principal::Analyst) {
+            return Err(denied(&who, "report outcomes"));
+        }
+        let req = request.into_inner();
+        let hash = hex::encode(Sha256::digest(
+            pb::ReportLeadOutcomeRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }
+            .encode_to_vec(),
+        ));
+        let (request_id, lead_id) = (req.request_id.clone(), req.lead_id.clone());
+        let today = crate::files::today_cst();
+        let mut errs = Vec::new();
+        if let Err(why) = crate::incentive::check_id(&request_id) {
+            errs.push(FieldViolation::new("request_id", why));
+        }
+        if lead_id.trim().is_empty() {
+            errs.push(FieldViolation::new("lead_id", "is required"));
+        }
+        let report = conv::outcome_report(req, today);
+        let report = match report {
+            Ok(r) if errs.is_empty() => r,
+            Ok(_) => return Err(invalid("INVALID_OUTCOME", errs)),
+            Err(more) => {
+                errs.extend(more);
+                return Err(invalid("INVALID_OUTCOME", errs));
+            }
+        };
+        let bank = scope(&who, "")?;
+        let (id, b) = (lead_id.clone(), bank.clone());
+        let lead = self
+            .db(move |s| s.lead(&id, b.as_deref()))
+            .await?
+            .ok_or_else(|| {
+                ApiError::from(StoreError::NotFound(format!(
+                    "no lead `{lead_id}` among the caller's leads"
+                )))
+            })?;
+        let as_of = self
+            .db({
+                let c = lead.campaign_id.clone();
+                move |s| s.campaign(&c)
+            })
+            .await?
+            .map_or(report.date, |c| c.as_of);
+        let problems = report.check(as_of, today);
+        if !problems.is_empty() {
+            return Err(invalid("INVALID_OUTCOME", problems));
+        }
+        let by = who.name();
+        let request_id = crate::incentive::normalize_id(&request_id).unwrap_or(request_id);
+        let stored = self
+            .db(move |s| {
+                s.report_outcome(&request_id, &hash, &by, &lead_id, bank.as_deref(), &report)
+            })
+            .await?;
+        Ok(Response::new(pb::ReportLeadOutcomeResponse {
+            outcome: Some(conv::outcome(&stored)),
+        }))
+    }
+
+    async fn get_lead(
+        &self,
+        request: Request<pb::GetLeadRequest>,
+    ) -> Result<Response<pb::GetLeadResponse>, Status> {
+        let who = caller(&request)?;
+        let bank = scope(&who, "")?;
+        let id = request.into_inner().lead_id;
+        let lead = self
+            .db({
+                let id = id.clone();
+                move |s| s.lead(&id, bank.as_deref())
+            })
+            .await?
+            .ok_or_else(|| {
+                ApiError::from(StoreError::NotFound(format!(
+                    "no lead `{id}` among the caller's leads"
+                )))
+            })?;
+        let lid = lead.lead.id.clone();
+        let outcomes = self.db(move |s| s.outcomes(&lid)).await?;
+        Ok(Response::new(pb::GetLeadResponse {
+            lead: Some(conv::lead(&lead)),
+            outcomes: outcomes.iter().map(conv::outcome).collect(),
+        }))
+    }
+
+    async fn get_funnel(
+        &self,
+        request: Request<pb::GetFunnelRequest>,
+    ) -> Result<Response<pb::GetFunnelResponse>, Status> {
+        let who = caller(&request)?;
+        let bank = scope(&who, "")?;
+        let pb::GetFunnelRequest {
+            campaign_id,
+            compare_to,
+            report,
+        } = request.into_inner();
+        let funnel = self
+            .funnel(&campaign_id, bank.clone(), "campaign_id")
+            .await?;
+        let previous = if compare_to.is_empty() {
+            None
+        } else {
+            Some(self.funnel(&compare_to, bank.clone(), "compare_to").await?)
+        };
+        let report_html = if report {
+            crate::report::funnel::html(&funnel, previous.as_ref(), bank.as_deref())
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::GetFunnelResponse {
+            funnel: Some(conv::funnel(&funnel)),
+            previous: previous.as_ref().map(conv::funnel),
+            report_html,
+        }))
+    }
+}
+
+impl ReferralSvc {
+    /// The funnel of campaign `id` over what `bank` may see.
+    async fn funnel(
+        &self,
+        id: &str,
+        bank: Option<String>,
+        field: &str,
+    ) -> Result<crate::matching::funnel::Funnel, Status> {
+        if id.is_empty() {
+            return Err(invalid(
+                "INVALID_FUNNEL",
+                vec![FieldViolation::new(field, "is required")],
+            ));
+        }
+        let id = id.to_string();
+        self.db(move |s| {
+            let c = s
+                .campaign(&id)?
+                .ok_or_else(|| StoreError::NotFound(format!("no campaign `{id}`")))?;
+            let rows = funnel_rows(s, &id, bank.as_deref())?;
+            Ok(crate::matching::funnel::fold(&c.id, c.as_of, rows))
+        })
+        .await
+    }
+}
+
+/// The place a ListLeads page token names: `s<seq>` as the server wrote it.
+fn lead_token(token: &str) -> Result<u64, Status> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    token
+        .strip_prefix('s')
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
+        .and_then(|d| d.parse::<u64>().ok())
+        .filter(|&n| n <= i64::MAX as u64)
+        .ok_or_else(|| {
+            invalid(
+                "INVALID_PAGE",
+                vec![FieldViolation::new(
+                    "page_token",
+                    "is not a token this service returned",
+                )],
+            )
+        })
+}
