@@ -178,7 +178,12 @@ fn save(
     };
     let c = store
         .save_campaign(name, &hash, "cli", &new, &book.leads)
-        .map_err(|e| CliError::new(format!("--save: {e}")))?;
+        .map_err(|e| match e {
+            crate::store::StoreError::AlreadyExists(_) => CliError::new(format!(
+                "--save: a campaign named `{name}` is already stored from another registry, date or assignment; give this one another --name"
+            )),
+            e => CliError::new(format!("--save: {e}")),
+        })?;
     Ok(format!(
         "已保存推送批次 {}（{} 条线索，{}）：各银行可通过 ListLeads 查看各自线索\n",
         c.id, c.leads, c.created_at

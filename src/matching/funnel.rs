@@ -150,54 +150,74 @@ pub struct Funnel {
     pub decision_days: DecisionDays,
 }
 
+/// The counts of a fold in progress.
+#[derive(Default)]
+struct Tally {
+    total: Stages,
+    product: BTreeMap<String, (String, Stages)>,
+    bank: BTreeMap<String, Stages>,
+    region: BTreeMap<String, Stages>,
+    size: BTreeMap<Option<SizeClass>, Stages>,
+    declines: BTreeMap<DeclineReason, u64>,
+    days: Vec<i64>,
+}
+
+impl Tally {
+    fn add(&mut self, r: FunnelRow, as_of: NaiveDate) {
+        let latest = r.latest.as_ref().map(|l| &l.outcome);
+        self.total.add(latest);
+        self.product
+            .entry(r.product_id)
+            .or_insert_with(|| (r.product_name, Stages::default()))
+            .1
+            .add(latest);
+        self.bank
+            .entry(r.bank_id.unwrap_or_default())
+            .or_default()
+            .add(latest);
+        self.region
+            .entry(r.region_code.unwrap_or_default())
+            .or_default()
+            .add(latest);
+        self.size.entry(r.size_class).or_default().add(latest);
+        if let Some(l) = &r.latest {
+            if let Outcome::Declined { reason } = l.outcome {
+                *self.declines.entry(reason).or_default() += 1;
+            }
+            if l.outcome.decided() {
+                self.days.push((l.date - as_of).num_days());
+            }
+        }
+    }
+}
+
+fn group(key: String, label: String, stages: Stages) -> Group {
+    Group { key, label, stages }
+}
+
 /// Folds the funnel of campaign `campaign_id` dated `as_of` over `rows`.
 pub fn fold(
     campaign_id: &str,
     as_of: NaiveDate,
     rows: impl IntoIterator<Item = FunnelRow>,
 ) -> Funnel {
-    let mut total = Stages::default();
-    let mut product: BTreeMap<String, (String, Stages)> = BTreeMap::new();
-    let mut bank: BTreeMap<String, Stages> = BTreeMap::new();
-    let mut region: BTreeMap<String, Stages> = BTreeMap::new();
-    let mut size: BTreeMap<Option<SizeClass>, Stages> = BTreeMap::new();
-    let mut declines: BTreeMap<DeclineReason, u64> = BTreeMap::new();
-    let mut days = Vec::new();
+    let mut t = Tally::default();
     for r in rows {
-        let latest = r.latest.as_ref().map(|l| &l.outcome);
-        total.add(latest);
-        product
-            .entry(r.product_id.clone())
-            .or_insert_with(|| (r.product_name.clone(), Stages::default()))
-            .1
-            .add(latest);
-        bank.entry(r.bank_id.clone().unwrap_or_default())
-            .or_default()
-            .add(latest);
-        region
-            .entry(r.region_code.clone().unwrap_or_default())
-            .or_default()
-            .add(latest);
-        size.entry(r.size_class).or_default().add(latest);
-        if let Some(l) = &r.latest {
-            if let Outcome::Declined { reason } = l.outcome {
-                *declines.entry(reason).or_default() += 1;
-            }
-            if l.outcome.decided() {
-                days.push((l.date - as_of).num_days());
-            }
-        }
+        t.add(r, as_of);
     }
-    let group = |key: String, label: String, stages: Stages| Group { key, label, stages };
+    // (the size classes in their order, the unknown last)
+    let unknown = t.size.remove(&None);
     Funnel {
         campaign_id: campaign_id.to_string(),
         as_of,
-        total,
-        by_product: product
+        total: t.total,
+        by_product: t
+            .product
             .into_iter()
             .map(|(k, (name, s))| group(k, name, s))
             .collect(),
-        by_bank: bank
+        by_bank: t
+            .bank
             .into_iter()
             .map(|(k, s)| {
                 let label = if k.is_empty() {
@@ -208,19 +228,21 @@ pub fn fold(
                 group(k, label, s)
             })
             .collect(),
-        by_region: region
+        by_region: t
+            .region
             .into_iter()
             .map(|(k, s)| {
-                let label = if k.is_empty() {
-                    "地区未知".to_string()
-                } else {
-                    crate::enterprise::region::describe(&k)
+                let label = match k.as_str() {
+                    "" => "地区未知".to_string(),
+                    code => crate::enterprise::region::describe(code),
                 };
                 group(k, label, s)
             })
             .collect(),
-        by_size: size
+        by_size: t
+            .size
             .into_iter()
+            .chain(unknown.map(|s| (None, s)))
             .map(|(k, s)| match k {
                 Some(c) => group(format!("{c:?}").to_lowercase(), c.name_zh().into(), s),
                 None => group(String::new(), "规模未知".into(), s),
@@ -229,14 +251,14 @@ pub fn fold(
         declines: DeclineReason::ALL
             .iter()
             .filter_map(|r| {
-                declines.get(r).map(|&n| DeclineCount {
+                t.declines.get(r).map(|&n| DeclineCount {
                     reason: r.code().into(),
                     label: r.label().into(),
                     leads: n,
                 })
             })
             .collect(),
-        decision_days: DecisionDays::of(days),
+        decision_days: DecisionDays::of(t.days),
     }
 }
 

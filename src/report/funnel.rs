@@ -271,6 +271,13 @@ mod tests {
         assert!(html.contains("缺少抵押或担保"));
         assert!(html.contains("东湖区（南昌市）") && html.contains("赣州市"));
         assert_eq!(html.matches("<figure").count(), 6);
+        // sizes in their order, the unknown last
+        let (small, micro, unknown) = (
+            html.find(">小型<").unwrap(),
+            html.find(">微型<").unwrap(),
+            html.find(">规模未知<").unwrap(),
+        );
+        assert!(small < micro && micro < unknown);
         let text = visible(&html).replace("NCRCB", "").replace("NC2024", "");
         let codes = raw_codes(&text);
         assert!(codes.is_empty(), "{codes:?}");

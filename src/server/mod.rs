@@ -458,6 +458,15 @@ async fn drained(
     Ok(())
 }
 
+/// What one connection may take, from the `[server]` settings.
+fn conn_limits(sc: &crate::config::ServerConfig) -> listen::ConnLimits {
+    listen::ConnLimits {
+        max_connections: sc.max_connections,
+        handshake_timeout: Duration::from_secs(sc.handshake_timeout_seconds),
+        tcp_keepalive: Duration::from_secs(sc.keepalive_interval_seconds.max(60)),
+    }
+}
+
 /// Serves on `listener` until `shutdown` completes, then drains calls in
 /// flight for at most `server.shutdown_grace_seconds`.
 pub async fn serve(
@@ -494,13 +503,7 @@ pub async fn serve(
 
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = drain_on(shutdown, store_watch, reporter.clone(), fired_tx);
-    let sc = &config.server;
-    let limits = listen::ConnLimits {
-        max_connections: sc.max_connections,
-        handshake_timeout: Duration::from_secs(sc.handshake_timeout_seconds),
-        tcp_keepalive: Duration::from_secs(sc.keepalive_interval_seconds.max(60)),
-    };
-    let incoming = listen::incoming(listener, limits);
+    let incoming = listen::incoming(listener, conn_limits(&config.server));
     let counter_log = tokio::spawn(listen::COUNTERS.log_every_minute());
     let health_only = health_listener(config, &health).await?;
     let builder = transport(config)?;

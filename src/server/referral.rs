@@ -176,6 +176,44 @@ impl Intake {
     }
 }
 
+impl Intake {
+    /// Matches the stream's enterprises (the first message's `profile`,
+    /// then one per message), refusing more than `max_leads` leads.
+    async fn read(
+        &mut self,
+        stream: &mut Streaming<pb::RunCampaignRequest>,
+        first: Option<pb::EnterpriseProfile>,
+        catalog: &Catalog,
+        opts: &MatchOptions,
+        max_leads: u64,
+    ) -> Result<(), Status> {
+        let (mut index, mut next) = (0u64, first);
+        loop {
+            if let Some(p) = next.take() {
+                self.add(catalog, opts, index + 1, p)?;
+                if self.book.leads.len() as u64 > max_leads {
+                    return Err(ApiError::Store(StoreError::Quota(format!(
+                        "the campaign finds more than {max_leads} leads, the most one call may hold (server.max_campaign_leads); run it with `smefin campaign` or split the registry"
+                    )))
+                    .into());
+                }
+            }
+            index += 1;
+            match stream
+                .message()
+                .await
+                .map_err(|s| error::inbound(s, "requests", index))?
+            {
+                Some(mut m) => {
+                    follow_on(&m, index)?;
+                    next = m.profile.take();
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
 fn follow_on(m: &pb::RunCampaignRequest, index: u64) -> Result<(), Status> {
     let header = !m.request_id.is_empty()
         || !m.name.is_empty()
@@ -224,32 +262,9 @@ impl pb::referral_service_server::ReferralService for ReferralSvc {
         let profile = first.profile.take();
         first.request_id.clear();
         intake.hasher.update(first.encode_to_vec());
-        let mut index = 0u64;
-        let mut next = profile;
-        loop {
-            if let Some(p) = next.take() {
-                intake.add(&self.catalog, &h.opts, index + 1, p)?;
-                if intake.book.leads.len() as u64 > self.max_leads {
-                    return Err(ApiError::Store(StoreError::Quota(format!(
-                        "the campaign finds more than {} leads, the most one call may hold (server.max_campaign_leads); run it with `smefin campaign` or split the registry",
-                        self.max_leads
-                    )))
-                    .into());
-                }
-            }
-            index += 1;
-            match stream
-                .message()
-                .await
-                .map_err(|s| error::inbound(s, "requests", index))?
-            {
-                Some(mut m) => {
-                    follow_on(&m, index)?;
-                    next = m.profile.take();
-                }
-                None => break,
-            }
-        }
+        intake
+            .read(&mut stream, profile, &self.catalog, &h.opts, self.max_leads)
+            .await?;
         let Intake {
             book,
             invalid,

@@ -8,7 +8,7 @@ pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_smefin"))
 }
 
-fn run(args: &[&str], dir: &Path) -> Output {
+pub(crate) fn run(args: &[&str], dir: &Path) -> Output {
     bin()
         .args(args)
         .current_dir(dir)
@@ -16,7 +16,7 @@ fn run(args: &[&str], dir: &Path) -> Output {
         .expect("run smefin")
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 pub(crate) fn stderr(o: &Output) -> String {

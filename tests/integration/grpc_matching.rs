@@ -8,7 +8,7 @@ use smefin::server::pb::matching_service_client::MatchingServiceClient;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-fn profile() -> pb::EnterpriseProfile {
+pub(crate) fn profile() -> pb::EnterpriseProfile {
     pb::EnterpriseProfile {
         name: "南昌某新材料科技有限公司".into(),
         credit_code: Some("91350100M000100Y43".into()),

@@ -10,12 +10,14 @@ mod common;
 
 mod architecture;
 mod cli;
+mod cli_referral;
 mod cli_riskpool;
 mod deploy;
 mod durability;
 mod golden_paths;
 mod grpc_incentive;
 mod grpc_matching;
+mod grpc_referral;
 mod grpc_riskpool;
 mod hardening;
 mod hardening_banks;
