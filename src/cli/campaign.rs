@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use rayon::prelude::*;
 
+use super::lead_files::{Kind, LeadFiles};
 use super::{CliError, as_of, load_catalog, print};
 use crate::catalog::Catalog;
 use crate::enterprise::Profile;
@@ -57,28 +58,6 @@ pub struct CampaignArgs {
     pub store: super::funnel::StoreArgs,
 }
 
-/// The file kinds a lead list is written as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Csv,
-    Xlsx,
-}
-
-fn kind(path: &Path) -> Result<Kind, CliError> {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-    {
-        Some(e) if e == "csv" => Ok(Kind::Csv),
-        Some(e) if e == "xlsx" => Ok(Kind::Xlsx),
-        _ => Err(CliError::new(format!(
-            "--out: {} must end in .xlsx or .csv",
-            path.display()
-        ))),
-    }
-}
-
 /// `PRODUCT=BANK[,BANK…]` flags as a map, each product of the catalogue and
 /// each bank id well-formed.
 fn assignments(
@@ -108,7 +87,7 @@ fn assignments(
 
 /// Runs `smefin campaign`.
 pub fn run(a: CampaignArgs) -> Result<(), CliError> {
-    let out_kind = kind(&a.out)?;
+    Kind::of(&a.out)?;
     super::check_output_dirs(&[Some(a.out.as_path())])?;
     let catalog = load_catalog(a.catalog.as_deref())?;
     let opts = MatchOptions {
@@ -127,26 +106,13 @@ pub fn run(a: CampaignArgs) -> Result<(), CliError> {
         .map_err(|why| CliError::new(format!("--name: {why}")))?;
     let banks = crate::matching::leads::banks_for(&catalog, assignments(&a.assign, &catalog)?);
     let mut book = LeadBook::new(&name, banks);
-    let (invalid, digest) = read_registry(&a.input, &catalog, &opts, &mut book)?;
+    let files = LeadFiles::create(&a.out, a.by_bank.as_deref(), a.save)?;
+    let (invalid, digest, kept) = read_registry(&a.input, &catalog, &opts, &mut book, files)?;
     // (after the work, so a failure stays one line)
     super::warn_stale_lpr(&catalog, opts.as_of);
-    write(&a.out, out_kind, &book.leads)?;
-    if let Some(dir) = &a.by_bank {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
-        let mut per_bank: BTreeMap<String, Vec<Lead>> = BTreeMap::new();
-        for l in &book.leads {
-            let bank = l.bank_id.clone().unwrap_or_else(|| "未分配".into());
-            per_bank.entry(bank).or_default().push(l.clone());
-        }
-        let ext = if out_kind == Kind::Csv { "csv" } else { "xlsx" };
-        for (bank, leads) in &per_bank {
-            write(&dir.join(format!("{bank}.{ext}")), out_kind, leads)?;
-        }
-    }
     let mut text = summary(&book, &catalog, &a.out, invalid);
-    if a.save {
-        text.push_str(&save(&a, &name, &opts, &book, invalid, &digest)?);
+    if let Some(leads) = kept {
+        text.push_str(&save(&a, &name, &opts, &book, &leads, invalid, &digest)?);
     }
     print(&text)
 }
@@ -158,6 +124,7 @@ fn save(
     name: &str,
     opts: &MatchOptions,
     book: &LeadBook,
+    leads: &[Lead],
     invalid: u64,
     digest: &str,
 ) -> Result<String, CliError> {
@@ -177,7 +144,7 @@ fn save(
         already: book.already.clone(),
     };
     let c = store
-        .save_campaign(name, &hash, "cli", &new, &book.leads)
+        .save_campaign(name, &hash, "cli", &new, leads)
         .map_err(|e| match e {
             crate::store::StoreError::AlreadyExists(_) => CliError::new(format!(
                 "--save: a campaign named `{name}` is already stored from another registry, date or assignment; give this one another --name"
@@ -190,36 +157,79 @@ fn save(
     ))
 }
 
-/// Matches every line of the registry into `book`, in parallel by chunks,
-/// the leads in registry order. A line that is not a valid profile is
-/// skipped and counted (`smefin match --input` says why).
+/// A chunk of registry lines: (line number, text), blank lines left out.
+type Chunk = Vec<(u64, String)>;
+
+/// Reads the registry on a thread of its own, in chunks of 4096 lines, so
+/// reading overlaps matching; the thread's result is the file's SHA-256.
+fn read_chunks(
+    input: &Path,
+) -> Result<
+    (
+        std::sync::mpsc::Receiver<Result<Chunk, CliError>>,
+        std::thread::JoinHandle<String>,
+    ),
+    CliError,
+> {
+    use sha2::Digest;
+    let file = std::fs::File::open(input)
+        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    let name = input.display().to_string();
+    let reader = std::thread::spawn(move || {
+        let mut hasher = sha2::Sha256::new();
+        let mut chunk = Vec::with_capacity(4096);
+        for (i, l) in BufReader::with_capacity(1 << 20, file).lines().enumerate() {
+            let n = i as u64 + 1;
+            let l = match l {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = tx.send(Err(CliError::new(format!("{name} line {n}: {e}"))));
+                    return String::new();
+                }
+            };
+            hasher.update(l.as_bytes());
+            hasher.update(b"\n");
+            if !l.trim().is_empty() {
+                chunk.push((n, l));
+            }
+            if chunk.len() == 4096 && tx.send(Ok(std::mem::take(&mut chunk))).is_err() {
+                return String::new();
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = tx.send(Ok(chunk));
+        }
+        hex::encode(hasher.finalize())
+    });
+    Ok((rx, reader))
+}
+
+/// Matches every line of the registry into `book` and `files`, in parallel
+/// by chunks, the leads in registry order. A line that is not a valid
+/// profile is skipped and counted (`smefin match --input` says why).
+/// Returns the invalid lines and the registry's digest.
 fn read_registry(
     input: &Path,
     catalog: &Catalog,
     opts: &MatchOptions,
     book: &mut LeadBook,
-) -> Result<(u64, String), CliError> {
-    use sha2::Digest;
-    let file = std::fs::File::open(input)
-        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
-    let mut lines = BufReader::new(file).lines();
-    let (mut line_no, mut invalid) = (0u64, 0u64);
-    let mut hasher = sha2::Sha256::new();
-    loop {
-        let mut chunk = Vec::with_capacity(4096);
-        for l in lines.by_ref().take(4096) {
-            line_no += 1;
-            let l =
-                l.map_err(|e| CliError::new(format!("{} line {line_no}: {e}", input.display())))?;
-            hasher.update(l.as_bytes());
-            hasher.update(b"\n");
-            if !l.trim().is_empty() {
-                chunk.push((line_no, l));
-            }
+    files: LeadFiles,
+) -> Result<(u64, String, Option<Vec<Lead>>), CliError> {
+    let (chunks, reader) = read_chunks(input)?;
+    // (the files are written on a thread of their own, overlapping the
+    // next chunk's matching)
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Lead>>(2);
+    let writer = std::thread::spawn(move || {
+        let mut files = files;
+        for leads in rx {
+            files.push(leads)?;
         }
-        if chunk.is_empty() {
-            return Ok((invalid, hex::encode(hasher.finalize())));
-        }
+        files.finish()
+    });
+    let mut invalid = 0u64;
+    for chunk in chunks {
+        let chunk = chunk?;
         // matched in parallel, numbered and assigned in registry order
         let firms: Vec<Option<FirmLeads>> = chunk
             .par_iter()
@@ -230,27 +240,32 @@ fn read_registry(
                 Some(FirmLeads::of(*n, &ev, &cls))
             })
             .collect();
+        let mut leads = Vec::new();
         for firm in firms {
             match firm {
-                Some(f) => book.push(f),
+                Some(f) => leads.extend(book.push(f)),
                 None => invalid += 1,
             }
         }
+        if tx.send(leads).is_err() {
+            // (the writer stopped on an error, which `join` returns)
+            break;
+        }
     }
-}
-
-fn write(path: &Path, kind: Kind, leads: &[Lead]) -> Result<(), CliError> {
-    let bytes = match kind {
-        Kind::Csv => crate::report::leads::csv(leads).into_bytes(),
-        Kind::Xlsx => crate::report::leads::xlsx(leads).map_err(CliError::new)?,
-    };
-    std::fs::write(path, bytes).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+    drop(tx);
+    let kept = writer
+        .join()
+        .map_err(|_| CliError::new("the lead files' writer failed".to_string()))??;
+    let digest = reader
+        .join()
+        .map_err(|_| CliError::new(format!("{}: the reader failed", input.display())))?;
+    Ok((invalid, digest, kept))
 }
 
 /// What the campaign found: leads per product and bank, and the firms left
 /// out because they already hold the product.
 fn summary(book: &LeadBook, catalog: &Catalog, out: &Path, invalid: u64) -> String {
-    let mut s = format!("线索 {} 条，写入 {}", book.leads.len(), out.display());
+    let mut s = format!("线索 {} 条，写入 {}", book.leads, out.display());
     if invalid > 0 {
         s.push_str(&format!(
             "；无效记录 {invalid} 条（smefin match --input 可查原因）"
@@ -264,6 +279,7 @@ fn summary(book: &LeadBook, catalog: &Catalog, out: &Path, invalid: u64) -> Stri
             .map_or(id.to_string(), |p| p.name.clone())
     };
     for ((product, bank), n) in book.counts() {
+        let (product, bank, n) = (product.clone(), bank.clone(), *n);
         let already = book.already.get(&product).copied().unwrap_or(0);
         t.row(vec![
             name(&product),

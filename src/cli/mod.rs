@@ -6,6 +6,7 @@ mod campaign;
 mod catalog;
 mod funnel;
 mod incentive;
+mod lead_files;
 mod matching;
 mod merge;
 mod riskpool;

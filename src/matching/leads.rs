@@ -99,8 +99,10 @@ impl FirmLeads {
     }
 }
 
-/// A campaign's leads as they are found, firm by firm, and the banks each
-/// product's leads go to in turn.
+/// A campaign as its leads are found, firm by firm: the banks each
+/// product's leads go to in turn, the numbering, and the counts. The leads
+/// themselves go to the caller as they are numbered (a file, a store): a
+/// registry of millions is never held whole here.
 #[derive(Debug, Clone, Default)]
 pub struct LeadBook {
     campaign: String,
@@ -110,8 +112,10 @@ pub struct LeadBook {
     pub firms: u64,
     /// Leads numbered so far per bank (`""`: unassigned).
     numbered: BTreeMap<String, u64>,
-    /// The leads, in registry order.
-    pub leads: Vec<Lead>,
+    /// Leads per (product, bank).
+    counts: BTreeMap<(String, Option<String>), u64>,
+    /// Leads numbered, in all.
+    pub leads: u64,
     /// Firms that were eligible for a product they already hold or applied
     /// for, per product: not leads, counted.
     pub already: BTreeMap<String, u64>,
@@ -129,12 +133,13 @@ impl LeadBook {
     }
 
     /// Adds one firm's leads, found apart (in parallel, say): each gets its
-    /// id and, in turn, one of its product's banks.
-    pub fn push(&mut self, firm: FirmLeads) {
+    /// id and, in turn, one of its product's banks; returns them.
+    pub fn push(&mut self, firm: FirmLeads) -> Vec<Lead> {
         self.firms += 1;
         for id in firm.already {
             *self.already.entry(id).or_default() += 1;
         }
+        let mut out = Vec::with_capacity(firm.leads.len());
         for mut lead in firm.leads {
             lead.bank_id = self
                 .banks
@@ -153,18 +158,19 @@ impl LeadBook {
                 Some(b) => format!("{}-{b}-{:06}", self.campaign, *n),
                 None => format!("{}-{:06}", self.campaign, *n),
             };
-            self.leads.push(lead);
+            *self
+                .counts
+                .entry((lead.product_id.clone(), lead.bank_id.clone()))
+                .or_default() += 1;
+            self.leads += 1;
+            out.push(lead);
         }
+        out
     }
 
     /// The leads per (product, bank), in product then bank order.
-    pub fn counts(&self) -> BTreeMap<(String, Option<String>), u64> {
-        let mut out = BTreeMap::new();
-        for l in &self.leads {
-            *out.entry((l.product_id.clone(), l.bank_id.clone()))
-                .or_default() += 1;
-        }
-        out
+    pub fn counts(&self) -> &BTreeMap<(String, Option<String>), u64> {
+        &self.counts
     }
 }
 

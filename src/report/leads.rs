@@ -54,9 +54,15 @@ fn row(l: &Lead) -> [Value; 13] {
     ]
 }
 
-/// The leads as CSV: a byte-order mark, the headings, a row per lead;
-/// money to the fen (`3000000.00`), fields quoted where they must be.
-pub fn csv(leads: &[Lead]) -> String {
+/// The head of a lead CSV: a byte-order mark (so Excel reads the Chinese)
+/// and the headings.
+pub fn csv_head() -> String {
+    format!("\u{FEFF}{}\r\n", HEADINGS.join(","))
+}
+
+/// One lead as a CSV line: money to the fen (`3000000.00`), fields quoted
+/// where they must be.
+pub fn csv_line(l: &Lead) -> String {
     let field = |s: &str| {
         if s.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", s.replace('"', "\"\""))
@@ -64,59 +70,243 @@ pub fn csv(leads: &[Lead]) -> String {
             s.to_string()
         }
     };
-    let mut out = String::from("\u{FEFF}");
-    out.push_str(&HEADINGS.join(","));
-    out.push_str("\r\n");
+    let cells: Vec<String> = row(l)
+        .iter()
+        .map(|v| match v {
+            Value::Text(s) => field(s),
+            Value::Money(m) => m.map(|m| m.to_fen_string()).unwrap_or_default(),
+        })
+        .collect();
+    let mut line = cells.join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// The leads as CSV: [`csv_head`], then a [`csv_line`] per lead.
+pub fn csv(leads: &[Lead]) -> String {
+    let mut out = csv_head();
     for l in leads {
-        let cells: Vec<String> = row(l)
-            .iter()
-            .map(|v| match v {
-                Value::Text(s) => field(s),
-                Value::Money(m) => m.map(|m| m.to_fen_string()).unwrap_or_default(),
-            })
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+        out.push_str(&csv_line(l));
     }
     out
 }
 
-/// The leads as an XLSX workbook: one sheet, 线索, headings in bold and
-/// frozen, money as numbers to the fen.
+/// Most leads one sheet holds: a sheet has 1,048,576 rows, one of them
+/// the headings.
+pub const SHEET_ROWS: usize = 1_048_575;
+
+/// An XLSX lead file written as the leads come, sheet by sheet, each
+/// sheet's rows kept on disk rather than in memory (the writer's constant
+/// memory mode), so a registry of millions fits.
+pub struct XlsxLeads {
+    wb: Workbook,
+    sheets: usize,
+    rows: usize,
+    per_sheet: usize,
+    money: Format,
+}
+
+fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> String {
+    format!("cannot write the workbook: {e}")
+}
+
+impl XlsxLeads {
+    /// A workbook with its first sheet, 线索, headed.
+    pub fn new() -> Result<XlsxLeads, String> {
+        XlsxLeads::with_sheets_of(SHEET_ROWS)
+    }
+
+    /// The same, a sheet holding `per_sheet` leads (tests).
+    fn with_sheets_of(per_sheet: usize) -> Result<XlsxLeads, String> {
+        let mut out = XlsxLeads {
+            wb: Workbook::new(),
+            sheets: 0,
+            rows: 0,
+            per_sheet,
+            money: money_format(),
+        };
+        out.add_sheet()?;
+        Ok(out)
+    }
+
+    fn add_sheet(&mut self) -> Result<(), String> {
+        self.sheets += 1;
+        let name = match self.sheets {
+            1 => "线索".to_string(),
+            n => format!("线索{n}"),
+        };
+        let ws = self
+            .wb
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_err)?;
+        ws.set_name(name).map_err(xlsx_err)?;
+        head(ws).map_err(xlsx_err)?;
+        self.rows = 0;
+        Ok(())
+    }
+
+    /// Adds leads after those already written.
+    pub fn push(&mut self, leads: &[Lead]) -> Result<(), String> {
+        for l in leads {
+            if self.rows == self.per_sheet {
+                self.add_sheet()?;
+            }
+            self.rows += 1;
+            let ws = self
+                .wb
+                .worksheet_from_index(self.sheets - 1)
+                .map_err(xlsx_err)?;
+            write_row(ws, self.rows as u32, l, &self.money).map_err(xlsx_err)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the workbook to `path`.
+    pub fn save(mut self, path: &std::path::Path) -> Result<(), String> {
+        self.wb.save(path).map_err(xlsx_err)
+    }
+}
+
+/// The leads as an XLSX workbook: sheet 线索 (then 线索2, 线索3, … past a
+/// sheet's 1,048,575 rows), headings in bold and frozen, money as numbers to
+/// the fen.
 pub fn xlsx(leads: &[Lead]) -> Result<Vec<u8>, String> {
     let err = |e: rust_xlsxwriter::XlsxError| format!("cannot write the workbook: {e}");
     let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("线索").map_err(err)?;
+    let chunks: Vec<&[Lead]> = if leads.is_empty() {
+        vec![leads]
+    } else {
+        leads.chunks(SHEET_ROWS).collect()
+    };
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let ws = wb.add_worksheet();
+        let name = if i == 0 {
+            "线索".to_string()
+        } else {
+            format!("线索{}", i + 1)
+        };
+        ws.set_name(name).map_err(err)?;
+        sheet(ws, chunk).map_err(err)?;
+    }
+    wb.save_to_buffer().map_err(err)
+}
+
+fn sheet(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    leads: &[Lead],
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    head(ws)?;
+    let money = money_format();
+    for (r, l) in leads.iter().enumerate() {
+        // (at most SHEET_ROWS rows: within u32)
+        write_row(ws, r as u32 + 1, l, &money)?;
+    }
+    Ok(())
+}
+
+/// The headings in bold and frozen, the columns' widths.
+fn head(ws: &mut rust_xlsxwriter::Worksheet) -> Result<(), rust_xlsxwriter::XlsxError> {
     let bold = Format::new().set_bold();
-    let money = Format::new().set_num_format("#,##0.00");
     for (c, h) in HEADINGS.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(err)?;
+        ws.write_string_with_format(0, c as u16, *h, &bold)?;
     }
     for (c, w) in [14, 22, 10, 28, 20, 18, 8, 10, 16, 14, 14, 24, 60]
         .iter()
         .enumerate()
     {
-        ws.set_column_width(c as u16, *w).map_err(err)?;
+        ws.set_column_width(c as u16, *w)?;
     }
-    ws.set_freeze_panes(1, 0).map_err(err)?;
-    for (r, l) in leads.iter().enumerate() {
-        let r = u32::try_from(r + 1).map_err(|_| "more leads than a sheet holds".to_string())?;
-        for (c, v) in row(l).into_iter().enumerate() {
-            let c = c as u16;
-            match v {
-                Value::Text(s) if s.is_empty() => {}
-                Value::Text(s) => {
-                    ws.write_string(r, c, s).map_err(err)?;
-                }
-                Value::Money(Some(m)) => {
-                    let v: f64 = m.to_fen_string().parse().unwrap_or(0.0);
-                    ws.write_number_with_format(r, c, v, &money).map_err(err)?;
-                }
-                Value::Money(None) => {}
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+/// One lead on row `r`.
+fn write_row(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    r: u32,
+    l: &Lead,
+    money: &Format,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    for (c, v) in row(l).into_iter().enumerate() {
+        let c = c as u16;
+        match v {
+            Value::Text(s) if s.is_empty() => {}
+            Value::Text(s) => {
+                ws.write_string(r, c, s)?;
             }
+            Value::Money(Some(m)) => {
+                let v: f64 = m.to_fen_string().parse().unwrap_or(0.0);
+                ws.write_number_with_format(r, c, v, money)?;
+            }
+            Value::Money(None) => {}
         }
     }
-    wb.save_to_buffer().map_err(err)
+    Ok(())
+}
+
+/// Money cells: numbers to the fen with thousands separators.
+fn money_format() -> Format {
+    Format::new().set_num_format("#,##0.00")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::money::Yuan;
+
+    fn lead(i: usize) -> Lead {
+        Lead {
+            id: format!("C-JXB-{i:06}"),
+            line: i as u64,
+            product_id: "gongxintong".into(),
+            product_name: "工信通".into(),
+            bank_id: Some("JXB".into()),
+            firm: format!("企业{i}，有限公司"),
+            credit_code: None,
+            region_code: Some("360102".into()),
+            size_class: None,
+            contact: None,
+            amount: Some(Yuan::wan(300)),
+            annual_cost: Some(Yuan::parse("103500.5").unwrap()),
+            benefit: None,
+            reasons: "企业规模为小型\"合格\"".into(),
+        }
+    }
+
+    /// A sheet full, the next sheet takes the rest, each headed; the file
+    /// reads back as written.
+    #[test]
+    fn leads_past_a_sheet_go_on_the_next() {
+        use calamine::{Reader, Xlsx, open_workbook};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.xlsx");
+        let mut x = XlsxLeads::with_sheets_of(2).unwrap();
+        let leads: Vec<Lead> = (1..=5).map(lead).collect();
+        x.push(&leads[..3]).unwrap();
+        x.push(&leads[3..]).unwrap();
+        x.save(&path).unwrap();
+        let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+        assert_eq!(wb.sheet_names(), ["线索", "线索2", "线索3"]);
+        let rows: Vec<Vec<String>> = ["线索", "线索2", "线索3"]
+            .iter()
+            .flat_map(|s| {
+                let r = wb.worksheet_range(s).unwrap();
+                assert_eq!(r.rows().next().unwrap()[0].to_string(), "线索编号");
+                r.rows()
+                    .skip(1)
+                    .map(|r| r.iter().map(|c| c.to_string()).collect())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[4][0], "C-JXB-000005");
+        assert_eq!(rows[0][10], "103500.5");
+        // the CSV of the same leads: quoted where it must be (a quote; a
+        // full-width comma is text)
+        let line = csv_line(&leads[0]);
+        assert_eq!(
+            line,
+            "C-JXB-000001,工信通,JXB,企业1，有限公司,,东湖区（南昌市）,,,,3000000.00,103500.50,,\"企业规模为小型\"\"合格\"\"\"\r\n"
+        );
+    }
 }

@@ -149,6 +149,7 @@ fn head(first: &pb::RunCampaignRequest, catalog: &Catalog) -> Result<Head, Statu
 /// What a RunCampaign stream adds up to before it is stored.
 struct Intake {
     book: LeadBook,
+    leads: Vec<crate::matching::leads::Lead>,
     invalid: u64,
     hasher: Sha256,
 }
@@ -171,7 +172,8 @@ impl Intake {
         };
         let cls = p.classify();
         let ev = matching::evaluate(catalog, &p, &cls, opts).map_err(ApiError::from)?;
-        self.book.push(FirmLeads::of(index, &ev, &cls));
+        let leads = self.book.push(FirmLeads::of(index, &ev, &cls));
+        self.leads.extend(leads);
         Ok(())
     }
 }
@@ -191,7 +193,7 @@ impl Intake {
         loop {
             if let Some(p) = next.take() {
                 self.add(catalog, opts, index + 1, p)?;
-                if self.book.leads.len() as u64 > max_leads {
+                if self.book.leads > max_leads {
                     return Err(ApiError::Store(StoreError::Quota(format!(
                         "the campaign finds more than {max_leads} leads, the most one call may hold (server.max_campaign_leads); run it with `smefin campaign` or split the registry"
                     )))
@@ -256,6 +258,7 @@ impl pb::referral_service_server::ReferralService for ReferralSvc {
         let h = head(&first, &self.catalog)?;
         let mut intake = Intake {
             book: LeadBook::new(&h.name, h.banks.clone()),
+            leads: Vec::new(),
             invalid: 0,
             hasher: Sha256::new(),
         };
@@ -267,11 +270,12 @@ impl pb::referral_service_server::ReferralService for ReferralSvc {
             .await?;
         let Intake {
             book,
+            leads,
             invalid,
             hasher,
         } = intake;
         let hash = hex::encode(hasher.finalize());
-        let counts = book.counts();
+        let counts = book.counts().clone();
         let new = NewCampaign {
             id: h.name.clone(),
             as_of: h.as_of,
@@ -282,7 +286,7 @@ impl pb::referral_service_server::ReferralService for ReferralSvc {
         let by = who.name();
         let request_id = h.request_id.clone();
         let c = self
-            .db(move |s| s.save_campaign(&request_id, &hash, &by, &new, &book.leads))
+            .db(move |s| s.save_campaign(&request_id, &hash, &by, &new, &leads))
             .await?;
         Ok(Response::new(pb::RunCampaignResponse {
             campaign: Some(conv::campaign(&c)),
