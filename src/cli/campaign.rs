@@ -160,17 +160,15 @@ fn save(
 /// A chunk of registry lines: (line number, text), blank lines left out.
 type Chunk = Vec<(u64, String)>;
 
+/// The chunks as they are read, and the reader (its result: the digest).
+type Chunks = (
+    std::sync::mpsc::Receiver<Result<Chunk, CliError>>,
+    std::thread::JoinHandle<String>,
+);
+
 /// Reads the registry on a thread of its own, in chunks of 4096 lines, so
 /// reading overlaps matching; the thread's result is the file's SHA-256.
-fn read_chunks(
-    input: &Path,
-) -> Result<
-    (
-        std::sync::mpsc::Receiver<Result<Chunk, CliError>>,
-        std::thread::JoinHandle<String>,
-    ),
-    CliError,
-> {
+fn read_chunks(input: &Path) -> Result<Chunks, CliError> {
     use sha2::Digest;
     let file = std::fs::File::open(input)
         .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
