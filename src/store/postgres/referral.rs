@@ -43,6 +43,7 @@ pub(super) const SCHEMA: &str = "CREATE TABLE campaigns (
      );
      CREATE INDEX leads_by_campaign ON leads (campaign_id, seq);
      CREATE INDEX leads_by_bank ON leads (bank_id, seq);
+     CREATE INDEX leads_by_campaign_bank ON leads (campaign_id, bank_id, seq);
      CREATE TABLE lead_outcomes (
         lead_id TEXT NOT NULL REFERENCES leads(lead_id),
         version INTEGER NOT NULL,
@@ -91,8 +92,10 @@ fn campaign_in(
     row.as_ref().map(campaign_row).transpose()
 }
 
+/// The leads and their latest outcomes, `{}` the query choosing the leads
+/// (limited before the join, so a page joins only its own rows).
 const LEAD_SELECT: &str = "SELECT l.seq, l.campaign_id, l.json, o.json, o.version, o.request_id, o.recorded_by, o.recorded_at
-     FROM leads l LEFT JOIN lead_outcomes o ON o.lead_id = l.lead_id AND o.version = l.outcome_version";
+     FROM ({}) l LEFT JOIN lead_outcomes o ON o.lead_id = l.lead_id AND o.version = l.outcome_version ORDER BY l.seq";
 
 fn stored_lead(r: &postgres::Row) -> Result<StoredLead, Failure> {
     let seq: i64 = r.get(0);
@@ -217,6 +220,8 @@ impl ReferralStore for PgStore {
                 ],
             )?;
             copy_leads(tx, &campaign.id, leads)?;
+            // (fresh statistics, so pages are read by index from the start)
+            tx.batch_execute("ANALYZE leads")?;
             campaign_in(tx, &campaign.id)?
                 .map(|c| c.0)
                 .ok_or_else(|| StoreError::Corrupt("campaign vanished".into()).into())
@@ -245,21 +250,29 @@ impl ReferralStore for PgStore {
         after: u64,
         limit: u64,
     ) -> Result<Vec<StoredLead>, StoreError> {
+        // Only the filters given are in the query, so the planner picks the
+        // index for them ((bank_id, seq) or (campaign_id, seq)); one query
+        // with `$n IS NULL OR …` for each would be planned for none.
+        let (after, limit) = (bound(after), bound(limit));
+        let mut sql =
+            "SELECT seq, campaign_id, lead_id, json, outcome_version FROM leads WHERE seq > $1"
+                .to_string();
+        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&after];
+        for (column, value) in [
+            ("campaign_id", &filter.campaign),
+            ("bank_id", &filter.bank),
+            ("product_id", &filter.product),
+        ] {
+            if let Some(v) = value {
+                params.push(v);
+                sql.push_str(&format!(" AND {column} = ${}", params.len()));
+            }
+        }
+        params.push(&limit);
+        sql.push_str(&format!(" ORDER BY seq LIMIT ${}", params.len()));
+        let sql = LEAD_SELECT.replace("{}", &sql);
         self.read(|c| {
-            let rows = c.query(
-                &format!(
-                    "{LEAD_SELECT} WHERE l.seq > $1 AND ($2::TEXT IS NULL OR l.campaign_id = $2)
-                     AND ($3::TEXT IS NULL OR l.bank_id = $3) AND ($4::TEXT IS NULL OR l.product_id = $4)
-                     ORDER BY l.seq LIMIT $5"
-                ),
-                &[
-                    &bound(after),
-                    &filter.campaign,
-                    &filter.bank,
-                    &filter.product,
-                    &bound(limit),
-                ],
-            )?;
+            let rows = c.query(sql.as_str(), &params)?;
             rows.iter().map(stored_lead).collect()
         })
     }
@@ -267,8 +280,10 @@ impl ReferralStore for PgStore {
     fn lead(&self, id: &str, bank: Option<&str>) -> Result<Option<StoredLead>, StoreError> {
         self.read(|c| {
             let row = c.query_opt(
-                &format!(
-                    "{LEAD_SELECT} WHERE l.lead_id = $1 AND ($2::TEXT IS NULL OR l.bank_id = $2)"
+                &LEAD_SELECT.replace(
+                    "{}",
+                    "SELECT seq, campaign_id, lead_id, json, outcome_version FROM leads
+                     WHERE lead_id = $1 AND ($2::TEXT IS NULL OR bank_id = $2)",
                 ),
                 &[&id, &bank],
             )?;

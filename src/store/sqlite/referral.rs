@@ -37,6 +37,7 @@ pub(super) const SCHEMA: &str = "CREATE TABLE campaigns (
      );
      CREATE INDEX leads_by_campaign ON leads (campaign_id, seq);
      CREATE INDEX leads_by_bank ON leads (bank_id, seq);
+     CREATE INDEX leads_by_campaign_bank ON leads (campaign_id, bank_id, seq);
      CREATE TABLE lead_outcomes (
         lead_id TEXT NOT NULL REFERENCES leads(lead_id),
         version INTEGER NOT NULL,
@@ -85,8 +86,10 @@ fn campaign_in(c: &Connection, id: &str) -> Result<Option<(Campaign, String)>, S
     .optional()?)
 }
 
+/// The leads and their latest outcomes, `{}` the query choosing the leads
+/// (limited before the join, so a page joins only its own rows).
 const LEAD_SELECT: &str = "SELECT l.seq, l.campaign_id, l.json, o.json, o.version, o.request_id, o.recorded_by, o.recorded_at
-     FROM leads l LEFT JOIN lead_outcomes o ON o.lead_id = l.lead_id AND o.version = l.outcome_version";
+     FROM ({}) l LEFT JOIN lead_outcomes o ON o.lead_id = l.lead_id AND o.version = l.outcome_version ORDER BY l.seq";
 
 type LeadColumns = (
     i64,
@@ -242,10 +245,12 @@ impl ReferralStore for Store {
         limit: u64,
     ) -> Result<Vec<StoredLead>, StoreError> {
         let conn = self.lock();
-        let mut st = conn.prepare(&format!(
-            "{LEAD_SELECT} WHERE l.seq > ?1 AND (?2 IS NULL OR l.campaign_id = ?2)
-             AND (?3 IS NULL OR l.bank_id = ?3) AND (?4 IS NULL OR l.product_id = ?4)
-             ORDER BY l.seq LIMIT ?5"
+        let mut st = conn.prepare(&LEAD_SELECT.replace(
+            "{}",
+            "SELECT seq, campaign_id, lead_id, json, outcome_version FROM leads
+             WHERE seq > ?1 AND (?2 IS NULL OR campaign_id = ?2)
+             AND (?3 IS NULL OR bank_id = ?3) AND (?4 IS NULL OR product_id = ?4)
+             ORDER BY seq LIMIT ?5",
         ))?;
         let rows = st.query_map(
             params![
@@ -264,7 +269,11 @@ impl ReferralStore for Store {
         let conn = self.lock();
         let row = conn
             .query_row(
-                &format!("{LEAD_SELECT} WHERE l.lead_id = ?1 AND (?2 IS NULL OR l.bank_id = ?2)"),
+                &LEAD_SELECT.replace(
+                    "{}",
+                    "SELECT seq, campaign_id, lead_id, json, outcome_version FROM leads
+                     WHERE lead_id = ?1 AND (?2 IS NULL OR bank_id = ?2)",
+                ),
                 params![id, bank],
                 lead_columns,
             )
