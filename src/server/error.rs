@@ -288,6 +288,14 @@ impl From<ApiError> for Status {
                     S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
                     S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
                     S::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
+                    S::BadToken(m) => {
+                        let (field, why) = m.split_once(": ").unwrap_or(("page_token", m));
+                        return bad_request(
+                            "INVALID_PAGE",
+                            message,
+                            vec![FieldViolation::new(field, why)],
+                        );
+                    }
                     S::Unavailable(_) => (Code::Unavailable, "STORE_UNAVAILABLE"),
                     S::Quota(_) => (Code::ResourceExhausted, "QUOTA_EXCEEDED"),
                     S::Db(_) | S::Postgres(_) | S::Config(_) | S::Dir { .. } | S::Corrupt(_) => {

@@ -344,7 +344,6 @@ impl pb::referral_service_server::ReferralService for ReferralSvc {
             page_size,
             page_token,
         } = request.into_inner();
-        let after = lead_token(&page_token)?;
         let size = match page_size {
             0 => LEADS_PAGE.0,
             n => u64::from(n).min(LEADS_PAGE.1),
@@ -354,11 +353,18 @@ impl pb::referral_service_server::ReferralService for ReferralSvc {
             bank: scope(&who, &bank_id)?,
             product: (!product_id.is_empty()).then_some(product_id),
         };
-        let rows = self.db(move |s| s.leads(&filter, after, size + 1)).await?;
+        let rows = self
+            .db(move |s| {
+                let after = after_token(s, &page_token, &filter)?;
+                s.leads(&filter, after, size + 1)
+            })
+            .await?;
         let more = rows.len() as u64 > size;
         let leads: Vec<pb::Lead> = rows.iter().take(size as usize).map(conv::lead).collect();
-        let next_page_token = match (more, rows.get(size as usize - 1)) {
-            (true, Some(last)) => format!("s{}", last.seq),
+        // (the token is the page's last lead id, one of the caller's own:
+        // nothing in it counts other banks' leads)
+        let next_page_token = match (more, leads.last()) {
+            (true, Some(last)) => format!("l{}", last.lead_id),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListLeadsResponse {
@@ -518,23 +524,26 @@ impl ReferralSvc {
     }
 }
 
-/// The place a ListLeads page token names: `s<seq>` as the server wrote it.
-fn lead_token(token: &str) -> Result<u64, Status> {
+/// Where the page after `token` starts: the place of the lead it names,
+/// which must be one the same filters show (else the token is not one this
+/// service returned, as an invented one is not).
+fn after_token(s: &dyn ReferralStore, token: &str, filter: &LeadFilter) -> Result<u64, StoreError> {
     if token.is_empty() {
         return Ok(0);
     }
-    token
-        .strip_prefix('s')
-        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
-        .and_then(|d| d.parse::<u64>().ok())
-        .filter(|&n| n <= i64::MAX as u64)
-        .ok_or_else(|| {
-            invalid(
-                "INVALID_PAGE",
-                vec![FieldViolation::new(
-                    "page_token",
-                    "is not a token this service returned",
-                )],
-            )
-        })
+    let bad = || StoreError::BadToken("page_token: is not a token this service returned".into());
+    let id = token
+        .strip_prefix('l')
+        .filter(|id| !id.is_empty())
+        .ok_or_else(bad)?;
+    let lead = s.lead(id, filter.bank.as_deref())?.ok_or_else(bad)?;
+    let shown = filter
+        .campaign
+        .as_ref()
+        .is_none_or(|c| *c == lead.campaign_id)
+        && filter
+            .product
+            .as_ref()
+            .is_none_or(|p| *p == lead.lead.product_id);
+    if shown { Ok(lead.seq) } else { Err(bad()) }
 }

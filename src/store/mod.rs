@@ -73,6 +73,9 @@ pub enum StoreError {
     /// two answer alike, so an id says nothing of another bank's data).
     #[error("{0}")]
     NotFound(String),
+    /// A page token that names nothing the caller's query shows.
+    #[error("{0}")]
+    BadToken(String),
     /// A referenced bank is not registered.
     #[error("bank `{0}` is not registered")]
     UnknownBank(String),

@@ -172,6 +172,32 @@ async fn a_campaign_goes_to_the_banks_and_comes_back_as_a_funnel() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
+    // a page token is one of the bank's own lead ids; one naming another
+    // bank's lead is refused exactly as an invented one
+    let page = |token: String| pb::ListLeadsRequest {
+        page_size: 2,
+        page_token: token,
+        ..Default::default()
+    };
+    let first = c
+        .list_leads(req(page(String::new()), JXB))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.next_page_token, format!("l{}", jxb[1].lead_id));
+    let theirs = c
+        .list_leads(req(page(format!("l{}", nc[0].lead_id)), JXB))
+        .await
+        .unwrap_err();
+    let invented = c
+        .list_leads(req(page("lNC2024-NCRCB-999999".into()), JXB))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (theirs.code(), violations(&theirs)),
+        (Code::InvalidArgument, vec!["page_token".to_string()])
+    );
+    assert_eq!(theirs.message(), invented.message());
     report_back(&mut c, &jxb, &nc).await;
     funnel(&mut c, camp.leads, jxb_n, nc_n).await;
     srv.shutdown().await;
