@@ -13,13 +13,17 @@
 //! - [`riskpool`]: risk-pool simulation: specs, the plan, Monte Carlo and
 //!   the exact method, statistics, shards, stress grids and the leverage solver.
 //! - [`incentive`]: balance reports, the increment rule, statements.
+//! - [`ledger`]: the pool as it is: enrolled loans, statuses, claims,
+//!   recoveries, cash and breakers as a dated event log, and its state on
+//!   any date.
 //!
 //! Adapters and renderers (they read files, the clock, the network and the
 //! database; the domain never does):
 //!
 //! - [`report`]: HTML reports and the text of every answer.
 //! - [`files`]: catalogue and spec files, the loan CSV, today's date.
-//! - [`store`]: SQLite and PostgreSQL persistence of banks, reports and statements.
+//! - [`store`]: SQLite and PostgreSQL persistence of banks, reports,
+//!   statements, campaigns, leads and outcomes.
 //! - [`config`]: layered configuration (defaults → TOML file → `SMEFIN__…`).
 //! - [`server`]: the tonic gRPC services and proto ↔ domain conversion.
 //! - [`cli`]: the `smefin` command line.
@@ -33,6 +37,7 @@ pub mod enterprise;
 pub mod files;
 pub mod incentive;
 pub mod kernel;
+pub mod ledger;
 pub mod matching;
 pub mod report;
 pub mod riskpool;

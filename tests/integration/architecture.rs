@@ -18,7 +18,7 @@ use syn::visit::Visit;
 /// lower floor, never one on its own floor or above.
 const LAYERS: &[&[&str]] = &[
     &["kernel"],
-    &["enterprise", "riskpool", "incentive"],
+    &["enterprise", "riskpool", "incentive", "ledger"],
     &["catalog"],
     &["matching"],
     &["report", "store", "files"],
@@ -52,6 +52,7 @@ const DOMAIN: &[&str] = &[
     "matching",
     "riskpool",
     "incentive",
+    "ledger",
 ];
 
 /// What a domain path may not start with, and why.

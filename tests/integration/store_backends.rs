@@ -311,7 +311,8 @@ fn concurrent_start_migrates_once(b: &Backend) {
         assert_eq!(
             pg.query("smefin", "SELECT version FROM smefin_schema")
                 .trim(),
-            "1"
+            "2",
+            "every migration run, once"
         );
         assert_eq!(
             pg.query("smefin", "SELECT count(*) FROM smefin_schema")

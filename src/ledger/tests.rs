@@ -1,0 +1,397 @@
+//! A year of a small pool, decided command by command as the service does,
+//! against a fold written apart here; the rules' edges (89 and 90 days, the
+//! scale, a shortfall, a recovery, a breaker and its resumption, a late
+//! report as known then and now).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::decide::{self, Refusal};
+use super::event::{Event, EventKind, Loan};
+use super::pool_state;
+use super::rules::{Programme, builtin};
+use super::state::{Book, Level};
+use crate::kernel::money::Yuan;
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn programme() -> Programme {
+    builtin()
+        .into_iter()
+        .find(|p| p.id == "gongxintong")
+        .unwrap()
+}
+
+/// A log and the commands that grow it.
+struct Log {
+    p: Programme,
+    events: Vec<Event>,
+}
+
+impl Log {
+    fn book(&self, on: NaiveDate) -> Book<'_> {
+        Book::fold(&self.p, &self.events, on, None)
+    }
+
+    fn push(&mut self, on: NaiveDate, kind: EventKind) {
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(Event {
+            seq,
+            effective: on,
+            recorded_at: format!("2024-12-31T00:00:{:02}.{:03}Z", seq / 1000 % 60, seq % 1000),
+            recorded_by: "test".into(),
+            request_id: format!("r{seq}"),
+            kind,
+        });
+    }
+
+    fn run(
+        &mut self,
+        on: &str,
+        f: impl FnOnce(&Book<'_>) -> Result<EventKind, Refusal>,
+    ) -> Result<(), Refusal> {
+        let on = d(on);
+        let k = f(&self.book(on))?;
+        self.push(on, k);
+        Ok(())
+    }
+}
+
+fn loan(i: usize, bank: &str, wan: i64, disbursed: &str) -> Loan {
+    Loan {
+        loan_id: format!("L{i}"),
+        bank_id: bank.into(),
+        credit_code: format!("F{i}"),
+        firm: format!("企业{i}"),
+        amount: Yuan::wan(wan),
+        annual_rate: Decimal::new(345, 4),
+        term_months: 12,
+        disbursed: d(disbursed),
+        version_from: d(disbursed),
+    }
+}
+
+#[test]
+fn a_year_of_a_pool_folds_to_what_an_independent_count_says() {
+    let mut log = Log {
+        p: programme(),
+        events: Vec::new(),
+    };
+    let cap = |a| EventKind::CapitalInjected {
+        amount: Yuan::wan(a),
+    };
+    log.run("2023-01-02", |b| decide::cash(b, cap(300), d("2023-01-02")))
+        .unwrap();
+    // 20 loans of 100万 over two banks
+    for i in 0..20 {
+        let bank = ["JXB", "NCRCB"][i % 2];
+        log.run("2023-01-20", |b| {
+            decide::enrol(b, loan(i, bank, 100, "2023-01-10"), d("2023-01-20"))
+        })
+        .unwrap();
+    }
+    // the leverage limit (20× of 300万 = 6000万) stops the 61st 100万
+    // before the scale; here the 21st fits, a 4001万 loan does not
+    let big = loan(99, "JXB", 4001, "2023-01-10");
+    let e = log
+        .run("2023-01-20", |b| decide::enrol(b, big, d("2023-01-20")))
+        .unwrap_err();
+    assert_eq!(e.code, "LEVERAGE_EXCEEDED", "{}", e.message);
+    // late enrolment
+    let late = loan(98, "JXB", 10, "2022-12-01");
+    let e = log
+        .run("2023-01-20", |b| decide::enrol(b, late, d("2023-01-20")))
+        .unwrap_err();
+    assert_eq!(e.code, "ENROLMENT_LATE");
+    // month-end statuses: L0 and L1 fall behind
+    for (m, dpd) in [
+        ("2023-03-31", 30u32),
+        ("2023-04-30", 60),
+        ("2023-05-31", 89),
+    ] {
+        for i in 0..20 {
+            let id = format!("L{i}");
+            let days = if i < 2 { dpd } else { 0 };
+            log.run(m, |b| decide::status(b, &id, Yuan::wan(80), days))
+                .unwrap();
+        }
+    }
+    // at 89 days a claim is refused; at 90 it is allowed
+    let e = log
+        .run("2023-05-31", |b| decide::file_claim(b, "C0", "L0"))
+        .unwrap_err();
+    assert_eq!(e.code, "CLAIM_NOT_DUE", "{}", e.message);
+    for i in 0..2 {
+        let id = format!("L{i}");
+        log.run("2023-06-01", |b| decide::status(b, &id, Yuan::wan(80), 90))
+            .unwrap();
+    }
+    // 不良率 160万 / 1600万 = 10%: the programme and both banks suspend
+    let b = log.book(d("2023-06-01"));
+    assert_eq!(b.breaker.level, Level::Suspended);
+    assert_eq!(b.breaker.history.last().unwrap().0, d("2023-06-01"));
+    let e = log
+        .run("2023-06-02", |b| {
+            decide::enrol(b, loan(50, "JXB", 10, "2023-06-01"), d("2023-06-02"))
+        })
+        .unwrap_err();
+    assert_eq!(e.code, "ENROLMENT_SUSPENDED");
+    log.run("2023-06-05", |b| decide::file_claim(b, "C0", "L0"))
+        .unwrap();
+    log.run("2023-06-05", |b| decide::file_claim(b, "C1", "L1"))
+        .unwrap();
+    log.run("2023-06-10", |b| decide::review(b, "C0", None))
+        .unwrap();
+    log.run("2023-06-10", |b| {
+        decide::review(b, "C1", Some(super::event::DenialReason::NoRecoveryEffort))
+    })
+    .unwrap();
+    // the pool owes 40万 on C0; it pays in full
+    log.run("2023-06-15", |b| decide::pay(b, "C0", d("2023-06-15")))
+        .unwrap();
+    // a recovery of 20万 on L0: the pool paid half of the loss, gets half
+    log.run("2023-08-01", |b| {
+        decide::recovery(b, "L0", Yuan::wan(20), d("2023-08-01"))
+    })
+    .unwrap();
+    // L0 is charged off, L1 repaid: the rate falls; the bureau resumes
+    log.run("2023-08-31", |_| {
+        Ok(EventKind::LoanChargedOff {
+            loan_id: "L0".into(),
+        })
+    })
+    .unwrap();
+    log.run("2023-08-31", |_| {
+        Ok(EventKind::LoanRepaid {
+            loan_id: "L1".into(),
+        })
+    })
+    .unwrap();
+    let e = log
+        .run("2023-09-01", |b| decide::resume(b, None, d("2023-09-01")))
+        .unwrap_err();
+    assert_eq!(
+        e.code, "STILL_ABOVE_LEVEL",
+        "80万 of 1520万 charged off is 5.3%"
+    );
+    check_against_independent_fold(&log);
+}
+
+/// The figures, counted apart from the events: cash, outstanding, claims,
+/// recoveries, and the state's own.
+fn check_against_independent_fold(log: &Log) {
+    let (mut cash, mut paid, mut rec) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let mut out: std::collections::BTreeMap<&str, Decimal> = Default::default();
+    let mut ev: Vec<&Event> = log.events.iter().collect();
+    ev.sort_by_key(|e| (e.effective, e.seq));
+    for e in ev {
+        match &e.kind {
+            EventKind::CapitalInjected { amount } => cash += amount.0,
+            EventKind::ClaimPaid { amount, .. } => {
+                cash -= amount.0;
+                paid += amount.0;
+            }
+            EventKind::RecoveryReported { pool_part, .. } => {
+                cash += pool_part.0;
+                rec += pool_part.0;
+            }
+            EventKind::LoanEnrolled(l) => {
+                out.insert(&l.loan_id, l.amount.0);
+            }
+            EventKind::LoanStatus {
+                loan_id,
+                outstanding,
+                ..
+            } => {
+                out.insert(loan_id, outstanding.0);
+            }
+            EventKind::LoanRepaid { loan_id } => {
+                out.insert(loan_id, Decimal::ZERO);
+            }
+            _ => {}
+        }
+    }
+    let s = pool_state(&log.p, &log.events, d("2023-12-31"), None, None, None);
+    let pool = s.pool.as_ref().unwrap();
+    assert_eq!(pool.cash.0, cash);
+    assert_eq!(cash, Yuan::wan(300 - 40 + 10).0);
+    assert_eq!(pool.figures.claims_paid.0, paid);
+    assert_eq!(pool.figures.recovered.0, rec);
+    assert_eq!(pool.figures.outstanding.0, out.values().sum::<Decimal>());
+    assert_eq!(pool.figures.enrolled, Yuan::wan(2000));
+    assert_eq!(pool.rates.by_amount, Some(Decimal::new(2, 2)));
+    assert_eq!(pool.rates.by_count, Some(Decimal::new(5, 2)));
+    assert_eq!(pool.rates.recovery, Some(Decimal::new(25, 2)));
+    // in 2023 the period rate is over the outstanding on 2022-12-31: none
+    assert_eq!(pool.rates.in_period, None);
+    assert_eq!(pool.breaker.level, Level::Suspended);
+    // a bank's view has its own figures alone
+    let jxb = pool_state(
+        &log.p,
+        &log.events,
+        d("2023-12-31"),
+        None,
+        Some("JXB"),
+        None,
+    );
+    assert!(jxb.pool.is_none());
+    assert_eq!(jxb.banks.len(), 1);
+    assert_eq!(jxb.banks[0].figures.claims_paid, Yuan::wan(40));
+}
+
+#[test]
+fn a_late_report_restates_the_past_as_known_now_not_as_known_then() {
+    let mut log = Log {
+        p: programme(),
+        events: Vec::new(),
+    };
+    log.run("2023-01-02", |b| {
+        decide::cash(
+            b,
+            EventKind::CapitalInjected {
+                amount: Yuan::wan(100),
+            },
+            d("2023-01-02"),
+        )
+    })
+    .unwrap();
+    log.run("2023-01-20", |b| {
+        decide::enrol(b, loan(0, "JXB", 100, "2023-01-10"), d("2023-01-20"))
+    })
+    .unwrap();
+    log.run("2023-03-31", |b| decide::status(b, "L0", Yuan::wan(90), 0))
+        .unwrap();
+    let then = log.events.last().unwrap().recorded_at.clone();
+    // February's status, reported late: 95万 outstanding on 2023-02-28
+    log.run("2023-02-28", |b| decide::status(b, "L0", Yuan::wan(95), 0))
+        .unwrap();
+    let now = pool_state(&log.p, &log.events, d("2023-02-28"), None, None, None);
+    let before = pool_state(
+        &log.p,
+        &log.events,
+        d("2023-02-28"),
+        Some(&then),
+        None,
+        None,
+    );
+    assert_eq!(now.pool.unwrap().figures.outstanding, Yuan::wan(95));
+    assert_eq!(before.pool.unwrap().figures.outstanding, Yuan::wan(100));
+    // and March stays March's
+    let march = pool_state(&log.p, &log.events, d("2023-03-31"), None, None, None);
+    assert_eq!(march.pool.unwrap().figures.outstanding, Yuan::wan(90));
+}
+
+#[test]
+fn a_payment_short_of_cash_pays_what_there_is_and_cash_never_goes_below_zero() {
+    let mut log = Log {
+        p: programme(),
+        events: Vec::new(),
+    };
+    log.run("2023-01-02", |b| {
+        decide::cash(
+            b,
+            EventKind::CapitalInjected {
+                amount: Yuan::wan(10),
+            },
+            d("2023-01-02"),
+        )
+    })
+    .unwrap();
+    log.run("2023-01-20", |b| {
+        decide::enrol(b, loan(0, "JXB", 100, "2023-01-10"), d("2023-01-20"))
+    })
+    .unwrap();
+    log.run("2023-06-30", |b| {
+        decide::status(b, "L0", Yuan::wan(100), 120)
+    })
+    .unwrap();
+    log.run("2023-07-01", |b| decide::file_claim(b, "C0", "L0"))
+        .unwrap();
+    log.run("2023-07-02", |b| decide::review(b, "C0", None))
+        .unwrap();
+    log.run("2023-07-03", |b| decide::pay(b, "C0", d("2023-07-03")))
+        .unwrap();
+    let b = log.book(d("2023-07-03"));
+    let c = &b.claims["C0"];
+    assert_eq!((c.claimable, c.paid), (Yuan::wan(50), Yuan::wan(10)));
+    assert_eq!(b.cash, Yuan::ZERO);
+    let e = log
+        .run("2023-07-04", |b| decide::pay(b, "C0", d("2023-07-04")))
+        .unwrap_err();
+    assert_eq!(e.code, "NO_CASH");
+    // committed: 40万 still owed; a withdrawal cannot take it
+    assert_eq!(log.book(d("2023-07-04")).total.committed, Yuan::wan(40));
+    log.run("2023-07-05", |b| {
+        decide::cash(
+            b,
+            EventKind::TopUp {
+                amount: Yuan::wan(45),
+            },
+            d("2023-07-05"),
+        )
+    })
+    .unwrap();
+    let e = log.run("2023-07-06", |b| {
+        decide::cash(
+            b,
+            EventKind::Withdrawal {
+                amount: Yuan::wan(10),
+            },
+            d("2023-07-06"),
+        )
+    });
+    assert_eq!(e.unwrap_err().code, "INSUFFICIENT_CASH");
+    // a cash movement cannot be dated before the last
+    let e = log.run("2023-07-01", |b| {
+        decide::cash(
+            b,
+            EventKind::TopUp {
+                amount: Yuan::wan(1),
+            },
+            d("2023-07-01"),
+        )
+    });
+    assert_eq!(e.unwrap_err().code, "BACKDATED_CASH");
+}
+
+#[test]
+fn the_scale_and_the_firm_cap_are_kept() {
+    let mut log = Log {
+        p: programme(),
+        events: Vec::new(),
+    };
+    log.run("2022-05-01", |b| {
+        decide::cash(
+            b,
+            EventKind::CapitalInjected {
+                amount: Yuan::wan(3000),
+            },
+            d("2022-05-01"),
+        )
+    })
+    .unwrap();
+    // 6亿 of scale: 60 loans of 1000万 fit, the 61st does not
+    for i in 0..60 {
+        log.run("2022-05-10", |b| {
+            decide::enrol(b, loan(i, "JXB", 1000, "2022-05-09"), d("2022-05-10"))
+        })
+        .unwrap();
+    }
+    let e = log
+        .run("2022-05-10", |b| {
+            decide::enrol(b, loan(60, "JXB", 1, "2022-05-09"), d("2022-05-10"))
+        })
+        .unwrap_err();
+    assert_eq!(e.code, "SCALE_EXCEEDED", "{}", e.message);
+    // the firm of L0 may not borrow more under the programme
+    let mut again = loan(61, "NCRCB", 1, "2022-06-29");
+    again.credit_code = "F0".into();
+    log.run("2022-06-30", |b| decide::status(b, "L5", Yuan::wan(500), 0))
+        .unwrap();
+    let e = log
+        .run("2022-06-30", |b| decide::enrol(b, again, d("2022-06-30")))
+        .unwrap_err();
+    assert_eq!(e.code, "FIRM_CAP_EXCEEDED", "{}", e.message);
+}
