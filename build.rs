@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/smefin/v1/riskpool_service.proto",
         "proto/smefin/v1/incentive_service.proto",
         "proto/smefin/v1/referral_service.proto",
+        "proto/smefin/v1/ledger_service.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -74,14 +74,14 @@ impl Programme {
 /// Programmes as a file holds them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
+struct Programmes {
     programme: Vec<Programme>,
 }
 
 /// Reads programmes from TOML, each checked; the error names the programme,
 /// the version and the key.
 pub fn parse(text: &str) -> Result<Vec<Programme>, String> {
-    let f: File = toml::from_str(text).map_err(|e| e.to_string())?;
+    let f: Programmes = toml::from_str(text).map_err(|e| e.to_string())?;
     for p in &f.programme {
         check(p)?;
     }

@@ -288,6 +288,7 @@ impl From<ApiError> for Status {
                     S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
                     S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
                     S::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
+                    S::Refused { code, .. } => (Code::FailedPrecondition, *code),
                     S::BadToken(m) => {
                         let (field, why) = m.split_once(": ").unwrap_or(("page_token", m));
                         return bad_request(

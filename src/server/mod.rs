@@ -7,6 +7,7 @@ pub mod auth;
 pub mod convert;
 pub mod error;
 pub mod incentive;
+pub mod ledger;
 pub mod listen;
 pub mod matching;
 pub mod page;
@@ -24,6 +25,7 @@ use tonic::transport::Server;
 use tonic_reflection::server as reflection;
 
 use self::pb::incentive_service_server::IncentiveServiceServer;
+use self::pb::ledger_service_server::LedgerServiceServer;
 use self::pb::matching_service_server::MatchingServiceServer;
 use self::pb::referral_service_server::ReferralServiceServer;
 use self::pb::risk_pool_service_server::RiskPoolServiceServer;
@@ -99,11 +101,13 @@ async fn set_health(
     status: tonic_health::ServingStatus,
 ) {
     use crate::server::pb::incentive_service_server::IncentiveServiceServer;
+    use crate::server::pb::ledger_service_server::LedgerServiceServer;
     use crate::server::pb::matching_service_server::MatchingServiceServer;
     use crate::server::pb::referral_service_server::ReferralServiceServer;
     use crate::server::pb::risk_pool_service_server::RiskPoolServiceServer;
     use tonic::server::NamedService;
     for name in [
+        <LedgerServiceServer<ledger::LedgerSvc> as NamedService>::NAME,
         <MatchingServiceServer<matching::MatchingSvc> as NamedService>::NAME,
         <RiskPoolServiceServer<riskpool::RiskPoolSvc> as NamedService>::NAME,
         <IncentiveServiceServer<incentive::IncentiveSvc> as NamedService>::NAME,
@@ -129,12 +133,14 @@ async fn watch_store(
     reporter: tonic_health::server::HealthReporter,
 ) {
     use crate::server::pb::incentive_service_server::IncentiveServiceServer;
+    use crate::server::pb::ledger_service_server::LedgerServiceServer;
     use crate::server::pb::referral_service_server::ReferralServiceServer;
     use tonic::server::NamedService;
     use tonic_health::ServingStatus;
     let names = [
         <IncentiveServiceServer<incentive::IncentiveSvc> as NamedService>::NAME,
         <ReferralServiceServer<referral::ReferralSvc> as NamedService>::NAME,
+        <LedgerServiceServer<ledger::LedgerSvc> as NamedService>::NAME,
     ];
     let mut up = true;
     let mut tick = tokio::time::interval(STORE_CHECK);
@@ -262,6 +268,7 @@ struct Services {
     runs: riskpool::Runs,
     incentives: IncentiveServiceServer<incentive::IncentiveSvc>,
     referral: ReferralServiceServer<referral::ReferralSvc>,
+    ledger: LedgerServiceServer<ledger::LedgerSvc>,
 }
 
 fn services(
@@ -278,6 +285,9 @@ fn services(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(out_max);
+    let ledger = LedgerServiceServer::new(ledger::LedgerSvc::new(store.clone(), catalog.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(out_max);
     let matching = MatchingServiceServer::new(matching::MatchingSvc::new(
         catalog,
         config.server.batch_buffer,
@@ -306,6 +316,7 @@ fn services(
         runs,
         incentives,
         referral,
+        ledger,
     }
 }
 
@@ -344,6 +355,16 @@ struct Started {
 }
 
 impl Started {
+    /// What the start-up line will say of `listener` and `catalog`.
+    fn of(listener: &TcpListener, catalog: &Catalog) -> Result<Started, ServeError> {
+        Ok(Started {
+            addr: listener
+                .local_addr()
+                .map_err(|e| ServeError::Listen(e.to_string()))?,
+            products: catalog.products.len(),
+        })
+    }
+
     /// Every start-up check has passed (tokens, store, TLS, the health
     /// port): only now is the server said to listen, with its version.
     fn log(&self, config: &Config) {
@@ -479,12 +500,7 @@ pub async fn serve(
 
     let auth = authorise(config, &listener)?;
     let (store, location) = open_store(config).await?;
-    let started = Started {
-        addr: listener
-            .local_addr()
-            .map_err(|e| ServeError::Listen(e.to_string()))?,
-        products: catalog.products.len(),
-    };
+    let started = Started::of(&listener, &catalog)?;
 
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, tonic_health::ServingStatus::Serving).await;
@@ -499,6 +515,7 @@ pub async fn serve(
         runs,
         incentives,
         referral,
+        ledger,
     } = services(config, catalog, store);
 
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
@@ -535,6 +552,10 @@ pub async fn serve(
         .add_service(InterceptedService::new(
             referral,
             auth.interceptor(auth::referral_allowed, "referral"),
+        ))
+        .add_service(InterceptedService::new(
+            ledger,
+            auth.interceptor(auth::referral_allowed, "the pool ledger"),
         ))
         .serve_with_incoming_shutdown(incoming, signal);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);

@@ -16,6 +16,7 @@
 //!   the same id with different content is refused;
 //! - schema migrations run at start-up, once however many servers start.
 
+pub mod ledger;
 pub mod postgres;
 pub mod referral;
 pub mod sqlite;
@@ -30,15 +31,16 @@ use crate::incentive::{
 };
 use crate::kernel::money::Yuan;
 
+pub use ledger::LedgerStore;
 pub use referral::ReferralStore;
 pub use sqlite::Store;
 
 /// Everything a server keeps: the incentive service's reports and
-/// statements, and the referral service's campaigns, leads and outcomes,
-/// in one database.
-pub trait Backend: IncentiveStore + ReferralStore {}
+/// statements, the referral service's campaigns, leads and outcomes, and
+/// the pools' ledgers, in one database.
+pub trait Backend: IncentiveStore + ReferralStore + LedgerStore {}
 
-impl<T: IncentiveStore + ReferralStore> Backend for T {}
+impl<T: IncentiveStore + ReferralStore + LedgerStore> Backend for T {}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,14 @@ pub enum StoreError {
     /// two answer alike, so an id says nothing of another bank's data).
     #[error("{0}")]
     NotFound(String),
+    /// The domain refused the command (a rule, with its code).
+    #[error("{message}")]
+    Refused {
+        /// UPPER_SNAKE code.
+        code: &'static str,
+        /// What is wrong and which rule says so.
+        message: String,
+    },
     /// A page token that names nothing the caller's query shows.
     #[error("{0}")]
     BadToken(String),

@@ -20,6 +20,7 @@ use crate::incentive::{
 };
 use crate::kernel::money::Yuan;
 
+mod ledger;
 mod referral;
 
 /// The embedded SQLite database.
@@ -89,6 +90,8 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE scoped_requests RENAME TO requests;",
     // 3: campaigns, their leads, and the outcomes banks report
     referral::SCHEMA,
+    // 4: pools and their event logs
+    ledger::SCHEMA,
 ];
 
 impl Store {

@@ -16,6 +16,7 @@ mod deploy;
 mod durability;
 mod golden_paths;
 mod grpc_incentive;
+mod grpc_ledger;
 mod grpc_matching;
 mod grpc_referral;
 mod grpc_riskpool;

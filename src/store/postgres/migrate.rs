@@ -55,4 +55,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
      );",
     // 2: campaigns, their leads, and the outcomes banks report
     super::referral::SCHEMA,
+    // 3: pools and their event logs
+    super::ledger::SCHEMA,
 ];

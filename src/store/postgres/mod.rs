@@ -37,6 +37,7 @@ use crate::incentive::{self, BalanceReport, Bank, IncentiveRules, Quarter};
 use crate::kernel::money::Yuan;
 
 mod errors;
+mod ledger;
 mod migrate;
 mod pool;
 mod queries;

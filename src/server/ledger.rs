@@ -1,0 +1,219 @@
+//! `smefin.v1.LedgerService`: each write converts its request, then lets the
+//! ledger's domain decide on the pool's events inside the store's lock;
+//! who may do what is decided here.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::catalog::Catalog;
+use crate::enterprise::Profile;
+use crate::kernel::money::{Yuan, parse_rate};
+use crate::kernel::violation::FieldViolation;
+use crate::ledger::decide::{self, Refusal};
+use crate::ledger::event::{DenialReason, Event, EventKind, Loan};
+use crate::ledger::rules::Programme;
+use crate::ledger::state::Book;
+use crate::matching::{self, MatchOptions, MatchStatus};
+use crate::server::auth::{Principal, caller};
+use crate::server::error::{self, ApiError};
+use crate::server::pb;
+use crate::store::{LedgerStore, StoreError};
+
+/// The ledger service.
+#[derive(Debug, Clone)]
+pub struct LedgerSvc {
+    store: Arc<dyn LedgerStore>,
+    catalog: Arc<Catalog>,
+    programmes: Arc<Vec<Programme>>,
+}
+
+fn invalid(violations: Vec<FieldViolation>) -> Status {
+    ApiError::InvalidArgument {
+        reason: "INVALID_LEDGER_REQUEST",
+        violations,
+    }
+    .into()
+}
+
+fn denied(p: &Principal, what: &str) -> Status {
+    ApiError::PermissionDenied {
+        reason: "NOT_ALLOWED",
+        message: format!("{} may not {what}", p.name()),
+    }
+    .into()
+}
+
+fn refused(r: Refusal) -> StoreError {
+    StoreError::Refused {
+        code: r.code,
+        message: r.message,
+    }
+}
+
+fn date(s: &str, field: &str, errs: &mut Vec<FieldViolation>) -> NaiveDate {
+    if s.trim().is_empty() {
+        return crate::files::today_cst();
+    }
+    crate::kernel::date::parse_date(s).unwrap_or_else(|e| {
+        errs.push(FieldViolation::new(field, e));
+        NaiveDate::MIN
+    })
+}
+
+fn money(s: &str, field: &str, errs: &mut Vec<FieldViolation>) -> Yuan {
+    Yuan::parse_fen(s).unwrap_or_else(|e| {
+        errs.push(FieldViolation::new(field, e.to_string()));
+        Yuan::ZERO
+    })
+}
+
+fn ids(request_id: &str, pool_id: &str, errs: &mut Vec<FieldViolation>) {
+    if let Err(why) = crate::incentive::check_id(request_id) {
+        errs.push(FieldViolation::new("request_id", why));
+    }
+    if let Err(why) = crate::matching::leads::check_campaign_name(pool_id) {
+        errs.push(FieldViolation::new("pool_id", why));
+    }
+}
+
+fn hash<M: Message>(m: &M) -> String {
+    hex::encode(Sha256::digest(m.encode_to_vec()))
+}
+
+fn event_pb(e: &Event) -> pb::LedgerEvent {
+    pb::LedgerEvent {
+        seq: e.seq,
+        effective: e.effective.to_string(),
+        recorded_at: e.recorded_at.clone(),
+        recorded_by: e.recorded_by.clone(),
+        json: serde_json::to_string(&e.kind).unwrap_or_default(),
+    }
+}
+
+/// Whether `who` may act on `loan`'s bank's behalf.
+fn owns(who: &Principal, bank: &str) -> bool {
+    who.may_act_for(bank)
+}
+
+impl LedgerSvc {
+    /// A service over `store`, checking eligibility against `catalog`, with
+    /// the built-in programmes.
+    pub fn new(store: Arc<dyn LedgerStore>, catalog: Arc<Catalog>) -> Self {
+        LedgerSvc {
+            store,
+            catalog,
+            programmes: Arc::new(crate::ledger::rules::builtin()),
+        }
+    }
+
+    /// Records what `decide` decides on the pool's book as of `on` (all
+    /// its events known), as `who`, idempotent by the request.
+    async fn write(
+        &self,
+        pool_id: String,
+        request_id: String,
+        content: String,
+        who: &Principal,
+        on: NaiveDate,
+        decide: impl Fn(&Book<'_>) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
+    ) -> Result<Vec<Event>, Status> {
+        let (store, programmes, by) = (self.store.clone(), self.programmes.clone(), who.name());
+        tokio::task::spawn_blocking(move || {
+            let pool = store
+                .pool(&pool_id)?
+                .ok_or_else(|| StoreError::NotFound(format!("no pool `{pool_id}`")))?;
+            let p = programmes
+                .iter()
+                .find(|p| p.id == pool.programme_id)
+                .ok_or_else(|| StoreError::Corrupt(format!("programme `{}`", pool.programme_id)))?;
+            store.record(&pool_id, &request_id, &content, &by, &mut |events| {
+                let book = Book::fold(p, events, on, None);
+                Ok(decide(&book)?.into_iter().map(|k| (on, k)).collect())
+            })
+        })
+        .await
+        .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
+        .map_err(|e| ApiError::from(e).into())
+    }
+
+    /// The pool's events and its programme (for reads).
+    async fn read(&self, pool_id: String) -> Result<(Vec<Event>, Programme), Status> {
+        let (store, programmes) = (self.store.clone(), self.programmes.clone());
+        tokio::task::spawn_blocking(move || {
+            let pool = store
+                .pool(&pool_id)?
+                .ok_or_else(|| StoreError::NotFound(format!("no pool `{pool_id}`")))?;
+            let p = programmes
+                .iter()
+                .find(|p| p.id == pool.programme_id)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt(format!("programme `{}`", pool.programme_id)))?;
+            Ok::<_, StoreError>((store.events(&pool_id)?, p))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
+        .map_err(|e| ApiError::from(e).into())
+    }
+
+    /// Refuses a borrower the matchmaker does not find eligible for the
+    /// programme's product on the day it was lent, with the reasons.
+    fn eligible(&self, p: &Programme, borrower: Profile, on: NaiveDate) -> Result<(), Status> {
+        let cls = borrower.classify();
+        let opts = MatchOptions {
+            as_of: on,
+            product_ids: vec![p.product_id.clone()],
+        };
+        let ev =
+            matching::evaluate(&self.catalog, &borrower, &cls, &opts).map_err(ApiError::from)?;
+        let Some(m) = ev.products.iter().find(|m| m.product.id == p.product_id) else {
+            return Err(ApiError::Store(StoreError::Refused {
+                code: "NOT_ELIGIBLE",
+                message: format!("{} is not in force on {on}", p.name),
+            })
+            .into());
+        };
+        if m.status == MatchStatus::Eligible {
+            return Ok(());
+        }
+        let why: Vec<String> = m
+            .criteria
+            .iter()
+            .filter(|c| c.outcome != matching::Outcome::Pass)
+            .map(|c| c.message())
+            .collect();
+        Err(ApiError::Store(StoreError::Refused {
+            code: "NOT_ELIGIBLE",
+            message: format!(
+                "the borrower does not qualify for {} on {on}: {}",
+                p.name,
+                why.join("；")
+            ),
+        })
+        .into())
+    }
+}
+
+fn one(events: Vec<Event>) -> Option<pb::LedgerEvent> {
+    events.first().map(event_pb)
+}
+
+fn kinds(r: Result<EventKind, Refusal>) -> Result<Vec<EventKind>, StoreError> {
+    r.map(|k| vec![k]).map_err(refused)
+}
+
+/// The loan's bank, which a bank caller must be.
+fn loan_bank(book: &Book<'_>, loan_id: &str, who: &Principal) -> Result<(), StoreError> {
+    match book.loans.get(loan_id) {
+        Some(l) if owns(who, &l.loan.bank_id) => Ok(()),
+        _ => Err(StoreError::NotFound(format!(
+            "no loan `{loan_id}` among the caller's"
+        ))),
+    }
+}
+
+mod handlers;
+mod status;

@@ -1,0 +1,112 @@
+//! Persistence of the pool ledger: pools and their append-only event logs,
+//! on both backends with one behaviour.
+//!
+//! A write is one transaction that holds the pool (SQLite: the database's
+//! write lock; PostgreSQL: an advisory lock on the pool, so replicas take
+//! turns), reads the pool's events, lets the domain decide on them, and
+//! appends what it decided: two callers racing on one pool never pay one
+//! claim twice nor enrol past the scale. Each write carries the caller's
+//! request id: the same id with the same content answers the events it
+//! recorded; with other content it is ALREADY_EXISTS.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::ledger::event::{Event, EventKind};
+
+/// A pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRow {
+    /// Its id.
+    pub pool_id: String,
+    /// The programme whose rules it follows.
+    pub programme_id: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+}
+
+/// What a write decides, given the pool's events: the events to append
+/// (each with the day it takes effect), or why not.
+pub type Decide<'a> = dyn FnMut(&[Event]) -> Result<Vec<(NaiveDate, EventKind)>, StoreError> + 'a;
+
+/// What the ledger service needs of a store.
+pub trait LedgerStore: Send + Sync + std::fmt::Debug {
+    /// Creates a pool; the same pool again is answered with it; the same id
+    /// for another programme is ALREADY_EXISTS.
+    fn create_pool(
+        &self,
+        pool_id: &str,
+        programme_id: &str,
+        by: &str,
+    ) -> Result<PoolRow, StoreError>;
+
+    /// A pool.
+    fn pool(&self, pool_id: &str) -> Result<Option<PoolRow>, StoreError>;
+
+    /// Every event of a pool, in the order recorded.
+    fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// Appends what `decide` decides on the pool's events, under the
+    /// pool's lock, idempotent by (`by`, `request_id`) and `content_hash`.
+    fn record(
+        &self,
+        pool_id: &str,
+        request_id: &str,
+        content_hash: &str,
+        by: &str,
+        decide: &mut Decide<'_>,
+    ) -> Result<Vec<Event>, StoreError>;
+}
+
+/// The answer to a repeated request: the events it recorded, or why not.
+pub(super) fn repeated(
+    events: Vec<Event>,
+    hashes: &[String],
+    content_hash: &str,
+    request_id: &str,
+) -> Result<Vec<Event>, StoreError> {
+    if hashes.iter().all(|h| h == content_hash) {
+        Ok(events)
+    } else {
+        Err(StoreError::AlreadyExists(format!(
+            "request_id `{request_id}` was already used for a different request"
+        )))
+    }
+}
+
+/// Why a pool id cannot be used for another programme.
+pub(super) fn pool_taken(id: &str, programme: &str) -> StoreError {
+    StoreError::AlreadyExists(format!("pool `{id}` exists for programme `{programme}`"))
+}
+
+/// Why a write names no pool.
+pub(super) fn no_pool(id: &str) -> StoreError {
+    StoreError::NotFound(format!("no pool `{id}`"))
+}
+
+/// Events from their stored columns (seq, effective, recorded_at,
+/// recorded_by, request_id, JSON). (A request that decided no event stores
+/// nothing; repeated, it is decided again.)
+pub(super) fn events_of(
+    rows: Vec<(i64, String, String, String, String, String)>,
+) -> Result<Vec<Event>, StoreError> {
+    rows.into_iter()
+        .map(
+            |(seq, effective, recorded_at, recorded_by, request_id, json)| {
+                Ok(Event {
+                    seq: seq as u64,
+                    effective: effective
+                        .parse()
+                        .map_err(|e: chrono::ParseError| StoreError::Corrupt(e.to_string()))?,
+                    recorded_at,
+                    recorded_by,
+                    request_id,
+                    kind: super::referral::from_json(&json)?,
+                })
+            },
+        )
+        .collect()
+}

@@ -1,0 +1,165 @@
+//! Pools and their event logs in PostgreSQL: SQLite's behaviour, a write
+//! holding a transaction-scoped advisory lock on its pool so that replicas
+//! take turns on one pool and never both decide on the same events.
+
+use postgres::GenericClient;
+
+use super::PgStore;
+use super::errors::Failure;
+use crate::ledger::event::Event;
+use crate::store::ledger::{
+    Decide, LedgerStore, PoolRow, events_of, no_pool, pool_taken, repeated,
+};
+use crate::store::referral::to_json;
+use crate::store::{StoreError, now};
+
+/// The tables (migration 3); the same shape as SQLite's.
+pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
+        pool_id TEXT PRIMARY KEY,
+        programme_id TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+     );
+     CREATE TABLE ledger_events (
+        pool_id TEXT NOT NULL REFERENCES ledger_pools(pool_id),
+        seq BIGINT NOT NULL,
+        effective TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        request_scope TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (pool_id, seq)
+     );
+     CREATE INDEX ledger_events_request ON ledger_events (pool_id, request_scope, request_id);";
+
+fn pool_in(c: &mut impl GenericClient, id: &str) -> Result<Option<PoolRow>, Failure> {
+    let row = c.query_opt(
+        "SELECT pool_id, programme_id, created_by, created_at FROM ledger_pools WHERE pool_id = $1",
+        &[&id],
+    )?;
+    Ok(row.map(|r| PoolRow {
+        pool_id: r.get(0),
+        programme_id: r.get(1),
+        created_by: r.get(2),
+        created_at: r.get(3),
+    }))
+}
+
+const COLUMNS: &str = "seq, effective, recorded_at, recorded_by, request_id, json";
+
+fn events_where(
+    c: &mut impl GenericClient,
+    filter: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> Result<Vec<Event>, Failure> {
+    let rows = c.query(
+        &format!("SELECT {COLUMNS} FROM ledger_events WHERE {filter} ORDER BY seq"),
+        params,
+    )?;
+    Ok(events_of(
+        rows.iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+            .collect(),
+    )?)
+}
+
+impl LedgerStore for PgStore {
+    fn create_pool(
+        &self,
+        pool_id: &str,
+        programme_id: &str,
+        by: &str,
+    ) -> Result<PoolRow, StoreError> {
+        self.transact(|tx| {
+            tx.execute(
+                "INSERT INTO ledger_pools (pool_id, programme_id, created_by, created_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (pool_id) DO NOTHING",
+                &[&pool_id, &programme_id, &by, &now()],
+            )?;
+            match pool_in(tx, pool_id)? {
+                Some(p) if p.programme_id == programme_id => Ok(p),
+                Some(p) => Err(pool_taken(pool_id, &p.programme_id).into()),
+                None => Err(no_pool(pool_id).into()),
+            }
+        })
+    }
+
+    fn pool(&self, pool_id: &str) -> Result<Option<PoolRow>, StoreError> {
+        self.read(|c| pool_in(c, pool_id))
+    }
+
+    fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError> {
+        self.read(|c| events_where(c, "pool_id = $1", &[&pool_id]))
+    }
+
+    fn record(
+        &self,
+        pool_id: &str,
+        request_id: &str,
+        content_hash: &str,
+        by: &str,
+        decide: &mut Decide<'_>,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.transact(|tx| {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('ledger/' || $1::TEXT, 0))",
+                &[&pool_id],
+            )?;
+            if pool_in(tx, pool_id)?.is_none() {
+                return Err(no_pool(pool_id).into());
+            }
+            let prior = events_where(
+                tx,
+                "pool_id = $1 AND request_scope = $2 AND request_id = $3",
+                &[&pool_id, &by, &request_id],
+            )?;
+            if !prior.is_empty() {
+                let hashes: Vec<String> = tx
+                    .query(
+                        "SELECT content_hash FROM ledger_events WHERE pool_id = $1 AND request_scope = $2 AND request_id = $3",
+                        &[&pool_id, &by, &request_id],
+                    )?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                return Ok(repeated(prior, &hashes, content_hash, request_id)?);
+            }
+            let events = events_where(tx, "pool_id = $1", &[&pool_id])?;
+            let new = decide(&events)?;
+            let at = now();
+            let first = events.last().map_or(1, |e| e.seq + 1);
+            let st = tx.prepare(
+                "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
+            )?;
+            let mut out = Vec::with_capacity(new.len());
+            for (i, (effective, kind)) in new.into_iter().enumerate() {
+                let seq = first + i as u64;
+                tx.execute(
+                    &st,
+                    &[
+                        &pool_id,
+                        &(seq as i64),
+                        &effective.to_string(),
+                        &at,
+                        &by,
+                        &request_id,
+                        &content_hash,
+                        &to_json(&kind)?,
+                    ],
+                )?;
+                out.push(Event {
+                    seq,
+                    effective,
+                    recorded_at: at.clone(),
+                    recorded_by: by.to_string(),
+                    request_id: request_id.to_string(),
+                    kind,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,171 @@
+//! Pools and their event logs in the embedded SQLite.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Store;
+use crate::ledger::event::Event;
+use crate::store::ledger::{
+    Decide, LedgerStore, PoolRow, events_of, no_pool, pool_taken, repeated,
+};
+use crate::store::referral::to_json;
+use crate::store::{StoreError, now};
+
+/// The tables (migration 4); PostgreSQL's are the same shape.
+pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
+        pool_id TEXT PRIMARY KEY,
+        programme_id TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+     );
+     CREATE TABLE ledger_events (
+        pool_id TEXT NOT NULL REFERENCES ledger_pools(pool_id),
+        seq INTEGER NOT NULL,
+        effective TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        request_scope TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (pool_id, seq)
+     );
+     CREATE INDEX ledger_events_request ON ledger_events (pool_id, request_scope, request_id);";
+
+fn pool_in(c: &Connection, id: &str) -> Result<Option<PoolRow>, StoreError> {
+    Ok(c.query_row(
+        "SELECT pool_id, programme_id, created_by, created_at FROM ledger_pools WHERE pool_id = ?1",
+        [id],
+        |r| {
+            Ok(PoolRow {
+                pool_id: r.get(0)?,
+                programme_id: r.get(1)?,
+                created_by: r.get(2)?,
+                created_at: r.get(3)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+type Row = (i64, String, String, String, String, String);
+
+fn rows(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Row>, StoreError> {
+    let mut st = c.prepare(sql)?;
+    let it = st.query_map(p, |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })?;
+    Ok(it.collect::<Result<_, _>>()?)
+}
+
+const COLUMNS: &str = "seq, effective, recorded_at, recorded_by, request_id, json";
+
+fn events_in(c: &Connection, pool: &str) -> Result<Vec<Event>, StoreError> {
+    events_of(rows(
+        c,
+        &format!("SELECT {COLUMNS} FROM ledger_events WHERE pool_id = ?1 ORDER BY seq"),
+        &[&pool],
+    )?)
+}
+
+impl LedgerStore for Store {
+    fn create_pool(
+        &self,
+        pool_id: &str,
+        programme_id: &str,
+        by: &str,
+    ) -> Result<PoolRow, StoreError> {
+        let conn = self.lock();
+        if let Some(p) = pool_in(&conn, pool_id)? {
+            return if p.programme_id == programme_id {
+                Ok(p)
+            } else {
+                Err(pool_taken(pool_id, &p.programme_id))
+            };
+        }
+        conn.execute(
+            "INSERT INTO ledger_pools (pool_id, programme_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![pool_id, programme_id, by, now()],
+        )?;
+        pool_in(&conn, pool_id)?.ok_or_else(|| no_pool(pool_id))
+    }
+
+    fn pool(&self, pool_id: &str) -> Result<Option<PoolRow>, StoreError> {
+        pool_in(&self.lock(), pool_id)
+    }
+
+    fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError> {
+        events_in(&self.lock(), pool_id)
+    }
+
+    fn record(
+        &self,
+        pool_id: &str,
+        request_id: &str,
+        content_hash: &str,
+        by: &str,
+        decide: &mut Decide<'_>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if pool_in(&tx, pool_id)?.is_none() {
+            return Err(no_pool(pool_id));
+        }
+        let prior = rows(
+            &tx,
+            &format!(
+                "SELECT {COLUMNS} FROM ledger_events WHERE pool_id = ?1 AND request_scope = ?2 AND request_id = ?3 ORDER BY seq"
+            ),
+            &[&pool_id, &by, &request_id],
+        )?;
+        if !prior.is_empty() {
+            let mut st = tx.prepare(
+                "SELECT content_hash FROM ledger_events WHERE pool_id = ?1 AND request_scope = ?2 AND request_id = ?3",
+            )?;
+            let hashes: Vec<String> = st
+                .query_map(params![pool_id, by, request_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            return repeated(events_of(prior)?, &hashes, content_hash, request_id);
+        }
+        let events = events_in(&tx, pool_id)?;
+        let new = decide(&events)?;
+        let at = now();
+        let first = events.last().map_or(1, |e| e.seq + 1);
+        let mut out = Vec::with_capacity(new.len());
+        {
+            let mut st = tx.prepare(
+                "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)",
+            )?;
+            for (i, (effective, kind)) in new.into_iter().enumerate() {
+                let seq = first + i as u64;
+                st.execute(params![
+                    pool_id,
+                    seq as i64,
+                    effective.to_string(),
+                    at,
+                    by,
+                    request_id,
+                    content_hash,
+                    to_json(&kind)?
+                ])?;
+                out.push(Event {
+                    seq,
+                    effective,
+                    recorded_at: at.clone(),
+                    recorded_by: by.to_string(),
+                    request_id: request_id.to_string(),
+                    kind,
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,383 @@
+//! LedgerService through a real server with tokens, as a bureau and two
+//! banks run a pool: capital, enrolments up to the scale, monthly files,
+//! claims at 89 and 90 days, a denial, payments, a recovery, the breaker
+//! and its resumption, a top-up; every figure of the state against a count
+//! made here from what was sent; what a bank may not do or see.
+
+use smefin::server::pb;
+use smefin::server::pb::ledger_service_client::LedgerServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::grpc_incentive::{req, server};
+use crate::grpc_matching::profile;
+
+const BUREAU: Option<&str> = Some("tok-bureau");
+const ANALYST: Option<&str> = Some("tok-analyst");
+const JXB: Option<&str> = Some("tok-jxb");
+const NCRCB: Option<&str> = Some("tok-nc");
+
+/// A valid credit code for firm `i`.
+fn code(i: usize) -> String {
+    let first = format!("91360100MA{i:07}");
+    let c = smefin::enterprise::credit_code::check_character(first.as_bytes()).unwrap();
+    format!("{first}{c}")
+}
+
+fn bank_of(i: usize) -> (&'static str, Option<&'static str>) {
+    if i % 2 == 0 {
+        ("JXB", JXB)
+    } else {
+        ("NCRCB", NCRCB)
+    }
+}
+
+fn enrol(i: usize, wan: u32) -> pb::EnrollLoanRequest {
+    let mut borrower = profile();
+    borrower.credit_code = Some(code(i));
+    borrower.name = format!("南昌某{i}号科技有限公司");
+    pb::EnrollLoanRequest {
+        request_id: format!("enrol-{i}"),
+        pool_id: "GXT".into(),
+        loan_id: format!("L{i}"),
+        bank_id: bank_of(i).0.into(),
+        borrower: Some(borrower),
+        amount: format!("{wan}万"),
+        annual_rate: "3.45%".into(),
+        term_months: 12,
+        disbursed: "2023-01-10".into(),
+        date: "2023-01-16".into(),
+    }
+}
+
+fn reason(e: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    e.get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default()
+}
+
+async fn state(
+    c: &mut LedgerServiceClient<Channel>,
+    who: Option<&str>,
+    as_of: &str,
+) -> serde_json::Value {
+    let r = c
+        .get_pool_state(req(
+            pb::GetPoolStateRequest {
+                pool_id: "GXT".into(),
+                as_of: as_of.into(),
+                ..Default::default()
+            },
+            who,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    serde_json::from_str(&r.json).unwrap()
+}
+
+/// A month-end file of bank `bank`: every one of its loans at 28万 (of 300万), those
+/// in `late` at `dpd` days.
+fn file(
+    bank: &str,
+    n: usize,
+    month: &str,
+    late: &[usize],
+    dpd: u32,
+) -> Vec<pb::ReportLoanStatusRequest> {
+    let lines: Vec<pb::LoanStatusLine> = (0..n)
+        .filter(|i| bank_of(*i).0 == bank)
+        .map(|i| pb::LoanStatusLine {
+            loan_id: format!("L{i}"),
+            outstanding: "28万".into(),
+            days_past_due: if late.contains(&i) { dpd } else { 0 },
+            ..Default::default()
+        })
+        .collect();
+    let mut msgs: Vec<pb::ReportLoanStatusRequest> = lines
+        .chunks(100)
+        .map(|c| pb::ReportLoanStatusRequest {
+            lines: c.to_vec(),
+            ..Default::default()
+        })
+        .collect();
+    msgs[0].request_id = format!("{bank}-{month}");
+    msgs[0].pool_id = "GXT".into();
+    msgs[0].as_of = month.into();
+    msgs[0].bank_id = bank.into();
+    msgs
+}
+
+#[tokio::test]
+async fn a_year_of_a_pool_as_a_bureau_and_two_banks_run_it() {
+    let (srv, _dir) = server().await;
+    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
+    let e = c
+        .create_pool(req(
+            pb::CreatePoolRequest {
+                pool_id: "GXT".into(),
+                programme_id: "gongxintong".into(),
+            },
+            JXB,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    c.create_pool(req(
+        pb::CreatePoolRequest {
+            pool_id: "GXT".into(),
+            programme_id: "gongxintong".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    let cash = |id: &str, kind: pb::CashKind, wan: u32, date: &str| pb::RecordCashRequest {
+        request_id: id.into(),
+        pool_id: "GXT".into(),
+        kind: kind as i32,
+        amount: format!("{wan}万"),
+        date: date.into(),
+    };
+    c.record_cash(req(
+        cash("cap", pb::CashKind::Capital, 3000, "2023-01-03"),
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    // 200 loans of 300万: the 6亿 scale, to the fen
+    const N: usize = 200;
+    for i in 0..N {
+        let (_, token) = bank_of(i);
+        c.enroll_loan(req(enrol(i, 300), token)).await.unwrap();
+    }
+    // the 201st would cross the scale
+    let e = c.enroll_loan(req(enrol(N, 300), JXB)).await.unwrap_err();
+    assert_eq!(
+        (e.code(), reason(&e).as_str()),
+        (Code::FailedPrecondition, "SCALE_EXCEEDED"),
+        "{}",
+        e.message()
+    );
+    // a bank may not enrol for another; an ineligible borrower is refused with why
+    let e = c.enroll_loan(req(enrol(N + 1, 10), JXB)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "L{} is NCRCB's", N + 1);
+    let mut big = enrol(N + 2, 10);
+    big.borrower.as_mut().unwrap().employees = Some(5000);
+    big.borrower.as_mut().unwrap().annual_revenue = Some("50亿".into());
+    let e = c.enroll_loan(req(big, JXB)).await.unwrap_err();
+    assert_eq!(reason(&e), "NOT_ELIGIBLE", "{}", e.message());
+    // the same enrolment again answers what it recorded
+    let again = c
+        .enroll_loan(req(enrol(0, 300), JXB))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.event.unwrap().seq, 2);
+
+    // month ends: L0 and L1 fall behind; at 89 days no claim, at 90 one
+    for (month, dpd) in [("2023-03-31", 30), ("2023-04-30", 60), ("2023-05-31", 89)] {
+        for bank in ["JXB", "NCRCB"] {
+            let token = if bank == "JXB" { JXB } else { NCRCB };
+            let r = c
+                .report_loan_status(req(
+                    tokio_stream::iter(file(bank, N, month, &[0, 1], dpd)),
+                    token,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!((r.recorded, r.problems.len(), r.missing.len()), (100, 0, 0));
+        }
+    }
+    let claim = |id: &str, loan: &str, date: &str| pb::FileClaimRequest {
+        request_id: id.into(),
+        pool_id: "GXT".into(),
+        claim_id: id.into(),
+        loan_id: loan.into(),
+        date: date.into(),
+    };
+    let e = c
+        .file_claim(req(claim("C0", "L0", "2023-05-31"), JXB))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "CLAIM_NOT_DUE", "{}", e.message());
+    // June: 90 days; NCRCB's file leaves a loan out and names one unknown
+    let r = c
+        .report_loan_status(req(
+            tokio_stream::iter(file("JXB", N, "2023-06-30", &[0], 90)),
+            JXB,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.recorded, 100);
+    let mut nc = file("NCRCB", N, "2023-06-30", &[1], 90);
+    nc[0].lines.remove(5);
+    nc[0].lines.push(pb::LoanStatusLine {
+        loan_id: "L0".into(),
+        outstanding: "1万".into(),
+        ..Default::default()
+    });
+    nc[0]
+        .lines
+        .iter_mut()
+        .find(|l| l.loan_id == "L3")
+        .unwrap()
+        .outstanding = "301万".into();
+    let r = c
+        .report_loan_status(req(tokio_stream::iter(nc), NCRCB))
+        .await
+        .unwrap()
+        .into_inner();
+    let codes: Vec<(&str, &str)> = r
+        .problems
+        .iter()
+        .map(|p| (p.loan_id.as_str(), p.code.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [("L3", "BALANCE_ABOVE_ORIGINAL"), ("L0", "UNKNOWN_LOAN")]
+    );
+    assert_eq!(r.missing, ["L11"]);
+    // NCRCB cannot claim JXB's loan (it is not found among its own)
+    let e = c
+        .file_claim(req(claim("C0", "L0", "2023-07-01"), NCRCB))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    c.file_claim(req(claim("C0", "L0", "2023-07-01"), JXB))
+        .await
+        .unwrap();
+    c.file_claim(req(claim("C1", "L1", "2023-07-01"), NCRCB))
+        .await
+        .unwrap();
+    claims_and_cash(&mut c).await;
+    srv.shutdown().await;
+}
+
+/// Review, pay, recover, top up; the state as the bureau, a bank and an
+/// analyst see it.
+async fn claims_and_cash(c: &mut LedgerServiceClient<Channel>) {
+    let review = |id: &str, deny: pb::ClaimDenial| pb::ReviewClaimRequest {
+        request_id: format!("review-{id}"),
+        pool_id: "GXT".into(),
+        claim_id: id.into(),
+        deny: deny as i32,
+        date: "2023-07-10".into(),
+    };
+    let e = c
+        .review_claim(req(review("C0", pb::ClaimDenial::Unspecified), JXB))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    c.review_claim(req(review("C0", pb::ClaimDenial::Unspecified), BUREAU))
+        .await
+        .unwrap();
+    c.review_claim(req(review("C1", pb::ClaimDenial::NoRecoveryEffort), BUREAU))
+        .await
+        .unwrap();
+    let pay = pb::PayClaimRequest {
+        request_id: "pay-C0".into(),
+        pool_id: "GXT".into(),
+        claim_id: "C0".into(),
+        date: "2023-07-15".into(),
+    };
+    let paid = c
+        .pay_claim(req(pay.clone(), BUREAU))
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .unwrap();
+    assert!(
+        paid.json.contains("\"amount\":\"140000.00\""),
+        "28万 × 0.5: {}",
+        paid.json
+    );
+    // paid once however often asked
+    let again = c
+        .pay_claim(req(pay, BUREAU))
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .unwrap();
+    assert_eq!(again.seq, paid.seq);
+    let e = c
+        .pay_claim(req(
+            pb::PayClaimRequest {
+                request_id: "pay-C0b".into(),
+                pool_id: "GXT".into(),
+                claim_id: "C0".into(),
+                date: "2023-07-16".into(),
+            },
+            BUREAU,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "CLAIM_NOT_PAYABLE");
+    c.report_recovery(req(
+        pb::ReportRecoveryRequest {
+            request_id: "rec-L0".into(),
+            pool_id: "GXT".into(),
+            loan_id: "L0".into(),
+            amount: "7万".into(),
+            date: "2023-09-01".into(),
+        },
+        JXB,
+    ))
+    .await
+    .unwrap();
+    c.record_cash(req(
+        pb::RecordCashRequest {
+            request_id: "top".into(),
+            pool_id: "GXT".into(),
+            kind: pb::CashKind::TopUp as i32,
+            amount: "14万".into(),
+            date: "2023-12-31".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    let s = state(c, BUREAU, "2023-12-31").await;
+    let pool = &s["pool"];
+    // 3000万 − 14万 + 3.5万 (half of the 7万 recovered) + 14万
+    assert_eq!(pool["cash"], "30035000.00");
+    assert_eq!(pool["figures"]["claims_paid"], "140000.00");
+    assert_eq!(pool["figures"]["recovered"], "35000.00");
+    assert_eq!(pool["figures"]["enrolled_loans"], 200);
+    assert_eq!(pool["figures"]["enrolled"], "600000000.00");
+    assert_eq!(pool["rates"]["by_count"], "0.005");
+    assert_eq!(pool["rates"]["recovery"], "0.25");
+    // 不良率: L0 and L1 at 90+ days, 56万 of 5600万: 1%, under the 3%
+    // warning; no breaker
+    assert_eq!(pool["breaker"]["level"], "normal");
+    assert_eq!(s["banks"].as_array().unwrap().len(), 2);
+    // a bank sees its own figures alone
+    let own = state(c, NCRCB, "2023-12-31").await;
+    assert!(own["pool"].is_null());
+    let banks = own["banks"].as_array().unwrap();
+    assert_eq!(banks.len(), 1);
+    assert_eq!(banks[0]["bank_id"], "NCRCB");
+    assert_eq!(banks[0]["figures"]["claims_paid"], "0.00");
+    // an analyst reads, never writes
+    assert!(!state(c, ANALYST, "2023-12-31").await["pool"].is_null());
+    let e = c
+        .record_cash(req(
+            pb::RecordCashRequest {
+                request_id: "x".into(),
+                pool_id: "GXT".into(),
+                kind: pb::CashKind::Interest as i32,
+                amount: "1".into(),
+                date: "2024-01-01".into(),
+            },
+            ANALYST,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+}
