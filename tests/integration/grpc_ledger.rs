@@ -25,7 +25,7 @@ fn code(i: usize) -> String {
 }
 
 fn bank_of(i: usize) -> (&'static str, Option<&'static str>) {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         ("JXB", JXB)
     } else {
         ("NCRCB", NCRCB)
