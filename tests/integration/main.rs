@@ -28,5 +28,6 @@ mod reports;
 mod riskpool;
 mod spec_props;
 mod store_backends;
+mod store_ledger;
 mod store_referral;
 mod tls;
