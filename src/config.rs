@@ -37,6 +37,17 @@ pub struct Config {
     /// Incentive rules: qualifying institution types, the rate schedule and
     /// the credit-line limits (UNCERTAIN policy figures, configurable).
     pub incentive: crate::incentive::IncentiveRules,
+    /// The pool ledger.
+    pub ledger: LedgerConfig,
+}
+
+/// Pool-ledger settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// A programmes file (the shape of the built-in one) replacing the
+    /// built-in programmes and their rule versions.
+    pub programmes: Option<PathBuf>,
 }
 
 /// Access-control settings.

@@ -70,3 +70,13 @@ pub fn csv_of(spec: &Spec) -> Result<Option<String>, SpecError> {
             .map_err(|e| SpecError::one("portfolio.csv", format!("{}: {e}", p.display()))),
     }
 }
+
+/// The programmes of the pool ledger: the file at `path`, or the built-in
+/// ones; an unreadable or invalid file names itself and the problem.
+pub fn programmes(path: Option<&Path>) -> Result<Vec<crate::ledger::rules::Programme>, String> {
+    let Some(path) = path else {
+        return crate::ledger::rules::parse(crate::ledger::rules::BUILTIN);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::ledger::rules::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}

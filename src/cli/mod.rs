@@ -9,6 +9,7 @@ mod incentive;
 mod lead_files;
 mod matching;
 mod merge;
+mod pool;
 mod riskpool;
 mod serve;
 mod stress;
@@ -69,6 +70,13 @@ pub enum Command {
         #[command(subcommand)]
         action: token::TokenCommand,
     },
+    /// The pool ledger on the server's store: import a bank's monthly status
+    /// file, print the state, write the report.
+    Pool {
+        /// Pool action.
+        #[command(subcommand)]
+        action: pool::PoolCommand,
+    },
     /// Inspect or validate a product catalogue.
     Catalog {
         /// Catalogue action.
@@ -127,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Campaign(a) => campaign::run(a),
         Command::Funnel(a) => funnel::run(a),
         Command::Catalog { action } => catalog::run(action),
+        Command::Pool { action } => pool::run(action),
         Command::Incentives { action } => incentive::run(action),
         Command::Token { action } => token::run(action),
         Command::Simulate(a) => riskpool::run_simulate(a),

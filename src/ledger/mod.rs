@@ -7,6 +7,7 @@
 
 pub mod decide;
 pub mod event;
+pub mod history;
 pub mod rules;
 pub mod state;
 

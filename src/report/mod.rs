@@ -10,6 +10,7 @@ pub mod analytic;
 pub mod funnel;
 pub mod grid;
 pub mod leads;
+pub mod pool;
 pub mod registry;
 #[cfg(test)]
 pub(crate) mod scan;

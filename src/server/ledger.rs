@@ -100,13 +100,17 @@ fn owns(who: &Principal, bank: &str) -> bool {
 }
 
 impl LedgerSvc {
-    /// A service over `store`, checking eligibility against `catalog`, with
-    /// the built-in programmes.
-    pub fn new(store: Arc<dyn LedgerStore>, catalog: Arc<Catalog>) -> Self {
+    /// A service over `store`, checking eligibility against `catalog`,
+    /// with `programmes`.
+    pub fn new(
+        store: Arc<dyn LedgerStore>,
+        catalog: Arc<Catalog>,
+        programmes: Vec<Programme>,
+    ) -> Self {
         LedgerSvc {
             store,
             catalog,
-            programmes: Arc::new(crate::ledger::rules::builtin()),
+            programmes: Arc::new(programmes),
         }
     }
 

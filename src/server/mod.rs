@@ -74,6 +74,9 @@ pub enum ServeError {
     /// TLS files are unusable.
     #[error("tls: {0}")]
     Tls(String),
+    /// The ledger's programmes file is unusable.
+    #[error("ledger.programmes: {0}")]
+    Programmes(String),
     /// A listener could not be opened.
     #[error("{0}")]
     Listen(String),
@@ -275,6 +278,7 @@ fn services(
     config: &Config,
     catalog: Arc<Catalog>,
     store: Arc<dyn crate::store::Backend>,
+    programmes: Vec<crate::ledger::rules::Programme>,
 ) -> Services {
     let max = config.server.max_message_bytes;
     let out_max = max.max(16 * 1024 * 1024);
@@ -285,9 +289,13 @@ fn services(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(out_max);
-    let ledger = LedgerServiceServer::new(ledger::LedgerSvc::new(store.clone(), catalog.clone()))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(out_max);
+    let ledger = LedgerServiceServer::new(ledger::LedgerSvc::new(
+        store.clone(),
+        catalog.clone(),
+        programmes,
+    ))
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(out_max);
     let matching = MatchingServiceServer::new(matching::MatchingSvc::new(
         catalog,
         config.server.batch_buffer,
@@ -499,6 +507,8 @@ pub async fn serve(
     use tonic::service::interceptor::InterceptedService;
 
     let auth = authorise(config, &listener)?;
+    let programmes = crate::files::programmes(config.ledger.programmes.as_deref())
+        .map_err(ServeError::Programmes)?;
     let (store, location) = open_store(config).await?;
     let started = Started::of(&listener, &catalog)?;
 
@@ -516,7 +526,7 @@ pub async fn serve(
         incentives,
         referral,
         ledger,
-    } = services(config, catalog, store);
+    } = services(config, catalog, store, programmes);
 
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = drain_on(shutdown, store_watch, reporter.clone(), fired_tx);

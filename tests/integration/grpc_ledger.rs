@@ -32,7 +32,7 @@ fn bank_of(i: usize) -> (&'static str, Option<&'static str>) {
     }
 }
 
-fn enrol(i: usize, wan: u32) -> pb::EnrollLoanRequest {
+pub(crate) fn enrol(i: usize, wan: u32) -> pb::EnrollLoanRequest {
     let mut borrower = profile();
     borrower.credit_code = Some(code(i));
     borrower.name = format!("南昌某{i}号科技有限公司");

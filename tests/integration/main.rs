@@ -10,6 +10,7 @@ mod common;
 
 mod architecture;
 mod cli;
+mod cli_pool;
 mod cli_referral;
 mod cli_riskpool;
 mod deploy;

@@ -1,0 +1,306 @@
+//! `smefin pool`: the pool ledger from a shell, on the server's store — a
+//! bank's monthly status file imported from CSV, the state printed, the
+//! report written.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+
+use super::funnel::StoreArgs;
+use super::{CliError, print};
+use crate::kernel::money::Yuan;
+use crate::ledger::decide;
+use crate::ledger::event::EventKind;
+use crate::ledger::rules::Programme;
+use crate::ledger::state::Book;
+use crate::report::text::table::Table;
+use crate::store::{Backend, StoreError};
+
+/// Pool actions.
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {
+    /// Print a pool's state on a date.
+    State(StateArgs),
+    /// Write a pool's report (HTML).
+    Report(ReportArgs),
+    /// Import a bank's monthly status file (CSV:
+    /// loan_id,outstanding,days_past_due[,status] with status `repaid` or
+    /// `charged_off`).
+    Status(StatusArgs),
+}
+
+/// The pool and the date.
+#[derive(Debug, Args)]
+pub struct Which {
+    /// The pool.
+    #[arg(long)]
+    pub pool: String,
+    /// The date (YYYY-MM-DD); default today (UTC+8).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The programmes file the server uses (`ledger.programmes`); default
+    /// the built-in programmes.
+    #[arg(long)]
+    pub programmes: Option<PathBuf>,
+    /// Where the store is.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Flags of `smefin pool state`.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// Which pool, when.
+    #[command(flatten)]
+    pub which: Which,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `smefin pool report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Which pool, when.
+    #[command(flatten)]
+    pub which: Which,
+    /// The report file (`.html`).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Flags of `smefin pool status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Which pool; `--as-of` is the month end the file is as of (required).
+    #[command(flatten)]
+    pub which: Which,
+    /// The reporting bank.
+    #[arg(long)]
+    pub bank: String,
+    /// The file.
+    #[arg(long)]
+    pub file: PathBuf,
+}
+
+/// Runs a pool action.
+pub fn run(cmd: PoolCommand) -> Result<(), CliError> {
+    match cmd {
+        PoolCommand::State(a) => state(a),
+        PoolCommand::Report(a) => report(a),
+        PoolCommand::Status(a) => status(a),
+    }
+}
+
+/// The store, the pool's programme, its events and the date.
+fn open(w: &Which) -> Result<(std::sync::Arc<dyn Backend>, Programme, NaiveDate), CliError> {
+    let as_of = super::as_of(&w.as_of)?;
+    let programmes = crate::files::programmes(w.programmes.as_deref())
+        .map_err(|e| CliError::new(format!("--programmes: {e}")))?;
+    let store = w.store.open()?;
+    let pool = store
+        .pool(&w.pool)
+        .map_err(|e| CliError::new(format!("--pool {}: {e}", w.pool)))?
+        .ok_or_else(|| CliError::new(format!("--pool: no pool `{}` in the store", w.pool)))?;
+    let p = programmes
+        .into_iter()
+        .find(|p| p.id == pool.programme_id)
+        .ok_or_else(|| {
+            CliError::new(format!(
+                "--programmes: no programme `{}`, which pool `{}` follows",
+                pool.programme_id, w.pool
+            ))
+        })?;
+    Ok((store, p, as_of))
+}
+
+fn events(store: &dyn Backend, pool: &str) -> Result<Vec<crate::ledger::event::Event>, CliError> {
+    store
+        .events(pool)
+        .map_err(|e| CliError::new(format!("--pool {pool}: {e}")))
+}
+
+fn state(a: StateArgs) -> Result<(), CliError> {
+    let (store, p, as_of) = open(&a.which)?;
+    let events = events(store.as_ref(), &a.which.pool)?;
+    let s = crate::ledger::pool_state(&p, &events, as_of, None, None, None);
+    if a.json {
+        let text = serde_json::to_string_pretty(&s).map_err(|e| CliError::new(e.to_string()))?;
+        return print(&(text + "\n"));
+    }
+    let mut out = format!("{}（{}）截至 {}\n", a.which.pool, p.name, as_of);
+    if let Some(pool) = &s.pool {
+        out.push_str(&format!(
+            "现金 {}；在贷余额 {}；剩余信贷规模 {}；已批准未支付代偿 {}；新增纳入：{}\n",
+            pool.cash.human(),
+            pool.figures.outstanding.human(),
+            pool.scale_left.human(),
+            pool.figures.committed.human(),
+            if s.enrolment_open { "开放" } else { "暂停" }
+        ));
+    }
+    let mut t = Table::new(
+        &[
+            "银行",
+            "纳入笔数",
+            "在贷余额",
+            "不良余额",
+            "代偿支付",
+            "追偿返还",
+        ],
+        &[1, 2, 3, 4, 5],
+    );
+    for b in &s.banks {
+        let f = &b.figures;
+        t.row(vec![
+            b.bank_id.clone(),
+            f.enrolled_loans.to_string(),
+            f.outstanding.human(),
+            f.npl.human(),
+            f.claims_paid.human(),
+            f.recovered.human(),
+        ]);
+    }
+    out.push_str(&t.render(""));
+    print(&out)
+}
+
+fn report(a: ReportArgs) -> Result<(), CliError> {
+    if a.out.extension().and_then(|e| e.to_str()) != Some("html") {
+        return Err(CliError::new(format!(
+            "--out: {} must end in .html",
+            a.out.display()
+        )));
+    }
+    super::check_output_dirs(&[Some(a.out.as_path())])?;
+    let (store, p, as_of) = open(&a.which)?;
+    let events = events(store.as_ref(), &a.which.pool)?;
+    let s = crate::ledger::pool_state(&p, &events, as_of, None, None, None);
+    let months = crate::ledger::history::months(&p, &events, as_of, 36);
+    let html = crate::report::pool::html(&a.which.pool, &p.name, &s, &months, p.version_on(as_of));
+    std::fs::write(&a.out, html).map_err(|e| CliError::new(format!("{}: {e}", a.out.display())))?;
+    print(&format!("资金池运行报告写入 {}\n", a.out.display()))
+}
+
+/// One line of a status file.
+struct Line {
+    loan_id: String,
+    outstanding: Yuan,
+    dpd: u32,
+    status: Option<String>,
+}
+
+fn read_file(path: &Path) -> Result<Vec<Line>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (i, l) in text.trim_start_matches('\u{FEFF}').lines().enumerate() {
+        let cells: Vec<&str> = l.split(',').map(str::trim).collect();
+        if i == 0 && cells.first() == Some(&"loan_id") || l.trim().is_empty() {
+            continue;
+        }
+        let bad = |why: String| CliError::new(format!("{} line {}: {why}", path.display(), i + 1));
+        if cells.len() < 3 {
+            return Err(bad(
+                "expected loan_id,outstanding,days_past_due[,status]".into()
+            ));
+        }
+        let outstanding =
+            Yuan::parse_fen(cells[1]).map_err(|e| bad(format!("outstanding: {e}")))?;
+        let dpd = cells[2].parse().map_err(|_| {
+            bad(format!(
+                "days_past_due: `{}` is not a whole number of days",
+                cells[2]
+            ))
+        })?;
+        let status = cells
+            .get(3)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_string());
+        if let Some(s) = &status
+            && s != "repaid"
+            && s != "charged_off"
+        {
+            return Err(bad(format!("status: `{s}` is not repaid or charged_off")));
+        }
+        out.push(Line {
+            loan_id: cells[0].to_string(),
+            outstanding,
+            dpd,
+            status,
+        });
+    }
+    Ok(out)
+}
+
+fn status(a: StatusArgs) -> Result<(), CliError> {
+    if a.which.as_of.is_none() {
+        return Err(CliError::new(
+            "--as-of: give the month end the file is as of",
+        ));
+    }
+    crate::incentive::check_bank_id(&a.bank)
+        .map_err(|why| CliError::new(format!("--bank: {why}")))?;
+    let lines = read_file(&a.file)?;
+    let (store, p, as_of) = open(&a.which)?;
+    let text =
+        std::fs::read(&a.file).map_err(|e| CliError::new(format!("{}: {e}", a.file.display())))?;
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&text))
+    };
+    let request = format!("cli-status-{}-{}-{}", a.bank, as_of, &hash[..12]);
+    let problems = std::cell::RefCell::new(Vec::new());
+    let recorded = store
+        .record(&a.which.pool, &request, &hash, "cli", &mut |events| {
+            let b = Book::fold(&p, events, as_of, None);
+            let mut kinds = Vec::new();
+            problems.borrow_mut().clear();
+            for l in &lines {
+                match line_event(&b, &a.bank, l) {
+                    Ok(mut k) => kinds.append(&mut k),
+                    Err(r) => problems
+                        .borrow_mut()
+                        .push(format!("{}: {} ({})", l.loan_id, r.message, r.code)),
+                }
+            }
+            Ok::<_, StoreError>(kinds.into_iter().map(|k| (as_of, k)).collect())
+        })
+        .map_err(|e| CliError::new(format!("--pool {}: {e}", a.which.pool)))?;
+    let mut out = format!("记录 {} 条", recorded.len());
+    let problems = problems.into_inner();
+    if !problems.is_empty() {
+        out.push_str(&format!(
+            "；未记录 {} 条：\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        ));
+    }
+    out.push('\n');
+    print(&out)
+}
+
+fn line_event(b: &Book<'_>, bank: &str, l: &Line) -> Result<Vec<EventKind>, decide::Refusal> {
+    if b.loans
+        .get(&l.loan_id)
+        .is_none_or(|s| s.loan.bank_id != bank)
+    {
+        return Err(decide::Refusal {
+            code: "UNKNOWN_LOAN",
+            message: format!("no loan of bank `{bank}` is enrolled under this id"),
+        });
+    }
+    if l.status.as_deref() == Some("repaid") {
+        return Ok(vec![EventKind::LoanRepaid {
+            loan_id: l.loan_id.clone(),
+        }]);
+    }
+    let mut k = vec![decide::status(b, &l.loan_id, l.outstanding, l.dpd)?];
+    if l.status.as_deref() == Some("charged_off") {
+        k.push(EventKind::LoanChargedOff {
+            loan_id: l.loan_id.clone(),
+        });
+    }
+    Ok(k)
+}

@@ -1,0 +1,170 @@
+//! The pool ledger from a shell beside a running server: a bank's monthly
+//! status CSV imported with `smefin pool status`, the state printed, the
+//! report written and read in Chromium.
+
+use smefin::server::pb;
+use smefin::server::pb::ledger_service_client::LedgerServiceClient;
+
+use crate::cli::{run, stderr, stdout};
+use crate::grpc_incentive::{req, server};
+use crate::grpc_ledger::enrol;
+
+#[tokio::test]
+async fn a_status_file_is_imported_and_the_pool_reported() {
+    let (srv, _tokens) = server().await;
+    let data = srv.data.path().to_str().unwrap().to_string();
+    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
+    let bureau = Some("tok-bureau");
+    c.create_pool(req(
+        pb::CreatePoolRequest {
+            pool_id: "GXT".into(),
+            programme_id: "gongxintong".into(),
+        },
+        bureau,
+    ))
+    .await
+    .unwrap();
+    c.record_cash(req(
+        pb::RecordCashRequest {
+            request_id: "cap".into(),
+            pool_id: "GXT".into(),
+            kind: pb::CashKind::Capital as i32,
+            amount: "3000万".into(),
+            date: "2023-01-03".into(),
+        },
+        bureau,
+    ))
+    .await
+    .unwrap();
+    for i in 0..6 {
+        c.enroll_loan(req(enrol(i, 300), bureau)).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // JXB's loans are L0, L2, L4; one line is for a loan it does not have
+    std::fs::write(
+        dir.path().join("jxb-2023-06.csv"),
+        "\u{FEFF}loan_id,outstanding,days_past_due,status\nL0,280万,95,\nL2,0,0,repaid\nL4,290万,0,\nL1,100万,0,\n",
+    )
+    .unwrap();
+    let import = [
+        "pool",
+        "status",
+        "--pool",
+        "GXT",
+        "--bank",
+        "JXB",
+        "--as-of",
+        "2023-06-30",
+        "--file",
+        "jxb-2023-06.csv",
+        "--data-dir",
+        &data,
+    ];
+    let o = run(&import, dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("记录 3 条；未记录 1 条"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("L1: no loan of bank `JXB`"),
+        "{}",
+        stdout(&o)
+    );
+    // the same file again records nothing twice
+    let again = run(&import, dir.path());
+    assert!(
+        stdout(&again).starts_with("记录 3 条"),
+        "{}",
+        stdout(&again)
+    );
+    let o = run(
+        &[
+            "pool",
+            "state",
+            "--pool",
+            "GXT",
+            "--as-of",
+            "2023-06-30",
+            "--json",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // 280 + 290 of JXB's, 300 × 3 of NCRCB's
+    assert_eq!(s["pool"]["figures"]["outstanding"], "14700000.00");
+    assert_eq!(s["pool"]["figures"]["pipeline_loans"], 1);
+    let o = run(
+        &[
+            "pool",
+            "state",
+            "--pool",
+            "GXT",
+            "--as-of",
+            "2023-06-30",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(stdout(&o).contains("现金 3000万"), "{}", stdout(&o));
+    let o = run(
+        &[
+            "pool",
+            "report",
+            "--pool",
+            "GXT",
+            "--as-of",
+            "2023-12-31",
+            "--out",
+            "pool.html",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(dir.path().join("pool.html")).unwrap();
+    assert!(html.contains("资金池运行报告") && html.contains("赣工强省小组办字〔2022〕20号"));
+    if let Some(chrome) = crate::reports::chromium() {
+        let file = dir.path().join("pool.html");
+        let (png, pdf, dom) = crate::reports::render(&chrome, &file, dir.path());
+        crate::reports::check_rendered(&html, &png, &pdf, &dom);
+    }
+    // mistakes: one line naming the flag
+    for (args, says) in [
+        (vec!["pool", "state", "--pool", "NOPE"], "no pool `NOPE`"),
+        (
+            vec!["pool", "report", "--pool", "GXT", "--out", "p.txt"],
+            "--out",
+        ),
+        (
+            vec![
+                "pool",
+                "status",
+                "--pool",
+                "GXT",
+                "--bank",
+                "JXB",
+                "--file",
+                "jxb-2023-06.csv",
+            ],
+            "--as-of",
+        ),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--data-dir", &data]);
+        let o = run(&a, dir.path());
+        assert_eq!(o.status.code(), Some(1), "{a:?}");
+        assert!(
+            stderr(&o).contains(says) && stderr(&o).trim().lines().count() == 1,
+            "{}",
+            stderr(&o)
+        );
+    }
+    srv.shutdown().await;
+}
