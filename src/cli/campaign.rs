@@ -94,10 +94,7 @@ pub fn run(a: CampaignArgs) -> Result<(), CliError> {
         as_of: as_of(&a.as_of)?,
         product_ids: a.products.clone(),
     };
-    // (an unknown product would make every firm's match fail, one by one)
-    if let Some(id) = a.products.iter().find(|id| catalog.product(id).is_none()) {
-        return Err(CliError::new(format!("--product: unknown product `{id}`")));
-    }
+    super::check_products(&catalog, &a.products)?;
     let name = a
         .name
         .clone()

@@ -75,6 +75,7 @@ fn profile_error(path: &std::path::Path, v: &[FieldViolation]) -> CliError {
 /// Runs `smefin match`.
 pub fn run_match(a: MatchArgs) -> Result<(), CliError> {
     let catalog = load_catalog(a.catalog.as_deref())?;
+    super::check_products(&catalog, &a.products)?;
     let opts = MatchOptions {
         as_of: as_of(&a.as_of)?,
         product_ids: a.products.clone(),

@@ -161,6 +161,15 @@ fn load_catalog(path: Option<&Path>) -> Result<Catalog, CliError> {
     }
 }
 
+/// Refuses, before any work, a `--product` the catalogue does not have (it
+/// would make every firm's match fail, one by one).
+fn check_products(catalog: &Catalog, products: &[String]) -> Result<(), CliError> {
+    match products.iter().find(|id| catalog.product(id).is_none()) {
+        Some(id) => Err(CliError::new(format!("--product: unknown product `{id}`"))),
+        None => Ok(()),
+    }
+}
+
 /// Warns (on standard error) when the match date is more than a month past
 /// the catalogue's last LPR row: costs are then priced at a rate that may
 /// have changed since.

@@ -54,6 +54,34 @@ fn refused(r: Refusal) -> StoreError {
     }
 }
 
+/// A refusal as a bank may read it: the rule, without the pool-wide or
+/// other banks' figures the bureau's message carries (the scale left, the
+/// capital, a firm's debts at other banks, the programme's rate).
+fn for_bank(e: StoreError) -> StoreError {
+    let StoreError::Refused { code, message } = e else {
+        return e;
+    };
+    let message = match code {
+        "SCALE_EXCEEDED" => {
+            "the loan would pass the programme's credit scale; the bureau can say what is left"
+                .into()
+        }
+        "LEVERAGE_EXCEEDED" => {
+            "the loan would pass the programme's leverage limit against its capital".into()
+        }
+        "FIRM_CAP_EXCEEDED" => {
+            "the firm would pass its cap under the programme, counting its loans at every bank"
+                .into()
+        }
+        "ENROLMENT_SUSPENDED" => {
+            "new enrolment under the programme is suspended by its breaker".into()
+        }
+        "NO_CASH" => "the pool cannot pay now".into(),
+        _ => message,
+    };
+    StoreError::Refused { code, message }
+}
+
 fn date(s: &str, field: &str, errs: &mut Vec<FieldViolation>) -> NaiveDate {
     if s.trim().is_empty() {
         return crate::files::today_cst();
@@ -126,6 +154,7 @@ impl LedgerSvc {
         decide: impl Fn(&Book<'_>) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
     ) -> Result<Vec<Event>, Status> {
         let (store, programmes, by) = (self.store.clone(), self.programmes.clone(), who.name());
+        let bank = matches!(who, Principal::Bank(_));
         tokio::task::spawn_blocking(move || {
             let pool = store
                 .pool(&pool_id)?
@@ -134,10 +163,12 @@ impl LedgerSvc {
                 .iter()
                 .find(|p| p.id == pool.programme_id)
                 .ok_or_else(|| StoreError::Corrupt(format!("programme `{}`", pool.programme_id)))?;
-            store.record(&pool_id, &request_id, &content, &by, &mut |events| {
-                let book = Book::fold(p, events, on, None);
-                Ok(decide(&book)?.into_iter().map(|k| (on, k)).collect())
-            })
+            store
+                .record(&pool_id, &request_id, &content, &by, &mut |events| {
+                    let book = Book::fold(p, events, on, None);
+                    Ok(decide(&book)?.into_iter().map(|k| (on, k)).collect())
+                })
+                .map_err(|e| if bank { for_bank(e) } else { e })
         })
         .await
         .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?

@@ -120,6 +120,26 @@ fn bad_profile_exits_nonzero_with_one_line() {
     let o = run(&["match", "bad.json", "--as-of", "yesterday"], d.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--as-of"));
+    // an unknown product is refused before any work, registry or not
+    for args in [
+        vec!["match", "bad.json", "--product", "no_such"],
+        vec![
+            "match",
+            "--input",
+            "missing.jsonl",
+            "--output",
+            "o.jsonl",
+            "--product",
+            "no_such",
+        ],
+    ] {
+        let o = run(&args, d.path());
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            stderr(&o).trim(),
+            "smefin: --product: unknown product `no_such`"
+        );
+    }
     // usage error
     let o = run(&["match"], d.path());
     assert_eq!(o.status.code(), Some(2));
