@@ -62,20 +62,18 @@ async fn state(
     c: &mut LedgerServiceClient<Channel>,
     who: Option<&str>,
     as_of: &str,
-) -> serde_json::Value {
-    let r = c
-        .get_pool_state(req(
-            pb::GetPoolStateRequest {
-                pool_id: "GXT".into(),
-                as_of: as_of.into(),
-                ..Default::default()
-            },
-            who,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    serde_json::from_str(&r.json).unwrap()
+) -> pb::GetPoolStateResponse {
+    c.get_pool_state(req(
+        pb::GetPoolStateRequest {
+            pool_id: "GXT".into(),
+            as_of: as_of.into(),
+            ..Default::default()
+        },
+        who,
+    ))
+    .await
+    .unwrap()
+    .into_inner()
 }
 
 /// A month-end file of bank `bank`: every one of its loans at 28万 (of 300万), those
@@ -344,28 +342,39 @@ async fn claims_and_cash(c: &mut LedgerServiceClient<Channel>) {
     .await
     .unwrap();
     let s = state(c, BUREAU, "2023-12-31").await;
-    let pool = &s["pool"];
+    let pool = s.pool.as_ref().unwrap();
+    let figures = pool.figures.as_ref().unwrap();
+    let rates = pool.rates.as_ref().unwrap();
     // 3000万 − 14万 + 3.5万 (half of the 7万 recovered) + 14万
-    assert_eq!(pool["cash"], "30035000.00");
-    assert_eq!(pool["figures"]["claims_paid"], "140000.00");
-    assert_eq!(pool["figures"]["recovered"], "35000.00");
-    assert_eq!(pool["figures"]["enrolled_loans"], 200);
-    assert_eq!(pool["figures"]["enrolled"], "600000000.00");
-    assert_eq!(pool["rates"]["by_count"], "0.005");
-    assert_eq!(pool["rates"]["recovery"], "0.25");
-    // 不良率: L0 and L1 at 90+ days, 56万 of 5600万: 1%, under the 3%
-    // warning; no breaker
-    assert_eq!(pool["breaker"]["level"], "normal");
-    assert_eq!(s["banks"].as_array().unwrap().len(), 2);
+    assert_eq!(pool.cash, "30035000.00");
+    assert_eq!(figures.claims_paid, "140000.00");
+    assert_eq!(figures.recovered, "35000.00");
+    assert_eq!(figures.enrolled_loans, 200);
+    assert_eq!(figures.enrolled, "600000000.00");
+    // 198 loans current at 28万; L0 and L1 at 90 days (the 61–90 bucket)
+    assert_eq!(
+        figures.buckets,
+        ["55440000.00", "0.00", "0.00", "560000.00", "0.00"]
+    );
+    assert_eq!(
+        (rates.by_count.as_str(), rates.recovery.as_str()),
+        ("0.005", "0.25")
+    );
+    // 不良率: 56万 (90 days: the claim trigger) of 5600万, 1%, under the
+    // 3% warning; no breaker
+    assert_eq!(figures.npl_rate, "0.01");
+    assert_eq!(pool.breaker, pb::BreakerLevel::Normal as i32);
+    assert_eq!(s.banks.len(), 2);
+    assert!(s.enrolment_open);
+    assert_eq!(s.version_from, "2022-04-27");
     // a bank sees its own figures alone
     let own = state(c, NCRCB, "2023-12-31").await;
-    assert!(own["pool"].is_null());
-    let banks = own["banks"].as_array().unwrap();
-    assert_eq!(banks.len(), 1);
-    assert_eq!(banks[0]["bank_id"], "NCRCB");
-    assert_eq!(banks[0]["figures"]["claims_paid"], "0.00");
+    assert!(own.pool.is_none());
+    assert_eq!(own.banks.len(), 1);
+    assert_eq!(own.banks[0].bank_id, "NCRCB");
+    assert_eq!(own.banks[0].figures.as_ref().unwrap().claims_paid, "0.00");
     // an analyst reads, never writes
-    assert!(!state(c, ANALYST, "2023-12-31").await["pool"].is_null());
+    assert!(state(c, ANALYST, "2023-12-31").await.pool.is_some());
     let e = c
         .record_cash(req(
             pb::RecordCashRequest {

@@ -4,6 +4,7 @@
 
 pub mod common;
 pub mod incentive;
+pub mod ledger;
 pub mod matching;
 pub mod referral;
 pub mod riskpool;

@@ -313,11 +313,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         let (events, p) = self.read(req.pool_id).await?;
         let s =
             crate::ledger::pool_state(&p, &events, as_of, known.as_deref(), bank.as_deref(), start);
-        Ok(Response::new(pb::GetPoolStateResponse {
-            json: serde_json::to_string(&s).map_err(|e| Status::internal(e.to_string()))?,
-            enrolment_open: s.enrolment_open,
-            version_from: s.version_from.map(|d| d.to_string()).unwrap_or_default(),
-        }))
+        Ok(Response::new(crate::server::convert::ledger::state(&s)))
     }
 }
 
