@@ -6,12 +6,7 @@
 /// RegisterBank, the `bank:<id>` principals of the token file and the CSV
 /// inputs, so a token can only name a bank that can be registered.
 pub fn check_bank_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
+    if crate::kernel::text::is_slug(id) {
         Ok(())
     } else {
         Err(format!(

@@ -12,6 +12,15 @@ pub fn hidden(c: char) -> bool {
             | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
+/// Whether `s` is an identifier of the kind names and bank ids are: 1 to 64
+/// ASCII letters, digits, `-` or `_`.
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Checks a text field a person reads (a bank's name): no control or
 /// invisible character, 1 to `max` characters after trimming. The one rule
 /// for stored text on every path and both stores.

@@ -177,12 +177,7 @@ impl LeadBook {
 /// Checks a campaign's name (the prefix of its lead ids): 1 to 64 letters,
 /// digits, `-` or `_`.
 pub fn check_campaign_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
+    if crate::kernel::text::is_slug(name) {
         Ok(())
     } else {
         Err(format!(

@@ -47,13 +47,9 @@ impl IncentiveSvc {
 
     async fn db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&dyn IncentiveStore) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&(dyn IncentiveStore + 'static)) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Status> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
-            .map_err(|e| ApiError::from(e).into())
+        super::on_store(&self.store, f).await
     }
 }
 

@@ -156,13 +156,7 @@ impl LedgerSvc {
         let (store, programmes, by) = (self.store.clone(), self.programmes.clone(), who.name());
         let bank = matches!(who, Principal::Bank(_));
         tokio::task::spawn_blocking(move || {
-            let pool = store
-                .pool(&pool_id)?
-                .ok_or_else(|| StoreError::NotFound(format!("no pool `{pool_id}`")))?;
-            let p = programmes
-                .iter()
-                .find(|p| p.id == pool.programme_id)
-                .ok_or_else(|| StoreError::Corrupt(format!("programme `{}`", pool.programme_id)))?;
+            let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
             store
                 .record(&pool_id, &request_id, &content, &by, &mut |events| {
                     let book = Book::fold(p, events, on, None);
@@ -179,14 +173,7 @@ impl LedgerSvc {
     async fn read(&self, pool_id: String) -> Result<(Vec<Event>, Programme), Status> {
         let (store, programmes) = (self.store.clone(), self.programmes.clone());
         tokio::task::spawn_blocking(move || {
-            let pool = store
-                .pool(&pool_id)?
-                .ok_or_else(|| StoreError::NotFound(format!("no pool `{pool_id}`")))?;
-            let p = programmes
-                .iter()
-                .find(|p| p.id == pool.programme_id)
-                .cloned()
-                .ok_or_else(|| StoreError::Corrupt(format!("programme `{}`", pool.programme_id)))?;
+            let p = programme_of(store.as_ref(), &programmes, &pool_id)?.clone();
             Ok::<_, StoreError>((store.events(&pool_id)?, p))
         })
         .await
@@ -230,6 +217,27 @@ impl LedgerSvc {
         })
         .into())
     }
+}
+
+/// The programme pool `pool_id` follows, among the server's.
+fn programme_of<'p>(
+    store: &dyn LedgerStore,
+    programmes: &'p [Programme],
+    pool_id: &str,
+) -> Result<&'p Programme, StoreError> {
+    let pool = store
+        .pool(pool_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("no pool `{pool_id}`")))?;
+    programmes
+        .iter()
+        .find(|p| p.id == pool.programme_id)
+        .ok_or_else(|| StoreError::Refused {
+            code: "UNKNOWN_PROGRAMME",
+            message: format!(
+                "pool `{pool_id}` follows programme `{}`, which this server's programmes (ledger.programmes) do not have",
+                pool.programme_id
+            ),
+        })
 }
 
 fn one(events: Vec<Event>) -> Option<pb::LedgerEvent> {

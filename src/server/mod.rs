@@ -88,6 +88,19 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// Runs a blocking store call on the blocking pool; a store error becomes
+/// the caller's status (every service that keeps data uses this one way).
+pub(crate) async fn on_store<S: ?Sized + Send + Sync + 'static, T: Send + 'static>(
+    store: &Arc<S>,
+    f: impl FnOnce(&S) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, tonic::Status> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| tonic::Status::internal(format!("storage worker failed: {e}")))?
+        .map_err(|e| error::ApiError::from(e).into())
+}
+
 /// Refuses an open server (no token file) on an address beyond loopback
 /// unless `auth.insecure`: checked before the address is bound, and again
 /// by [`serve`].
