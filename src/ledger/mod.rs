@@ -14,8 +14,6 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -166,9 +164,4 @@ pub fn pool_state(
         pool,
         banks,
     }
-}
-
-/// Per-bank figures keyed by bank, for callers that want a map.
-pub fn by_bank(s: &PoolState) -> BTreeMap<&str, &BankState> {
-    s.banks.iter().map(|b| (b.bank_id.as_str(), b)).collect()
 }
