@@ -191,9 +191,10 @@ struct Line {
     status: Option<String>,
 }
 
-fn read_file(path: &Path) -> Result<Vec<Line>, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+/// The lines of a status file's text (read once, as its digest is taken).
+fn read_file(path: &Path, bytes: &[u8]) -> Result<Vec<Line>, CliError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| CliError::new(format!("{}: not UTF-8 text: {e}", path.display())))?;
     let mut out = Vec::new();
     for (i, l) in text.trim_start_matches('\u{FEFF}').lines().enumerate() {
         let cells: Vec<&str> = l.split(',').map(str::trim).collect();
@@ -242,10 +243,10 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
     }
     crate::incentive::check_bank_id(&a.bank)
         .map_err(|why| CliError::new(format!("--bank: {why}")))?;
-    let lines = read_file(&a.file)?;
-    let (store, p, as_of) = open(&a.which)?;
     let text =
         std::fs::read(&a.file).map_err(|e| CliError::new(format!("{}: {e}", a.file.display())))?;
+    let lines = read_file(&a.file, &text)?;
+    let (store, p, as_of) = open(&a.which)?;
     let hash = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(&text))

@@ -1,6 +1,8 @@
 //! The pool month by month: its state at each month end, from the month of
 //! its first event to a date, each a fold of the events up to that day.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
@@ -43,61 +45,64 @@ pub fn month_end(d: NaiveDate) -> NaiveDate {
 }
 
 /// The pool at each month end up to `as_of` (at most `max_months` months,
-/// the latest kept).
+/// the latest kept): one pass over the events in effective order, the
+/// state read at each month end.
 pub fn months(
     programme: &Programme,
     events: &[Event],
     as_of: NaiveDate,
     max_months: usize,
 ) -> Vec<Month> {
+    let mut sorted: Vec<&Event> = events.iter().filter(|e| e.effective <= as_of).collect();
+    sorted.sort_by_key(|e| (e.effective, e.seq));
     let Some(first) = events.iter().map(|e| e.effective).min() else {
         return Vec::new();
     };
-    let mut ends = Vec::new();
-    let mut d = month_end(first);
-    while d < as_of {
-        ends.push(d);
-        d = month_end(d.succ_opt().unwrap_or(d));
-    }
-    ends.push(as_of);
-    let skip = ends.len().saturating_sub(max_months);
+    let mut book = Book::new(programme);
+    let mut next = sorted.into_iter().peekable();
+    // (cumulative claims and recoveries at the previous month end)
+    let mut before = (Yuan::ZERO, Yuan::ZERO, BTreeMap::<String, Yuan>::new());
     let mut out: Vec<Month> = Vec::new();
-    let mut prev: Option<Book<'_>> = None;
-    for end in ends.into_iter().skip(skip.saturating_sub(1)) {
-        let b = Book::fold(programme, events, end, None);
-        let delta = |now: Yuan, before: Option<Yuan>| Yuan(now.0 - before.unwrap_or(Yuan::ZERO).0);
-        let claims_by_bank = b
+    let mut end = month_end(first).min(as_of);
+    loop {
+        while let Some(e) = next.next_if(|e| e.effective <= end) {
+            book.apply(e);
+        }
+        let t = &book.total;
+        let claims_by_bank = book
             .banks
             .iter()
             .map(|(bank, f)| {
-                let before = prev
-                    .as_ref()
-                    .map(|p| p.banks.get(bank).map_or(Yuan::ZERO, |x| x.claims_paid));
-                (bank.clone(), delta(f.claims_paid, before))
+                let was = before.2.get(bank).copied().unwrap_or(Yuan::ZERO);
+                (bank.clone(), Yuan(f.claims_paid.0 - was.0))
             })
             .filter(|(_, y)| *y > Yuan::ZERO)
             .collect();
         out.push(Month {
             end,
-            cash: b.cash,
-            outstanding: b.total.outstanding,
-            npl: b.total.npl,
-            claims_paid: delta(
-                b.total.claims_paid,
-                prev.as_ref().map(|p| p.total.claims_paid),
-            ),
-            recovered: delta(b.total.recovered, prev.as_ref().map(|p| p.total.recovered)),
+            cash: book.cash,
+            outstanding: t.outstanding,
+            npl: t.npl,
+            claims_paid: Yuan(t.claims_paid.0 - before.0.0),
+            recovered: Yuan(t.recovered.0 - before.1.0),
             claims_by_bank,
-            breaker: b.breaker.level,
+            breaker: book.breaker.level,
         });
-        prev = Some(b);
+        before = (
+            t.claims_paid,
+            t.recovered,
+            book.banks
+                .iter()
+                .map(|(b, f)| (b.clone(), f.claims_paid))
+                .collect(),
+        );
+        if end >= as_of {
+            break;
+        }
+        end = month_end(end.succ_opt().unwrap_or(end)).min(as_of);
     }
-    // (the first month folded only to measure the second's changes, unless
-    // it is the first month of the pool)
-    if skip > 0 {
-        out.remove(0);
-    }
-    out
+    let skip = out.len().saturating_sub(max_months);
+    out.split_off(skip)
 }
 
 #[cfg(test)]

@@ -240,8 +240,6 @@ pub struct Book<'p> {
     pub breaker: Breaker,
     /// Each bank's breaker.
     pub bank_breakers: BTreeMap<String, Breaker>,
-    /// The last day folded.
-    pub last: Option<NaiveDate>,
     /// The last day cash moved, over every event known (after a fold).
     pub last_cash: Option<NaiveDate>,
 }
@@ -260,7 +258,6 @@ impl<'p> Book<'p> {
             banks: BTreeMap::new(),
             breaker: Breaker::default(),
             bank_breakers: BTreeMap::new(),
-            last: None,
             last_cash: None,
         }
     }
@@ -314,10 +311,6 @@ impl<'p> Book<'p> {
     /// Applies one event (events must come in effective order).
     pub fn apply(&mut self, e: &Event) {
         let d = e.effective;
-        self.last = Some(d);
-        if e.kind.moves_cash() {
-            self.last_cash = Some(d);
-        }
         let moved = match &e.kind {
             EventKind::CapitalInjected { amount } | EventKind::TopUp { amount } => {
                 add(&mut self.cash, *amount);

@@ -122,11 +122,6 @@ fn event_pb(e: &Event) -> pb::LedgerEvent {
     }
 }
 
-/// Whether `who` may act on `loan`'s bank's behalf.
-fn owns(who: &Principal, bank: &str) -> bool {
-    who.may_act_for(bank)
-}
-
 impl LedgerSvc {
     /// A service over `store`, checking eligibility against `catalog`,
     /// with `programmes`.
@@ -251,7 +246,7 @@ fn kinds(r: Result<EventKind, Refusal>) -> Result<Vec<EventKind>, StoreError> {
 /// The loan's bank, which a bank caller must be.
 fn loan_bank(book: &Book<'_>, loan_id: &str, who: &Principal) -> Result<(), StoreError> {
     match book.loans.get(loan_id) {
-        Some(l) if owns(who, &l.loan.bank_id) => Ok(()),
+        Some(l) if who.may_act_for(&l.loan.bank_id) => Ok(()),
         _ => Err(StoreError::NotFound(format!(
             "no loan `{loan_id}` among the caller's"
         ))),

@@ -404,22 +404,17 @@ impl pb::referral_service_server::ReferralService for ReferralSvc {
             }
         };
         let bank = scope(&who, "")?;
+        // (the lead, within the caller's, and its campaign's date: one call)
         let (id, b) = (lead_id.clone(), bank.clone());
-        let lead = self
-            .db(move |s| s.lead(&id, b.as_deref()))
-            .await?
-            .ok_or_else(|| {
-                ApiError::from(StoreError::NotFound(format!(
-                    "no lead `{lead_id}` among the caller's leads"
-                )))
-            })?;
         let as_of = self
-            .db({
-                let c = lead.campaign_id.clone();
-                move |s| s.campaign(&c)
+            .db(move |s| {
+                let lead = s.lead(&id, b.as_deref())?.ok_or_else(|| {
+                    StoreError::NotFound(format!("no lead `{id}` among the caller's leads"))
+                })?;
+                Ok(s.campaign(&lead.campaign_id)?.map(|c| c.as_of))
             })
             .await?
-            .map_or(report.date, |c| c.as_of);
+            .unwrap_or(report.date);
         let problems = report.check(as_of, today);
         if !problems.is_empty() {
             return Err(invalid("INVALID_OUTCOME", problems));

@@ -93,7 +93,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
             request_id: String::new(),
             ..req.clone()
         });
-        if !owns(&who, &req.bank_id) || matches!(who, Principal::Analyst) {
+        if !who.may_act_for(&req.bank_id) {
             return Err(denied(
                 &who,
                 &format!("enrol loans of bank `{}`", req.bank_id),

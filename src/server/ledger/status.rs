@@ -58,7 +58,7 @@ pub(super) async fn report(
             )])
         })?;
     let h = head(&first)?;
-    if !owns(&who, &h.bank_id) || matches!(who, Principal::Analyst) {
+    if !who.may_act_for(&h.bank_id) {
         return Err(denied(
             &who,
             &format!("report loans of bank `{}`", h.bank_id),
