@@ -99,6 +99,23 @@ fn money(s: &str, field: &str, errs: &mut Vec<FieldViolation>) -> Yuan {
     })
 }
 
+/// A money field that must be above zero.
+fn positive(s: &str, field: &str, errs: &mut Vec<FieldViolation>) -> Yuan {
+    let before = errs.len();
+    let y = money(s, field, errs);
+    if errs.len() == before && y <= Yuan::ZERO {
+        errs.push(FieldViolation::new(field, "must be above zero"));
+    }
+    y
+}
+
+/// An id a request names (a claim, a loan): required, readable.
+fn named(id: &str, field: &str, errs: &mut Vec<FieldViolation>) {
+    if let Err(why) = crate::incentive::check_id(id) {
+        errs.push(FieldViolation::new(field, why));
+    }
+}
+
 fn ids(request_id: &str, pool_id: &str, errs: &mut Vec<FieldViolation>) {
     if let Err(why) = crate::incentive::check_id(request_id) {
         errs.push(FieldViolation::new("request_id", why));

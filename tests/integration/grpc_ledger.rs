@@ -390,3 +390,198 @@ async fn claims_and_cash(c: &mut LedgerServiceClient<Channel>) {
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
 }
+
+/// The largest, smallest, NaN, empty and malformed values of the ledger's
+/// fields: each refused INVALID_ARGUMENT naming its field, nothing recorded.
+#[tokio::test]
+async fn hostile_values_are_refused_by_field() {
+    use crate::common::violation_fields as violations;
+    let (srv, _dir) = server().await;
+    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
+    c.create_pool(req(
+        pb::CreatePoolRequest {
+            pool_id: "GXT".into(),
+            programme_id: "gongxintong".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    for (pool, programme, field) in [
+        ("", "gongxintong", "pool_id"),
+        ("a b", "gongxintong", "pool_id"),
+        (&*"P".repeat(65), "gongxintong", "pool_id"),
+        ("GXT2", "", "programme_id"),
+    ] {
+        let e = c
+            .create_pool(req(
+                pb::CreatePoolRequest {
+                    pool_id: pool.into(),
+                    programme_id: programme.into(),
+                },
+                BUREAU,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), violations(&e)),
+            (Code::InvalidArgument, vec![field.to_string()]),
+            "{pool:?}"
+        );
+    }
+    let cash = |amount: &str, date: &str, kind: pb::CashKind| pb::RecordCashRequest {
+        request_id: "c".into(),
+        pool_id: "GXT".into(),
+        kind: kind as i32,
+        amount: amount.into(),
+        date: date.into(),
+    };
+    for (amount, date, kind, field) in [
+        ("", "2023-01-01", pb::CashKind::Capital, "amount"),
+        ("NaN", "2023-01-01", pb::CashKind::Capital, "amount"),
+        ("-1", "2023-01-01", pb::CashKind::Capital, "amount"),
+        ("0", "2023-01-01", pb::CashKind::Capital, "amount"),
+        ("1e400", "2023-01-01", pb::CashKind::Capital, "amount"),
+        (
+            "99999999999999999999999999",
+            "2023-01-01",
+            pb::CashKind::Capital,
+            "amount",
+        ),
+        ("1.001", "2023-01-01", pb::CashKind::Capital, "amount"),
+        ("100", "2023-02-30", pb::CashKind::Capital, "date"),
+        ("100", "2023-01-01", pb::CashKind::Unspecified, "kind"),
+    ] {
+        let e = c
+            .record_cash(req(cash(amount, date, kind), BUREAU))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), violations(&e)),
+            (Code::InvalidArgument, vec![field.to_string()]),
+            "{amount} {date}"
+        );
+    }
+    let mut bad_kind = cash("100", "2023-01-01", pb::CashKind::Capital);
+    bad_kind.kind = 99;
+    let e = c.record_cash(req(bad_kind, BUREAU)).await.unwrap_err();
+    assert_eq!(violations(&e), ["kind"]);
+    let enrol_with = |f: &dyn Fn(&mut pb::EnrollLoanRequest)| {
+        let mut r = enrol(0, 300);
+        f(&mut r);
+        r
+    };
+    let cases: Vec<(pb::EnrollLoanRequest, &str)> = vec![
+        (enrol_with(&|r| r.amount = "0".into()), "amount"),
+        (enrol_with(&|r| r.amount = "NaN".into()), "amount"),
+        (enrol_with(&|r| r.annual_rate = "NaN".into()), "annual_rate"),
+        (enrol_with(&|r| r.annual_rate = "2".into()), "annual_rate"),
+        (enrol_with(&|r| r.term_months = 0), "term_months"),
+        (enrol_with(&|r| r.term_months = u32::MAX), "term_months"),
+        (enrol_with(&|r| r.disbursed = String::new()), "disbursed"),
+        (enrol_with(&|r| r.loan_id = "\u{200B}".into()), "loan_id"),
+        (enrol_with(&|r| r.loan_id = "L".repeat(129)), "loan_id"),
+        (enrol_with(&|r| r.borrower = None), "borrower"),
+        (
+            enrol_with(&|r| r.borrower.as_mut().unwrap().credit_code = None),
+            "borrower.credit_code",
+        ),
+        (enrol_with(&|r| r.bank_id = String::new()), "bank_id"),
+    ];
+    for (r, field) in cases {
+        let e = c.enroll_loan(req(r, BUREAU)).await.unwrap_err();
+        assert_eq!(
+            (e.code(), violations(&e)),
+            (Code::InvalidArgument, vec![field.to_string()]),
+            "{field}"
+        );
+    }
+    let e = c
+        .file_claim(req(
+            pb::FileClaimRequest {
+                request_id: "f".into(),
+                pool_id: "GXT".into(),
+                ..Default::default()
+            },
+            BUREAU,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&e), ["claim_id", "loan_id"]);
+    let e = c
+        .report_recovery(req(
+            pb::ReportRecoveryRequest {
+                request_id: "r".into(),
+                pool_id: "GXT".into(),
+                loan_id: "L0".into(),
+                amount: "0".into(),
+                date: String::new(),
+            },
+            BUREAU,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&e), ["amount"]);
+    let e = c
+        .review_claim(req(
+            pb::ReviewClaimRequest {
+                request_id: "v".into(),
+                pool_id: "GXT".into(),
+                deny: 99,
+                ..Default::default()
+            },
+            BUREAU,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&e), ["claim_id", "deny"]);
+    let e = c
+        .resume_enrolment(req(
+            pb::ResumeEnrolmentRequest {
+                request_id: "z".into(),
+                pool_id: "GXT".into(),
+                bank_id: "J X".into(),
+                date: String::new(),
+            },
+            BUREAU,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&e), ["bank_id"]);
+    let e = c
+        .get_pool_state(req(
+            pb::GetPoolStateRequest {
+                pool_id: "GXT".into(),
+                known_at: "yesterday".into(),
+                ..Default::default()
+            },
+            BUREAU,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&e), ["known_at"]);
+    // a status stream with no first fields, and an empty stream
+    let e = c
+        .report_loan_status(req(
+            tokio_stream::iter(vec![pb::ReportLoanStatusRequest::default()]),
+            BUREAU,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violations(&e),
+        ["request_id", "pool_id", "bank_id", "as_of"]
+    );
+    let e = c
+        .report_loan_status(req(
+            tokio_stream::iter(Vec::<pb::ReportLoanStatusRequest>::new()),
+            BUREAU,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    // nothing was recorded
+    let s = state(&mut c, BUREAU, "2023-12-31").await;
+    assert_eq!(s.pool.unwrap().cash, "0.00");
+    srv.shutdown().await;
+}

@@ -253,7 +253,28 @@ async fn report_back(c: &mut ReferralServiceClient<Channel>, jxb: &[pb::Lead], n
     other_reason.decline_reason = pb::DeclineReason::Other as i32;
     let mut early = outcome("o6", &l(5), S::Contacted);
     early.date = "2024-05-31".into();
+    let approval = |amount: &str, rate: &str, term: u32, loan: &str| {
+        let mut r = outcome("o9", &l(5), S::Approved);
+        r.approval = Some(pb::Approval {
+            amount: amount.into(),
+            annual_rate: rate.into(),
+            term_months: term,
+            loan_id: loan.into(),
+        });
+        r
+    };
     for (bad, field) in [
+        (approval("NaN", "0.03", 12, "X"), "approval.amount"),
+        (approval("0", "0.03", 12, "X"), "approval.amount"),
+        (approval("1e400", "0.03", 12, "X"), "approval.amount"),
+        (approval("100万", "NaN", 12, "X"), "approval.annual_rate"),
+        (approval("100万", "0", 12, "X"), "approval.annual_rate"),
+        (approval("100万", "0.03", 0, "X"), "approval.term_months"),
+        (
+            approval("100万", "0.03", u32::MAX, "X"),
+            "approval.term_months",
+        ),
+        (approval("100万", "0.03", 12, ""), "approval.loan_id"),
         (other_reason, "note"),
         (outcome("o7", &l(5), S::Approved), "approval"),
         (outcome("o8", &l(5), S::Unspecified), "stage"),

@@ -54,10 +54,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         });
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
-        let amount = money(&req.amount, "amount", &mut errs);
-        if amount <= Yuan::ZERO && errs.is_empty() {
-            errs.push(FieldViolation::new("amount", "must be above zero"));
-        }
+        let amount = positive(&req.amount, "amount", &mut errs);
         let on = date(&req.date, "date", &mut errs);
         let kind = match pb::CashKind::try_from(req.kind).unwrap_or(pb::CashKind::Unspecified) {
             pb::CashKind::Capital => Some(EventKind::CapitalInjected { amount }),
@@ -133,9 +130,8 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         });
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
-        if let Err(why) = crate::incentive::check_id(&req.claim_id) {
-            errs.push(FieldViolation::new("claim_id", why));
-        }
+        named(&req.claim_id, "claim_id", &mut errs);
+        named(&req.loan_id, "loan_id", &mut errs);
         let on = date(&req.date, "date", &mut errs);
         if !errs.is_empty() {
             return Err(invalid(errs));
@@ -166,6 +162,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         });
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
+        named(&req.claim_id, "claim_id", &mut errs);
         let on = date(&req.date, "date", &mut errs);
         let deny = match pb::ClaimDenial::try_from(req.deny) {
             Ok(pb::ClaimDenial::Unspecified) => None,
@@ -206,6 +203,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         });
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
+        named(&req.claim_id, "claim_id", &mut errs);
         let on = date(&req.date, "date", &mut errs);
         if !errs.is_empty() {
             return Err(invalid(errs));
@@ -234,7 +232,8 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         });
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
-        let amount = money(&req.amount, "amount", &mut errs);
+        named(&req.loan_id, "loan_id", &mut errs);
+        let amount = positive(&req.amount, "amount", &mut errs);
         let on = date(&req.date, "date", &mut errs);
         if !errs.is_empty() {
             return Err(invalid(errs));
@@ -264,6 +263,11 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         });
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
+        if !req.bank_id.is_empty()
+            && let Err(why) = crate::incentive::check_bank_id(&req.bank_id)
+        {
+            errs.push(FieldViolation::new("bank_id", why));
+        }
         let on = date(&req.date, "date", &mut errs);
         if !errs.is_empty() {
             return Err(invalid(errs));
@@ -328,7 +332,7 @@ fn enrolment(req: &pb::EnrollLoanRequest) -> Result<(Loan, Profile, NaiveDate), 
     let loan_id = crate::incentive::normalize_id(&req.loan_id)
         .map_err(|why| errs.push(FieldViolation::new("loan_id", why)))
         .unwrap_or_default();
-    let amount = money(&req.amount, "amount", &mut errs);
+    let amount = positive(&req.amount, "amount", &mut errs);
     let annual_rate = parse_rate(&req.annual_rate)
         .map_err(|e| errs.push(FieldViolation::new("annual_rate", e.to_string())))
         .unwrap_or_default();
