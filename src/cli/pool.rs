@@ -94,7 +94,9 @@ pub fn run(cmd: PoolCommand) -> Result<(), CliError> {
 }
 
 /// The store, the pool's programme, its events and the date.
-fn open(w: &Which) -> Result<(std::sync::Arc<dyn Backend>, Programme, NaiveDate), CliError> {
+fn open(
+    w: &Which,
+) -> Result<(std::sync::Arc<dyn Backend>, std::sync::Arc<Programme>, NaiveDate), CliError> {
     let as_of = super::as_of(&w.as_of)?;
     let programmes = crate::files::programmes(w.programmes.as_deref())
         .map_err(|e| CliError::new(format!("--programmes: {e}")))?;
@@ -112,7 +114,7 @@ fn open(w: &Which) -> Result<(std::sync::Arc<dyn Backend>, Programme, NaiveDate)
                 pool.programme_id, w.pool
             ))
         })?;
-    Ok((store, p, as_of))
+    Ok((store, std::sync::Arc::new(p), as_of))
 }
 
 fn events(store: &dyn Backend, pool: &str) -> Result<Vec<crate::ledger::event::Event>, CliError> {
@@ -254,8 +256,8 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
     let request = format!("cli-status-{}-{}-{}", a.bank, as_of, &hash[..12]);
     let problems = std::cell::RefCell::new(Vec::new());
     let recorded = store
-        .record(&a.which.pool, &request, &hash, "cli", &mut |events| {
-            let b = Book::fold(&p, events, as_of, None);
+        .record(&a.which.pool, &request, &hash, "cli", &mut |log| {
+            let b = Book::fold(&p, &log.after(0)?, as_of, None);
             let mut kinds = Vec::new();
             problems.borrow_mut().clear();
             for l in &lines {
@@ -282,7 +284,7 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
     print(&out)
 }
 
-fn line_event(b: &Book<'_>, bank: &str, l: &Line) -> Result<Vec<EventKind>, decide::Refusal> {
+fn line_event(b: &Book, bank: &str, l: &Line) -> Result<Vec<EventKind>, decide::Refusal> {
     if b.loans
         .get(&l.loan_id)
         .is_none_or(|s| s.loan.bank_id != bank)

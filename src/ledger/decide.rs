@@ -47,7 +47,7 @@ fn plus(a: Yuan, b: Yuan) -> Yuan {
 /// Enrols `loan` on `on`: the deadline, the breakers, the credit scale, the
 /// leverage limit and the firm's cap, under the version in force on `on`
 /// (which the loan keeps).
-pub fn enrol(book: &Book<'_>, mut loan: Loan, on: NaiveDate) -> Result<EventKind, Refusal> {
+pub fn enrol(book: &Book, mut loan: Loan, on: NaiveDate) -> Result<EventKind, Refusal> {
     let p = book.programme();
     if book.loans.contains_key(&loan.loan_id) {
         return Err(refuse(
@@ -111,7 +111,7 @@ pub fn enrol(book: &Book<'_>, mut loan: Loan, on: NaiveDate) -> Result<EventKind
     Ok(EventKind::LoanEnrolled(loan))
 }
 
-fn caps(book: &Book<'_>, loan: &Loan, v: &RuleVersion) -> Result<(), Refusal> {
+fn caps(book: &Book, loan: &Loan, v: &RuleVersion) -> Result<(), Refusal> {
     let after = plus(book.total.outstanding, loan.amount);
     if after > v.credit_scale {
         return Err(refuse(
@@ -163,7 +163,7 @@ fn caps(book: &Book<'_>, loan: &Loan, v: &RuleVersion) -> Result<(), Refusal> {
 /// A loan's monthly status on `on`: a known, enrolled loan, its balance not
 /// above the amount lent, not after it was repaid or charged off.
 pub fn status(
-    book: &Book<'_>,
+    book: &Book,
     loan_id: &str,
     outstanding: Yuan,
     days_past_due: u32,
@@ -201,7 +201,7 @@ pub fn status(
 /// Files claim `claim_id` on loan `loan_id`: once it is at or past its
 /// version's trigger or charged off, with no live claim; claimable is the
 /// outstanding × the pool's share, within the loan's coverage cap, to the fen.
-pub fn file_claim(book: &Book<'_>, claim_id: &str, loan_id: &str) -> Result<EventKind, Refusal> {
+pub fn file_claim(book: &Book, claim_id: &str, loan_id: &str) -> Result<EventKind, Refusal> {
     if book.claims.contains_key(claim_id) {
         return Err(refuse(
             "CLAIM_EXISTS",
@@ -250,7 +250,7 @@ pub fn file_claim(book: &Book<'_>, claim_id: &str, loan_id: &str) -> Result<Even
 
 /// Approves or denies a filed claim.
 pub fn review(
-    book: &Book<'_>,
+    book: &Book,
     claim_id: &str,
     deny: Option<DenialReason>,
 ) -> Result<EventKind, Refusal> {
@@ -277,7 +277,7 @@ pub fn review(
 
 /// Refuses a cash movement dated before the last one recorded (so no past
 /// balance turns negative).
-fn not_backdated(book: &Book<'_>, on: NaiveDate) -> Result<(), Refusal> {
+fn not_backdated(book: &Book, on: NaiveDate) -> Result<(), Refusal> {
     match book.last_cash {
         Some(last) if on < last => Err(refuse(
             "BACKDATED_CASH",
@@ -289,7 +289,7 @@ fn not_backdated(book: &Book<'_>, on: NaiveDate) -> Result<(), Refusal> {
 
 /// Pays an approved claim from the cash on `on`: what is owed, or what the
 /// cash allows (the rest stays owed); never below zero.
-pub fn pay(book: &Book<'_>, claim_id: &str, on: NaiveDate) -> Result<EventKind, Refusal> {
+pub fn pay(book: &Book, claim_id: &str, on: NaiveDate) -> Result<EventKind, Refusal> {
     not_backdated(book, on)?;
     let c = book
         .claims
@@ -327,7 +327,7 @@ pub fn pay(book: &Book<'_>, claim_id: &str, on: NaiveDate) -> Result<EventKind, 
 /// pro rata to what it paid of the loss, returns to cash (to the fen, never
 /// more in all than it paid).
 pub fn recovery(
-    book: &Book<'_>,
+    book: &Book,
     loan_id: &str,
     amount: Yuan,
     on: NaiveDate,
@@ -365,7 +365,7 @@ pub fn recovery(
 /// A movement of cash on `on`: not dated before the last one (so no past
 /// balance turns negative), a withdrawal within the cash not owed on
 /// approved claims.
-pub fn cash(book: &Book<'_>, kind: EventKind, on: NaiveDate) -> Result<EventKind, Refusal> {
+pub fn cash(book: &Book, kind: EventKind, on: NaiveDate) -> Result<EventKind, Refusal> {
     not_backdated(book, on)?;
     if let EventKind::Withdrawal { amount } = &kind {
         let free = Yuan(book.cash.0 - book.total.committed.0);
@@ -387,7 +387,7 @@ pub fn cash(book: &Book<'_>, kind: EventKind, on: NaiveDate) -> Result<EventKind
 
 /// The bureau resumes enrolment (`bank`: one bank's): only when suspended
 /// and the rate is back below the suspend level.
-pub fn resume(book: &Book<'_>, bank: Option<&str>, on: NaiveDate) -> Result<EventKind, Refusal> {
+pub fn resume(book: &Book, bank: Option<&str>, on: NaiveDate) -> Result<EventKind, Refusal> {
     let (level, rate) = match bank {
         None => (book.breaker.level, book.total.npl_rate()),
         Some(b) => (

@@ -2,6 +2,7 @@
 //! its first event to a date, each a fold of the events up to that day.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -48,7 +49,7 @@ pub fn month_end(d: NaiveDate) -> NaiveDate {
 /// the latest kept): one pass over the events in effective order, the
 /// state read at each month end.
 pub fn months(
-    programme: &Programme,
+    programme: &Arc<Programme>,
     events: &[Event],
     as_of: NaiveDate,
     max_months: usize,
@@ -58,7 +59,7 @@ pub fn months(
     let Some(first) = events.iter().map(|e| e.effective).min() else {
         return Vec::new();
     };
-    let mut book = Book::new(programme);
+    let mut book = Book::new(programme.clone());
     let mut next = sorted.into_iter().peekable();
     // (cumulative claims and recoveries at the previous month end)
     let mut before = (Yuan::ZERO, Yuan::ZERO, BTreeMap::<String, Yuan>::new());

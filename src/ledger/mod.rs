@@ -9,10 +9,13 @@ pub mod decide;
 pub mod event;
 pub mod history;
 pub mod rules;
+pub mod running;
 pub mod state;
 
 #[cfg(test)]
 mod tests;
+
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -20,6 +23,7 @@ use serde::Serialize;
 
 use self::event::Event;
 use self::rules::Programme;
+use self::running::{Running, Snapshot};
 use self::state::{Book, Figures, Level, year_start};
 use crate::kernel::money::Yuan;
 
@@ -118,7 +122,7 @@ pub struct PoolFigures {
 /// bank's view. The period of the period 代偿率 starts on `period_start`
 /// (default: 1 January of `as_of`'s year).
 pub fn pool_state(
-    programme: &Programme,
+    programme: &Arc<Programme>,
     events: &[Event],
     as_of: NaiveDate,
     known: Option<&str>,
@@ -127,10 +131,42 @@ pub fn pool_state(
 ) -> PoolState {
     let book = Book::fold(programme, events, as_of, known);
     let start = period_start.unwrap_or_else(|| year_start(as_of));
-    let before = start
-        .pred_opt()
-        .map(|d| Book::fold(programme, events, d, known));
-    let version = programme.version_on(as_of);
+    let before = start.pred_opt().map(|d| {
+        let b = Book::fold(programme, events, d, known);
+        Snapshot {
+            total: b.total,
+            banks: b.banks,
+        }
+    });
+    view(&book, before.as_ref(), as_of, known, bank, start)
+}
+
+/// The same state as known now, from the running fold of the whole log,
+/// when it gives it without a refold: no event dated after `as_of`, and a
+/// period starting on a 1 January.
+pub fn running_state(
+    run: &Running,
+    as_of: NaiveDate,
+    bank: Option<&str>,
+    period_start: Option<NaiveDate>,
+) -> Option<PoolState> {
+    let start = period_start.unwrap_or_else(|| year_start(as_of));
+    if !run.covers(as_of) || start > as_of {
+        return None;
+    }
+    let before = run.before(start)?;
+    Some(view(&run.book, Some(&before), as_of, None, bank, start))
+}
+
+fn view(
+    book: &Book,
+    before: Option<&Snapshot>,
+    as_of: NaiveDate,
+    known: Option<&str>,
+    bank: Option<&str>,
+    start: NaiveDate,
+) -> PoolState {
+    let version = book.programme().version_on(as_of);
     let banks: Vec<BankState> = book
         .banks
         .iter()
@@ -138,7 +174,7 @@ pub fn pool_state(
         .map(|(b, f)| BankState {
             bank_id: b.clone(),
             figures: f.clone(),
-            rates: Rates::of(f, before.as_ref().and_then(|x| x.banks.get(b)), start),
+            rates: Rates::of(f, before.and_then(|x| x.banks.get(b)), start),
             breaker: book.bank_breakers.get(b).map_or(Level::Normal, |x| x.level),
         })
         .collect();
@@ -152,7 +188,7 @@ pub fn pool_state(
             credit_scale: scale,
             scale_left: Yuan(scale.0 - book.total.outstanding.0),
             leverage: ratio(book.total.outstanding.0, book.capital.0),
-            rates: Rates::of(&book.total, before.as_ref().map(|b| &b.total), start),
+            rates: Rates::of(&book.total, before.map(|b| &b.total), start),
             breaker: book.breaker.clone(),
         }
     });

@@ -3,6 +3,7 @@
 //! of the fold may speed it, never change it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
@@ -66,6 +67,13 @@ pub struct Claim {
     pub paid: Yuan,
 }
 
+impl Claim {
+    /// What is still owed on it.
+    pub fn owed(&self) -> Yuan {
+        Yuan(self.claimable.0 - self.paid.0)
+    }
+}
+
 /// A loan as the fold knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoanState {
@@ -90,6 +98,12 @@ impl LoanState {
     /// charged off).
     pub fn npl(&self) -> bool {
         !self.repaid && (self.charged_off || self.dpd >= self.trigger)
+    }
+
+    /// Whether the loan is in the pipeline: non-performing, something
+    /// outstanding, no live claim yet.
+    pub fn in_pipeline(&self) -> bool {
+        self.claim.is_none() && self.npl() && !self.outstanding.0.is_zero()
     }
 }
 
@@ -130,6 +144,10 @@ impl Figures {
         if l.npl() {
             sub(&mut self.npl, l.outstanding);
         }
+        if l.in_pipeline() {
+            self.pipeline_loans -= 1;
+            sub(&mut self.pipeline, l.outstanding);
+        }
     }
 
     fn put(&mut self, l: &LoanState) {
@@ -140,6 +158,24 @@ impl Figures {
         );
         if l.npl() {
             add(&mut self.npl, l.outstanding);
+        }
+        if l.in_pipeline() {
+            self.pipeline_loans += 1;
+            add(&mut self.pipeline, l.outstanding);
+        }
+    }
+
+    /// `c` counted out of the committed claims.
+    fn take_claim(&mut self, c: &Claim) {
+        if c.status == ClaimStatus::Approved {
+            sub(&mut self.committed, c.owed());
+        }
+    }
+
+    /// `c` counted into the committed claims.
+    fn put_claim(&mut self, c: &Claim) {
+        if c.status == ClaimStatus::Approved {
+            add(&mut self.committed, c.owed());
         }
     }
 
@@ -220,8 +256,8 @@ impl Breaker {
 
 /// The pool folded over its events so far.
 #[derive(Debug, Clone)]
-pub struct Book<'p> {
-    programme: &'p Programme,
+pub struct Book {
+    programme: Arc<Programme>,
     /// Loans by id.
     pub loans: HashMap<String, LoanState>,
     /// Claims by id.
@@ -240,13 +276,15 @@ pub struct Book<'p> {
     pub breaker: Breaker,
     /// Each bank's breaker.
     pub bank_breakers: BTreeMap<String, Breaker>,
-    /// The last day cash moved, over every event known (after a fold).
+    /// The last day cash moved, over every event known.
     pub last_cash: Option<NaiveDate>,
+    /// The last day an event folded took effect.
+    pub last_effective: Option<NaiveDate>,
 }
 
-impl<'p> Book<'p> {
+impl Book {
     /// An empty pool of `programme`.
-    pub fn new(programme: &'p Programme) -> Book<'p> {
+    pub fn new(programme: Arc<Programme>) -> Book {
         Book {
             programme,
             loans: HashMap::new(),
@@ -259,32 +297,32 @@ impl<'p> Book<'p> {
             breaker: Breaker::default(),
             bank_breakers: BTreeMap::new(),
             last_cash: None,
+            last_effective: None,
         }
     }
 
     /// The programme.
-    pub fn programme(&self) -> &'p Programme {
-        self.programme
+    pub fn programme(&self) -> &Programme {
+        &self.programme
     }
 
     /// Folds `events` (any order) that took effect by `as_of` and were
     /// recorded by `known` (`None`: every one recorded).
     pub fn fold(
-        programme: &'p Programme,
+        programme: &Arc<Programme>,
         events: &[Event],
         as_of: NaiveDate,
         known: Option<&str>,
-    ) -> Book<'p> {
+    ) -> Book {
         let mut picked: Vec<&Event> = events
             .iter()
             .filter(|e| e.effective <= as_of && known.is_none_or(|k| e.recorded_at.as_str() <= k))
             .collect();
         picked.sort_by_key(|e| (e.effective, e.seq));
-        let mut b = Book::new(programme);
+        let mut b = Book::new(programme.clone());
         for e in picked {
             b.apply(e);
         }
-        b.pipeline();
         // (over every event known, whatever its date: no cash movement may
         // be dated before one already recorded)
         b.last_cash = events
@@ -311,6 +349,10 @@ impl<'p> Book<'p> {
     /// Applies one event (events must come in effective order).
     pub fn apply(&mut self, e: &Event) {
         let d = e.effective;
+        self.last_effective = Some(d);
+        if e.kind.moves_cash() {
+            self.last_cash = self.last_cash.max(Some(d));
+        }
         let moved = match &e.kind {
             EventKind::CapitalInjected { amount } | EventKind::TopUp { amount } => {
                 add(&mut self.cash, *amount);
@@ -426,16 +468,16 @@ impl<'p> Book<'p> {
                 outstanding_at_default,
                 claimable,
             } => {
-                let Some(l) = self.loans.get_mut(loan_id) else {
+                let Some(bank) = self.change_loan(loan_id, |l| l.claim = Some(claim_id.clone()))
+                else {
                     return;
                 };
-                l.claim = Some(claim_id.clone());
                 self.claims.insert(
                     claim_id.clone(),
                     Claim {
                         claim_id: claim_id.clone(),
                         loan_id: loan_id.clone(),
-                        bank_id: l.loan.bank_id.clone(),
+                        bank_id: bank,
                         status: ClaimStatus::Filed,
                         outstanding_at_default: *outstanding_at_default,
                         claimable: *claimable,
@@ -443,13 +485,14 @@ impl<'p> Book<'p> {
                     },
                 );
             }
-            EventKind::ClaimApproved { claim_id } => self.claim_to(claim_id, ClaimStatus::Approved),
+            EventKind::ClaimApproved { claim_id } => {
+                self.change_claim(claim_id, |c| c.status = ClaimStatus::Approved);
+            }
             EventKind::ClaimDenied { claim_id, .. } => {
-                self.claim_to(claim_id, ClaimStatus::Denied);
-                if let Some(c) = self.claims.get(claim_id)
-                    && let Some(l) = self.loans.get_mut(&c.loan_id)
+                if let Some(loan) =
+                    self.change_claim(claim_id, |c| c.status = ClaimStatus::Denied)
                 {
-                    l.claim = None;
+                    self.change_loan(&loan, |l| l.claim = None);
                 }
             }
             EventKind::ClaimPaid { claim_id, amount } => self.pay(claim_id, *amount),
@@ -473,60 +516,34 @@ impl<'p> Book<'p> {
         }
     }
 
-    fn claim_to(&mut self, id: &str, status: ClaimStatus) {
-        if let Some(c) = self.claims.get_mut(id) {
-            c.status = status;
-        }
+    /// The claim `id` and its bank's committed figures, changed by `f`;
+    /// its loan's id.
+    fn change_claim(&mut self, id: &str, f: impl FnOnce(&mut Claim)) -> Option<String> {
+        let c = self.claims.get_mut(id)?;
+        let figures = self.banks.entry(c.bank_id.clone()).or_default();
+        figures.take_claim(c);
+        self.total.take_claim(c);
+        f(c);
+        figures.put_claim(c);
+        self.total.put_claim(c);
+        Some(c.loan_id.clone())
     }
 
     fn pay(&mut self, id: &str, amount: Yuan) {
-        let Some(c) = self.claims.get_mut(id) else {
+        let Some(c) = self.claims.get(id) else {
             return;
         };
-        let first = c.paid == Yuan::ZERO;
-        add(&mut c.paid, amount);
-        if c.paid >= c.claimable {
-            c.status = ClaimStatus::Paid;
-        }
+        let (first, bank) = (c.paid == Yuan::ZERO, c.bank_id.clone());
+        self.change_claim(id, |c| {
+            add(&mut c.paid, amount);
+            if c.paid >= c.claimable {
+                c.status = ClaimStatus::Paid;
+            }
+        });
         sub(&mut self.cash, amount);
-        let bank = c.bank_id.clone();
         for f in [&mut self.total, self.banks.entry(bank).or_default()] {
             add(&mut f.claims_paid, amount);
             f.claims_paid_loans += u64::from(first);
-        }
-    }
-
-    /// The pipeline and the committed claims, computed once the events are
-    /// folded (they depend on loans and claims together).
-    pub fn pipeline(&mut self) {
-        for f in std::iter::once(&mut self.total).chain(self.banks.values_mut()) {
-            f.pipeline = Yuan::ZERO;
-            f.pipeline_loans = 0;
-            f.committed = Yuan::ZERO;
-        }
-        for l in self.loans.values() {
-            if l.claim.is_none() && l.npl() && !l.outstanding.0.is_zero() {
-                for f in [
-                    &mut self.total,
-                    self.banks.entry(l.loan.bank_id.clone()).or_default(),
-                ] {
-                    f.pipeline_loans += 1;
-                    add(&mut f.pipeline, l.outstanding);
-                }
-            }
-        }
-        for c in self
-            .claims
-            .values()
-            .filter(|c| c.status == ClaimStatus::Approved)
-        {
-            let owed = Yuan(c.claimable.0 - c.paid.0);
-            for f in [
-                &mut self.total,
-                self.banks.entry(c.bank_id.clone()).or_default(),
-            ] {
-                add(&mut f.committed, owed);
-            }
         }
     }
 }

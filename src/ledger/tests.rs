@@ -3,13 +3,16 @@
 //! scale, a shortfall, a recovery, a breaker and its resumption, a late
 //! report as known then and now).
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::decide::{self, Refusal};
 use super::event::{Event, EventKind, Loan};
-use super::pool_state;
+use super::running::Running;
 use super::rules::{Programme, builtin};
+use super::{pool_state, running_state};
 use super::state::{Book, Level};
 use crate::kernel::money::Yuan;
 
@@ -17,21 +20,23 @@ fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn programme() -> Programme {
-    builtin()
-        .into_iter()
-        .find(|p| p.id == "gongxintong")
-        .unwrap()
+fn programme() -> Arc<Programme> {
+    Arc::new(
+        builtin()
+            .into_iter()
+            .find(|p| p.id == "gongxintong")
+            .unwrap(),
+    )
 }
 
 /// A log and the commands that grow it.
 struct Log {
-    p: Programme,
+    p: Arc<Programme>,
     events: Vec<Event>,
 }
 
 impl Log {
-    fn book(&self, on: NaiveDate) -> Book<'_> {
+    fn book(&self, on: NaiveDate) -> Book {
         Book::fold(&self.p, &self.events, on, None)
     }
 
@@ -50,7 +55,7 @@ impl Log {
     fn run(
         &mut self,
         on: &str,
-        f: impl FnOnce(&Book<'_>) -> Result<EventKind, Refusal>,
+        f: impl FnOnce(&Book) -> Result<EventKind, Refusal>,
     ) -> Result<(), Refusal> {
         let on = d(on);
         let k = f(&self.book(on))?;
@@ -177,6 +182,7 @@ fn a_year_of_a_pool_folds_to_what_an_independent_count_says() {
         "80万 of 1520万 charged off is 5.3%"
     );
     check_against_independent_fold(&log);
+    check_running(&log);
 }
 
 /// The figures, counted apart from the events: cash, outstanding, claims,
@@ -281,6 +287,7 @@ fn a_late_report_restates_the_past_as_known_now_not_as_known_then() {
     // and March stays March's
     let march = pool_state(&log.p, &log.events, d("2023-03-31"), None, None, None);
     assert_eq!(march.pool.unwrap().figures.outstanding, Yuan::wan(90));
+    check_running(&log);
 }
 
 #[test]
@@ -394,4 +401,138 @@ fn the_scale_and_the_firm_cap_are_kept() {
         .run("2022-06-30", |b| decide::enrol(b, again, d("2022-06-30")))
         .unwrap_err();
     assert_eq!(e.code, "FIRM_CAP_EXCEEDED", "{}", e.message);
+}
+
+/// The running fold, grown as the service grows it (event by event in the
+/// order recorded, refolded when it cannot extend), has the full fold's
+/// figures after every event (the pipeline and the committed claims also
+/// counted apart), and gives the full fold's state on every month end it
+/// covers, for the pool and for a bank.
+fn check_running(log: &Log) {
+    let mut run: Option<Running> = None;
+    for (i, e) in log.events.iter().enumerate() {
+        if !run
+            .as_mut()
+            .is_some_and(|r| r.extend(std::slice::from_ref(e)))
+        {
+            run = Some(Running::of(log.p.clone(), &log.events[..=i]));
+        }
+        let r = run.as_ref().unwrap();
+        let full = Book::fold(&log.p, &log.events[..=i], NaiveDate::MAX, None);
+        assert_eq!(r.seq, e.seq);
+        assert_eq!(r.book.total, full.total, "after event {}", e.seq);
+        assert_eq!(r.book.banks, full.banks, "after event {}", e.seq);
+        assert_eq!(r.book.claims, full.claims);
+        assert_eq!(
+            (r.book.cash, r.book.capital, r.book.last_cash),
+            (full.cash, full.capital, full.last_cash)
+        );
+        assert_eq!(r.book.breaker, full.breaker);
+        assert_eq!(r.book.bank_breakers, full.bank_breakers);
+        let pipeline: Decimal = r
+            .book
+            .loans
+            .values()
+            .filter(|l| l.claim.is_none() && l.npl() && !l.outstanding.0.is_zero())
+            .map(|l| l.outstanding.0)
+            .sum();
+        let committed: Decimal = r
+            .book
+            .claims
+            .values()
+            .filter(|c| c.status == super::state::ClaimStatus::Approved)
+            .map(|c| c.claimable.0 - c.paid.0)
+            .sum();
+        assert_eq!((r.book.total.pipeline.0, r.book.total.committed.0), (pipeline, committed));
+    }
+    let r = run.unwrap();
+    let first = log.events.iter().map(|e| e.effective).min().unwrap();
+    let last = log.events.iter().map(|e| e.effective).max().unwrap();
+    let mut day = first;
+    let mut checked = 0;
+    while day <= last + chrono::Days::new(400) {
+        for (bank, start) in [(None, None), (Some("JXB"), None), (None, Some(d("2023-01-01")))] {
+            let want = pool_state(&log.p, &log.events, day, None, bank, start);
+            match running_state(&r, day, bank, start) {
+                Some(s) => {
+                    assert_eq!(s, want, "on {day}");
+                    checked += 1;
+                }
+                None => assert!(!r.covers(day) || start.is_some_and(|s| s > day)),
+            }
+        }
+        day = day + chrono::Days::new(31);
+    }
+    assert!(checked >= 12, "{checked} states compared");
+}
+
+#[test]
+fn the_running_fold_over_three_years_with_late_reports_is_the_full_fold() {
+    let mut log = Log {
+        p: programme(),
+        events: Vec::new(),
+    };
+    log.run("2022-05-01", |b| {
+        decide::cash(
+            b,
+            EventKind::CapitalInjected {
+                amount: Yuan::wan(500),
+            },
+            d("2022-05-01"),
+        )
+    })
+    .unwrap();
+    for i in 0..12 {
+        let bank = ["JXB", "NCRCB", "GZB"][i % 3];
+        log.run("2022-05-20", |b| {
+            decide::enrol(b, loan(i, bank, 50 + 10 * i as i64, "2022-05-10"), d("2022-05-20"))
+        })
+        .unwrap();
+    }
+    // month ends to mid-2024: L0 and L5 fall behind from 2023-01, L7 is
+    // repaid in 2023-06; one month's file of L3 comes late
+    let mut end = d("2022-05-31");
+    let mut late = None;
+    while end <= d("2024-06-30") {
+        for i in 0..12 {
+            let id = format!("L{i}");
+            let behind = (i == 0 || i == 5) && end >= d("2023-01-31");
+            let dpd = if behind { ((end - d("2023-01-01")).num_days() as u32).min(400) } else { 0 };
+            if i == 3 && end == d("2023-02-28") {
+                late = Some(id);
+                continue;
+            }
+            if i == 7 && end >= d("2023-06-30") {
+                continue;
+            }
+            let _ = log.run(&end.to_string(), |b| decide::status(b, &id, Yuan::wan(40), dpd));
+        }
+        if end == d("2023-06-30") {
+            log.run("2023-06-30", |_| Ok(EventKind::LoanRepaid { loan_id: "L7".into() }))
+                .unwrap();
+        }
+        if end == d("2023-05-31") {
+            log.run("2023-05-31", |b| decide::file_claim(b, "C0", "L0")).unwrap();
+            log.run("2023-06-02", |b| decide::review(b, "C0", None)).unwrap();
+            log.run("2023-06-03", |b| decide::pay(b, "C0", d("2023-06-03"))).unwrap();
+            log.run("2023-06-04", |b| decide::file_claim(b, "C5", "L5")).unwrap();
+            log.run("2023-06-05", |b| decide::review(b, "C5", None)).unwrap();
+        }
+        if end == d("2023-09-30") {
+            // February's file of L3, reported in October
+            let id = late.take().unwrap();
+            log.run("2023-02-28", |b| decide::status(b, &id, Yuan::wan(45), 0)).unwrap();
+        }
+        end = (end + chrono::Days::new(1))
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap()
+            - chrono::Days::new(1);
+    }
+    log.run("2024-07-01", |b| decide::pay(b, "C5", d("2024-07-01"))).unwrap();
+    log.run("2024-07-02", |b| {
+        decide::recovery(b, "L0", Yuan::wan(10), d("2024-07-02"))
+    })
+    .unwrap();
+    assert!(log.events.len() > 250, "{} events", log.events.len());
+    check_running(&log);
 }

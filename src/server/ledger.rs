@@ -2,7 +2,8 @@
 //! ledger's domain decide on the pool's events inside the store's lock;
 //! who may do what is decided here.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDate;
 use prost::Message;
@@ -16,6 +17,7 @@ use crate::kernel::violation::FieldViolation;
 use crate::ledger::decide::{self, Refusal};
 use crate::ledger::event::{DenialReason, Event, EventKind, Loan};
 use crate::ledger::rules::Programme;
+use crate::ledger::running::Running;
 use crate::ledger::state::Book;
 use crate::matching::{self, MatchOptions, MatchStatus};
 use crate::server::auth::{Principal, caller};
@@ -28,7 +30,46 @@ use crate::store::{LedgerStore, StoreError};
 pub struct LedgerSvc {
     store: Arc<dyn LedgerStore>,
     catalog: Arc<Catalog>,
-    programmes: Arc<Vec<Programme>>,
+    programmes: Arc<Vec<Arc<Programme>>>,
+    books: Books,
+}
+
+/// One pool's running fold (see [`Running`]), shared by this process's
+/// calls; a write holds it for the whole write.
+type Slot = Arc<Mutex<Option<Running>>>;
+
+/// Every pool's slot.
+type Books = Arc<Mutex<HashMap<String, Slot>>>;
+
+/// A slot's fold; one a panic left behind is dropped, to be refolded.
+fn hold(slot: &Slot) -> MutexGuard<'_, Option<Running>> {
+    slot.lock().unwrap_or_else(|poisoned| {
+        let mut g = poisoned.into_inner();
+        *g = None;
+        g
+    })
+}
+
+/// The running fold brought up to the log's end: the events after it
+/// folded in, or the whole log refolded when they cannot be (none yet, a
+/// backdated event, a gap).
+fn caught_up<'r>(
+    run: &'r mut Option<Running>,
+    p: &Arc<Programme>,
+    after: &dyn Fn(u64) -> Result<Vec<Event>, StoreError>,
+) -> Result<&'r Running, StoreError> {
+    let fresh = match run.as_mut() {
+        Some(r) => {
+            let tail = after(r.seq)?;
+            !r.extend(&tail)
+        }
+        None => true,
+    };
+    if fresh {
+        *run = Some(Running::of(p.clone(), &after(0)?));
+    }
+    run.as_ref()
+        .ok_or_else(|| StoreError::Corrupt("the pool's fold was lost".into()))
 }
 
 fn invalid(violations: Vec<FieldViolation>) -> Status {
@@ -150,8 +191,14 @@ impl LedgerSvc {
         LedgerSvc {
             store,
             catalog,
-            programmes: Arc::new(programmes),
+            programmes: Arc::new(programmes.into_iter().map(Arc::new).collect()),
+            books: Books::default(),
         }
+    }
+
+    fn slot(&self, pool_id: &str) -> Slot {
+        let mut books = self.books.lock().unwrap_or_else(|e| e.into_inner());
+        books.entry(pool_id.to_string()).or_default().clone()
     }
 
     /// Records what `decide` decides on the pool's book as of `on` (all
@@ -163,30 +210,78 @@ impl LedgerSvc {
         content: String,
         who: &Principal,
         on: NaiveDate,
-        decide: impl Fn(&Book<'_>) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
+        decide: impl Fn(&Book) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
     ) -> Result<Vec<Event>, Status> {
         let (store, programmes, by) = (self.store.clone(), self.programmes.clone(), who.name());
         let bank = matches!(who, Principal::Bank(_));
+        let slot = self.slot(&pool_id);
         tokio::task::spawn_blocking(move || {
             let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
-            store
-                .record(&pool_id, &request_id, &content, &by, &mut |events| {
-                    let book = Book::fold(p, events, on, None);
-                    Ok(decide(&book)?.into_iter().map(|k| (on, k)).collect())
-                })
-                .map_err(|e| if bank { for_bank(e) } else { e })
+            let mut run = hold(&slot);
+            let out = store.record(&pool_id, &request_id, &content, &by, &mut |log| {
+                let r = caught_up(&mut run, p, &|seq| log.after(seq))?;
+                let kinds = if r.covers(on) {
+                    decide(&r.book)?
+                } else {
+                    decide(&Book::fold(p, &log.after(0)?, on, None))?
+                };
+                Ok(kinds.into_iter().map(|k| (on, k)).collect())
+            });
+            if let (Ok(new), Some(r)) = (&out, run.as_mut())
+                && new.first().is_some_and(|e| e.seq == r.seq + 1)
+                && !r.extend(new)
+            {
+                *run = None;
+            }
+            out.map_err(|e| if bank { for_bank(e) } else { e })
         })
         .await
         .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
         .map_err(|e| ApiError::from(e).into())
     }
 
-    /// The pool's events and its programme (for reads).
-    async fn read(&self, pool_id: String) -> Result<(Vec<Event>, Programme), Status> {
+    /// The programme pool `pool_id` follows.
+    async fn programme(&self, pool_id: String) -> Result<Arc<Programme>, Status> {
         let (store, programmes) = (self.store.clone(), self.programmes.clone());
         tokio::task::spawn_blocking(move || {
-            let p = programme_of(store.as_ref(), &programmes, &pool_id)?.clone();
-            Ok::<_, StoreError>((store.events(&pool_id)?, p))
+            programme_of(store.as_ref(), &programmes, &pool_id).cloned()
+        })
+        .await
+        .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
+        .map_err(|e| ApiError::from(e).into())
+    }
+
+    /// The pool's state on `as_of` (see [`crate::ledger::pool_state`]):
+    /// as known now, from its running fold where that gives it; otherwise
+    /// folded from its log.
+    async fn state(
+        &self,
+        pool_id: String,
+        as_of: NaiveDate,
+        known: Option<String>,
+        bank: Option<String>,
+        start: Option<NaiveDate>,
+    ) -> Result<crate::ledger::PoolState, Status> {
+        let (store, programmes) = (self.store.clone(), self.programmes.clone());
+        let slot = self.slot(&pool_id);
+        tokio::task::spawn_blocking(move || {
+            let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
+            if known.is_none() {
+                let mut run = hold(&slot);
+                let r = caught_up(&mut run, p, &|seq| store.events_after(&pool_id, seq))?;
+                if let Some(s) = crate::ledger::running_state(r, as_of, bank.as_deref(), start) {
+                    return Ok(s);
+                }
+            }
+            let events = store.events(&pool_id)?;
+            Ok::<_, StoreError>(crate::ledger::pool_state(
+                p,
+                &events,
+                as_of,
+                known.as_deref(),
+                bank.as_deref(),
+                start,
+            ))
         })
         .await
         .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
@@ -234,9 +329,9 @@ impl LedgerSvc {
 /// The programme pool `pool_id` follows, among the server's.
 fn programme_of<'p>(
     store: &dyn LedgerStore,
-    programmes: &'p [Programme],
+    programmes: &'p [Arc<Programme>],
     pool_id: &str,
-) -> Result<&'p Programme, StoreError> {
+) -> Result<&'p Arc<Programme>, StoreError> {
     let pool = store
         .pool(pool_id)?
         .ok_or_else(|| StoreError::NotFound(format!("no pool `{pool_id}`")))?;
@@ -261,7 +356,7 @@ fn kinds(r: Result<EventKind, Refusal>) -> Result<Vec<EventKind>, StoreError> {
 }
 
 /// The loan's bank, which a bank caller must be.
-fn loan_bank(book: &Book<'_>, loan_id: &str, who: &Principal) -> Result<(), StoreError> {
+fn loan_bank(book: &Book, loan_id: &str, who: &Principal) -> Result<(), StoreError> {
     match book.loans.get(loan_id) {
         Some(l) if who.may_act_for(&l.loan.bank_id) => Ok(()),
         _ => Err(StoreError::NotFound(format!(

@@ -28,9 +28,17 @@ pub struct PoolRow {
     pub created_at: String,
 }
 
-/// What a write decides, given the pool's events: the events to append
+/// A pool's log as a write sees it, inside the write's lock.
+pub trait Log {
+    /// The events recorded after sequence number `seq` (0: every one), in
+    /// the order recorded.
+    fn after(&self, seq: u64) -> Result<Vec<Event>, StoreError>;
+}
+
+/// What a write decides, reading the pool's log: the events to append
 /// (each with the day it takes effect), or why not.
-pub type Decide<'a> = dyn FnMut(&[Event]) -> Result<Vec<(NaiveDate, EventKind)>, StoreError> + 'a;
+pub type Decide<'a> =
+    dyn FnMut(&dyn Log) -> Result<Vec<(NaiveDate, EventKind)>, StoreError> + 'a;
 
 /// What the ledger service needs of a store.
 pub trait LedgerStore: Send + Sync + std::fmt::Debug {
@@ -46,11 +54,17 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug {
     /// A pool.
     fn pool(&self, pool_id: &str) -> Result<Option<PoolRow>, StoreError>;
 
-    /// Every event of a pool, in the order recorded.
-    fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError>;
+    /// The events of a pool recorded after sequence number `seq` (0:
+    /// every one), in the order recorded.
+    fn events_after(&self, pool_id: &str, seq: u64) -> Result<Vec<Event>, StoreError>;
 
-    /// Appends what `decide` decides on the pool's events, under the
-    /// pool's lock, idempotent by (`by`, `request_id`) and `content_hash`.
+    /// Every event of a pool, in the order recorded.
+    fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError> {
+        self.events_after(pool_id, 0)
+    }
+
+    /// Appends what `decide` decides on the pool's log, under the pool's
+    /// lock, idempotent by (`by`, `request_id`) and `content_hash`.
     fn record(
         &self,
         pool_id: &str,

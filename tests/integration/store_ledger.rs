@@ -20,11 +20,13 @@ fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn programme() -> Programme {
-    builtin()
-        .into_iter()
-        .find(|p| p.id == "gongxintong")
-        .unwrap()
+fn programme() -> std::sync::Arc<Programme> {
+    std::sync::Arc::new(
+        builtin()
+            .into_iter()
+            .find(|p| p.id == "gongxintong")
+            .unwrap(),
+    )
 }
 
 fn loan(i: usize) -> Loan {
@@ -46,12 +48,12 @@ fn write(
     s: &dyn Store,
     request: &str,
     on: &str,
-    f: impl Fn(&Book<'_>) -> Result<EventKind, decide::Refusal>,
+    f: impl Fn(&Book) -> Result<EventKind, decide::Refusal>,
 ) -> Result<u64, StoreError> {
     let p = programme();
     let on = d(on);
-    let ev = s.record("P", request, request, "bureau", &mut |events| {
-        let b = Book::fold(&p, events, on, None);
+    let ev = s.record("P", request, request, "bureau", &mut |log| {
+        let b = Book::fold(&p, &log.after(0)?, on, None);
         f(&b)
             .map(|k| vec![(on, k)])
             .map_err(|r| StoreError::Refused {
@@ -114,7 +116,7 @@ fn racing_writers_keep_the_scale_and_pay_once(b: &Backend) {
         _ => None,
     });
     let id = first.unwrap();
-    let status = |b: &Book<'_>| decide::status(b, &id, Yuan::wan(800), 95);
+    let status = |b: &Book| decide::status(b, &id, Yuan::wan(800), 95);
     write(stores[0].as_ref(), "st", "2023-05-31", status).unwrap();
     let id2 = id.clone();
     write(stores[0].as_ref(), "claim", "2023-06-01", move |b| {

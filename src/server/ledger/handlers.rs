@@ -97,7 +97,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
             ));
         }
         let (loan, borrower, on) = enrolment(&req)?;
-        let (_, p) = self.read(req.pool_id.clone()).await?;
+        let p = self.programme(req.pool_id.clone()).await?;
         self.eligible(&p, borrower, loan.disbursed)?;
         let ev = self
             .write(req.pool_id, req.request_id, content, &who, on, move |b| {
@@ -314,9 +314,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
             Principal::Bank(b) => Some(b.clone()),
             _ => None,
         };
-        let (events, p) = self.read(req.pool_id).await?;
-        let s =
-            crate::ledger::pool_state(&p, &events, as_of, known.as_deref(), bank.as_deref(), start);
+        let s = self.state(req.pool_id, as_of, known, bank, start).await?;
         Ok(Response::new(crate::server::convert::ledger::state(&s)))
     }
 }

@@ -126,7 +126,7 @@ fn problem(loan_id: &str, code: &str, message: String) -> pb::StatusProblem {
 /// The events of the good lines, the problems of the others, and the
 /// bank's open loans the file did not mention.
 fn reconcile(
-    b: &Book<'_>,
+    b: &Book,
     bank: &str,
     lines: &[pb::LoanStatusLine],
 ) -> (Vec<EventKind>, Vec<pb::StatusProblem>, Vec<String>) {

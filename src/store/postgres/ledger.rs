@@ -2,13 +2,15 @@
 //! holding a transaction-scoped advisory lock on its pool so that replicas
 //! take turns on one pool and never both decide on the same events.
 
+use std::cell::RefCell;
+
 use postgres::GenericClient;
 
 use super::PgStore;
 use super::errors::Failure;
 use crate::ledger::event::Event;
 use crate::store::ledger::{
-    Decide, LedgerStore, PoolRow, events_of, no_pool, pool_taken, repeated,
+    Decide, LedgerStore, Log, PoolRow, events_of, no_pool, pool_taken, repeated,
 };
 use crate::store::referral::to_json;
 use crate::store::{StoreError, now};
@@ -65,6 +67,27 @@ fn events_where(
     )?)
 }
 
+/// The log inside a write's transaction.
+struct TxLog<'a, 't> {
+    tx: RefCell<&'a mut postgres::Transaction<'t>>,
+    pool: &'a str,
+}
+
+impl Log for TxLog<'_, '_> {
+    fn after(&self, seq: u64) -> Result<Vec<Event>, StoreError> {
+        let mut tx = self.tx.borrow_mut();
+        events_where(
+            &mut **tx,
+            "pool_id = $1 AND seq > $2",
+            &[&self.pool, &(seq as i64)],
+        )
+        .map_err(|f| match f {
+            Failure::Store(e) => e,
+            Failure::Pg(e) => super::errors::classify(e),
+        })
+    }
+}
+
 impl LedgerStore for PgStore {
     fn create_pool(
         &self,
@@ -90,8 +113,8 @@ impl LedgerStore for PgStore {
         self.read(|c| pool_in(c, pool_id))
     }
 
-    fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError> {
-        self.read(|c| events_where(c, "pool_id = $1", &[&pool_id]))
+    fn events_after(&self, pool_id: &str, seq: u64) -> Result<Vec<Event>, StoreError> {
+        self.read(|c| events_where(c, "pool_id = $1 AND seq > $2", &[&pool_id, &(seq as i64)]))
     }
 
     fn record(
@@ -126,10 +149,18 @@ impl LedgerStore for PgStore {
                     .collect();
                 return Ok(repeated(prior, &hashes, content_hash, request_id)?);
             }
-            let events = events_where(tx, "pool_id = $1", &[&pool_id])?;
-            let new = decide(&events)?;
+            let new = decide(&TxLog {
+                tx: RefCell::new(&mut *tx),
+                pool: pool_id,
+            })?;
             let at = now();
-            let first = events.last().map_or(1, |e| e.seq + 1);
+            let last: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(seq), 0) FROM ledger_events WHERE pool_id = $1",
+                    &[&pool_id],
+                )?
+                .get(0);
+            let first = last as u64 + 1;
             let st = tx.prepare(
                 "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
                  VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::Store;
 use crate::ledger::event::Event;
 use crate::store::ledger::{
-    Decide, LedgerStore, PoolRow, events_of, no_pool, pool_taken, repeated,
+    Decide, LedgerStore, Log, PoolRow, events_of, no_pool, pool_taken, repeated,
 };
 use crate::store::referral::to_json;
 use crate::store::{StoreError, now};
@@ -66,12 +66,26 @@ fn rows(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Row
 
 const COLUMNS: &str = "seq, effective, recorded_at, recorded_by, request_id, json";
 
-fn events_in(c: &Connection, pool: &str) -> Result<Vec<Event>, StoreError> {
+fn events_in(c: &Connection, pool: &str, after: u64) -> Result<Vec<Event>, StoreError> {
     events_of(rows(
         c,
-        &format!("SELECT {COLUMNS} FROM ledger_events WHERE pool_id = ?1 ORDER BY seq"),
-        &[&pool],
+        &format!(
+            "SELECT {COLUMNS} FROM ledger_events WHERE pool_id = ?1 AND seq > ?2 ORDER BY seq"
+        ),
+        &[&pool, &(after as i64)],
     )?)
+}
+
+/// The log inside a write's transaction.
+struct TxLog<'a> {
+    c: &'a Connection,
+    pool: &'a str,
+}
+
+impl Log for TxLog<'_> {
+    fn after(&self, seq: u64) -> Result<Vec<Event>, StoreError> {
+        events_in(self.c, self.pool, seq)
+    }
 }
 
 impl LedgerStore for Store {
@@ -100,8 +114,8 @@ impl LedgerStore for Store {
         pool_in(&self.lock(), pool_id)
     }
 
-    fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError> {
-        events_in(&self.lock(), pool_id)
+    fn events_after(&self, pool_id: &str, seq: u64) -> Result<Vec<Event>, StoreError> {
+        events_in(&self.lock(), pool_id, seq)
     }
 
     fn record(
@@ -133,10 +147,17 @@ impl LedgerStore for Store {
                 .collect::<Result<_, _>>()?;
             return repeated(events_of(prior)?, &hashes, content_hash, request_id);
         }
-        let events = events_in(&tx, pool_id)?;
-        let new = decide(&events)?;
+        let new = decide(&TxLog {
+            c: &tx,
+            pool: pool_id,
+        })?;
         let at = now();
-        let first = events.last().map_or(1, |e| e.seq + 1);
+        let last: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM ledger_events WHERE pool_id = ?1",
+            [pool_id],
+            |r| r.get(0),
+        )?;
+        let first = last as u64 + 1;
         let mut out = Vec::with_capacity(new.len());
         {
             let mut st = tx.prepare(
