@@ -96,7 +96,14 @@ pub fn run(cmd: PoolCommand) -> Result<(), CliError> {
 /// The store, the pool's programme, its events and the date.
 fn open(
     w: &Which,
-) -> Result<(std::sync::Arc<dyn Backend>, std::sync::Arc<Programme>, NaiveDate), CliError> {
+) -> Result<
+    (
+        std::sync::Arc<dyn Backend>,
+        std::sync::Arc<Programme>,
+        NaiveDate,
+    ),
+    CliError,
+> {
     let as_of = super::as_of(&w.as_of)?;
     let programmes = crate::files::programmes(w.programmes.as_deref())
         .map_err(|e| CliError::new(format!("--programmes: {e}")))?;

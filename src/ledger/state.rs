@@ -489,8 +489,7 @@ impl Book {
                 self.change_claim(claim_id, |c| c.status = ClaimStatus::Approved);
             }
             EventKind::ClaimDenied { claim_id, .. } => {
-                if let Some(loan) =
-                    self.change_claim(claim_id, |c| c.status = ClaimStatus::Denied)
+                if let Some(loan) = self.change_claim(claim_id, |c| c.status = ClaimStatus::Denied)
                 {
                     self.change_loan(&loan, |l| l.claim = None);
                 }

@@ -10,10 +10,10 @@ use rust_decimal::Decimal;
 
 use super::decide::{self, Refusal};
 use super::event::{Event, EventKind, Loan};
-use super::running::Running;
 use super::rules::{Programme, builtin};
-use super::{pool_state, running_state};
+use super::running::Running;
 use super::state::{Book, Level};
+use super::{pool_state, running_state};
 use crate::kernel::money::Yuan;
 
 fn d(s: &str) -> NaiveDate {
@@ -443,7 +443,10 @@ fn check_running(log: &Log) {
             .filter(|c| c.status == super::state::ClaimStatus::Approved)
             .map(|c| c.claimable.0 - c.paid.0)
             .sum();
-        assert_eq!((r.book.total.pipeline.0, r.book.total.committed.0), (pipeline, committed));
+        assert_eq!(
+            (r.book.total.pipeline.0, r.book.total.committed.0),
+            (pipeline, committed)
+        );
     }
     let r = run.unwrap();
     let first = log.events.iter().map(|e| e.effective).min().unwrap();
@@ -451,7 +454,11 @@ fn check_running(log: &Log) {
     let mut day = first;
     let mut checked = 0;
     while day <= last + chrono::Days::new(400) {
-        for (bank, start) in [(None, None), (Some("JXB"), None), (None, Some(d("2023-01-01")))] {
+        for (bank, start) in [
+            (None, None),
+            (Some("JXB"), None),
+            (None, Some(d("2023-01-01"))),
+        ] {
             let want = pool_state(&log.p, &log.events, day, None, bank, start);
             match running_state(&r, day, bank, start) {
                 Some(s) => {
@@ -485,7 +492,11 @@ fn the_running_fold_over_three_years_with_late_reports_is_the_full_fold() {
     for i in 0..12 {
         let bank = ["JXB", "NCRCB", "GZB"][i % 3];
         log.run("2022-05-20", |b| {
-            decide::enrol(b, loan(i, bank, 50 + 10 * i as i64, "2022-05-10"), d("2022-05-20"))
+            decide::enrol(
+                b,
+                loan(i, bank, 50 + 10 * i as i64, "2022-05-10"),
+                d("2022-05-20"),
+            )
         })
         .unwrap();
     }
@@ -497,7 +508,11 @@ fn the_running_fold_over_three_years_with_late_reports_is_the_full_fold() {
         for i in 0..12 {
             let id = format!("L{i}");
             let behind = (i == 0 || i == 5) && end >= d("2023-01-31");
-            let dpd = if behind { ((end - d("2023-01-01")).num_days() as u32).min(400) } else { 0 };
+            let dpd = if behind {
+                ((end - d("2023-01-01")).num_days() as u32).min(400)
+            } else {
+                0
+            };
             if i == 3 && end == d("2023-02-28") {
                 late = Some(id);
                 continue;
@@ -505,30 +520,43 @@ fn the_running_fold_over_three_years_with_late_reports_is_the_full_fold() {
             if i == 7 && end >= d("2023-06-30") {
                 continue;
             }
-            let _ = log.run(&end.to_string(), |b| decide::status(b, &id, Yuan::wan(40), dpd));
+            let _ = log.run(&end.to_string(), |b| {
+                decide::status(b, &id, Yuan::wan(40), dpd)
+            });
         }
         if end == d("2023-06-30") {
-            log.run("2023-06-30", |_| Ok(EventKind::LoanRepaid { loan_id: "L7".into() }))
-                .unwrap();
+            log.run("2023-06-30", |_| {
+                Ok(EventKind::LoanRepaid {
+                    loan_id: "L7".into(),
+                })
+            })
+            .unwrap();
         }
         if end == d("2023-05-31") {
-            log.run("2023-05-31", |b| decide::file_claim(b, "C0", "L0")).unwrap();
-            log.run("2023-06-02", |b| decide::review(b, "C0", None)).unwrap();
-            log.run("2023-06-03", |b| decide::pay(b, "C0", d("2023-06-03"))).unwrap();
-            log.run("2023-06-04", |b| decide::file_claim(b, "C5", "L5")).unwrap();
-            log.run("2023-06-05", |b| decide::review(b, "C5", None)).unwrap();
+            log.run("2023-05-31", |b| decide::file_claim(b, "C0", "L0"))
+                .unwrap();
+            log.run("2023-06-02", |b| decide::review(b, "C0", None))
+                .unwrap();
+            log.run("2023-06-03", |b| decide::pay(b, "C0", d("2023-06-03")))
+                .unwrap();
+            log.run("2023-06-04", |b| decide::file_claim(b, "C5", "L5"))
+                .unwrap();
+            log.run("2023-06-05", |b| decide::review(b, "C5", None))
+                .unwrap();
         }
         if end == d("2023-09-30") {
             // February's file of L3, reported in October
             let id = late.take().unwrap();
-            log.run("2023-02-28", |b| decide::status(b, &id, Yuan::wan(45), 0)).unwrap();
+            log.run("2023-02-28", |b| decide::status(b, &id, Yuan::wan(45), 0))
+                .unwrap();
         }
         end = (end + chrono::Days::new(1))
             .checked_add_months(chrono::Months::new(1))
             .unwrap()
             - chrono::Days::new(1);
     }
-    log.run("2024-07-01", |b| decide::pay(b, "C5", d("2024-07-01"))).unwrap();
+    log.run("2024-07-01", |b| decide::pay(b, "C5", d("2024-07-01")))
+        .unwrap();
     log.run("2024-07-02", |b| {
         decide::recovery(b, "L0", Yuan::wan(10), d("2024-07-02"))
     })

@@ -367,10 +367,12 @@ mod tests {
     /// A pool's year: capital, 40 loans, statuses, two claims paid, a
     /// recovery; the report in Chinese, its figures the fold's.
     pub(super) fn year() -> String {
-        let p = std::sync::Arc::new(builtin()
-            .into_iter()
-            .find(|p| p.id == "gongxintong")
-            .unwrap());
+        let p = std::sync::Arc::new(
+            builtin()
+                .into_iter()
+                .find(|p| p.id == "gongxintong")
+                .unwrap(),
+        );
         let mut events: Vec<Event> = Vec::new();
         let mut run = |on: &str, f: &dyn Fn(&Book) -> Result<EventKind, decide::Refusal>| {
             let on = d(on);

@@ -37,8 +37,7 @@ pub trait Log {
 
 /// What a write decides, reading the pool's log: the events to append
 /// (each with the day it takes effect), or why not.
-pub type Decide<'a> =
-    dyn FnMut(&dyn Log) -> Result<Vec<(NaiveDate, EventKind)>, StoreError> + 'a;
+pub type Decide<'a> = dyn FnMut(&dyn Log) -> Result<Vec<(NaiveDate, EventKind)>, StoreError> + 'a;
 
 /// What the ledger service needs of a store.
 pub trait LedgerStore: Send + Sync + std::fmt::Debug {

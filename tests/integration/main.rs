@@ -24,6 +24,7 @@ mod grpc_riskpool;
 mod hardening;
 mod hardening_banks;
 mod hardening_exact;
+mod ledger_year;
 mod replicas;
 mod reports;
 mod riskpool;
