@@ -318,6 +318,36 @@ async fn a_scripted_year_of_a_2000_loan_pool() {
         .unwrap_err();
     assert_eq!(reason(&e), "SCALE_EXCEEDED", "{}", e.message());
     check(&mut c, &model, "2023-01-31").await;
+    // a wrong file of 1,500 unknown loans: nothing recorded; the first
+    // 1,000 problems and missing loans named, all counted
+    let wrong = pb::ReportLoanStatusRequest {
+        request_id: "wrong".into(),
+        pool_id: "YEAR".into(),
+        as_of: "2023-01-31".into(),
+        bank_id: "NCRCB".into(),
+        lines: (0..1500)
+            .map(|i| pb::LoanStatusLine {
+                loan_id: format!("X{i}"),
+                outstanding: "1万".into(),
+                ..Default::default()
+            })
+            .collect(),
+    };
+    let r = c
+        .report_loan_status(req(tokio_stream::iter([wrong]), NCRCB))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (r.recorded, r.problems.len(), r.problem_count),
+        (0, 1000, 1500)
+    );
+    let ncrcb = model.loans.values().filter(|l| l.bank == "NCRCB").count();
+    assert_eq!(
+        (r.missing.len(), r.missing_count as usize),
+        (ncrcb.min(1000), ncrcb)
+    );
+    assert_eq!(r.problems[999].loan_id, "X999");
     let mut month_ends = BTreeMap::new();
     for m in 1..=12u32 {
         let end = month_end(m);

@@ -10,6 +10,9 @@ use super::*;
 /// Most lines one file may carry.
 const MAX_LINES: usize = 2_000_000;
 
+/// Most problems and missing loans a reply names (their counts are whole).
+const MAX_NAMED: usize = 1_000;
+
 struct Head {
     request_id: String,
     pool_id: String,
@@ -104,10 +107,16 @@ pub(super) async fn report(
             Ok(kinds)
         })
         .await?;
+    let (mut problems, mut missing) = (take(&problems), take(&missing));
+    let (problem_count, missing_count) = (problems.len() as u64, missing.len() as u64);
+    problems.truncate(MAX_NAMED);
+    missing.truncate(MAX_NAMED);
     Ok(Response::new(pb::ReportLoanStatusResponse {
         recorded: ev.len() as u64,
-        problems: take(&problems),
-        missing: take(&missing),
+        problems,
+        missing,
+        problem_count,
+        missing_count,
     }))
 }
 
