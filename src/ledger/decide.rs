@@ -139,12 +139,10 @@ fn caps(book: &Book, loan: &Loan, v: &RuleVersion) -> Result<(), Refusal> {
         ));
     }
     if let Some(cap) = v.firm_cap {
-        let firm: Decimal = book
-            .loans
-            .values()
-            .filter(|l| l.loan.credit_code == loan.credit_code)
-            .map(|l| l.outstanding.0)
-            .sum();
+        let firm = book
+            .firms
+            .get(&loan.credit_code)
+            .map_or(Decimal::ZERO, |y| y.0);
         if firm + loan.amount.0 > cap.0 {
             return Err(refuse(
                 "FIRM_CAP_EXCEEDED",

@@ -262,6 +262,8 @@ pub struct Book {
     pub loans: HashMap<String, LoanState>,
     /// Claims by id.
     pub claims: HashMap<String, Claim>,
+    /// Outstanding per borrower (credit code), over every bank.
+    pub firms: HashMap<String, Yuan>,
     /// Cash held.
     pub cash: Yuan,
     /// Capital put in (injections and top-ups, less withdrawals).
@@ -289,6 +291,7 @@ impl Book {
             programme,
             loans: HashMap::new(),
             claims: HashMap::new(),
+            firms: HashMap::new(),
             cash: Yuan::ZERO,
             capital: Yuan::ZERO,
             interest: Yuan::ZERO,
@@ -338,11 +341,14 @@ impl Book {
         let l = self.loans.get_mut(id)?;
         let bank = l.loan.bank_id.clone();
         let figures = self.banks.entry(bank.clone()).or_default();
+        let firm = self.firms.entry(l.loan.credit_code.clone()).or_default();
         figures.take(l);
         self.total.take(l);
+        sub(firm, l.outstanding);
         f(l);
         figures.put(l);
         self.total.put(l);
+        add(firm, l.outstanding);
         Some(bank)
     }
 
@@ -422,6 +428,10 @@ impl Book {
             add(&mut f.enrolled, loan.amount);
             f.put(&l);
         }
+        add(
+            self.firms.entry(loan.credit_code.clone()).or_default(),
+            loan.amount,
+        );
         self.loans.insert(loan.loan_id.clone(), l);
         loan.bank_id.clone()
     }

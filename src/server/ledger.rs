@@ -287,43 +287,43 @@ impl LedgerSvc {
         .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
         .map_err(|e| ApiError::from(e).into())
     }
+}
 
-    /// Refuses a borrower the matchmaker does not find eligible for the
-    /// programme's product on the day it was lent, with the reasons.
-    fn eligible(&self, p: &Programme, borrower: Profile, on: NaiveDate) -> Result<(), Status> {
-        let cls = borrower.classify();
-        let opts = MatchOptions {
-            as_of: on,
-            product_ids: vec![p.product_id.clone()],
-        };
-        let ev =
-            matching::evaluate(&self.catalog, &borrower, &cls, &opts).map_err(ApiError::from)?;
-        let Some(m) = ev.products.iter().find(|m| m.product.id == p.product_id) else {
-            return Err(ApiError::Store(StoreError::Refused {
-                code: "NOT_ELIGIBLE",
-                message: format!("{} is not in force on {on}", p.name),
-            })
-            .into());
-        };
-        if m.status == MatchStatus::Eligible {
-            return Ok(());
-        }
-        let why: Vec<String> = m
-            .criteria
-            .iter()
-            .filter(|c| c.outcome != matching::Outcome::Pass)
-            .map(|c| c.message())
-            .collect();
-        Err(ApiError::Store(StoreError::Refused {
-            code: "NOT_ELIGIBLE",
-            message: format!(
-                "the borrower does not qualify for {} on {on}: {}",
-                p.name,
-                why.join("；")
-            ),
-        })
-        .into())
+/// Refuses a borrower the matchmaker does not find eligible for the
+/// programme's product on the day it was lent, with the reasons.
+fn eligible(
+    catalog: &Catalog,
+    p: &Programme,
+    borrower: &Profile,
+    on: NaiveDate,
+) -> Result<(), Refusal> {
+    let cls = borrower.classify();
+    let opts = MatchOptions {
+        as_of: on,
+        product_ids: vec![p.product_id.clone()],
+    };
+    let not = |message: String| Refusal {
+        code: "NOT_ELIGIBLE",
+        message,
+    };
+    let ev = matching::evaluate(catalog, borrower, &cls, &opts).map_err(|e| not(e.to_string()))?;
+    let Some(m) = ev.products.iter().find(|m| m.product.id == p.product_id) else {
+        return Err(not(format!("{} is not in force on {on}", p.name)));
+    };
+    if m.status == MatchStatus::Eligible {
+        return Ok(());
     }
+    let why: Vec<String> = m
+        .criteria
+        .iter()
+        .filter(|c| c.outcome != matching::Outcome::Pass)
+        .map(|c| c.message())
+        .collect();
+    Err(not(format!(
+        "the borrower does not qualify for {} on {on}: {}",
+        p.name,
+        why.join("；")
+    )))
 }
 
 /// The programme pool `pool_id` follows, among the server's.
@@ -365,5 +365,6 @@ fn loan_bank(book: &Book, loan_id: &str, who: &Principal) -> Result<(), StoreErr
     }
 }
 
+mod batch;
 mod handlers;
 mod status;

@@ -585,3 +585,97 @@ async fn hostile_values_are_refused_by_field() {
     assert_eq!(s.pool.unwrap().cash, "0.00");
     srv.shutdown().await;
 }
+
+/// EnrollLoans: 12,005 enrolments of 5万 in one stream (two batches),
+/// decided as if sent one by one: a bad amount, an ineligible borrower and
+/// a loan sent twice refused by name, the scale (12,000 loans of 5万 = 6亿)
+/// stopping the last two; the same stream again answers the same; a bank
+/// may send only its own loans.
+#[tokio::test]
+async fn many_enrolments_in_one_stream() {
+    let (srv, _dir) = server().await;
+    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
+    c.create_pool(req(
+        pb::CreatePoolRequest {
+            pool_id: "GXT".into(),
+            programme_id: "gongxintong".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    c.record_cash(req(
+        pb::RecordCashRequest {
+            request_id: "cap".into(),
+            pool_id: "GXT".into(),
+            kind: pb::CashKind::Capital as i32,
+            amount: "3000万".into(),
+            date: "2023-01-03".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    let msgs: Vec<pb::EnrollLoanRequest> = (0..12_005)
+        .map(|i| {
+            let mut m = enrol(i, 5);
+            m.request_id = if i == 0 { "book".into() } else { String::new() };
+            match i {
+                3 => m.amount = "abc".into(),
+                5 => {
+                    let b = m.borrower.as_mut().unwrap();
+                    (b.employees, b.annual_revenue) = (Some(5000), Some("50亿".into()));
+                }
+                7 => m.loan_id = "L0".into(),
+                _ => {}
+            }
+            m
+        })
+        .collect();
+    let send = |c: &mut LedgerServiceClient<Channel>, m: Vec<pb::EnrollLoanRequest>, who| {
+        let mut c = c.clone();
+        async move { c.enroll_loans(req(tokio_stream::iter(m), who)).await }
+    };
+    let r = send(&mut c, msgs.clone(), BUREAU)
+        .await
+        .unwrap()
+        .into_inner();
+    let refused: Vec<(u64, &str)> = r
+        .refused
+        .iter()
+        .map(|x| (x.index, x.code.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (3, "INVALID"),
+            (5, "NOT_ELIGIBLE"),
+            (7, "ALREADY_ENROLLED"),
+            (12_003, "SCALE_EXCEEDED"),
+            (12_004, "SCALE_EXCEEDED")
+        ]
+    );
+    assert_eq!((r.enrolled, r.refused_count), (12_000, 5));
+    assert!(
+        r.refused[0].message.contains("amount"),
+        "{}",
+        r.refused[0].message
+    );
+    let s = state(&mut c, BUREAU, "2023-01-31").await;
+    let f = s.pool.unwrap().figures.unwrap();
+    assert_eq!(
+        (f.enrolled_loans, f.enrolled.as_str()),
+        (12_000, "600000000.00")
+    );
+    // the same stream again: the same loans enrolled, nothing twice
+    let again = send(&mut c, msgs, BUREAU).await.unwrap().into_inner();
+    assert_eq!((again.enrolled, again.refused_count), (12_000, 5));
+    let s = state(&mut c, BUREAU, "2023-01-31").await;
+    assert_eq!(s.pool.unwrap().figures.unwrap().enrolled_loans, 12_000);
+    // a bank sends its own loans only
+    let e = send(&mut c, vec![enrol(20_000, 5), enrol(20_001, 5)], JXB)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{}", e.message());
+    srv.shutdown().await;
+}

@@ -98,13 +98,22 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         }
         let (loan, borrower, on) = enrolment(&req)?;
         let p = self.programme(req.pool_id.clone()).await?;
-        self.eligible(&p, borrower, loan.disbursed)?;
+        eligible(&self.catalog, &p, &borrower, loan.disbursed)
+            .map_err(|r| Status::from(ApiError::from(refused(r))))?;
         let ev = self
             .write(req.pool_id, req.request_id, content, &who, on, move |b| {
                 kinds(decide::enrol(b, loan.clone(), on))
             })
             .await?;
         Ok(Response::new(pb::EnrollLoanResponse { event: one(ev) }))
+    }
+
+    async fn enroll_loans(
+        &self,
+        request: Request<Streaming<pb::EnrollLoanRequest>>,
+    ) -> Result<Response<pb::EnrollLoansResponse>, Status> {
+        let who = caller(&request)?;
+        batch::enrol_many(self, who, request.into_inner()).await
     }
 
     async fn report_loan_status(
@@ -321,7 +330,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
 
 /// The loan, the borrower and the enrolment date of a request, or every
 /// problem with its fields.
-fn enrolment(req: &pb::EnrollLoanRequest) -> Result<(Loan, Profile, NaiveDate), Status> {
+pub(super) fn enrolment(req: &pb::EnrollLoanRequest) -> Result<(Loan, Profile, NaiveDate), Status> {
     let mut errs = Vec::new();
     ids(&req.request_id, &req.pool_id, &mut errs);
     if let Err(why) = crate::incentive::check_bank_id(&req.bank_id) {

@@ -161,34 +161,31 @@ impl LedgerStore for PgStore {
                 )?
                 .get(0);
             let first = last as u64 + 1;
-            let st = tx.prepare(
-                "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
-                 VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
-            )?;
             let mut out = Vec::with_capacity(new.len());
             for (i, (effective, kind)) in new.into_iter().enumerate() {
-                let seq = first + i as u64;
-                tx.execute(
-                    &st,
-                    &[
-                        &pool_id,
-                        &(seq as i64),
-                        &effective.to_string(),
-                        &at,
-                        &by,
-                        &request_id,
-                        &content_hash,
-                        &to_json(&kind)?,
-                    ],
-                )?;
                 out.push(Event {
-                    seq,
+                    seq: first + i as u64,
                     effective,
                     recorded_at: at.clone(),
                     recorded_by: by.to_string(),
                     request_id: request_id.to_string(),
                     kind,
                 });
+            }
+            // (in chunks, one statement each: a batch is one round trip
+            // per chunk, not per event)
+            for chunk in out.chunks(5_000) {
+                let seqs: Vec<i64> = chunk.iter().map(|e| e.seq as i64).collect();
+                let days: Vec<String> = chunk.iter().map(|e| e.effective.to_string()).collect();
+                let json: Vec<String> = chunk
+                    .iter()
+                    .map(|e| to_json(&e.kind))
+                    .collect::<Result<_, _>>()?;
+                tx.execute(
+                    "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
+                     SELECT $1, s, e, $4, $5, $5, $6, $7, j FROM UNNEST($2::BIGINT[], $3::TEXT[], $8::TEXT[]) AS t(s, e, j)",
+                    &[&pool_id, &seqs, &days, &at, &by, &request_id, &content_hash, &json],
+                )?;
             }
             Ok(out)
         })
