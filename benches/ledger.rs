@@ -74,14 +74,15 @@ fn borrower(i: usize) -> pb::EnterpriseProfile {
     }
 }
 
-fn enrol(i: usize) -> pb::EnrollLoanRequest {
+/// Loans of `amount` yuan (the 6亿 scale over the loans).
+fn enrol(i: usize, amount: u64) -> pb::EnrollLoanRequest {
     pb::EnrollLoanRequest {
         request_id: format!("enrol-{i}"),
         pool_id: "BENCH".into(),
         loan_id: format!("L{i}"),
         bank_id: BANKS[i % 2].into(),
         borrower: Some(borrower(i)),
-        amount: "5000".into(),
+        amount: amount.to_string(),
         annual_rate: "3.45%".into(),
         term_months: 12,
         disbursed: "2023-01-10".into(),
@@ -144,6 +145,7 @@ async fn build(name: &str, url: &str, loans: usize, months: u32) -> String {
     })
     .await
     .unwrap();
+    let amount = 600_000_000 / loans as u64;
     // one call per loan, eight clients
     let single = 2_000.min(loans);
     let t = Instant::now();
@@ -152,7 +154,7 @@ async fn build(name: &str, url: &str, loans: usize, months: u32) -> String {
             let mut c = c.clone();
             tokio::spawn(async move {
                 for i in (k..single).step_by(8) {
-                    c.enroll_loan(enrol(i)).await.unwrap();
+                    c.enroll_loan(enrol(i, amount)).await.unwrap();
                 }
             })
         })
@@ -168,7 +170,7 @@ async fn build(name: &str, url: &str, loans: usize, months: u32) -> String {
     // the rest in one stream
     let t = Instant::now();
     let stream = tokio_stream::iter((single..loans).map(move |i| {
-        let mut m = enrol(i);
+        let mut m = enrol(i, amount);
         if i > single {
             m.request_id.clear();
         }
@@ -191,7 +193,7 @@ async fn build(name: &str, url: &str, loans: usize, months: u32) -> String {
                 .step_by(2)
                 .map(|i| pb::LoanStatusLine {
                     loan_id: format!("L{i}"),
-                    outstanding: format!("{}", 5000 - 300 * m),
+                    outstanding: format!("{}", amount * u64::from(24 - m) / 24),
                     days_past_due: if i % 50 == 0 { 30 * m } else { 0 },
                     ..Default::default()
                 })

@@ -26,6 +26,7 @@ mod hardening_banks;
 mod hardening_exact;
 mod ledger_year;
 mod replicas;
+mod replicas_ledger;
 mod reports;
 mod riskpool;
 mod spec_props;

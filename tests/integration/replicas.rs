@@ -19,14 +19,14 @@ use crate::common::pg::PgCluster;
 use crate::durability::start_with;
 
 /// A smefin server process on the database at `url`.
-struct Replica {
+pub(crate) struct Replica {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     _data: tempfile::TempDir,
 }
 
 impl Replica {
-    fn start(db: &str) -> Replica {
+    pub(crate) fn start(db: &str) -> Replica {
         let data = tempfile::tempdir().unwrap();
         let (child, url) = start_with(
             data.path(),
@@ -45,7 +45,7 @@ impl Replica {
         }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if self.child.try_wait().is_ok_and(|s| s.is_none()) {
             let _ = self.child.kill(); // SIGKILL
         }
