@@ -93,17 +93,15 @@ pub fn run(cmd: PoolCommand) -> Result<(), CliError> {
     }
 }
 
-/// The store, the pool's programme, its events and the date.
-fn open(
-    w: &Which,
-) -> Result<
-    (
-        std::sync::Arc<dyn Backend>,
-        std::sync::Arc<Programme>,
-        NaiveDate,
-    ),
-    CliError,
-> {
+/// What a pool command opens.
+type Opened = (
+    std::sync::Arc<dyn Backend>,
+    std::sync::Arc<Programme>,
+    NaiveDate,
+);
+
+/// The store, the pool's programme and the date.
+fn open(w: &Which) -> Result<Opened, CliError> {
     let as_of = super::as_of(&w.as_of)?;
     let programmes = crate::files::programmes(w.programmes.as_deref())
         .map_err(|e| CliError::new(format!("--programmes: {e}")))?;

@@ -22,7 +22,8 @@ use crate::grpc_incentive::{req, server};
 const BUREAU: Option<&str> = Some("tok-bureau");
 const JXB: Option<&str> = Some("tok-jxb");
 const NCRCB: Option<&str> = Some("tok-nc");
-const WAN: i64 = 10_000_00; // fen
+/// 1万 in fen.
+const WAN: i64 = 1_000_000;
 
 fn bank(i: usize) -> &'static str {
     if i.is_multiple_of(2) { "JXB" } else { "NCRCB" }

@@ -19,6 +19,10 @@ const MAX_NAMED: usize = 1_000;
 /// One message, checked: its loan and date, or why not.
 type Checked = Result<(Loan, NaiveDate), Refusal>;
 
+/// A batch decided: the events to record, each message's refusal (if
+/// any), and whether the running fold followed every enrolment in order.
+type Decided = (Vec<(NaiveDate, EventKind)>, Vec<Option<Refusal>>, bool);
+
 /// Reads the stream and enrols its loans.
 pub(super) async fn enrol_many(
     svc: &LedgerSvc,
@@ -111,7 +115,7 @@ fn decide_all(
     p: &Arc<Programme>,
     log: &dyn Log,
     checked: &[Checked],
-) -> Result<(Vec<(NaiveDate, EventKind)>, Vec<Option<Refusal>>, bool), StoreError> {
+) -> Result<Decided, StoreError> {
     let (mut kinds, mut outcome) = (Vec::new(), Vec::new());
     let mut extra: Vec<Event> = Vec::new();
     let mut in_order = true;
