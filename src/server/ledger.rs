@@ -41,6 +41,13 @@ type Slot = Arc<Mutex<Option<Running>>>;
 /// Every pool's slot.
 type Books = Arc<Mutex<HashMap<String, Slot>>>;
 
+/// The slot of pool `pool_id` (asked only once the pool is known to
+/// exist: an invented id must not grow the map).
+fn slot(books: &Books, pool_id: &str) -> Slot {
+    let mut books = books.lock().unwrap_or_else(|e| e.into_inner());
+    books.entry(pool_id.to_string()).or_default().clone()
+}
+
 /// A slot's fold; one a panic left behind is dropped, to be refolded.
 fn hold(slot: &Slot) -> MutexGuard<'_, Option<Running>> {
     slot.lock().unwrap_or_else(|poisoned| {
@@ -196,11 +203,6 @@ impl LedgerSvc {
         }
     }
 
-    fn slot(&self, pool_id: &str) -> Slot {
-        let mut books = self.books.lock().unwrap_or_else(|e| e.into_inner());
-        books.entry(pool_id.to_string()).or_default().clone()
-    }
-
     /// Records what `decide` decides on the pool's book as of `on` (all
     /// its events known), as `who`, idempotent by the request.
     async fn write(
@@ -214,9 +216,10 @@ impl LedgerSvc {
     ) -> Result<Vec<Event>, Status> {
         let (store, programmes, by) = (self.store.clone(), self.programmes.clone(), who.name());
         let bank = matches!(who, Principal::Bank(_));
-        let slot = self.slot(&pool_id);
+        let books = self.books.clone();
         tokio::task::spawn_blocking(move || {
             let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
+            let slot = slot(&books, &pool_id);
             let mut run = hold(&slot);
             let out = store.record(&pool_id, &request_id, &content, &by, &mut |log| {
                 let r = caught_up(&mut run, p, &|seq| log.after(seq))?;
@@ -263,10 +266,11 @@ impl LedgerSvc {
         start: Option<NaiveDate>,
     ) -> Result<crate::ledger::PoolState, Status> {
         let (store, programmes) = (self.store.clone(), self.programmes.clone());
-        let slot = self.slot(&pool_id);
+        let books = self.books.clone();
         tokio::task::spawn_blocking(move || {
             let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
             if known.is_none() {
+                let slot = slot(&books, &pool_id);
                 let mut run = hold(&slot);
                 let r = caught_up(&mut run, p, &|seq| store.events_after(&pool_id, seq))?;
                 if let Some(s) = crate::ledger::running_state(r, as_of, bank.as_deref(), start) {

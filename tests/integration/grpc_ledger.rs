@@ -627,6 +627,9 @@ async fn many_enrolments_in_one_stream() {
                     (b.employees, b.annual_revenue) = (Some(5000), Some("50亿".into()));
                 }
                 7 => m.loan_id = "L0".into(),
+                // dated before the ones sent before it: decided on the log
+                // folded as of its day, with the stream's earlier loans
+                100 => m.date = "2023-01-15".into(),
                 _ => {}
             }
             m

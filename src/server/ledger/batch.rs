@@ -117,7 +117,12 @@ fn decide_all(
     checked: &[Checked],
 ) -> Result<Decided, StoreError> {
     let (mut kinds, mut outcome) = (Vec::new(), Vec::new());
+    // (out of order: the log with the batch's enrolments so far, folded as
+    // of one date and kept while the dates repeat)
     let mut extra: Vec<Event> = Vec::new();
+    let mut scratch: Option<(NaiveDate, Book)> = None;
+    // (the sequence numbers the store will give, in order)
+    let base = run.seq;
     let mut in_order = true;
     for c in checked {
         let (loan, on) = match c {
@@ -131,15 +136,21 @@ fn decide_all(
         let decided = if in_order {
             decide::enrol(&run.book, loan, on)
         } else {
-            let mut all = log.after(0)?;
-            all.extend(extra.iter().cloned());
-            decide::enrol(&Book::fold(p, &all, on, None), loan, on)
+            if scratch.as_ref().is_none_or(|(d, _)| *d != on) {
+                let mut all = log.after(0)?;
+                all.extend(extra.iter().cloned());
+                scratch = Some((on, Book::fold(p, &all, on, None)));
+            }
+            match &scratch {
+                Some((_, book)) => decide::enrol(book, loan, on),
+                None => continue,
+            }
         };
         match decided {
             Err(r) => outcome.push(Some(r)),
             Ok(kind) => {
                 let e = Event {
-                    seq: run.seq + 1,
+                    seq: base + 1 + extra.len() as u64,
                     effective: on,
                     recorded_at: String::new(),
                     recorded_by: String::new(),
@@ -148,13 +159,10 @@ fn decide_all(
                 };
                 if in_order {
                     in_order = run.extend(std::slice::from_ref(&e));
+                } else if let Some((_, book)) = scratch.as_mut() {
+                    book.apply(&e);
                 }
-                if !in_order {
-                    extra.push(Event {
-                        seq: u64::MAX - 1_000_000 + extra.len() as u64,
-                        ..e
-                    });
-                }
+                extra.push(e);
                 kinds.push((on, kind));
                 outcome.push(None);
             }
@@ -183,7 +191,8 @@ impl LedgerSvc {
         }
         let content = hex::encode(hasher.finalize());
         let (store, catalog, by) = (self.store.clone(), self.catalog.clone(), who.name());
-        let (slot, pool_id) = (self.slot(pool_id), pool_id.to_string());
+        // (the pool exists: its programme was found)
+        let (slot, pool_id) = (slot(&self.books, pool_id), pool_id.to_string());
         let rid = format!("{request_id}#{batch}");
         let bank = matches!(who, Principal::Bank(_));
         tokio::task::spawn_blocking(move || {
