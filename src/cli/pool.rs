@@ -146,6 +146,9 @@ fn state(a: StateArgs) -> Result<(), CliError> {
             pool.figures.committed.human(),
             if s.enrolment_open { "开放" } else { "暂停" }
         ));
+        if let Some((by, y)) = pool.top_up_due {
+            out.push_str(&format!("按规则应于 {by} 前补充 {}\n", y.human()));
+        }
     }
     let mut t = Table::new(
         &[

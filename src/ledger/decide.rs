@@ -125,6 +125,26 @@ fn caps(book: &Book, loan: &Loan, v: &RuleVersion) -> Result<(), Refusal> {
             ),
         ));
     }
+    if let Some(line) = v.bank_lines.get(&loan.bank_id) {
+        let had = book
+            .banks
+            .get(&loan.bank_id)
+            .map_or(Yuan::ZERO, |f| f.outstanding);
+        let then = plus(had, loan.amount);
+        if then > *line {
+            return Err(refuse(
+                "BANK_LINE_EXCEEDED",
+                format!(
+                    "bank `{}` would have {} outstanding over its credit line of {}; {} left ({})",
+                    loan.bank_id,
+                    then.human(),
+                    line.human(),
+                    Yuan(line.0 - had.0).human(),
+                    cite(v)
+                ),
+            ));
+        }
+    }
     if let Some(limit) = v.leverage_limit
         && after.0 > limit * book.capital.0
     {

@@ -115,6 +115,31 @@ pub struct PoolFigures {
     pub rates: Rates,
     /// The programme's breaker and its history.
     pub breaker: state::Breaker,
+    /// The top-up the programme's rule calls for, and the day it is due.
+    pub top_up_due: Option<(NaiveDate, Yuan)>,
+}
+
+/// The top-up the rule in force calls for on `as_of`: at once when the
+/// cash is below the rule's share of the outstanding, else by the year end
+/// (none when the cash is at the target).
+fn top_up_due(
+    rule: Option<&rules::TopUpRule>,
+    cash: Yuan,
+    outstanding: Yuan,
+    as_of: NaiveDate,
+) -> Option<(NaiveDate, Yuan)> {
+    let t = rule?;
+    let short = t.target.0 - cash.0;
+    if short <= Decimal::ZERO {
+        return None;
+    }
+    let now = t.below_share.is_some_and(|s| cash.0 < s * outstanding.0);
+    let by = if now {
+        as_of
+    } else {
+        NaiveDate::from_ymd_opt(chrono::Datelike::year(&as_of), 12, 31).unwrap_or(as_of)
+    };
+    Some((by, Yuan(short)))
 }
 
 /// The state of a pool of `programme` with `events`, on `as_of`, as known
@@ -190,6 +215,12 @@ fn view(
             leverage: ratio(book.total.outstanding.0, book.capital.0),
             rates: Rates::of(&book.total, before.map(|b| &b.total), start),
             breaker: book.breaker.clone(),
+            top_up_due: top_up_due(
+                version.and_then(|v| v.top_up.as_ref()),
+                book.cash,
+                book.total.outstanding,
+                as_of,
+            ),
         }
     });
     PoolState {

@@ -2,6 +2,8 @@
 //! loss, the caps, the credit scale, the deadlines, the breaker. A loan
 //! keeps the version in force on the day it was enrolled.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -36,12 +38,32 @@ pub struct RuleVersion {
     pub breaker_warn: Decimal,
     /// 不良率 at which new enrolment stops.
     pub breaker_suspend: Decimal,
+    /// Each cooperating bank's credit line under the programme (most it may
+    /// have outstanding); a bank not named has only the programme's scale.
+    #[serde(default)]
+    pub bank_lines: BTreeMap<String, Yuan>,
+    /// How the pool's cash is refilled.
+    #[serde(default)]
+    pub top_up: Option<TopUpRule>,
     /// The texts the figures rest on.
     #[serde(default)]
     pub sources: Vec<String>,
     /// The figures that rest on no text: documented defaults.
     #[serde(default)]
     pub uncertain: Vec<String>,
+}
+
+/// How the pool's cash is refilled: to `target` at each year end, and (if
+/// `below_share` is set) at once whenever the cash falls below that share
+/// of the outstanding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpRule {
+    /// The cash the pool is brought back to.
+    pub target: Yuan,
+    /// Refill at once when cash < this share of the outstanding.
+    #[serde(default)]
+    pub below_share: Option<Decimal>,
 }
 
 /// A programme: its versions, oldest first.
@@ -121,6 +143,19 @@ fn check(p: &Programme) -> Result<(), String> {
                 "breaker_warn",
                 "warn and suspend levels must lie in (0, 1), warn at most suspend",
             ));
+        }
+        if let Some((bank, _)) = v.bank_lines.iter().find(|(_, y)| **y <= Yuan::ZERO) {
+            return Err(at(i, &format!("bank_lines.{bank}"), "must be above zero"));
+        }
+        if let Some(t) = &v.top_up {
+            if t.target <= Yuan::ZERO {
+                return Err(at(i, "top_up.target", "must be above zero"));
+            }
+            if t.below_share
+                .is_some_and(|s| s <= Decimal::ZERO || s >= one)
+            {
+                return Err(at(i, "top_up.below_share", "must lie in (0, 1)"));
+            }
         }
         if v.claim_trigger_days == 0 {
             return Err(at(i, "claim_trigger_days", "must be at least 1"));

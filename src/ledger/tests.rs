@@ -564,3 +564,80 @@ fn the_running_fold_over_three_years_with_late_reports_is_the_full_fold() {
     assert!(log.events.len() > 250, "{} events", log.events.len());
     check_running(&log);
 }
+
+#[test]
+fn a_bank_line_and_the_top_up_rule_are_kept() {
+    let mut p = (*programme()).clone();
+    let v = p.versions.last_mut().unwrap();
+    v.bank_lines.insert("JXB".into(), Yuan::wan(200));
+    v.top_up = Some(super::rules::TopUpRule {
+        target: Yuan::wan(300),
+        below_share: None,
+    });
+    let mut log = Log {
+        p: Arc::new(p),
+        events: Vec::new(),
+    };
+    log.run("2023-01-02", |b| {
+        decide::cash(
+            b,
+            EventKind::CapitalInjected {
+                amount: Yuan::wan(300),
+            },
+            d("2023-01-02"),
+        )
+    })
+    .unwrap();
+    log.run("2023-01-20", |b| {
+        decide::enrol(b, loan(0, "JXB", 150, "2023-01-10"), d("2023-01-20"))
+    })
+    .unwrap();
+    let e = log
+        .run("2023-01-20", |b| {
+            decide::enrol(b, loan(1, "JXB", 100, "2023-01-10"), d("2023-01-20"))
+        })
+        .unwrap_err();
+    assert_eq!(e.code, "BANK_LINE_EXCEEDED", "{}", e.message);
+    assert!(e.message.contains("50万 left"), "{}", e.message);
+    // the line is JXB's alone
+    log.run("2023-01-20", |b| {
+        decide::enrol(b, loan(2, "NCRCB", 100, "2023-01-10"), d("2023-01-20"))
+    })
+    .unwrap();
+    let due = |log: &Log, on: &str| {
+        pool_state(&log.p, &log.events, d(on), None, None, None)
+            .pool
+            .unwrap()
+            .top_up_due
+    };
+    assert_eq!(due(&log, "2023-03-31"), None, "cash at the target");
+    log.run("2023-05-01", |b| {
+        decide::status(b, "L0", Yuan::wan(150), 95)
+    })
+    .unwrap();
+    log.run("2023-05-02", |b| decide::file_claim(b, "C0", "L0"))
+        .unwrap();
+    log.run("2023-05-03", |b| decide::review(b, "C0", None))
+        .unwrap();
+    log.run("2023-05-04", |b| decide::pay(b, "C0", d("2023-05-04")))
+        .unwrap();
+    // 75万 paid: 225万 left, refilled to 300万 by the year end
+    assert_eq!(
+        due(&log, "2023-06-30"),
+        Some((d("2023-12-31"), Yuan::wan(75)))
+    );
+    // with a floor of 95% of the 250万 outstanding, at once
+    let mut p = (*log.p).clone();
+    p.versions
+        .last_mut()
+        .unwrap()
+        .top_up
+        .as_mut()
+        .unwrap()
+        .below_share = Some(Decimal::new(95, 2));
+    log.p = Arc::new(p);
+    assert_eq!(
+        due(&log, "2023-06-30"),
+        Some((d("2023-06-30"), Yuan::wan(75)))
+    );
+}

@@ -73,9 +73,13 @@ pub fn html(
 fn headline(b: &mut String, p: &PoolFigures) {
     let _ = writeln!(
         b,
-        "<div class=\"headline\"><div><span>资金池现金</span><b>{}</b><span>注资 {}</span></div><div><span>在贷余额</span><b>{}</b><span>放大倍数 {}</span></div><div><span>剩余信贷规模</span><b>{}</b><span>规模 {}</span></div><div><span>不良率</span><b>{}</b><span>熔断：{}</span></div></div>",
+        "<div class=\"headline\"><div><span>资金池现金</span><b>{}</b><span>注资 {}{}</span></div><div><span>在贷余额</span><b>{}</b><span>放大倍数 {}</span></div><div><span>剩余信贷规模</span><b>{}</b><span>规模 {}</span></div><div><span>不良率</span><b>{}</b><span>熔断：{}</span></div></div>",
         esc(&p.cash.human()),
         esc(&p.capital.human()),
+        p.top_up_due.map_or(String::new(), |(by, y)| format!(
+            "；应于 {by} 前补充 {}",
+            esc(&y.human())
+        )),
         esc(&p.figures.outstanding.human()),
         p.leverage.map_or("—".into(), |l| format!(
             "{:.1}×",
@@ -335,6 +339,31 @@ fn rule_table(b: &mut String, rules: Option<&RuleVersion>) {
                 rate(Some(v.breaker_warn)),
                 rate(Some(v.breaker_suspend))
             ),
+        ],
+        vec![
+            "补充".into(),
+            v.top_up.as_ref().map_or("—".into(), |t| {
+                let mut x = format!("年末补足至 {}", t.target.human());
+                if let Some(share) = t.below_share {
+                    x.push_str(&format!(
+                        "；现金低于在贷余额的 {} 时即补足",
+                        rate(Some(share))
+                    ));
+                }
+                x
+            }),
+        ],
+        vec![
+            "合作银行授信".into(),
+            if v.bank_lines.is_empty() {
+                "—（仅受总规模限制）".into()
+            } else {
+                v.bank_lines
+                    .iter()
+                    .map(|(b, y)| format!("{b} {}", y.human()))
+                    .collect::<Vec<_>>()
+                    .join("；")
+            },
         ],
         vec!["依据".into(), v.sources.join("；")],
     ];

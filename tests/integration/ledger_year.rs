@@ -392,6 +392,7 @@ async fn a_scripted_year_of_a_2000_loan_pool() {
     let s = state(&mut c, BUREAU, "2023-12-31").await;
     let pool = s.pool.unwrap();
     assert_eq!(pool.cash, "30000000.00", "topped up to the capital");
+    assert_eq!(pool.top_up_due, "", "nothing more due");
     // warned and suspended as June's files came in; resumed to a warning
     assert_eq!(
         pool.breaker_history
@@ -589,6 +590,13 @@ async fn script(c: &mut LedgerServiceClient<Channel>, model: &mut Model, m: u32)
         12 => {
             // the bureau tops the cash back up to the capital at year end
             let short = 3000 * WAN - model.cash;
+            // the rule (refill to 3000万 at the year end) says how much
+            let s = state(c, BUREAU, "2023-12-31").await;
+            let pool = s.pool.unwrap();
+            assert_eq!(
+                (pool.top_up_due.as_str(), pool.top_up_by.as_str()),
+                (fen(short).as_str(), "2023-12-31")
+            );
             write(|| {
                 c.record_cash(req(
                     pb::RecordCashRequest {

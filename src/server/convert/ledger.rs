@@ -66,6 +66,11 @@ fn pool(p: &PoolFigures) -> pb::PoolFigures {
                 level: level(*l),
             })
             .collect(),
+        top_up_due: p
+            .top_up_due
+            .map(|(_, y)| y.to_fen_string())
+            .unwrap_or_default(),
+        top_up_by: p.top_up_due.map(|(d, _)| d.to_string()).unwrap_or_default(),
     }
 }
 
