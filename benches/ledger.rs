@@ -174,7 +174,7 @@ async fn build(name: &str, url: &str, loans: usize, months: u32) -> String {
         if i > single {
             m.request_id.clear();
         }
-        m
+        pb::EnrollLoansRequest { loan: Some(m) }
     }));
     let r = c.enroll_loans(stream).await.unwrap().into_inner();
     assert_eq!(r.refused_count, 0, "{:?}", r.refused.first());

@@ -637,6 +637,9 @@ async fn many_enrolments_in_one_stream() {
         .collect();
     let send = |c: &mut LedgerServiceClient<Channel>, m: Vec<pb::EnrollLoanRequest>, who| {
         let mut c = c.clone();
+        let m = m
+            .into_iter()
+            .map(|loan| pb::EnrollLoansRequest { loan: Some(loan) });
         async move { c.enroll_loans(req(tokio_stream::iter(m), who)).await }
     };
     let r = send(&mut c, msgs.clone(), BUREAU)

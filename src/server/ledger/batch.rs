@@ -27,7 +27,7 @@ type Decided = (Vec<(NaiveDate, EventKind)>, Vec<Option<Refusal>>, bool);
 pub(super) async fn enrol_many(
     svc: &LedgerSvc,
     who: Principal,
-    mut stream: Streaming<pb::EnrollLoanRequest>,
+    mut stream: Streaming<pb::EnrollLoansRequest>,
 ) -> Result<Response<pb::EnrollLoansResponse>, Status> {
     let mut reply = pb::EnrollLoansResponse::default();
     let (mut head, mut p, mut index, mut batch) = (None, None, 0u64, 0usize);
@@ -38,7 +38,13 @@ pub(super) async fn enrol_many(
             .await
             .map_err(|s| error::inbound(s, "requests", index))?;
         let done = next.is_none();
-        if let Some(mut m) = next {
+        if let Some(next) = next {
+            let Some(mut m) = next.loan else {
+                return Err(invalid(vec![FieldViolation::new(
+                    format!("requests[{index}].loan"),
+                    "is required",
+                )]));
+            };
             let (rid, pool) = head.get_or_insert_with(|| (m.request_id.clone(), m.pool_id.clone()));
             if !who.may_act_for(&m.bank_id) {
                 return Err(denied(

@@ -110,7 +110,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
 
     async fn enroll_loans(
         &self,
-        request: Request<Streaming<pb::EnrollLoanRequest>>,
+        request: Request<Streaming<pb::EnrollLoansRequest>>,
     ) -> Result<Response<pb::EnrollLoansResponse>, Status> {
         let who = caller(&request)?;
         batch::enrol_many(self, who, request.into_inner()).await
