@@ -11,6 +11,7 @@ mod matching;
 mod merge;
 mod pool;
 mod riskpool;
+mod rolls;
 mod serve;
 mod stress;
 mod token;

@@ -28,6 +28,25 @@ pub enum PoolCommand {
     /// loan_id,outstanding,days_past_due[,status] with status `repaid` or
     /// `charged_off`).
     Status(StatusArgs),
+    /// Print the monthly roll rates the pool's history shows, the chance a
+    /// loan in each state defaults within 3, 6 and 12 months, and the claims
+    /// to expect from today's book.
+    Rolls(RollsArgs),
+}
+
+/// Flags of `smefin pool rolls`.
+#[derive(Debug, Args)]
+pub struct RollsArgs {
+    /// Which pool, when.
+    #[command(flatten)]
+    pub which: Which,
+    /// Pseudo-loans per state given to the prior rates (0: the history
+    /// alone).
+    #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
+    pub prior_strength: f64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The pool and the date.
@@ -90,6 +109,7 @@ pub fn run(cmd: PoolCommand) -> Result<(), CliError> {
         PoolCommand::State(a) => state(a),
         PoolCommand::Report(a) => report(a),
         PoolCommand::Status(a) => status(a),
+        PoolCommand::Rolls(a) => rolls(a),
     }
 }
 
@@ -174,6 +194,26 @@ fn state(a: StateArgs) -> Result<(), CliError> {
     }
     out.push_str(&t.render(""));
     print(&out)
+}
+
+fn rolls(a: RollsArgs) -> Result<(), CliError> {
+    if !(a.prior_strength.is_finite() && a.prior_strength >= 0.0) {
+        return Err(CliError::new(
+            "--prior-strength: must be a number of pseudo-loans, 0 or more",
+        ));
+    }
+    let (store, p, as_of) = open(&a.which)?;
+    let events = events(store.as_ref(), &a.which.pool)?;
+    let prior = crate::ledger::rolls::Prior {
+        strength: a.prior_strength,
+        ..Default::default()
+    };
+    let r = crate::ledger::rolls::estimate(&p, &events, as_of, &prior);
+    if a.json {
+        let text = serde_json::to_string_pretty(&r).map_err(|e| CliError::new(e.to_string()))?;
+        return print(&(text + "\n"));
+    }
+    print(&super::rolls::text(&a.which.pool, as_of, &r))
 }
 
 fn report(a: ReportArgs) -> Result<(), CliError> {

@@ -135,6 +135,61 @@ async fn a_status_file_is_imported_and_the_pool_reported() {
         let (png, pdf, dom) = crate::reports::render(&chrome, &file, dir.path());
         crate::reports::check_rendered(&html, &png, &pdf, &dom);
     }
+    // the roll rates: L0 went from current to default in June, L2 was repaid
+    let o = run(
+        &[
+            "pool",
+            "rolls",
+            "--pool",
+            "GXT",
+            "--as-of",
+            "2023-12-31",
+            "--json",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["month_ends"].as_array().unwrap().len(), 12);
+    assert_eq!(r["rates"][0][4]["count"], 1);
+    assert_eq!(r["rates"][0][5]["count"], 1);
+    // January to June 6 loans, then 4 (L0 in default, L2 repaid) to December
+    assert_eq!(r["observed"][0], 5 * 6 + 6 * 4);
+    let o = run(
+        &[
+            "pool",
+            "rolls",
+            "--pool",
+            "GXT",
+            "--as-of",
+            "2023-12-31",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    let text = stdout(&o);
+    assert!(
+        text.contains("月度迁徙率") && text.contains("预计代偿"),
+        "{text}"
+    );
+    let o = run(
+        &[
+            "pool",
+            "rolls",
+            "--pool",
+            "GXT",
+            "--prior-strength",
+            "-1",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--prior-strength"), "{}", stderr(&o));
     // mistakes: one line naming the flag
     for (args, says) in [
         (vec!["pool", "state", "--pool", "NOPE"], "no pool `NOPE`"),
