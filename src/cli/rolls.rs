@@ -1,9 +1,14 @@
 //! `smefin pool rolls` as text: the estimated monthly roll rates with their
-//! counts and intervals, the default chances by state, the expected claims.
+//! counts and intervals, the default chances by state, the expected claims;
+//! and `smefin pool project`, the projection over them.
 
 use chrono::NaiveDate;
 
-use crate::ledger::rolls::{HORIZONS, RollRates, STATES};
+use super::pool::{ProjectArgs, events, open};
+use super::{CliError, print};
+use crate::ledger::project::{Options, Projection};
+use crate::ledger::rolls::{HORIZONS, Prior, RollRates, STATES};
+use crate::ledger::state::Book;
 use crate::report::text::table::Table;
 
 /// The states in Chinese, in [`STATES`] order.
@@ -75,5 +80,135 @@ pub fn text(pool: &str, as_of: NaiveDate, r: &RollRates) -> String {
             .join("；")
     ));
     debug_assert_eq!(STATES.len(), NAMES.len());
+    out
+}
+
+/// Checks the flags, each by name.
+fn options(a: &ProjectArgs) -> Result<Options, CliError> {
+    let bad = |flag: &str, why: &str| Err(CliError::new(format!("--{flag}: {why}")));
+    if !(1..=120).contains(&a.months) {
+        return bad("months", "must be 1 to 120");
+    }
+    if !(100..=10_000_000).contains(&a.scenarios) {
+        return bad("scenarios", "must be 100 to 10,000,000");
+    }
+    if !(a.rho.is_finite() && (0.0..1.0).contains(&a.rho)) {
+        return bad("rho", "must be at least 0 and below 1");
+    }
+    if !(a.recovery_rate.is_finite() && (0.0..=1.0).contains(&a.recovery_rate)) {
+        return bad("recovery-rate", "must be a share from 0 to 1");
+    }
+    if !(a.target.is_finite() && a.target > 0.0 && a.target < 1.0) {
+        return bad("target", "must be a chance above 0 and below 1");
+    }
+    if !(a.prior_strength.is_finite() && a.prior_strength >= 0.0) {
+        return bad(
+            "prior-strength",
+            "must be a number of pseudo-loans, 0 or more",
+        );
+    }
+    Ok(Options {
+        months: a.months,
+        scenarios: a.scenarios,
+        seed: a.seed,
+        rho: a.rho,
+        claim_lag: a.claim_lag,
+        recovery_rate: a.recovery_rate,
+        recovery_lag: a.recovery_lag,
+        target: a.target,
+    })
+}
+
+/// Runs `smefin pool project`.
+pub fn project(a: ProjectArgs) -> Result<(), CliError> {
+    let o = options(&a)?;
+    let (store, p, as_of) = open(&a.which)?;
+    let events = events(store.as_ref(), &a.which.pool)?;
+    let prior = Prior {
+        strength: a.prior_strength,
+        ..Default::default()
+    };
+    let rolls = crate::ledger::rolls::estimate(&p, &events, as_of, &prior);
+    let book = Book::fold(&p, &events, as_of, None);
+    let r =
+        crate::ledger::project::project(&book, as_of, &crate::ledger::project::matrix(&rolls), &o);
+    if a.json {
+        let v = serde_json::json!({ "roll_rates": rolls, "projection": r });
+        let text = serde_json::to_string_pretty(&v).map_err(|e| CliError::new(e.to_string()))?;
+        return print(&(text + "\n"));
+    }
+    print(&projection_text(&a.which.pool, &rolls, &r))
+}
+
+fn projection_text(pool: &str, rolls: &RollRates, r: &Projection) -> String {
+    let o = &r.options;
+    let mut out = format!(
+        "{pool} 自 {} 起 {} 个月的前瞻模拟（{} 个情景，种子 {}）{}\n",
+        r.as_of,
+        o.months,
+        o.scenarios,
+        o.seed,
+        if r.suspended_now {
+            "；今日已熔断（暂停新增），熔断概率按不良率计"
+        } else {
+            ""
+        }
+    );
+    out.push_str(&format!(
+        "起点：现金 {}；已批准未支付代偿 {}；已达代偿条件未申请 {}（均于第1个月支付）\n",
+        r.cash.human(),
+        r.committed.human(),
+        r.pipeline_claims.human()
+    ));
+    out.push_str(&format!(
+        "迁徙率：取自 {} 个月末之间的历史（先验每状态 {} 笔）；相关系数 ρ {}、追偿率 {}（{} 个月后）、代偿支付滞后 {} 个月为默认假设，可用参数调整\n\n",
+        rolls.month_ends.len().saturating_sub(1),
+        rolls.prior.strength,
+        o.rho,
+        pct(o.recovery_rate),
+        o.recovery_lag,
+        o.claim_lag
+    ));
+    let mut t = Table::new(
+        &[
+            "月份",
+            "资金不足概率",
+            "熔断概率",
+            "现金 P5",
+            "P25",
+            "中位数",
+            "P75",
+            "P95",
+        ],
+        &[1, 2, 3, 4, 5, 6, 7],
+    );
+    for (m, fan) in r.cash_fan.iter().enumerate() {
+        let mut row = vec![
+            format!("第{}月", m + 1),
+            pct(r.exhausted_by[m]),
+            pct(r.tripped_by[m]),
+        ];
+        row.extend(fan.iter().map(|y| y.human()));
+        t.row(row);
+    }
+    out.push_str(&t.render(""));
+    let mut t = Table::new(&["", "预计代偿", "P95", "P99"], &[1, 2, 3]);
+    t.row(vec![
+        "合计".into(),
+        r.claims[0].human(),
+        r.claims[1].human(),
+        r.claims[2].human(),
+    ]);
+    for (b, c) in &r.claims_by_bank {
+        t.row(vec![b.clone(), c[0].human(), c[1].human(), c[2].human()]);
+    }
+    out.push('\n');
+    out.push_str(&t.render(""));
+    out.push_str(&format!(
+        "\n使 {} 个月内资金不足概率不超过 {} 需今日补充：{}\n现金为负表示代偿缺口（未能支付的部分）。\n",
+        o.months,
+        pct(o.target),
+        r.top_up_for_target.human()
+    ));
     out
 }

@@ -8,6 +8,7 @@
 pub mod decide;
 pub mod event;
 pub mod history;
+pub mod project;
 pub mod rolls;
 pub mod rules;
 pub mod running;

@@ -100,7 +100,8 @@ pub struct RollRates {
 /// The months of the projection horizons.
 pub const HORIZONS: [u32; 3] = [3, 6, 12];
 
-fn state(l: &LoanState) -> usize {
+/// A loan's state (an index of [`STATES`]).
+pub fn state_of(l: &LoanState) -> usize {
     if l.repaid {
         return REPAID;
     }
@@ -137,7 +138,7 @@ fn count(
             book.apply(e);
         }
         for (id, l) in &book.loans {
-            let s = state(l);
+            let s = state_of(l);
             match last.get_mut(id.as_str()) {
                 Some(was) => {
                     if *was < OPEN {
@@ -230,7 +231,7 @@ pub fn estimate(
     let mut outstanding = [Yuan::ZERO; OPEN];
     let mut expected = [Decimal::ZERO; 3];
     for l in book.loans.values() {
-        let s = state(l);
+        let s = state_of(l);
         if s >= OPEN || l.claim.is_some() {
             continue;
         }

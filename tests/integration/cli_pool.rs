@@ -190,6 +190,73 @@ async fn a_status_file_is_imported_and_the_pool_reported() {
     );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--prior-strength"), "{}", stderr(&o));
+    // the projection from the pool as it stands
+    let o = run(
+        &[
+            "pool",
+            "project",
+            "--pool",
+            "GXT",
+            "--as-of",
+            "2023-12-31",
+            "--scenarios",
+            "2000",
+            "--json",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let p = &v["projection"];
+    assert_eq!(p["exhausted_by"].as_array().unwrap().len(), 12);
+    assert_eq!(p["cash_fan"].as_array().unwrap().len(), 12);
+    // L0 (95 days, no claim) is claimed in the first month: 140万 of 280万
+    assert_eq!(p["pipeline_claims"], "1400000.00");
+    assert_eq!(p["cash_fan"][0][2], "28600000.00");
+    let o = run(
+        &[
+            "pool",
+            "project",
+            "--pool",
+            "GXT",
+            "--as-of",
+            "2023-12-31",
+            "--scenarios",
+            "500",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(
+        stdout(&o).contains("前瞻模拟") && stdout(&o).contains("需今日补充"),
+        "{}",
+        stdout(&o)
+    );
+    for (flag, value) in [
+        ("--rho", "1"),
+        ("--months", "0"),
+        ("--target", "0"),
+        ("--scenarios", "5"),
+    ] {
+        let o = run(
+            &[
+                "pool",
+                "project",
+                "--pool",
+                "GXT",
+                flag,
+                value,
+                "--data-dir",
+                &data,
+            ],
+            dir.path(),
+        );
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
+    }
     // mistakes: one line naming the flag
     for (args, says) in [
         (vec!["pool", "state", "--pool", "NOPE"], "no pool `NOPE`"),
