@@ -12,7 +12,7 @@
 //! month by month; claims by bank (mean and tail); the cash fan; the top-up
 //! today that keeps the chance of running out within a target.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rand::{RngExt, SeedableRng};
@@ -111,6 +111,8 @@ struct Live {
     /// Open loans by state (0..4).
     groups: [Vec<Open>; 4],
     banks: Vec<String>,
+    /// Each group's mean outstanding (fen).
+    mean: [i64; 4],
     /// Outstanding today (fen), and of loans already non-performing.
     outstanding: i64,
     npl: i64,
@@ -166,7 +168,12 @@ fn live(book: &Book, as_of: NaiveDate) -> Live {
         // (a fixed order: the draws pick by position)
         g.sort_by_key(|o| (o.bank, o.claim, o.outstanding));
     }
+    let mean = std::array::from_fn(|s| {
+        let g = &groups[s];
+        g.iter().map(|o| o.outstanding).sum::<i64>() / g.len().max(1) as i64
+    });
     Live {
+        mean,
         groups,
         outstanding: fen(book.total.outstanding),
         npl: fen(book.total.npl),
@@ -213,15 +220,25 @@ fn conditional(m: &[[f64; 6]; 4], z: f64, rho: f64, n: &Normal) -> [[f64; 6]; 4]
     out
 }
 
-/// K distinct positions of 0..n (Floyd's picks), in a random order.
-fn pick(n: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let mut taken = HashSet::with_capacity(k);
+/// K distinct positions of 0..n (Floyd's picks), in a random order;
+/// `bits` is scratch, left all-zero.
+fn pick(n: usize, k: usize, rng: &mut ChaCha8Rng, bits: &mut Vec<u64>) -> Vec<usize> {
+    if bits.len() < n.div_ceil(64) {
+        bits.resize(n.div_ceil(64), 0);
+    }
     let mut out = Vec::with_capacity(k);
     for j in n - k..n {
         let t = rng.random_range(0..=j);
-        let p = if taken.contains(&t) { j } else { t };
-        taken.insert(p);
+        let p = if bits[t / 64] >> (t % 64) & 1 == 1 {
+            j
+        } else {
+            t
+        };
+        bits[p / 64] |= 1 << (p % 64);
         out.push(p);
+    }
+    for p in &out {
+        bits[p / 64] = 0;
     }
     // (Floyd's order is not uniform: shuffle before splitting by month)
     for i in (1..out.len()).rev() {
@@ -230,7 +247,7 @@ fn pick(n: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     out
 }
 
-fn scenario(live: &Live, m: &[[f64; 6]; 4], o: &Options, k: u64) -> Path {
+fn scenario(live: &Live, m: &[[f64; 6]; 4], o: &Options, k: u64, bits: &mut Vec<u64>) -> Path {
     let mut rng = ChaCha8Rng::seed_from_u64(o.seed.wrapping_add(k));
     let n = Normal::standard();
     let months = o.months as usize;
@@ -276,8 +293,12 @@ fn scenario(live: &Live, m: &[[f64; 6]; 4], o: &Options, k: u64) -> Path {
             alive = (alive - d[t] - r[t]).max(0.0);
             counts.push((kd as usize, kr as usize));
         }
-        let total: usize = counts.iter().map(|c| c.0 + c.1).sum();
-        let chosen = pick(group.len(), total, &mut rng);
+        // which loans default: drawn, each its own claim; the repaid ones
+        // count at the state's mean balance (they only move the breaker's
+        // denominator)
+        let total: usize = counts.iter().map(|c| c.0).sum();
+        let chosen = pick(group.len(), total, &mut rng, bits);
+        let mean = live.mean[s];
         let mut at = 0;
         for (t, (kd, kr)) in counts.into_iter().enumerate() {
             for &i in &chosen[at..at + kd] {
@@ -286,10 +307,8 @@ fn scenario(live: &Live, m: &[[f64; 6]; 4], o: &Options, k: u64) -> Path {
                 paid[(t + o.claim_lag as usize).min(months)] += l.claim;
                 by_bank[l.bank] += l.claim;
             }
-            for &i in &chosen[at + kd..at + kd + kr] {
-                repaid[t] += group[i].outstanding;
-            }
-            at += kd + kr;
+            repaid[t] += mean * kr as i64;
+            at += kd;
         }
     }
     walk(live, o, &paid, &defaulted, &repaid, by_bank)
@@ -372,7 +391,7 @@ pub fn project(book: &Book, as_of: NaiveDate, m: &[[f64; 6]; 4], o: &Options) ->
     let m = *m;
     let paths: Vec<Path> = (0..u64::from(o.scenarios))
         .into_par_iter()
-        .map(|k| scenario(&live, &m, o, k))
+        .map_init(Vec::new, |bits, k| scenario(&live, &m, o, k, bits))
         .collect();
     let n = paths.len().max(1) as f64;
     let months = o.months as usize;
