@@ -32,6 +32,8 @@ pub struct LedgerSvc {
     catalog: Arc<Catalog>,
     programmes: Arc<Vec<Arc<Programme>>>,
     books: Books,
+    /// One projection per core at a time.
+    projections: Arc<tokio::sync::Semaphore>,
 }
 
 /// One pool's running fold (see [`Running`]), shared by this process's
@@ -200,6 +202,9 @@ impl LedgerSvc {
             catalog,
             programmes: Arc::new(programmes.into_iter().map(Arc::new).collect()),
             books: Books::default(),
+            projections: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         }
     }
 
@@ -371,4 +376,5 @@ fn loan_bank(book: &Book, loan_id: &str, who: &Principal) -> Result<(), StoreErr
 
 mod batch;
 mod handlers;
+mod project;
 mod status;

@@ -405,6 +405,50 @@ async fn a_scripted_year_of_a_2000_loan_pool() {
             ("2023-09-01", pb::BreakerLevel::Warning as i32)
         ]
     );
+    // projected from the year's end over the year's own roll rates
+    let mut proj = |who, scenarios| {
+        let mut c = c.clone();
+        async move {
+            c.project_pool(req(
+                pb::ProjectPoolRequest {
+                    pool_id: "YEAR".into(),
+                    as_of: "2023-12-31".into(),
+                    scenarios,
+                    ..Default::default()
+                },
+                who,
+            ))
+            .await
+        }
+    };
+    let p = proj(BUREAU, 2000).await.unwrap().into_inner();
+    assert_eq!(p.months.len(), 12);
+    assert_eq!(p.history_months, 11);
+    let behind = model
+        .loans
+        .keys()
+        .filter(|i| defaults(**i) && **i < 3000)
+        .count() as u64;
+    let count = |from: &str, to: &str| {
+        p.roll_rates
+            .iter()
+            .find(|r| r.from == from && r.to == to)
+            .unwrap()
+            .count
+    };
+    // the 200 loans fell behind a state a month, March to June
+    assert_eq!(count("current", "1-30"), behind);
+    assert_eq!(count("1-30", "31-60"), behind);
+    assert_eq!(count("31-60", "61-trigger"), behind);
+    assert_eq!(count("61-trigger", "default"), behind);
+    assert_eq!(p.cash, "30000000.00");
+    assert_eq!(p.claims[0].bank_id, "");
+    assert!(p.months.iter().all(|m| m.cash_fan.len() == 5));
+    let e = proj(JXB, 2000).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = proj(BUREAU, 5).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("scenarios"), "{}", e.message());
     // the report shows the year
     let dir = tempfile::tempdir().unwrap();
     let o = run(

@@ -292,6 +292,14 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         }))
     }
 
+    async fn project_pool(
+        &self,
+        request: Request<pb::ProjectPoolRequest>,
+    ) -> Result<Response<pb::ProjectPoolResponse>, Status> {
+        let who = caller(&request)?;
+        self.project(who, request.into_inner()).await
+    }
+
     async fn get_pool_state(
         &self,
         request: Request<pb::GetPoolStateRequest>,

@@ -1,0 +1,188 @@
+//! ProjectPool: the pool as it stands, projected over the roll rates of its
+//! own history (see [`crate::ledger::project`]); bureau and analyst.
+
+use crate::ledger::project::{self as proj, Options, Projection};
+use crate::ledger::rolls::{self, Prior, RollRates, STATES};
+
+use super::*;
+
+/// Most scenarios × loans one projection may run.
+const MAX_WORK: u64 = 10_000_000_000;
+
+/// The options of a request, or every problem with its fields.
+fn options(r: &pb::ProjectPoolRequest) -> Result<(Options, Prior), Vec<FieldViolation>> {
+    let d = Options::default();
+    let mut errs = Vec::new();
+    let mut check = |ok: bool, field: &str, why: &str| {
+        if !ok {
+            errs.push(FieldViolation::new(field, why));
+        }
+    };
+    let months = if r.months == 0 { d.months } else { r.months };
+    check((1..=120).contains(&months), "months", "must be 1 to 120");
+    let scenarios = if r.scenarios == 0 {
+        d.scenarios
+    } else {
+        r.scenarios
+    };
+    check(
+        (100..=1_000_000).contains(&scenarios),
+        "scenarios",
+        "must be 100 to 1,000,000",
+    );
+    let rho = r.rho.unwrap_or(d.rho);
+    check(
+        rho.is_finite() && (0.0..1.0).contains(&rho),
+        "rho",
+        "must be at least 0 and below 1",
+    );
+    let recovery_rate = r.recovery_rate.unwrap_or(d.recovery_rate);
+    check(
+        recovery_rate.is_finite() && (0.0..=1.0).contains(&recovery_rate),
+        "recovery_rate",
+        "must be a share from 0 to 1",
+    );
+    let target = r.target.unwrap_or(d.target);
+    check(
+        target.is_finite() && target > 0.0 && target < 1.0,
+        "target",
+        "must be a chance above 0 and below 1",
+    );
+    let claim_lag = r.claim_lag.unwrap_or(d.claim_lag);
+    check(claim_lag <= 120, "claim_lag", "must be at most 120 months");
+    let recovery_lag = r.recovery_lag.unwrap_or(d.recovery_lag);
+    check(
+        recovery_lag <= 120,
+        "recovery_lag",
+        "must be at most 120 months",
+    );
+    let strength = r.prior_strength.unwrap_or(Prior::default().strength);
+    check(
+        strength.is_finite() && (0.0..=1e9).contains(&strength),
+        "prior_strength",
+        "must be a number of pseudo-loans, 0 or more",
+    );
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    Ok((
+        Options {
+            months,
+            scenarios,
+            seed: if r.seed == 0 { d.seed } else { r.seed },
+            rho,
+            claim_lag,
+            recovery_rate,
+            recovery_lag,
+            target,
+        },
+        Prior {
+            strength,
+            ..Prior::default()
+        },
+    ))
+}
+
+impl LedgerSvc {
+    /// Projects the pool.
+    pub(super) async fn project(
+        &self,
+        who: Principal,
+        r: pb::ProjectPoolRequest,
+    ) -> Result<Response<pb::ProjectPoolResponse>, Status> {
+        if matches!(who, Principal::Bank(_)) {
+            return Err(denied(
+                &who,
+                "project the pool (it shows every bank's loans)",
+            ));
+        }
+        let mut errs = Vec::new();
+        let as_of = date(&r.as_of, "as_of", &mut errs);
+        let (o, prior) = match options(&r) {
+            Ok(x) if errs.is_empty() => x,
+            Ok(_) => return Err(invalid(errs)),
+            Err(more) => {
+                errs.extend(more);
+                return Err(invalid(errs));
+            }
+        };
+        let permit = self.projections.clone().try_acquire_owned().map_err(|_| {
+            Status::from(ApiError::ResourceExhausted(
+                "projections are already running on every core; retry later".into(),
+            ))
+        })?;
+        let (store, programmes, pool_id) = (self.store.clone(), self.programmes.clone(), r.pool_id);
+        let out = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
+            let events = store.events(&pool_id)?;
+            let book = Book::fold(p, &events, as_of, None);
+            let work = u64::from(o.scenarios) * book.loans.len() as u64;
+            if work > MAX_WORK {
+                return Err(StoreError::Quota(format!(
+                    "{} scenarios over {} loans is past the limit of {MAX_WORK} scenario-loans; ask for at most {}",
+                    o.scenarios,
+                    book.loans.len(),
+                    MAX_WORK / book.loans.len().max(1) as u64
+                )));
+            }
+            let rolls = rolls::estimate(p, &events, as_of, &prior);
+            let r = proj::project(&book, as_of, &proj::matrix(&rolls), &o);
+            Ok((rolls, r))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("projection worker failed: {e}")))?
+        .map_err(|e| Status::from(ApiError::from(e)))?;
+        Ok(Response::new(wire(&out.0, &out.1)))
+    }
+}
+
+fn claims(bank: &str, c: &[Yuan; 3]) -> pb::ProjectedClaims {
+    pb::ProjectedClaims {
+        bank_id: bank.into(),
+        mean: c[0].to_fen_string(),
+        p95: c[1].to_fen_string(),
+        p99: c[2].to_fen_string(),
+    }
+}
+
+fn wire(rolls: &RollRates, r: &Projection) -> pb::ProjectPoolResponse {
+    pb::ProjectPoolResponse {
+        as_of: r.as_of.to_string(),
+        cash: r.cash.to_fen_string(),
+        committed: r.committed.to_fen_string(),
+        pipeline_claims: r.pipeline_claims.to_fen_string(),
+        suspended_now: r.suspended_now,
+        months: r
+            .cash_fan
+            .iter()
+            .enumerate()
+            .map(|(m, fan)| pb::ProjectedMonth {
+                month: m as u32 + 1,
+                exhausted_by: r.exhausted_by[m],
+                tripped_by: r.tripped_by[m],
+                cash_fan: fan.iter().map(|y| y.to_fen_string()).collect(),
+            })
+            .collect(),
+        claims: std::iter::once(claims("", &r.claims))
+            .chain(r.claims_by_bank.iter().map(|(b, c)| claims(b, c)))
+            .collect(),
+        top_up_for_target: r.top_up_for_target.to_fen_string(),
+        roll_rates: rolls
+            .rates
+            .iter()
+            .enumerate()
+            .flat_map(|(i, row)| {
+                row.iter().enumerate().map(move |(j, x)| pb::RollRate {
+                    from: STATES[i].into(),
+                    to: STATES[j].into(),
+                    count: x.count,
+                    estimate: x.estimate,
+                    low: x.low,
+                    high: x.high,
+                })
+            })
+            .collect(),
+        history_months: rolls.month_ends.len().saturating_sub(1) as u32,
+    }
+}
