@@ -406,7 +406,7 @@ async fn a_scripted_year_of_a_2000_loan_pool() {
         ]
     );
     // projected from the year's end over the year's own roll rates
-    let mut proj = |who, scenarios| {
+    let proj = |who, scenarios| {
         let mut c = c.clone();
         async move {
             c.project_pool(req(
