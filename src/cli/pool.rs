@@ -74,6 +74,10 @@ pub struct ProjectArgs {
     /// Pseudo-loans per state given to the prior roll rates.
     #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
     pub prior_strength: f64,
+    /// Project from `--as-of` using only what took effect by then, and set
+    /// the projection beside what the ledger recorded after it.
+    #[arg(long)]
+    pub backtest: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

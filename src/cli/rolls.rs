@@ -132,12 +132,59 @@ pub fn project(a: ProjectArgs) -> Result<(), CliError> {
     let book = Book::fold(&p, &events, as_of, None);
     let r =
         crate::ledger::project::project(&book, as_of, &crate::ledger::project::matrix(&rolls), &o);
+    let back = a.backtest.then(|| {
+        let end = as_of + chrono::Months::new(o.months);
+        let months = crate::ledger::history::months(&p, &events, end, 1200);
+        crate::ledger::backtest::backtest(&r, &months)
+    });
+    if back.as_ref().is_some_and(|b| b.months.is_empty()) {
+        return Err(CliError::new(
+            "--backtest: the ledger has no month end after --as-of to compare with",
+        ));
+    }
     if a.json {
-        let v = serde_json::json!({ "roll_rates": rolls, "projection": r });
+        let v = serde_json::json!({ "roll_rates": rolls, "projection": r, "backtest": back });
         let text = serde_json::to_string_pretty(&v).map_err(|e| CliError::new(e.to_string()))?;
         return print(&(text + "\n"));
     }
-    print(&projection_text(&a.which.pool, &rolls, &r))
+    let mut out = projection_text(&a.which.pool, &rolls, &r);
+    if let Some(b) = &back {
+        out.push_str(&backtest_text(b));
+    }
+    print(&out)
+}
+
+fn backtest_text(b: &crate::ledger::backtest::Backtest) -> String {
+    let mut out = String::from("\n回测：预测与账本实际\n");
+    let mut t = Table::new(
+        &[
+            "月末",
+            "实际现金",
+            "预测 P5–P95",
+            "落在区间内",
+            "实际熔断",
+            "预测熔断概率",
+        ],
+        &[1, 2, 5],
+    );
+    for m in &b.months {
+        t.row(vec![
+            m.end.to_string(),
+            m.cash.human(),
+            format!("{} – {}", m.band.0.human(), m.band.1.human()),
+            if m.inside { "是" } else { "否" }.into(),
+            if m.suspended { "是" } else { "否" }.into(),
+            pct(m.tripped_by),
+        ]);
+    }
+    out.push_str(&t.render(""));
+    out.push_str(&format!(
+        "\n{} 个月中 {} 落在 P5–P95 区间内（校准时约 90%）；同期实际代偿支付 {}\n",
+        b.months.len(),
+        b.coverage.map_or("—".into(), pct),
+        b.claims_paid.human()
+    ));
+    out
 }
 
 fn projection_text(pool: &str, rolls: &RollRates, r: &Projection) -> String {

@@ -5,6 +5,7 @@
 //! now; every command decided on that fold under the programme's dated rules
 //! ([`rules`], [`decide`]).
 
+pub mod backtest;
 pub mod decide;
 pub mod event;
 pub mod history;

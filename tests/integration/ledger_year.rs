@@ -479,6 +479,64 @@ async fn a_scripted_year_of_a_2000_loan_pool() {
     ] {
         assert!(html.contains(want), "the report lacks {want}");
     }
+    // a backtest from six months before the year's end
+    let o = run(
+        &[
+            "pool",
+            "project",
+            "--pool",
+            "YEAR",
+            "--as-of",
+            "2023-06-30",
+            "--months",
+            "6",
+            "--scenarios",
+            "2000",
+            "--backtest",
+            "--json",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&crate::cli::stdout(&o)).unwrap();
+    let months = v["backtest"]["months"].as_array().unwrap();
+    assert_eq!(months.len(), 6);
+    for (m, end) in months
+        .iter()
+        .zip(["2023-07-31", "2023-08-31", "2023-09-30"])
+    {
+        assert_eq!(m["end"], end);
+        let cash = &month_ends[end].cash;
+        assert_eq!(m["cash"], fen(*cash), "the ledger's cash on {end}");
+    }
+    // the suspension of June holds until September
+    assert_eq!(months[0]["suspended"], true);
+    assert_eq!(months[2]["suspended"], false);
+    let o = run(
+        &[
+            "pool",
+            "project",
+            "--pool",
+            "YEAR",
+            "--as-of",
+            "2023-06-30",
+            "--months",
+            "6",
+            "--scenarios",
+            "500",
+            "--backtest",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    assert!(
+        crate::cli::stdout(&o).contains("回测"),
+        "{}",
+        crate::cli::stdout(&o)
+    );
     srv.shutdown().await;
 }
 
