@@ -136,6 +136,10 @@ pub struct ReportArgs {
     /// The report file (`.html`).
     #[arg(long)]
     pub out: PathBuf,
+    /// Add the projection from `--as-of` (12 months, 10,000 scenarios, the
+    /// defaults of `smefin pool project`).
+    #[arg(long)]
+    pub project: bool,
 }
 
 /// Flags of `smefin pool status`.
@@ -281,7 +285,24 @@ fn report(a: ReportArgs) -> Result<(), CliError> {
     let events = events(store.as_ref(), &a.which.pool)?;
     let s = crate::ledger::pool_state(&p, &events, as_of, None, None, None);
     let months = crate::ledger::history::months(&p, &events, as_of, 36);
-    let html = crate::report::pool::html(&a.which.pool, &p.name, &s, &months, p.version_on(as_of));
+    let outlook = a.project.then(|| {
+        let rolls = crate::ledger::rolls::estimate(&p, &events, as_of, &Default::default());
+        let book = Book::fold(&p, &events, as_of, None);
+        crate::ledger::project::project(
+            &book,
+            as_of,
+            &crate::ledger::project::matrix(&rolls),
+            &Default::default(),
+        )
+    });
+    let html = crate::report::pool::html(
+        &a.which.pool,
+        &p.name,
+        &s,
+        &months,
+        p.version_on(as_of),
+        outlook.as_ref(),
+    );
     std::fs::write(&a.out, html).map_err(|e| CliError::new(format!("{}: {e}", a.out.display())))?;
     print(&format!("资金池运行报告写入 {}\n", a.out.display()))
 }

@@ -11,6 +11,7 @@ pub mod funnel;
 pub mod grid;
 pub mod leads;
 pub mod pool;
+pub mod pool_projection;
 pub mod registry;
 #[cfg(test)]
 pub(crate) mod scan;

@@ -35,13 +35,14 @@ fn f(y: Yuan) -> f64 {
 }
 
 /// The report of pool `pool_id` in state `s` (the bureau's view), with its
-/// months and the rules in force.
+/// months, the rules in force and, if given, the projection from `s`'s date.
 pub fn html(
     pool_id: &str,
     programme: &str,
     s: &PoolState,
     months: &[Month],
     rules: Option<&RuleVersion>,
+    outlook: Option<&crate::ledger::project::Projection>,
 ) -> String {
     let mut b = String::new();
     let _ = writeln!(
@@ -61,6 +62,9 @@ pub fn html(
         buckets(&mut b, p);
         claims(&mut b, months);
         rates(&mut b, p);
+        if let Some(r) = outlook {
+            super::pool_projection::section(&mut b, months, r);
+        }
     }
     banks(&mut b, s);
     if let Some(p) = &s.pool {
@@ -464,7 +468,26 @@ mod tests {
         assert_eq!(months.len(), 12);
         assert_eq!(months[5].claims_paid, Yuan::wan(225));
         assert_eq!(months[8].recovered, Yuan::wan(45));
-        super::html("GXT-NC", &p.name, &s, &months, p.version_on(as_of))
+        let rolls = crate::ledger::rolls::estimate(&p, &events, as_of, &Default::default());
+        let book = Book::fold(&p, &events, as_of, None);
+        let o = crate::ledger::project::Options {
+            scenarios: 2_000,
+            ..Default::default()
+        };
+        let r = crate::ledger::project::project(
+            &book,
+            as_of,
+            &crate::ledger::project::matrix(&rolls),
+            &o,
+        );
+        super::html(
+            "GXT-NC",
+            &p.name,
+            &s,
+            &months,
+            p.version_on(as_of),
+            Some(&r),
+        )
     }
 
     #[test]
@@ -476,7 +499,8 @@ mod tests {
             html.contains("暂停新增"),
             "900万 of 18000万 is 5%: suspended"
         );
-        assert_eq!(html.matches("<figure").count(), 4);
+        assert_eq!(html.matches("<figure").count(), 5);
+        assert!(html.contains("资金池现金：历史与前瞻") && html.contains("今日需补充"));
         let text = visible(&html).replace("NCRCB", "").replace("GXT-NC", "");
         let codes = raw_codes(&text);
         assert!(codes.is_empty(), "{codes:?}");

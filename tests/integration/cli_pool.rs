@@ -122,6 +122,7 @@ async fn a_status_file_is_imported_and_the_pool_reported() {
             "2023-12-31",
             "--out",
             "pool.html",
+            "--project",
             "--data-dir",
             &data,
         ],
@@ -130,6 +131,7 @@ async fn a_status_file_is_imported_and_the_pool_reported() {
     assert!(o.status.success(), "{}", stderr(&o));
     let html = std::fs::read_to_string(dir.path().join("pool.html")).unwrap();
     assert!(html.contains("资金池运行报告") && html.contains("赣工强省小组办字〔2022〕20号"));
+    assert!(html.contains("资金池现金：历史与前瞻"), "the outlook is in");
     if let Some(chrome) = crate::reports::chromium() {
         let file = dir.path().join("pool.html");
         let (png, pdf, dom) = crate::reports::render(&chrome, &file, dir.path());
