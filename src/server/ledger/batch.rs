@@ -142,15 +142,17 @@ fn decide_all(
         let decided = if in_order {
             decide::enrol(&run.book, loan, on)
         } else {
-            if scratch.as_ref().is_none_or(|(d, _)| *d != on) {
-                let mut all = log.after(0)?;
-                all.extend(extra.iter().cloned());
-                scratch = Some((on, Book::fold(p, &all, on, None)));
-            }
-            match &scratch {
-                Some((_, book)) => decide::enrol(book, loan, on),
-                None => continue,
-            }
+            let book = match scratch.take() {
+                Some((d, book)) if d == on => book,
+                _ => {
+                    let mut all = log.after(0)?;
+                    all.extend(extra.iter().cloned());
+                    Book::fold(p, &all, on, None)
+                }
+            };
+            let decided = decide::enrol(&book, loan, on);
+            scratch = Some((on, book));
+            decided
         };
         match decided {
             Err(r) => outcome.push(Some(r)),
