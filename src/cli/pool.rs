@@ -286,14 +286,14 @@ fn report(a: ReportArgs) -> Result<(), CliError> {
     let s = crate::ledger::pool_state(&p, &events, as_of, None, None, None);
     let months = crate::ledger::history::months(&p, &events, as_of, 36);
     let outlook = a.project.then(|| {
-        let rolls = crate::ledger::rolls::estimate(&p, &events, as_of, &Default::default());
-        let book = Book::fold(&p, &events, as_of, None);
-        crate::ledger::project::project(
-            &book,
+        crate::ledger::project::from_log(
+            &p,
+            &events,
             as_of,
-            &crate::ledger::project::matrix(&rolls),
+            &Default::default(),
             &Default::default(),
         )
+        .1
     });
     let html = crate::report::pool::html(
         &a.which.pool,

@@ -8,7 +8,6 @@ use super::pool::{ProjectArgs, events, open};
 use super::{CliError, print};
 use crate::ledger::project::{Options, Projection};
 use crate::ledger::rolls::{HORIZONS, Prior, RollRates, STATES};
-use crate::ledger::state::Book;
 use crate::report::text::table::Table;
 
 /// The states in Chinese, in [`STATES`] order.
@@ -22,7 +21,7 @@ const NAMES: [&str; 6] = [
 ];
 
 fn pct(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
+    crate::kernel::percent::fixed(x, 1)
 }
 
 /// The text of roll rates `r` of pool `pool` as of `as_of`.
@@ -128,10 +127,7 @@ pub fn project(a: ProjectArgs) -> Result<(), CliError> {
         strength: a.prior_strength,
         ..Default::default()
     };
-    let rolls = crate::ledger::rolls::estimate(&p, &events, as_of, &prior);
-    let book = Book::fold(&p, &events, as_of, None);
-    let r =
-        crate::ledger::project::project(&book, as_of, &crate::ledger::project::matrix(&rolls), &o);
+    let (rolls, r) = crate::ledger::project::from_log(&p, &events, as_of, &prior, &o);
     let back = a.backtest.then(|| {
         let end = as_of + chrono::Months::new(o.months);
         let months = crate::ledger::history::months(&p, &events, end, 1200);

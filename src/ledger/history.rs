@@ -45,6 +45,44 @@ pub fn month_end(d: NaiveDate) -> NaiveDate {
         .unwrap_or(d)
 }
 
+/// Folds into `book` the events that took effect by `as_of`, in effective
+/// order, handing `at` the book at each month end from the month of the
+/// first event (and, if `partial`, at `as_of` when it ends no month); the
+/// book is left at `as_of`.
+pub fn walk(
+    book: &mut Book,
+    events: &[Event],
+    as_of: NaiveDate,
+    partial: bool,
+    mut at: impl FnMut(&Book, NaiveDate),
+) {
+    let mut sorted: Vec<&Event> = events.iter().filter(|e| e.effective <= as_of).collect();
+    sorted.sort_by_key(|e| (e.effective, e.seq));
+    let mut next = sorted.into_iter().peekable();
+    if let Some(first) = events.iter().map(|e| e.effective).min() {
+        let mut end = month_end(first);
+        loop {
+            if end > as_of {
+                if !partial {
+                    break;
+                }
+                end = as_of;
+            }
+            while let Some(e) = next.next_if(|e| e.effective <= end) {
+                book.apply(e);
+            }
+            at(book, end);
+            if end >= as_of {
+                break;
+            }
+            end = month_end(end.succ_opt().unwrap_or(end));
+        }
+    }
+    for e in next {
+        book.apply(e);
+    }
+}
+
 /// The pool at each month end up to `as_of` (at most `max_months` months,
 /// the latest kept): one pass over the events in effective order, the
 /// state read at each month end.
@@ -54,21 +92,11 @@ pub fn months(
     as_of: NaiveDate,
     max_months: usize,
 ) -> Vec<Month> {
-    let mut sorted: Vec<&Event> = events.iter().filter(|e| e.effective <= as_of).collect();
-    sorted.sort_by_key(|e| (e.effective, e.seq));
-    let Some(first) = events.iter().map(|e| e.effective).min() else {
-        return Vec::new();
-    };
     let mut book = Book::new(programme.clone());
-    let mut next = sorted.into_iter().peekable();
     // (cumulative claims and recoveries at the previous month end)
     let mut before = (Yuan::ZERO, Yuan::ZERO, BTreeMap::<String, Yuan>::new());
     let mut out: Vec<Month> = Vec::new();
-    let mut end = month_end(first).min(as_of);
-    loop {
-        while let Some(e) = next.next_if(|e| e.effective <= end) {
-            book.apply(e);
-        }
+    walk(&mut book, events, as_of, true, |book, end| {
         let t = &book.total;
         let claims_by_bank = book
             .banks
@@ -97,11 +125,7 @@ pub fn months(
                 .map(|(b, f)| (b.clone(), f.claims_paid))
                 .collect(),
         );
-        if end >= as_of {
-            break;
-        }
-        end = month_end(end.succ_opt().unwrap_or(end)).min(as_of);
-    }
+    });
     let skip = out.len().saturating_sub(max_months);
     out.split_off(skip)
 }

@@ -379,6 +379,21 @@ fn summary(v: &mut [i64]) -> [Yuan; 3] {
     ]
 }
 
+/// The projection of a pool of `programme` with `events` from `as_of`,
+/// over the roll rates its history up to then shows (with `prior`): the
+/// rates, and the projection.
+pub fn from_log(
+    programme: &std::sync::Arc<super::rules::Programme>,
+    events: &[super::event::Event],
+    as_of: NaiveDate,
+    prior: &super::rolls::Prior,
+    o: &Options,
+) -> (RollRates, Projection) {
+    let (rolls, book) = super::rolls::estimate_with_book(programme, events, as_of, prior);
+    let r = project(&book, as_of, &matrix(&rolls), o);
+    (rolls, r)
+}
+
 /// The monthly matrix of estimated roll rates.
 pub fn matrix(rolls: &RollRates) -> [[f64; 6]; 4] {
     std::array::from_fn(|i| std::array::from_fn(|j| rolls.rates[i][j].estimate))

@@ -15,7 +15,7 @@ use serde::Serialize;
 use statrs::distribution::{Beta, ContinuousCDF};
 
 use super::event::Event;
-use super::history::month_end;
+use super::history::walk;
 use super::rules::Programme;
 use super::state::{Book, LoanState};
 use crate::kernel::money::Yuan;
@@ -123,20 +123,10 @@ fn count(
     events: &[Event],
     as_of: NaiveDate,
 ) -> ([[u64; 6]; OPEN], Vec<NaiveDate>) {
-    let mut sorted: Vec<&Event> = events.iter().filter(|e| e.effective <= as_of).collect();
-    sorted.sort_by_key(|e| (e.effective, e.seq));
     let mut counts = [[0u64; 6]; OPEN];
     let mut ends = Vec::new();
-    let Some(first) = sorted.first().map(|e| e.effective) else {
-        return (counts, ends);
-    };
     let mut last: HashMap<String, usize> = HashMap::new();
-    let mut next = sorted.into_iter().peekable();
-    let mut end = month_end(first);
-    while end <= as_of {
-        while let Some(e) = next.next_if(|e| e.effective <= end) {
-            book.apply(e);
-        }
+    walk(book, events, as_of, false, |book, end| {
         for (id, l) in &book.loans {
             let s = state_of(l);
             match last.get_mut(id.as_str()) {
@@ -152,11 +142,7 @@ fn count(
             }
         }
         ends.push(end);
-        end = month_end(end.succ_opt().unwrap_or(end));
-    }
-    for e in next {
-        book.apply(e);
-    }
+    });
     (counts, ends)
 }
 
@@ -205,6 +191,17 @@ pub fn estimate(
     as_of: NaiveDate,
     prior: &Prior,
 ) -> RollRates {
+    estimate_with_book(programme, events, as_of, prior).0
+}
+
+/// The roll rates and the book they end on: the pool folded to `as_of`
+/// (every event that took effect by then), as a projection starts from.
+pub fn estimate_with_book(
+    programme: &Arc<Programme>,
+    events: &[Event],
+    as_of: NaiveDate,
+    prior: &Prior,
+) -> (RollRates, Book) {
     let mut book = Book::new(programme.clone());
     let (counts, month_ends) = count(&mut book, events, as_of);
     let observed: [u64; OPEN] = std::array::from_fn(|i| counts[i].iter().sum());
@@ -244,7 +241,7 @@ pub fn estimate(
         }
     }
     let expected_claims = expected.map(|e| Yuan(e).round_fen());
-    RollRates {
+    let rates = RollRates {
         month_ends,
         observed,
         rates,
@@ -252,7 +249,8 @@ pub fn estimate(
         default_within,
         outstanding,
         expected_claims,
-    }
+    };
+    (rates, book)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 
 use super::*;
 use crate::ledger::event::{Event, EventKind, Loan};
+use crate::ledger::history::month_end;
 use crate::ledger::rules::builtin;
 
 /// The monthly rates the ledgers are generated with.

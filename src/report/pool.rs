@@ -30,7 +30,8 @@ fn rate(r: Option<rust_decimal::Decimal>) -> String {
         .map_or("—".into(), percent::short)
 }
 
-fn f(y: Yuan) -> f64 {
+/// An amount as a chart's value.
+pub(super) fn f(y: Yuan) -> f64 {
     y.0.to_f64().unwrap_or(0.0)
 }
 
@@ -468,18 +469,11 @@ mod tests {
         assert_eq!(months.len(), 12);
         assert_eq!(months[5].claims_paid, Yuan::wan(225));
         assert_eq!(months[8].recovered, Yuan::wan(45));
-        let rolls = crate::ledger::rolls::estimate(&p, &events, as_of, &Default::default());
-        let book = Book::fold(&p, &events, as_of, None);
         let o = crate::ledger::project::Options {
             scenarios: 2_000,
             ..Default::default()
         };
-        let r = crate::ledger::project::project(
-            &book,
-            as_of,
-            &crate::ledger::project::matrix(&rolls),
-            &o,
-        );
+        let (_, r) = crate::ledger::project::from_log(&p, &events, as_of, &Default::default(), &o);
         super::html(
             "GXT-NC",
             &p.name,

@@ -5,22 +5,12 @@
 
 use std::fmt::Write;
 
-use rust_decimal::prelude::ToPrimitive;
-
+use super::pool::f;
 use super::svg::{ACCENT, Chart, DARK, LIGHT, MID, esc, money, ticks};
 use super::table;
-use crate::kernel::money::Yuan;
 use crate::kernel::percent;
 use crate::ledger::history::Month;
 use crate::ledger::project::Projection;
-
-fn f(y: Yuan) -> f64 {
-    y.0.to_f64().unwrap_or(0.0)
-}
-
-fn pct(x: f64) -> String {
-    percent::short(x)
-}
 
 /// The chart: the history's cash (solid, with dots) then, from today, the
 /// projection's bands and median.
@@ -98,8 +88,8 @@ pub fn section(b: &mut String, history: &[Month], r: &Projection) {
             let i = at(m)?;
             Some(vec![
                 format!("{m} 个月内"),
-                pct(r.exhausted_by[i]),
-                pct(r.tripped_by[i]),
+                percent::short(r.exhausted_by[i]),
+                percent::short(r.tripped_by[i]),
                 money(f(r.cash_fan[i][2])),
             ])
         })
@@ -124,7 +114,7 @@ pub fn section(b: &mut String, history: &[Month], r: &Projection) {
         b,
         "<p>使 {} 个月内资金不足的概率不超过 {}，今日需补充 <b>{}</b>。起点：现金 {}，已批准未支付代偿 {}，已达代偿条件未申请的代偿 {}（均计入第 1 个月）。</p>",
         o.months,
-        pct(o.target),
+        percent::short(o.target),
         esc(&r.top_up_for_target.human()),
         esc(&r.cash.human()),
         esc(&r.committed.human()),
@@ -134,7 +124,7 @@ pub fn section(b: &mut String, history: &[Month], r: &Projection) {
         b,
         "<p class=\"note\">迁徙率取自本资金池的历史；相关系数 ρ {}、追偿率 {}（支付后 {} 个月）、代偿支付滞后 {} 个月为可调整的默认假设；未计贷款摊还与新增纳入。</p>",
         o.rho,
-        pct(o.recovery_rate),
+        percent::short(o.recovery_rate),
         o.recovery_lag,
         o.claim_lag
     );

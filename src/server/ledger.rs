@@ -219,11 +219,11 @@ impl LedgerSvc {
         on: NaiveDate,
         decide: impl Fn(&Book) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
     ) -> Result<Vec<Event>, Status> {
-        let (store, programmes, by) = (self.store.clone(), self.programmes.clone(), who.name());
+        let (programmes, by) = (self.programmes.clone(), who.name());
         let bank = matches!(who, Principal::Bank(_));
         let books = self.books.clone();
-        tokio::task::spawn_blocking(move || {
-            let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
+        crate::server::on_store(&self.store, move |store| {
+            let p = programme_of(store, &programmes, &pool_id)?;
             let slot = slot(&books, &pool_id);
             let mut run = hold(&slot);
             let out = store.record(&pool_id, &request_id, &content, &by, &mut |log| {
@@ -244,19 +244,15 @@ impl LedgerSvc {
             out.map_err(|e| if bank { for_bank(e) } else { e })
         })
         .await
-        .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
-        .map_err(|e| ApiError::from(e).into())
     }
 
     /// The programme pool `pool_id` follows.
     async fn programme(&self, pool_id: String) -> Result<Arc<Programme>, Status> {
-        let (store, programmes) = (self.store.clone(), self.programmes.clone());
-        tokio::task::spawn_blocking(move || {
-            programme_of(store.as_ref(), &programmes, &pool_id).cloned()
+        let programmes = self.programmes.clone();
+        crate::server::on_store(&self.store, move |store| {
+            programme_of(store, &programmes, &pool_id).cloned()
         })
         .await
-        .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
-        .map_err(|e| ApiError::from(e).into())
     }
 
     /// The pool's state on `as_of` (see [`crate::ledger::pool_state`]):
@@ -270,10 +266,9 @@ impl LedgerSvc {
         bank: Option<String>,
         start: Option<NaiveDate>,
     ) -> Result<crate::ledger::PoolState, Status> {
-        let (store, programmes) = (self.store.clone(), self.programmes.clone());
-        let books = self.books.clone();
-        tokio::task::spawn_blocking(move || {
-            let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
+        let (programmes, books) = (self.programmes.clone(), self.books.clone());
+        crate::server::on_store(&self.store, move |store| {
+            let p = programme_of(store, &programmes, &pool_id)?;
             if known.is_none() {
                 let slot = slot(&books, &pool_id);
                 let mut run = hold(&slot);
@@ -283,7 +278,7 @@ impl LedgerSvc {
                 }
             }
             let events = store.events(&pool_id)?;
-            Ok::<_, StoreError>(crate::ledger::pool_state(
+            Ok(crate::ledger::pool_state(
                 p,
                 &events,
                 as_of,
@@ -293,8 +288,6 @@ impl LedgerSvc {
             ))
         })
         .await
-        .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
-        .map_err(|e| ApiError::from(e).into())
     }
 }
 

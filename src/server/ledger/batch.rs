@@ -198,12 +198,12 @@ impl LedgerSvc {
             hasher.update(m.encode_to_vec());
         }
         let content = hex::encode(hasher.finalize());
-        let (store, catalog, by) = (self.store.clone(), self.catalog.clone(), who.name());
+        let (catalog, by) = (self.catalog.clone(), who.name());
         // (the pool exists: its programme was found)
         let (slot, pool_id) = (slot(&self.books, pool_id), pool_id.to_string());
         let rid = format!("{request_id}#{batch}");
         let bank = matches!(who, Principal::Bank(_));
-        tokio::task::spawn_blocking(move || {
+        crate::server::on_store(&self.store, move |store| {
             let checked = check(&catalog, &p, &items);
             let mut run = hold(&slot);
             let mut outcome = Vec::new();
@@ -249,11 +249,9 @@ impl LedgerSvc {
                     })
                 })
                 .collect();
-            Ok::<_, StoreError>((refusals, recorded.len() as u64))
+            Ok((refusals, recorded.len() as u64))
         })
         .await
-        .map_err(|e| Status::internal(format!("storage worker failed: {e}")))?
-        .map_err(|e| ApiError::from(e).into())
     }
 }
 

@@ -111,12 +111,12 @@ impl LedgerSvc {
                 "projections are already running on every core; retry later".into(),
             ))
         })?;
-        let (store, programmes, pool_id) = (self.store.clone(), self.programmes.clone(), r.pool_id);
-        let out = tokio::task::spawn_blocking(move || {
+        let (programmes, pool_id) = (self.programmes.clone(), r.pool_id);
+        let (rolls, r) = crate::server::on_store(&self.store, move |store| {
             let _permit = permit;
-            let p = programme_of(store.as_ref(), &programmes, &pool_id)?;
+            let p = programme_of(store, &programmes, &pool_id)?;
             let events = store.events(&pool_id)?;
-            let book = Book::fold(p, &events, as_of, None);
+            let (rolls, book) = rolls::estimate_with_book(p, &events, as_of, &prior);
             let work = u64::from(o.scenarios) * book.loans.len() as u64;
             if work > MAX_WORK {
                 return Err(StoreError::Quota(format!(
@@ -126,14 +126,11 @@ impl LedgerSvc {
                     MAX_WORK / book.loans.len().max(1) as u64
                 )));
             }
-            let rolls = rolls::estimate(p, &events, as_of, &prior);
             let r = proj::project(&book, as_of, &proj::matrix(&rolls), &o);
             Ok((rolls, r))
         })
-        .await
-        .map_err(|e| Status::internal(format!("projection worker failed: {e}")))?
-        .map_err(|e| Status::from(ApiError::from(e)))?;
-        Ok(Response::new(wire(&out.0, &out.1)))
+        .await?;
+        Ok(Response::new(wire(&rolls, &r)))
     }
 }
 
