@@ -170,6 +170,11 @@ fn ids(request_id: &str, pool_id: &str, errs: &mut Vec<FieldViolation>) {
     if let Err(why) = crate::incentive::check_id(request_id) {
         errs.push(FieldViolation::new("request_id", why));
     }
+    pool(pool_id, errs);
+}
+
+/// A pool id a request names (for reads: no request id).
+fn pool(pool_id: &str, errs: &mut Vec<FieldViolation>) {
     if let Err(why) = crate::matching::leads::check_campaign_name(pool_id) {
         errs.push(FieldViolation::new("pool_id", why));
     }

@@ -449,6 +449,21 @@ async fn a_scripted_year_of_a_2000_loan_pool() {
     let e = proj(BUREAU, 5).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().contains("scenarios"), "{}", e.message());
+    // a pool id that names no pool's form: the field, not NOT_FOUND
+    for call in ["ProjectPool", "GetPoolState"] {
+        let mut c = c.clone();
+        let e = if call == "ProjectPool" {
+            c.project_pool(req(pb::ProjectPoolRequest::default(), BUREAU))
+                .await
+                .unwrap_err()
+        } else {
+            c.get_pool_state(req(pb::GetPoolStateRequest::default(), BUREAU))
+                .await
+                .unwrap_err()
+        };
+        assert_eq!(e.code(), Code::InvalidArgument, "{call}: {}", e.message());
+        assert!(e.message().contains("pool_id"), "{call}: {}", e.message());
+    }
     // the report shows the year
     let dir = tempfile::tempdir().unwrap();
     let o = run(

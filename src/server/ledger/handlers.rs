@@ -307,6 +307,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         let who = caller(&request)?;
         let req = request.into_inner();
         let mut errs = Vec::new();
+        pool(&req.pool_id, &mut errs);
         let as_of = date(&req.as_of, "as_of", &mut errs);
         let start = (!req.period_start.is_empty())
             .then(|| date(&req.period_start, "period_start", &mut errs));

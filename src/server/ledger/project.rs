@@ -97,6 +97,7 @@ impl LedgerSvc {
             ));
         }
         let mut errs = Vec::new();
+        pool(&r.pool_id, &mut errs);
         let as_of = date(&r.as_of, "as_of", &mut errs);
         let (o, prior) = match options(&r) {
             Ok(x) if errs.is_empty() => x,
