@@ -8,9 +8,10 @@
 //! - monthly status files: each bank's file of all its loans
 //!   (`SMEFIN_BENCH_MONTHS` months, default 3);
 //! - `GetPoolState` as of today (criterion): from the running fold;
-//! - `GetPoolState` as of an earlier month end (folded from the log) and
-//!   the first call of a server started on the stored pool (it folds the
-//!   log once).
+//! - `GetPoolState` as of an earlier month end (folded from the log); the
+//!   shutdown, which stores the pool's fold; the first call of a server
+//!   started on the stored pool, reading the stored fold, and again with
+//!   no stored fold (it folds the whole log).
 //!
 //! - the projection of a live book of 100,000 loans, 12 months, 100,000
 //!   scenarios (`SMEFIN_BENCH_PARTS=project` runs it alone).
@@ -252,18 +253,45 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, name: &str, config: &Config) {
         "{name}: state as of an earlier month end (folded from the log): {:.3} s",
         t.elapsed().as_secs_f64()
     );
-    rt.block_on(srv.shutdown());
-    let again = rt.block_on(start(config, data.path()));
-    let mut c2 = rt
-        .block_on(LedgerServiceClient::connect(again.url()))
-        .unwrap();
     let t = Instant::now();
-    rt.block_on(state(&mut c2, &end));
+    rt.block_on(srv.shutdown());
     eprintln!(
-        "{name}: first state after a restart (folds the log once): {:.3} s",
+        "{name}: shutdown, storing the pool's fold: {:.3} s",
         t.elapsed().as_secs_f64()
     );
-    rt.block_on(again.shutdown());
+    for (what, forget) in [
+        ("reads the stored fold", false),
+        ("no stored fold: folds the whole log", true),
+    ] {
+        if forget {
+            forget_folds(config, data.path());
+        }
+        let again = rt.block_on(start(config, data.path()));
+        let mut c2 = rt
+            .block_on(LedgerServiceClient::connect(again.url()))
+            .unwrap();
+        let t = Instant::now();
+        rt.block_on(state(&mut c2, &end));
+        eprintln!(
+            "{name}: first state after a restart ({what}): {:.3} s",
+            t.elapsed().as_secs_f64()
+        );
+        rt.block_on(again.shutdown());
+    }
+}
+
+/// Drops every stored fold (a server then folds the log).
+fn forget_folds(config: &Config, data: &Path) {
+    match &config.store.url {
+        Some(url) => {
+            let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            c.batch_execute("DELETE FROM ledger_folds").unwrap();
+        }
+        None => {
+            let c = rusqlite::Connection::open(data.join("smefin.sqlite3")).unwrap();
+            c.execute_batch("DELETE FROM ledger_folds").unwrap();
+        }
+    }
 }
 
 /// A book of `n` loans sharing the 6亿 scale in memory: 3% of them 15

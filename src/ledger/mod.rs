@@ -6,6 +6,7 @@
 //! ([`rules`], [`decide`]).
 
 pub mod backtest;
+pub mod codec;
 pub mod decide;
 pub mod event;
 pub mod history;

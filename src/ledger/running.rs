@@ -15,7 +15,7 @@ use super::rules::Programme;
 use super::state::{Book, Figures};
 
 /// The figures of the pool and of each bank at one moment.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// Over every bank.
     pub total: Figures,
@@ -34,6 +34,9 @@ pub struct Running {
     /// the first of them (as of the end of the last year before Y that had
     /// events).
     marks: BTreeMap<i32, Snapshot>,
+    /// The sequence number of the last snapshot of this fold the store
+    /// holds (0: none known).
+    pub persisted: u64,
 }
 
 impl Running {
@@ -43,7 +46,24 @@ impl Running {
             book: Book::new(programme),
             seq: 0,
             marks: BTreeMap::new(),
+            persisted: 0,
         }
+    }
+
+    /// A fold read back from a snapshot taken at `seq` (see
+    /// [`super::codec`]).
+    pub fn restored(book: Book, seq: u64, marks: BTreeMap<i32, Snapshot>) -> Running {
+        Running {
+            book,
+            seq,
+            marks,
+            persisted: seq,
+        }
+    }
+
+    /// The figures before each year (see the field).
+    pub fn marks(&self) -> &BTreeMap<i32, Snapshot> {
+        &self.marks
     }
 
     /// Folds a whole log (any order).

@@ -255,7 +255,7 @@ impl Breaker {
 }
 
 /// The pool folded over its events so far.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Book {
     programme: Arc<Programme>,
     /// Loans by id.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use super::codec;
 use super::decide::{self, Refusal};
 use super::event::{Event, EventKind, Loan};
 use super::rules::{Programme, builtin};
@@ -420,6 +421,12 @@ fn check_running(log: &Log) {
         let r = run.as_ref().unwrap();
         let full = Book::fold(&log.p, &log.events[..=i], NaiveDate::MAX, None);
         assert_eq!(r.seq, e.seq);
+        // its snapshot reads back as the same fold
+        let back = codec::decode(log.p.clone(), &codec::encode(r)).unwrap();
+        assert_eq!(
+            (&back.book, back.marks(), back.seq),
+            (&r.book, r.marks(), r.seq)
+        );
         assert_eq!(r.book.total, full.total, "after event {}", e.seq);
         assert_eq!(r.book.banks, full.banks, "after event {}", e.seq);
         assert_eq!(r.book.claims, full.claims);
@@ -449,6 +456,16 @@ fn check_running(log: &Log) {
         );
     }
     let r = run.unwrap();
+    let bytes = codec::encode(&r);
+    let back = codec::decode(log.p.clone(), &bytes).unwrap();
+    // cut anywhere, or a byte changed, it is refused or reads as a fold
+    // (never a panic)
+    for cut in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
+        assert!(codec::decode(log.p.clone(), &bytes[..cut]).is_err());
+        let mut bad = bytes.clone();
+        bad[cut] ^= 0xA5;
+        let _ = codec::decode(log.p.clone(), &bad);
+    }
     let first = log.events.iter().map(|e| e.effective).min().unwrap();
     let last = log.events.iter().map(|e| e.effective).max().unwrap();
     let mut day = first;
@@ -463,6 +480,13 @@ fn check_running(log: &Log) {
             match running_state(&r, day, bank, start) {
                 Some(s) => {
                     assert_eq!(s, want, "on {day}");
+                    // printed to the same figures, digit for digit, from
+                    // the fold read back from its snapshot
+                    let restored = running_state(&back, day, bank, start).unwrap();
+                    assert_eq!(
+                        serde_json::to_string(&restored).unwrap(),
+                        serde_json::to_string(&want).unwrap()
+                    );
                     checked += 1;
                 }
                 None => assert!(!r.covers(day) || start.is_some_and(|s| s > day)),

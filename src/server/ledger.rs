@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::enterprise::Profile;
 use crate::kernel::money::{Yuan, parse_rate};
 use crate::kernel::violation::FieldViolation;
+use crate::ledger::codec;
 use crate::ledger::decide::{self, Refusal};
 use crate::ledger::event::{DenialReason, Event, EventKind, Loan};
 use crate::ledger::rules::Programme;
@@ -23,6 +24,7 @@ use crate::matching::{self, MatchOptions, MatchStatus};
 use crate::server::auth::{Principal, caller};
 use crate::server::error::{self, ApiError};
 use crate::server::pb;
+use crate::store::ledger::StoredFold;
 use crate::store::{LedgerStore, StoreError};
 
 /// The ledger service.
@@ -79,6 +81,67 @@ fn caught_up<'r>(
     }
     run.as_ref()
         .ok_or_else(|| StoreError::Corrupt("the pool's fold was lost".into()))
+}
+
+/// Events folded after the stored fold before it is stored anew: at least
+/// this many, and at least as many as the pool has loans, so that storing
+/// it (about a loan's bytes per loan) costs at most about one loan's
+/// encoding per event folded, and a cold start folds at most that many
+/// events after reading it.
+const FOLD_EVERY: u64 = 20_000;
+
+/// The slot's fold when this process has none yet: the pool's stored fold,
+/// if it was written under this build and the pool's programme and reads
+/// back; otherwise none is set, and the caller folds the log.
+fn restore(run: &mut Option<Running>, store: &dyn LedgerStore, pool_id: &str, p: &Arc<Programme>) {
+    if run.is_some() {
+        return;
+    }
+    match store.fold(pool_id) {
+        Ok(Some(f)) if f.fingerprint == codec::fingerprint(p) => {
+            match codec::decode(p.clone(), &f.data) {
+                Ok(r) => *run = Some(r),
+                Err(why) => tracing::warn!(
+                    pool = pool_id,
+                    seq = f.seq,
+                    "the pool's stored fold cannot be read ({why}); folding its log"
+                ),
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            pool = pool_id,
+            "the pool's stored fold was not read ({e}); folding its log"
+        ),
+    }
+}
+
+/// Stores the slot's fold once enough has been folded since the last one
+/// stored (see [`FOLD_EVERY`]), or, `always`, once anything has. A failure
+/// costs only speed: it is logged.
+fn persist(
+    run: &mut Option<Running>,
+    store: &dyn LedgerStore,
+    pool_id: &str,
+    p: &Programme,
+    always: bool,
+) {
+    let Some(r) = run.as_mut() else {
+        return;
+    };
+    let due = FOLD_EVERY.max(r.book.loans.len() as u64);
+    if r.seq <= r.persisted || !always && r.seq - r.persisted < due {
+        return;
+    }
+    let fold = StoredFold {
+        seq: r.seq,
+        fingerprint: codec::fingerprint(p),
+        data: codec::encode(r),
+    };
+    match store.save_fold(pool_id, &fold) {
+        Ok(()) => r.persisted = r.seq,
+        Err(e) => tracing::warn!(pool = pool_id, "the pool's fold was not stored ({e})"),
+    }
 }
 
 fn invalid(violations: Vec<FieldViolation>) -> Status {
@@ -213,6 +276,38 @@ impl LedgerSvc {
         }
     }
 
+    /// Stores the fold of every pool this process has folded further than
+    /// the store's (at shutdown: the next start reads it instead of the
+    /// log).
+    pub async fn store_folds(&self) {
+        let (books, programmes) = (self.books.clone(), self.programmes.clone());
+        let r = crate::server::on_store(&self.store, move |store| {
+            let slots: Vec<(String, Slot)> = books
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut stored = 0;
+            for (pool_id, slot) in slots {
+                let mut run = hold(&slot);
+                let Ok(p) = programme_of(store, &programmes, &pool_id) else {
+                    continue;
+                };
+                let before = run.as_ref().map(|r| r.persisted);
+                persist(&mut run, store, &pool_id, p, true);
+                stored += usize::from(run.as_ref().map(|r| r.persisted) != before);
+            }
+            Ok(stored)
+        })
+        .await;
+        match r {
+            Ok(n) if n > 0 => tracing::info!(pools = n, "stored the ledger's folds"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("the ledger's folds were not stored: {}", e.message()),
+        }
+    }
+
     /// Records what `decide` decides on the pool's book as of `on` (all
     /// its events known), as `who`, idempotent by the request.
     async fn write(
@@ -231,6 +326,7 @@ impl LedgerSvc {
             let p = programme_of(store, &programmes, &pool_id)?;
             let slot = slot(&books, &pool_id);
             let mut run = hold(&slot);
+            restore(&mut run, store, &pool_id, p);
             let out = store.record(&pool_id, &request_id, &content, &by, &mut |log| {
                 let r = caught_up(&mut run, p, &|seq| log.after(seq))?;
                 let kinds = if r.covers(on) {
@@ -246,6 +342,7 @@ impl LedgerSvc {
             {
                 *run = None;
             }
+            persist(&mut run, store, &pool_id, p, false);
             out.map_err(|e| if bank { for_bank(e) } else { e })
         })
         .await
@@ -277,7 +374,12 @@ impl LedgerSvc {
             if known.is_none() {
                 let slot = slot(&books, &pool_id);
                 let mut run = hold(&slot);
-                let r = caught_up(&mut run, p, &|seq| store.events_after(&pool_id, seq))?;
+                restore(&mut run, store, &pool_id, p);
+                caught_up(&mut run, p, &|seq| store.events_after(&pool_id, seq))?;
+                persist(&mut run, store, &pool_id, p, false);
+                let r = run
+                    .as_ref()
+                    .ok_or_else(|| StoreError::Corrupt("the pool's fold was lost".into()))?;
                 if let Some(s) = crate::ledger::running_state(r, as_of, bank.as_deref(), start) {
                     return Ok(s);
                 }

@@ -285,6 +285,8 @@ struct Services {
     incentives: IncentiveServiceServer<incentive::IncentiveSvc>,
     referral: ReferralServiceServer<referral::ReferralSvc>,
     ledger: LedgerServiceServer<ledger::LedgerSvc>,
+    /// The ledger's folds, stored on the way out.
+    folds: ledger::LedgerSvc,
 }
 
 fn services(
@@ -302,13 +304,10 @@ fn services(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(out_max);
-    let ledger = LedgerServiceServer::new(ledger::LedgerSvc::new(
-        store.clone(),
-        catalog.clone(),
-        programmes,
-    ))
-    .max_decoding_message_size(max)
-    .max_encoding_message_size(out_max);
+    let folds = ledger::LedgerSvc::new(store.clone(), catalog.clone(), programmes);
+    let ledger = LedgerServiceServer::new(folds.clone())
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(out_max);
     let matching = MatchingServiceServer::new(matching::MatchingSvc::new(
         catalog,
         config.server.batch_buffer,
@@ -338,6 +337,7 @@ fn services(
         incentives,
         referral,
         ledger,
+        folds,
     }
 }
 
@@ -539,6 +539,7 @@ pub async fn serve(
         incentives,
         referral,
         ledger,
+        folds,
     } = services(config, catalog, store, programmes);
 
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
@@ -583,6 +584,7 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, signal);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
     drained(server, fired_rx, grace).await?;
+    folds.store_folds().await;
     counter_log.abort();
     reloads.abort();
     if let Some(h) = health_only {

@@ -28,6 +28,18 @@ pub struct PoolRow {
     pub created_at: String,
 }
 
+/// A pool's fold as stored: a cache of the fold of its events up to `seq`
+/// (see [`crate::ledger::codec`]), usable only under its fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFold {
+    /// The last event folded.
+    pub seq: u64,
+    /// What it was written under.
+    pub fingerprint: String,
+    /// The fold.
+    pub data: Vec<u8>,
+}
+
 /// A pool's log as a write sees it, inside the write's lock.
 pub trait Log {
     /// The events recorded after sequence number `seq` (0: every one), in
@@ -61,6 +73,15 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug {
     fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError> {
         self.events_after(pool_id, 0)
     }
+
+    /// The pool's stored fold, if any.
+    fn fold(&self, pool_id: &str) -> Result<Option<StoredFold>, StoreError>;
+
+    /// Stores the pool's fold in place of the one stored, unless that one
+    /// is further along under the same fingerprint (a replica that is
+    /// behind never sets it back; one as far along is the same fold, or
+    /// one that could not be read).
+    fn save_fold(&self, pool_id: &str, fold: &StoredFold) -> Result<(), StoreError>;
 
     /// Appends what `decide` decides on the pool's log, under the pool's
     /// lock, idempotent by (`by`, `request_id`) and `content_hash`.

@@ -92,6 +92,8 @@ const MIGRATIONS: &[&str] = &[
     referral::SCHEMA,
     // 4: pools and their event logs
     ledger::SCHEMA,
+    // 5: each pool's stored fold
+    ledger::FOLDS,
 ];
 
 impl Store {

@@ -33,10 +33,25 @@ impl TestServer {
         }
         self.task.await.expect("server task panicked");
     }
+
+    /// Stops the server as [`TestServer::shutdown`] does and hands back its
+    /// data directory, for another server to start on.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await.expect("server task panicked");
+        self.data
+    }
 }
 
-pub async fn start_with(mut config: Config) -> TestServer {
-    let data = tempfile::tempdir().expect("data dir");
+pub async fn start_with(config: Config) -> TestServer {
+    start_in(config, tempfile::tempdir().expect("data dir")).await
+}
+
+/// A server on the data directory `data` (a restart when another server
+/// used it before).
+pub async fn start_in(mut config: Config, data: tempfile::TempDir) -> TestServer {
     config.store.data_dir = data.path().to_path_buf();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -24,6 +24,7 @@ mod grpc_riskpool;
 mod hardening;
 mod hardening_banks;
 mod hardening_exact;
+mod ledger_folds;
 mod ledger_year;
 mod replicas;
 mod replicas_ledger;

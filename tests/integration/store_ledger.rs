@@ -171,3 +171,40 @@ fn racing_writers_keep_the_scale_and_pay_once(b: &Backend) {
 fn ledger_racing_writers_keep_the_scale_and_pay_once() {
     each_backend(racing_writers_keep_the_scale_and_pay_once);
 }
+
+fn folds_are_kept_and_never_set_back(b: &Backend) {
+    use smefin::store::ledger::StoredFold;
+    let stores: [Arc<dyn Store>; 2] = [b.open(), b.open()];
+    stores[0].create_pool("P", "gongxintong", "bureau").unwrap();
+    assert_eq!(stores[0].fold("P").unwrap(), None);
+    let fold = |seq: u64, fp: &str, data: &[u8]| StoredFold {
+        seq,
+        fingerprint: fp.into(),
+        data: data.to_vec(),
+    };
+    // a fold of 3 MB with every byte value
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    stores[0].save_fold("P", &fold(5, "a", &big)).unwrap();
+    assert_eq!(stores[1].fold("P").unwrap(), Some(fold(5, "a", &big)));
+    // a replica behind does not set it back; one as far along replaces it
+    stores[1].save_fold("P", &fold(3, "a", b"old")).unwrap();
+    assert_eq!(stores[0].fold("P").unwrap().unwrap().seq, 5);
+    stores[1].save_fold("P", &fold(5, "a", b"again")).unwrap();
+    assert_eq!(stores[0].fold("P").unwrap(), Some(fold(5, "a", b"again")));
+    // one written under other rules replaces it whatever its place
+    stores[1]
+        .save_fold("P", &fold(2, "b", b"new rules"))
+        .unwrap();
+    assert_eq!(
+        stores[0].fold("P").unwrap(),
+        Some(fold(2, "b", b"new rules"))
+    );
+    // no pool, no fold
+    assert_eq!(stores[0].fold("NOPE").unwrap(), None);
+    assert!(stores[0].save_fold("NOPE", &fold(1, "a", b"x")).is_err());
+}
+
+#[test]
+fn ledger_folds_are_kept_and_never_set_back() {
+    each_backend(folds_are_kept_and_never_set_back);
+}

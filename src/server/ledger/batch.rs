@@ -206,6 +206,7 @@ impl LedgerSvc {
         crate::server::on_store(&self.store, move |store| {
             let checked = check(&catalog, &p, &items);
             let mut run = hold(&slot);
+            restore(&mut run, store, &pool_id, &p);
             let mut outcome = Vec::new();
             let mut kept: Option<Running> = None;
             let recorded = store.record(&pool_id, &rid, &content, &by, &mut |log| {
@@ -224,6 +225,7 @@ impl LedgerSvc {
             {
                 *run = Some(r);
             }
+            persist(&mut run, store, &pool_id, &p, false);
             if outcome.is_empty() {
                 // the same batch again: its loans are those it recorded
                 outcome = replayed(&items, &checked, &recorded);

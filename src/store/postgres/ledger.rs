@@ -10,7 +10,7 @@ use super::PgStore;
 use super::errors::Failure;
 use crate::ledger::event::Event;
 use crate::store::ledger::{
-    Decide, LedgerStore, Log, PoolRow, events_of, no_pool, pool_taken, repeated,
+    Decide, LedgerStore, Log, PoolRow, StoredFold, events_of, no_pool, pool_taken, repeated,
 };
 use crate::store::referral::to_json;
 use crate::store::{StoreError, now};
@@ -35,6 +35,15 @@ pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
         PRIMARY KEY (pool_id, seq)
      );
      CREATE INDEX ledger_events_request ON ledger_events (pool_id, request_scope, request_id);";
+
+/// A pool's stored fold (migration 4); the same shape as SQLite's.
+pub(super) const FOLDS: &str = "CREATE TABLE ledger_folds (
+        pool_id TEXT PRIMARY KEY REFERENCES ledger_pools(pool_id),
+        seq BIGINT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        saved_at TEXT NOT NULL,
+        data BYTEA NOT NULL
+     );";
 
 fn pool_in(c: &mut impl GenericClient, id: &str) -> Result<Option<PoolRow>, Failure> {
     let row = c.query_opt(
@@ -115,6 +124,33 @@ impl LedgerStore for PgStore {
 
     fn events_after(&self, pool_id: &str, seq: u64) -> Result<Vec<Event>, StoreError> {
         self.read(|c| events_where(c, "pool_id = $1 AND seq > $2", &[&pool_id, &(seq as i64)]))
+    }
+
+    fn fold(&self, pool_id: &str) -> Result<Option<StoredFold>, StoreError> {
+        self.read(|c| {
+            let row = c.query_opt(
+                "SELECT seq, fingerprint, data FROM ledger_folds WHERE pool_id = $1",
+                &[&pool_id],
+            )?;
+            Ok(row.map(|r| StoredFold {
+                seq: r.get::<_, i64>(0) as u64,
+                fingerprint: r.get(1),
+                data: r.get(2),
+            }))
+        })
+    }
+
+    fn save_fold(&self, pool_id: &str, fold: &StoredFold) -> Result<(), StoreError> {
+        self.transact(|tx| {
+            tx.execute(
+                "INSERT INTO ledger_folds (pool_id, seq, fingerprint, saved_at, data) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (pool_id) DO UPDATE SET seq = excluded.seq, fingerprint = excluded.fingerprint,
+                    saved_at = excluded.saved_at, data = excluded.data
+                 WHERE ledger_folds.seq <= excluded.seq OR ledger_folds.fingerprint <> excluded.fingerprint",
+                &[&pool_id, &(fold.seq as i64), &fold.fingerprint, &now(), &fold.data],
+            )?;
+            Ok(())
+        })
     }
 
     fn record(

@@ -57,4 +57,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
     super::referral::SCHEMA,
     // 3: pools and their event logs
     super::ledger::SCHEMA,
+    // 4: each pool's stored fold
+    super::ledger::FOLDS,
 ];

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::Store;
 use crate::ledger::event::Event;
 use crate::store::ledger::{
-    Decide, LedgerStore, Log, PoolRow, events_of, no_pool, pool_taken, repeated,
+    Decide, LedgerStore, Log, PoolRow, StoredFold, events_of, no_pool, pool_taken, repeated,
 };
 use crate::store::referral::to_json;
 use crate::store::{StoreError, now};
@@ -30,6 +30,15 @@ pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
         PRIMARY KEY (pool_id, seq)
      );
      CREATE INDEX ledger_events_request ON ledger_events (pool_id, request_scope, request_id);";
+
+/// A pool's stored fold (migration 5); PostgreSQL's is the same shape.
+pub(super) const FOLDS: &str = "CREATE TABLE ledger_folds (
+        pool_id TEXT PRIMARY KEY REFERENCES ledger_pools(pool_id),
+        seq INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        saved_at TEXT NOT NULL,
+        data BLOB NOT NULL
+     );";
 
 fn pool_in(c: &Connection, id: &str) -> Result<Option<PoolRow>, StoreError> {
     Ok(c.query_row(
@@ -116,6 +125,34 @@ impl LedgerStore for Store {
 
     fn events_after(&self, pool_id: &str, seq: u64) -> Result<Vec<Event>, StoreError> {
         events_in(&self.lock(), pool_id, seq)
+    }
+
+    fn fold(&self, pool_id: &str) -> Result<Option<StoredFold>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT seq, fingerprint, data FROM ledger_folds WHERE pool_id = ?1",
+                [pool_id],
+                |r| {
+                    Ok(StoredFold {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        fingerprint: r.get(1)?,
+                        data: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn save_fold(&self, pool_id: &str, fold: &StoredFold) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO ledger_folds (pool_id, seq, fingerprint, saved_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (pool_id) DO UPDATE SET seq = excluded.seq, fingerprint = excluded.fingerprint,
+                saved_at = excluded.saved_at, data = excluded.data
+             WHERE ledger_folds.seq <= excluded.seq OR ledger_folds.fingerprint <> excluded.fingerprint",
+            params![pool_id, fold.seq as i64, fold.fingerprint, now(), fold.data],
+        )?;
+        Ok(())
     }
 
     fn record(
