@@ -37,6 +37,27 @@ pub enum PoolCommand {
     /// breaker trips, the claims by bank, the cash fan, the top-up that
     /// keeps the chance of running out within a target.
     Project(ProjectArgs),
+    /// Print the pool's log in the order recorded, its audit trail: who
+    /// recorded what, when, under which request id.
+    Events(EventsArgs),
+}
+
+/// Flags of `smefin pool events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Which pool (`--as-of`: events that took effect by then).
+    #[command(flatten)]
+    pub which: Which,
+    /// Only the events of this loan (its enrolment, statuses, claims,
+    /// recovery).
+    #[arg(long)]
+    pub loan: Option<String>,
+    /// Only the events of this bank's loans and claims.
+    #[arg(long)]
+    pub bank: Option<String>,
+    /// Print JSON lines, one event a line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `smefin pool project`.
@@ -164,6 +185,7 @@ pub fn run(cmd: PoolCommand) -> Result<(), CliError> {
         PoolCommand::Status(a) => status(a),
         PoolCommand::Rolls(a) => rolls(a),
         PoolCommand::Project(a) => super::rolls::project(a),
+        PoolCommand::Events(a) => log(a),
     }
 }
 
@@ -428,4 +450,101 @@ fn line_event(b: &Book, bank: &str, l: &Line) -> Result<Vec<EventKind>, decide::
         });
     }
     Ok(k)
+}
+
+fn log(a: EventsArgs) -> Result<(), CliError> {
+    let (store, p, as_of) = open(&a.which)?;
+    let all = events(store.as_ref(), &a.which.pool)?;
+    let book = Book::fold(&p, &all, NaiveDate::MAX, None);
+    let picked = all
+        .iter()
+        .filter(|e| e.effective <= as_of && book.is_about(e, a.loan.as_deref(), a.bank.as_deref()));
+    if a.json {
+        let mut out = String::new();
+        for e in picked {
+            let line = serde_json::json!({
+                "seq": e.seq,
+                "effective": e.effective,
+                "recorded_at": e.recorded_at,
+                "recorded_by": e.recorded_by,
+                "request_id": e.request_id,
+                "event": e.kind,
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+        return print(&out);
+    }
+    let mut t = Table::new(
+        &["序号", "生效日", "记录时间", "记录人", "请求号", "事件"],
+        &[0],
+    );
+    for e in picked {
+        t.row(vec![
+            e.seq.to_string(),
+            e.effective.to_string(),
+            e.recorded_at.clone(),
+            e.recorded_by.clone(),
+            e.request_id.clone(),
+            describe(&e.kind),
+        ]);
+    }
+    print(&t.render(""))
+}
+
+/// An event in a line, as an officer reads it.
+fn describe(k: &EventKind) -> String {
+    match k {
+        EventKind::CapitalInjected { amount } => format!("注入资本 {}", amount.human()),
+        EventKind::TopUp { amount } => format!("补充资金 {}", amount.human()),
+        EventKind::Withdrawal { amount } => format!("调出资金 {}", amount.human()),
+        EventKind::InterestCredited { amount } => format!("利息入账 {}", amount.human()),
+        EventKind::LoanEnrolled(l) => format!(
+            "纳入贷款 {}（{}，{}，{}，{} 个月）",
+            l.loan_id,
+            l.bank_id,
+            l.firm,
+            l.amount.human(),
+            l.term_months
+        ),
+        EventKind::LoanStatus {
+            loan_id,
+            outstanding,
+            days_past_due,
+        } => format!(
+            "月度状态 {loan_id}：余额 {}，逾期 {days_past_due} 天",
+            outstanding.human()
+        ),
+        EventKind::LoanRepaid { loan_id } => format!("结清 {loan_id}"),
+        EventKind::LoanChargedOff { loan_id } => format!("核销 {loan_id}"),
+        EventKind::ClaimFiled {
+            claim_id,
+            loan_id,
+            claimable,
+            ..
+        } => format!(
+            "申请代偿 {claim_id}（{loan_id}，应补偿 {}）",
+            claimable.human()
+        ),
+        EventKind::ClaimApproved { claim_id } => format!("批准代偿 {claim_id}"),
+        EventKind::ClaimDenied { claim_id, reason } => {
+            format!("拒绝代偿 {claim_id}：{}", reason.label())
+        }
+        EventKind::ClaimPaid { claim_id, amount } => {
+            format!("支付代偿 {claim_id} {}", amount.human())
+        }
+        EventKind::RecoveryReported {
+            loan_id,
+            amount,
+            pool_part,
+        } => format!(
+            "追偿回收 {loan_id} {}，返还资金池 {}",
+            amount.human(),
+            pool_part.human()
+        ),
+        EventKind::BreakerResumed { bank } => match bank {
+            Some(b) => format!("恢复 {b} 的新增纳入"),
+            None => "恢复新增纳入".to_string(),
+        },
+    }
 }

@@ -45,42 +45,96 @@ pub fn month_end(d: NaiveDate) -> NaiveDate {
         .unwrap_or(d)
 }
 
-/// Folds into `book` the events that took effect by `as_of`, in effective
-/// order, handing `at` the book at each month end from the month of the
+/// Events handed one at a time in the order they took effect, then the
+/// order recorded: a slice sorted here ([`sorted`]) or a store's log read a
+/// page at a time, so that a fold holds the book, never the log. `each`
+/// calls its argument on every event, or fails with `E`.
+pub trait Each<E>: FnOnce(&mut dyn FnMut(&Event)) -> Result<(), E> {}
+
+impl<E, F: FnOnce(&mut dyn FnMut(&Event)) -> Result<(), E>> Each<E> for F {}
+
+/// The events of `events` that took effect by `as_of` and were recorded by
+/// `known` (`None`: every one), handed in order.
+pub fn sorted<'a>(
+    events: &'a [Event],
+    as_of: NaiveDate,
+    known: Option<&'a str>,
+) -> impl Each<std::convert::Infallible> + 'a {
+    move |f: &mut dyn FnMut(&Event)| {
+        let mut picked: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.effective <= as_of && known.is_none_or(|k| e.recorded_at.as_str() <= k))
+            .collect();
+        picked.sort_by_key(|e| (e.effective, e.seq));
+        for e in picked {
+            f(e);
+        }
+        Ok(())
+    }
+}
+
+/// What cannot fail.
+pub fn sure<T>(r: Result<T, std::convert::Infallible>) -> T {
+    match r {
+        Ok(t) => t,
+        Err(never) => match never {},
+    }
+}
+
+/// Folds into `book` the events `each` hands (those that took effect by
+/// `as_of`), handing `at` the book at each month end from the month of the
 /// first event (and, if `partial`, at `as_of` when it ends no month); the
 /// book is left at `as_of`.
+pub fn walk_from<E>(
+    book: &mut Book,
+    each: impl Each<E>,
+    as_of: NaiveDate,
+    partial: bool,
+    mut at: impl FnMut(&Book, NaiveDate),
+) -> Result<(), E> {
+    // (the next month end to hand `at`; `None` once done)
+    let mut end: Option<NaiveDate> = None;
+    let mut started = false;
+    let next = |d: NaiveDate| month_end(d.succ_opt().unwrap_or(d));
+    each(&mut |e: &Event| {
+        if !started {
+            started = true;
+            end = Some(month_end(e.effective));
+        }
+        while let Some(d) = end.filter(|d| e.effective > *d && *d < as_of) {
+            at(book, d);
+            end = Some(next(d));
+        }
+        book.apply(e);
+    })?;
+    while let Some(mut d) = end {
+        if d > as_of {
+            if !partial {
+                break;
+            }
+            d = as_of;
+        }
+        at(book, d);
+        end = (d < as_of).then(|| next(d));
+    }
+    Ok(())
+}
+
+/// [`walk_from`] over a slice of events (any order).
 pub fn walk(
     book: &mut Book,
     events: &[Event],
     as_of: NaiveDate,
     partial: bool,
-    mut at: impl FnMut(&Book, NaiveDate),
+    at: impl FnMut(&Book, NaiveDate),
 ) {
-    let mut sorted: Vec<&Event> = events.iter().filter(|e| e.effective <= as_of).collect();
-    sorted.sort_by_key(|e| (e.effective, e.seq));
-    let mut next = sorted.into_iter().peekable();
-    if let Some(first) = events.iter().map(|e| e.effective).min() {
-        let mut end = month_end(first);
-        loop {
-            if end > as_of {
-                if !partial {
-                    break;
-                }
-                end = as_of;
-            }
-            while let Some(e) = next.next_if(|e| e.effective <= end) {
-                book.apply(e);
-            }
-            at(book, end);
-            if end >= as_of {
-                break;
-            }
-            end = month_end(end.succ_opt().unwrap_or(end));
-        }
-    }
-    for e in next {
-        book.apply(e);
-    }
+    sure(walk_from(
+        book,
+        sorted(events, as_of, None),
+        as_of,
+        partial,
+        at,
+    ));
 }
 
 /// The pool at each month end up to `as_of` (at most `max_months` months,
@@ -92,11 +146,26 @@ pub fn months(
     as_of: NaiveDate,
     max_months: usize,
 ) -> Vec<Month> {
+    sure(months_from(
+        programme,
+        sorted(events, as_of, None),
+        as_of,
+        max_months,
+    ))
+}
+
+/// [`months`] over events handed in order.
+pub fn months_from<E>(
+    programme: &Arc<Programme>,
+    each: impl Each<E>,
+    as_of: NaiveDate,
+    max_months: usize,
+) -> Result<Vec<Month>, E> {
     let mut book = Book::new(programme.clone());
     // (cumulative claims and recoveries at the previous month end)
     let mut before = (Yuan::ZERO, Yuan::ZERO, BTreeMap::<String, Yuan>::new());
     let mut out: Vec<Month> = Vec::new();
-    walk(&mut book, events, as_of, true, |book, end| {
+    walk_from(&mut book, each, as_of, true, |book, end| {
         let t = &book.total;
         let claims_by_bank = book
             .banks
@@ -125,9 +194,9 @@ pub fn months(
                 .map(|(b, f)| (b.clone(), f.claims_paid))
                 .collect(),
         );
-    });
+    })?;
     let skip = out.len().saturating_sub(max_months);
-    out.split_off(skip)
+    Ok(out.split_off(skip))
 }
 
 #[cfg(test)]

@@ -158,16 +158,48 @@ pub fn pool_state(
     bank: Option<&str>,
     period_start: Option<NaiveDate>,
 ) -> PoolState {
-    let book = Book::fold(programme, events, as_of, known);
+    history::sure(pool_state_from(
+        programme,
+        history::sorted(events, as_of, known),
+        as_of,
+        known,
+        bank,
+        period_start,
+    ))
+}
+
+/// [`pool_state`] over the events `each` hands in order (those that took
+/// effect by `as_of` and were recorded by `known`): one pass, holding the
+/// book and never the log.
+pub fn pool_state_from<E>(
+    programme: &Arc<Programme>,
+    each: impl history::Each<E>,
+    as_of: NaiveDate,
+    known: Option<&str>,
+    bank: Option<&str>,
+    period_start: Option<NaiveDate>,
+) -> Result<PoolState, E> {
     let start = period_start.unwrap_or_else(|| year_start(as_of));
-    let before = start.pred_opt().map(|d| {
-        let b = Book::fold(programme, events, d, known);
-        Snapshot {
-            total: b.total,
-            banks: b.banks,
+    let mut book = Book::new(programme.clone());
+    // (the figures before the period: the book before the first event
+    // that took effect on or after its start)
+    let mut before: Option<Snapshot> = None;
+    each(&mut |e: &Event| {
+        if before.is_none() && e.effective >= start {
+            before = Some(Snapshot {
+                total: book.total.clone(),
+                banks: book.banks.clone(),
+            });
         }
+        book.apply(e);
+    })?;
+    let before = start.pred_opt().map(|_| {
+        before.unwrap_or_else(|| Snapshot {
+            total: book.total.clone(),
+            banks: book.banks.clone(),
+        })
     });
-    view(&book, before.as_ref(), as_of, known, bank, start)
+    Ok(view(&book, before.as_ref(), as_of, known, bank, start))
 }
 
 /// The same state as known now, from the running fold of the whole log,

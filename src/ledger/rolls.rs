@@ -15,7 +15,7 @@ use serde::Serialize;
 use statrs::distribution::{Beta, ContinuousCDF};
 
 use super::event::Event;
-use super::history::walk;
+use super::history::{Each, sorted, sure, walk_from};
 use super::rules::Programme;
 use super::state::{Book, LoanState};
 use crate::kernel::money::Yuan;
@@ -118,15 +118,15 @@ pub fn state_of(l: &LoanState) -> usize {
 
 /// Transition counts between consecutive month ends up to `as_of`, and
 /// the month ends; the book at `as_of` is left in `book`.
-fn count(
+fn count<E>(
     book: &mut Book,
-    events: &[Event],
+    each: impl Each<E>,
     as_of: NaiveDate,
-) -> ([[u64; 6]; OPEN], Vec<NaiveDate>) {
+) -> Result<([[u64; 6]; OPEN], Vec<NaiveDate>), E> {
     let mut counts = [[0u64; 6]; OPEN];
     let mut ends = Vec::new();
     let mut last: HashMap<String, usize> = HashMap::new();
-    walk(book, events, as_of, false, |book, end| {
+    walk_from(book, each, as_of, false, |book, end| {
         for (id, l) in &book.loans {
             let s = state_of(l);
             match last.get_mut(id.as_str()) {
@@ -142,8 +142,8 @@ fn count(
             }
         }
         ends.push(end);
-    });
-    (counts, ends)
+    })?;
+    Ok((counts, ends))
 }
 
 fn rate(count: u64, total: u64, prior: f64, strength: f64) -> Rate {
@@ -202,8 +202,23 @@ pub fn estimate_with_book(
     as_of: NaiveDate,
     prior: &Prior,
 ) -> (RollRates, Book) {
+    sure(estimate_from(
+        programme,
+        sorted(events, as_of, None),
+        as_of,
+        prior,
+    ))
+}
+
+/// [`estimate_with_book`] over events handed in order.
+pub fn estimate_from<E>(
+    programme: &Arc<Programme>,
+    each: impl Each<E>,
+    as_of: NaiveDate,
+    prior: &Prior,
+) -> Result<(RollRates, Book), E> {
     let mut book = Book::new(programme.clone());
-    let (counts, month_ends) = count(&mut book, events, as_of);
+    let (counts, month_ends) = count(&mut book, each, as_of)?;
     let observed: [u64; OPEN] = std::array::from_fn(|i| counts[i].iter().sum());
     let rates: Vec<Vec<Rate>> = (0..OPEN)
         .map(|i| {
@@ -250,7 +265,7 @@ pub fn estimate_with_book(
         outstanding,
         expected_claims,
     };
-    (rates, book)
+    Ok((rates, book))
 }
 
 #[cfg(test)]

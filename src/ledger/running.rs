@@ -68,14 +68,20 @@ impl Running {
 
     /// Folds a whole log (any order).
     pub fn of(programme: Arc<Programme>, events: &[Event]) -> Running {
+        super::history::sure(Running::of_from(
+            programme,
+            super::history::sorted(events, NaiveDate::MAX, None),
+        ))
+    }
+
+    /// Folds a whole log, its events handed in order.
+    pub fn of_from<E>(
+        programme: Arc<Programme>,
+        each: impl super::history::Each<E>,
+    ) -> Result<Running, E> {
         let mut r = Running::new(programme);
-        let mut sorted: Vec<&Event> = events.iter().collect();
-        sorted.sort_by_key(|e| (e.effective, e.seq));
-        for e in sorted {
-            r.apply(e);
-        }
-        r.seq = events.iter().map(|e| e.seq).max().unwrap_or(0);
-        r
+        each(&mut |e: &Event| r.apply(e))?;
+        Ok(r)
     }
 
     fn apply(&mut self, e: &Event) {

@@ -336,6 +336,42 @@ impl Book {
         b
     }
 
+    /// Whether event `e` is about loan `loan` and bank `bank` (each when
+    /// given), by the loans and claims this book holds (a claim's events
+    /// are its loan's; a bank's resumption is the bank's; cash is no
+    /// loan's nor bank's).
+    pub fn is_about(&self, e: &Event, loan: Option<&str>, bank: Option<&str>) -> bool {
+        let loan_of = match &e.kind {
+            EventKind::ClaimApproved { claim_id }
+            | EventKind::ClaimDenied { claim_id, .. }
+            | EventKind::ClaimPaid { claim_id, .. } => {
+                self.claims.get(claim_id).map(|c| c.loan_id.as_str())
+            }
+            k => k.loan_id(),
+        };
+        let bank_of = match &e.kind {
+            EventKind::BreakerResumed { bank } => bank.as_deref(),
+            _ => loan_of
+                .and_then(|l| self.loans.get(l))
+                .map(|l| l.loan.bank_id.as_str()),
+        };
+        loan.is_none_or(|l| loan_of == Some(l)) && bank.is_none_or(|b| bank_of == Some(b))
+    }
+
+    /// The fold of the events `each` hands in order, with `last_cash`, the
+    /// last day cash moved over every event known (which a caller holding
+    /// the whole log's fold has).
+    pub fn fold_from<E>(
+        programme: &Arc<Programme>,
+        each: impl super::history::Each<E>,
+        last_cash: Option<NaiveDate>,
+    ) -> Result<Book, E> {
+        let mut b = Book::new(programme.clone());
+        each(&mut |e: &Event| b.apply(e))?;
+        b.last_cash = last_cash;
+        Ok(b)
+    }
+
     /// The loan `id`'s state and its bank's figures, changed by `f`.
     fn change_loan(&mut self, id: &str, f: impl FnOnce(&mut LoanState)) -> Option<String> {
         let l = self.loans.get_mut(id)?;

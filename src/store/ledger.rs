@@ -45,6 +45,10 @@ pub trait Log {
     /// The events recorded after sequence number `seq` (0: every one), in
     /// the order recorded.
     fn after(&self, seq: u64) -> Result<Vec<Event>, StoreError>;
+
+    /// Hands `f` the events that took effect by `as_of`, in the order they
+    /// took effect, then recorded (see [`LedgerStore::visit`]).
+    fn visit(&self, as_of: NaiveDate, f: &mut dyn FnMut(&Event)) -> Result<(), StoreError>;
 }
 
 /// What a write decides, reading the pool's log: the events to append
@@ -68,6 +72,23 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug {
     /// The events of a pool recorded after sequence number `seq` (0:
     /// every one), in the order recorded.
     fn events_after(&self, pool_id: &str, seq: u64) -> Result<Vec<Event>, StoreError>;
+
+    /// At most `limit` events of a pool recorded after sequence number
+    /// `seq`, in the order recorded.
+    fn events_page(&self, pool_id: &str, seq: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
+
+    /// Hands `f` the events of a pool that took effect by `as_of` and were
+    /// recorded by `known` (RFC 3339; `None`: every one), in the order they
+    /// took effect, then recorded: read a page at a time, so a fold over
+    /// them holds its book, never the log. On an error `f` may have seen
+    /// part of the log: the caller drops what it folded.
+    fn visit(
+        &self,
+        pool_id: &str,
+        as_of: NaiveDate,
+        known: Option<&str>,
+        f: &mut dyn FnMut(&Event),
+    ) -> Result<(), StoreError>;
 
     /// Every event of a pool, in the order recorded.
     fn events(&self, pool_id: &str) -> Result<Vec<Event>, StoreError> {
@@ -121,26 +142,35 @@ pub(super) fn no_pool(id: &str) -> StoreError {
     StoreError::NotFound(format!("no pool `{id}`"))
 }
 
-/// Events from their stored columns (seq, effective, recorded_at,
-/// recorded_by, request_id, JSON). (A request that decided no event stores
-/// nothing; repeated, it is decided again.)
-pub(super) fn events_of(
-    rows: Vec<(i64, String, String, String, String, String)>,
-) -> Result<Vec<Event>, StoreError> {
-    rows.into_iter()
-        .map(
-            |(seq, effective, recorded_at, recorded_by, request_id, json)| {
-                Ok(Event {
-                    seq: seq as u64,
-                    effective: effective
-                        .parse()
-                        .map_err(|e: chrono::ParseError| StoreError::Corrupt(e.to_string()))?,
-                    recorded_at,
-                    recorded_by,
-                    request_id,
-                    kind: super::referral::from_json(&json)?,
-                })
-            },
-        )
-        .collect()
+/// An event's stored columns: seq, effective, recorded_at, recorded_by,
+/// request_id, JSON.
+pub(super) type Columns = (i64, String, String, String, String, String);
+
+/// Events from their stored columns. (A request that decided no event
+/// stores nothing; repeated, it is decided again.)
+pub(super) fn events_of(rows: Vec<Columns>) -> Result<Vec<Event>, StoreError> {
+    rows.into_iter().map(event_of).collect()
+}
+
+/// An event from its stored columns.
+pub(super) fn event_of(
+    (seq, effective, recorded_at, recorded_by, request_id, json): Columns,
+) -> Result<Event, StoreError> {
+    Ok(Event {
+        seq: seq as u64,
+        effective: effective
+            .parse()
+            .map_err(|e: chrono::ParseError| StoreError::Corrupt(e.to_string()))?,
+        recorded_at,
+        recorded_by,
+        request_id,
+        kind: super::referral::from_json(&json)?,
+    })
+}
+
+/// A day as stored (`YYYY-MM-DD`, which orders as the days do), the latest
+/// a store can hold standing for any later one.
+pub(super) fn stored_day(d: NaiveDate) -> String {
+    d.min(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(d))
+        .to_string()
 }

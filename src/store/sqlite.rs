@@ -27,6 +27,8 @@ mod referral;
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    /// The database file (long reads open their own connection to it).
+    path: std::path::PathBuf,
 }
 
 const MIGRATIONS: &[&str] = &[
@@ -132,6 +134,7 @@ impl Store {
         }
         Ok(Store {
             conn: Mutex::new(conn),
+            path: dir.join("smefin.sqlite3"),
         })
     }
 
@@ -155,6 +158,17 @@ impl Store {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
         tx.commit()
+    }
+
+    /// A read-only connection of its own, for a long read that must not
+    /// hold the store's lock (WAL lets writers go on meanwhile).
+    fn reader(&self) -> Result<Connection, StoreError> {
+        let c = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(c)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {

@@ -552,7 +552,145 @@ async fn a_scripted_year_of_a_2000_loan_pool() {
         "{}",
         crate::cli::stdout(&o)
     );
+    audit_trail(&mut c, &data, dir.path()).await;
     srv.shutdown().await;
+}
+
+async fn events(
+    c: &mut LedgerServiceClient<Channel>,
+    loan: &str,
+    bank: &str,
+    page_size: u32,
+) -> Vec<pb::LedgerEvent> {
+    let (mut all, mut token) = (Vec::new(), String::new());
+    loop {
+        let r = c
+            .list_events(req(
+                pb::ListEventsRequest {
+                    pool_id: "YEAR".into(),
+                    loan_id: loan.into(),
+                    bank_id: bank.into(),
+                    page_size,
+                    page_token: token.clone(),
+                },
+                BUREAU,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.events.len() <= page_size as usize);
+        all.extend(r.events);
+        if r.next_page_token.is_empty() {
+            return all;
+        }
+        token = r.next_page_token;
+    }
+}
+
+fn kind(e: &pb::LedgerEvent) -> String {
+    let v: serde_json::Value = serde_json::from_str(&e.json).unwrap();
+    v["kind"].as_str().unwrap().to_string()
+}
+
+/// The year's log read back as its audit trail: every event once, in
+/// order, with who and the request id; one loan's and one bank's alone;
+/// what may not read it or page it.
+async fn audit_trail(c: &mut LedgerServiceClient<Channel>, data: &str, dir: &std::path::Path) {
+    let all = events(c, "", "", 1000).await;
+    let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=all.len() as u64).collect::<Vec<_>>());
+    assert!(all.len() > 2_000 * 12, "{} events", all.len());
+    assert!(
+        all.iter()
+            .all(|e| !e.request_id.is_empty() && !e.recorded_by.is_empty())
+    );
+    // L0: enrolled, 12 month ends, claimed, approved, paid, a recovery
+    let l0 = events(c, "L0", "", 3).await;
+    let kinds: Vec<String> = l0.iter().map(kind).collect();
+    assert_eq!(kinds[0], "loan_enrolled");
+    for k in [
+        "claim_filed",
+        "claim_approved",
+        "claim_paid",
+        "recovery_reported",
+    ] {
+        assert_eq!(
+            kinds.iter().filter(|x| *x == k).count(),
+            1,
+            "{k}: {kinds:?}"
+        );
+    }
+    let about_l0 = |e: &&pb::LedgerEvent| e.json.contains("\"L0\"") || e.json.contains("\"C0\"");
+    assert_eq!(l0.len(), all.iter().filter(about_l0).count());
+    assert!(l0.iter().all(|e| about_l0(&e)));
+    // each event is one bank's, or the pool's cash and breaker
+    let jxb = events(c, "", "JXB", 1000).await;
+    let nc = events(c, "", "NCRCB", 1000).await;
+    let pool_wide = all
+        .iter()
+        .filter(|e| {
+            matches!(
+                kind(e).as_str(),
+                "capital_injected" | "top_up" | "withdrawal" | "interest_credited"
+            ) || kind(e) == "breaker_resumed" && e.json.contains("\"bank\":null")
+        })
+        .count();
+    assert_eq!(jxb.len() + nc.len() + pool_wide, all.len());
+    assert!(
+        jxb.iter()
+            .all(|e| !e.json.contains("\"bank_id\":\"NCRCB\""))
+    );
+    // a bank may not read the log; a token of another query, a page of
+    // 1,001 and an unknown pool are refused
+    let ask = |loan: &str, size: u32, token: &str, who| {
+        let mut c = c.clone();
+        let r = pb::ListEventsRequest {
+            pool_id: "YEAR".into(),
+            loan_id: loan.into(),
+            page_size: size,
+            page_token: token.into(),
+            ..Default::default()
+        };
+        async move { c.list_events(req(r, who)).await }
+    };
+    assert_eq!(
+        ask("", 10, "", JXB).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    let first = ask("", 10, "", BUREAU).await.unwrap().into_inner();
+    let e = ask("L0", 10, &first.next_page_token, BUREAU)
+        .await
+        .unwrap_err();
+    assert_eq!(crate::common::violation_fields(&e), ["page_token"]);
+    let e = ask("", 1001, "x", BUREAU).await.unwrap_err();
+    assert_eq!(
+        crate::common::violation_fields(&e),
+        ["page_size", "page_token"]
+    );
+    // from a shell: L1's claim and its denial, as an officer reads them
+    let o = run(
+        &[
+            "pool",
+            "events",
+            "--pool",
+            "YEAR",
+            "--loan",
+            "L1",
+            "--data-dir",
+            data,
+        ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = crate::cli::stdout(&o);
+    for want in [
+        "纳入贷款 L1（NCRCB",
+        "申请代偿 C1（L1",
+        "拒绝代偿 C1：未尽清收义务",
+        "review-C1",
+    ] {
+        assert!(out.contains(want), "{want} not in:\n{out}");
+    }
 }
 
 /// What the bureau and the banks do after month `m`'s files.

@@ -144,11 +144,7 @@ fn decide_all(
         } else {
             let book = match scratch.take() {
                 Some((d, book)) if d == on => book,
-                _ => {
-                    let mut all = log.after(0)?;
-                    all.extend(extra.iter().cloned());
-                    Book::fold(p, &all, on, None)
-                }
+                _ => folded_with(p, log, &extra, on, run.book.last_cash)?,
             };
             let decided = decide::enrol(&book, loan, on);
             scratch = Some((on, book));
@@ -177,6 +173,37 @@ fn decide_all(
         }
     }
     Ok((kinds, outcome, in_order))
+}
+
+/// The log as of `on` with the batch's enrolments so far (`extra`, to be
+/// recorded after the log) among its events: read in effective order, each
+/// of `extra` folded where its day puts it.
+fn folded_with(
+    p: &Arc<Programme>,
+    log: &dyn Log,
+    extra: &[Event],
+    on: NaiveDate,
+    last_cash: Option<NaiveDate>,
+) -> Result<Book, StoreError> {
+    let mut mine: Vec<&Event> = extra.iter().filter(|e| e.effective <= on).collect();
+    mine.sort_by_key(|e| (e.effective, e.seq));
+    let mut mine = mine.into_iter().peekable();
+    let mut book = Book::fold_from(
+        p,
+        |f| {
+            log.visit(on, &mut |e: &Event| {
+                while let Some(x) = mine.next_if(|x| x.effective < e.effective) {
+                    f(x);
+                }
+                f(e);
+            })
+        },
+        last_cash,
+    )?;
+    for x in mine {
+        book.apply(x);
+    }
+    Ok(book)
 }
 
 impl LedgerSvc {
@@ -210,7 +237,9 @@ impl LedgerSvc {
             let mut outcome = Vec::new();
             let mut kept: Option<Running> = None;
             let recorded = store.record(&pool_id, &rid, &content, &by, &mut |log| {
-                caught_up(&mut run, &p, &|seq| log.after(seq))?;
+                caught_up(&mut run, &p, &|seq| log.after(seq), &|f| {
+                    log.visit(NaiveDate::MAX, f)
+                })?;
                 let Some(mut r) = run.take() else {
                     return Err(StoreError::Corrupt("the pool's fold was lost".into()));
                 };

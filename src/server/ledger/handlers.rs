@@ -77,7 +77,9 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
                 kinds(decide::cash(b, kind.clone(), on))
             })
             .await?;
-        Ok(Response::new(pb::RecordCashResponse { event: one(ev) }))
+        Ok(Response::new(pb::RecordCashResponse {
+            event: one(ev, &who),
+        }))
     }
 
     async fn enroll_loan(
@@ -105,7 +107,9 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
                 kinds(decide::enrol(b, loan.clone(), on))
             })
             .await?;
-        Ok(Response::new(pb::EnrollLoanResponse { event: one(ev) }))
+        Ok(Response::new(pb::EnrollLoanResponse {
+            event: one(ev, &who),
+        }))
     }
 
     async fn enroll_loans(
@@ -153,7 +157,9 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
                 kinds(decide::file_claim(b, &claim, &loan))
             })
             .await?;
-        Ok(Response::new(pb::FileClaimResponse { event: one(ev) }))
+        Ok(Response::new(pb::FileClaimResponse {
+            event: one(ev, &who),
+        }))
     }
 
     async fn review_claim(
@@ -194,7 +200,9 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
                 kinds(decide::review(b, &claim, deny))
             })
             .await?;
-        Ok(Response::new(pb::ReviewClaimResponse { event: one(ev) }))
+        Ok(Response::new(pb::ReviewClaimResponse {
+            event: one(ev, &who),
+        }))
     }
 
     async fn pay_claim(
@@ -223,7 +231,9 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
                 kinds(decide::pay(b, &claim, on))
             })
             .await?;
-        Ok(Response::new(pb::PayClaimResponse { event: one(ev) }))
+        Ok(Response::new(pb::PayClaimResponse {
+            event: one(ev, &who),
+        }))
     }
 
     async fn report_recovery(
@@ -254,7 +264,9 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
                 kinds(decide::recovery(b, &loan, amount, on))
             })
             .await?;
-        Ok(Response::new(pb::ReportRecoveryResponse { event: one(ev) }))
+        Ok(Response::new(pb::ReportRecoveryResponse {
+            event: one(ev, &who),
+        }))
     }
 
     async fn resume_enrolment(
@@ -288,8 +300,16 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
             })
             .await?;
         Ok(Response::new(pb::ResumeEnrolmentResponse {
-            event: one(ev),
+            event: one(ev, &who),
         }))
+    }
+
+    async fn list_events(
+        &self,
+        request: Request<pb::ListEventsRequest>,
+    ) -> Result<Response<pb::ListEventsResponse>, Status> {
+        let who = caller(&request)?;
+        self.list_events_of(who, request.into_inner()).await
     }
 
     async fn project_pool(

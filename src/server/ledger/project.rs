@@ -116,8 +116,12 @@ impl LedgerSvc {
         let (rolls, r) = crate::server::on_store(&self.store, move |store| {
             let _permit = permit;
             let p = programme_of(store, &programmes, &pool_id)?;
-            let events = store.events(&pool_id)?;
-            let (rolls, book) = rolls::estimate_with_book(p, &events, as_of, &prior);
+            let (rolls, book) = rolls::estimate_from(
+                p,
+                |f| store.visit(&pool_id, as_of, None, f),
+                as_of,
+                &prior,
+            )?;
             let work = u64::from(o.scenarios) * book.loans.len() as u64;
             if work > MAX_WORK {
                 return Err(StoreError::Quota(format!(

@@ -4,13 +4,18 @@
 
 use std::cell::RefCell;
 
+use chrono::NaiveDate;
+
 use postgres::GenericClient;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 
 use super::PgStore;
 use super::errors::Failure;
 use crate::ledger::event::Event;
 use crate::store::ledger::{
-    Decide, LedgerStore, Log, PoolRow, StoredFold, events_of, no_pool, pool_taken, repeated,
+    Decide, LedgerStore, Log, PoolRow, StoredFold, event_of, events_of, no_pool, pool_taken,
+    repeated, stored_day,
 };
 use crate::store::referral::to_json;
 use crate::store::{StoreError, now};
@@ -36,8 +41,11 @@ pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
      );
      CREATE INDEX ledger_events_request ON ledger_events (pool_id, request_scope, request_id);";
 
-/// A pool's stored fold (migration 4); the same shape as SQLite's.
-pub(super) const FOLDS: &str = "CREATE TABLE ledger_folds (
+/// A pool's stored fold, and its events in effective order (migration 4);
+/// the same shape as SQLite's.
+pub(super) const FOLDS: &str =
+    "CREATE INDEX ledger_events_effective ON ledger_events (pool_id, effective, seq);
+     CREATE TABLE ledger_folds (
         pool_id TEXT PRIMARY KEY REFERENCES ledger_pools(pool_id),
         seq BIGINT NOT NULL,
         fingerprint TEXT NOT NULL,
@@ -76,6 +84,50 @@ fn events_where(
     )?)
 }
 
+/// Rows a read of the log in effective order fetches at a time.
+const PAGE: i32 = 10_000;
+
+/// The events in effective order (see [`LedgerStore::visit`]), inside
+/// `tx`, a page at a time.
+fn visit_in(
+    tx: &mut postgres::Transaction<'_>,
+    pool: &str,
+    as_of: NaiveDate,
+    known: Option<&str>,
+    f: &mut dyn FnMut(&Event),
+) -> Result<(), Failure> {
+    let portal = tx.bind(
+        &format!(
+            "SELECT {COLUMNS} FROM ledger_events WHERE pool_id = $1 AND effective <= $2
+             AND ($3::TEXT IS NULL OR recorded_at <= $3) ORDER BY effective, seq"
+        ),
+        &[&pool, &stored_day(as_of), &known],
+    )?;
+    loop {
+        let rows = tx.query_portal(&portal, PAGE)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for r in &rows {
+            f(&event_of((
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+            ))?);
+        }
+    }
+}
+
+fn unfailed(f: Failure) -> StoreError {
+    match f {
+        Failure::Store(e) => e,
+        Failure::Pg(e) => super::errors::classify(e),
+    }
+}
+
 /// The log inside a write's transaction.
 struct TxLog<'a, 't> {
     tx: RefCell<&'a mut postgres::Transaction<'t>>,
@@ -90,10 +142,12 @@ impl Log for TxLog<'_, '_> {
             "pool_id = $1 AND seq > $2",
             &[&self.pool, &(seq as i64)],
         )
-        .map_err(|f| match f {
-            Failure::Store(e) => e,
-            Failure::Pg(e) => super::errors::classify(e),
-        })
+        .map_err(unfailed)
+    }
+
+    fn visit(&self, as_of: NaiveDate, f: &mut dyn FnMut(&Event)) -> Result<(), StoreError> {
+        let mut tx = self.tx.borrow_mut();
+        visit_in(&mut tx, self.pool, as_of, None, f).map_err(unfailed)
     }
 }
 
@@ -153,6 +207,49 @@ impl LedgerStore for PgStore {
         })
     }
 
+    fn visit(
+        &self,
+        pool_id: &str,
+        as_of: NaiveDate,
+        known: Option<&str>,
+        f: &mut dyn FnMut(&Event),
+    ) -> Result<(), StoreError> {
+        // (never read twice: `f` has seen what the first read handed it)
+        let mut tried = false;
+        self.read(|c| {
+            if std::mem::replace(&mut tried, true) {
+                return Err(Failure::Store(StoreError::Unavailable(
+                    "the connection to the database was lost while the pool's log was read; retry"
+                        .into(),
+                )));
+            }
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            visit_in(&mut tx, pool_id, as_of, known, f)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn events_page(&self, pool_id: &str, seq: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.read(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM ledger_events WHERE pool_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                ),
+                &[&pool_id, &(seq as i64), &(limit as i64)],
+            )?;
+            Ok(events_of(
+                rows.iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+                    .collect(),
+            )?)
+        })
+    }
+
     fn record(
         &self,
         pool_id: &str,
@@ -208,22 +305,76 @@ impl LedgerStore for PgStore {
                     kind,
                 });
             }
-            // (in chunks, one statement each: a batch is one round trip
-            // per chunk, not per event)
-            for chunk in out.chunks(5_000) {
-                let seqs: Vec<i64> = chunk.iter().map(|e| e.seq as i64).collect();
-                let days: Vec<String> = chunk.iter().map(|e| e.effective.to_string()).collect();
-                let json: Vec<String> = chunk
-                    .iter()
-                    .map(|e| to_json(&e.kind))
-                    .collect::<Result<_, _>>()?;
-                tx.execute(
-                    "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
-                     SELECT $1, s, e, $4, $5, $5, $6, $7, j FROM UNNEST($2::BIGINT[], $3::TEXT[], $8::TEXT[]) AS t(s, e, j)",
-                    &[&pool_id, &seqs, &days, &at, &by, &request_id, &content_hash, &json],
-                )?;
-            }
+            append(tx, pool_id, &out, &at, by, request_id, content_hash)?;
             Ok(out)
         })
     }
+}
+
+/// Writes from this many events up go by binary COPY; fewer, by one
+/// INSERT (one round trip instead of COPY's two).
+const COPY_FROM: usize = 1_000;
+
+/// Appends `events`, recorded at `at` by `by` for `request_id`, their JSON
+/// encoded on every core.
+fn append(
+    tx: &mut postgres::Transaction<'_>,
+    pool_id: &str,
+    events: &[Event],
+    at: &str,
+    by: &str,
+    request_id: &str,
+    content_hash: &str,
+) -> Result<(), Failure> {
+    use rayon::prelude::*;
+    let json: Vec<String> = events
+        .par_iter()
+        .map(|e| to_json(&e.kind))
+        .collect::<Result<_, _>>()?;
+    if events.len() < COPY_FROM {
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq as i64).collect();
+        let days: Vec<String> = events.iter().map(|e| e.effective.to_string()).collect();
+        tx.execute(
+            "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
+             SELECT $1, s, e, $4, $5, $5, $6, $7, j FROM UNNEST($2::BIGINT[], $3::TEXT[], $8::TEXT[]) AS t(s, e, j)",
+            &[&pool_id, &seqs, &days, &at, &by, &request_id, &content_hash, &json],
+        )?;
+        return Ok(());
+    }
+    let sink = tx.copy_in(
+        "COPY ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json) FROM STDIN BINARY",
+    )?;
+    let mut w = BinaryCopyInWriter::new(
+        sink,
+        &[
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+        ],
+    );
+    let mut day = (None, String::new());
+    for (e, j) in events.iter().zip(&json) {
+        if day.0 != Some(e.effective) {
+            day = (Some(e.effective), e.effective.to_string());
+        }
+        w.write(&[
+            &pool_id,
+            &(e.seq as i64),
+            &day.1,
+            &at,
+            &by,
+            &by,
+            &request_id,
+            &content_hash,
+            j,
+        ])?;
+    }
+    w.finish()?;
+    Ok(())
 }

@@ -1,11 +1,13 @@
 //! Pools and their event logs in the embedded SQLite.
 
+use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Store;
 use crate::ledger::event::Event;
 use crate::store::ledger::{
-    Decide, LedgerStore, Log, PoolRow, StoredFold, events_of, no_pool, pool_taken, repeated,
+    Columns, Decide, LedgerStore, Log, PoolRow, StoredFold, event_of, events_of, no_pool,
+    pool_taken, repeated, stored_day,
 };
 use crate::store::referral::to_json;
 use crate::store::{StoreError, now};
@@ -31,8 +33,11 @@ pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
      );
      CREATE INDEX ledger_events_request ON ledger_events (pool_id, request_scope, request_id);";
 
-/// A pool's stored fold (migration 5); PostgreSQL's is the same shape.
-pub(super) const FOLDS: &str = "CREATE TABLE ledger_folds (
+/// A pool's stored fold, and its events in effective order (migration 5);
+/// PostgreSQL's are the same shape.
+pub(super) const FOLDS: &str =
+    "CREATE INDEX ledger_events_effective ON ledger_events (pool_id, effective, seq);
+     CREATE TABLE ledger_folds (
         pool_id TEXT PRIMARY KEY REFERENCES ledger_pools(pool_id),
         seq INTEGER NOT NULL,
         fingerprint TEXT NOT NULL,
@@ -56,7 +61,7 @@ fn pool_in(c: &Connection, id: &str) -> Result<Option<PoolRow>, StoreError> {
     .optional()?)
 }
 
-type Row = (i64, String, String, String, String, String);
+type Row = Columns;
 
 fn rows(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Row>, StoreError> {
     let mut st = c.prepare(sql)?;
@@ -85,6 +90,32 @@ fn events_in(c: &Connection, pool: &str, after: u64) -> Result<Vec<Event>, Store
     )?)
 }
 
+/// The events in effective order (see [`LedgerStore::visit`]), on `c`.
+fn visit_in(
+    c: &Connection,
+    pool: &str,
+    as_of: NaiveDate,
+    known: Option<&str>,
+    f: &mut dyn FnMut(&Event),
+) -> Result<(), StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM ledger_events WHERE pool_id = ?1 AND effective <= ?2
+         AND (?3 IS NULL OR recorded_at <= ?3) ORDER BY effective, seq"
+    ))?;
+    let mut rows = st.query(params![pool, stored_day(as_of), known])?;
+    while let Some(r) = rows.next()? {
+        f(&event_of((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))?);
+    }
+    Ok(())
+}
+
 /// The log inside a write's transaction.
 struct TxLog<'a> {
     c: &'a Connection,
@@ -94,6 +125,10 @@ struct TxLog<'a> {
 impl Log for TxLog<'_> {
     fn after(&self, seq: u64) -> Result<Vec<Event>, StoreError> {
         events_in(self.c, self.pool, seq)
+    }
+
+    fn visit(&self, as_of: NaiveDate, f: &mut dyn FnMut(&Event)) -> Result<(), StoreError> {
+        visit_in(self.c, self.pool, as_of, None, f)
     }
 }
 
@@ -153,6 +188,27 @@ impl LedgerStore for Store {
             params![pool_id, fold.seq as i64, fold.fingerprint, now(), fold.data],
         )?;
         Ok(())
+    }
+
+    fn visit(
+        &self,
+        pool_id: &str,
+        as_of: NaiveDate,
+        known: Option<&str>,
+        f: &mut dyn FnMut(&Event),
+    ) -> Result<(), StoreError> {
+        // (on a connection of its own: WAL lets writes go on meanwhile)
+        visit_in(&self.reader()?, pool_id, as_of, known, f)
+    }
+
+    fn events_page(&self, pool_id: &str, seq: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        events_of(rows(
+            &self.lock(),
+            &format!(
+                "SELECT {COLUMNS} FROM ledger_events WHERE pool_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ),
+            &[&pool_id, &(seq as i64), &(limit as i64)],
+        )?)
     }
 
     fn record(
