@@ -218,19 +218,33 @@ pub(super) fn open(w: &Which) -> Result<Opened, CliError> {
     Ok((store, std::sync::Arc::new(p), as_of))
 }
 
-pub(super) fn events(
-    store: &dyn Backend,
-    pool: &str,
-) -> Result<Vec<crate::ledger::event::Event>, CliError> {
-    store
-        .events(pool)
-        .map_err(|e| CliError::new(format!("--pool {pool}: {e}")))
+/// The pool's events that took effect by `as_of`, handed in order a page
+/// at a time (a command holds the pool's book, never its log).
+pub(super) fn each<'a>(
+    store: &'a dyn Backend,
+    pool: &'a str,
+    as_of: NaiveDate,
+) -> impl crate::ledger::history::Each<StoreError> + 'a {
+    move |f: &mut dyn FnMut(&crate::ledger::event::Event)| store.visit(pool, as_of, None, f)
+}
+
+/// A store error reading pool `pool`, as the CLI says it.
+pub(super) fn read_error(pool: &str) -> impl Fn(StoreError) -> CliError + '_ {
+    move |e| CliError::new(format!("--pool {pool}: {e}"))
 }
 
 fn state(a: StateArgs) -> Result<(), CliError> {
     let (store, p, as_of) = open(&a.which)?;
-    let events = events(store.as_ref(), &a.which.pool)?;
-    let s = crate::ledger::pool_state(&p, &events, as_of, None, None, None);
+    let pool = a.which.pool.as_str();
+    let s = crate::ledger::pool_state_from(
+        &p,
+        each(store.as_ref(), pool, as_of),
+        as_of,
+        None,
+        None,
+        None,
+    )
+    .map_err(read_error(pool))?;
     if a.json {
         let text = serde_json::to_string_pretty(&s).map_err(|e| CliError::new(e.to_string()))?;
         return print(&(text + "\n"));
@@ -282,12 +296,14 @@ fn rolls(a: RollsArgs) -> Result<(), CliError> {
         ));
     }
     let (store, p, as_of) = open(&a.which)?;
-    let events = events(store.as_ref(), &a.which.pool)?;
+    let pool = a.which.pool.as_str();
     let prior = crate::ledger::rolls::Prior {
         strength: a.prior_strength,
         ..Default::default()
     };
-    let r = crate::ledger::rolls::estimate(&p, &events, as_of, &prior);
+    let (r, _) =
+        crate::ledger::rolls::estimate_from(&p, each(store.as_ref(), pool, as_of), as_of, &prior)
+            .map_err(read_error(pool))?;
     if a.json {
         let text = serde_json::to_string_pretty(&r).map_err(|e| CliError::new(e.to_string()))?;
         return print(&(text + "\n"));
@@ -304,19 +320,24 @@ fn report(a: ReportArgs) -> Result<(), CliError> {
     }
     super::check_output_dirs(&[Some(a.out.as_path())])?;
     let (store, p, as_of) = open(&a.which)?;
-    let events = events(store.as_ref(), &a.which.pool)?;
-    let s = crate::ledger::pool_state(&p, &events, as_of, None, None, None);
-    let months = crate::ledger::history::months(&p, &events, as_of, 36);
-    let outlook = a.project.then(|| {
-        crate::ledger::project::from_log(
+    let (pool, store) = (a.which.pool.as_str(), store.as_ref());
+    let s = crate::ledger::pool_state_from(&p, each(store, pool, as_of), as_of, None, None, None)
+        .map_err(read_error(pool))?;
+    let months = crate::ledger::history::months_from(&p, each(store, pool, as_of), as_of, 36)
+        .map_err(read_error(pool))?;
+    let outlook = if a.project {
+        let (_, r) = crate::ledger::project::from_each(
             &p,
-            &events,
+            each(store, pool, as_of),
             as_of,
             &Default::default(),
             &Default::default(),
         )
-        .1
-    });
+        .map_err(read_error(pool))?;
+        Some(r)
+    } else {
+        None
+    };
     let html = crate::report::pool::html(
         &a.which.pool,
         &p.name,
@@ -401,7 +422,8 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
     let problems = std::cell::RefCell::new(Vec::new());
     let recorded = store
         .record(&a.which.pool, &request, &hash, "cli", &mut |log| {
-            let b = Book::fold(&p, &log.after(0)?, as_of, None);
+            // (statuses move no cash: the last cash day is not needed)
+            let b = Book::fold_from(&p, |f| log.visit(as_of, f), None)?;
             let mut kinds = Vec::new();
             problems.borrow_mut().clear();
             for l in &lines {
@@ -454,42 +476,53 @@ fn line_event(b: &Book, bank: &str, l: &Line) -> Result<Vec<EventKind>, decide::
 
 fn log(a: EventsArgs) -> Result<(), CliError> {
     let (store, p, as_of) = open(&a.which)?;
-    let all = events(store.as_ref(), &a.which.pool)?;
-    let book = Book::fold(&p, &all, NaiveDate::MAX, None);
-    let picked = all
-        .iter()
-        .filter(|e| e.effective <= as_of && book.is_about(e, a.loan.as_deref(), a.bank.as_deref()));
-    if a.json {
-        let mut out = String::new();
-        for e in picked {
-            let line = serde_json::json!({
-                "seq": e.seq,
-                "effective": e.effective,
-                "recorded_at": e.recorded_at,
-                "recorded_by": e.recorded_by,
-                "request_id": e.request_id,
-                "event": e.kind,
-            });
-            out.push_str(&line.to_string());
-            out.push('\n');
-        }
-        return print(&out);
-    }
-    let mut t = Table::new(
-        &["序号", "生效日", "记录时间", "记录人", "请求号", "事件"],
-        &[0],
+    let pool = a.which.pool.as_str();
+    let book = Book::fold_from(&p, each(store.as_ref(), pool, NaiveDate::MAX), None)
+        .map_err(read_error(pool))?;
+    let (mut json, mut t) = (
+        String::new(),
+        Table::new(
+            &["序号", "生效日", "记录时间", "记录人", "请求号", "事件"],
+            &[0],
+        ),
     );
-    for e in picked {
-        t.row(vec![
-            e.seq.to_string(),
-            e.effective.to_string(),
-            e.recorded_at.clone(),
-            e.recorded_by.clone(),
-            e.request_id.clone(),
-            describe(&e.kind),
-        ]);
+    let mut after = 0;
+    loop {
+        let page = store
+            .events_page(pool, after, 10_000)
+            .map_err(read_error(pool))?;
+        let Some(last) = page.last().map(|e| e.seq) else {
+            break;
+        };
+        after = last;
+        let picked = page.iter().filter(|e| {
+            e.effective <= as_of && book.is_about(e, a.loan.as_deref(), a.bank.as_deref())
+        });
+        for e in picked {
+            if a.json {
+                let line = serde_json::json!({
+                    "seq": e.seq,
+                    "effective": e.effective,
+                    "recorded_at": e.recorded_at,
+                    "recorded_by": e.recorded_by,
+                    "request_id": e.request_id,
+                    "event": e.kind,
+                });
+                json.push_str(&line.to_string());
+                json.push('\n');
+            } else {
+                t.row(vec![
+                    e.seq.to_string(),
+                    e.effective.to_string(),
+                    e.recorded_at.clone(),
+                    e.recorded_by.clone(),
+                    e.request_id.clone(),
+                    describe(&e.kind),
+                ]);
+            }
+        }
     }
-    print(&t.render(""))
+    print(&if a.json { json } else { t.render("") })
 }
 
 /// An event in a line, as an officer reads it.

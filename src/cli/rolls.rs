@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use super::pool::{ProjectArgs, events, open};
+use super::pool::{ProjectArgs, each, open, read_error};
 use super::{CliError, print};
 use crate::ledger::project::{Options, Projection};
 use crate::ledger::rolls::{HORIZONS, Prior, RollRates, STATES};
@@ -122,17 +122,22 @@ fn options(a: &ProjectArgs) -> Result<Options, CliError> {
 pub fn project(a: ProjectArgs) -> Result<(), CliError> {
     let o = options(&a)?;
     let (store, p, as_of) = open(&a.which)?;
-    let events = events(store.as_ref(), &a.which.pool)?;
+    let (pool, store) = (a.which.pool.as_str(), store.as_ref());
     let prior = Prior {
         strength: a.prior_strength,
         ..Default::default()
     };
-    let (rolls, r) = crate::ledger::project::from_log(&p, &events, as_of, &prior, &o);
-    let back = a.backtest.then(|| {
+    let (rolls, r) =
+        crate::ledger::project::from_each(&p, each(store, pool, as_of), as_of, &prior, &o)
+            .map_err(read_error(pool))?;
+    let back = if a.backtest {
         let end = as_of + chrono::Months::new(o.months);
-        let months = crate::ledger::history::months(&p, &events, end, 1200);
-        crate::ledger::backtest::backtest(&r, &months)
-    });
+        let months = crate::ledger::history::months_from(&p, each(store, pool, end), end, 1200)
+            .map_err(read_error(pool))?;
+        Some(crate::ledger::backtest::backtest(&r, &months))
+    } else {
+        None
+    };
     if back.as_ref().is_some_and(|b| b.months.is_empty()) {
         return Err(CliError::new(
             "--backtest: the ledger has no month end after --as-of to compare with",

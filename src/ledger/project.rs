@@ -389,9 +389,26 @@ pub fn from_log(
     prior: &super::rolls::Prior,
     o: &Options,
 ) -> (RollRates, Projection) {
-    let (rolls, book) = super::rolls::estimate_with_book(programme, events, as_of, prior);
+    super::history::sure(from_each(
+        programme,
+        super::history::sorted(events, as_of, None),
+        as_of,
+        prior,
+        o,
+    ))
+}
+
+/// [`from_log`] over events handed in order.
+pub fn from_each<E>(
+    programme: &std::sync::Arc<super::rules::Programme>,
+    each: impl super::history::Each<E>,
+    as_of: NaiveDate,
+    prior: &super::rolls::Prior,
+    o: &Options,
+) -> Result<(RollRates, Projection), E> {
+    let (rolls, book) = super::rolls::estimate_from(programme, each, as_of, prior)?;
     let r = project(&book, as_of, &matrix(&rolls), o);
-    (rolls, r)
+    Ok((rolls, r))
 }
 
 /// The monthly matrix of estimated roll rates.

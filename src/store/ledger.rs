@@ -119,11 +119,11 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug {
 /// The answer to a repeated request: the events it recorded, or why not.
 pub(super) fn repeated(
     events: Vec<Event>,
-    hashes: &[String],
+    stored_hash: &str,
     content_hash: &str,
     request_id: &str,
 ) -> Result<Vec<Event>, StoreError> {
-    if hashes.iter().all(|h| h == content_hash) {
+    if stored_hash == content_hash {
         Ok(events)
     } else {
         Err(StoreError::AlreadyExists(format!(

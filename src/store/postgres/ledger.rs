@@ -41,10 +41,23 @@ pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
      );
      CREATE INDEX ledger_events_request ON ledger_events (pool_id, request_scope, request_id);";
 
-/// A pool's stored fold, and its events in effective order (migration 4);
-/// the same shape as SQLite's.
-pub(super) const FOLDS: &str =
-    "CREATE INDEX ledger_events_effective ON ledger_events (pool_id, effective, seq);
+/// Migration 5 of SQLite, 4 of PostgreSQL (the same shape): the events in
+/// effective order; each write's request once (its events are a range of
+/// the log), in place of an index over every event; a pool's stored fold.
+pub(super) const FOLDS: &str = "CREATE INDEX ledger_events_effective ON ledger_events (pool_id, effective, seq);
+     CREATE TABLE ledger_requests (
+        pool_id TEXT NOT NULL REFERENCES ledger_pools(pool_id),
+        request_scope TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        first_seq BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, request_scope, request_id)
+     );
+     INSERT INTO ledger_requests (pool_id, request_scope, request_id, content_hash, first_seq, last_seq)
+        SELECT pool_id, request_scope, request_id, MIN(content_hash), MIN(seq), MAX(seq)
+        FROM ledger_events GROUP BY pool_id, request_scope, request_id;
+     DROP INDEX ledger_events_request;
      CREATE TABLE ledger_folds (
         pool_id TEXT PRIMARY KEY REFERENCES ledger_pools(pool_id),
         seq BIGINT NOT NULL,
@@ -266,21 +279,19 @@ impl LedgerStore for PgStore {
             if pool_in(tx, pool_id)?.is_none() {
                 return Err(no_pool(pool_id).into());
             }
-            let prior = events_where(
-                tx,
-                "pool_id = $1 AND request_scope = $2 AND request_id = $3",
+            let prior = tx.query_opt(
+                "SELECT content_hash, first_seq, last_seq FROM ledger_requests
+                 WHERE pool_id = $1 AND request_scope = $2 AND request_id = $3",
                 &[&pool_id, &by, &request_id],
             )?;
-            if !prior.is_empty() {
-                let hashes: Vec<String> = tx
-                    .query(
-                        "SELECT content_hash FROM ledger_events WHERE pool_id = $1 AND request_scope = $2 AND request_id = $3",
-                        &[&pool_id, &by, &request_id],
-                    )?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect();
-                return Ok(repeated(prior, &hashes, content_hash, request_id)?);
+            if let Some(r) = prior {
+                let (hash, first, last): (String, i64, i64) = (r.get(0), r.get(1), r.get(2));
+                let events = events_where(
+                    tx,
+                    "pool_id = $1 AND seq BETWEEN $2 AND $3",
+                    &[&pool_id, &first, &last],
+                )?;
+                return Ok(repeated(events, &hash, content_hash, request_id)?);
             }
             let new = decide(&TxLog {
                 tx: RefCell::new(&mut *tx),
@@ -306,6 +317,13 @@ impl LedgerStore for PgStore {
                 });
             }
             append(tx, pool_id, &out, &at, by, request_id, content_hash)?;
+            if let (Some(a), Some(b)) = (out.first(), out.last()) {
+                tx.execute(
+                    "INSERT INTO ledger_requests (pool_id, request_scope, request_id, content_hash, first_seq, last_seq)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&pool_id, &by, &request_id, &content_hash, &(a.seq as i64), &(b.seq as i64)],
+                )?;
+            }
             Ok(out)
         })
     }

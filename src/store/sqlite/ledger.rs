@@ -33,10 +33,23 @@ pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
      );
      CREATE INDEX ledger_events_request ON ledger_events (pool_id, request_scope, request_id);";
 
-/// A pool's stored fold, and its events in effective order (migration 5);
-/// PostgreSQL's are the same shape.
-pub(super) const FOLDS: &str =
-    "CREATE INDEX ledger_events_effective ON ledger_events (pool_id, effective, seq);
+/// Migration 5 of SQLite, 4 of PostgreSQL (the same shape): the events in
+/// effective order; each write's request once (its events are a range of
+/// the log), in place of an index over every event; a pool's stored fold.
+pub(super) const FOLDS: &str = "CREATE INDEX ledger_events_effective ON ledger_events (pool_id, effective, seq);
+     CREATE TABLE ledger_requests (
+        pool_id TEXT NOT NULL REFERENCES ledger_pools(pool_id),
+        request_scope TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, request_scope, request_id)
+     );
+     INSERT INTO ledger_requests (pool_id, request_scope, request_id, content_hash, first_seq, last_seq)
+        SELECT pool_id, request_scope, request_id, MIN(content_hash), MIN(seq), MAX(seq)
+        FROM ledger_events GROUP BY pool_id, request_scope, request_id;
+     DROP INDEX ledger_events_request;
      CREATE TABLE ledger_folds (
         pool_id TEXT PRIMARY KEY REFERENCES ledger_pools(pool_id),
         seq INTEGER NOT NULL,
@@ -224,21 +237,23 @@ impl LedgerStore for Store {
         if pool_in(&tx, pool_id)?.is_none() {
             return Err(no_pool(pool_id));
         }
-        let prior = rows(
-            &tx,
-            &format!(
-                "SELECT {COLUMNS} FROM ledger_events WHERE pool_id = ?1 AND request_scope = ?2 AND request_id = ?3 ORDER BY seq"
-            ),
-            &[&pool_id, &by, &request_id],
-        )?;
-        if !prior.is_empty() {
-            let mut st = tx.prepare(
-                "SELECT content_hash FROM ledger_events WHERE pool_id = ?1 AND request_scope = ?2 AND request_id = ?3",
-            )?;
-            let hashes: Vec<String> = st
-                .query_map(params![pool_id, by, request_id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            return repeated(events_of(prior)?, &hashes, content_hash, request_id);
+        let prior: Option<(String, i64, i64)> = tx
+            .query_row(
+                "SELECT content_hash, first_seq, last_seq FROM ledger_requests
+                 WHERE pool_id = ?1 AND request_scope = ?2 AND request_id = ?3",
+                params![pool_id, by, request_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((hash, first, last)) = prior {
+            let events = events_of(rows(
+                &tx,
+                &format!(
+                    "SELECT {COLUMNS} FROM ledger_events WHERE pool_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq"
+                ),
+                &[&pool_id, &first, &last],
+            )?)?;
+            return repeated(events, &hash, content_hash, request_id);
         }
         let new = decide(&TxLog {
             c: &tx,
@@ -279,7 +294,75 @@ impl LedgerStore for Store {
                 });
             }
         }
+        if let (Some(a), Some(b)) = (out.first(), out.last()) {
+            tx.execute(
+                "INSERT INTO ledger_requests (pool_id, request_scope, request_id, content_hash, first_seq, last_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![pool_id, by, request_id, content_hash, a.seq as i64, b.seq as i64],
+            )?;
+        }
         tx.commit()?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::money::Yuan;
+    use crate::ledger::event::EventKind;
+
+    /// A store written before migration 5 keeps answering its requests:
+    /// the same request id and content answers the events it recorded;
+    /// other content is refused; a new request goes on after them.
+    #[test]
+    fn migration_5_keeps_the_requests_of_an_existing_log() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = Connection::open(dir.path().join("smefin.sqlite3")).unwrap();
+            for m in &super::super::MIGRATIONS[..4] {
+                c.execute_batch(m).unwrap();
+            }
+            c.pragma_update(None, "user_version", 4).unwrap();
+            let cash = r#"{"kind":"capital_injected","amount":"100.00"}"#;
+            c.execute(
+                "INSERT INTO ledger_pools VALUES ('P', 'gongxintong', 'bureau', '2023-01-01T00:00:00+08:00')",
+                [],
+            )
+            .unwrap();
+            for (seq, rid, hash) in [(1, "cap", "h1"), (2, "two", "h2"), (3, "two", "h2")] {
+                c.execute(
+                    "INSERT INTO ledger_events VALUES ('P', ?1, '2023-01-03', '2023-01-03T00:00:00+08:00', 'bureau', 'bureau', ?2, ?3, ?4)",
+                    params![seq, rid, hash, cash],
+                )
+                .unwrap();
+            }
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let again = s
+            .record("P", "two", "h2", "bureau", &mut |_| panic!("decided again"))
+            .unwrap();
+        assert_eq!(again.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+        let e = s
+            .record("P", "two", "other", "bureau", &mut |_| Ok(vec![]))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::AlreadyExists(_)), "{e}");
+        // another caller's "two" is its own
+        let d: NaiveDate = "2023-01-05".parse().unwrap();
+        let top_up = EventKind::TopUp {
+            amount: Yuan::wan(1),
+        };
+        let theirs = s
+            .record("P", "two", "h9", "analyst", &mut |_| {
+                Ok(vec![(d, top_up.clone())])
+            })
+            .unwrap();
+        assert_eq!(theirs[0].seq, 4);
+        let again = s
+            .record("P", "two", "h9", "analyst", &mut |_| {
+                panic!("decided again")
+            })
+            .unwrap();
+        assert_eq!(again, theirs);
     }
 }
