@@ -14,6 +14,7 @@ mod riskpool;
 mod rolls;
 mod serve;
 mod stress;
+mod subsidy;
 mod token;
 
 use std::io::{self, Write};

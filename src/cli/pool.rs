@@ -37,6 +37,10 @@ pub enum PoolCommand {
     /// breaker trips, the claims by bank, the cash fan, the top-up that
     /// keeps the chance of running out within a target.
     Project(ProjectArgs),
+    /// Print the subsidy cost of each year's loans (FCRA-style: the present
+    /// value of the claims the pool pays less the recoveries it gets back,
+    /// on a government yield curve), the re-estimate beside the original.
+    Subsidy(super::subsidy::SubsidyArgs),
     /// Print the pool's log in the order recorded, its audit trail: who
     /// recorded what, when, under which request id.
     Events(EventsArgs),
@@ -186,6 +190,7 @@ pub fn run(cmd: PoolCommand) -> Result<(), CliError> {
         PoolCommand::Rolls(a) => rolls(a),
         PoolCommand::Project(a) => super::rolls::project(a),
         PoolCommand::Events(a) => log(a),
+        PoolCommand::Subsidy(a) => super::subsidy::run(a),
     }
 }
 
@@ -290,9 +295,9 @@ fn state(a: StateArgs) -> Result<(), CliError> {
 }
 
 fn rolls(a: RollsArgs) -> Result<(), CliError> {
-    if !(a.prior_strength.is_finite() && a.prior_strength >= 0.0) {
+    if !(a.prior_strength.is_finite() && (0.0..=1e9).contains(&a.prior_strength)) {
         return Err(CliError::new(
-            "--prior-strength: must be a number of pseudo-loans, 0 or more",
+            "--prior-strength: must be a number of pseudo-loans from 0 to 1e9",
         ));
     }
     let (store, p, as_of) = open(&a.which)?;

@@ -100,10 +100,10 @@ fn options(a: &ProjectArgs) -> Result<Options, CliError> {
     if !(a.target.is_finite() && a.target > 0.0 && a.target < 1.0) {
         return bad("target", "must be a chance above 0 and below 1");
     }
-    if !(a.prior_strength.is_finite() && a.prior_strength >= 0.0) {
+    if !(a.prior_strength.is_finite() && (0.0..=1e9).contains(&a.prior_strength)) {
         return bad(
             "prior-strength",
-            "must be a number of pseudo-loans, 0 or more",
+            "must be a number of pseudo-loans from 0 to 1e9",
         );
     }
     Ok(Options {

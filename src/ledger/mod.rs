@@ -15,6 +15,7 @@ pub mod rolls;
 pub mod rules;
 pub mod running;
 pub mod state;
+pub mod subsidy;
 
 #[cfg(test)]
 mod tests;

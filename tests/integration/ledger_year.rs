@@ -553,7 +553,110 @@ async fn a_scripted_year_of_a_2000_loan_pool() {
         crate::cli::stdout(&o)
     );
     audit_trail(&mut c, &data, dir.path()).await;
+    subsidy(&mut c, &data, dir.path()).await;
     srv.shutdown().await;
+}
+
+/// The year's cohort costed: its claims and recovery at their amounts
+/// discounted on the built-in curve from their days to 1 January (flat
+/// 1.4% under a year), the rest expected; the text names the curve as a
+/// stated default; a bad curve file is refused by name.
+async fn subsidy(c: &mut LedgerServiceClient<Channel>, data: &str, dir: &std::path::Path) {
+    let s = state(c, BUREAU, "2023-12-31").await;
+    let f = s.pool.unwrap().figures.unwrap();
+    let o = run(
+        &[
+            "pool",
+            "subsidy",
+            "--pool",
+            "YEAR",
+            "--as-of",
+            "2023-12-31",
+            "--json",
+            "--data-dir",
+            data,
+        ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&crate::cli::stdout(&o)).unwrap();
+    let cohorts = v["cohorts"].as_array().unwrap();
+    assert_eq!(cohorts.len(), 1);
+    let c0 = &cohorts[0];
+    assert_eq!(c0["year"], 2023);
+    assert_eq!(c0["loans"], f.enrolled_loans);
+    assert_eq!(c0["enrolled"], f.enrolled);
+    assert!(c0["reestimate"].is_null());
+    let e = &c0["original"];
+    assert_eq!(e["as_of"], "2023-12-31");
+    let money = |x: &serde_json::Value| x.as_str().unwrap().parse::<f64>().unwrap();
+    let pv =
+        |amount: f64, days: f64| (amount * 1.014f64.powf(-days / 365.25) * 100.0).round() / 100.0;
+    let paid: f64 = f.claims_paid.parse().unwrap();
+    assert!(paid > 0.0);
+    assert_eq!(
+        money(&e["claims_paid"]),
+        pv(paid, 195.0),
+        "all paid on 2023-07-15"
+    );
+    assert_eq!(
+        money(&e["recovered"]),
+        pv(50_000.0, 252.0),
+        "5万 back on 2023-09-10"
+    );
+    let net = money(&e["claims_paid"]) - money(&e["recovered"]) + money(&e["expected_claims"])
+        - money(&e["expected_recoveries"]);
+    assert!((money(&e["cost"]) - net).abs() <= 0.02, "{e}");
+    assert!(
+        money(&e["expected_claims"]) > 0.0,
+        "loans still behind at the year's end"
+    );
+    let o = run(
+        &[
+            "pool",
+            "subsidy",
+            "--pool",
+            "YEAR",
+            "--as-of",
+            "2023-12-31",
+            "--data-dir",
+            data,
+        ],
+        dir,
+    );
+    let out = crate::cli::stdout(&o);
+    for want in [
+        "补贴成本",
+        "中债国债收益率曲线（约值）（默认值",
+        "2023",
+        "年度未结束",
+    ] {
+        assert!(out.contains(want), "{want} not in:\n{out}");
+    }
+    std::fs::write(
+        dir.join("bad-curve.toml"),
+        "name = 'x'\nsource = 'y'\npoints = [[1.0, 0.9]]\n",
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "pool",
+            "subsidy",
+            "--pool",
+            "YEAR",
+            "--curve",
+            "bad-curve.toml",
+            "--data-dir",
+            data,
+        ],
+        dir,
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--curve bad-curve.toml: points[0]"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 async fn events(

@@ -60,7 +60,7 @@ fn options(r: &pb::ProjectPoolRequest) -> Result<(Options, Prior), Vec<FieldViol
     check(
         strength.is_finite() && (0.0..=1e9).contains(&strength),
         "prior_strength",
-        "must be a number of pseudo-loans, 0 or more",
+        "must be a number of pseudo-loans from 0 to 1e9",
     );
     if !errs.is_empty() {
         return Err(errs);

@@ -1,0 +1,390 @@
+//! Subsidy cost per cohort, measured as the US Federal Credit Reform Act
+//! measures a guarantee programme's: for the loans enrolled in one year,
+//! the present value of the pool's claim payments less the recoveries it
+//! gets back, discounted on a government yield curve given as data (the
+//! 国债 curve, by analogy with FCRA's Treasury rates: no Chinese rule
+//! prescribes a rate). Flows already recorded count as they happened;
+//! those still to come count at their expectation under the roll-rate
+//! chain of the pool's own history ([`super::rolls`]): the expected chain
+//! of the projection (its factor averages out of an expectation).
+//!
+//! Each cohort has its original estimate, made at the end of its
+//! enrolment year with what the ledger knew then, and its re-estimate as
+//! of the date asked, from the actual flows to date and the expected rest:
+//! the re-estimate beside the original, as FCRA's yearly re-estimates are
+//! shown. Not counted: administrative costs (FCRA leaves them out too),
+//! fees and interest subsidies (the ledger holds none), interest on the
+//! pool's cash, amortisation and new lending.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+use super::event::{Event, EventKind};
+use super::history::Each;
+use super::rolls::{self, Prior};
+use super::rules::Programme;
+use super::state::ClaimStatus;
+use crate::kernel::money::Yuan;
+
+/// A yield curve: annual yields (compounded yearly) by term in years.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Curve {
+    /// What it is.
+    pub name: String,
+    /// Where its figures come from.
+    pub source: String,
+    /// Whether its figures are a stated default rather than a published
+    /// curve of the valuation date.
+    #[serde(default)]
+    pub uncertain: bool,
+    /// (term in years, yield as a fraction), terms rising.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The built-in curve (`src/ledger/curve.toml`).
+const BUILTIN: &str = include_str!("curve.toml");
+
+impl Curve {
+    /// The built-in curve, a stated default flagged uncertain.
+    pub fn builtin() -> Curve {
+        Curve::parse(BUILTIN).unwrap_or_else(|_| Curve {
+            name: "flat 2%".into(),
+            source: "the built-in curve could not be read".into(),
+            uncertain: true,
+            points: vec![(1.0, 0.02)],
+        })
+    }
+
+    /// A curve from TOML (`name`, `source`, `uncertain`, `points = [[term,
+    /// yield], …]`), checked: at least one point, terms above zero and
+    /// rising, yields from -5% to 50%.
+    pub fn parse(text: &str) -> Result<Curve, String> {
+        let c: Curve = toml::from_str(text).map_err(|e| e.to_string())?;
+        if c.points.is_empty() {
+            return Err("points: at least one (term, yield) is needed".into());
+        }
+        for (i, (t, y)) in c.points.iter().enumerate() {
+            if !(t.is_finite() && *t > 0.0) || i > 0 && *t <= c.points[i - 1].0 {
+                return Err(format!(
+                    "points[{i}]: terms must be above zero and rising (got {t})"
+                ));
+            }
+            if !(y.is_finite() && (-0.05..=0.5).contains(y)) {
+                return Err(format!(
+                    "points[{i}]: a yield is a fraction from -0.05 to 0.5 (got {y})"
+                ));
+            }
+        }
+        Ok(c)
+    }
+
+    /// The yield for a term (linear between points, flat beyond them).
+    pub fn yield_at(&self, years: f64) -> f64 {
+        let p = &self.points;
+        let Some(i) = p.iter().position(|(t, _)| *t >= years) else {
+            return p.last().map_or(0.0, |x| x.1);
+        };
+        if i == 0 {
+            return p[0].1;
+        }
+        let ((t0, y0), (t1, y1)) = (p[i - 1], p[i]);
+        y0 + (y1 - y0) * (years - t0) / (t1 - t0)
+    }
+
+    /// The discount factor for money `years` ahead (1 for today or
+    /// before).
+    pub fn discount(&self, years: f64) -> f64 {
+        if years <= 0.0 {
+            return 1.0;
+        }
+        (1.0 + self.yield_at(years)).powf(-years)
+    }
+}
+
+/// How the flows to come are timed and sized.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Options {
+    /// Months from a default to its claim being paid.
+    pub claim_lag: u32,
+    /// The share of a claim the pool gets back.
+    pub recovery_rate: f64,
+    /// Months from a claim's payment to its recovery.
+    pub recovery_lag: u32,
+    /// The prior of the roll rates.
+    pub prior: Prior,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let p = super::project::Options::default();
+        Options {
+            claim_lag: p.claim_lag,
+            recovery_rate: p.recovery_rate,
+            recovery_lag: p.recovery_lag,
+            prior: Prior::default(),
+        }
+    }
+}
+
+/// One estimate of a cohort's cost, every amount a present value at the
+/// first day of the cohort's year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Made with what the ledger knew on this day.
+    pub as_of: NaiveDate,
+    /// Claims paid by then.
+    pub claims_paid: Yuan,
+    /// Recoveries returned by then.
+    pub recovered: Yuan,
+    /// Claims expected after then.
+    pub expected_claims: Yuan,
+    /// Recoveries expected after then.
+    pub expected_recoveries: Yuan,
+    /// The subsidy cost: claims less recoveries.
+    pub cost: Yuan,
+    /// The cost ÷ the principal enrolled.
+    pub rate: f64,
+}
+
+/// A cohort: the loans enrolled in one year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cohort {
+    /// The year.
+    pub year: i32,
+    /// Loans enrolled.
+    pub loans: u64,
+    /// Principal enrolled.
+    pub enrolled: Yuan,
+    /// At the end of the year (or as of the date asked, if the year has
+    /// not ended by then).
+    pub original: Estimate,
+    /// As of the date asked, when the year ended before it.
+    pub reestimate: Option<Estimate>,
+}
+
+/// The subsidy cost of every cohort of a pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubsidyCost {
+    /// The date asked.
+    pub as_of: NaiveDate,
+    /// The curve.
+    pub curve: Curve,
+    /// The options.
+    pub options: Options,
+    /// Oldest first.
+    pub cohorts: Vec<Cohort>,
+}
+
+/// What a cohort's flows sum to, before rounding (fen as `f64`).
+#[derive(Default, Clone)]
+struct Sums {
+    loans: u64,
+    enrolled: Decimal,
+    paid: f64,
+    recovered: f64,
+    expected_claims: f64,
+    expected_recoveries: f64,
+}
+
+/// The chance a loan in open state `s` defaults in month t = 1, 2, … under
+/// the monthly matrix `m`, until what is left open is below 1e-12 (at most
+/// 12,000 months: a chain whose loans neither default nor repay leaves the
+/// rest uncounted).
+fn default_times(m: &[[f64; 6]; 4], s: usize) -> Vec<f64> {
+    let mut p = [0.0f64; 6];
+    p[s] = 1.0;
+    let mut out = Vec::new();
+    while out.len() < 12_000 && p[..4].iter().sum::<f64>() > 1e-12 {
+        let mut q = [0.0f64; 6];
+        for (i, row) in m.iter().enumerate() {
+            for (j, x) in row.iter().enumerate() {
+                q[j] += p[i] * x;
+            }
+        }
+        out.push(q[4]);
+        (q[4], q[5]) = (0.0, 0.0);
+        p = q;
+    }
+    out
+}
+
+fn years(from: NaiveDate, to: NaiveDate) -> f64 {
+    (to - from).num_days() as f64 / 365.25
+}
+
+fn fen(y: Decimal) -> f64 {
+    (y * Decimal::ONE_HUNDRED).to_f64().unwrap_or(0.0)
+}
+
+fn money(f: f64) -> Yuan {
+    Yuan(Decimal::from_f64_retain(f.round()).unwrap_or_default() / Decimal::ONE_HUNDRED)
+}
+
+/// Every cohort's estimate with what the ledger knew on `as_of` (the
+/// events `each` hands: those that took effect by then), by year.
+fn estimate_at<E>(
+    programme: &Arc<Programme>,
+    each: impl Each<E>,
+    as_of: NaiveDate,
+    curve: &Curve,
+    o: &Options,
+) -> Result<BTreeMap<i32, (Sums, NaiveDate)>, E> {
+    // (each loan's cohort, each claim's loan, and the flows so far)
+    let mut cohort: HashMap<String, i32> = HashMap::new();
+    let mut claim_loan: HashMap<String, String> = HashMap::new();
+    let mut sums: BTreeMap<i32, Sums> = BTreeMap::new();
+    let start = |y: i32| NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or(as_of);
+    let tee = |f: &mut dyn FnMut(&Event)| {
+        each(&mut |e: &Event| {
+            let flow = match &e.kind {
+                EventKind::LoanEnrolled(l) => {
+                    let y = e.effective.year();
+                    cohort.insert(l.loan_id.clone(), y);
+                    let s = sums.entry(y).or_default();
+                    s.loans += 1;
+                    s.enrolled += l.amount.0;
+                    None
+                }
+                EventKind::ClaimFiled {
+                    claim_id, loan_id, ..
+                } => {
+                    claim_loan.insert(claim_id.clone(), loan_id.clone());
+                    None
+                }
+                EventKind::ClaimPaid { claim_id, amount } => claim_loan
+                    .get(claim_id)
+                    .and_then(|l| cohort.get(l))
+                    .map(|y| (*y, fen(amount.0), 0.0)),
+                EventKind::RecoveryReported {
+                    loan_id, pool_part, ..
+                } => cohort.get(loan_id).map(|y| (*y, 0.0, fen(pool_part.0))),
+                _ => None,
+            };
+            if let Some((y, paid, back)) = flow {
+                let df = curve.discount(years(start(y), e.effective));
+                let s = sums.entry(y).or_default();
+                s.paid += paid * df;
+                s.recovered += back * df;
+            }
+            f(e);
+        })
+    };
+    let (rates, book) = rolls::estimate_from(programme, tee, as_of, &o.prior)?;
+    let m = super::project::matrix(&rates);
+    let times: Vec<Vec<f64>> = (0..4).map(|s| default_times(&m, s)).collect();
+    let v = programme.version_on(as_of);
+    let share = v.map_or(Decimal::ZERO, |v| v.pool_share);
+    let cap = v.and_then(|v| v.coverage_cap);
+    let rr = o.recovery_rate;
+    // (years from the cohort's first day to `months` after `as_of`)
+    let at = |y: i32, months: u32| years(start(y), as_of) + f64::from(months) / 12.0;
+    // claims of open loans by cohort and state (fen): one expectation each
+    let mut open: BTreeMap<(i32, usize), f64> = BTreeMap::new();
+    for l in book.loans.values() {
+        let Some(&y) = cohort.get(&l.loan.loan_id) else {
+            continue;
+        };
+        let s = rolls::state_of(l);
+        let live = l.claim.as_ref().and_then(|c| book.claims.get(c));
+        let claim = match live {
+            // a claim filed or approved and not paid in full: the rest next month
+            Some(c) if matches!(c.status, ClaimStatus::Filed | ClaimStatus::Approved) => {
+                fen(c.owed().0)
+            }
+            Some(_) => continue,
+            None => {
+                let c = l.outstanding.0 * share;
+                fen(cap.map_or(c, |cap| c.min(cap.0)))
+            }
+        };
+        // at the trigger or charged off, or claimed: paid next month
+        let state = if live.is_some() { 4 } else { s };
+        if state < 6 && state != 5 {
+            *open.entry((y, state)).or_default() += claim;
+        }
+    }
+    for ((y, s), claim) in open {
+        let (mut claims, mut back) = (0.0, 0.0);
+        if s == 4 {
+            (claims, back) = (
+                curve.discount(at(y, 1)),
+                curve.discount(at(y, 1 + o.recovery_lag)),
+            );
+        } else {
+            for (t, p) in times[s].iter().enumerate() {
+                let paid = t as u32 + 1 + o.claim_lag;
+                claims += p * curve.discount(at(y, paid));
+                back += p * curve.discount(at(y, paid + o.recovery_lag));
+            }
+        }
+        let e = sums.entry(y).or_default();
+        e.expected_claims += claim * claims;
+        e.expected_recoveries += rr * claim * back;
+    }
+    Ok(sums.into_iter().map(|(y, s)| (y, (s, as_of))).collect())
+}
+
+fn estimate(s: &Sums, as_of: NaiveDate) -> Estimate {
+    let cost = s.paid - s.recovered + s.expected_claims - s.expected_recoveries;
+    let enrolled = fen(s.enrolled);
+    Estimate {
+        as_of,
+        claims_paid: money(s.paid),
+        recovered: money(s.recovered),
+        expected_claims: money(s.expected_claims),
+        expected_recoveries: money(s.expected_recoveries),
+        cost: money(cost),
+        rate: if enrolled > 0.0 { cost / enrolled } else { 0.0 },
+    }
+}
+
+/// The subsidy cost of every cohort of a pool as of `as_of`: its
+/// re-estimate then, beside its original estimate at the end of its year;
+/// `log(d)` hands the pool's events that took effect by `d`, in order (one
+/// pass for the date asked and one for each earlier year end).
+pub fn subsidy_cost<E, S: Each<E>>(
+    programme: &Arc<Programme>,
+    log: impl Fn(NaiveDate) -> S,
+    as_of: NaiveDate,
+    curve: &Curve,
+    o: &Options,
+) -> Result<SubsidyCost, E> {
+    let now = estimate_at(programme, log(as_of), as_of, curve, o)?;
+    let mut cohorts = Vec::new();
+    for (&year, (s, _)) in &now {
+        let end = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(as_of);
+        let (original, reestimate) = if end < as_of {
+            let then = estimate_at(programme, log(end), end, curve, o)?;
+            let first = then.get(&year).map(|x| estimate(&x.0, end));
+            (
+                first.unwrap_or_else(|| estimate(&Sums::default(), end)),
+                Some(estimate(s, as_of)),
+            )
+        } else {
+            (estimate(s, as_of), None)
+        };
+        cohorts.push(Cohort {
+            year,
+            loans: s.loans,
+            enrolled: Yuan(s.enrolled),
+            original,
+            reestimate,
+        });
+    }
+    Ok(SubsidyCost {
+        as_of,
+        curve: curve.clone(),
+        options: o.clone(),
+        cohorts,
+    })
+}
+
+#[cfg(test)]
+#[path = "subsidy_tests.rs"]
+mod tests;
