@@ -143,16 +143,14 @@ fn text(pool: &str, name: &str, r: &SubsidyCost) -> String {
         row.extend(cells(&c.original));
         match &c.reestimate {
             Some(e) => row.extend(cells(e)),
-            None => row.extend([
-                "—".to_string(),
-                "年度未结束".into(),
-                String::new(),
-                String::new(),
-            ]),
+            None => row.extend(["—".to_string(), "—".into(), "—".into(), "—".into()]),
         }
         t.row(row);
     }
     out.push_str(&t.render(""));
+    if r.cohorts.iter().any(|c| c.reestimate.is_none()) {
+        out.push_str("—：该年度到截至日尚未过完，其原始估计即截至日的估计。\n");
+    }
     out.push_str(&format!(
         "\n已发生的代偿与回收按发生日折现；未来的按资金池自身历史的月度迁徙率（先验每状态 {} 笔）取期望：违约后 {} 个月支付代偿，回收代偿的 {}，在支付后 {} 个月。\n不含管理费用、担保费与贴息（台账未记录），不含资金池利息收入、摊还与新增贷款。\n",
         r.options.prior.strength,

@@ -14,7 +14,9 @@
 //! the re-estimate beside the original, as FCRA's yearly re-estimates are
 //! shown. Not counted: administrative costs (FCRA leaves them out too),
 //! fees and interest subsidies (the ledger holds none), interest on the
-//! pool's cash, amortisation and new lending.
+//! pool's cash, amortisation and new lending. A loan runs its term: past
+//! its maturity a current loan is taken as repaid, one behind may still
+//! default.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -193,16 +195,23 @@ struct Sums {
 }
 
 /// The chance a loan in open state `s` defaults in month t = 1, 2, … under
-/// the monthly matrix `m`, until what is left open is below 1e-12 (at most
-/// 12,000 months: a chain whose loans neither default nor repay leaves the
-/// rest uncounted).
-fn default_times(m: &[[f64; 6]; 4], s: usize) -> Vec<f64> {
+/// the monthly matrix `m`, its term ending after `left` months: from then
+/// on a current loan is repaid (one behind may still default). Counted
+/// until what is left open is below 1e-12, at most 12,000 months.
+fn default_times(m: &[[f64; 6]; 4], s: usize, left: u32) -> Vec<f64> {
+    let mut matured = *m;
+    matured[0] = [0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
     let mut p = [0.0f64; 6];
     p[s] = 1.0;
     let mut out = Vec::new();
     while out.len() < 12_000 && p[..4].iter().sum::<f64>() > 1e-12 {
+        let step = if out.len() < left as usize {
+            m
+        } else {
+            &matured
+        };
         let mut q = [0.0f64; 6];
-        for (i, row) in m.iter().enumerate() {
+        for (i, row) in step.iter().enumerate() {
             for (j, x) in row.iter().enumerate() {
                 q[j] += p[i] * x;
             }
@@ -212,6 +221,25 @@ fn default_times(m: &[[f64; 6]; 4], s: usize) -> Vec<f64> {
         p = q;
     }
     out
+}
+
+/// The months after `as_of` a loan of `term` months lent on `disbursed`
+/// still runs: the most whole months t with `as_of` + t months at or
+/// before its maturity.
+fn months_left(as_of: NaiveDate, disbursed: NaiveDate, term: u16) -> u32 {
+    let Some(end) = disbursed.checked_add_months(chrono::Months::new(u32::from(term))) else {
+        return 0;
+    };
+    let mut t = ((end.year() - as_of.year()) * 12 + end.month() as i32 - as_of.month() as i32)
+        .max(0) as u32;
+    while t > 0
+        && as_of
+            .checked_add_months(chrono::Months::new(t))
+            .is_none_or(|d| d > end)
+    {
+        t -= 1;
+    }
+    t
 }
 
 fn years(from: NaiveDate, to: NaiveDate) -> f64 {
@@ -277,7 +305,7 @@ fn estimate_at<E>(
     };
     let (rates, book) = rolls::estimate_from(programme, tee, as_of, &o.prior)?;
     let m = super::project::matrix(&rates);
-    let times: Vec<Vec<f64>> = (0..4).map(|s| default_times(&m, s)).collect();
+    let mut times: HashMap<(usize, u32), Vec<f64>> = HashMap::new();
     let v = programme.version_on(as_of);
     let share = v.map_or(Decimal::ZERO, |v| v.pool_share);
     let cap = v.and_then(|v| v.coverage_cap);
@@ -285,7 +313,8 @@ fn estimate_at<E>(
     // (years from the cohort's first day to `months` after `as_of`)
     let at = |y: i32, months: u32| years(start(y), as_of) + f64::from(months) / 12.0;
     // claims of open loans by cohort and state (fen): one expectation each
-    let mut open: BTreeMap<(i32, usize), f64> = BTreeMap::new();
+    // (by cohort, state and months left to maturity)
+    let mut open: BTreeMap<(i32, usize, u32), f64> = BTreeMap::new();
     for l in book.loans.values() {
         let Some(&y) = cohort.get(&l.loan.loan_id) else {
             continue;
@@ -306,10 +335,15 @@ fn estimate_at<E>(
         // at the trigger or charged off, or claimed: paid next month
         let state = if live.is_some() { 4 } else { s };
         if state < 6 && state != 5 {
-            *open.entry((y, state)).or_default() += claim;
+            let left = if state < 4 {
+                months_left(as_of, l.loan.disbursed, l.loan.term_months)
+            } else {
+                0
+            };
+            *open.entry((y, state, left)).or_default() += claim;
         }
     }
-    for ((y, s), claim) in open {
+    for ((y, s, left), claim) in open {
         let (mut claims, mut back) = (0.0, 0.0);
         if s == 4 {
             (claims, back) = (
@@ -317,7 +351,10 @@ fn estimate_at<E>(
                 curve.discount(at(y, 1 + o.recovery_lag)),
             );
         } else {
-            for (t, p) in times[s].iter().enumerate() {
+            let times = times
+                .entry((s, left))
+                .or_insert_with(|| default_times(&m, s, left));
+            for (t, p) in times.iter().enumerate() {
                 let paid = t as u32 + 1 + o.claim_lag;
                 claims += p * curve.discount(at(y, paid));
                 back += p * curve.discount(at(y, paid + o.recovery_lag));

@@ -116,11 +116,13 @@ fn the_curve_interpolates_and_discounts() {
     }
 }
 
-/// 100 current loans, each claim 50万 (100万 × 0.5): with q a month and a
-/// flat yield y, a loan's expected claims at present value are
-/// c·q·v^(a+(1+L)/12) / (1 − (1−q)·v^(1/12)), a the years from 1 January
-/// to the date asked, L the claim lag, v = 1/(1+y); the recoveries the
-/// same × the rate, 12 months later.
+/// 100 current loans, each claim 50万 (100万 × 0.5), lent on 2023-01-10
+/// for 12 months: from 2023-01-31 they run R = 11 more whole months (to
+/// 2023-12-31; 2024-01-31 is past maturity, when a current loan repays).
+/// With q a month and a flat yield y, a loan's expected claims at present
+/// value are c·q·v^(a+(1+L)/12)·(1 − r^R) / (1 − r), r = (1−q)·v^(1/12),
+/// a the years from 1 January to the date asked, L the claim lag,
+/// v = 1/(1+y); the recoveries the same × the rate, 12 months later.
 #[test]
 fn a_cohort_of_current_loans_costs_the_geometric_sum() {
     let (q, y, n) = (0.01, 0.02, 100);
@@ -136,8 +138,8 @@ fn a_cohort_of_current_loans_costs_the_geometric_sum() {
     let v = 1.0 / (1.0 + y);
     let a = 30.0 / 365.25;
     let l = f64::from(o.claim_lag);
-    let per_loan =
-        500_000.0 * q * v.powf(a + (1.0 + l) / 12.0) / (1.0 - (1.0 - q) * v.powf(1.0 / 12.0));
+    let r = (1.0 - q) * v.powf(1.0 / 12.0);
+    let per_loan = 500_000.0 * q * v.powf(a + (1.0 + l) / 12.0) * (1.0 - r.powi(11)) / (1.0 - r);
     let claims = n as f64 * per_loan;
     let e = &c.original;
     let got = e.expected_claims.0.to_f64().unwrap();
@@ -237,4 +239,15 @@ fn recorded_flows_count_at_their_discounted_amounts() {
     // the 2024 cohort: one loan, its own year
     assert_eq!((r.cohorts[1].year, r.cohorts[1].loans), (2024, 1));
     assert!(r.cohorts[1].reestimate.is_none());
+}
+
+#[test]
+fn months_left_count_whole_months_to_maturity() {
+    assert_eq!(months_left(d("2023-01-31"), d("2023-01-10"), 12), 11);
+    assert_eq!(months_left(d("2023-01-10"), d("2023-01-10"), 12), 12);
+    assert_eq!(months_left(d("2023-03-31"), d("2023-02-28"), 1), 0);
+    assert_eq!(months_left(d("2025-01-01"), d("2023-01-10"), 12), 0);
+    // (a month after 31 January is 28 February, the maturity itself)
+    assert_eq!(months_left(d("2023-01-31"), d("2023-01-31"), 1), 1);
+    assert_eq!(months_left(d("2023-02-01"), d("2023-01-31"), 1), 0);
 }
