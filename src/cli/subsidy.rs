@@ -149,7 +149,7 @@ fn text(pool: &str, name: &str, r: &SubsidyCost) -> String {
     }
     out.push_str(&t.render(""));
     if r.cohorts.iter().any(|c| c.reestimate.is_none()) {
-        out.push_str("—：该年度到截至日尚未过完，其原始估计即截至日的估计。\n");
+        out.push_str("—：截至日未晚于该年度末，原始估计即截至日的估计。\n");
     }
     out.push_str(&format!(
         "\n已发生的代偿与回收按发生日折现；未来的按资金池自身历史的月度迁徙率（先验每状态 {} 笔）取期望：违约后 {} 个月支付代偿，回收代偿的 {}，在支付后 {} 个月。\n不含管理费用、担保费与贴息（台账未记录），不含资金池利息收入、摊还与新增贷款。\n",

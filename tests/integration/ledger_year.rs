@@ -629,7 +629,7 @@ async fn subsidy(c: &mut LedgerServiceClient<Channel>, data: &str, dir: &std::pa
         "补贴成本",
         "中债国债收益率曲线（约值）（默认值",
         "2023",
-        "年度未结束",
+        "原始估计即截至日的估计",
     ] {
         assert!(out.contains(want), "{want} not in:\n{out}");
     }

@@ -43,7 +43,8 @@ pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
 
 /// Migration 5 of SQLite, 4 of PostgreSQL (the same shape): the events in
 /// effective order; each write's request once (its events are a range of
-/// the log), in place of an index over every event; a pool's stored fold.
+/// the log), in place of an index and two columns on every event; a pool's
+/// stored fold.
 pub(super) const FOLDS: &str = "CREATE INDEX ledger_events_effective ON ledger_events (pool_id, effective, seq);
      CREATE TABLE ledger_requests (
         pool_id TEXT NOT NULL REFERENCES ledger_pools(pool_id),
@@ -58,6 +59,8 @@ pub(super) const FOLDS: &str = "CREATE INDEX ledger_events_effective ON ledger_e
         SELECT pool_id, request_scope, request_id, MIN(content_hash), MIN(seq), MAX(seq)
         FROM ledger_events GROUP BY pool_id, request_scope, request_id;
      DROP INDEX ledger_events_request;
+     ALTER TABLE ledger_events DROP COLUMN content_hash;
+     ALTER TABLE ledger_events DROP COLUMN request_scope;
      CREATE TABLE ledger_folds (
         pool_id TEXT PRIMARY KEY REFERENCES ledger_pools(pool_id),
         seq BIGINT NOT NULL,
@@ -316,7 +319,7 @@ impl LedgerStore for PgStore {
                     kind,
                 });
             }
-            append(tx, pool_id, &out, &at, by, request_id, content_hash)?;
+            append(tx, pool_id, &out, &at, by, request_id)?;
             if let (Some(a), Some(b)) = (out.first(), out.last()) {
                 tx.execute(
                     "INSERT INTO ledger_requests (pool_id, request_scope, request_id, content_hash, first_seq, last_seq)
@@ -342,7 +345,6 @@ fn append(
     at: &str,
     by: &str,
     request_id: &str,
-    content_hash: &str,
 ) -> Result<(), Failure> {
     use rayon::prelude::*;
     let json: Vec<String> = events
@@ -353,22 +355,20 @@ fn append(
         let seqs: Vec<i64> = events.iter().map(|e| e.seq as i64).collect();
         let days: Vec<String> = events.iter().map(|e| e.effective.to_string()).collect();
         tx.execute(
-            "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
-             SELECT $1, s, e, $4, $5, $5, $6, $7, j FROM UNNEST($2::BIGINT[], $3::TEXT[], $8::TEXT[]) AS t(s, e, j)",
-            &[&pool_id, &seqs, &days, &at, &by, &request_id, &content_hash, &json],
+            "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_id, json)
+             SELECT $1, s, e, $4, $5, $6, j FROM UNNEST($2::BIGINT[], $3::TEXT[], $7::TEXT[]) AS t(s, e, j)",
+            &[&pool_id, &seqs, &days, &at, &by, &request_id, &json],
         )?;
         return Ok(());
     }
     let sink = tx.copy_in(
-        "COPY ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json) FROM STDIN BINARY",
+        "COPY ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_id, json) FROM STDIN BINARY",
     )?;
     let mut w = BinaryCopyInWriter::new(
         sink,
         &[
             Type::TEXT,
             Type::INT8,
-            Type::TEXT,
-            Type::TEXT,
             Type::TEXT,
             Type::TEXT,
             Type::TEXT,
@@ -381,17 +381,7 @@ fn append(
         if day.0 != Some(e.effective) {
             day = (Some(e.effective), e.effective.to_string());
         }
-        w.write(&[
-            &pool_id,
-            &(e.seq as i64),
-            &day.1,
-            &at,
-            &by,
-            &by,
-            &request_id,
-            &content_hash,
-            j,
-        ])?;
+        w.write(&[&pool_id, &(e.seq as i64), &day.1, &at, &by, &request_id, j])?;
     }
     w.finish()?;
     Ok(())

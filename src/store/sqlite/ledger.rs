@@ -35,7 +35,8 @@ pub(super) const SCHEMA: &str = "CREATE TABLE ledger_pools (
 
 /// Migration 5 of SQLite, 4 of PostgreSQL (the same shape): the events in
 /// effective order; each write's request once (its events are a range of
-/// the log), in place of an index over every event; a pool's stored fold.
+/// the log), in place of an index and two columns on every event; a pool's
+/// stored fold.
 pub(super) const FOLDS: &str = "CREATE INDEX ledger_events_effective ON ledger_events (pool_id, effective, seq);
      CREATE TABLE ledger_requests (
         pool_id TEXT NOT NULL REFERENCES ledger_pools(pool_id),
@@ -50,6 +51,8 @@ pub(super) const FOLDS: &str = "CREATE INDEX ledger_events_effective ON ledger_e
         SELECT pool_id, request_scope, request_id, MIN(content_hash), MIN(seq), MAX(seq)
         FROM ledger_events GROUP BY pool_id, request_scope, request_id;
      DROP INDEX ledger_events_request;
+     ALTER TABLE ledger_events DROP COLUMN content_hash;
+     ALTER TABLE ledger_events DROP COLUMN request_scope;
      CREATE TABLE ledger_folds (
         pool_id TEXT PRIMARY KEY REFERENCES ledger_pools(pool_id),
         seq INTEGER NOT NULL,
@@ -269,8 +272,8 @@ impl LedgerStore for Store {
         let mut out = Vec::with_capacity(new.len());
         {
             let mut st = tx.prepare(
-                "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_scope, request_id, content_hash, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)",
+                "INSERT INTO ledger_events (pool_id, seq, effective, recorded_at, recorded_by, request_id, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for (i, (effective, kind)) in new.into_iter().enumerate() {
                 let seq = first + i as u64;
@@ -281,7 +284,6 @@ impl LedgerStore for Store {
                     at,
                     by,
                     request_id,
-                    content_hash,
                     to_json(&kind)?
                 ])?;
                 out.push(Event {
