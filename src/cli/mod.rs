@@ -4,6 +4,7 @@
 
 mod campaign;
 mod catalog;
+mod from_pool;
 mod funnel;
 mod incentive;
 mod lead_files;

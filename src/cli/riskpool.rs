@@ -60,6 +60,9 @@ pub struct SimulateArgs {
     /// Chinese, printable on A4).
     #[arg(long, conflicts_with = "shard")]
     pub report: Option<PathBuf>,
+    /// The pool the ledger holds, simulated instead of a spec.
+    #[command(flatten)]
+    pub pool: super::from_pool::FromPoolArgs,
 }
 
 pub(super) fn spec_error(e: SpecError) -> CliError {
@@ -157,11 +160,25 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         return print(riskpool::spec::DEFAULT_SPEC_TOML);
     }
     super::check_output_dirs(&[a.out.as_deref(), a.report.as_deref()])?;
-    let path = a
-        .spec
-        .clone()
-        .ok_or_else(|| CliError::new("a spec file is required (or `default`)"))?;
-    let (model, csv) = load_with_csv(&path, a.scenarios, a.seed)?;
+    super::from_pool::unused(&a.pool)?;
+    let (path, model, csv) = match &a.pool.from_pool {
+        Some(pool) => {
+            let (spec, notes) = super::from_pool::spec(&a.pool, pool, a.scenarios, a.seed)?;
+            for n in notes {
+                eprintln!("{n}");
+            }
+            let model =
+                Model::compile_with_csv(&spec, None, &Limits::default()).map_err(spec_error)?;
+            (PathBuf::new(), model, None)
+        }
+        None => {
+            let path = a.spec.clone().ok_or_else(|| {
+                CliError::new("a spec file is required (or `default`, or --from-pool POOL)")
+            })?;
+            let (model, csv) = load_with_csv(&path, a.scenarios, a.seed)?;
+            (path, model, csv)
+        }
+    };
     set_threads(a.threads)?;
     if let Some(Shard { k, n }) = a.shard {
         return simulate_shard(&model, csv.as_deref(), k, n, a.out.as_deref());

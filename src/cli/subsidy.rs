@@ -122,6 +122,10 @@ fn text(pool: &str, name: &str, r: &SubsidyCost) -> String {
             ""
         }
     ));
+    if r.cohorts.is_empty() {
+        out.push_str(&format!("截至 {} 没有纳入的贷款。\n", r.as_of));
+        return out;
+    }
     let mut t = Table::new(
         &[
             "年度",

@@ -163,7 +163,7 @@ fn rate(count: u64, total: u64, prior: f64, strength: f64) -> Rate {
 
 /// The chance of being in default after `months` months from each open
 /// state, under the monthly matrix `m` (rows: open states).
-fn default_within(m: &[[f64; 6]; OPEN], months: u32) -> [f64; OPEN] {
+pub fn default_within(m: &[[f64; 6]; OPEN], months: u32) -> [f64; OPEN] {
     let mut out = [0.0; OPEN];
     for (start, o) in out.iter_mut().enumerate() {
         let mut p = [0.0f64; 6];

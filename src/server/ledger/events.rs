@@ -32,7 +32,10 @@ fn after(t: &str, key: &str) -> Result<u64, &'static str> {
     if k != key {
         return Err("belongs to another query (another pool, loan or bank)");
     }
-    seq.parse().map_err(|_| "is not a token ListEvents gave")
+    seq.parse::<u64>()
+        .ok()
+        .filter(|s| i64::try_from(*s).is_ok())
+        .ok_or("is not a token ListEvents gave")
 }
 
 impl LedgerSvc {
