@@ -69,6 +69,26 @@ fn stored(dir: &std::path::Path) -> u64 {
     f.seq
 }
 
+/// Stores in place of the pool's fold the same fold with one fen more of
+/// cash, under `fingerprint` when given.
+fn plant(dir: &std::path::Path, fingerprint: Option<&str>) {
+    let store = smefin::store::Store::open(dir).unwrap();
+    let mut f = store.fold("GXT").unwrap().unwrap();
+    let p = std::sync::Arc::new(
+        builtin()
+            .into_iter()
+            .find(|p| p.id == "gongxintong")
+            .unwrap(),
+    );
+    let mut r = codec::decode(p, &f.data).unwrap();
+    r.book.cash.0 += rust_decimal::Decimal::new(1, 2);
+    f.data = codec::encode(&r);
+    if let Some(fp) = fingerprint {
+        f.fingerprint = fp.into();
+    }
+    store.save_fold("GXT", &f).unwrap();
+}
+
 #[tokio::test]
 async fn a_restart_reads_the_stored_fold_and_refolds_when_it_cannot() {
     let tokens = tempfile::tempdir().unwrap();
@@ -117,20 +137,7 @@ async fn a_restart_reads_the_stored_fold_and_refolds_when_it_cannot() {
 
     // a fold planted with one fen more is what the next server answers:
     // it read the stored fold, not the log
-    {
-        let store = smefin::store::Store::open(data.path()).unwrap();
-        let mut f = store.fold("GXT").unwrap().unwrap();
-        let p = std::sync::Arc::new(
-            builtin()
-                .into_iter()
-                .find(|p| p.id == "gongxintong")
-                .unwrap(),
-        );
-        let mut r = codec::decode(p, &f.data).unwrap();
-        r.book.cash.0 += rust_decimal::Decimal::new(1, 2);
-        f.data = codec::encode(&r);
-        store.save_fold("GXT", &f).unwrap();
-    }
+    plant(data.path(), None);
     let srv = common::start_in(cfg.clone(), data).await;
     assert_eq!(
         cash(srv.url()).await,
@@ -147,21 +154,7 @@ async fn a_restart_reads_the_stored_fold_and_refolds_when_it_cannot() {
     assert_eq!(stored(data.path()), 41);
 
     // one written under other rules (or another build) is not used
-    {
-        let store = smefin::store::Store::open(data.path()).unwrap();
-        let mut f = store.fold("GXT").unwrap().unwrap();
-        let p = std::sync::Arc::new(
-            builtin()
-                .into_iter()
-                .find(|p| p.id == "gongxintong")
-                .unwrap(),
-        );
-        let mut r = codec::decode(p, &f.data).unwrap();
-        r.book.cash.0 += rust_decimal::Decimal::new(1, 2);
-        f.data = codec::encode(&r);
-        f.fingerprint = "written under other rules".into();
-        store.save_fold("GXT", &f).unwrap();
-    }
+    plant(data.path(), Some("written under other rules"));
     let srv = common::start_in(cfg, data).await;
     assert_eq!(cash(srv.url()).await, before);
     let data = srv.stop().await;
