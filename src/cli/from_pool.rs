@@ -67,14 +67,8 @@ pub fn unused(a: &FromPoolArgs) -> Result<(), CliError> {
     }
 }
 
-/// The spec of pool `pool` as the ledger holds it, and what the reader
-/// should know of how it was built.
-pub fn spec(
-    a: &FromPoolArgs,
-    pool: &str,
-    scenarios: Option<u64>,
-    seed: Option<u64>,
-) -> Result<(Spec, Vec<String>), CliError> {
+/// ρ, the recovery rate and the prior's strength, each checked.
+fn options(a: &FromPoolArgs) -> Result<(f64, f64, f64), CliError> {
     let bad = |flag: &str, why: &str| Err(CliError::new(format!("--{flag}: {why}")));
     let d = crate::ledger::project::Options::default();
     let rho = a.rho.unwrap_or(d.rho);
@@ -92,6 +86,55 @@ pub fn spec(
             "must be a number of pseudo-loans from 0 to 1e9",
         );
     }
+    Ok((rho, rr, strength))
+}
+
+/// The open loans of `book` as the simulator's (PD by state `pd`, LGD
+/// `1 − rr`), and what is already owed (fen-exact yuan): claims filed or
+/// approved and not yet paid, and the claims (`claim` of the outstanding)
+/// of loans at the trigger.
+fn open_loans(
+    book: &crate::ledger::state::Book,
+    pd: &[f64; 4],
+    rr: f64,
+    claim: impl Fn(Yuan) -> rust_decimal::Decimal,
+) -> (Vec<LoanSpec>, rust_decimal::Decimal) {
+    let (mut loans, mut owed) = (Vec::new(), rust_decimal::Decimal::ZERO);
+    let mut ids: Vec<&String> = book.loans.keys().collect();
+    ids.sort();
+    for id in ids {
+        let l = &book.loans[id];
+        let s = rolls::state_of(l);
+        match l.claim.as_ref().and_then(|c| book.claims.get(c)) {
+            Some(c) if matches!(c.status, ClaimStatus::Filed | ClaimStatus::Approved) => {
+                owed += c.owed().0;
+            }
+            Some(_) => {}
+            None if s == 4 && !l.outstanding.0.is_zero() => owed += claim(l.outstanding),
+            None if s < 4 && !l.outstanding.0.is_zero() => loans.push(LoanSpec {
+                id: l.loan.loan_id.clone(),
+                amount: l.outstanding,
+                pd: pd[s],
+                lgd: LgdSpec::Fixed(1.0 - rr),
+                sector: l.loan.bank_id.clone(),
+                term_months: 12,
+                turnover: None,
+            }),
+            None => {}
+        }
+    }
+    (loans, owed)
+}
+
+/// The spec of pool `pool` as the ledger holds it, and what the reader
+/// should know of how it was built.
+pub fn spec(
+    a: &FromPoolArgs,
+    pool: &str,
+    scenarios: Option<u64>,
+    seed: Option<u64>,
+) -> Result<(Spec, Vec<String>), CliError> {
+    let (rho, rr, strength) = options(a)?;
     let which = Which {
         pool: pool.to_string(),
         as_of: a.as_of.clone(),
@@ -121,30 +164,7 @@ pub fn spec(
         v.coverage_cap.map_or(c, |cap| c.min(cap.0))
     };
     let pd = rolls::default_within(&crate::ledger::project::matrix(&rates), 12);
-    let (mut loans, mut owed) = (Vec::new(), rust_decimal::Decimal::ZERO);
-    let mut ids: Vec<&String> = book.loans.keys().collect();
-    ids.sort();
-    for id in ids {
-        let l = &book.loans[id];
-        let s = rolls::state_of(l);
-        match l.claim.as_ref().and_then(|c| book.claims.get(c)) {
-            Some(c) if matches!(c.status, ClaimStatus::Filed | ClaimStatus::Approved) => {
-                owed += c.owed().0;
-            }
-            Some(_) => {}
-            None if s == 4 && !l.outstanding.0.is_zero() => owed += claim(l.outstanding),
-            None if s < 4 && !l.outstanding.0.is_zero() => loans.push(LoanSpec {
-                id: l.loan.loan_id.clone(),
-                amount: l.outstanding,
-                pd: pd[s],
-                lgd: LgdSpec::Fixed(1.0 - rr),
-                sector: l.loan.bank_id.clone(),
-                term_months: 12,
-                turnover: None,
-            }),
-            None => {}
-        }
-    }
+    let (loans, owed) = open_loans(&book, &pd, rr, claim);
     if loans.is_empty() {
         return Err(CliError::new(format!(
             "--from-pool {pool}: the pool has no open loan on {as_of} to simulate"

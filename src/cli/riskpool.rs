@@ -160,25 +160,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         return print(riskpool::spec::DEFAULT_SPEC_TOML);
     }
     super::check_output_dirs(&[a.out.as_deref(), a.report.as_deref()])?;
-    super::from_pool::unused(&a.pool)?;
-    let (path, model, csv) = match &a.pool.from_pool {
-        Some(pool) => {
-            let (spec, notes) = super::from_pool::spec(&a.pool, pool, a.scenarios, a.seed)?;
-            for n in notes {
-                eprintln!("{n}");
-            }
-            let model =
-                Model::compile_with_csv(&spec, None, &Limits::default()).map_err(spec_error)?;
-            (PathBuf::new(), model, None)
-        }
-        None => {
-            let path = a.spec.clone().ok_or_else(|| {
-                CliError::new("a spec file is required (or `default`, or --from-pool POOL)")
-            })?;
-            let (model, csv) = load_with_csv(&path, a.scenarios, a.seed)?;
-            (path, model, csv)
-        }
-    };
+    let (path, model, csv) = model_of(&a)?;
     set_threads(a.threads)?;
     if let Some(Shard { k, n }) = a.shard {
         return simulate_shard(&model, csv.as_deref(), k, n, a.out.as_deref());
@@ -243,6 +225,31 @@ pub fn run_simulate(a: SimulateArgs) -> Result<(), CliError> {
         other_reading(&model)?;
     }
     Ok(())
+}
+
+/// The model `smefin simulate` runs: the spec file's, or the ledger's pool
+/// (`--from-pool`); the spec's path (empty for a pool) and its loan CSV.
+fn model_of(a: &SimulateArgs) -> Result<(PathBuf, Model, Option<String>), CliError> {
+    super::from_pool::unused(&a.pool)?;
+    let out = match &a.pool.from_pool {
+        Some(pool) => {
+            let (spec, notes) = super::from_pool::spec(&a.pool, pool, a.scenarios, a.seed)?;
+            for n in notes {
+                eprintln!("{n}");
+            }
+            let model =
+                Model::compile_with_csv(&spec, None, &Limits::default()).map_err(spec_error)?;
+            (PathBuf::new(), model, None)
+        }
+        None => {
+            let path = a.spec.clone().ok_or_else(|| {
+                CliError::new("a spec file is required (or `default`, or --from-pool POOL)")
+            })?;
+            let (model, csv) = load_with_csv(&path, a.scenarios, a.seed)?;
+            (path, model, csv)
+        }
+    };
+    Ok(out)
 }
 
 /// `smefin simulate --shard K/N`: the part file of one shard.

@@ -254,6 +254,50 @@ fn money(f: f64) -> Yuan {
     Yuan(Decimal::from_f64_retain(f.round()).unwrap_or_default() / Decimal::ONE_HUNDRED)
 }
 
+/// The claims still to come of the cohorts' loans on `as_of` (fen), by
+/// cohort, state (4: due next month — at the trigger, charged off, or
+/// claimed and not yet paid) and months left to maturity.
+fn open_claims(
+    book: &super::state::Book,
+    cohort: &HashMap<String, i32>,
+    as_of: NaiveDate,
+    share: Decimal,
+    cap: Option<Yuan>,
+) -> BTreeMap<(i32, usize, u32), f64> {
+    let mut open = BTreeMap::new();
+    for l in book.loans.values() {
+        let Some(&y) = cohort.get(&l.loan.loan_id) else {
+            continue;
+        };
+        let live = l.claim.as_ref().and_then(|c| book.claims.get(c));
+        let claim = match live {
+            // a claim filed or approved and not paid in full: the rest
+            Some(c) if matches!(c.status, ClaimStatus::Filed | ClaimStatus::Approved) => {
+                fen(c.owed().0)
+            }
+            Some(_) => continue,
+            None => {
+                let c = l.outstanding.0 * share;
+                fen(cap.map_or(c, |cap| c.min(cap.0)))
+            }
+        };
+        let state = if live.is_some() {
+            4
+        } else {
+            rolls::state_of(l)
+        };
+        if state <= 4 {
+            let left = if state < 4 {
+                months_left(as_of, l.loan.disbursed, l.loan.term_months)
+            } else {
+                0
+            };
+            *open.entry((y, state, left)).or_default() += claim;
+        }
+    }
+    open
+}
+
 /// Every cohort's estimate with what the ledger knew on `as_of` (the
 /// events `each` hands: those that took effect by then), by year.
 fn estimate_at<E>(
@@ -304,45 +348,14 @@ fn estimate_at<E>(
         })
     };
     let (rates, book) = rolls::estimate_from(programme, tee, as_of, &o.prior)?;
-    let m = super::project::matrix(&rates);
-    let mut times: HashMap<(usize, u32), Vec<f64>> = HashMap::new();
     let v = programme.version_on(as_of);
     let share = v.map_or(Decimal::ZERO, |v| v.pool_share);
     let cap = v.and_then(|v| v.coverage_cap);
-    let rr = o.recovery_rate;
+    let open = open_claims(&book, &cohort, as_of, share, cap);
+    let m = super::project::matrix(&rates);
+    let mut times: HashMap<(usize, u32), Vec<f64>> = HashMap::new();
     // (years from the cohort's first day to `months` after `as_of`)
     let at = |y: i32, months: u32| years(start(y), as_of) + f64::from(months) / 12.0;
-    // claims of open loans by cohort and state (fen): one expectation each
-    // (by cohort, state and months left to maturity)
-    let mut open: BTreeMap<(i32, usize, u32), f64> = BTreeMap::new();
-    for l in book.loans.values() {
-        let Some(&y) = cohort.get(&l.loan.loan_id) else {
-            continue;
-        };
-        let s = rolls::state_of(l);
-        let live = l.claim.as_ref().and_then(|c| book.claims.get(c));
-        let claim = match live {
-            // a claim filed or approved and not paid in full: the rest next month
-            Some(c) if matches!(c.status, ClaimStatus::Filed | ClaimStatus::Approved) => {
-                fen(c.owed().0)
-            }
-            Some(_) => continue,
-            None => {
-                let c = l.outstanding.0 * share;
-                fen(cap.map_or(c, |cap| c.min(cap.0)))
-            }
-        };
-        // at the trigger or charged off, or claimed: paid next month
-        let state = if live.is_some() { 4 } else { s };
-        if state < 6 && state != 5 {
-            let left = if state < 4 {
-                months_left(as_of, l.loan.disbursed, l.loan.term_months)
-            } else {
-                0
-            };
-            *open.entry((y, state, left)).or_default() += claim;
-        }
-    }
     for ((y, s, left), claim) in open {
         let (mut claims, mut back) = (0.0, 0.0);
         if s == 4 {
@@ -362,7 +375,7 @@ fn estimate_at<E>(
         }
         let e = sums.entry(y).or_default();
         e.expected_claims += claim * claims;
-        e.expected_recoveries += rr * claim * back;
+        e.expected_recoveries += o.recovery_rate * claim * back;
     }
     Ok(sums.into_iter().map(|(y, s)| (y, (s, as_of))).collect())
 }

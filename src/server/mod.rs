@@ -585,11 +585,14 @@ pub async fn serve(
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
     drained(server, fired_rx, grace).await?;
     folds.store_folds().await;
-    counter_log.abort();
-    reloads.abort();
-    if let Some(h) = health_only {
-        h.abort();
-    }
+    abort_all([Some(counter_log), Some(reloads), health_only]);
     stopped(&runs);
     Ok(())
+}
+
+/// Stops the server's background tasks.
+fn abort_all(tasks: [Option<tokio::task::JoinHandle<()>>; 3]) {
+    for task in tasks.into_iter().flatten() {
+        task.abort();
+    }
 }

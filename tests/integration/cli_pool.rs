@@ -313,7 +313,7 @@ fn a_live_book_simulates_as_the_same_book_written_as_a_spec() {
     {
         let store = smefin::store::Store::open(&data).unwrap();
         store.create_pool("P", "gongxintong", "bureau").unwrap();
-        let mut write = |rid: &str, on: &str, kind: EventKind| {
+        let write = |rid: &str, on: &str, kind: EventKind| {
             store
                 .record("P", rid, rid, "bureau", &mut |_| {
                     Ok(vec![(d(on), kind.clone())])

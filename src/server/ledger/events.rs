@@ -38,6 +38,39 @@ fn after(t: &str, key: &str) -> Result<u64, &'static str> {
         .ok_or("is not a token ListEvents gave")
 }
 
+/// The request's page size, the sequence number it goes on from and its
+/// query's key, or every problem with its fields.
+fn checked(r: &pb::ListEventsRequest) -> Result<(usize, u64, String), Status> {
+    let mut errs = Vec::new();
+    pool(&r.pool_id, &mut errs);
+    for (v, field) in [(&r.loan_id, "loan_id"), (&r.bank_id, "bank_id")] {
+        if !v.is_empty() {
+            named(v, field, &mut errs);
+        }
+    }
+    let size = match r.page_size {
+        0 => PAGE.0,
+        n if n <= PAGE.1 => n,
+        _ => {
+            errs.push(FieldViolation::new("page_size", "must be 1 to 1,000"));
+            0
+        }
+    } as usize;
+    let key = query_key(r);
+    let from = if r.page_token.is_empty() {
+        0
+    } else {
+        after(&r.page_token, &key).unwrap_or_else(|why| {
+            errs.push(FieldViolation::new("page_token", why));
+            0
+        })
+    };
+    if !errs.is_empty() {
+        return Err(invalid(errs));
+    }
+    Ok((size, from, key))
+}
+
 impl LedgerSvc {
     pub(super) async fn list_events_of(
         &self,
@@ -50,33 +83,7 @@ impl LedgerSvc {
                 "read the pool's log (it holds every bank's loans)",
             ));
         }
-        let mut errs = Vec::new();
-        pool(&r.pool_id, &mut errs);
-        for (v, field) in [(&r.loan_id, "loan_id"), (&r.bank_id, "bank_id")] {
-            if !v.is_empty() {
-                named(v, field, &mut errs);
-            }
-        }
-        let size = match r.page_size {
-            0 => PAGE.0,
-            n if n <= PAGE.1 => n,
-            _ => {
-                errs.push(FieldViolation::new("page_size", "must be 1 to 1,000"));
-                0
-            }
-        } as usize;
-        let key = query_key(&r);
-        let from = if r.page_token.is_empty() {
-            0
-        } else {
-            after(&r.page_token, &key).unwrap_or_else(|why| {
-                errs.push(FieldViolation::new("page_token", why));
-                0
-            })
-        };
-        if !errs.is_empty() {
-            return Err(invalid(errs));
-        }
+        let (size, from, key) = checked(&r)?;
         let (programmes, books) = (self.programmes.clone(), self.books.clone());
         let (events, next) = crate::server::on_store(&self.store, move |store| {
             let p = programme_of(store, &programmes, &r.pool_id)?;
