@@ -145,13 +145,19 @@ pub fn spec(
             store_url: a.store.store_url.clone(),
         },
     };
-    let (store, p, as_of) = open(&which)?;
+    // (the pool is named by --from-pool here)
+    let named = |mut e: CliError| {
+        e.message = e.message.replacen("--pool", "--from-pool", 1);
+        e
+    };
+    let (store, p, as_of) = open(&which).map_err(named)?;
     let prior = Prior {
         strength,
         ..Prior::default()
     };
     let (rates, book) = rolls::estimate_from(&p, each(store.as_ref(), pool, as_of), as_of, &prior)
-        .map_err(read_error(pool))?;
+        .map_err(read_error(pool))
+        .map_err(named)?;
     let v = p.version_on(as_of).ok_or_else(|| {
         CliError::new(format!(
             "--as-of: programme {} had no rules in force on {as_of}",

@@ -527,6 +527,9 @@ fn log(a: EventsArgs) -> Result<(), CliError> {
             }
         }
     }
+    if !a.json && t.is_empty() {
+        return print("没有符合条件的事件。\n");
+    }
     print(&if a.json { json } else { t.render("") })
 }
 

@@ -67,7 +67,12 @@ impl Curve {
     /// yield], …]`), checked: at least one point, terms above zero and
     /// rising, yields from -5% to 50%.
     pub fn parse(text: &str) -> Result<Curve, String> {
-        let c: Curve = toml::from_str(text).map_err(|e| e.to_string())?;
+        let c: Curve = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
+            format!("line {line}: {}", e.message())
+        })?;
         if c.points.is_empty() {
             return Err("points: at least one (term, yield) is needed".into());
         }

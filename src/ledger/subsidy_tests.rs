@@ -104,6 +104,11 @@ fn the_curve_interpolates_and_discounts() {
     assert!((c.discount(2.0) - 1.0145f64.powf(-2.0)).abs() < 1e-15);
     assert_eq!(c.discount(-1.0), 1.0);
     for (bad, field) in [
+        (
+            "name='x'\nsource='y'\npoints=[[1.0,0.01]]\nextra=1\n",
+            "line 4: unknown field `extra`",
+        ),
+        ("name='x'\nsource='y'\npoints=[[1.0,'a']]", "line 3:"),
         ("name='x'\nsource='y'\npoints=[]", "points"),
         (
             "name='x'\nsource='y'\npoints=[[2.0,0.01],[1.0,0.01]]",

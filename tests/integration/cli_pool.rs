@@ -449,6 +449,15 @@ fn a_live_book_simulates_as_the_same_book_written_as_a_spec() {
         "{}",
         stderr(&o)
     );
+    let o = run(
+        &["simulate", "--from-pool", "NOPE", "--data-dir", data_s],
+        dir.path(),
+    );
+    assert!(
+        stderr(&o).contains("--from-pool: no pool `NOPE`"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["simulate", "book.toml", "--rho", "0.2"], dir.path());
     assert!(!o.status.success(), "--rho needs --from-pool");
     assert!(

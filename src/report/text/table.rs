@@ -25,7 +25,12 @@ impl Table {
         }
     }
 
-    /// Adds a row.
+    /// Whether it has no data row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Adds a data row.
     pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
