@@ -765,6 +765,11 @@ async fn audit_trail(c: &mut LedgerServiceClient<Channel>, data: &str, dir: &std
         .await
         .unwrap_err();
     assert_eq!(crate::common::violation_fields(&e), ["page_token"]);
+    // a sequence number past what the store holds is no token it gave
+    let key = first.next_page_token.split_once('.').unwrap().1;
+    let huge = format!("{}.{key}", u64::MAX);
+    let e = ask("", 10, &huge, BUREAU).await.unwrap_err();
+    assert_eq!(crate::common::violation_fields(&e), ["page_token"]);
     let e = ask("", 1001, "x", BUREAU).await.unwrap_err();
     assert_eq!(
         crate::common::violation_fields(&e),
