@@ -11,6 +11,7 @@ mod lead_files;
 mod matching;
 mod merge;
 mod pool;
+mod pool_events;
 mod riskpool;
 mod rolls;
 mod serve;

@@ -189,7 +189,7 @@ pub fn run(cmd: PoolCommand) -> Result<(), CliError> {
         PoolCommand::Status(a) => status(a),
         PoolCommand::Rolls(a) => rolls(a),
         PoolCommand::Project(a) => super::rolls::project(a),
-        PoolCommand::Events(a) => log(a),
+        PoolCommand::Events(a) => super::pool_events::log(a),
         PoolCommand::Subsidy(a) => super::subsidy::run(a),
     }
 }
@@ -238,18 +238,44 @@ pub(super) fn read_error(pool: &str) -> impl Fn(StoreError) -> CliError + '_ {
     move |e| CliError::new(format!("--pool {pool}: {e}"))
 }
 
+/// The state as of `as_of` from the pool's stored fold and the events
+/// recorded after it, as a server starting does, when they continue it in
+/// order and no event folded is dated after `as_of`; otherwise `None`, and
+/// the caller folds the log.
+fn from_stored(
+    store: &dyn Backend,
+    pool: &str,
+    p: &std::sync::Arc<Programme>,
+    as_of: NaiveDate,
+) -> Option<crate::ledger::PoolState> {
+    use crate::ledger::codec;
+    let f = store.fold(pool).ok()??;
+    if f.fingerprint != codec::fingerprint(p) {
+        return None;
+    }
+    let mut r = codec::decode(p.clone(), &f.data).ok()?;
+    let tail = store.events_after(pool, r.seq).ok()?;
+    if !r.extend(&tail) {
+        return None;
+    }
+    crate::ledger::running_state(&r, as_of, None, None)
+}
+
 fn state(a: StateArgs) -> Result<(), CliError> {
     let (store, p, as_of) = open(&a.which)?;
     let pool = a.which.pool.as_str();
-    let s = crate::ledger::pool_state_from(
-        &p,
-        each(store.as_ref(), pool, as_of),
-        as_of,
-        None,
-        None,
-        None,
-    )
-    .map_err(read_error(pool))?;
+    let s = match from_stored(store.as_ref(), pool, &p, as_of) {
+        Some(s) => s,
+        None => crate::ledger::pool_state_from(
+            &p,
+            each(store.as_ref(), pool, as_of),
+            as_of,
+            None,
+            None,
+            None,
+        )
+        .map_err(read_error(pool))?,
+    };
     if a.json {
         let text = serde_json::to_string_pretty(&s).map_err(|e| CliError::new(e.to_string()))?;
         return print(&(text + "\n"));
@@ -477,115 +503,4 @@ fn line_event(b: &Book, bank: &str, l: &Line) -> Result<Vec<EventKind>, decide::
         });
     }
     Ok(k)
-}
-
-fn log(a: EventsArgs) -> Result<(), CliError> {
-    let (store, p, as_of) = open(&a.which)?;
-    let pool = a.which.pool.as_str();
-    let book = Book::fold_from(&p, each(store.as_ref(), pool, NaiveDate::MAX), None)
-        .map_err(read_error(pool))?;
-    let (mut json, mut t) = (
-        String::new(),
-        Table::new(
-            &["序号", "生效日", "记录时间", "记录人", "请求号", "事件"],
-            &[0],
-        ),
-    );
-    let mut after = 0;
-    loop {
-        let page = store
-            .events_page(pool, after, 10_000)
-            .map_err(read_error(pool))?;
-        let Some(last) = page.last().map(|e| e.seq) else {
-            break;
-        };
-        after = last;
-        let picked = page.iter().filter(|e| {
-            e.effective <= as_of && book.is_about(e, a.loan.as_deref(), a.bank.as_deref())
-        });
-        for e in picked {
-            if a.json {
-                let line = serde_json::json!({
-                    "seq": e.seq,
-                    "effective": e.effective,
-                    "recorded_at": e.recorded_at,
-                    "recorded_by": e.recorded_by,
-                    "request_id": e.request_id,
-                    "event": e.kind,
-                });
-                json.push_str(&line.to_string());
-                json.push('\n');
-            } else {
-                t.row(vec![
-                    e.seq.to_string(),
-                    e.effective.to_string(),
-                    e.recorded_at.clone(),
-                    e.recorded_by.clone(),
-                    e.request_id.clone(),
-                    describe(&e.kind),
-                ]);
-            }
-        }
-    }
-    if !a.json && t.is_empty() {
-        return print("没有符合条件的事件。\n");
-    }
-    print(&if a.json { json } else { t.render("") })
-}
-
-/// An event in a line, as an officer reads it.
-fn describe(k: &EventKind) -> String {
-    match k {
-        EventKind::CapitalInjected { amount } => format!("注入资本 {}", amount.human()),
-        EventKind::TopUp { amount } => format!("补充资金 {}", amount.human()),
-        EventKind::Withdrawal { amount } => format!("调出资金 {}", amount.human()),
-        EventKind::InterestCredited { amount } => format!("利息入账 {}", amount.human()),
-        EventKind::LoanEnrolled(l) => format!(
-            "纳入贷款 {}（{}，{}，{}，{} 个月）",
-            l.loan_id,
-            l.bank_id,
-            l.firm,
-            l.amount.human(),
-            l.term_months
-        ),
-        EventKind::LoanStatus {
-            loan_id,
-            outstanding,
-            days_past_due,
-        } => format!(
-            "月度状态 {loan_id}：余额 {}，逾期 {days_past_due} 天",
-            outstanding.human()
-        ),
-        EventKind::LoanRepaid { loan_id } => format!("结清 {loan_id}"),
-        EventKind::LoanChargedOff { loan_id } => format!("核销 {loan_id}"),
-        EventKind::ClaimFiled {
-            claim_id,
-            loan_id,
-            claimable,
-            ..
-        } => format!(
-            "申请代偿 {claim_id}（{loan_id}，应补偿 {}）",
-            claimable.human()
-        ),
-        EventKind::ClaimApproved { claim_id } => format!("批准代偿 {claim_id}"),
-        EventKind::ClaimDenied { claim_id, reason } => {
-            format!("拒绝代偿 {claim_id}：{}", reason.label())
-        }
-        EventKind::ClaimPaid { claim_id, amount } => {
-            format!("支付代偿 {claim_id} {}", amount.human())
-        }
-        EventKind::RecoveryReported {
-            loan_id,
-            amount,
-            pool_part,
-        } => format!(
-            "追偿回收 {loan_id} {}，返还资金池 {}",
-            amount.human(),
-            pool_part.human()
-        ),
-        EventKind::BreakerResumed { bank } => match bank {
-            Some(b) => format!("恢复 {b} 的新增纳入"),
-            None => "恢复新增纳入".to_string(),
-        },
-    }
 }

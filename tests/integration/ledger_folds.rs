@@ -40,6 +40,24 @@ async fn cash(url: String) -> String {
     )
 }
 
+/// `smefin pool state --json` on the store in `dir`.
+fn pool_state(dir: &std::path::Path) -> String {
+    let o = crate::cli::run(
+        &[
+            "pool",
+            "state",
+            "--pool",
+            "GXT",
+            "--json",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    crate::cli::stdout(&o)
+}
+
 /// Runs `sql` on the server's SQLite file (stopped).
 fn sql(dir: &std::path::Path, sql: &str) {
     let c = rusqlite::Connection::open(dir.join("smefin.sqlite3")).unwrap();
@@ -138,6 +156,8 @@ async fn a_restart_reads_the_stored_fold_and_refolds_when_it_cannot() {
     // a fold planted with one fen more is what the next server answers:
     // it read the stored fold, not the log
     plant(data.path(), None);
+    // so does `smefin pool state` (read from the stored fold too)
+    assert!(pool_state(data.path()).contains("\"cash\": \"30000000.01\""));
     let srv = common::start_in(cfg.clone(), data).await;
     assert_eq!(
         cash(srv.url()).await,
@@ -148,6 +168,7 @@ async fn a_restart_reads_the_stored_fold_and_refolds_when_it_cannot() {
     // a stored fold that cannot be read is refolded from the log, and
     // stored right on the way out
     sql(data.path(), "UPDATE ledger_folds SET data = x'0102'");
+    assert!(pool_state(data.path()).contains("\"cash\": \"30000000.00\""));
     let srv = common::start_in(cfg.clone(), data).await;
     assert_eq!(cash(srv.url()).await, before);
     let data = srv.stop().await;
