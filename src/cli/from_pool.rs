@@ -164,11 +164,7 @@ pub fn spec(
             p.name
         ))
     })?;
-    let share = v.pool_share;
-    let claim = |y: Yuan| {
-        let c = y.0 * share;
-        v.coverage_cap.map_or(c, |cap| c.min(cap.0))
-    };
+    let claim = |y: Yuan| v.claim_of(y);
     let pd = rolls::default_within(&crate::ledger::project::matrix(&rates), 12);
     let (loans, owed) = open_loans(&book, &pd, rr, claim);
     if loans.is_empty() {
@@ -182,7 +178,7 @@ pub fn spec(
     spec.scenarios = scenarios.unwrap_or(spec.scenarios);
     spec.pool.capital = capital;
     spec.pool.compensation_share =
-        rust_decimal::prelude::ToPrimitive::to_f64(&share).unwrap_or(0.0);
+        rust_decimal::prelude::ToPrimitive::to_f64(&v.pool_share).unwrap_or(0.0);
     spec.pool.per_loan_cap = v.coverage_cap;
     spec.dependence.rho = rho;
     spec.portfolio.loans = loans;

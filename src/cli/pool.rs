@@ -248,12 +248,7 @@ fn from_stored(
     p: &std::sync::Arc<Programme>,
     as_of: NaiveDate,
 ) -> Option<crate::ledger::PoolState> {
-    use crate::ledger::codec;
-    let f = store.fold(pool).ok()??;
-    if f.fingerprint != codec::fingerprint(p) {
-        return None;
-    }
-    let mut r = codec::decode(p.clone(), &f.data).ok()?;
+    let mut r = crate::store::ledger::read_fold(store, pool, p).ok()??;
     let tail = store.events_after(pool, r.seq).ok()?;
     if !r.extend(&tail) {
         return None;

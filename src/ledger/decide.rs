@@ -254,10 +254,7 @@ pub fn file_claim(book: &Book, claim_id: &str, loan_id: &str) -> Result<EventKin
             ),
         ));
     }
-    let mut claimable = Yuan(l.outstanding.0 * v.pool_share).round_fen();
-    if let Some(cap) = v.coverage_cap {
-        claimable = claimable.min(cap);
-    }
+    let claimable = Yuan(v.claim_of(l.outstanding)).round_fen();
     Ok(EventKind::ClaimFiled {
         claim_id: claim_id.to_string(),
         loan_id: loan_id.to_string(),

@@ -137,12 +137,8 @@ fn yuan(f: i64) -> Yuan {
 
 fn live(book: &Book, as_of: NaiveDate) -> Live {
     let v = book.programme().version_on(as_of);
-    let share = v.map_or(rust_decimal::Decimal::ZERO, |v| v.pool_share);
-    let cap = v.and_then(|v| v.coverage_cap);
-    let claim_of = |out: Yuan| {
-        let c = Yuan(out.0 * share).round_fen();
-        cap.map_or(c, |cap| c.min(cap))
-    };
+    let claim_of =
+        |out: Yuan| Yuan(v.map_or(rust_decimal::Decimal::ZERO, |v| v.claim_of(out))).round_fen();
     let banks: Vec<String> = book.banks.keys().cloned().collect();
     let bank_of = |id: &str| banks.iter().position(|b| b == id).unwrap_or(0);
     let mut groups: [Vec<Open>; 4] = Default::default();

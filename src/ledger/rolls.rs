@@ -234,8 +234,6 @@ pub fn estimate_from<E>(
         .map(|s| std::array::from_fn(|h| by_h[h][s]))
         .collect();
     let v = programme.version_on(as_of);
-    let share = v.map_or(Decimal::ZERO, |v| v.pool_share);
-    let cap = v.and_then(|v| v.coverage_cap);
     let p: Vec<[Decimal; 3]> = default_within
         .iter()
         .map(|row| row.map(|x| Decimal::from_f64_retain(x).unwrap_or_default()))
@@ -248,9 +246,7 @@ pub fn estimate_from<E>(
             continue;
         }
         outstanding[s].0 += l.outstanding.0;
-        let claim = cap.map_or(l.outstanding.0 * share, |c| {
-            (l.outstanding.0 * share).min(c.0)
-        });
+        let claim = v.map_or(Decimal::ZERO, |v| v.claim_of(l.outstanding));
         for (h, e) in expected.iter_mut().enumerate() {
             *e += claim * p[s][h];
         }

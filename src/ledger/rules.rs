@@ -66,6 +66,16 @@ pub struct TopUpRule {
     pub below_share: Option<Decimal>,
 }
 
+impl RuleVersion {
+    /// The claim a default with `outstanding` unpaid brings: that × the
+    /// pool's share, within the coverage cap; exact (a claim filed is this
+    /// to the fen, which the fen-exact cap leaves whole).
+    pub fn claim_of(&self, outstanding: Yuan) -> Decimal {
+        let c = outstanding.0 * self.pool_share;
+        self.coverage_cap.map_or(c, |cap| c.min(cap.0))
+    }
+}
+
 /// A programme: its versions, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

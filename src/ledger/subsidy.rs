@@ -266,8 +266,7 @@ fn open_claims(
     book: &super::state::Book,
     cohort: &HashMap<String, i32>,
     as_of: NaiveDate,
-    share: Decimal,
-    cap: Option<Yuan>,
+    v: Option<&super::rules::RuleVersion>,
 ) -> BTreeMap<(i32, usize, u32), f64> {
     let mut open = BTreeMap::new();
     for l in book.loans.values() {
@@ -281,10 +280,7 @@ fn open_claims(
                 fen(c.owed().0)
             }
             Some(_) => continue,
-            None => {
-                let c = l.outstanding.0 * share;
-                fen(cap.map_or(c, |cap| c.min(cap.0)))
-            }
+            None => fen(v.map_or(Decimal::ZERO, |v| v.claim_of(l.outstanding))),
         };
         let state = if live.is_some() {
             4
@@ -354,9 +350,7 @@ fn estimate_at<E>(
     };
     let (rates, book) = rolls::estimate_from(programme, tee, as_of, &o.prior)?;
     let v = programme.version_on(as_of);
-    let share = v.map_or(Decimal::ZERO, |v| v.pool_share);
-    let cap = v.and_then(|v| v.coverage_cap);
-    let open = open_claims(&book, &cohort, as_of, share, cap);
+    let open = open_claims(&book, &cohort, as_of, v);
     let m = super::project::matrix(&rates);
     let mut times: HashMap<(usize, u32), Vec<f64>> = HashMap::new();
     // (years from the cohort's first day to `months` after `as_of`)

@@ -106,21 +106,11 @@ fn restore(run: &mut Option<Running>, store: &dyn LedgerStore, pool_id: &str, p:
     if run.is_some() {
         return;
     }
-    match store.fold(pool_id) {
-        Ok(Some(f)) if f.fingerprint == codec::fingerprint(p) => {
-            match codec::decode(p.clone(), &f.data) {
-                Ok(r) => *run = Some(r),
-                Err(why) => tracing::warn!(
-                    pool = pool_id,
-                    seq = f.seq,
-                    "the pool's stored fold cannot be read ({why}); folding its log"
-                ),
-            }
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(
+    match crate::store::ledger::read_fold(store, pool_id, p) {
+        Ok(stored) => *run = stored,
+        Err(why) => tracing::warn!(
             pool = pool_id,
-            "the pool's stored fold was not read ({e}); folding its log"
+            "the pool's stored fold cannot be read ({why}); folding its log"
         ),
     }
 }

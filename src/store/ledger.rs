@@ -40,6 +40,23 @@ pub struct StoredFold {
     pub data: Vec<u8>,
 }
 
+/// The pool's stored fold as a running fold: `None` when none is stored or
+/// it was written under another fingerprint (other rules, another build);
+/// why not when it cannot be read.
+pub fn read_fold(
+    store: &dyn LedgerStore,
+    pool_id: &str,
+    p: &std::sync::Arc<crate::ledger::rules::Programme>,
+) -> Result<Option<crate::ledger::running::Running>, String> {
+    use crate::ledger::codec;
+    match store.fold(pool_id).map_err(|e| e.to_string())? {
+        Some(f) if f.fingerprint == codec::fingerprint(p) => codec::decode(p.clone(), &f.data)
+            .map(Some)
+            .map_err(|why| format!("{why} (stored at event {})", f.seq)),
+        _ => Ok(None),
+    }
+}
+
 /// A pool's log as a write sees it, inside the write's lock.
 pub trait Log {
     /// The events recorded after sequence number `seq` (0: every one), in

@@ -14,8 +14,8 @@ use super::PgStore;
 use super::errors::Failure;
 use crate::ledger::event::Event;
 use crate::store::ledger::{
-    Decide, LedgerStore, Log, PoolRow, StoredFold, event_of, events_of, no_pool, pool_taken,
-    repeated, stored_day,
+    Columns, Decide, LedgerStore, Log, PoolRow, StoredFold, event_of, events_of, no_pool,
+    pool_taken, repeated, stored_day,
 };
 use crate::store::referral::to_json;
 use crate::store::{StoreError, now};
@@ -93,11 +93,7 @@ fn events_where(
         &format!("SELECT {COLUMNS} FROM ledger_events WHERE {filter} ORDER BY seq"),
         params,
     )?;
-    Ok(events_of(
-        rows.iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
-            .collect(),
-    )?)
+    Ok(events_of(rows.iter().map(columns).collect())?)
 }
 
 /// Rows a read of the log in effective order fetches at a time.
@@ -125,14 +121,7 @@ fn visit_in(
             return Ok(());
         }
         for r in &rows {
-            f(&event_of((
-                r.get(0),
-                r.get(1),
-                r.get(2),
-                r.get(3),
-                r.get(4),
-                r.get(5),
-            ))?);
+            f(&event_of(columns(r))?);
         }
     }
 }
@@ -142,6 +131,11 @@ fn unfailed(f: Failure) -> StoreError {
         Failure::Store(e) => e,
         Failure::Pg(e) => super::errors::classify(e),
     }
+}
+
+/// An event's columns in a row selected as [`COLUMNS`].
+fn columns(r: &postgres::Row) -> Columns {
+    (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5))
 }
 
 /// The log inside a write's transaction.
@@ -260,7 +254,7 @@ impl LedgerStore for PgStore {
             )?;
             Ok(events_of(
                 rows.iter()
-                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+                    .map(columns)
                     .collect(),
             )?)
         })

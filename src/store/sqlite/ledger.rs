@@ -79,18 +79,21 @@ fn pool_in(c: &Connection, id: &str) -> Result<Option<PoolRow>, StoreError> {
 
 type Row = Columns;
 
+/// An event's columns in a row selected as [`COLUMNS`].
+fn columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
 fn rows(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Row>, StoreError> {
     let mut st = c.prepare(sql)?;
-    let it = st.query_map(p, |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))
-    })?;
+    let it = st.query_map(p, columns)?;
     Ok(it.collect::<Result<_, _>>()?)
 }
 
@@ -120,14 +123,7 @@ fn visit_in(
     ))?;
     let mut rows = st.query(params![pool, stored_day(as_of), known])?;
     while let Some(r) = rows.next()? {
-        f(&event_of((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))?);
+        f(&event_of(columns(r)?)?);
     }
     Ok(())
 }
