@@ -349,6 +349,7 @@ fn live_book(n: usize) -> smefin::ledger::state::Book {
         apply(
             "2023-06-30",
             EventKind::LoanStatus {
+                bank_id: BANKS[i % 2].into(),
                 loan_id: format!("L{i}"),
                 outstanding: Yuan(rust_decimal::Decimal::from(500_000_000 / n as i64)),
                 days_past_due: dpd,

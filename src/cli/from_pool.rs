@@ -105,7 +105,11 @@ fn open_loans(
     for id in ids {
         let l = &book.loans[id];
         let s = rolls::state_of(l);
-        match l.claim.as_ref().and_then(|c| book.claims.get(c)) {
+        match l
+            .claim
+            .as_ref()
+            .and_then(|c| book.claim(&l.loan.bank_id, c))
+        {
             Some(c) if matches!(c.status, ClaimStatus::Filed | ClaimStatus::Approved) => {
                 owed += c.owed().0;
             }

@@ -477,23 +477,13 @@ fn status(a: StatusArgs) -> Result<(), CliError> {
 }
 
 fn line_event(b: &Book, bank: &str, l: &Line) -> Result<Vec<EventKind>, decide::Refusal> {
-    if b.loans
-        .get(&l.loan_id)
-        .is_none_or(|s| s.loan.bank_id != bank)
-    {
-        return Err(decide::Refusal {
-            code: "UNKNOWN_LOAN",
-            message: format!("no loan of bank `{bank}` is enrolled under this id"),
-        });
-    }
     if l.status.as_deref() == Some("repaid") {
-        return Ok(vec![EventKind::LoanRepaid {
-            loan_id: l.loan_id.clone(),
-        }]);
+        return Ok(vec![decide::repaid(b, bank, &l.loan_id)?]);
     }
-    let mut k = vec![decide::status(b, &l.loan_id, l.outstanding, l.dpd)?];
+    let mut k = vec![decide::status(b, bank, &l.loan_id, l.outstanding, l.dpd)?];
     if l.status.as_deref() == Some("charged_off") {
         k.push(EventKind::LoanChargedOff {
+            bank_id: bank.to_string(),
             loan_id: l.loan_id.clone(),
         });
     }

@@ -64,7 +64,8 @@ pub fn log(a: EventsArgs) -> Result<(), CliError> {
     print(&if a.json { json } else { t.render("") })
 }
 
-/// An event in a line, as an officer reads it.
+/// An event in a line, as an officer reads it (a loan or a claim named
+/// with its bank: ids are each bank's own).
 fn describe(k: &EventKind) -> String {
     match k {
         EventKind::CapitalInjected { amount } => format!("注入资本 {}", amount.human()),
@@ -72,45 +73,54 @@ fn describe(k: &EventKind) -> String {
         EventKind::Withdrawal { amount } => format!("调出资金 {}", amount.human()),
         EventKind::InterestCredited { amount } => format!("利息入账 {}", amount.human()),
         EventKind::LoanEnrolled(l) => format!(
-            "纳入贷款 {}（{}，{}，{}，{} 个月）",
-            l.loan_id,
+            "纳入贷款 {}/{}（{}，{}，{} 个月）",
             l.bank_id,
+            l.loan_id,
             l.firm,
             l.amount.human(),
             l.term_months
         ),
         EventKind::LoanStatus {
+            bank_id,
             loan_id,
             outstanding,
             days_past_due,
         } => format!(
-            "月度状态 {loan_id}：余额 {}，逾期 {days_past_due} 天",
+            "月度状态 {bank_id}/{loan_id}：余额 {}，逾期 {days_past_due} 天",
             outstanding.human()
         ),
-        EventKind::LoanRepaid { loan_id } => format!("结清 {loan_id}"),
-        EventKind::LoanChargedOff { loan_id } => format!("核销 {loan_id}"),
+        EventKind::LoanRepaid { bank_id, loan_id } => format!("结清 {bank_id}/{loan_id}"),
+        EventKind::LoanChargedOff { bank_id, loan_id } => format!("核销 {bank_id}/{loan_id}"),
         EventKind::ClaimFiled {
+            bank_id,
             claim_id,
             loan_id,
             claimable,
             ..
         } => format!(
-            "申请代偿 {claim_id}（{loan_id}，应补偿 {}）",
+            "申请代偿 {bank_id}/{claim_id}（贷款 {loan_id}，应补偿 {}）",
             claimable.human()
         ),
-        EventKind::ClaimApproved { claim_id } => format!("批准代偿 {claim_id}"),
-        EventKind::ClaimDenied { claim_id, reason } => {
-            format!("拒绝代偿 {claim_id}：{}", reason.label())
+        EventKind::ClaimApproved { bank_id, claim_id } => {
+            format!("批准代偿 {bank_id}/{claim_id}")
         }
-        EventKind::ClaimPaid { claim_id, amount } => {
-            format!("支付代偿 {claim_id} {}", amount.human())
-        }
+        EventKind::ClaimDenied {
+            bank_id,
+            claim_id,
+            reason,
+        } => format!("拒绝代偿 {bank_id}/{claim_id}：{}", reason.label()),
+        EventKind::ClaimPaid {
+            bank_id,
+            claim_id,
+            amount,
+        } => format!("支付代偿 {bank_id}/{claim_id} {}", amount.human()),
         EventKind::RecoveryReported {
+            bank_id,
             loan_id,
             amount,
             pool_part,
         } => format!(
-            "追偿回收 {loan_id} {}，返还资金池 {}",
+            "追偿回收 {bank_id}/{loan_id} {}，返还资金池 {}",
             amount.human(),
             pool_part.human()
         ),

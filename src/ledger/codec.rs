@@ -433,11 +433,13 @@ impl<'a> Reader<'a> {
         b.loans = HashMap::with_capacity(n);
         for _ in 0..n {
             let l = self.loan()?;
-            b.loans.insert(l.loan.loan_id.clone(), l);
+            b.loans
+                .insert(super::state::key(&l.loan.bank_id, &l.loan.loan_id), l);
         }
         for _ in 0..self.len()? {
             let c = self.claim()?;
-            b.claims.insert(c.claim_id.clone(), c);
+            b.claims
+                .insert(super::state::key(&c.bank_id, &c.claim_id), c);
         }
         let n = self.len()?;
         b.firms = HashMap::with_capacity(n);

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::event::{DenialReason, EventKind, Loan};
 use super::rules::RuleVersion;
-use super::state::{Book, ClaimStatus, Level};
+use super::state::{Book, ClaimStatus, Level, key};
 use crate::kernel::money::Yuan;
 
 /// Why a command is refused.
@@ -49,7 +49,7 @@ fn plus(a: Yuan, b: Yuan) -> Yuan {
 /// (which the loan keeps).
 pub fn enrol(book: &Book, mut loan: Loan, on: NaiveDate) -> Result<EventKind, Refusal> {
     let p = book.programme();
-    if book.loans.contains_key(&loan.loan_id) {
+    if book.loans.contains_key(&key(&loan.bank_id, &loan.loan_id)) {
         return Err(refuse(
             "ALREADY_ENROLLED",
             format!("loan `{}` is already enrolled", loan.loan_id),
@@ -178,18 +178,26 @@ fn caps(book: &Book, loan: &Loan, v: &RuleVersion) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// A loan's monthly status on `on`: a known, enrolled loan, its balance not
-/// above the amount lent, not after it was repaid or charged off.
+fn unknown_loan(bank: &str, loan_id: &str) -> Refusal {
+    refuse(
+        "UNKNOWN_LOAN",
+        format!("no loan `{loan_id}` of bank `{bank}` is enrolled"),
+    )
+}
+
+/// Bank `bank`'s monthly status of its loan `loan_id`: a known, enrolled
+/// loan, its balance not above the amount lent, not after it was repaid or
+/// charged off.
 pub fn status(
     book: &Book,
+    bank: &str,
     loan_id: &str,
     outstanding: Yuan,
     days_past_due: u32,
 ) -> Result<EventKind, Refusal> {
     let l = book
-        .loans
-        .get(loan_id)
-        .ok_or_else(|| refuse("UNKNOWN_LOAN", format!("loan `{loan_id}` is not enrolled")))?;
+        .loan(bank, loan_id)
+        .ok_or_else(|| unknown_loan(bank, loan_id))?;
     if outstanding > l.loan.amount {
         return Err(refuse(
             "BALANCE_ABOVE_ORIGINAL",
@@ -210,26 +218,42 @@ pub fn status(
         ));
     }
     Ok(EventKind::LoanStatus {
+        bank_id: l.loan.bank_id.clone(),
         loan_id: loan_id.to_string(),
         outstanding,
         days_past_due,
     })
 }
 
-/// Files claim `claim_id` on loan `loan_id`: once it is at or past its
-/// version's trigger or charged off, with no live claim; claimable is the
-/// outstanding × the pool's share, within the loan's coverage cap, to the fen.
-pub fn file_claim(book: &Book, claim_id: &str, loan_id: &str) -> Result<EventKind, Refusal> {
-    if book.claims.contains_key(claim_id) {
+/// Bank `bank`'s loan `loan_id` repaid in full: a known, enrolled loan.
+pub fn repaid(book: &Book, bank: &str, loan_id: &str) -> Result<EventKind, Refusal> {
+    book.loan(bank, loan_id)
+        .ok_or_else(|| unknown_loan(bank, loan_id))?;
+    Ok(EventKind::LoanRepaid {
+        bank_id: bank.to_string(),
+        loan_id: loan_id.to_string(),
+    })
+}
+
+/// Files bank `bank`'s claim `claim_id` on its loan `loan_id`: once it is
+/// at or past its version's trigger or charged off, with no live claim;
+/// claimable is the outstanding × the pool's share, within the loan's
+/// coverage cap, to the fen.
+pub fn file_claim(
+    book: &Book,
+    bank: &str,
+    claim_id: &str,
+    loan_id: &str,
+) -> Result<EventKind, Refusal> {
+    if book.claim(bank, claim_id).is_some() {
         return Err(refuse(
             "CLAIM_EXISTS",
-            format!("claim `{claim_id}` already exists"),
+            format!("bank `{bank}` already has a claim `{claim_id}`"),
         ));
     }
     let l = book
-        .loans
-        .get(loan_id)
-        .ok_or_else(|| refuse("UNKNOWN_LOAN", format!("loan `{loan_id}` is not enrolled")))?;
+        .loan(bank, loan_id)
+        .ok_or_else(|| unknown_loan(bank, loan_id))?;
     if let Some(c) = &l.claim {
         return Err(refuse(
             "CLAIM_EXISTS",
@@ -256,6 +280,7 @@ pub fn file_claim(book: &Book, claim_id: &str, loan_id: &str) -> Result<EventKin
     }
     let claimable = Yuan(v.claim_of(l.outstanding)).round_fen();
     Ok(EventKind::ClaimFiled {
+        bank_id: l.loan.bank_id.clone(),
         claim_id: claim_id.to_string(),
         loan_id: loan_id.to_string(),
         outstanding_at_default: l.outstanding,
@@ -263,16 +288,23 @@ pub fn file_claim(book: &Book, claim_id: &str, loan_id: &str) -> Result<EventKin
     })
 }
 
-/// Approves or denies a filed claim.
+fn unknown_claim(bank: &str, claim_id: &str) -> Refusal {
+    refuse(
+        "UNKNOWN_CLAIM",
+        format!("bank `{bank}` has no claim `{claim_id}`"),
+    )
+}
+
+/// Approves or denies bank `bank`'s filed claim `claim_id`.
 pub fn review(
     book: &Book,
+    bank: &str,
     claim_id: &str,
     deny: Option<DenialReason>,
 ) -> Result<EventKind, Refusal> {
     let c = book
-        .claims
-        .get(claim_id)
-        .ok_or_else(|| refuse("UNKNOWN_CLAIM", format!("no claim `{claim_id}`")))?;
+        .claim(bank, claim_id)
+        .ok_or_else(|| unknown_claim(bank, claim_id))?;
     if c.status != ClaimStatus::Filed {
         return Err(refuse(
             "CLAIM_REVIEWED",
@@ -281,10 +313,12 @@ pub fn review(
     }
     Ok(match deny {
         Some(reason) => EventKind::ClaimDenied {
+            bank_id: c.bank_id.clone(),
             claim_id: claim_id.to_string(),
             reason,
         },
         None => EventKind::ClaimApproved {
+            bank_id: c.bank_id.clone(),
             claim_id: claim_id.to_string(),
         },
     })
@@ -302,14 +336,14 @@ fn not_backdated(book: &Book, on: NaiveDate) -> Result<(), Refusal> {
     }
 }
 
-/// Pays an approved claim from the cash on `on`: what is owed, or what the
-/// cash allows (the rest stays owed); never below zero.
-pub fn pay(book: &Book, claim_id: &str, on: NaiveDate) -> Result<EventKind, Refusal> {
+/// Pays bank `bank`'s approved claim `claim_id` from the cash on `on`:
+/// what is owed, or what the cash allows (the rest stays owed); never below
+/// zero.
+pub fn pay(book: &Book, bank: &str, claim_id: &str, on: NaiveDate) -> Result<EventKind, Refusal> {
     not_backdated(book, on)?;
     let c = book
-        .claims
-        .get(claim_id)
-        .ok_or_else(|| refuse("UNKNOWN_CLAIM", format!("no claim `{claim_id}`")))?;
+        .claim(bank, claim_id)
+        .ok_or_else(|| unknown_claim(bank, claim_id))?;
     if c.status != ClaimStatus::Approved {
         return Err(refuse(
             "CLAIM_NOT_PAYABLE",
@@ -333,29 +367,30 @@ pub fn pay(book: &Book, claim_id: &str, on: NaiveDate) -> Result<EventKind, Refu
         ));
     }
     Ok(EventKind::ClaimPaid {
+        bank_id: c.bank_id.clone(),
         claim_id: claim_id.to_string(),
         amount,
     })
 }
 
-/// A recovery the bank reports on a claimed loan on `on`: the pool's part,
-/// pro rata to what it paid of the loss, returns to cash (to the fen, never
-/// more in all than it paid).
+/// A recovery bank `bank` reports on its claimed loan `loan_id` on `on`:
+/// the pool's part, pro rata to what it paid of the loss, returns to cash
+/// (to the fen, never more in all than it paid).
 pub fn recovery(
     book: &Book,
+    bank: &str,
     loan_id: &str,
     amount: Yuan,
     on: NaiveDate,
 ) -> Result<EventKind, Refusal> {
     not_backdated(book, on)?;
     let l = book
-        .loans
-        .get(loan_id)
-        .ok_or_else(|| refuse("UNKNOWN_LOAN", format!("loan `{loan_id}` is not enrolled")))?;
+        .loan(bank, loan_id)
+        .ok_or_else(|| unknown_loan(bank, loan_id))?;
     let c = l
         .claim
         .as_ref()
-        .and_then(|id| book.claims.get(id))
+        .and_then(|id| book.claim(&l.loan.bank_id, id))
         .filter(|c| c.paid > Yuan::ZERO)
         .ok_or_else(|| {
             refuse(
@@ -371,6 +406,7 @@ pub fn recovery(
     };
     let part = Yuan(amount.0 * share).round_fen().min(c.paid);
     Ok(EventKind::RecoveryReported {
+        bank_id: l.loan.bank_id.clone(),
         loan_id: loan_id.to_string(),
         amount,
         pool_part: part,

@@ -101,6 +101,9 @@ pub enum EventKind {
     LoanEnrolled(Loan),
     /// A loan's monthly status.
     LoanStatus {
+        /// The loan's bank (a loan id is the bank's own: two banks may
+        /// use one).
+        bank_id: String,
         /// The loan.
         loan_id: String,
         /// Principal outstanding.
@@ -110,16 +113,25 @@ pub enum EventKind {
     },
     /// Repaid in full.
     LoanRepaid {
+        /// The loan's bank (a loan id is the bank's own: two banks may
+        /// use one).
+        bank_id: String,
         /// The loan.
         loan_id: String,
     },
     /// Written off by the bank.
     LoanChargedOff {
+        /// The loan's bank (a loan id is the bank's own: two banks may
+        /// use one).
+        bank_id: String,
         /// The loan.
         loan_id: String,
     },
     /// A claim on a loan.
     ClaimFiled {
+        /// The loan's bank (a loan id is the bank's own: two banks may
+        /// use one).
+        bank_id: String,
         /// The claim's id.
         claim_id: String,
         /// The loan.
@@ -131,11 +143,15 @@ pub enum EventKind {
     },
     /// Approved by the bureau.
     ClaimApproved {
+        /// The claim's bank (a claim id is the bank's own).
+        bank_id: String,
         /// The claim.
         claim_id: String,
     },
     /// Denied by the bureau.
     ClaimDenied {
+        /// The claim's bank (a claim id is the bank's own).
+        bank_id: String,
         /// The claim.
         claim_id: String,
         /// Why.
@@ -143,6 +159,8 @@ pub enum EventKind {
     },
     /// Paid from the pool's cash (all that was owed, or what the cash allowed).
     ClaimPaid {
+        /// The claim's bank (a claim id is the bank's own).
+        bank_id: String,
         /// The claim.
         claim_id: String,
         /// Paid now.
@@ -150,6 +168,9 @@ pub enum EventKind {
     },
     /// The bank recovered money on a loan whose claim the pool paid.
     RecoveryReported {
+        /// The loan's bank (a loan id is the bank's own: two banks may
+        /// use one).
+        bank_id: String,
         /// The loan.
         loan_id: String,
         /// What the bank recovered.
@@ -165,15 +186,22 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// The loan the event is about, if any.
-    pub fn loan_id(&self) -> Option<&str> {
+    /// The loan the event is about, if any: its bank and the bank's loan
+    /// id.
+    pub fn loan(&self) -> Option<(&str, &str)> {
         match self {
-            EventKind::LoanEnrolled(l) => Some(&l.loan_id),
-            EventKind::LoanStatus { loan_id, .. }
-            | EventKind::LoanRepaid { loan_id }
-            | EventKind::LoanChargedOff { loan_id }
-            | EventKind::ClaimFiled { loan_id, .. }
-            | EventKind::RecoveryReported { loan_id, .. } => Some(loan_id),
+            EventKind::LoanEnrolled(l) => Some((&l.bank_id, &l.loan_id)),
+            EventKind::LoanStatus {
+                bank_id, loan_id, ..
+            }
+            | EventKind::LoanRepaid { bank_id, loan_id }
+            | EventKind::LoanChargedOff { bank_id, loan_id }
+            | EventKind::ClaimFiled {
+                bank_id, loan_id, ..
+            }
+            | EventKind::RecoveryReported {
+                bank_id, loan_id, ..
+            } => Some((bank_id, loan_id)),
             _ => None,
         }
     }

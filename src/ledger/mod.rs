@@ -9,6 +9,7 @@ pub mod backtest;
 pub mod codec;
 pub mod decide;
 pub mod event;
+pub mod figures;
 pub mod history;
 pub mod project;
 pub mod rolls;

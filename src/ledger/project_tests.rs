@@ -168,6 +168,7 @@ fn the_top_up_for_the_target_meets_it_and_owed_claims_come_first() {
         recorded_by: String::new(),
         request_id: String::new(),
         kind: EventKind::LoanStatus {
+            bank_id: "JXB".into(),
             loan_id: "L0".into(),
             outstanding: Yuan::wan(20),
             days_past_due: 95,

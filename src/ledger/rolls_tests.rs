@@ -88,8 +88,12 @@ fn ledger(n: usize, seed: u64) -> Vec<Event> {
             *s = next;
             let loan_id = format!("L{i}");
             let kind = match next {
-                REPAID => EventKind::LoanRepaid { loan_id },
+                REPAID => EventKind::LoanRepaid {
+                    bank_id: "JXB".into(),
+                    loan_id,
+                },
                 _ => EventKind::LoanStatus {
+                    bank_id: "JXB".into(),
                     loan_id,
                     outstanding: Yuan::wan(9),
                     days_past_due: [0, 15, 45, 75, 95][next],

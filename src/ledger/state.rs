@@ -10,13 +10,14 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::event::{Event, EventKind, Loan};
+pub use super::figures::{Breaker, Figures, Level};
 use super::rules::Programme;
 use crate::kernel::money::Yuan;
 
 /// Days-past-due buckets: current, 1–30, 31–60, 61–90, over 90.
 pub const BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
 
-fn bucket(dpd: u32) -> usize {
+pub(super) fn bucket(dpd: u32) -> usize {
     match dpd {
         0 => 0,
         1..=30 => 1,
@@ -26,11 +27,11 @@ fn bucket(dpd: u32) -> usize {
     }
 }
 
-fn add(a: &mut Yuan, b: Yuan) {
+pub(super) fn add(a: &mut Yuan, b: Yuan) {
     a.0 += b.0;
 }
 
-fn sub(a: &mut Yuan, b: Yuan) {
+pub(super) fn sub(a: &mut Yuan, b: Yuan) {
     a.0 -= b.0;
 }
 
@@ -107,160 +108,13 @@ impl LoanState {
     }
 }
 
-/// Figures of the whole pool or of one bank.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Figures {
-    /// Loans enrolled, ever.
-    pub enrolled_loans: u64,
-    /// Principal enrolled, ever.
-    pub enrolled: Yuan,
-    /// Principal outstanding.
-    pub outstanding: Yuan,
-    /// Outstanding per bucket (see [`BUCKETS`]).
-    pub buckets: [Yuan; 5],
-    /// Outstanding of loans past the trigger or charged off.
-    pub npl: Yuan,
-    /// Claims paid, ever (amount).
-    pub claims_paid: Yuan,
-    /// Claims paid at least in part, ever (count).
-    pub claims_paid_loans: u64,
-    /// The pool's part of recoveries, ever.
-    pub recovered: Yuan,
-    /// Loans at or past the trigger with no claim yet.
-    pub pipeline_loans: u64,
-    /// Their outstanding.
-    pub pipeline: Yuan,
-    /// Approved claims not yet paid in full: what is still owed.
-    pub committed: Yuan,
-}
-
-impl Figures {
-    fn take(&mut self, l: &LoanState) {
-        sub(&mut self.outstanding, l.outstanding);
-        sub(
-            &mut self.buckets[bucket(if l.charged_off { u32::MAX } else { l.dpd })],
-            l.outstanding,
-        );
-        if l.npl() {
-            sub(&mut self.npl, l.outstanding);
-        }
-        if l.in_pipeline() {
-            self.pipeline_loans -= 1;
-            sub(&mut self.pipeline, l.outstanding);
-        }
-    }
-
-    fn put(&mut self, l: &LoanState) {
-        add(&mut self.outstanding, l.outstanding);
-        add(
-            &mut self.buckets[bucket(if l.charged_off { u32::MAX } else { l.dpd })],
-            l.outstanding,
-        );
-        if l.npl() {
-            add(&mut self.npl, l.outstanding);
-        }
-        if l.in_pipeline() {
-            self.pipeline_loans += 1;
-            add(&mut self.pipeline, l.outstanding);
-        }
-    }
-
-    /// `c` counted out of the committed claims.
-    fn take_claim(&mut self, c: &Claim) {
-        if c.status == ClaimStatus::Approved {
-            sub(&mut self.committed, c.owed());
-        }
-    }
-
-    /// `c` counted into the committed claims.
-    fn put_claim(&mut self, c: &Claim) {
-        if c.status == ClaimStatus::Approved {
-            add(&mut self.committed, c.owed());
-        }
-    }
-
-    /// 不良率: non-performing over outstanding (`None` with nothing out).
-    pub fn npl_rate(&self) -> Option<Decimal> {
-        (self.outstanding.0 > Decimal::ZERO).then(|| self.npl.0 / self.outstanding.0)
-    }
-}
-
-/// A breaker's level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    /// Below the warn level.
-    Normal,
-    /// At or above the warn level.
-    Warning,
-    /// At or above the suspend level: no new enrolment until the bureau
-    /// resumes it with the rate back below.
-    Suspended,
-}
-
-/// A breaker (the programme's or one bank's) and its history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Breaker {
-    /// Its level now.
-    pub level: Level,
-    /// Each change: the day and the new level.
-    pub history: Vec<(NaiveDate, Level)>,
-}
-
-impl Default for Breaker {
-    fn default() -> Self {
-        Breaker {
-            level: Level::Normal,
-            history: Vec::new(),
-        }
-    }
-}
-
-impl Breaker {
-    fn set(&mut self, d: NaiveDate, level: Level) {
-        if level != self.level {
-            self.level = level;
-            self.history.push((d, level));
-        }
-    }
-
-    /// After the metric moved to `rate` on `d`: a suspension holds until
-    /// resumed.
-    fn evaluate(&mut self, d: NaiveDate, rate: Option<Decimal>, warn: Decimal, suspend: Decimal) {
-        if self.level == Level::Suspended {
-            return;
-        }
-        let r = rate.unwrap_or(Decimal::ZERO);
-        let level = if r >= suspend {
-            Level::Suspended
-        } else if r >= warn {
-            Level::Warning
-        } else {
-            Level::Normal
-        };
-        self.set(d, level);
-    }
-
-    fn resume(&mut self, d: NaiveDate, rate: Option<Decimal>, warn: Decimal) {
-        let warned = rate.is_some_and(|r| r >= warn);
-        self.set(
-            d,
-            if warned {
-                Level::Warning
-            } else {
-                Level::Normal
-            },
-        );
-    }
-}
-
 /// The pool folded over its events so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Book {
     programme: Arc<Programme>,
-    /// Loans by id.
+    /// Loans by [`key`] (bank, the bank's loan id).
     pub loans: HashMap<String, LoanState>,
-    /// Claims by id.
+    /// Claims by [`key`] (bank, the bank's claim id).
     pub claims: HashMap<String, Claim>,
     /// Outstanding per borrower (credit code), over every bank.
     pub firms: HashMap<String, Yuan>,
@@ -341,21 +195,49 @@ impl Book {
     /// are its loan's; a bank's resumption is the bank's; cash is no
     /// loan's nor bank's).
     pub fn is_about(&self, e: &Event, loan: Option<&str>, bank: Option<&str>) -> bool {
-        let loan_of = match &e.kind {
-            EventKind::ClaimApproved { claim_id }
-            | EventKind::ClaimDenied { claim_id, .. }
-            | EventKind::ClaimPaid { claim_id, .. } => {
-                self.claims.get(claim_id).map(|c| c.loan_id.as_str())
+        let (bank_of, loan_of) = match &e.kind {
+            EventKind::ClaimApproved { bank_id, claim_id }
+            | EventKind::ClaimDenied {
+                bank_id, claim_id, ..
             }
-            k => k.loan_id(),
-        };
-        let bank_of = match &e.kind {
-            EventKind::BreakerResumed { bank } => bank.as_deref(),
-            _ => loan_of
-                .and_then(|l| self.loans.get(l))
-                .map(|l| l.loan.bank_id.as_str()),
+            | EventKind::ClaimPaid {
+                bank_id, claim_id, ..
+            } => (
+                Some(bank_id.as_str()),
+                self.claim(bank_id, claim_id).map(|c| c.loan_id.as_str()),
+            ),
+            EventKind::BreakerResumed { bank } => (bank.as_deref(), None),
+            k => k.loan().map_or((None, None), |(b, l)| (Some(b), Some(l))),
         };
         loan.is_none_or(|l| loan_of == Some(l)) && bank.is_none_or(|b| bank_of == Some(b))
+    }
+
+    /// Bank `bank`'s loan `id`.
+    pub fn loan(&self, bank: &str, id: &str) -> Option<&LoanState> {
+        self.loans.get(&key(bank, id))
+    }
+
+    /// Bank `bank`'s claim `id`.
+    pub fn claim(&self, bank: &str, id: &str) -> Option<&Claim> {
+        self.claims.get(&key(bank, id))
+    }
+
+    /// The banks that have a loan `id` (a bank's loan ids are its own).
+    pub fn banks_with_loan(&self, id: &str) -> Vec<&str> {
+        self.banks
+            .keys()
+            .filter(|b| self.loans.contains_key(&key(b, id)))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The banks that have a claim `id`.
+    pub fn banks_with_claim(&self, id: &str) -> Vec<&str> {
+        self.banks
+            .keys()
+            .filter(|b| self.claims.contains_key(&key(b, id)))
+            .map(String::as_str)
+            .collect()
     }
 
     /// The fold of the events `each` hands in order, with `last_cash`, the
@@ -372,9 +254,15 @@ impl Book {
         Ok(b)
     }
 
-    /// The loan `id`'s state and its bank's figures, changed by `f`.
-    fn change_loan(&mut self, id: &str, f: impl FnOnce(&mut LoanState)) -> Option<String> {
-        let l = self.loans.get_mut(id)?;
+    /// Bank `bank`'s loan `id`, its state and its bank's figures changed
+    /// by `f`; the bank.
+    fn change_loan(
+        &mut self,
+        bank: &str,
+        id: &str,
+        f: impl FnOnce(&mut LoanState),
+    ) -> Option<String> {
+        let l = self.loans.get_mut(&key(bank, id))?;
         let bank = l.loan.bank_id.clone();
         let figures = self.banks.entry(bank.clone()).or_default();
         let firm = self.firms.entry(l.loan.credit_code.clone()).or_default();
@@ -413,20 +301,21 @@ impl Book {
             }
             EventKind::LoanEnrolled(loan) => Some(self.enrol(loan)),
             EventKind::LoanStatus {
+                bank_id,
                 loan_id,
                 outstanding,
                 days_past_due,
-            } => self.change_loan(loan_id, |l| {
+            } => self.change_loan(bank_id, loan_id, |l| {
                 l.outstanding = *outstanding;
                 l.dpd = *days_past_due;
             }),
-            EventKind::LoanRepaid { loan_id } => self.change_loan(loan_id, |l| {
+            EventKind::LoanRepaid { bank_id, loan_id } => self.change_loan(bank_id, loan_id, |l| {
                 l.outstanding = Yuan::ZERO;
                 l.dpd = 0;
                 l.repaid = true;
             }),
-            EventKind::LoanChargedOff { loan_id } => {
-                self.change_loan(loan_id, |l| l.charged_off = true)
+            EventKind::LoanChargedOff { bank_id, loan_id } => {
+                self.change_loan(bank_id, loan_id, |l| l.charged_off = true)
             }
             EventKind::BreakerResumed { bank } => {
                 self.resume(d, bank.as_deref());
@@ -468,7 +357,7 @@ impl Book {
             self.firms.entry(loan.credit_code.clone()).or_default(),
             loan.amount,
         );
-        self.loans.insert(loan.loan_id.clone(), l);
+        self.loans.insert(key(&loan.bank_id, &loan.loan_id), l);
         loan.bank_id.clone()
     }
 
@@ -509,17 +398,19 @@ impl Book {
     fn claim_event(&mut self, kind: &EventKind) {
         match kind {
             EventKind::ClaimFiled {
+                bank_id,
                 claim_id,
                 loan_id,
                 outstanding_at_default,
                 claimable,
             } => {
-                let Some(bank) = self.change_loan(loan_id, |l| l.claim = Some(claim_id.clone()))
+                let Some(bank) =
+                    self.change_loan(bank_id, loan_id, |l| l.claim = Some(claim_id.clone()))
                 else {
                     return;
                 };
                 self.claims.insert(
-                    claim_id.clone(),
+                    key(&bank, claim_id),
                     Claim {
                         claim_id: claim_id.clone(),
                         loan_id: loan_id.clone(),
@@ -531,28 +422,34 @@ impl Book {
                     },
                 );
             }
-            EventKind::ClaimApproved { claim_id } => {
-                self.change_claim(claim_id, |c| c.status = ClaimStatus::Approved);
+            EventKind::ClaimApproved { bank_id, claim_id } => {
+                self.change_claim(bank_id, claim_id, |c| c.status = ClaimStatus::Approved);
             }
-            EventKind::ClaimDenied { claim_id, .. } => {
-                if let Some(loan) = self.change_claim(claim_id, |c| c.status = ClaimStatus::Denied)
+            EventKind::ClaimDenied {
+                bank_id, claim_id, ..
+            } => {
+                if let Some((bank, loan)) =
+                    self.change_claim(bank_id, claim_id, |c| c.status = ClaimStatus::Denied)
                 {
-                    self.change_loan(&loan, |l| l.claim = None);
+                    self.change_loan(&bank, &loan, |l| l.claim = None);
                 }
             }
-            EventKind::ClaimPaid { claim_id, amount } => self.pay(claim_id, *amount),
+            EventKind::ClaimPaid {
+                bank_id,
+                claim_id,
+                amount,
+            } => self.pay(bank_id, claim_id, *amount),
             EventKind::RecoveryReported {
-                loan_id, pool_part, ..
+                bank_id,
+                loan_id,
+                pool_part,
+                ..
             } => {
                 add(&mut self.cash, *pool_part);
                 add(&mut self.total.recovered, *pool_part);
-                if let Some(l) = self.loans.get(loan_id) {
+                if self.loan(bank_id, loan_id).is_some() {
                     add(
-                        &mut self
-                            .banks
-                            .entry(l.loan.bank_id.clone())
-                            .or_default()
-                            .recovered,
+                        &mut self.banks.entry(bank_id.clone()).or_default().recovered,
                         *pool_part,
                     );
                 }
@@ -561,25 +458,30 @@ impl Book {
         }
     }
 
-    /// The claim `id` and its bank's committed figures, changed by `f`;
-    /// its loan's id.
-    fn change_claim(&mut self, id: &str, f: impl FnOnce(&mut Claim)) -> Option<String> {
-        let c = self.claims.get_mut(id)?;
+    /// Bank `bank`'s claim `id` and its bank's committed figures, changed
+    /// by `f`; its bank and loan.
+    fn change_claim(
+        &mut self,
+        bank: &str,
+        id: &str,
+        f: impl FnOnce(&mut Claim),
+    ) -> Option<(String, String)> {
+        let c = self.claims.get_mut(&key(bank, id))?;
         let figures = self.banks.entry(c.bank_id.clone()).or_default();
         figures.take_claim(c);
         self.total.take_claim(c);
         f(c);
         figures.put_claim(c);
         self.total.put_claim(c);
-        Some(c.loan_id.clone())
+        Some((c.bank_id.clone(), c.loan_id.clone()))
     }
 
-    fn pay(&mut self, id: &str, amount: Yuan) {
-        let Some(c) = self.claims.get(id) else {
+    fn pay(&mut self, bank: &str, id: &str, amount: Yuan) {
+        let Some(c) = self.claim(bank, id) else {
             return;
         };
         let (first, bank) = (c.paid == Yuan::ZERO, c.bank_id.clone());
-        self.change_claim(id, |c| {
+        self.change_claim(&bank, id, |c| {
             add(&mut c.paid, amount);
             if c.paid >= c.claimable {
                 c.status = ClaimStatus::Paid;
@@ -591,6 +493,12 @@ impl Book {
             f.claims_paid_loans += u64::from(first);
         }
     }
+}
+
+/// The key of a bank's loan or claim: its bank and the bank's own id (a
+/// bank id is a slug, so the `/` cannot be part of it).
+pub fn key(bank: &str, id: &str) -> String {
+    format!("{bank}/{id}")
 }
 
 /// The first day of `d`'s year: the default start of the period 代偿率.

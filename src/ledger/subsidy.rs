@@ -30,7 +30,7 @@ use super::event::{Event, EventKind};
 use super::history::Each;
 use super::rolls::{self, Prior};
 use super::rules::Programme;
-use super::state::ClaimStatus;
+use super::state::{ClaimStatus, key};
 use crate::kernel::money::Yuan;
 
 /// A yield curve: annual yields (compounded yearly) by term in years.
@@ -270,10 +270,13 @@ fn open_claims(
 ) -> BTreeMap<(i32, usize, u32), f64> {
     let mut open = BTreeMap::new();
     for l in book.loans.values() {
-        let Some(&y) = cohort.get(&l.loan.loan_id) else {
+        let Some(&y) = cohort.get(&key(&l.loan.bank_id, &l.loan.loan_id)) else {
             continue;
         };
-        let live = l.claim.as_ref().and_then(|c| book.claims.get(c));
+        let live = l
+            .claim
+            .as_ref()
+            .and_then(|c| book.claim(&l.loan.bank_id, c));
         let claim = match live {
             // a claim filed or approved and not paid in full: the rest
             Some(c) if matches!(c.status, ClaimStatus::Filed | ClaimStatus::Approved) => {
@@ -299,6 +302,60 @@ fn open_claims(
     open
 }
 
+/// Each loan's cohort (its enrolment year) and each claim's loan, as the
+/// log goes by.
+#[derive(Default)]
+struct Cohorts {
+    cohort: HashMap<String, i32>,
+    claim_loan: HashMap<String, String>,
+}
+
+impl Cohorts {
+    /// Event `e`'s cash flow: its cohort, the claim paid and the recovery
+    /// (fen); an enrolment is counted into its cohort's `sums`.
+    fn flow(&mut self, e: &Event, sums: &mut BTreeMap<i32, Sums>) -> Option<(i32, f64, f64)> {
+        match &e.kind {
+            EventKind::LoanEnrolled(l) => {
+                let y = e.effective.year();
+                self.cohort.insert(key(&l.bank_id, &l.loan_id), y);
+                let s = sums.entry(y).or_default();
+                s.loans += 1;
+                s.enrolled += l.amount.0;
+                None
+            }
+            EventKind::ClaimFiled {
+                bank_id,
+                claim_id,
+                loan_id,
+                ..
+            } => {
+                self.claim_loan
+                    .insert(key(bank_id, claim_id), key(bank_id, loan_id));
+                None
+            }
+            EventKind::ClaimPaid {
+                bank_id,
+                claim_id,
+                amount,
+            } => self
+                .claim_loan
+                .get(&key(bank_id, claim_id))
+                .and_then(|l| self.cohort.get(l))
+                .map(|y| (*y, fen(amount.0), 0.0)),
+            EventKind::RecoveryReported {
+                bank_id,
+                loan_id,
+                pool_part,
+                ..
+            } => self
+                .cohort
+                .get(&key(bank_id, loan_id))
+                .map(|y| (*y, 0.0, fen(pool_part.0))),
+            _ => None,
+        }
+    }
+}
+
 /// Every cohort's estimate with what the ledger knew on `as_of` (the
 /// events `each` hands: those that took effect by then), by year.
 fn estimate_at<E>(
@@ -309,36 +366,12 @@ fn estimate_at<E>(
     o: &Options,
 ) -> Result<BTreeMap<i32, (Sums, NaiveDate)>, E> {
     // (each loan's cohort, each claim's loan, and the flows so far)
-    let mut cohort: HashMap<String, i32> = HashMap::new();
-    let mut claim_loan: HashMap<String, String> = HashMap::new();
+    let mut cohorts = Cohorts::default();
     let mut sums: BTreeMap<i32, Sums> = BTreeMap::new();
     let start = |y: i32| NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or(as_of);
     let tee = |f: &mut dyn FnMut(&Event)| {
         each(&mut |e: &Event| {
-            let flow = match &e.kind {
-                EventKind::LoanEnrolled(l) => {
-                    let y = e.effective.year();
-                    cohort.insert(l.loan_id.clone(), y);
-                    let s = sums.entry(y).or_default();
-                    s.loans += 1;
-                    s.enrolled += l.amount.0;
-                    None
-                }
-                EventKind::ClaimFiled {
-                    claim_id, loan_id, ..
-                } => {
-                    claim_loan.insert(claim_id.clone(), loan_id.clone());
-                    None
-                }
-                EventKind::ClaimPaid { claim_id, amount } => claim_loan
-                    .get(claim_id)
-                    .and_then(|l| cohort.get(l))
-                    .map(|y| (*y, fen(amount.0), 0.0)),
-                EventKind::RecoveryReported {
-                    loan_id, pool_part, ..
-                } => cohort.get(loan_id).map(|y| (*y, 0.0, fen(pool_part.0))),
-                _ => None,
-            };
+            let flow = cohorts.flow(e, &mut sums);
             if let Some((y, paid, back)) = flow {
                 let df = curve.discount(years(start(y), e.effective));
                 let s = sums.entry(y).or_default();
@@ -350,7 +383,7 @@ fn estimate_at<E>(
     };
     let (rates, book) = rolls::estimate_from(programme, tee, as_of, &o.prior)?;
     let v = programme.version_on(as_of);
-    let open = open_claims(&book, &cohort, as_of, v);
+    let open = open_claims(&book, &cohorts.cohort, as_of, v);
     let m = super::project::matrix(&rates);
     let mut times: HashMap<(usize, u32), Vec<f64>> = HashMap::new();
     // (years from the cohort's first day to `months` after `as_of`)

@@ -162,6 +162,56 @@ fn a_cohort_of_current_loans_costs_the_geometric_sum() {
     assert!(worse.cohorts[0].original.cost > e.cost);
 }
 
+/// L0 (JXB's) at 95 days in January 2023, its claim filed, approved and
+/// paid in July, a recovery in March 2024.
+fn claim_cycle() -> Vec<(&'static str, EventKind)> {
+    vec![
+        (
+            "2023-01-20",
+            EventKind::LoanStatus {
+                bank_id: "JXB".into(),
+                loan_id: "L0".into(),
+                outstanding: Yuan::wan(28),
+                days_past_due: 95,
+            },
+        ),
+        (
+            "2023-07-05",
+            EventKind::ClaimFiled {
+                bank_id: "JXB".into(),
+                claim_id: "C0".into(),
+                loan_id: "L0".into(),
+                outstanding_at_default: Yuan::wan(28),
+                claimable: Yuan::wan(14),
+            },
+        ),
+        (
+            "2023-07-10",
+            EventKind::ClaimApproved {
+                bank_id: "JXB".into(),
+                claim_id: "C0".into(),
+            },
+        ),
+        (
+            "2023-07-15",
+            EventKind::ClaimPaid {
+                bank_id: "JXB".into(),
+                claim_id: "C0".into(),
+                amount: Yuan::wan(14),
+            },
+        ),
+        (
+            "2024-03-01",
+            EventKind::RecoveryReported {
+                bank_id: "JXB".into(),
+                loan_id: "L0".into(),
+                amount: Yuan::wan(10),
+                pool_part: Yuan::wan(5),
+            },
+        ),
+    ]
+}
+
 /// A claim paid and a recovery: each at its amount discounted from its
 /// day to 1 January; the original estimate (at the year's end) kept
 /// beside the re-estimate a year on; a later cohort apart.
@@ -173,44 +223,9 @@ fn recorded_flows_count_at_their_discounted_amounts() {
         ev.push(event(seq, on, kind));
         seq += 1;
     };
-    push(
-        "2023-01-20",
-        EventKind::LoanStatus {
-            loan_id: "L0".into(),
-            outstanding: Yuan::wan(28),
-            days_past_due: 95,
-        },
-    );
-    push(
-        "2023-07-05",
-        EventKind::ClaimFiled {
-            claim_id: "C0".into(),
-            loan_id: "L0".into(),
-            outstanding_at_default: Yuan::wan(28),
-            claimable: Yuan::wan(14),
-        },
-    );
-    push(
-        "2023-07-10",
-        EventKind::ClaimApproved {
-            claim_id: "C0".into(),
-        },
-    );
-    push(
-        "2023-07-15",
-        EventKind::ClaimPaid {
-            claim_id: "C0".into(),
-            amount: Yuan::wan(14),
-        },
-    );
-    push(
-        "2024-03-01",
-        EventKind::RecoveryReported {
-            loan_id: "L0".into(),
-            amount: Yuan::wan(10),
-            pool_part: Yuan::wan(5),
-        },
-    );
+    for (on, kind) in claim_cycle() {
+        push(on, kind);
+    }
     let mut later = book(1);
     if let EventKind::LoanEnrolled(l) = &mut later[1].kind {
         l.loan_id = "M0".into();

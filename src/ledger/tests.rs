@@ -21,6 +21,20 @@ fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
+/// The bank with a loan `id` (each test's loan ids are unique).
+fn lb(b: &Book, id: &str) -> String {
+    b.banks_with_loan(id)
+        .first()
+        .map_or(String::new(), |s| s.to_string())
+}
+
+/// The bank with a claim `id`.
+fn cb(b: &Book, id: &str) -> String {
+    b.banks_with_claim(id)
+        .first()
+        .map_or(String::new(), |s| s.to_string())
+}
+
 fn programme() -> Arc<Programme> {
     Arc::new(
         builtin()
@@ -120,19 +134,25 @@ fn a_year_of_a_pool_folds_to_what_an_independent_count_says() {
         for i in 0..20 {
             let id = format!("L{i}");
             let days = if i < 2 { dpd } else { 0 };
-            log.run(m, |b| decide::status(b, &id, Yuan::wan(80), days))
-                .unwrap();
+            log.run(m, |b| {
+                decide::status(b, &lb(b, &id), &id, Yuan::wan(80), days)
+            })
+            .unwrap();
         }
     }
     // at 89 days a claim is refused; at 90 it is allowed
     let e = log
-        .run("2023-05-31", |b| decide::file_claim(b, "C0", "L0"))
+        .run("2023-05-31", |b| {
+            decide::file_claim(b, &lb(b, "L0"), "C0", "L0")
+        })
         .unwrap_err();
     assert_eq!(e.code, "CLAIM_NOT_DUE", "{}", e.message);
     for i in 0..2 {
         let id = format!("L{i}");
-        log.run("2023-06-01", |b| decide::status(b, &id, Yuan::wan(80), 90))
-            .unwrap();
+        log.run("2023-06-01", |b| {
+            decide::status(b, &lb(b, &id), &id, Yuan::wan(80), 90)
+        })
+        .unwrap();
     }
     // 不良率 160万 / 1600万 = 10%: the programme and both banks suspend
     let b = log.book(d("2023-06-01"));
@@ -144,33 +164,48 @@ fn a_year_of_a_pool_folds_to_what_an_independent_count_says() {
         })
         .unwrap_err();
     assert_eq!(e.code, "ENROLMENT_SUSPENDED");
-    log.run("2023-06-05", |b| decide::file_claim(b, "C0", "L0"))
-        .unwrap();
-    log.run("2023-06-05", |b| decide::file_claim(b, "C1", "L1"))
-        .unwrap();
-    log.run("2023-06-10", |b| decide::review(b, "C0", None))
-        .unwrap();
+    log.run("2023-06-05", |b| {
+        decide::file_claim(b, &lb(b, "L0"), "C0", "L0")
+    })
+    .unwrap();
+    log.run("2023-06-05", |b| {
+        decide::file_claim(b, &lb(b, "L1"), "C1", "L1")
+    })
+    .unwrap();
     log.run("2023-06-10", |b| {
-        decide::review(b, "C1", Some(super::event::DenialReason::NoRecoveryEffort))
+        decide::review(b, &cb(b, "C0"), "C0", None)
+    })
+    .unwrap();
+    log.run("2023-06-10", |b| {
+        decide::review(
+            b,
+            &cb(b, "C1"),
+            "C1",
+            Some(super::event::DenialReason::NoRecoveryEffort),
+        )
     })
     .unwrap();
     // the pool owes 40万 on C0; it pays in full
-    log.run("2023-06-15", |b| decide::pay(b, "C0", d("2023-06-15")))
-        .unwrap();
+    log.run("2023-06-15", |b| {
+        decide::pay(b, &cb(b, "C0"), "C0", d("2023-06-15"))
+    })
+    .unwrap();
     // a recovery of 20万 on L0: the pool paid half of the loss, gets half
     log.run("2023-08-01", |b| {
-        decide::recovery(b, "L0", Yuan::wan(20), d("2023-08-01"))
+        decide::recovery(b, &lb(b, "L0"), "L0", Yuan::wan(20), d("2023-08-01"))
     })
     .unwrap();
     // L0 is charged off, L1 repaid: the rate falls; the bureau resumes
-    log.run("2023-08-31", |_| {
+    log.run("2023-08-31", |b| {
         Ok(EventKind::LoanChargedOff {
+            bank_id: lb(b, "L0"),
             loan_id: "L0".into(),
         })
     })
     .unwrap();
-    log.run("2023-08-31", |_| {
+    log.run("2023-08-31", |b| {
         Ok(EventKind::LoanRepaid {
+            bank_id: lb(b, "L1"),
             loan_id: "L1".into(),
         })
     })
@@ -214,7 +249,7 @@ fn check_against_independent_fold(log: &Log) {
             } => {
                 out.insert(loan_id, outstanding.0);
             }
-            EventKind::LoanRepaid { loan_id } => {
+            EventKind::LoanRepaid { loan_id, .. } => {
                 out.insert(loan_id, Decimal::ZERO);
             }
             _ => {}
@@ -268,12 +303,16 @@ fn a_late_report_restates_the_past_as_known_now_not_as_known_then() {
         decide::enrol(b, loan(0, "JXB", 100, "2023-01-10"), d("2023-01-20"))
     })
     .unwrap();
-    log.run("2023-03-31", |b| decide::status(b, "L0", Yuan::wan(90), 0))
-        .unwrap();
+    log.run("2023-03-31", |b| {
+        decide::status(b, &lb(b, "L0"), "L0", Yuan::wan(90), 0)
+    })
+    .unwrap();
     let then = log.events.last().unwrap().recorded_at.clone();
     // February's status, reported late: 95万 outstanding on 2023-02-28
-    log.run("2023-02-28", |b| decide::status(b, "L0", Yuan::wan(95), 0))
-        .unwrap();
+    log.run("2023-02-28", |b| {
+        decide::status(b, &lb(b, "L0"), "L0", Yuan::wan(95), 0)
+    })
+    .unwrap();
     let now = pool_state(&log.p, &log.events, d("2023-02-28"), None, None, None);
     let before = pool_state(
         &log.p,
@@ -312,21 +351,29 @@ fn a_payment_short_of_cash_pays_what_there_is_and_cash_never_goes_below_zero() {
     })
     .unwrap();
     log.run("2023-06-30", |b| {
-        decide::status(b, "L0", Yuan::wan(100), 120)
+        decide::status(b, &lb(b, "L0"), "L0", Yuan::wan(100), 120)
     })
     .unwrap();
-    log.run("2023-07-01", |b| decide::file_claim(b, "C0", "L0"))
-        .unwrap();
-    log.run("2023-07-02", |b| decide::review(b, "C0", None))
-        .unwrap();
-    log.run("2023-07-03", |b| decide::pay(b, "C0", d("2023-07-03")))
-        .unwrap();
+    log.run("2023-07-01", |b| {
+        decide::file_claim(b, &lb(b, "L0"), "C0", "L0")
+    })
+    .unwrap();
+    log.run("2023-07-02", |b| {
+        decide::review(b, &cb(b, "C0"), "C0", None)
+    })
+    .unwrap();
+    log.run("2023-07-03", |b| {
+        decide::pay(b, &cb(b, "C0"), "C0", d("2023-07-03"))
+    })
+    .unwrap();
     let b = log.book(d("2023-07-03"));
-    let c = &b.claims["C0"];
+    let c = b.claim("JXB", "C0").unwrap();
     assert_eq!((c.claimable, c.paid), (Yuan::wan(50), Yuan::wan(10)));
     assert_eq!(b.cash, Yuan::ZERO);
     let e = log
-        .run("2023-07-04", |b| decide::pay(b, "C0", d("2023-07-04")))
+        .run("2023-07-04", |b| {
+            decide::pay(b, &cb(b, "C0"), "C0", d("2023-07-04"))
+        })
         .unwrap_err();
     assert_eq!(e.code, "NO_CASH");
     // committed: 40万 still owed; a withdrawal cannot take it
@@ -396,12 +443,109 @@ fn the_scale_and_the_firm_cap_are_kept() {
     // the firm of L0 may not borrow more under the programme
     let mut again = loan(61, "NCRCB", 1, "2022-06-29");
     again.credit_code = "F0".into();
-    log.run("2022-06-30", |b| decide::status(b, "L5", Yuan::wan(500), 0))
-        .unwrap();
+    log.run("2022-06-30", |b| {
+        decide::status(b, &lb(b, "L5"), "L5", Yuan::wan(500), 0)
+    })
+    .unwrap();
     let e = log
         .run("2022-06-30", |b| decide::enrol(b, again, d("2022-06-30")))
         .unwrap_err();
     assert_eq!(e.code, "FIRM_CAP_EXCEEDED", "{}", e.message);
+}
+
+/// Loan and claim ids are each bank's own: two banks enrol, report, claim
+/// and recover under the same ids, and each command moves its own bank's
+/// loan or claim alone; the same id twice at one bank is still refused.
+#[test]
+fn two_banks_may_use_the_same_loan_and_claim_ids() {
+    let mut log = Log {
+        p: programme(),
+        events: Vec::new(),
+    };
+    log.run("2023-01-02", |b| {
+        decide::cash(
+            b,
+            EventKind::CapitalInjected {
+                amount: Yuan::wan(300),
+            },
+            d("2023-01-02"),
+        )
+    })
+    .unwrap();
+    for (bank, wan) in [("JXB", 100), ("NCRCB", 60)] {
+        log.run("2023-01-20", |b| {
+            decide::enrol(b, loan(0, bank, wan, "2023-01-10"), d("2023-01-20"))
+        })
+        .unwrap();
+    }
+    let e = log
+        .run("2023-01-20", |b| {
+            decide::enrol(b, loan(0, "JXB", 1, "2023-01-10"), d("2023-01-20"))
+        })
+        .unwrap_err();
+    assert_eq!(e.code, "ALREADY_ENROLLED");
+    assert_eq!(
+        log.book(d("2023-01-20")).banks_with_loan("L0"),
+        ["JXB", "NCRCB"]
+    );
+    // JXB's L0 falls 95 days behind; NCRCB's stays current
+    log.run("2023-05-31", |b| {
+        decide::status(b, "JXB", "L0", Yuan::wan(80), 95)
+    })
+    .unwrap();
+    log.run("2023-05-31", |b| {
+        decide::status(b, "NCRCB", "L0", Yuan::wan(50), 0)
+    })
+    .unwrap();
+    let e = log
+        .run("2023-06-01", |b| decide::file_claim(b, "NCRCB", "C1", "L0"))
+        .unwrap_err();
+    assert_eq!(e.code, "CLAIM_NOT_DUE", "NCRCB's L0 is current");
+    log.run("2023-06-01", |b| decide::file_claim(b, "JXB", "C1", "L0"))
+        .unwrap();
+    log.run("2023-06-30", |b| {
+        decide::status(b, "NCRCB", "L0", Yuan::wan(50), 91)
+    })
+    .unwrap();
+    log.run("2023-07-01", |b| decide::file_claim(b, "NCRCB", "C1", "L0"))
+        .unwrap();
+    let e = log
+        .run("2023-07-01", |b| decide::file_claim(b, "NCRCB", "C1", "L0"))
+        .unwrap_err();
+    assert_eq!(e.code, "CLAIM_EXISTS");
+    for bank in ["JXB", "NCRCB"] {
+        log.run("2023-07-02", |b| decide::review(b, bank, "C1", None))
+            .unwrap();
+    }
+    log.run("2023-07-03", |b| {
+        decide::pay(b, "NCRCB", "C1", d("2023-07-03"))
+    })
+    .unwrap();
+    let b = log.book(d("2023-07-03"));
+    // NCRCB's claim: 50万 × 0.5; JXB's (80万 × 0.5) approved, unpaid
+    assert_eq!(b.claim("NCRCB", "C1").unwrap().paid, Yuan::wan(25));
+    assert_eq!(b.claim("JXB", "C1").unwrap().paid, Yuan::ZERO);
+    assert_eq!(b.total.committed, Yuan::wan(40));
+    assert_eq!(b.banks["JXB"].committed, Yuan::wan(40));
+    assert_eq!(b.banks["NCRCB"].claims_paid, Yuan::wan(25));
+    assert_eq!(b.cash, Yuan::wan(300 - 25));
+    // a recovery on NCRCB's L0 is NCRCB's; JXB's L0 was paid nothing
+    log.run("2023-08-01", |b| {
+        decide::recovery(b, "NCRCB", "L0", Yuan::wan(10), d("2023-08-01"))
+    })
+    .unwrap();
+    let e = log
+        .run("2023-08-01", |b| {
+            decide::recovery(b, "JXB", "L0", Yuan::wan(10), d("2023-08-01"))
+        })
+        .unwrap_err();
+    assert_eq!(e.code, "NOTHING_PAID");
+    let b = log.book(d("2023-08-01"));
+    assert_eq!(b.banks["NCRCB"].recovered, Yuan::wan(5));
+    assert_eq!(b.banks.get("JXB").unwrap().recovered, Yuan::ZERO);
+    assert_eq!(b.loan("JXB", "L0").unwrap().outstanding, Yuan::wan(80));
+    assert_eq!(b.loan("NCRCB", "L0").unwrap().outstanding, Yuan::wan(50));
+    check_running(&log);
 }
 
 /// The running fold, grown as the service grows it (event by event in the
@@ -545,44 +689,59 @@ fn the_running_fold_over_three_years_with_late_reports_is_the_full_fold() {
                 continue;
             }
             let _ = log.run(&end.to_string(), |b| {
-                decide::status(b, &id, Yuan::wan(40), dpd)
+                decide::status(b, &lb(b, &id), &id, Yuan::wan(40), dpd)
             });
         }
         if end == d("2023-06-30") {
-            log.run("2023-06-30", |_| {
+            log.run("2023-06-30", |b| {
                 Ok(EventKind::LoanRepaid {
+                    bank_id: lb(b, "L7"),
                     loan_id: "L7".into(),
                 })
             })
             .unwrap();
         }
         if end == d("2023-05-31") {
-            log.run("2023-05-31", |b| decide::file_claim(b, "C0", "L0"))
-                .unwrap();
-            log.run("2023-06-02", |b| decide::review(b, "C0", None))
-                .unwrap();
-            log.run("2023-06-03", |b| decide::pay(b, "C0", d("2023-06-03")))
-                .unwrap();
-            log.run("2023-06-04", |b| decide::file_claim(b, "C5", "L5"))
-                .unwrap();
-            log.run("2023-06-05", |b| decide::review(b, "C5", None))
-                .unwrap();
+            log.run("2023-05-31", |b| {
+                decide::file_claim(b, &lb(b, "L0"), "C0", "L0")
+            })
+            .unwrap();
+            log.run("2023-06-02", |b| {
+                decide::review(b, &cb(b, "C0"), "C0", None)
+            })
+            .unwrap();
+            log.run("2023-06-03", |b| {
+                decide::pay(b, &cb(b, "C0"), "C0", d("2023-06-03"))
+            })
+            .unwrap();
+            log.run("2023-06-04", |b| {
+                decide::file_claim(b, &lb(b, "L5"), "C5", "L5")
+            })
+            .unwrap();
+            log.run("2023-06-05", |b| {
+                decide::review(b, &cb(b, "C5"), "C5", None)
+            })
+            .unwrap();
         }
         if end == d("2023-09-30") {
             // February's file of L3, reported in October
             let id = late.take().unwrap();
-            log.run("2023-02-28", |b| decide::status(b, &id, Yuan::wan(45), 0))
-                .unwrap();
+            log.run("2023-02-28", |b| {
+                decide::status(b, &lb(b, &id), &id, Yuan::wan(45), 0)
+            })
+            .unwrap();
         }
         end = (end + chrono::Days::new(1))
             .checked_add_months(chrono::Months::new(1))
             .unwrap()
             - chrono::Days::new(1);
     }
-    log.run("2024-07-01", |b| decide::pay(b, "C5", d("2024-07-01")))
-        .unwrap();
+    log.run("2024-07-01", |b| {
+        decide::pay(b, &cb(b, "C5"), "C5", d("2024-07-01"))
+    })
+    .unwrap();
     log.run("2024-07-02", |b| {
-        decide::recovery(b, "L0", Yuan::wan(10), d("2024-07-02"))
+        decide::recovery(b, &lb(b, "L0"), "L0", Yuan::wan(10), d("2024-07-02"))
     })
     .unwrap();
     assert!(log.events.len() > 250, "{} events", log.events.len());
@@ -636,15 +795,21 @@ fn a_bank_line_and_the_top_up_rule_are_kept() {
     };
     assert_eq!(due(&log, "2023-03-31"), None, "cash at the target");
     log.run("2023-05-01", |b| {
-        decide::status(b, "L0", Yuan::wan(150), 95)
+        decide::status(b, &lb(b, "L0"), "L0", Yuan::wan(150), 95)
     })
     .unwrap();
-    log.run("2023-05-02", |b| decide::file_claim(b, "C0", "L0"))
-        .unwrap();
-    log.run("2023-05-03", |b| decide::review(b, "C0", None))
-        .unwrap();
-    log.run("2023-05-04", |b| decide::pay(b, "C0", d("2023-05-04")))
-        .unwrap();
+    log.run("2023-05-02", |b| {
+        decide::file_claim(b, &lb(b, "L0"), "C0", "L0")
+    })
+    .unwrap();
+    log.run("2023-05-03", |b| {
+        decide::review(b, &cb(b, "C0"), "C0", None)
+    })
+    .unwrap();
+    log.run("2023-05-04", |b| {
+        decide::pay(b, &cb(b, "C0"), "C0", d("2023-05-04"))
+    })
+    .unwrap();
     // 75万 paid: 225万 left, refilled to 300万 by the year end
     assert_eq!(
         due(&log, "2023-06-30"),

@@ -450,18 +450,30 @@ mod tests {
             for i in 0..40 {
                 let id = format!("L{i}");
                 run(m, &move |b| {
-                    decide::status(b, &id, Yuan::wan(450), if i < 2 { late } else { 0 })
+                    decide::status(
+                        b,
+                        ["JXB", "NCRCB"][i % 2],
+                        &id,
+                        Yuan::wan(450),
+                        if i < 2 { late } else { 0 },
+                    )
                 });
             }
         }
-        run("2023-06-05", &|b| decide::file_claim(b, "C0", "L0"));
-        run("2023-06-05", &|b| decide::file_claim(b, "C1", "L1"));
-        run("2023-06-10", &|b| decide::review(b, "C0", None));
-        run("2023-06-10", &|b| decide::review(b, "C1", None));
-        run("2023-06-15", &|b| decide::pay(b, "C0", d("2023-06-15")));
-        run("2023-07-15", &|b| decide::pay(b, "C1", d("2023-07-15")));
+        run("2023-06-05", &|b| decide::file_claim(b, "JXB", "C0", "L0"));
+        run("2023-06-05", &|b| {
+            decide::file_claim(b, "NCRCB", "C1", "L1")
+        });
+        run("2023-06-10", &|b| decide::review(b, "JXB", "C0", None));
+        run("2023-06-10", &|b| decide::review(b, "NCRCB", "C1", None));
+        run("2023-06-15", &|b| {
+            decide::pay(b, "JXB", "C0", d("2023-06-15"))
+        });
+        run("2023-07-15", &|b| {
+            decide::pay(b, "NCRCB", "C1", d("2023-07-15"))
+        });
         run("2023-09-01", &|b| {
-            decide::recovery(b, "L0", Yuan::wan(90), d("2023-09-01"))
+            decide::recovery(b, "JXB", "L0", Yuan::wan(90), d("2023-09-01"))
         });
         let as_of = d("2023-12-31");
         let s = crate::ledger::pool_state(&p, &events, as_of, None, None, None);

@@ -273,6 +273,51 @@ fn match_error(e: MatchError, message: String) -> Status {
     }
 }
 
+/// A store's error as the client reads it (a storage failure by an id to
+/// quote, its cause in the log).
+fn store_error(e: crate::store::StoreError, message: String) -> Status {
+    use crate::store::StoreError as S;
+    let (code, reason) = match &e {
+        S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
+        S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
+        S::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
+        S::Refused { code, .. } => (Code::FailedPrecondition, *code),
+        S::Invalid { field, why } => {
+            return bad_request(
+                "INVALID_LEDGER_REQUEST",
+                message,
+                vec![FieldViolation::new(*field, why.clone())],
+            );
+        }
+        S::BadToken(m) => {
+            let (field, why) = m.split_once(": ").unwrap_or(("page_token", m));
+            return bad_request(
+                "INVALID_PAGE",
+                message,
+                vec![FieldViolation::new(field, why)],
+            );
+        }
+        S::Unavailable(_) => (Code::Unavailable, "STORE_UNAVAILABLE"),
+        S::Quota(_) => (Code::ResourceExhausted, "QUOTA_EXCEEDED"),
+        S::Db(_) | S::Postgres(_) | S::Config(_) | S::Dir { .. } | S::Corrupt(_) => {
+            (Code::Internal, "STORAGE_FAILURE")
+        }
+    };
+    if code == Code::Internal {
+        // The database's own words stay in the log; the client
+        // gets an id to quote, not SQL text.
+        let id = failure_id();
+        tracing::error!(failure_id = %id, error = %e, "storage failure");
+        return with_reason(
+            code,
+            format!("storage failure (failure id {id}; the server log has the cause)"),
+            reason,
+            HashMap::from([("failure_id".to_string(), id)]),
+        );
+    }
+    with_reason(code, e.to_string(), reason, HashMap::new())
+}
+
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
         let message = clip(e.to_string(), MAX_MESSAGE_BYTES);
@@ -282,41 +327,7 @@ impl From<ApiError> for Status {
             }
             ApiError::Profile(p) => bad_request("INVALID_PROFILE", message, p.violations),
             ApiError::Match(e) => match_error(e, message),
-            ApiError::Store(e) => {
-                use crate::store::StoreError as S;
-                let (code, reason) = match &e {
-                    S::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
-                    S::UnknownBank(_) => (Code::FailedPrecondition, "BANK_NOT_REGISTERED"),
-                    S::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
-                    S::Refused { code, .. } => (Code::FailedPrecondition, *code),
-                    S::BadToken(m) => {
-                        let (field, why) = m.split_once(": ").unwrap_or(("page_token", m));
-                        return bad_request(
-                            "INVALID_PAGE",
-                            message,
-                            vec![FieldViolation::new(field, why)],
-                        );
-                    }
-                    S::Unavailable(_) => (Code::Unavailable, "STORE_UNAVAILABLE"),
-                    S::Quota(_) => (Code::ResourceExhausted, "QUOTA_EXCEEDED"),
-                    S::Db(_) | S::Postgres(_) | S::Config(_) | S::Dir { .. } | S::Corrupt(_) => {
-                        (Code::Internal, "STORAGE_FAILURE")
-                    }
-                };
-                if code == Code::Internal {
-                    // The database's own words stay in the log; the client
-                    // gets an id to quote, not SQL text.
-                    let id = failure_id();
-                    tracing::error!(failure_id = %id, error = %e, "storage failure");
-                    return with_reason(
-                        code,
-                        format!("storage failure (failure id {id}; the server log has the cause)"),
-                        reason,
-                        HashMap::from([("failure_id".to_string(), id)]),
-                    );
-                }
-                with_reason(code, e.to_string(), reason, HashMap::new())
-            }
+            ApiError::Store(e) => store_error(e, message),
             ApiError::Unauthenticated { reason, message } => {
                 with_reason(Code::Unauthenticated, message, reason, HashMap::new())
             }

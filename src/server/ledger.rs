@@ -228,6 +228,15 @@ fn named(id: &str, field: &str, errs: &mut Vec<FieldViolation>) {
     }
 }
 
+/// An optional bank id: empty, or a bank id.
+fn bank_named(bank_id: &str, errs: &mut Vec<FieldViolation>) {
+    if !bank_id.is_empty()
+        && let Err(why) = crate::incentive::check_bank_id(bank_id)
+    {
+        errs.push(FieldViolation::new("bank_id", why));
+    }
+}
+
 fn ids(request_id: &str, pool_id: &str, errs: &mut Vec<FieldViolation>) {
     if let Err(why) = crate::incentive::check_id(request_id) {
         errs.push(FieldViolation::new("request_id", why));
@@ -480,12 +489,59 @@ fn kinds(r: Result<EventKind, Refusal>) -> Result<Vec<EventKind>, StoreError> {
     r.map(|k| vec![k]).map_err(refused)
 }
 
-/// The loan's bank, which a bank caller must be.
-fn loan_bank(book: &Book, loan_id: &str, who: &Principal) -> Result<(), StoreError> {
-    match book.loans.get(loan_id) {
-        Some(l) if who.may_act_for(&l.loan.bank_id) => Ok(()),
+/// Whose loan `loan_id` is (loan ids are each bank's own): a bank
+/// caller's own (another bank's loan answers as no loan at all); for the
+/// bureau, `bank` when given, else the one bank with a loan of that id.
+fn loan_bank(
+    book: &Book,
+    bank: &str,
+    loan_id: &str,
+    who: &Principal,
+) -> Result<String, StoreError> {
+    let banks = book.banks_with_loan(loan_id);
+    owner(who, bank, &banks, "loan", loan_id)
+}
+
+/// Whose claim `claim_id` is, as [`loan_bank`].
+fn claim_bank(
+    book: &Book,
+    bank: &str,
+    claim_id: &str,
+    who: &Principal,
+) -> Result<String, StoreError> {
+    let banks = book.banks_with_claim(claim_id);
+    owner(who, bank, &banks, "claim", claim_id)
+}
+
+fn owner(
+    who: &Principal,
+    bank: &str,
+    banks: &[&str],
+    what: &str,
+    id: &str,
+) -> Result<String, StoreError> {
+    let named = match who {
+        Principal::Bank(own) if bank.is_empty() => own.as_str(),
+        _ => bank,
+    };
+    let picked = match (named.is_empty(), banks) {
+        (false, _) => banks.contains(&named).then_some(named),
+        (true, [one]) => Some(*one),
+        (true, []) => None,
+        (true, many) => {
+            return Err(StoreError::Invalid {
+                field: "bank_id",
+                why: format!(
+                    "banks {} each have a {what} `{id}`; name the bank",
+                    many.join(", ")
+                ),
+            });
+        }
+    };
+    match picked {
+        Some(b) if who.may_act_for(b) => Ok(b.to_string()),
         _ => Err(StoreError::NotFound(format!(
-            "no loan `{loan_id}` among the caller's"
+            "no {what} `{id}` among the caller's"
         ))),
     }
 }

@@ -83,6 +83,15 @@ pub enum StoreError {
         /// What is wrong and which rule says so.
         message: String,
     },
+    /// A field of the request that the data makes unusable as given (an
+    /// id two banks share, with no bank named).
+    #[error("{field}: {why}")]
+    Invalid {
+        /// The request's field.
+        field: &'static str,
+        /// Why, and what to give instead.
+        why: String,
+    },
     /// A page token that names nothing the caller's query shows.
     #[error("{0}")]
     BadToken(String),

@@ -96,6 +96,8 @@ const MIGRATIONS: &[&str] = &[
     ledger::SCHEMA,
     // 5: each pool's stored fold
     ledger::FOLDS,
+    // 6: every event of a loan or a claim names its bank
+    ledger::BANK_IDS,
 ];
 
 impl Store {

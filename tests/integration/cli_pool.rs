@@ -68,7 +68,7 @@ async fn a_status_file_is_imported_and_the_pool_reported() {
         stdout(&o)
     );
     assert!(
-        stdout(&o).contains("L1: no loan of bank `JXB`"),
+        stdout(&o).contains("L1: no loan `L1` of bank `JXB` is enrolled (UNKNOWN_LOAN)"),
         "{}",
         stdout(&o)
     );

@@ -9,6 +9,7 @@ use smefin::server::pb::ledger_service_client::LedgerServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
+use crate::common::violation_fields as fields;
 use crate::grpc_incentive::{req, server};
 use crate::grpc_matching::profile;
 
@@ -196,6 +197,7 @@ async fn a_year_of_a_pool_as_a_bureau_and_two_banks_run_it() {
         }
     }
     let claim = |id: &str, loan: &str, date: &str| pb::FileClaimRequest {
+        bank_id: String::new(),
         request_id: id.into(),
         pool_id: "GXT".into(),
         claim_id: id.into(),
@@ -265,6 +267,7 @@ async fn a_year_of_a_pool_as_a_bureau_and_two_banks_run_it() {
 /// analyst see it.
 async fn claims_and_cash(c: &mut LedgerServiceClient<Channel>) {
     let review = |id: &str, deny: pb::ClaimDenial| pb::ReviewClaimRequest {
+        bank_id: String::new(),
         request_id: format!("review-{id}"),
         pool_id: "GXT".into(),
         claim_id: id.into(),
@@ -283,6 +286,7 @@ async fn claims_and_cash(c: &mut LedgerServiceClient<Channel>) {
         .await
         .unwrap();
     let pay = pb::PayClaimRequest {
+        bank_id: String::new(),
         request_id: "pay-C0".into(),
         pool_id: "GXT".into(),
         claim_id: "C0".into(),
@@ -313,6 +317,7 @@ async fn claims_and_cash(c: &mut LedgerServiceClient<Channel>) {
     let e = c
         .pay_claim(req(
             pb::PayClaimRequest {
+                bank_id: String::new(),
                 request_id: "pay-C0b".into(),
                 pool_id: "GXT".into(),
                 claim_id: "C0".into(),
@@ -325,6 +330,7 @@ async fn claims_and_cash(c: &mut LedgerServiceClient<Channel>) {
     assert_eq!(reason(&e), "CLAIM_NOT_PAYABLE");
     c.report_recovery(req(
         pb::ReportRecoveryRequest {
+            bank_id: String::new(),
             request_id: "rec-L0".into(),
             pool_id: "GXT".into(),
             loan_id: "L0".into(),
@@ -517,6 +523,7 @@ async fn hostile_values_are_refused_by_field() {
     let e = c
         .report_recovery(req(
             pb::ReportRecoveryRequest {
+                bank_id: String::new(),
                 request_id: "r".into(),
                 pool_id: "GXT".into(),
                 loan_id: "L0".into(),
@@ -632,7 +639,8 @@ async fn many_enrolments_in_one_stream() {
                     let b = m.borrower.as_mut().unwrap();
                     (b.employees, b.annual_revenue) = (Some(5000), Some("50亿".into()));
                 }
-                7 => m.loan_id = "L0".into(),
+                // (NCRCB's own L1 again: ids are each bank's own)
+                7 => m.loan_id = "L1".into(),
                 // dated before the ones sent before it: decided on the log
                 // folded as of its day, with the stream's earlier loans
                 100 => m.date = "2023-01-15".into(),
@@ -689,5 +697,169 @@ async fn many_enrolments_in_one_stream() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied, "{}", e.message());
+    srv.shutdown().await;
+}
+
+/// Loan and claim ids are each bank's own: a bank enrolls and claims under
+/// ids another bank uses, learning nothing of it; naming another bank's
+/// loan answers as a loan that does not exist; the bureau names the bank
+/// when two banks share an id.
+#[tokio::test]
+async fn ids_are_each_banks_own_and_tell_nothing_of_another_banks() {
+    let (srv, _dir) = server().await;
+    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
+    c.create_pool(req(
+        pb::CreatePoolRequest {
+            pool_id: "GXT".into(),
+            programme_id: "gongxintong".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    c.record_cash(req(
+        pb::RecordCashRequest {
+            request_id: "cap".into(),
+            pool_id: "GXT".into(),
+            kind: pb::CashKind::Capital as i32,
+            amount: "3000万".into(),
+            date: "2023-01-03".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    // both banks lend under the id `2023-0001`; JXB alone under `JX-9`
+    let loan = |i: usize, id: &str| pb::EnrollLoanRequest {
+        loan_id: id.into(),
+        ..enrol(i, 300)
+    };
+    c.enroll_loan(req(loan(0, "2023-0001"), JXB)).await.unwrap();
+    c.enroll_loan(req(loan(2, "JX-9"), JXB)).await.unwrap();
+    c.enroll_loan(req(loan(1, "2023-0001"), NCRCB))
+        .await
+        .unwrap();
+    let mut again = loan(4, "2023-0001");
+    again.request_id = "again".into();
+    let e = c.enroll_loan(req(again, JXB)).await.unwrap_err();
+    assert_eq!(reason(&e), "ALREADY_ENROLLED", "JXB's own id twice");
+    for (bank, token) in [("JXB", JXB), ("NCRCB", NCRCB)] {
+        let lines = vec![pb::LoanStatusLine {
+            loan_id: "2023-0001".into(),
+            outstanding: "200万".into(),
+            days_past_due: 95,
+            ..Default::default()
+        }];
+        let msg = pb::ReportLoanStatusRequest {
+            request_id: format!("{bank}-may"),
+            pool_id: "GXT".into(),
+            as_of: "2023-05-31".into(),
+            bank_id: bank.into(),
+            lines,
+        };
+        let r = c
+            .report_loan_status(req(tokio_stream::iter(vec![msg]), token))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((r.recorded, r.problems.len()), (1, 0), "{bank}");
+    }
+    let claim = |id: &str, loan: &str, bank: &str| pb::FileClaimRequest {
+        request_id: format!("{id}-{loan}-{bank}"),
+        pool_id: "GXT".into(),
+        claim_id: id.into(),
+        loan_id: loan.into(),
+        date: "2023-06-01".into(),
+        bank_id: bank.into(),
+    };
+    // each bank claims `C-1` on its own `2023-0001`
+    c.file_claim(req(claim("C-1", "2023-0001", ""), JXB))
+        .await
+        .unwrap();
+    c.file_claim(req(claim("C-1", "2023-0001", ""), NCRCB))
+        .await
+        .unwrap();
+    // NCRCB naming JXB's loan, or JXB's id alone, is answered as an id
+    // that exists nowhere
+    let nowhere = c
+        .file_claim(req(claim("C-2", "NOWHERE", ""), NCRCB))
+        .await
+        .unwrap_err();
+    for (loan, bank) in [("2023-0001", "JXB"), ("JX-9", ""), ("JX-9", "JXB")] {
+        let e = c
+            .file_claim(req(claim("C-2", loan, bank), NCRCB))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), nowhere.code(), "{loan} {bank}");
+        assert_eq!(
+            e.message().replace(loan, "NOWHERE"),
+            nowhere.message(),
+            "{loan} {bank}"
+        );
+    }
+    // the bureau names the bank of a shared claim id
+    let review = |bank: &str| pb::ReviewClaimRequest {
+        request_id: format!("ok-{bank}"),
+        pool_id: "GXT".into(),
+        claim_id: "C-1".into(),
+        deny: 0,
+        date: "2023-06-02".into(),
+        bank_id: bank.into(),
+    };
+    let e = c.review_claim(req(review(""), BUREAU)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(fields(&e), ["bank_id"]);
+    assert!(e.message().contains("JXB, NCRCB"), "{}", e.message());
+    c.review_claim(req(review("NCRCB"), BUREAU)).await.unwrap();
+    let paid = c
+        .pay_claim(req(
+            pb::PayClaimRequest {
+                request_id: "pay".into(),
+                pool_id: "GXT".into(),
+                claim_id: "C-1".into(),
+                date: "2023-06-03".into(),
+                bank_id: "NCRCB".into(),
+            },
+            BUREAU,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .unwrap();
+    assert!(paid.json.contains("\"NCRCB\""), "{}", paid.json);
+    // a recovery: NCRCB's on its own loan; JXB naming NCRCB's is not found
+    let recovery = |bank: &str| pb::ReportRecoveryRequest {
+        request_id: format!("rec-{bank}"),
+        pool_id: "GXT".into(),
+        loan_id: "2023-0001".into(),
+        amount: "40万".into(),
+        date: "2023-07-01".into(),
+        bank_id: bank.into(),
+    };
+    let e = c
+        .report_recovery(req(recovery("NCRCB"), JXB))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    c.report_recovery(req(recovery(""), NCRCB)).await.unwrap();
+    let s = state(&mut c, BUREAU, "2023-12-31").await;
+    let bank = |id: &str| {
+        s.banks
+            .iter()
+            .find(|b| b.bank_id == id)
+            .and_then(|b| b.figures.clone())
+            .unwrap()
+    };
+    // NCRCB's claim 200万 × 0.5 paid, 40万 × 0.5 back; JXB's claim filed
+    assert_eq!(
+        (
+            bank("NCRCB").claims_paid.as_str(),
+            bank("NCRCB").recovered.as_str()
+        ),
+        ("1000000.00", "200000.00")
+    );
+    assert_eq!(bank("JXB").claims_paid, "0.00");
+    assert_eq!(bank("JXB").outstanding, "5000000.00");
     srv.shutdown().await;
 }

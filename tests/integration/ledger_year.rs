@@ -792,9 +792,9 @@ async fn audit_trail(c: &mut LedgerServiceClient<Channel>, data: &str, dir: &std
     assert!(o.status.success(), "{}", stderr(&o));
     let out = crate::cli::stdout(&o);
     for want in [
-        "纳入贷款 L1（NCRCB",
-        "申请代偿 C1（L1",
-        "拒绝代偿 C1：未尽清收义务",
+        "纳入贷款 NCRCB/L1（",
+        "申请代偿 NCRCB/C1（贷款 L1",
+        "拒绝代偿 NCRCB/C1：未尽清收义务",
         "review-C1",
     ] {
         assert!(out.contains(want), "{want} not in:\n{out}");
@@ -854,6 +854,7 @@ async fn script(c: &mut LedgerServiceClient<Channel>, model: &mut Model, m: u32)
                 write(|| {
                     c.review_claim(req(
                         pb::ReviewClaimRequest {
+                            bank_id: String::new(),
                             request_id: format!("review-C{i}"),
                             pool_id: "YEAR".into(),
                             claim_id: format!("C{i}"),
@@ -872,6 +873,7 @@ async fn script(c: &mut LedgerServiceClient<Channel>, model: &mut Model, m: u32)
                 write(|| {
                     c.pay_claim(req(
                         pb::PayClaimRequest {
+                            bank_id: String::new(),
                             request_id: format!("pay-C{i}"),
                             pool_id: "YEAR".into(),
                             claim_id: format!("C{i}"),
@@ -982,6 +984,7 @@ async fn script(c: &mut LedgerServiceClient<Channel>, model: &mut Model, m: u32)
 
 fn claim(id: &str, loan: &str, date: &str) -> pb::FileClaimRequest {
     pb::FileClaimRequest {
+        bank_id: String::new(),
         request_id: id.into(),
         pool_id: "YEAR".into(),
         claim_id: id.into(),
@@ -992,6 +995,7 @@ fn claim(id: &str, loan: &str, date: &str) -> pb::FileClaimRequest {
 
 fn recovery(loan: &str, amount: &str) -> pb::ReportRecoveryRequest {
     pb::ReportRecoveryRequest {
+        bank_id: String::new(),
         request_id: format!("rec-{loan}"),
         pool_id: "YEAR".into(),
         loan_id: loan.into(),

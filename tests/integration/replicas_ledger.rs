@@ -132,6 +132,7 @@ fn two_replicas_one_killed_keep_the_scale_and_pay_once() {
         .unwrap();
         for i in &late {
             c.file_claim(pb::FileClaimRequest {
+                bank_id: String::new(),
                 request_id: format!("claim-{i}"),
                 pool_id: "GXT".into(),
                 claim_id: format!("C{i}"),
@@ -141,6 +142,7 @@ fn two_replicas_one_killed_keep_the_scale_and_pay_once() {
             .await
             .unwrap();
             c.review_claim(pb::ReviewClaimRequest {
+                bank_id: String::new(),
                 request_id: format!("review-{i}"),
                 pool_id: "GXT".into(),
                 claim_id: format!("C{i}"),
@@ -160,6 +162,7 @@ fn two_replicas_one_killed_keep_the_scale_and_pay_once() {
                 for i in late {
                     let r = c
                         .pay_claim(pb::PayClaimRequest {
+                            bank_id: String::new(),
                             request_id: format!("pay-{i}-by-{w}"),
                             pool_id: "GXT".into(),
                             claim_id: format!("C{i}"),

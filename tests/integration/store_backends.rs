@@ -311,7 +311,7 @@ fn concurrent_start_migrates_once(b: &Backend) {
         assert_eq!(
             pg.query("smefin", "SELECT version FROM smefin_schema")
                 .trim(),
-            "4",
+            "5",
             "every migration run, once"
         );
         assert_eq!(

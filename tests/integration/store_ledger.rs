@@ -112,29 +112,29 @@ fn racing_writers_keep_the_scale_and_pay_once(b: &Backend) {
     assert_eq!(seqs, (1..=61).collect::<Vec<_>>(), "no gap, no double");
     // a loan claimed and approved; 8 clients pay it at once: paid once
     let first = events.iter().find_map(|e| match &e.kind {
-        EventKind::LoanEnrolled(l) => Some(l.loan_id.clone()),
+        EventKind::LoanEnrolled(l) => Some((l.bank_id.clone(), l.loan_id.clone())),
         _ => None,
     });
-    let id = first.unwrap();
-    let status = |b: &Book| decide::status(b, &id, Yuan::wan(800), 95);
+    let (bank, id) = first.unwrap();
+    let status = |b: &Book| decide::status(b, &bank, &id, Yuan::wan(800), 95);
     write(stores[0].as_ref(), "st", "2023-05-31", status).unwrap();
-    let id2 = id.clone();
+    let (bank2, id2) = (bank.clone(), id.clone());
     write(stores[0].as_ref(), "claim", "2023-06-01", move |b| {
-        decide::file_claim(b, "C", &id2)
+        decide::file_claim(b, &bank2, "C", &id2)
     })
     .unwrap();
     write(stores[0].as_ref(), "ok", "2023-06-02", |b| {
-        decide::review(b, "C", None)
+        decide::review(b, &bank, "C", None)
     })
     .unwrap();
     let barrier = Arc::new(Barrier::new(8));
     let handles: Vec<_> = (0..8)
         .map(|t| {
-            let (s, barrier) = (stores[t % 2].clone(), barrier.clone());
+            let (s, barrier, bank) = (stores[t % 2].clone(), barrier.clone(), bank.clone());
             std::thread::spawn(move || {
                 barrier.wait();
                 write(s.as_ref(), &format!("pay-{t}"), "2023-06-03", |b| {
-                    decide::pay(b, "C", d("2023-06-03"))
+                    decide::pay(b, &bank, "C", d("2023-06-03"))
                 })
                 .is_ok()
             })
@@ -207,4 +207,85 @@ fn folds_are_kept_and_never_set_back(b: &Backend) {
 #[test]
 fn ledger_folds_are_kept_and_never_set_back() {
     each_backend(folds_are_kept_and_never_set_back);
+}
+
+/// A log written before loan and claim ids were each bank's own (events of
+/// a loan or a claim without their bank) reads, once the store has
+/// migrated, as the same events with each one's bank.
+fn events_written_before_banks_own_their_ids_read_with_their_bank(b: &Backend) {
+    let s = b.open();
+    s.create_pool("P", "gongxintong", "bureau").unwrap();
+    let cash = EventKind::CapitalInjected {
+        amount: Yuan::wan(3000),
+    };
+    write(s.as_ref(), "cap", "2023-01-02", |b| {
+        decide::cash(b, cash.clone(), d("2023-01-02"))
+    })
+    .unwrap();
+    for i in 0..4 {
+        write(s.as_ref(), &format!("e{i}"), "2023-01-20", |b| {
+            decide::enrol(b, loan(i), d("2023-01-20"))
+        })
+        .unwrap();
+    }
+    let bank = |i: usize| ["JXB", "NCRCB"][i % 2];
+    for i in 0..4 {
+        write(s.as_ref(), &format!("s{i}"), "2023-05-31", |b| {
+            decide::status(b, bank(i), &format!("L{i}"), Yuan::wan(900), 95)
+        })
+        .unwrap();
+    }
+    for i in 1..3 {
+        let (id, loan) = (format!("C{i}"), format!("L{i}"));
+        write(s.as_ref(), &format!("f{i}"), "2023-06-01", |b| {
+            decide::file_claim(b, bank(i), &id, &loan)
+        })
+        .unwrap();
+        write(s.as_ref(), &format!("a{i}"), "2023-06-02", |b| {
+            decide::review(b, bank(i), &id, None)
+        })
+        .unwrap();
+        write(s.as_ref(), &format!("p{i}"), "2023-06-03", |b| {
+            decide::pay(b, bank(i), &id, d("2023-06-03"))
+        })
+        .unwrap();
+    }
+    write(s.as_ref(), "rec", "2023-07-01", |b| {
+        decide::recovery(b, "NCRCB", "L1", Yuan::wan(100), d("2023-07-01"))
+    })
+    .unwrap();
+    let written = s.events("P").unwrap();
+    drop(s);
+    // the log as an earlier version wrote it, and the store one version back
+    match b {
+        Backend::Sqlite(dir) => {
+            let c = rusqlite::Connection::open(dir.path().join("smefin.sqlite3")).unwrap();
+            c.execute_batch(
+                "UPDATE ledger_events SET json = json_remove(json, '$.bank_id')
+                    WHERE json_extract(json, '$.kind') <> 'loan_enrolled';
+                 PRAGMA user_version = 5;",
+            )
+            .unwrap();
+        }
+        Backend::Postgres(pg, _) => {
+            pg.query(
+                "smefin",
+                "UPDATE ledger_events SET json = (json::jsonb - 'bank_id')::text
+                    WHERE json::jsonb->>'kind' <> 'loan_enrolled';
+                 UPDATE smefin_schema SET version = 4;",
+            );
+        }
+    }
+    let stripped = b.open().events("P");
+    assert!(stripped.is_ok(), "the store migrated on opening");
+    assert_eq!(stripped.unwrap(), written);
+    let book = Book::fold(&programme(), &written, d("2023-12-31"), None);
+    assert_eq!(book.banks["NCRCB"].claims_paid, Yuan::wan(450));
+    assert_eq!(book.banks["JXB"].claims_paid, Yuan::wan(450));
+    assert_eq!(book.banks["NCRCB"].recovered, Yuan::wan(50));
+}
+
+#[test]
+fn ledger_events_written_before_banks_own_their_ids_read_with_their_bank() {
+    each_backend(events_written_before_banks_own_their_ids_read_with_their_bank);
 }

@@ -295,10 +295,10 @@ fn replayed(
     checked: &[Checked],
     recorded: &[Event],
 ) -> Vec<Option<Refusal>> {
-    let mut enrolled: std::collections::HashSet<&str> = recorded
+    let mut enrolled: std::collections::HashSet<(&str, &str)> = recorded
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::LoanEnrolled(l) => Some(l.loan_id.as_str()),
+            EventKind::LoanEnrolled(l) => Some((l.bank_id.as_str(), l.loan_id.as_str())),
             _ => None,
         })
         .collect();
@@ -307,7 +307,9 @@ fn replayed(
         .zip(checked)
         .map(|(m, c)| match c {
             Err(r) => Some(r.clone()),
-            Ok((loan, _)) if enrolled.remove(loan.loan_id.as_str()) => None,
+            Ok((loan, _)) if enrolled.remove(&(loan.bank_id.as_str(), loan.loan_id.as_str())) => {
+                None
+            }
             Ok(_) => Some(Refusal {
                 code: "NOT_ENROLLED",
                 message: format!(

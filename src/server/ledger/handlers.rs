@@ -145,16 +145,17 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         ids(&req.request_id, &req.pool_id, &mut errs);
         named(&req.claim_id, "claim_id", &mut errs);
         named(&req.loan_id, "loan_id", &mut errs);
+        bank_named(&req.bank_id, &mut errs);
         let on = date(&req.date, "date", &mut errs);
         if !errs.is_empty() {
             return Err(invalid(errs));
         }
-        let (claim, loan) = (req.claim_id.clone(), req.loan_id.clone());
+        let (claim, loan, bank) = (req.claim_id.clone(), req.loan_id.clone(), req.bank_id);
         let w = who.clone();
         let ev = self
             .write(req.pool_id, req.request_id, content, &who, on, move |b| {
-                loan_bank(b, &loan, &w)?;
-                kinds(decide::file_claim(b, &claim, &loan))
+                let bank = loan_bank(b, &bank, &loan, &w)?;
+                kinds(decide::file_claim(b, &bank, &claim, &loan))
             })
             .await?;
         Ok(Response::new(pb::FileClaimResponse {
@@ -178,6 +179,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
         named(&req.claim_id, "claim_id", &mut errs);
+        bank_named(&req.bank_id, &mut errs);
         let on = date(&req.date, "date", &mut errs);
         let deny = match pb::ClaimDenial::try_from(req.deny) {
             Ok(pb::ClaimDenial::Unspecified) => None,
@@ -194,10 +196,11 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         if !errs.is_empty() {
             return Err(invalid(errs));
         }
-        let claim = req.claim_id.clone();
+        let (claim, bank, w) = (req.claim_id.clone(), req.bank_id, who.clone());
         let ev = self
             .write(req.pool_id, req.request_id, content, &who, on, move |b| {
-                kinds(decide::review(b, &claim, deny))
+                let bank = claim_bank(b, &bank, &claim, &w)?;
+                kinds(decide::review(b, &bank, &claim, deny))
             })
             .await?;
         Ok(Response::new(pb::ReviewClaimResponse {
@@ -221,14 +224,16 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
         named(&req.claim_id, "claim_id", &mut errs);
+        bank_named(&req.bank_id, &mut errs);
         let on = date(&req.date, "date", &mut errs);
         if !errs.is_empty() {
             return Err(invalid(errs));
         }
-        let claim = req.claim_id.clone();
+        let (claim, bank, w) = (req.claim_id.clone(), req.bank_id, who.clone());
         let ev = self
             .write(req.pool_id, req.request_id, content, &who, on, move |b| {
-                kinds(decide::pay(b, &claim, on))
+                let bank = claim_bank(b, &bank, &claim, &w)?;
+                kinds(decide::pay(b, &bank, &claim, on))
             })
             .await?;
         Ok(Response::new(pb::PayClaimResponse {
@@ -253,15 +258,16 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         ids(&req.request_id, &req.pool_id, &mut errs);
         named(&req.loan_id, "loan_id", &mut errs);
         let amount = positive(&req.amount, "amount", &mut errs);
+        bank_named(&req.bank_id, &mut errs);
         let on = date(&req.date, "date", &mut errs);
         if !errs.is_empty() {
             return Err(invalid(errs));
         }
-        let (loan, w) = (req.loan_id.clone(), who.clone());
+        let (loan, bank, w) = (req.loan_id.clone(), req.bank_id, who.clone());
         let ev = self
             .write(req.pool_id, req.request_id, content, &who, on, move |b| {
-                loan_bank(b, &loan, &w)?;
-                kinds(decide::recovery(b, &loan, amount, on))
+                let bank = loan_bank(b, &bank, &loan, &w)?;
+                kinds(decide::recovery(b, &bank, &loan, amount, on))
             })
             .await?;
         Ok(Response::new(pb::ReportRecoveryResponse {
@@ -284,11 +290,7 @@ impl pb::ledger_service_server::LedgerService for LedgerSvc {
         });
         let mut errs = Vec::new();
         ids(&req.request_id, &req.pool_id, &mut errs);
-        if !req.bank_id.is_empty()
-            && let Err(why) = crate::incentive::check_bank_id(&req.bank_id)
-        {
-            errs.push(FieldViolation::new("bank_id", why));
-        }
+        bank_named(&req.bank_id, &mut errs);
         let on = date(&req.date, "date", &mut errs);
         if !errs.is_empty() {
             return Err(invalid(errs));

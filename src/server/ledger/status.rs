@@ -150,33 +150,25 @@ fn reconcile(
             ));
             continue;
         }
-        match b.loans.get(id) {
-            Some(s) if s.loan.bank_id == bank => {}
-            _ => {
-                problems.push(problem(
-                    id,
-                    "UNKNOWN_LOAN",
-                    format!("no loan `{id}` of bank `{bank}` is enrolled"),
-                ));
-                continue;
-            }
-        }
         let r = if l.repaid {
-            Ok(EventKind::LoanRepaid { loan_id: id.into() })
+            decide::repaid(b, bank, id)
         } else {
             match Yuan::parse_fen(&l.outstanding) {
                 Err(e) => {
                     problems.push(problem(id, "INVALID", format!("outstanding: {e}")));
                     continue;
                 }
-                Ok(out) => decide::status(b, id, out, l.days_past_due),
+                Ok(out) => decide::status(b, bank, id, out, l.days_past_due),
             }
         };
         match r {
             Ok(k) => {
                 kinds.push(k);
                 if l.charged_off {
-                    kinds.push(EventKind::LoanChargedOff { loan_id: id.into() });
+                    kinds.push(EventKind::LoanChargedOff {
+                        bank_id: bank.into(),
+                        loan_id: id.into(),
+                    });
                 }
             }
             Err(refusal) => problems.push(problem(id, refusal.code, refusal.message)),

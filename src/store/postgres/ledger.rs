@@ -69,6 +69,33 @@ pub(super) const FOLDS: &str = "CREATE INDEX ledger_events_effective ON ledger_e
         data BYTEA NOT NULL
      );";
 
+/// Migration 5 of PostgreSQL, 6 of SQLite: loan and claim ids are each
+/// bank's own, so every event of a loan or a claim names its bank. A log
+/// written before had ids unique in the pool: each such event takes the
+/// bank of the loan's enrolment (of the claim's filing); stored folds are
+/// dropped (the next read refolds the log).
+pub(super) const BANK_IDS: &str = "CREATE TABLE ledger_loan_banks AS
+        SELECT pool_id, json::jsonb->>'loan_id' AS loan_id, json::jsonb->>'bank_id' AS bank_id
+        FROM ledger_events WHERE json::jsonb->>'kind' = 'loan_enrolled';
+     CREATE INDEX ledger_loan_banks_loan ON ledger_loan_banks (pool_id, loan_id);
+     UPDATE ledger_events e SET json = jsonb_set(e.json::jsonb, '{bank_id}', to_jsonb(b.bank_id))::text
+        FROM ledger_loan_banks b
+        WHERE b.pool_id = e.pool_id AND b.loan_id = e.json::jsonb->>'loan_id'
+          AND e.json::jsonb->>'kind' IN ('loan_status', 'loan_repaid', 'loan_charged_off', 'claim_filed', 'recovery_reported')
+          AND e.json::jsonb->'bank_id' IS NULL;
+     CREATE TABLE ledger_claim_banks AS
+        SELECT pool_id, json::jsonb->>'claim_id' AS claim_id, json::jsonb->>'bank_id' AS bank_id
+        FROM ledger_events WHERE json::jsonb->>'kind' = 'claim_filed';
+     CREATE INDEX ledger_claim_banks_claim ON ledger_claim_banks (pool_id, claim_id);
+     UPDATE ledger_events e SET json = jsonb_set(e.json::jsonb, '{bank_id}', to_jsonb(b.bank_id))::text
+        FROM ledger_claim_banks b
+        WHERE b.pool_id = e.pool_id AND b.claim_id = e.json::jsonb->>'claim_id'
+          AND e.json::jsonb->>'kind' IN ('claim_approved', 'claim_denied', 'claim_paid')
+          AND e.json::jsonb->'bank_id' IS NULL;
+     DROP TABLE ledger_loan_banks;
+     DROP TABLE ledger_claim_banks;
+     DELETE FROM ledger_folds;";
+
 fn pool_in(c: &mut impl GenericClient, id: &str) -> Result<Option<PoolRow>, Failure> {
     let row = c.query_opt(
         "SELECT pool_id, programme_id, created_by, created_at FROM ledger_pools WHERE pool_id = $1",

@@ -59,4 +59,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
     super::ledger::SCHEMA,
     // 4: each pool's stored fold
     super::ledger::FOLDS,
+    // 5: every event of a loan or a claim names its bank
+    super::ledger::BANK_IDS,
 ];

@@ -61,6 +61,33 @@ pub(super) const FOLDS: &str = "CREATE INDEX ledger_events_effective ON ledger_e
         data BLOB NOT NULL
      );";
 
+/// Migration 6 of SQLite, 5 of PostgreSQL: loan and claim ids are each
+/// bank's own, so every event of a loan or a claim names its bank. A log
+/// written before had ids unique in the pool: each such event takes the
+/// bank of the loan's enrolment (of the claim's filing); stored folds are
+/// dropped (the next read refolds the log).
+pub(super) const BANK_IDS: &str = "CREATE TABLE ledger_loan_banks AS
+        SELECT pool_id, json_extract(json, '$.loan_id') AS loan_id, json_extract(json, '$.bank_id') AS bank_id
+        FROM ledger_events WHERE json_extract(json, '$.kind') = 'loan_enrolled';
+     CREATE INDEX ledger_loan_banks_loan ON ledger_loan_banks (pool_id, loan_id);
+     UPDATE ledger_events SET json = json_set(json, '$.bank_id', (
+            SELECT b.bank_id FROM ledger_loan_banks b
+            WHERE b.pool_id = ledger_events.pool_id AND b.loan_id = json_extract(ledger_events.json, '$.loan_id')))
+        WHERE json_extract(json, '$.kind') IN ('loan_status', 'loan_repaid', 'loan_charged_off', 'claim_filed', 'recovery_reported')
+          AND json_extract(json, '$.bank_id') IS NULL;
+     CREATE TABLE ledger_claim_banks AS
+        SELECT pool_id, json_extract(json, '$.claim_id') AS claim_id, json_extract(json, '$.bank_id') AS bank_id
+        FROM ledger_events WHERE json_extract(json, '$.kind') = 'claim_filed';
+     CREATE INDEX ledger_claim_banks_claim ON ledger_claim_banks (pool_id, claim_id);
+     UPDATE ledger_events SET json = json_set(json, '$.bank_id', (
+            SELECT b.bank_id FROM ledger_claim_banks b
+            WHERE b.pool_id = ledger_events.pool_id AND b.claim_id = json_extract(ledger_events.json, '$.claim_id')))
+        WHERE json_extract(json, '$.kind') IN ('claim_approved', 'claim_denied', 'claim_paid')
+          AND json_extract(json, '$.bank_id') IS NULL;
+     DROP TABLE ledger_loan_banks;
+     DROP TABLE ledger_claim_banks;
+     DELETE FROM ledger_folds;";
+
 fn pool_in(c: &Connection, id: &str) -> Result<Option<PoolRow>, StoreError> {
     Ok(c.query_row(
         "SELECT pool_id, programme_id, created_by, created_at FROM ledger_pools WHERE pool_id = ?1",
@@ -362,5 +389,141 @@ mod tests {
             })
             .unwrap();
         assert_eq!(again, theirs);
+    }
+
+    /// A log written before migration 6 (loan and claim events without
+    /// their bank, ids unique in the pool) reads after it with each event's
+    /// bank: the loan's enrolment's, the claim's filing's; its stored fold
+    /// is dropped.
+    #[test]
+    fn migration_6_names_the_bank_of_every_loan_and_claim_event() {
+        use crate::ledger::event::{DenialReason, Loan};
+        use crate::ledger::state::Book;
+        let loan = |id: &str, bank: &str| {
+            EventKind::LoanEnrolled(Loan {
+                loan_id: id.into(),
+                bank_id: bank.into(),
+                credit_code: format!("F{id}"),
+                firm: "企业".into(),
+                amount: Yuan::wan(100),
+                annual_rate: rust_decimal::Decimal::new(345, 4),
+                term_months: 12,
+                disbursed: "2023-01-10".parse().unwrap(),
+                version_from: "2022-04-27".parse().unwrap(),
+            })
+        };
+        let (l1, l2) = ("L1".to_string(), "L2".to_string());
+        let (jxb, nc) = ("JXB".to_string(), "NCRCB".to_string());
+        let kinds = vec![
+            EventKind::CapitalInjected {
+                amount: Yuan::wan(300),
+            },
+            loan("L1", "JXB"),
+            loan("L2", "NCRCB"),
+            EventKind::LoanStatus {
+                bank_id: nc.clone(),
+                loan_id: l2.clone(),
+                outstanding: Yuan::wan(90),
+                days_past_due: 95,
+            },
+            EventKind::LoanStatus {
+                bank_id: jxb.clone(),
+                loan_id: l1.clone(),
+                outstanding: Yuan::wan(80),
+                days_past_due: 120,
+            },
+            EventKind::ClaimFiled {
+                bank_id: nc.clone(),
+                claim_id: "C2".into(),
+                loan_id: l2.clone(),
+                outstanding_at_default: Yuan::wan(90),
+                claimable: Yuan::wan(45),
+            },
+            EventKind::ClaimFiled {
+                bank_id: jxb.clone(),
+                claim_id: "C1".into(),
+                loan_id: l1.clone(),
+                outstanding_at_default: Yuan::wan(80),
+                claimable: Yuan::wan(40),
+            },
+            EventKind::ClaimApproved {
+                bank_id: nc.clone(),
+                claim_id: "C2".into(),
+            },
+            EventKind::ClaimDenied {
+                bank_id: jxb.clone(),
+                claim_id: "C1".into(),
+                reason: DenialReason::Late,
+            },
+            EventKind::ClaimPaid {
+                bank_id: nc.clone(),
+                claim_id: "C2".into(),
+                amount: Yuan::wan(45),
+            },
+            EventKind::RecoveryReported {
+                bank_id: nc.clone(),
+                loan_id: l2.clone(),
+                amount: Yuan::wan(10),
+                pool_part: Yuan::wan(5),
+            },
+            EventKind::LoanChargedOff {
+                bank_id: nc.clone(),
+                loan_id: l2.clone(),
+            },
+            EventKind::LoanRepaid {
+                bank_id: jxb.clone(),
+                loan_id: l1.clone(),
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = Connection::open(dir.path().join("smefin.sqlite3")).unwrap();
+            for m in &super::super::MIGRATIONS[..5] {
+                c.execute_batch(m).unwrap();
+            }
+            c.pragma_update(None, "user_version", 5).unwrap();
+            c.execute(
+                "INSERT INTO ledger_pools VALUES ('P', 'gongxintong', 'bureau', '2023-01-01T00:00:00+08:00')",
+                [],
+            )
+            .unwrap();
+            for (i, k) in kinds.iter().enumerate() {
+                // as written before: no bank on a loan's or a claim's event
+                let mut v = serde_json::to_value(k).unwrap();
+                if !matches!(k, EventKind::LoanEnrolled(_)) {
+                    v.as_object_mut().unwrap().remove("bank_id");
+                }
+                c.execute(
+                    "INSERT INTO ledger_events VALUES ('P', ?1, '2023-06-30', '2023-06-30T00:00:00Z', 'bureau', ?2, ?3)",
+                    params![i as i64 + 1, format!("r{i}"), v.to_string()],
+                )
+                .unwrap();
+            }
+            c.execute(
+                "INSERT INTO ledger_folds VALUES ('P', 13, 'old', '2023-06-30T00:00:00Z', x'00')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let read: Vec<EventKind> = s.events("P").unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(read, kinds);
+        assert!(s.fold("P").unwrap().is_none(), "the old fold is dropped");
+        let p = std::sync::Arc::new(
+            crate::ledger::rules::builtin()
+                .into_iter()
+                .find(|p| p.id == "gongxintong")
+                .unwrap(),
+        );
+        let b = Book::fold(
+            &p,
+            &s.events("P").unwrap(),
+            "2023-12-31".parse().unwrap(),
+            None,
+        );
+        assert_eq!(b.banks["NCRCB"].claims_paid, Yuan::wan(45));
+        assert_eq!(b.banks["NCRCB"].recovered, Yuan::wan(5));
+        assert_eq!(b.cash, Yuan::wan(300 - 45 + 5));
+        assert!(b.loan("JXB", "L1").unwrap().repaid);
     }
 }
