@@ -16,6 +16,7 @@
 //! - [`ledger`]: the pool as it is: enrolled loans, statuses, claims,
 //!   recoveries, cash and breakers as a dated event log, and its state on
 //!   any date.
+//! - [`livebook`]: the pool the ledger holds as the simulator's book.
 //!
 //! Adapters and renderers (they read files, the clock, the network and the
 //! database; the domain never does):
@@ -38,6 +39,7 @@ pub mod files;
 pub mod incentive;
 pub mod kernel;
 pub mod ledger;
+pub mod livebook;
 pub mod matching;
 pub mod report;
 pub mod riskpool;

@@ -99,6 +99,15 @@ pub struct ProjectArgs {
     /// Pseudo-loans per state given to the prior roll rates.
     #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
     pub prior_strength: f64,
+    /// New lending a month (e.g. `2000万`; `0`: none), enrolled while the
+    /// breaker is closed and the credit scale allows; default: the median
+    /// of the pool's six months before `--as-of`.
+    #[arg(long, allow_negative_numbers = true)]
+    pub new_lending: Option<String>,
+    /// Leave the programme's top-up rule out of the paths: the pool on the
+    /// cash it has.
+    #[arg(long)]
+    pub without_top_up_rule: bool,
     /// Project from `--as-of` using only what took effect by then, and set
     /// the projection beside what the ledger recorded after it.
     #[arg(long)]

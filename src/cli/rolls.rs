@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::pool::{ProjectArgs, each, open, read_error};
 use super::{CliError, print};
-use crate::ledger::project::{Options, Projection};
+use crate::ledger::project::{NEW_LOANS, Options, Projection};
 use crate::ledger::rolls::{HORIZONS, Prior, RollRates, STATES};
 use crate::report::text::table::Table;
 
@@ -106,6 +106,15 @@ fn options(a: &ProjectArgs) -> Result<Options, CliError> {
             "must be a number of pseudo-loans from 0 to 1e9",
         );
     }
+    let new_lending = match a
+        .new_lending
+        .as_deref()
+        .map(crate::ledger::project::new_lending)
+    {
+        None => None,
+        Some(Ok(y)) => Some(y),
+        Some(Err(why)) => return bad("new-lending", &why),
+    };
     Ok(Options {
         months: a.months,
         scenarios: a.scenarios,
@@ -115,6 +124,8 @@ fn options(a: &ProjectArgs) -> Result<Options, CliError> {
         recovery_rate: a.recovery_rate,
         recovery_lag: a.recovery_lag,
         target: a.target,
+        top_up_rule: !a.without_top_up_rule,
+        new_lending,
     })
 }
 
@@ -208,6 +219,7 @@ fn projection_text(pool: &str, rolls: &RollRates, r: &Projection) -> String {
         r.committed.human(),
         r.pipeline_claims.human()
     ));
+    out.push_str(&lending_text(r));
     out.push_str(&format!(
         "迁徙率：取自 {} 个月末之间的历史（先验每状态 {} 笔）；相关系数 ρ {}、追偿率 {}（{} 个月后）、代偿支付滞后 {} 个月为默认假设，可用参数调整\n\n",
         rolls.month_ends.len().saturating_sub(1),
@@ -247,8 +259,12 @@ fn projection_text(pool: &str, rolls: &RollRates, r: &Projection) -> String {
         r.claims[1].human(),
         r.claims[2].human(),
     ]);
-    for (b, c) in &r.claims_by_bank {
-        t.row(vec![b.clone(), c[0].human(), c[1].human(), c[2].human()]);
+    // (each bank, then the new loans)
+    let mut rows: Vec<_> = r.claims_by_bank.iter().collect();
+    rows.sort_by_key(|(b, _)| b.as_str() == NEW_LOANS);
+    for (b, c) in rows {
+        let name = if b == NEW_LOANS { "新增贷款" } else { b };
+        t.row(vec![name.into(), c[0].human(), c[1].human(), c[2].human()]);
     }
     out.push('\n');
     out.push_str(&t.render(""));
@@ -256,7 +272,36 @@ fn projection_text(pool: &str, rolls: &RollRates, r: &Projection) -> String {
         "\n使 {} 个月内资金不足概率不超过 {} 需今日补充：{}\n现金为负表示代偿缺口（未能支付的部分）。\n",
         o.months,
         pct(o.target),
-        r.top_up_for_target.human()
+        r.top_up_for_target.map_or(
+            "今日补充无法达到：按规则补足之后仍可能不足（今日多补的资金会在规则补足时抵减），需提高规则的补足目标".into(),
+            |y| y.human()
+        )
     ));
     out
+}
+
+/// The new lending and the top-up rule the paths ran with.
+fn lending_text(r: &Projection) -> String {
+    let o = &r.options;
+    let lending = if r.new_lending[0] == crate::kernel::money::Yuan::ZERO {
+        "新增贷放：无".to_string()
+    } else {
+        format!(
+            "新增贷放：每月 {}（每笔 {}，按资金池已纳入贷款的平均金额与期限），熔断未触发且信贷规模允许时纳入，期内平均纳入 {}",
+            r.new_lending[0].human(),
+            r.new_lending[1].human(),
+            r.new_lent.human()
+        )
+    };
+    let rule = if o.top_up_rule {
+        format!(
+            "补充资金规则在各情景内执行：平均补充 {}（P95 {}，P99 {}）",
+            r.top_up_total[0].human(),
+            r.top_up_total[1].human(),
+            r.top_up_total[2].human()
+        )
+    } else {
+        "未计补充资金规则（--without-top-up-rule）".to_string()
+    };
+    format!("{lending}；{rule}；正常贷款到期即结清\n")
 }

@@ -10,7 +10,7 @@ use super::svg::{ACCENT, Chart, DARK, LIGHT, MID, esc, money, ticks};
 use super::table;
 use crate::kernel::percent;
 use crate::ledger::history::Month;
-use crate::ledger::project::Projection;
+use crate::ledger::project::{NEW_LOANS, Projection};
 
 /// The chart: the history's cash (solid, with dots) then, from today, the
 /// projection's bands and median.
@@ -104,28 +104,46 @@ pub fn section(b: &mut String, history: &[Month], r: &Projection) {
         money(f(r.claims[1])),
         money(f(r.claims[2])),
     ]];
-    rows.extend(
-        r.claims_by_bank
-            .iter()
-            .map(|(bank, c)| vec![bank.clone(), money(f(c[0])), money(f(c[1])), money(f(c[2]))]),
-    );
+    // (each bank, then the new loans)
+    let mut banks: Vec<_> = r.claims_by_bank.iter().collect();
+    banks.sort_by_key(|(b, _)| b.as_str() == NEW_LOANS);
+    rows.extend(banks.into_iter().map(|(bank, c)| {
+        let name = if bank == NEW_LOANS {
+            "新增贷款"
+        } else {
+            bank
+        };
+        vec![name.into(), money(f(c[0])), money(f(c[1])), money(f(c[2]))]
+    }));
     b.push_str(&table(&["代偿（期内发生）", "预计", "P95", "P99"], &rows));
     let _ = writeln!(
         b,
         "<p>使 {} 个月内资金不足的概率不超过 {}，今日需补充 <b>{}</b>。起点：现金 {}，已批准未支付代偿 {}，已达代偿条件未申请的代偿 {}（均计入第 1 个月）。</p>",
         o.months,
         percent::short(o.target),
-        esc(&r.top_up_for_target.human()),
+        esc(&r.top_up_for_target.map_or(
+            "——（按规则补足之后仍可能不足，今日多补的资金会在规则补足时抵减：需提高规则的补足目标）".into(),
+            |y| y.human()
+        )),
         esc(&r.cash.human()),
         esc(&r.committed.human()),
         esc(&r.pipeline_claims.human())
     );
     let _ = writeln!(
         b,
-        "<p class=\"note\">迁徙率取自本资金池的历史；相关系数 ρ {}、追偿率 {}（支付后 {} 个月）、代偿支付滞后 {} 个月为可调整的默认假设；未计贷款摊还与新增纳入。</p>",
+        "<p class=\"note\">迁徙率取自本资金池的历史；相关系数 ρ {}、追偿率 {}（支付后 {} 个月）、代偿支付滞后 {} 个月为可调整的默认假设；正常贷款到期即结清；新增贷放每月 {}（熔断未触发且规模允许时纳入）；{}。</p>",
         o.rho,
         percent::short(o.recovery_rate),
         o.recovery_lag,
-        o.claim_lag
+        o.claim_lag,
+        esc(&r.new_lending[0].human()),
+        if o.top_up_rule {
+            format!(
+                "补充资金规则在各情景内执行，平均补充 {}",
+                esc(&r.top_up_total[0].human())
+            )
+        } else {
+            "未计补充资金规则".to_string()
+        }
     );
 }

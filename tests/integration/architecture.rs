@@ -19,7 +19,7 @@ use syn::visit::Visit;
 const LAYERS: &[&[&str]] = &[
     &["kernel"],
     &["enterprise", "riskpool", "incentive", "ledger"],
-    &["catalog"],
+    &["catalog", "livebook"],
     &["matching"],
     &["report", "store", "files"],
     &["config"],
@@ -53,6 +53,7 @@ const DOMAIN: &[&str] = &[
     "riskpool",
     "incentive",
     "ledger",
+    "livebook",
 ];
 
 /// What a domain path may not start with, and why.

@@ -62,6 +62,11 @@ fn options(r: &pb::ProjectPoolRequest) -> Result<(Options, Prior), Vec<FieldViol
         "prior_strength",
         "must be a number of pseudo-loans from 0 to 1e9",
     );
+    let new_lending = r.new_lending.as_deref().and_then(|t| {
+        proj::new_lending(t)
+            .map_err(|why| errs.push(FieldViolation::new("new_lending", why)))
+            .ok()
+    });
     if !errs.is_empty() {
         return Err(errs);
     }
@@ -75,6 +80,8 @@ fn options(r: &pb::ProjectPoolRequest) -> Result<(Options, Prior), Vec<FieldViol
             recovery_rate,
             recovery_lag,
             target,
+            top_up_rule: r.top_up_rule.unwrap_or(true),
+            new_lending,
         },
         Prior {
             strength,
@@ -164,12 +171,23 @@ fn wire(rolls: &RollRates, r: &Projection) -> pb::ProjectPoolResponse {
                 exhausted_by: r.exhausted_by[m],
                 tripped_by: r.tripped_by[m],
                 cash_fan: fan.iter().map(|y| y.to_fen_string()).collect(),
+                top_up: r.top_ups[m].to_fen_string(),
             })
             .collect(),
         claims: std::iter::once(claims("", &r.claims))
             .chain(r.claims_by_bank.iter().map(|(b, c)| claims(b, c)))
             .collect(),
-        top_up_for_target: r.top_up_for_target.to_fen_string(),
+        top_up_for_target: r
+            .top_up_for_target
+            .map_or(String::new(), |y| y.to_fen_string()),
+        new_lending: r.new_lending[0].to_fen_string(),
+        new_loan_size: r.new_lending[1].to_fen_string(),
+        new_lent: r.new_lent.to_fen_string(),
+        top_ups: Some(pb::MoneySpread {
+            mean: r.top_up_total[0].to_fen_string(),
+            p95: r.top_up_total[1].to_fen_string(),
+            p99: r.top_up_total[2].to_fen_string(),
+        }),
         roll_rates: rolls
             .rates
             .iter()
