@@ -448,7 +448,7 @@ fn walk(live: &Live, o: &Options, mut f: Flows, cohorts: &[Flows], mut by_bank: 
     let (mut tripped, mut exhausted, mut refilled) = (None, None, false);
     let (mut low, mut incurable, mut lent) = (0i64, false, 0i64);
     let new_bank = by_bank.len() - 1;
-    for t in 0..months {
+    for (t, top) in topped.iter_mut().enumerate() {
         cash -= f.paid[t];
         if t >= rec_lag {
             cash += (f.paid[t - rec_lag] as f64 * o.recovery_rate).round() as i64;
@@ -463,12 +463,14 @@ fn walk(live: &Live, o: &Options, mut f: Flows, cohorts: &[Flows], mut by_bank: 
             if tripped.is_none() && out + amount <= live.scale {
                 out += amount;
                 lent += amount;
-                for i in t..months {
-                    f.defaulted[i] += cf.defaulted[i];
-                    f.repaid[i] += cf.repaid[i];
-                }
-                for i in t..=months {
-                    f.paid[i] += cf.paid[i];
+                for (mine, theirs) in [
+                    (&mut f.defaulted, &cf.defaulted),
+                    (&mut f.repaid, &cf.repaid),
+                    (&mut f.paid, &cf.paid),
+                ] {
+                    for (a, b) in mine[t..].iter_mut().zip(&theirs[t..]) {
+                        *a += b;
+                    }
                 }
                 by_bank[new_bank] += cf.paid.iter().sum::<i64>();
             }
@@ -485,7 +487,7 @@ fn walk(live: &Live, o: &Options, mut f: Flows, cohorts: &[Flows], mut by_bank: 
         if let Some(r) = &live.refill {
             let due = r.year_end[t] || r.below.is_some_and(|s| (cash as f64) < s * out as f64);
             if due && cash < r.target {
-                (topped[t], cash, refilled) = (r.target - cash, r.target, true);
+                (*top, cash, refilled) = (r.target - cash, r.target, true);
             }
         }
         path.push(cash);
