@@ -549,5 +549,6 @@ fn owner(
 mod batch;
 mod events;
 mod handlers;
+mod live;
 mod project;
 mod status;

@@ -314,7 +314,8 @@ fn services(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(out_max);
-    let riskpool_svc = riskpool::RiskPoolSvc::new(config.riskpool.clone(), out_max);
+    let riskpool_svc =
+        riskpool::RiskPoolSvc::new(config.riskpool.clone(), out_max).with_ledger(folds.clone());
     let runs = riskpool_svc.runs();
     let riskpool = RiskPoolServiceServer::new(riskpool_svc)
         .max_decoding_message_size(max)

@@ -21,9 +21,11 @@ use crate::kernel::violation::FieldViolation;
 use crate::report::RunInfo;
 use crate::riskpool::analytic::{self, Method};
 use crate::riskpool::grid::{self, Grid, Solve};
-use crate::riskpool::{self, Control, Model, Spec};
+use crate::riskpool::{self, Control, Model};
 use crate::server::error::ApiError;
 use crate::server::pb;
+
+mod compile;
 
 /// The risk-pool service.
 #[derive(Debug, Clone)]
@@ -42,6 +44,8 @@ pub struct RiskPoolSvc {
     /// that interactive calls such as matching leave over. On a machine
     /// saturated by other work, simulations wait for it.
     pool: Arc<rayon::ThreadPool>,
+    /// The ledger, for a run from a pool it holds (`from_pool`).
+    ledger: Option<super::ledger::LedgerSvc>,
 }
 
 /// Lowers the calling thread to the idle scheduling class (SCHED_IDLE on
@@ -146,6 +150,15 @@ impl RiskPoolSvc {
             runs: Runs::default(),
             answer_max,
             pool,
+            ledger: None,
+        }
+    }
+
+    /// The same, running pools the ledger holds (`from_pool`).
+    pub fn with_ledger(self, ledger: super::ledger::LedgerSvc) -> Self {
+        RiskPoolSvc {
+            ledger: Some(ledger),
+            ..self
         }
     }
 
@@ -171,44 +184,6 @@ impl RiskPoolSvc {
         c
     }
 
-    /// Parses and compiles a request's spec off the async runtime (a spec
-    /// of a million loans is real work), checking the work of `runs` runs
-    /// of it against `riskpool.max_work`.
-    async fn compile(
-        &self,
-        spec: Option<pb::PoolSpec>,
-        runs: u64,
-    ) -> Result<(Spec, Model), ApiError> {
-        let _turn = self
-            .compiling
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::stopped(false))?;
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let spec = me.spec(spec)?;
-            let model = me.model(&spec)?;
-            let limits = me.cfg.limits();
-            let errs = model
-                .resources()
-                .times(runs)
-                .check(&limits, "spec.scenarios");
-            if !errs.is_empty() {
-                return Err(ApiError::InvalidArgument {
-                    reason: "INVALID_SPEC",
-                    violations: errs,
-                });
-            }
-            Ok((spec, model))
-        })
-        .await
-        .map_err(|e| ApiError::Stopped {
-            deadline: false,
-            message: format!("spec compilation failed: {e}"),
-        })?
-    }
-
     fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         self.permits.clone().try_acquire_owned().map_err(|_| {
             ApiError::ResourceExhausted(format!(
@@ -216,46 +191,6 @@ impl RiskPoolSvc {
                 self.cfg.max_concurrent
             ))
         })
-    }
-
-    fn spec(&self, spec: Option<pb::PoolSpec>) -> Result<Spec, ApiError> {
-        let invalid = |field: &str, m: String| ApiError::field("INVALID_SPEC", field, m);
-        let pb::PoolSpec {
-            document,
-            scenarios,
-            seed,
-        } = spec.ok_or_else(|| invalid("spec", "is required".into()))?;
-        let mut spec = match document {
-            None => {
-                return Err(invalid(
-                    "spec.document",
-                    "give the spec as `toml` or `json`".into(),
-                ));
-            }
-            Some(pb::pool_spec::Document::Toml(t)) => {
-                Spec::from_toml(&t).map_err(ApiError::spec)?
-            }
-            Some(pb::pool_spec::Document::Json(j)) => {
-                Spec::from_json(&j).map_err(ApiError::spec)?
-            }
-        };
-        if spec.portfolio.csv.is_some() {
-            return Err(invalid(
-                "spec.portfolio.csv",
-                "server-side files are not read over RPC; send the loans inline".into(),
-            ));
-        }
-        if scenarios > 0 {
-            spec.scenarios = scenarios;
-        }
-        if let Some(s) = seed {
-            spec.seed = s;
-        }
-        Ok(spec)
-    }
-
-    fn model(&self, spec: &Spec) -> Result<Model, ApiError> {
-        Model::compile(spec, &self.cfg.limits()).map_err(ApiError::spec)
     }
 }
 
@@ -383,6 +318,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
             spec,
             report,
             method,
+            from_pool,
         } = request.into_inner();
         let asked = match pb::SimulationMethod::try_from(method) {
             Ok(pb::SimulationMethod::Unspecified | pb::SimulationMethod::MonteCarlo) => {
@@ -395,7 +331,7 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
         // A slot first: a refusal costs the caller nothing and arrives in
         // milliseconds, and compilation never queues behind busy slots.
         let permit = self.permit()?;
-        let (_, model) = self.compile(spec, 1).await?;
+        let (model, notes) = self.model_of(spec, from_pool).await?;
         let opts = self.analytic_options();
         // (pricing the exact method reads every loan: off the runtime)
         let (model, choice) = tokio::task::spawn_blocking(move || {
@@ -430,7 +366,8 @@ impl pb::risk_pool_service_server::RiskPoolService for RiskPoolSvc {
                         &info,
                     )
                 });
-                let result = crate::server::convert::riskpool::simulation_result(out, &model);
+                let mut result = crate::server::convert::riskpool::simulation_result(out, &model);
+                result.notes = notes;
                 Ok::<_, riskpool::run::RunError>((result, html))
             });
             let (result, timed_out) = watch(&mut job, &control, deadline, &tx, total).await;

@@ -863,3 +863,157 @@ async fn ids_are_each_banks_own_and_tell_nothing_of_another_banks() {
     assert_eq!(bank("JXB").outstanding, "5000000.00");
     srv.shutdown().await;
 }
+
+/// SimulatePool from a pool the ledger holds (`from_pool`): the same book
+/// as `smefin simulate --from-pool` reads from the same store, figure for
+/// figure; the exact mean loss is Σ amount × LGD × PD with the prior's
+/// twelve-month default chance; options refused by name under
+/// `from_pool`.
+#[tokio::test]
+async fn simulate_pool_runs_the_pool_the_ledger_holds() {
+    use smefin::server::pb::risk_pool_service_client::RiskPoolServiceClient;
+    let (srv, _dir) = server().await;
+    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
+    c.create_pool(req(
+        pb::CreatePoolRequest {
+            pool_id: "GXT".into(),
+            programme_id: "gongxintong".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    c.record_cash(req(
+        pb::RecordCashRequest {
+            request_id: "cap".into(),
+            pool_id: "GXT".into(),
+            kind: pb::CashKind::Capital as i32,
+            amount: "3000万".into(),
+            date: "2023-01-03".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    for i in 0..40 {
+        c.enroll_loan(req(enrol(i, 300), BUREAU)).await.unwrap();
+    }
+    let mut rp = RiskPoolServiceClient::connect(srv.url()).await.unwrap();
+    let live = |rho: Option<f64>| pb::LivePool {
+        pool_id: "GXT".into(),
+        as_of: "2023-01-31".into(),
+        rho,
+        scenarios: 20_000,
+        ..Default::default()
+    };
+    let ask = |from_pool: pb::LivePool, spec: Option<pb::PoolSpec>| {
+        req(
+            pb::SimulatePoolRequest {
+                from_pool: Some(from_pool),
+                spec,
+                method: pb::SimulationMethod::Both as i32,
+                ..Default::default()
+            },
+            ANALYST,
+        )
+    };
+    let mut stream = rp
+        .simulate_pool(ask(live(None), None))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut result = None;
+    while let Some(ev) = stream.message().await.unwrap() {
+        if let pb::simulate_pool_response::Event::Result(r) = ev.event.unwrap() {
+            result = Some(r);
+        }
+    }
+    let r = result.unwrap();
+    assert!(r.notes[0].contains("40 open loans"), "{:?}", r.notes);
+    // the prior's chance a current loan defaults within 12 months
+    let m = smefin::ledger::rolls::Prior::default().rates;
+    let mut p = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    for _ in 0..12 {
+        let mut q = [0.0, 0.0, 0.0, 0.0, p[4], p[5]];
+        for i in 0..4 {
+            for j in 0..6 {
+                q[j] += p[i] * m[i][j];
+            }
+        }
+        p = q;
+    }
+    let analytic = r.analytic.as_ref().unwrap();
+    let mean: f64 = analytic
+        .loss
+        .as_ref()
+        .unwrap()
+        .mean
+        .as_ref()
+        .unwrap()
+        .estimate
+        .parse()
+        .unwrap();
+    let want = 40.0 * 3_000_000.0 * 0.8 * p[4];
+    assert!(
+        (mean - want).abs() < 0.01 + 1e-9 * want,
+        "{mean} against {want}"
+    );
+    // the CLI reads the same book from the same store
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_smefin"))
+        .args([
+            "simulate",
+            "--from-pool",
+            "GXT",
+            "--as-of",
+            "2023-01-31",
+            "--scenarios",
+            "20000",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(srv.data.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cli: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        cli["analytic"]["loss"]["mean"]["estimate"]
+            .as_str()
+            .unwrap(),
+        analytic
+            .loss
+            .as_ref()
+            .unwrap()
+            .mean
+            .as_ref()
+            .unwrap()
+            .estimate
+    );
+    assert_eq!(
+        cli["exhaustion_probability"]["estimate"].as_f64(),
+        r.exhaustion_probability.as_ref().map(|p| p.estimate)
+    );
+    // refused by name
+    let e = rp
+        .simulate_pool(ask(live(Some(1.5)), None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), fields(&e)),
+        (Code::InvalidArgument, vec!["from_pool.rho".to_string()])
+    );
+    let e = rp
+        .simulate_pool(ask(live(None), Some(pb::PoolSpec::default())))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&e), ["from_pool"]);
+    let mut nowhere = live(None);
+    nowhere.pool_id = "NOWHERE".into();
+    let e = rp.simulate_pool(ask(nowhere, None)).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{}", e.message());
+    let mut early = live(None);
+    early.as_of = "2023-01-05".into();
+    let e = rp.simulate_pool(ask(early, None)).await.unwrap_err();
+    assert_eq!(fields(&e), ["from_pool.pool_id"], "{}", e.message());
+    srv.shutdown().await;
+}

@@ -424,6 +424,7 @@ async fn simulate_pool_computes_analytically_and_certifies_when_asked() {
     // analytic only: no scenarios, the library's figures (mean loss
     // 100 × 5% × 20万 × 0.5 = 50万)
     let r = result(pb::SimulatePoolRequest {
+        from_pool: None,
         spec: Some(small(1_000)),
         method: pb::SimulationMethod::Analytic.into(),
         report: true,
@@ -456,6 +457,7 @@ async fn simulate_pool_computes_analytically_and_certifies_when_asked() {
     assert!(r.certificate.is_none());
     // both: Monte Carlo, the analytic figures and a certificate that agrees
     let r = result(pb::SimulatePoolRequest {
+        from_pool: None,
         spec: Some(small(20_000)),
         method: pb::SimulationMethod::Both.into(),
         report: true,
@@ -491,6 +493,7 @@ async fn simulate_pool_computes_analytically_and_certifies_when_asked() {
         (small(1_000), -1),
     ] {
         let e = result(pb::SimulatePoolRequest {
+            from_pool: None,
             spec: Some(spec),
             method,
             report: false,

@@ -92,6 +92,7 @@ impl From<Summary> for pb::SimulationResult {
             None => (None, Vec::new()),
         };
         pb::SimulationResult {
+            notes: Vec::new(),
             scenarios,
             seed,
             preset,
