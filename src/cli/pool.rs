@@ -86,6 +86,10 @@ pub struct ProjectArgs {
     /// Months from a default to its claim being paid.
     #[arg(long, default_value_t = 1)]
     pub claim_lag: u32,
+    /// Claims are paid in batches every this many months, at calendar
+    /// month ends divisible by it: 1 (monthly), 3 (quarter ends), 6 or 12.
+    #[arg(long, default_value_t = 1)]
+    pub claim_batch: u32,
     /// Share of a claim paid that comes back as recoveries (a stated
     /// default).
     #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]

@@ -6,8 +6,9 @@ use chrono::NaiveDate;
 
 use super::pool::{ProjectArgs, each, open, read_error};
 use super::{CliError, print};
-use crate::ledger::project::{NEW_LOANS, Options, Projection};
+use crate::ledger::project::{Options, Projection};
 use crate::ledger::rolls::{HORIZONS, Prior, RollRates, STATES};
+use crate::report::pool_projection::claim_rows;
 use crate::report::text::table::Table;
 
 /// The states in Chinese, in [`STATES`] order.
@@ -85,27 +86,6 @@ pub fn text(pool: &str, as_of: NaiveDate, r: &RollRates) -> String {
 /// Checks the flags, each by name.
 fn options(a: &ProjectArgs) -> Result<Options, CliError> {
     let bad = |flag: &str, why: &str| Err(CliError::new(format!("--{flag}: {why}")));
-    if !(1..=120).contains(&a.months) {
-        return bad("months", "must be 1 to 120");
-    }
-    if !(100..=10_000_000).contains(&a.scenarios) {
-        return bad("scenarios", "must be 100 to 10,000,000");
-    }
-    if !(a.rho.is_finite() && (0.0..1.0).contains(&a.rho)) {
-        return bad("rho", "must be at least 0 and below 1");
-    }
-    if !(a.recovery_rate.is_finite() && (0.0..=1.0).contains(&a.recovery_rate)) {
-        return bad("recovery-rate", "must be a share from 0 to 1");
-    }
-    if !(a.target.is_finite() && a.target > 0.0 && a.target < 1.0) {
-        return bad("target", "must be a chance above 0 and below 1");
-    }
-    if !(a.prior_strength.is_finite() && (0.0..=1e9).contains(&a.prior_strength)) {
-        return bad(
-            "prior-strength",
-            "must be a number of pseudo-loans from 0 to 1e9",
-        );
-    }
     let new_lending = match a
         .new_lending
         .as_deref()
@@ -115,18 +95,32 @@ fn options(a: &ProjectArgs) -> Result<Options, CliError> {
         Some(Ok(y)) => Some(y),
         Some(Err(why)) => return bad("new-lending", &why),
     };
-    Ok(Options {
+    let o = Options {
         months: a.months,
         scenarios: a.scenarios,
         seed: a.seed,
         rho: a.rho,
         claim_lag: a.claim_lag,
+        claim_batch: a.claim_batch,
         recovery_rate: a.recovery_rate,
         recovery_lag: a.recovery_lag,
         target: a.target,
         top_up_rule: !a.without_top_up_rule,
         new_lending,
-    })
+    };
+    if let Some((field, why)) = o.problems().first() {
+        return bad(&field.replace('_', "-"), why);
+    }
+    if !(100..=10_000_000).contains(&a.scenarios) {
+        return bad("scenarios", "must be 100 to 10,000,000");
+    }
+    if !(a.prior_strength.is_finite() && (0.0..=1e9).contains(&a.prior_strength)) {
+        return bad(
+            "prior-strength",
+            "must be a number of pseudo-loans from 0 to 1e9",
+        );
+    }
+    Ok(o)
 }
 
 /// Runs `smefin pool project`.
@@ -221,13 +215,14 @@ fn projection_text(pool: &str, rolls: &RollRates, r: &Projection) -> String {
     ));
     out.push_str(&lending_text(r));
     out.push_str(&format!(
-        "迁徙率：取自 {} 个月末之间的历史（先验每状态 {} 笔）；相关系数 ρ {}、追偿率 {}（{} 个月后）、代偿支付滞后 {} 个月为默认假设，可用参数调整\n\n",
+        "迁徙率：取自 {} 个月末之间的历史（先验每状态 {} 笔）；相关系数 ρ {}、追偿率 {}（{} 个月后）、代偿支付滞后 {} 个月{}为默认假设，可用参数调整\n\n",
         rolls.month_ends.len().saturating_sub(1),
         rolls.prior.strength,
         o.rho,
         pct(o.recovery_rate),
         o.recovery_lag,
-        o.claim_lag
+        o.claim_lag,
+        crate::report::pool_projection::batch_clause(o.claim_batch)
     ));
     let mut t = Table::new(
         &[
@@ -252,22 +247,8 @@ fn projection_text(pool: &str, rolls: &RollRates, r: &Projection) -> String {
         t.row(row);
     }
     out.push_str(&t.render(""));
-    let mut t = Table::new(&["", "预计代偿", "P95", "P99"], &[1, 2, 3]);
-    t.row(vec![
-        "合计".into(),
-        r.claims[0].human(),
-        r.claims[1].human(),
-        r.claims[2].human(),
-    ]);
-    // (each bank, then the new loans)
-    let mut rows: Vec<_> = r.claims_by_bank.iter().collect();
-    rows.sort_by_key(|(b, _)| b.as_str() == NEW_LOANS);
-    for (b, c) in rows {
-        let name = if b == NEW_LOANS { "新增贷款" } else { b };
-        t.row(vec![name.into(), c[0].human(), c[1].human(), c[2].human()]);
-    }
     out.push('\n');
-    out.push_str(&t.render(""));
+    out.push_str(&claims_table(r));
     out.push_str(&format!(
         "\n使 {} 个月内资金不足概率不超过 {} 需今日补充：{}\n现金为负表示代偿缺口（未能支付的部分）。\n",
         o.months,
@@ -278,6 +259,16 @@ fn projection_text(pool: &str, rolls: &RollRates, r: &Projection) -> String {
         )
     ));
     out
+}
+
+/// The claims in the horizon: the pool's, each bank's, the new loans'.
+fn claims_table(r: &Projection) -> String {
+    let mut t = Table::new(&["", "预计代偿", "P95", "P99"], &[1, 2, 3]);
+    let rows = std::iter::once(("合计", &r.claims)).chain(claim_rows(r));
+    for (name, c) in rows {
+        t.row(vec![name.into(), c[0].human(), c[1].human(), c[2].human()]);
+    }
+    t.render("")
 }
 
 /// The new lending and the top-up rule the paths ran with.

@@ -44,6 +44,9 @@ pub struct Options {
     pub rho: f64,
     /// Months from a default to its claim being paid.
     pub claim_lag: u32,
+    /// Claims are paid in batches every this many months, at calendar
+    /// month ends divisible by it (1: monthly; 3: at quarter ends).
+    pub claim_batch: u32,
     /// The share of a claim the pool gets back as recoveries (a stated
     /// default when the pool's history is short).
     pub recovery_rate: f64,
@@ -68,6 +71,7 @@ impl Default for Options {
             seed: 1,
             rho: 0.15,
             claim_lag: 1,
+            claim_batch: 1,
             recovery_rate: 0.2,
             recovery_lag: 12,
             target: 0.01,
@@ -76,6 +80,59 @@ impl Default for Options {
         }
     }
 }
+
+impl Options {
+    /// Each option out of its range, by name (as the wire spells it), and
+    /// why (the scenarios' range is the caller's: a server's and a shell's
+    /// differ).
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        let mut check = |ok: bool, field, why| {
+            if !ok {
+                out.push((field, why));
+            }
+        };
+        check(
+            (1..=120).contains(&self.months),
+            "months",
+            "must be 1 to 120",
+        );
+        check(
+            self.rho.is_finite() && (0.0..1.0).contains(&self.rho),
+            "rho",
+            "must be at least 0 and below 1",
+        );
+        check(
+            self.recovery_rate.is_finite() && (0.0..=1.0).contains(&self.recovery_rate),
+            "recovery_rate",
+            "must be a share from 0 to 1",
+        );
+        check(
+            self.target.is_finite() && self.target > 0.0 && self.target < 1.0,
+            "target",
+            "must be a chance above 0 and below 1",
+        );
+        check(
+            self.claim_lag <= 120,
+            "claim_lag",
+            "must be at most 120 months",
+        );
+        check(
+            CLAIM_BATCHES.contains(&self.claim_batch),
+            "claim_batch",
+            "must be 1, 3, 6 or 12 months",
+        );
+        check(
+            self.recovery_lag <= 120,
+            "recovery_lag",
+            "must be at most 120 months",
+        );
+        out
+    }
+}
+
+/// Batches claims may be paid in: every month, quarter, half-year or year.
+pub const CLAIM_BATCHES: [u32; 4] = [1, 3, 6, 12];
 
 /// New lending a month as given (`2000万`; `0` for none): an amount, not
 /// negative.

@@ -68,6 +68,9 @@ pub(super) struct Live {
     scale: i64,
     pub(super) new: Option<NewLoans>,
     refill: Option<Refill>,
+    /// The step a claim due at step t is paid in (`months`: past the
+    /// horizon): the first batch's month end at or after it.
+    pay_at: Vec<usize>,
 }
 
 pub(super) fn fen(y: Yuan) -> i64 {
@@ -173,6 +176,7 @@ pub(super) fn live(book: &Book, as_of: NaiveDate, o: &Options) -> Live {
         first_by_bank,
         new: new_loans(book, o, &claim_of),
         refill: refill(book, as_of, o),
+        pay_at: pay_at(as_of, o),
         banks,
         cash: fen(book.cash),
         suspend: v.map_or(1.0, |v| {
@@ -203,6 +207,20 @@ fn new_loans(book: &Book, o: &Options, claim_of: &dyn Fn(Yuan) -> Yuan) -> Optio
         claim: fen(claim_of(yuan(size))),
         term: term.max(1) as usize,
     })
+}
+
+/// For a claim due at each step (and past the horizon), the step its
+/// batch is paid in.
+fn pay_at(as_of: NaiveDate, o: &Options) -> Vec<usize> {
+    let months = o.months as usize;
+    let batch = o.claim_batch.max(1);
+    (0..=months)
+        .map(|due| {
+            (due..months)
+                .find(|s| step_end(as_of, *s).month().is_multiple_of(batch))
+                .unwrap_or(months)
+        })
+        .collect()
 }
 
 /// The programme's top-up rule in force, with its year ends by step.
@@ -398,7 +416,7 @@ pub(super) fn scenario(
             for &i in &chosen[at..at + kd as usize] {
                 let l = &g.loans[i];
                 f.defaulted[t] += l.outstanding;
-                f.paid[(t + lag).min(months)] += l.claim;
+                f.paid[live.pay_at[(t + lag).min(months)]] += l.claim;
                 by_bank[l.bank] += l.claim;
             }
             f.repaid[t] += g.mean * kr as i64;
@@ -416,7 +434,7 @@ pub(super) fn scenario(
                 for (i, (kd, kr)) in steps.into_iter().enumerate() {
                     let t = c + 1 + i;
                     cf.defaulted[t] += nl.size * kd as i64;
-                    cf.paid[(t + lag).min(months)] += nl.claim * kd as i64;
+                    cf.paid[live.pay_at[(t + lag).min(months)]] += nl.claim * kd as i64;
                     cf.repaid[t] += nl.size * kr as i64;
                 }
                 cf

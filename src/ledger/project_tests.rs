@@ -349,3 +349,56 @@ fn new_lending_defaults_from_the_month_after_and_stops_at_the_scale() {
     let r = project(&book(400, 10_000), d("2023-01-31"), &hazard(0.0), &o);
     assert_eq!(r.new_lent, Yuan::wan(50_000));
 }
+
+/// Claims paid in quarterly batches: the same defaults (the same draws),
+/// so the same claims; the cash moves only at quarter ends (from 31
+/// January: the ends of March, June, September and December).
+#[test]
+fn quarterly_batches_pay_the_same_claims_at_quarter_ends() {
+    let o = Options {
+        months: 12,
+        scenarios: 2_000,
+        top_up_rule: false,
+        ..Options::default()
+    };
+    let b = book(400, 10_000);
+    let monthly = project(&b, d("2023-01-31"), &hazard(0.02), &o);
+    let quarterly = project(
+        &b,
+        d("2023-01-31"),
+        &hazard(0.02),
+        &Options {
+            claim_batch: 3,
+            ..o.clone()
+        },
+    );
+    assert_eq!(monthly.claims, quarterly.claims);
+    assert_eq!(monthly.claims_by_bank, quarterly.claims_by_bank);
+    let median = |r: &Projection, t: usize| r.cash_fan[t][2];
+    assert_eq!(median(&quarterly, 0), Yuan::wan(10_000));
+    for (a, b) in [(1, 3), (4, 6), (7, 9)] {
+        assert!(
+            median(&quarterly, a) < median(&quarterly, a - 1),
+            "paid at month {}",
+            a + 1
+        );
+        for t in a..b {
+            assert_eq!(
+                quarterly.cash_fan[t],
+                quarterly.cash_fan[t + 1],
+                "month {}",
+                t + 2
+            );
+        }
+    }
+    // by each quarter end, path by path, both have paid the same
+    for t in [1, 4, 7, 10] {
+        assert_eq!(
+            quarterly.cash_fan[t],
+            monthly.cash_fan[t],
+            "month {}",
+            t + 1
+        );
+    }
+    assert!(quarterly.exhausted_by[11] <= monthly.exhausted_by[11]);
+}

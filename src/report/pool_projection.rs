@@ -8,6 +8,7 @@ use std::fmt::Write;
 use super::pool::f;
 use super::svg::{ACCENT, Chart, DARK, LIGHT, MID, esc, money, ticks};
 use super::table;
+use crate::kernel::money::Yuan;
 use crate::kernel::percent;
 use crate::ledger::history::Month;
 use crate::ledger::project::{NEW_LOANS, Projection};
@@ -104,17 +105,10 @@ pub fn section(b: &mut String, history: &[Month], r: &Projection) {
         money(f(r.claims[1])),
         money(f(r.claims[2])),
     ]];
-    // (each bank, then the new loans)
-    let mut banks: Vec<_> = r.claims_by_bank.iter().collect();
-    banks.sort_by_key(|(b, _)| b.as_str() == NEW_LOANS);
-    rows.extend(banks.into_iter().map(|(bank, c)| {
-        let name = if bank == NEW_LOANS {
-            "新增贷款"
-        } else {
-            bank
-        };
-        vec![name.into(), money(f(c[0])), money(f(c[1])), money(f(c[2]))]
-    }));
+    rows.extend(
+        claim_rows(r)
+            .map(|(name, c)| vec![name.into(), money(f(c[0])), money(f(c[1])), money(f(c[2]))]),
+    );
     b.push_str(&table(&["代偿（期内发生）", "预计", "P95", "P99"], &rows));
     let _ = writeln!(
         b,
@@ -131,11 +125,12 @@ pub fn section(b: &mut String, history: &[Month], r: &Projection) {
     );
     let _ = writeln!(
         b,
-        "<p class=\"note\">迁徙率取自本资金池的历史；相关系数 ρ {}、追偿率 {}（支付后 {} 个月）、代偿支付滞后 {} 个月为可调整的默认假设；正常贷款到期即结清；新增贷放每月 {}（熔断未触发且规模允许时纳入）；{}。</p>",
+        "<p class=\"note\">迁徙率取自本资金池的历史；相关系数 ρ {}、追偿率 {}（支付后 {} 个月）、代偿支付滞后 {} 个月{}为可调整的默认假设；正常贷款到期即结清；新增贷放每月 {}（熔断未触发且规模允许时纳入）；{}。</p>",
         o.rho,
         percent::short(o.recovery_rate),
         o.recovery_lag,
         o.claim_lag,
+        batch_clause(o.claim_batch),
         esc(&r.new_lending[0].human()),
         if o.top_up_rule {
             format!(
@@ -146,4 +141,35 @@ pub fn section(b: &mut String, history: &[Month], r: &Projection) {
             "未计补充资金规则".to_string()
         }
     );
+}
+
+/// How claims are batched, as a clause after the claim lag (none when
+/// monthly).
+pub fn batch_clause(months: u32) -> String {
+    match months {
+        1 => String::new(),
+        3 => "、按季末批量支付".into(),
+        m => format!("、每 {m} 个月末批量支付"),
+    }
+}
+
+/// The projected claims by whom: each bank, then the new loans (named
+/// 新增贷款).
+pub fn claim_rows(r: &Projection) -> impl Iterator<Item = (&str, &[Yuan; 3])> {
+    let mut rows: Vec<(&str, &[Yuan; 3])> = r
+        .claims_by_bank
+        .iter()
+        .map(|(b, c)| {
+            (
+                if b == NEW_LOANS {
+                    "新增贷款"
+                } else {
+                    b.as_str()
+                },
+                c,
+            )
+        })
+        .collect();
+    rows.sort_by_key(|(b, _)| *b == "新增贷款");
+    rows.into_iter()
 }

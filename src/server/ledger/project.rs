@@ -13,76 +13,49 @@ const MAX_WORK: u64 = 10_000_000_000;
 fn options(r: &pb::ProjectPoolRequest) -> Result<(Options, Prior), Vec<FieldViolation>> {
     let d = Options::default();
     let mut errs = Vec::new();
-    let mut check = |ok: bool, field: &str, why: &str| {
-        if !ok {
-            errs.push(FieldViolation::new(field, why));
-        }
-    };
-    let months = if r.months == 0 { d.months } else { r.months };
-    check((1..=120).contains(&months), "months", "must be 1 to 120");
-    let scenarios = if r.scenarios == 0 {
-        d.scenarios
-    } else {
-        r.scenarios
-    };
-    check(
-        (100..=1_000_000).contains(&scenarios),
-        "scenarios",
-        "must be 100 to 1,000,000",
-    );
-    let rho = r.rho.unwrap_or(d.rho);
-    check(
-        rho.is_finite() && (0.0..1.0).contains(&rho),
-        "rho",
-        "must be at least 0 and below 1",
-    );
-    let recovery_rate = r.recovery_rate.unwrap_or(d.recovery_rate);
-    check(
-        recovery_rate.is_finite() && (0.0..=1.0).contains(&recovery_rate),
-        "recovery_rate",
-        "must be a share from 0 to 1",
-    );
-    let target = r.target.unwrap_or(d.target);
-    check(
-        target.is_finite() && target > 0.0 && target < 1.0,
-        "target",
-        "must be a chance above 0 and below 1",
-    );
-    let claim_lag = r.claim_lag.unwrap_or(d.claim_lag);
-    check(claim_lag <= 120, "claim_lag", "must be at most 120 months");
-    let recovery_lag = r.recovery_lag.unwrap_or(d.recovery_lag);
-    check(
-        recovery_lag <= 120,
-        "recovery_lag",
-        "must be at most 120 months",
-    );
-    let strength = r.prior_strength.unwrap_or(Prior::default().strength);
-    check(
-        strength.is_finite() && (0.0..=1e9).contains(&strength),
-        "prior_strength",
-        "must be a number of pseudo-loans from 0 to 1e9",
-    );
     let new_lending = r.new_lending.as_deref().and_then(|t| {
         proj::new_lending(t)
             .map_err(|why| errs.push(FieldViolation::new("new_lending", why)))
             .ok()
     });
+    let o = Options {
+        months: if r.months == 0 { d.months } else { r.months },
+        scenarios: if r.scenarios == 0 {
+            d.scenarios
+        } else {
+            r.scenarios
+        },
+        seed: if r.seed == 0 { d.seed } else { r.seed },
+        rho: r.rho.unwrap_or(d.rho),
+        claim_lag: r.claim_lag.unwrap_or(d.claim_lag),
+        claim_batch: r.claim_batch.unwrap_or(d.claim_batch),
+        recovery_rate: r.recovery_rate.unwrap_or(d.recovery_rate),
+        recovery_lag: r.recovery_lag.unwrap_or(d.recovery_lag),
+        target: r.target.unwrap_or(d.target),
+        top_up_rule: r.top_up_rule.unwrap_or(true),
+        new_lending,
+    };
+    let strength = r.prior_strength.unwrap_or(Prior::default().strength);
+    let mut problems = o.problems();
+    if !(100..=1_000_000).contains(&o.scenarios) {
+        problems.push(("scenarios", "must be 100 to 1,000,000"));
+    }
+    if !(strength.is_finite() && (0.0..=1e9).contains(&strength)) {
+        problems.push((
+            "prior_strength",
+            "must be a number of pseudo-loans from 0 to 1e9",
+        ));
+    }
+    errs.extend(
+        problems
+            .into_iter()
+            .map(|(f, why)| FieldViolation::new(f, why)),
+    );
     if !errs.is_empty() {
         return Err(errs);
     }
     Ok((
-        Options {
-            months,
-            scenarios,
-            seed: if r.seed == 0 { d.seed } else { r.seed },
-            rho,
-            claim_lag,
-            recovery_rate,
-            recovery_lag,
-            target,
-            top_up_rule: r.top_up_rule.unwrap_or(true),
-            new_lending,
-        },
+        o,
         Prior {
             strength,
             ..Prior::default()
