@@ -467,7 +467,7 @@ impl<R: BufRead> Lines<R> {
                 Ok(l) => chunk.push((self.line_no, Ok(l))),
                 Err(e) => chunk.push((
                     self.line_no,
-                    Err(format!("line is not valid UTF-8: {}", e.utf8_error())),
+                    Err(format!("line is {}", crate::files::not_utf8(e.as_bytes()))),
                 )),
             }
         }

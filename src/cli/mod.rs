@@ -20,7 +20,7 @@ mod subsidy;
 mod token;
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -188,14 +188,14 @@ fn warn_stale_lpr(catalog: &Catalog, as_of: chrono::NaiveDate) {
 }
 
 /// Reads a whole file, or stdin for `-`.
-fn read_input(path: &PathBuf) -> Result<String, CliError> {
+fn read_input(path: &Path) -> Result<String, CliError> {
     if path.as_os_str() == "-" {
-        let mut s = String::new();
-        io::Read::read_to_string(&mut io::stdin(), &mut s)
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut io::stdin(), &mut bytes)
             .map_err(|e| CliError::new(format!("stdin: {e}")))?;
-        Ok(s)
+        crate::files::utf8(bytes).map_err(|why| CliError::new(format!("stdin: {why}")))
     } else {
-        std::fs::read_to_string(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+        crate::files::read_text(path).map_err(CliError::new)
     }
 }
 

@@ -399,8 +399,13 @@ struct Line {
 
 /// The lines of a status file's text (read once, as its digest is taken).
 fn read_file(path: &Path, bytes: &[u8]) -> Result<Vec<Line>, CliError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| CliError::new(format!("{}: not UTF-8 text: {e}", path.display())))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        CliError::new(format!(
+            "{}: {}",
+            path.display(),
+            crate::files::not_utf8(bytes)
+        ))
+    })?;
     let mut out = Vec::new();
     for (i, l) in text.trim_start_matches('\u{FEFF}').lines().enumerate() {
         let cells: Vec<&str> = l.split(',').map(str::trim).collect();

@@ -73,8 +73,8 @@ pub fn run(a: SubsidyArgs) -> Result<(), CliError> {
     let curve = match &a.curve {
         None => Curve::builtin(),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CliError::new(format!("--curve {}: {e}", path.display())))?;
+            let text = crate::files::read_text(path)
+                .map_err(|why| CliError::new(format!("--curve {why}")))?;
             Curve::parse(&text)
                 .map_err(|e| CliError::new(format!("--curve {}: {e}", path.display())))?
         }

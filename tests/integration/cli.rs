@@ -987,3 +987,76 @@ fn a_missing_token_file_fails_before_listening() {
     assert!(e.contains("absent.toml"), "{e}");
     assert!(!e.contains("smefin listening"), "{e}");
 }
+
+/// A file saved as GBK (as Excel saves a CSV on a Chinese Windows) is
+/// refused with how to save it instead: a pool's status CSV, a spec, a line
+/// of `match --input`.
+#[test]
+fn a_gbk_file_is_refused_with_how_to_save_it() {
+    let d = tempfile::tempdir().unwrap();
+    let gbk = |text: &str| encoding_rs::GBK.encode(text).0.into_owned();
+    let csv = "loan_id,outstanding,days_past_due,status\n贷款一,280万,95,\n";
+    std::fs::write(d.path().join("status.csv"), gbk(csv)).unwrap();
+    let o = run(
+        &[
+            "pool",
+            "status",
+            "--pool",
+            "P",
+            "--bank",
+            "JXB",
+            "--as-of",
+            "2023-06-30",
+            "--file",
+            "status.csv",
+            "--data-dir",
+            "data",
+        ],
+        d.path(),
+    );
+    assert_ne!(o.status.code(), Some(0));
+    let e = stderr(&o);
+    assert!(
+        e.contains("status.csv: not UTF-8 text: it reads as GBK/GB18030"),
+        "{e}"
+    );
+    assert!(e.contains("CSV UTF-8"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "one line: {e}");
+    std::fs::write(
+        d.path().join("book.toml"),
+        gbk("# 资金池\nscenarios = 1000\n"),
+    )
+    .unwrap();
+    let o = run(&["simulate", "book.toml"], d.path());
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("GBK/GB18030"), "{}", stderr(&o));
+    // UTF-8 with Excel's byte-order mark reads
+    let mut utf8 = b"\xEF\xBB\xBF".to_vec();
+    utf8.extend_from_slice(
+        "# 资金池\nscenarios = 1000\n[[portfolio.loans]]\namount = \"100万\"\npd = 0.02\n"
+            .as_bytes(),
+    );
+    std::fs::write(d.path().join("bom.toml"), utf8).unwrap();
+    let o = run(&["simulate", "bom.toml"], d.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    // a line of a JSON-lines input in GBK: that line's problem says so
+    let mut lines = FIRM.replace('\n', " ").into_bytes();
+    lines.push(b'\n');
+    lines.extend(gbk("{\"name\": \"南昌某科技有限公司\"}\n"));
+    std::fs::write(d.path().join("firms.jsonl"), lines).unwrap();
+    let o = run(
+        &[
+            "match",
+            "--input",
+            "firms.jsonl",
+            "--output",
+            "out.jsonl",
+            "--as-of",
+            "2024-06-01",
+        ],
+        d.path(),
+    );
+    let out = std::fs::read_to_string(d.path().join("out.jsonl")).unwrap();
+    assert!(out.lines().nth(1).unwrap().contains("GBK/GB18030"), "{out}");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
