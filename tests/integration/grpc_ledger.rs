@@ -109,6 +109,34 @@ fn file(
     msgs
 }
 
+/// A client of `srv`, and pool GXT (工信通) with 3000万 of capital from
+/// 2023-01-03.
+async fn pool_with_capital(srv: &crate::common::TestServer) -> LedgerServiceClient<Channel> {
+    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
+    c.create_pool(req(
+        pb::CreatePoolRequest {
+            pool_id: "GXT".into(),
+            programme_id: "gongxintong".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    c.record_cash(req(
+        pb::RecordCashRequest {
+            request_id: "cap".into(),
+            pool_id: "GXT".into(),
+            kind: pb::CashKind::Capital as i32,
+            amount: "3000万".into(),
+            date: "2023-01-03".into(),
+        },
+        BUREAU,
+    ))
+    .await
+    .unwrap();
+    c
+}
+
 #[tokio::test]
 async fn a_year_of_a_pool_as_a_bureau_and_two_banks_run_it() {
     let (srv, _dir) = server().await;
@@ -607,28 +635,7 @@ async fn hostile_values_are_refused_by_field() {
 #[tokio::test]
 async fn many_enrolments_in_one_stream() {
     let (srv, _dir) = server().await;
-    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
-    c.create_pool(req(
-        pb::CreatePoolRequest {
-            pool_id: "GXT".into(),
-            programme_id: "gongxintong".into(),
-        },
-        BUREAU,
-    ))
-    .await
-    .unwrap();
-    c.record_cash(req(
-        pb::RecordCashRequest {
-            request_id: "cap".into(),
-            pool_id: "GXT".into(),
-            kind: pb::CashKind::Capital as i32,
-            amount: "3000万".into(),
-            date: "2023-01-03".into(),
-        },
-        BUREAU,
-    ))
-    .await
-    .unwrap();
+    let mut c = pool_with_capital(&srv).await;
     let msgs: Vec<pb::EnrollLoanRequest> = (0..12_005)
         .map(|i| {
             let mut m = enrol(i, 5);
@@ -707,28 +714,7 @@ async fn many_enrolments_in_one_stream() {
 #[tokio::test]
 async fn ids_are_each_banks_own_and_tell_nothing_of_another_banks() {
     let (srv, _dir) = server().await;
-    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
-    c.create_pool(req(
-        pb::CreatePoolRequest {
-            pool_id: "GXT".into(),
-            programme_id: "gongxintong".into(),
-        },
-        BUREAU,
-    ))
-    .await
-    .unwrap();
-    c.record_cash(req(
-        pb::RecordCashRequest {
-            request_id: "cap".into(),
-            pool_id: "GXT".into(),
-            kind: pb::CashKind::Capital as i32,
-            amount: "3000万".into(),
-            date: "2023-01-03".into(),
-        },
-        BUREAU,
-    ))
-    .await
-    .unwrap();
+    let mut c = pool_with_capital(&srv).await;
     // both banks lend under the id `2023-0001`; JXB alone under `JX-9`
     let loan = |i: usize, id: &str| pb::EnrollLoanRequest {
         loan_id: id.into(),
@@ -873,28 +859,7 @@ async fn ids_are_each_banks_own_and_tell_nothing_of_another_banks() {
 async fn simulate_pool_runs_the_pool_the_ledger_holds() {
     use smefin::server::pb::risk_pool_service_client::RiskPoolServiceClient;
     let (srv, _dir) = server().await;
-    let mut c = LedgerServiceClient::connect(srv.url()).await.unwrap();
-    c.create_pool(req(
-        pb::CreatePoolRequest {
-            pool_id: "GXT".into(),
-            programme_id: "gongxintong".into(),
-        },
-        BUREAU,
-    ))
-    .await
-    .unwrap();
-    c.record_cash(req(
-        pb::RecordCashRequest {
-            request_id: "cap".into(),
-            pool_id: "GXT".into(),
-            kind: pb::CashKind::Capital as i32,
-            amount: "3000万".into(),
-            date: "2023-01-03".into(),
-        },
-        BUREAU,
-    ))
-    .await
-    .unwrap();
+    let mut c = pool_with_capital(&srv).await;
     for i in 0..40 {
         c.enroll_loan(req(enrol(i, 300), BUREAU)).await.unwrap();
     }
