@@ -13,8 +13,15 @@ use crate::report::text::table::Table;
 pub fn log(a: EventsArgs) -> Result<(), CliError> {
     let (store, p, as_of) = open(&a.which)?;
     let pool = a.which.pool.as_str();
-    let book = Book::fold_from(&p, each(store.as_ref(), pool, NaiveDate::MAX), None)
-        .map_err(read_error(pool))?;
+    // (the fold only to find the loan of a claim's events: a bank is in
+    // every event of its own)
+    let book = match a.loan {
+        Some(_) => Some(
+            Book::fold_from(&p, each(store.as_ref(), pool, NaiveDate::MAX), None)
+                .map_err(read_error(pool))?,
+        ),
+        None => None,
+    };
     let (mut json, mut t) = (
         String::new(),
         Table::new(
@@ -32,7 +39,11 @@ pub fn log(a: EventsArgs) -> Result<(), CliError> {
         };
         after = last;
         let picked = page.iter().filter(|e| {
-            e.effective <= as_of && book.is_about(e, a.loan.as_deref(), a.bank.as_deref())
+            e.effective <= as_of
+                && match &book {
+                    Some(b) => b.is_about(e, a.loan.as_deref(), a.bank.as_deref()),
+                    None => a.bank.is_none() || e.kind.bank() == a.bank.as_deref(),
+                }
         });
         for e in picked {
             if a.json {

@@ -206,6 +206,18 @@ impl EventKind {
         }
     }
 
+    /// The bank the event is about, if any: a loan's or a claim's bank, or
+    /// the bank whose enrolment resumed (cash is no bank's).
+    pub fn bank(&self) -> Option<&str> {
+        match self {
+            EventKind::ClaimApproved { bank_id, .. }
+            | EventKind::ClaimDenied { bank_id, .. }
+            | EventKind::ClaimPaid { bank_id, .. } => Some(bank_id),
+            EventKind::BreakerResumed { bank } => bank.as_deref(),
+            k => k.loan().map(|(b, _)| b),
+        }
+    }
+
     /// Whether it moves the pool's cash.
     pub fn moves_cash(&self) -> bool {
         matches!(

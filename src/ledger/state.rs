@@ -195,21 +195,17 @@ impl Book {
     /// are its loan's; a bank's resumption is the bank's; cash is no
     /// loan's nor bank's).
     pub fn is_about(&self, e: &Event, loan: Option<&str>, bank: Option<&str>) -> bool {
-        let (bank_of, loan_of) = match &e.kind {
+        let loan_of = match &e.kind {
             EventKind::ClaimApproved { bank_id, claim_id }
             | EventKind::ClaimDenied {
                 bank_id, claim_id, ..
             }
             | EventKind::ClaimPaid {
                 bank_id, claim_id, ..
-            } => (
-                Some(bank_id.as_str()),
-                self.claim(bank_id, claim_id).map(|c| c.loan_id.as_str()),
-            ),
-            EventKind::BreakerResumed { bank } => (bank.as_deref(), None),
-            k => k.loan().map_or((None, None), |(b, l)| (Some(b), Some(l))),
+            } => self.claim(bank_id, claim_id).map(|c| c.loan_id.as_str()),
+            k => k.loan().map(|(_, l)| l),
         };
-        loan.is_none_or(|l| loan_of == Some(l)) && bank.is_none_or(|b| bank_of == Some(b))
+        loan.is_none_or(|l| loan_of == Some(l)) && bank.is_none_or(|b| e.kind.bank() == Some(b))
     }
 
     /// Bank `bank`'s loan `id`.

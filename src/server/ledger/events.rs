@@ -94,29 +94,42 @@ impl LedgerSvc {
                 let next = page.last().filter(|_| more).map(|e| e.seq);
                 return Ok((page, next));
             }
-            let slot = slot(&books, &r.pool_id);
-            let mut run = hold(&slot);
-            restore(&mut run, store, &r.pool_id, p);
-            let book = &caught_up(
-                &mut run,
-                p,
-                &|seq| store.events_after(&r.pool_id, seq),
-                &|f| store.visit(&r.pool_id, NaiveDate::MAX, None, f),
-            )?
-            .book;
+            let (loan, bank) = (some(&r.loan_id), some(&r.bank_id));
             let (mut out, mut last, mut scanned) = (Vec::new(), from, 0);
             while out.len() < size && scanned < MAX_SCAN {
+                // (each chunk read without the pool's fold; held only to
+                // find the loan of a claim's events when a loan is asked)
                 let chunk = store.events_page(&r.pool_id, last, 10_000.min(MAX_SCAN - scanned))?;
                 if chunk.is_empty() {
                     return Ok((out, None));
                 }
                 scanned += chunk.len();
-                for e in chunk {
+                let about: Vec<bool> = match loan {
+                    None => (chunk.iter())
+                        .map(|e| e.kind.bank() == bank)
+                        .collect(),
+                    Some(_) => {
+                        let slot = slot(&books, &r.pool_id);
+                        let mut run = hold(&slot);
+                        restore(&mut run, store, &r.pool_id, p);
+                        let book = &caught_up(
+                            &mut run,
+                            p,
+                            &|seq| store.events_after(&r.pool_id, seq),
+                            &|f| store.visit(&r.pool_id, NaiveDate::MAX, None, f),
+                        )?
+                        .book;
+                        (chunk.iter())
+                            .map(|e| book.is_about(e, loan, bank))
+                            .collect()
+                    }
+                };
+                for (e, keep) in chunk.into_iter().zip(about) {
                     if out.len() == size {
                         break;
                     }
                     last = e.seq;
-                    if book.is_about(&e, some(&r.loan_id), some(&r.bank_id)) {
+                    if keep {
                         out.push(e);
                     }
                 }
