@@ -3,6 +3,7 @@
 //! server reflection (v1 and v1alpha, with the health descriptors registered
 //! so reflection clients can see health too).
 
+mod audit;
 pub mod auth;
 pub mod convert;
 pub mod error;
@@ -36,26 +37,6 @@ use crate::config::Config;
 /// Generated protobuf and gRPC code for `smefin.v1`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod pb;
-
-/// A request that is not valid protobuf (bad wire format, a string that is
-/// not UTF-8) is the caller's error: tonic reports it as INTERNAL, this turns
-/// it into INVALID_ARGUMENT before it leaves the server. (Trailers-only
-/// responses, which is how a request that cannot be decoded fails.)
-fn malformed_request_is_invalid_argument(
-    mut resp: http::Response<tonic::body::Body>,
-) -> http::Response<tonic::body::Body> {
-    let h = resp.headers();
-    let internal = h.get("grpc-status").is_some_and(|v| v == "13");
-    let decode = h
-        .get("grpc-message")
-        .and_then(|m| m.to_str().ok())
-        .is_some_and(|m| m.starts_with("failed%20to%20decode"));
-    if internal && decode {
-        resp.headers_mut()
-            .insert("grpc-status", http::HeaderValue::from_static("3"));
-    }
-    resp
-}
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -555,9 +536,7 @@ pub async fn serve(
     ));
     started.log(config);
     let server = builder
-        .layer(tower::util::MapResponseLayer::new(
-            malformed_request_is_invalid_argument,
-        ))
+        .layer(audit::AuditLayer::new(auth.clone()))
         .trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()))
         .add_service(health)
         .add_service(reflection_v1)

@@ -1060,3 +1060,103 @@ fn a_gbk_file_is_refused_with_how_to_save_it() {
     assert!(out.lines().nth(1).unwrap().contains("GBK/GB18030"), "{out}");
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
+
+/// The audit trail: a line for every refused call (method, principal or why
+/// none, peer, code, message) and for every write, whatever its result;
+/// never a token.
+#[test]
+fn refused_calls_and_writes_leave_an_audit_line() {
+    use smefin::server::auth::token_hash;
+    use smefin::server::pb;
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "tokens.toml",
+        &format!(
+            "[[token]]\nsha256 = \"{}\"\nprincipal = \"bureau\"\n[[token]]\nsha256 = \"{}\"\nprincipal = \"bank:JXB\"\n",
+            token_hash("bureau-secret-1"),
+            token_hash("bank-secret-2")
+        ),
+    );
+    let mut child = bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+            "tokens.toml",
+            "--data-dir",
+            "data",
+        ])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .current_dir(d.path())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let addr = addr_of(&listening_line(&mut err));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let create = |token: &'static str, pool: &'static str| {
+        rt.block_on(async {
+            let mut c =
+                pb::ledger_service_client::LedgerServiceClient::connect(format!("http://{addr}"))
+                    .await
+                    .unwrap();
+            let mut req = tonic::Request::new(pb::CreatePoolRequest {
+                pool_id: pool.into(),
+                programme_id: "gongxintong".into(),
+            });
+            req.metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            c.create_pool(req).await.map(|_| ()).map_err(|s| s.code())
+        })
+    };
+    assert_eq!(
+        create("bank-secret-2", "P1"),
+        Err(tonic::Code::PermissionDenied)
+    );
+    assert_eq!(
+        create("no-such-token-3", "P2"),
+        Err(tonic::Code::Unauthenticated)
+    );
+    assert_eq!(create("bureau-secret-1", "P3"), Ok(()));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut err, &mut log).unwrap();
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(" audit: ")).collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    let method = "method=/smefin.v1.LedgerService/CreatePool";
+    assert!(
+        lines[0].contains(method)
+            && lines[0].contains("principal=bank:JXB")
+            && lines[0].contains("code=PermissionDenied")
+            && lines[0].contains("peer=127.0.0.1:")
+            && lines[0].contains("may not")
+            && lines[0].contains("audit: refused"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("principal=none (unknown token)")
+            && lines[1].contains("code=Unauthenticated"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains("principal=bureau")
+            && lines[2].contains("code=Ok")
+            && lines[2].contains("write=true"),
+        "{}",
+        lines[2]
+    );
+    for secret in ["bureau-secret-1", "bank-secret-2", "no-such-token-3"] {
+        assert!(!log.contains(secret), "a token in the log");
+    }
+}

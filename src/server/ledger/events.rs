@@ -105,9 +105,7 @@ impl LedgerSvc {
                 }
                 scanned += chunk.len();
                 let about: Vec<bool> = match loan {
-                    None => (chunk.iter())
-                        .map(|e| e.kind.bank() == bank)
-                        .collect(),
+                    None => (chunk.iter()).map(|e| e.kind.bank() == bank).collect(),
                     Some(_) => {
                         let slot = slot(&books, &r.pool_id);
                         let mut run = hold(&slot);
