@@ -315,6 +315,14 @@ fn store_error(e: crate::store::StoreError, message: String) -> Status {
             HashMap::from([("failure_id".to_string(), id)]),
         );
     }
+    if code == Code::Unavailable {
+        // (the database is back, or a connection free, within seconds: the
+        // call can be retried with the same request id)
+        let mut details = ErrorDetails::new();
+        details.set_error_info(reason, DOMAIN, HashMap::new());
+        details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+        return Status::with_error_details(code, e.to_string(), details);
+    }
     with_reason(code, e.to_string(), reason, HashMap::new())
 }
 
@@ -447,6 +455,24 @@ mod tests {
         // nothing is cut or counted when there is room
         assert_eq!(clip("abc".into(), 3), "abc");
         assert!(d.error_info().unwrap().metadata.is_empty());
+    }
+
+    /// A store that cannot be reached answers UNAVAILABLE with when to
+    /// retry; a quota used up does not (retrying does not help).
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        let s: Status = ApiError::Store(crate::store::StoreError::Unavailable(
+            "pool timed out".into(),
+        ))
+        .into();
+        assert_eq!(s.code(), Code::Unavailable);
+        let d = s.get_error_details();
+        assert_eq!(d.error_info().unwrap().reason, "STORE_UNAVAILABLE");
+        let retry = d.retry_info().unwrap().retry_delay;
+        assert_eq!(retry, Some(std::time::Duration::from_secs(1)));
+        let s: Status = ApiError::Store(crate::store::StoreError::Quota("full".into())).into();
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert!(s.get_error_details().retry_info().is_none());
     }
 
     #[test]
